@@ -1,0 +1,60 @@
+// Validation shared by every component. Errors name the offending key as a path from the root the caller
+// chooses (the program passes its config key, e.g. "hardened-cluster:pki"), so a message always says which
+// setting to fix, what it was and what is allowed.
+
+export class ConfigError extends Error {
+    constructor(
+        readonly key: string,
+        readonly value: unknown,
+        readonly allowed: string,
+    ) {
+        super(`${key}: ${describe(value)} is not allowed; ${allowed}`);
+        this.name = "ConfigError";
+    }
+}
+
+export function describe(value: unknown): string {
+    if (value === undefined) return "(missing)";
+    if (typeof value === "string") return JSON.stringify(value);
+    try {
+        const s = JSON.stringify(value);
+        return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+    } catch {
+        return String(value);
+    }
+}
+
+export function fail(key: string, value: unknown, allowed: string): never {
+    throw new ConfigError(key, value, allowed);
+}
+
+/** Joins a key path: key("pki", "sans", 2) === "pki.sans[2]". */
+export function key(root: string, ...parts: (string | number)[]): string {
+    return parts.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : `${acc}.${p}`), root);
+}
+
+export function oneOf<T extends string>(k: string, value: unknown, allowed: readonly T[]): T {
+    if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+        fail(k, value, `use one of: ${allowed.join(", ")}`);
+    }
+    return value as T;
+}
+
+export function positiveInt(k: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > max) {
+        fail(k, value, `use a whole number from 1 to ${max}`);
+    }
+    return value;
+}
+
+export function port(k: string, value: unknown): number {
+    return positiveInt(k, value, 65535);
+}
+
+/** Rejects keys an options object does not know, so a typo never falls back to a default silently. */
+export function knownKeys(k: string, obj: object | undefined, allowed: readonly string[]): void {
+    if (obj === undefined) return;
+    for (const name of Object.keys(obj)) {
+        if (!allowed.includes(name)) fail(key(k, name), (obj as Record<string, unknown>)[name], `known keys: ${allowed.join(", ")}`);
+    }
+}

@@ -1,0 +1,4 @@
+export * from "./errors";
+export * from "./net";
+export * from "./yaml";
+export * from "./layout";

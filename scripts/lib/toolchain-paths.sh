@@ -1,0 +1,12 @@
+# Sourced by the scripts that build or use the toolchain: computes where it lives.
+# HC_TOOLCHAIN_DIR overrides the whole location; otherwise it is keyed by the pinned versions.
+_hc_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=versions.sh
+. "$_hc_root/scripts/lib/versions.sh"
+HC_ROOT=$_hc_root
+HC_TOOLCHAIN_KEY="p${PULUMI_VERSION}-k${KUBERNETES_VERSION}-e${ETCD_VERSION}-$(sha256sum "$_hc_root/scripts/lib/versions.sh" | cut -c1-10)"
+HC_TOOLCHAIN_DIR=${HC_TOOLCHAIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hardened-cluster/toolchain/$HC_TOOLCHAIN_KEY}
+HC_TOOLCHAIN_BIN=$HC_TOOLCHAIN_DIR/bin
+HC_KUBE_BENCH_CFG=$HC_TOOLCHAIN_DIR/kube-bench/cfg
+HC_SHARED_DIR=${HC_SHARED_DIR:-$_hc_root/../shared}
+unset _hc_root

@@ -1,0 +1,13 @@
+# Pinned toolchain versions: the one place they are set. Changing any of them changes the cache key,
+# so the next scripts/toolchain.sh run builds into a fresh directory.
+PULUMI_VERSION=3.259.0
+PULUMI_TLS_VERSION=5.3.0
+PULUMI_RANDOM_VERSION=4.19.1
+PULUMI_KUBERNETES_VERSION=4.25.0
+# The v4.25.0 tag commit, as the module proxy serves it (the tag itself is not served).
+PULUMI_KUBERNETES_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
+KUBERNETES_VERSION=1.34.12
+ETCD_VERSION=3.6.14
+KUBE_BENCH_VERSION=0.15.6
+# Bump when a recipe changes in a way that needs a rebuild with the same versions.
+TOOLCHAIN_RECIPE=1

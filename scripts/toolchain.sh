@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Builds the pinned offline toolchain (Pulumi CLI + plugins, Kubernetes control plane, etcd, kube-bench)
+# from Go modules into a cache directory keyed by the versions in scripts/lib/versions.sh.
+#
+#   scripts/toolchain.sh            build whatever is missing, then verify every binary
+#   scripts/toolchain.sh --bin-dir  print the bin directory and exit (builds nothing)
+#   scripts/toolchain.sh --check    verify only; exit 1 naming what is missing
+#
+# Release downloads are not reachable from this project's machines, so everything comes from the Go module
+# proxy plus the three sources it does not serve (kept in ../shared/toolchain-src). Each step is skipped when
+# its binaries already answer with the pinned version, so a second run takes seconds.
+set -euo pipefail
+. "$(dirname "$0")/lib/toolchain-paths.sh"
+
+case "${1:-}" in
+  --bin-dir) echo "$HC_TOOLCHAIN_BIN"; exit 0 ;;
+  --check|"") mode=${1:-build} ;;
+  *) echo "usage: $0 [--bin-dir|--check]" >&2; exit 2 ;;
+esac
+
+WRAPPERS=$HC_ROOT/toolchain/go
+BUILD=$HC_TOOLCHAIN_DIR/build
+TIMINGS=$HC_TOOLCHAIN_DIR/timings.txt
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+# The checksum database answers 404 for these modules; their hashes are pinned in the committed go.sum files.
+export GONOSUMDB=k8s.io,sigs.k8s.io,github.com/pulumi/pulumi-kubernetes
+
+log() { printf '[toolchain] %s\n' "$*" >&2; }
+die() { printf '[toolchain] FAILED: %s\n' "$*" >&2; exit 1; }
+
+# version_of BIN: the first line a binary prints about its own version (empty when it does not run).
+version_of() {
+  local b=$HC_TOOLCHAIN_BIN/$1
+  [ -x "$b" ] || return 0
+  case "$1" in
+    pulumi) "$b" version ;;
+    pulumi-resource-pulumi-nodejs) [ -s "$b" ] && echo launcher ;;
+    pulumi-language-nodejs) "$b" -version ;;
+    pulumi-resource-*) "$b" -version ;;
+    kubectl) "$b" version --client ;;
+    etcdctl) "$b" version ;;
+    kube-bench) "$b" version ;;
+    *) "$b" --version ;;
+  esac 2>/dev/null | head -n 1 || true
+}
+
+# Expected version text per binary; a binary that runs but reports anything else is rebuilt.
+expected_version() {
+  case "$1" in
+    pulumi) echo "v$PULUMI_VERSION" ;;
+    pulumi-language-nodejs) echo "$PULUMI_VERSION" ;;
+    pulumi-resource-pulumi-nodejs) echo launcher ;;
+    pulumi-resource-tls) echo "$PULUMI_TLS_VERSION" ;;
+    pulumi-resource-random) echo "$PULUMI_RANDOM_VERSION" ;;
+    pulumi-resource-kubernetes) echo "$PULUMI_KUBERNETES_VERSION" ;;
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl) echo "v$KUBERNETES_VERSION" ;;
+    etcd|etcdctl) echo "$ETCD_VERSION" ;;
+    kube-bench) echo "$KUBE_BENCH_VERSION" ;;
+  esac
+}
+
+is_current() { local v; v=$(version_of "$1"); [ -n "$v" ] && [[ "$v" == *"$(expected_version "$1")"* ]]; }
+
+# step NAME FUNC BIN...: runs FUNC unless every BIN is current, times it, then verifies the BINs.
+step() {
+  local name=$1 fn=$2; shift 2
+  local b missing=0
+  for b in "$@"; do is_current "$b" || missing=1; done
+  if [ "$name" = kube-bench ] && [ ! -d "$HC_KUBE_BENCH_CFG/cis-1.12" ]; then missing=1; fi
+  if [ $missing = 0 ]; then log "$name: cached"; return 0; fi
+  [ "$mode" = build ] || die "$name is missing or stale in $HC_TOOLCHAIN_BIN (run scripts/toolchain.sh)"
+  log "$name: building"
+  local t0=$SECONDS
+  "$fn" || die "$name: build failed (see the go output above)"
+  local took=$((SECONDS - t0))
+  for b in "$@"; do is_current "$b" || die "$name: $b does not report version $(expected_version "$b") (got: '$(version_of "$b")')"; done
+  log "$name: built in ${took}s"
+  printf '%s %ss %s\n' "$(date -u +%FT%TZ)" "$took" "$name" >> "$TIMINGS"
+}
+
+# fresh_copy SRC DST: a writable copy of a source tree (module cache files are read-only).
+fresh_copy() { rm -rf "$2"; mkdir -p "$(dirname "$2")"; cp -r "$1" "$2"; chmod -R u+w "$2"; }
+
+# wrapper NAME: a writable copy of the committed wrapper module toolchain/go/NAME.
+wrapper() { fresh_copy "$WRAPPERS/$1" "$BUILD/$1"; cd "$BUILD/$1"; }
+
+# embed_schema DIR VERSION: writes the versioned schema the provider's main.go embeds (what its go generate does).
+embed_schema() {
+  node -e 'const fs=require("fs");const [d,v]=process.argv.slice(1);
+    const s=JSON.parse(fs.readFileSync(d+"/schema.json","utf8"));s.version=v;
+    fs.writeFileSync(d+"/schema-embed.json",JSON.stringify(s));
+    if(fs.existsSync(d+"/terraform-mapping.json"))
+      fs.writeFileSync(d+"/terraform-mapping-embed.json",JSON.stringify(JSON.parse(fs.readFileSync(d+"/terraform-mapping.json","utf8"))));' "$1" "$2"
+}
+
+need_shared() { [ -d "$HC_SHARED_DIR/toolchain-src/$1" ] || die "missing $HC_SHARED_DIR/toolchain-src/$1 (set HC_SHARED_DIR to the shared/ folder)"; }
+
+build_etcd() {
+  wrapper etcd
+  go build -trimpath -o "$HC_TOOLCHAIN_BIN/etcd" go.etcd.io/etcd/server/v3
+  go build -trimpath -o "$HC_TOOLCHAIN_BIN/etcdctl" go.etcd.io/etcd/etcdctl/v3
+}
+
+build_kubernetes() {
+  wrapper kubernetes
+  local c flags="" p
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $p.gitVersion=v$KUBERNETES_VERSION -X $p.gitMajor=${KUBERNETES_VERSION%%.*}"
+    flags+=" -X $p.gitMinor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2) -X $p.gitTreeState=clean"
+  done
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    go build -trimpath -ldflags "-s -w $flags" -o "$HC_TOOLCHAIN_BIN/$c" "k8s.io/kubernetes/cmd/$c"
+  done
+}
+
+build_pulumi() {
+  need_shared "pulumi-language-nodejs-v$PULUMI_VERSION"
+  wrapper pulumi
+  fresh_copy "$HC_SHARED_DIR/toolchain-src/pulumi-language-nodejs-v$PULUMI_VERSION" "$BUILD/pulumi/lang-nodejs"
+  local ld="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION"
+  go build -trimpath -tags osusergo,grpcnotrace -ldflags "$ld" -o "$HC_TOOLCHAIN_BIN/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+  go build -trimpath -tags osusergo,grpcnotrace -ldflags "$ld" -o "$HC_TOOLCHAIN_BIN/pulumi-language-nodejs" \
+    github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3
+}
+
+# The dynamic-provider launcher the Pulumi distribution ships: the engine starts it in the program's
+# directory, so it runs that program's own copy of @pulumi/pulumi.
+build_dynamic_launcher() {
+  mkdir -p "$HC_TOOLCHAIN_BIN"
+  printf '#!/bin/sh\nexec node ./node_modules/@pulumi/pulumi/cmd/dynamic-provider/index.js "$@"\n' \
+    > "$HC_TOOLCHAIN_BIN/pulumi-resource-pulumi-nodejs"
+  chmod 0755 "$HC_TOOLCHAIN_BIN/pulumi-resource-pulumi-nodejs"
+}
+
+# build_bridged NAME VERSION MAJOR: the tls/random providers from their shared source trees.
+build_bridged() {
+  local name=$1 version=$2 major=$3 dir=pulumi-$1-provider-v$2
+  need_shared "$dir"
+  fresh_copy "$HC_SHARED_DIR/toolchain-src/$dir" "$BUILD/$name"
+  cd "$BUILD/$name"
+  embed_schema "cmd/pulumi-resource-$name" "$version"
+  go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-$name/provider/$major/pkg/version.Version=$version" \
+    -o "$HC_TOOLCHAIN_BIN/pulumi-resource-$name" "./cmd/pulumi-resource-$name"
+}
+build_tls() { build_bridged tls "$PULUMI_TLS_VERSION" v5; }
+build_random() { build_bridged random "$PULUMI_RANDOM_VERSION" v4; }
+
+build_kubernetes_provider() {
+  local mod=github.com/pulumi/pulumi-kubernetes/provider/v4 src
+  src=$(cd /tmp && go mod download -json "$mod@$PULUMI_KUBERNETES_MODULE_VERSION" | node -e \
+    'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);if(j.Error){console.error(j.Error);process.exit(1)}console.log(j.Dir)})')
+  fresh_copy "$src" "$BUILD/kubernetes-provider"
+  cd "$BUILD/kubernetes-provider"
+  # Its go.mod points the SDK at a sibling folder of the monorepo; the pinned SDK version is served.
+  go mod edit -dropreplace github.com/pulumi/pulumi-kubernetes/sdk/v4
+  embed_schema cmd/pulumi-resource-kubernetes "$PULUMI_KUBERNETES_VERSION"
+  go build -trimpath -ldflags "-s -w -X $mod/pkg/version.Version=$PULUMI_KUBERNETES_VERSION" \
+    -o "$HC_TOOLCHAIN_BIN/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes
+}
+
+build_kube_bench() {
+  wrapper kube-bench
+  go build -trimpath -ldflags "-s -w -X github.com/aquasecurity/kube-bench/cmd.KubeBenchVersion=$KUBE_BENCH_VERSION" \
+    -o "$HC_TOOLCHAIN_BIN/kube-bench" github.com/aquasecurity/kube-bench
+  local dir
+  dir=$(go list -m -f '{{.Dir}}' github.com/aquasecurity/kube-bench)
+  rm -rf "$HC_KUBE_BENCH_CFG"; mkdir -p "$(dirname "$HC_KUBE_BENCH_CFG")"
+  cp -r "$dir/cfg" "$HC_KUBE_BENCH_CFG"; chmod -R u+w "$HC_KUBE_BENCH_CFG"
+}
+
+command -v go >/dev/null || die "go is not on PATH (the toolchain is built from Go modules)"
+command -v node >/dev/null || die "node is not on PATH"
+mkdir -p "$HC_TOOLCHAIN_BIN"
+log "cache: $HC_TOOLCHAIN_DIR"
+start=$SECONDS
+# Cheapest first, so a broken environment fails fast; the Kubernetes provider and binaries share a build cache.
+step etcd build_etcd etcd etcdctl
+step pulumi-nodejs-launcher build_dynamic_launcher pulumi-resource-pulumi-nodejs
+step pulumi build_pulumi pulumi pulumi-language-nodejs
+step tls build_tls pulumi-resource-tls
+step random build_random pulumi-resource-random
+step kubernetes-provider build_kubernetes_provider pulumi-resource-kubernetes
+step kubernetes build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
+step kube-bench build_kube_bench kube-bench
+cd "$HC_ROOT"; rm -rf "$BUILD"
+for b in "$HC_TOOLCHAIN_BIN"/*; do printf '[toolchain]   %-32s %s\n' "$(basename "$b")" "$(version_of "$(basename "$b")")" >&2; done
+log "ready in $((SECONDS - start))s: $HC_TOOLCHAIN_BIN"
