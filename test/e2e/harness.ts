@@ -1,0 +1,134 @@
+// The real-engine test harness: every e2e spec runs the pinned Pulumi CLI, language host and provider
+// plugins from the project's toolchain cache against a throwaway project, stack, backend and PULUMI_HOME
+// under a temporary directory, and tears them down afterwards. A missing binary is a test failure.
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as auto from "@pulumi/pulumi/automation";
+
+export const repoRoot = path.resolve(__dirname, "../..");
+
+export interface Toolchain {
+    dir: string;
+    bin: string;
+    kubeBenchCfg: string;
+}
+
+let cached: Toolchain | undefined;
+
+/** The toolchain location, after checking that the named binaries are present and executable. */
+export function toolchain(...required: string[]): Toolchain {
+    if (!cached) {
+        const bin = execFileSync("bash", [path.join(repoRoot, "scripts/toolchain.sh"), "--bin-dir"], { encoding: "utf8" }).trim();
+        const dir = path.dirname(bin);
+        cached = { dir, bin, kubeBenchCfg: path.join(dir, "kube-bench/cfg") };
+    }
+    const missing = ["pulumi", "pulumi-language-nodejs", ...required].filter((b) => {
+        try {
+            fs.accessSync(path.join(cached!.bin, b), fs.constants.X_OK);
+            return false;
+        } catch {
+            return true;
+        }
+    });
+    if (missing.length > 0) {
+        throw new Error(`toolchain binaries missing from ${cached.bin}: ${missing.join(", ")} (run: npm run toolchain)`);
+    }
+    return cached;
+}
+
+/** Environment for the Pulumi CLI: offline, no update checks, transpile-only TypeScript. */
+export function engineEnv(tc: Toolchain, extra: Record<string, string> = {}): Record<string, string> {
+    return {
+        PATH: `${tc.bin}:${process.env.PATH ?? ""}`,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+        ...extra,
+    };
+}
+
+export interface ProgramStack {
+    stack: auto.Stack;
+    workDir: string;
+    /** Runs plain `pulumi stack export` (secrets stay encrypted, as anyone holding the state sees it). */
+    exportText(): Promise<string>;
+    /** Destroys the stack's resources, removes the stack and deletes every temporary directory. */
+    cleanup(): Promise<void>;
+}
+
+export interface ProgramOptions {
+    /** Short name; the project becomes `hc-e2e-<name>`. */
+    name: string;
+    /** The program's index.ts. It may import the blueprint as "./components/..." (a link to the repo's). */
+    program: string;
+    config?: auto.ConfigMap;
+    env?: Record<string, string>;
+    /** Further binaries the test needs from the toolchain (checked before anything starts). */
+    binaries?: string[];
+}
+
+/** A new project in a temporary directory, with its own file backend and PULUMI_HOME, and a stack on it. */
+export async function programStack(opts: ProgramOptions): Promise<ProgramStack> {
+    const tc = toolchain(...(opts.binaries ?? []));
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), `hc-e2e-${opts.name}-`));
+    const workDir = path.join(root, "project");
+    const backend = path.join(root, "backend");
+    const home = path.join(root, "pulumi-home");
+    for (const d of [workDir, backend, home]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+
+    fs.writeFileSync(path.join(workDir, "index.ts"), opts.program);
+    fs.writeFileSync(path.join(workDir, "package.json"), JSON.stringify({ name: `hc-e2e-${opts.name}`, private: true, main: "index.ts" }));
+    fs.copyFileSync(path.join(repoRoot, "tsconfig.json"), path.join(workDir, "tsconfig.json"));
+    fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(workDir, "node_modules"));
+    fs.symlinkSync(path.join(repoRoot, "components"), path.join(workDir, "components"));
+
+    const env = engineEnv(tc, {
+        PULUMI_BACKEND_URL: `file://${backend}`,
+        PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
+        ...opts.env,
+    });
+    const pulumiCommand = await auto.PulumiCommand.get({ root: tc.dir, skipVersionCheck: true });
+    const ws = await auto.LocalWorkspace.create({
+        workDir,
+        pulumiHome: home,
+        pulumiCommand,
+        envVars: env,
+        projectSettings: {
+            name: `hc-e2e-${opts.name}`,
+            runtime: { name: "nodejs", options: { typescript: true } },
+            main: "index.ts",
+        },
+    });
+    const stackName = `e2e${randomBytes(3).toString("hex")}`;
+    const stack = await auto.Stack.create(stackName, ws);
+    if (opts.config) await stack.setAllConfig(opts.config);
+
+    let cleaned = false;
+    return {
+        stack,
+        workDir,
+        async exportText() {
+            // Not stack.exportStack(): the Automation API adds --show-secrets to it.
+            const res = await pulumiCommand.run(["stack", "export", "--stack", stackName], workDir, { ...env, PULUMI_HOME: home });
+            return res.stdout;
+        },
+        async cleanup() {
+            if (cleaned) return;
+            cleaned = true;
+            try {
+                await stack.destroy();
+                await ws.removeStack(stackName);
+            } finally {
+                fs.rmSync(root, { recursive: true, force: true });
+            }
+        },
+    };
+}
+
+/** Every PEM private key block in a text (to prove none reaches state unencrypted). */
+export function privateKeyBlocks(text: string): string[] {
+    return text.match(/-----BEGIN [A-Z ]*PRIVATE KEY-----/g) ?? [];
+}
