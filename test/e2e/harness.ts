@@ -112,8 +112,11 @@ export async function programStack(opts: ProgramOptions): Promise<ProgramStack> 
         workDir,
         async exportText() {
             // Not stack.exportStack(): the Automation API adds --show-secrets to it.
-            const res = await pulumiCommand.run(["stack", "export", "--stack", stackName], workDir, { ...env, PULUMI_HOME: home });
-            return res.stdout;
+            return execFileSync(path.join(tc.bin, "pulumi"), ["stack", "export", "--stack", stackName], {
+                cwd: workDir,
+                env: { ...process.env, ...env, PULUMI_HOME: home },
+                encoding: "utf8",
+            });
         },
         async cleanup() {
             if (cleaned) return;
