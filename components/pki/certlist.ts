@@ -1,0 +1,164 @@
+// The cluster's certificates as data: which CA signs each one, whom it names and what it may be used for.
+// The table mirrors the set kubeadm issues for a control plane (its phases/certs/certlist.go), plus the
+// client certificates kubeadm embeds in kubeconfigs, kubelet certificates and persona users. The Pulumi
+// component only walks this table, so a test of the table is a test of what gets issued.
+import { nthIPv4, pkiFiles } from "../common";
+import { CLUSTER_ADMINS_GROUP, PkiOptions, ResolvedPkiOptions, resolvePkiOptions, SYSTEM_MASTERS_GROUP } from "./options";
+
+export type CaName = "kubernetes" | "etcd" | "frontProxy";
+
+/** Values of @pulumi/tls `allowedUses` (the provider takes the snake_case names). */
+export type AllowedUse = "cert_signing" | "crl_signing" | "digital_signature" | "key_encipherment" | "server_auth" | "client_auth";
+
+/** Where kubeadm keeps a pair: a base name from layout.ts in pkiDir, or in etcdPkiDir when etcd is true. */
+export interface PkiFileName {
+    base: string;
+    etcd: boolean;
+}
+
+export interface CaSpec {
+    name: CaName;
+    commonName: string;
+    usages: AllowedUse[];
+    file: PkiFileName;
+}
+
+export interface CertSpec {
+    /** Stable key of the row: output name and part of the Pulumi resource names. */
+    name: string;
+    ca: CaName;
+    commonName: string;
+    /** Subject O values; the API server reads them as groups. */
+    organizations: string[];
+    usages: AllowedUse[];
+    dnsNames: string[];
+    ipAddresses: string[];
+    /** Set when kubeadm writes this pair as files; the others travel inside kubeconfigs or to the caller. */
+    file?: PkiFileName;
+    /** The node or etcd member a per-host row belongs to. */
+    host?: string;
+}
+
+export const CA_USAGES: AllowedUse[] = ["cert_signing", "crl_signing", "digital_signature", "key_encipherment"];
+const BASE: AllowedUse[] = ["digital_signature", "key_encipherment"];
+export const SERVER_USAGES: AllowedUse[] = [...BASE, "server_auth"];
+export const CLIENT_USAGES: AllowedUse[] = [...BASE, "client_auth"];
+// etcd members dial each other and the local client port with the same pair, so it must work both ways.
+export const SERVER_AND_CLIENT_USAGES: AllowedUse[] = [...BASE, "server_auth", "client_auth"];
+
+// Common names the API server and its peers recognise; kubeadm uses the same strings.
+export const COMMON_NAMES = {
+    kubernetesCa: "kubernetes",
+    etcdCa: "etcd-ca",
+    frontProxyCa: "front-proxy-ca",
+    apiserver: "kube-apiserver",
+    apiserverKubeletClient: "kube-apiserver-kubelet-client",
+    apiserverEtcdClient: "kube-apiserver-etcd-client",
+    etcdHealthcheckClient: "kube-etcd-healthcheck-client",
+    frontProxyClient: "front-proxy-client",
+    controllerManager: "system:kube-controller-manager",
+    scheduler: "system:kube-scheduler",
+    admin: "kubernetes-admin",
+    superAdmin: "kubernetes-super-admin",
+} as const;
+
+export const NODES_GROUP = "system:nodes";
+export const nodeUser = (node: string) => `system:node:${node}`;
+
+// CAs are replaced only on purpose: a new CA re-issues every leaf and invalidates every kubeconfig and
+// kubelet credential handed out under the old one, so their early renewal defaults to 0 (replace only once
+// expired) while leaves renew weeks ahead and roll over on any routine `pulumi up`.
+export const CA_SPECS: readonly CaSpec[] = [
+    { name: "kubernetes", commonName: COMMON_NAMES.kubernetesCa, usages: CA_USAGES, file: { base: pkiFiles.ca, etcd: false } },
+    { name: "etcd", commonName: COMMON_NAMES.etcdCa, usages: CA_USAGES, file: { base: pkiFiles.etcdCa, etcd: true } },
+    { name: "frontProxy", commonName: COMMON_NAMES.frontProxyCa, usages: CA_USAGES, file: { base: pkiFiles.frontProxyCa, etcd: false } },
+];
+
+export const certNames = {
+    etcdServer: (member: string) => `etcd-server-${member}`,
+    etcdPeer: (member: string) => `etcd-peer-${member}`,
+    kubeletServing: (node: string) => `kubelet-serving-${node}`,
+    kubeletClient: (node: string) => `kubelet-client-${node}`,
+    user: (name: string) => `user-${name}`,
+};
+
+/** Every leaf certificate the cluster needs, after validating `options` (errors are keyed under configKey). */
+export function certificateTable(options: PkiOptions, configKey = "pki"): CertSpec[] {
+    return tableOf(resolvePkiOptions(options, configKey));
+}
+
+export function tableOf(o: ResolvedPkiOptions): CertSpec[] {
+    const cp = o.controlPlaneNodes;
+    const apiserverDns = [
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        `kubernetes.default.svc.${o.clusterDomain}`,
+        "localhost",
+        ...o.endpoint.dnsNames,
+        ...cp.flatMap((n) => [n.name, ...n.dnsNames]),
+    ];
+    const apiserverIps = [nthIPv4(o.serviceCidr, 1), "127.0.0.1", ...o.endpoint.ipAddresses, ...cp.flatMap((n) => n.ipAddresses)];
+
+    const rows: CertSpec[] = [
+        leaf("apiserver", "kubernetes", COMMON_NAMES.apiserver, [], SERVER_USAGES, { dns: apiserverDns, ips: apiserverIps, file: pkiFiles.apiserver }),
+        // kubeadm puts this identity in the cluster-admins group so `kubectl exec/logs` reach every kubelet.
+        leaf("apiserver-kubelet-client", "kubernetes", COMMON_NAMES.apiserverKubeletClient, [CLUSTER_ADMINS_GROUP], CLIENT_USAGES, { file: pkiFiles.apiserverKubeletClient }),
+        leaf("apiserver-etcd-client", "etcd", COMMON_NAMES.apiserverEtcdClient, [], CLIENT_USAGES, { file: pkiFiles.apiserverEtcdClient, etcd: false }),
+        leaf("front-proxy-client", "frontProxy", COMMON_NAMES.frontProxyClient, [], CLIENT_USAGES, { file: pkiFiles.frontProxyClient }),
+        leaf("etcd-healthcheck-client", "etcd", COMMON_NAMES.etcdHealthcheckClient, [], CLIENT_USAGES, { file: pkiFiles.etcdHealthcheckClient, etcd: true }),
+    ];
+
+    for (const m of o.etcdMembers) {
+        const dns = [m.name, "localhost", ...m.dnsNames];
+        const ips = ["127.0.0.1", "::1", ...m.ipAddresses];
+        rows.push(
+            leaf(certNames.etcdServer(m.name), "etcd", m.name, [], SERVER_AND_CLIENT_USAGES, { dns, ips, file: pkiFiles.etcdServer, etcd: true, host: m.name }),
+            leaf(certNames.etcdPeer(m.name), "etcd", m.name, [], SERVER_AND_CLIENT_USAGES, { dns, ips, file: pkiFiles.etcdPeer, etcd: true, host: m.name }),
+        );
+    }
+
+    rows.push(
+        leaf("controller-manager", "kubernetes", COMMON_NAMES.controllerManager, [], CLIENT_USAGES),
+        leaf("scheduler", "kubernetes", COMMON_NAMES.scheduler, [], CLIENT_USAGES),
+        leaf("admin", "kubernetes", COMMON_NAMES.admin, [CLUSTER_ADMINS_GROUP], CLIENT_USAGES),
+    );
+    if (o.breakGlass) rows.push(leaf("super-admin", "kubernetes", COMMON_NAMES.superAdmin, [SYSTEM_MASTERS_GROUP], CLIENT_USAGES));
+
+    for (const n of [...cp, ...o.workerNodes]) {
+        rows.push(
+            leaf(certNames.kubeletServing(n.name), "kubernetes", nodeUser(n.name), [NODES_GROUP], SERVER_USAGES, { dns: [n.name, ...n.dnsNames], ips: n.ipAddresses, host: n.name }),
+            leaf(certNames.kubeletClient(n.name), "kubernetes", nodeUser(n.name), [NODES_GROUP], CLIENT_USAGES, { host: n.name }),
+        );
+    }
+
+    for (const u of o.users) rows.push(leaf(certNames.user(u.name), "kubernetes", u.name, u.groups, CLIENT_USAGES));
+    return rows;
+}
+
+function leaf(
+    name: string,
+    ca: CaName,
+    commonName: string,
+    organizations: string[],
+    usages: AllowedUse[],
+    extra: { dns?: string[]; ips?: string[]; file?: string; etcd?: boolean; host?: string } = {},
+): CertSpec {
+    const spec: CertSpec = {
+        name,
+        ca,
+        commonName,
+        organizations,
+        usages: [...usages],
+        dnsNames: dedupe(extra.dns ?? []),
+        ipAddresses: dedupe(extra.ips ?? []),
+    };
+    if (extra.file !== undefined) spec.file = { base: extra.file, etcd: extra.etcd ?? false };
+    if (extra.host !== undefined) spec.host = extra.host;
+    return spec;
+}
+
+// An endpoint may well repeat a node's address; a SAN listed twice is harmless but noisy in diffs.
+function dedupe(values: string[]): string[] {
+    return [...new Set(values)];
+}

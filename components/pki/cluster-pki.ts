@@ -1,0 +1,221 @@
+// The Pulumi side of the PKI: walks the certificate and kubeconfig tables and creates @pulumi/tls resources.
+// Everything that decides WHAT is issued lives in the pure modules; this file only decides HOW.
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { fail, isDnsLabel, key, knownKeys } from "../common";
+import { CA_SPECS, CaName, CertSpec, tableOf } from "./certlist";
+import { kubeconfigsOf, KubeconfigSpec, kubeconfigYaml, ServerRole } from "./kubeconfig";
+import { KeyAlgorithm, PkiOptions, ResolvedPkiOptions, resolvePkiOptions } from "./options";
+import { pkiPosture, PkiPosture } from "./posture";
+
+/** API server URLs by audience. Outputs are allowed: the endpoint may be a load balancer created alongside. */
+export interface ApiServerUrls {
+    /** What admins and persona users dial (the control-plane endpoint). */
+    external: pulumi.Input<string>;
+    /** What the controller-manager and scheduler dial; kubeadm uses the API server on their own host. Default: external. */
+    local?: pulumi.Input<string>;
+    /** What kubelets dial. Default: external. */
+    kubelet?: pulumi.Input<string>;
+}
+
+export interface ClusterPkiArgs {
+    /** Plain values, not Inputs: they decide which resources exist, so they must be known at plan time. */
+    options: PkiOptions;
+    servers: ApiServerUrls;
+    /** Cluster name inside kubeconfigs. Default "kubernetes", as kubeadm. */
+    clusterName?: string;
+    /** Root of error keys, e.g. the stack config key "hardened-cluster:pki". Default "pki". */
+    configKey?: string;
+}
+
+export interface CaPair {
+    certPem: pulumi.Output<string>;
+    /** Secret. */
+    keyPem: pulumi.Output<string>;
+}
+
+export interface IssuedCert {
+    certPem: pulumi.Output<string>;
+    /** Secret. */
+    keyPem: pulumi.Output<string>;
+    /** The signing CA's certificate, for building a trust bundle next to the pair. */
+    caPem: pulumi.Output<string>;
+}
+
+/** What a platform needs from a PKI to lay it out on disk; ClusterPki provides it. */
+export interface PkiMaterial {
+    readonly table: CertSpec[];
+    readonly kubeconfigSpecs: KubeconfigSpec[];
+    readonly cas: Record<CaName, CaPair>;
+    readonly certificates: Record<string, IssuedCert>;
+    readonly serviceAccount: { publicKeyPem: pulumi.Output<string>; privateKeyPem: pulumi.Output<string> };
+    readonly kubeconfigs: Record<string, pulumi.Output<string>>;
+}
+
+const ARG_KEYS = ["options", "servers", "clusterName", "configKey"] as const;
+
+export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial {
+    readonly table: CertSpec[];
+    readonly kubeconfigSpecs: KubeconfigSpec[];
+    readonly posture: PkiPosture;
+    readonly cas: Record<CaName, CaPair>;
+    readonly certificates: Record<string, IssuedCert>;
+    readonly serviceAccount: { publicKeyPem: pulumi.Output<string>; privateKeyPem: pulumi.Output<string> };
+    /** Kubeconfig YAML by name (see kubeconfigTable); all secret. */
+    readonly kubeconfigs: Record<string, pulumi.Output<string>>;
+
+    constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Validate everything before registering anything, so bad config never leaves a half-built stack.
+        const configKey = args.configKey ?? "pki";
+        knownKeys(configKey, args, ARG_KEYS);
+        const resolved = resolvePkiOptions(args.options, configKey);
+        const posture = pkiPosture(args.options, configKey);
+        const clusterName = args.clusterName ?? "kubernetes";
+        if (typeof clusterName !== "string" || !isDnsLabel(clusterName)) fail(key(configKey, "clusterName"), clusterName, "use an RFC 1123 label");
+        const servers = checkServers(key(configKey, "servers"), args.servers);
+
+        super("hardened-cluster:pki:ClusterPki", name, {}, opts);
+        this.table = tableOf(resolved);
+        this.kubeconfigSpecs = kubeconfigsOf(resolved);
+        this.posture = posture;
+
+        const child = { parent: this };
+        const newKey = (resourceName: string) => new tls.PrivateKey(resourceName, keyArgs(resolved.algorithm), child);
+
+        const cas = {} as Record<CaName, CaPair>;
+        for (const spec of CA_SPECS) {
+            // Named after kubeadm's files (ca, etcd-ca, front-proxy-ca), which never collide with a table row.
+            const resourceName = `${name}-${spec.file.etcd ? "etcd-" : ""}${spec.file.base}`;
+            const caKey = newKey(resourceName);
+            const cert = new tls.SelfSignedCert(
+                resourceName,
+                {
+                    privateKeyPem: caKey.privateKeyPem,
+                    subject: { commonName: spec.commonName },
+                    isCaCertificate: true,
+                    setSubjectKeyId: true,
+                    setAuthorityKeyId: true,
+                    allowedUses: spec.usages,
+                    validityPeriodHours: resolved.caValidityHours,
+                    earlyRenewalHours: resolved.caEarlyRenewalHours,
+                },
+                child,
+            );
+            cas[spec.name] = { certPem: cert.certPem, keyPem: pulumi.secret(caKey.privateKeyPem) };
+        }
+        this.cas = cas;
+
+        this.certificates = {};
+        for (const row of this.table) this.certificates[row.name] = issue(`${name}-${row.name}`, row, cas[row.ca], resolved, newKey, child);
+
+        const sa = newKey(`${name}-sa`);
+        this.serviceAccount = { publicKeyPem: sa.publicKeyPem, privateKeyPem: pulumi.secret(sa.privateKeyPem) };
+
+        const urls: Record<ServerRole, pulumi.Input<string>> = {
+            external: servers.external,
+            local: servers.local ?? servers.external,
+            kubelet: servers.kubelet ?? servers.external,
+        };
+        this.kubeconfigs = {};
+        for (const spec of this.kubeconfigSpecs) {
+            const row = this.table.find((r) => r.name === spec.cert)!;
+            const pair = this.certificates[spec.cert];
+            const serverKey = key(configKey, "servers", urlKey(spec.server, servers));
+            this.kubeconfigs[spec.name] = pulumi.secret(
+                pulumi.all([urls[spec.server], cas.kubernetes.certPem, pair.certPem, pair.keyPem]).apply(([server, caPem, certPem, keyPem]) =>
+                    kubeconfigYaml({ clusterName, server: httpsUrl(serverKey, server), caPem, userName: row.commonName, clientCertPem: certPem, clientKeyPem: keyPem }),
+                ),
+            );
+        }
+
+        this.registerOutputs({
+            posture: this.posture,
+            cas: this.cas,
+            certificates: this.certificates,
+            serviceAccount: this.serviceAccount,
+            kubeconfigs: this.kubeconfigs,
+        });
+    }
+}
+
+function issue(
+    resourceName: string,
+    row: CertSpec,
+    ca: CaPair,
+    o: ResolvedPkiOptions,
+    newKey: (n: string) => tls.PrivateKey,
+    child: pulumi.CustomResourceOptions,
+): IssuedCert {
+    // @pulumi/tls carries one O per subject; options.ts refuses more, so reaching this is a table bug.
+    if (row.organizations.length > 1) throw new Error(`pki: certificate ${row.name} has more than one organization`);
+    const leafKey = newKey(resourceName);
+    const csr = new tls.CertRequest(
+        resourceName,
+        {
+            privateKeyPem: leafKey.privateKeyPem,
+            subject: { commonName: row.commonName, organization: row.organizations[0] },
+            dnsNames: row.dnsNames,
+            ipAddresses: row.ipAddresses,
+        },
+        child,
+    );
+    const cert = new tls.LocallySignedCert(
+        resourceName,
+        {
+            certRequestPem: csr.certRequestPem,
+            caCertPem: ca.certPem,
+            caPrivateKeyPem: ca.keyPem,
+            allowedUses: row.usages,
+            setSubjectKeyId: true,
+            validityPeriodHours: o.leafValidityHours,
+            earlyRenewalHours: o.earlyRenewalHours,
+        },
+        child,
+    );
+    return { certPem: cert.certPem, keyPem: pulumi.secret(leafKey.privateKeyPem), caPem: ca.certPem };
+}
+
+function keyArgs(algorithm: KeyAlgorithm): tls.PrivateKeyArgs {
+    switch (algorithm) {
+        case "ECDSA-P256":
+            return { algorithm: "ECDSA", ecdsaCurve: "P256" };
+        case "ECDSA-P384":
+            return { algorithm: "ECDSA", ecdsaCurve: "P384" };
+        case "RSA-2048":
+            return { algorithm: "RSA", rsaBits: 2048 };
+        case "RSA-3072":
+            return { algorithm: "RSA", rsaBits: 3072 };
+        case "RSA-4096":
+            return { algorithm: "RSA", rsaBits: 4096 };
+    }
+}
+
+function checkServers(k: string, servers: ApiServerUrls | undefined): ApiServerUrls {
+    if (typeof servers !== "object" || servers === null) fail(k, servers, "give at least servers.external (an https URL)");
+    knownKeys(k, servers, ["external", "local", "kubelet"]);
+    if (servers.external === undefined) fail(key(k, "external"), undefined, "give the https URL admins use to reach the API server");
+    // Plain strings are checked now; Outputs are checked when they resolve (see the kubeconfig apply).
+    for (const name of ["external", "local", "kubelet"] as const) {
+        const v = servers[name];
+        if (typeof v === "string") httpsUrl(key(k, name), v);
+    }
+    return servers;
+}
+
+/** The servers key a kubeconfig's URL came from, so an error names the setting that was actually used. */
+function urlKey(role: ServerRole, servers: ApiServerUrls): keyof ApiServerUrls {
+    return servers[role] === undefined ? "external" : role;
+}
+
+function httpsUrl(k: string, value: unknown): string {
+    let url: URL | undefined;
+    try {
+        url = typeof value === "string" ? new URL(value) : undefined;
+    } catch {
+        url = undefined;
+    }
+    // The API server serves only TLS and the kubeconfig's CA data is what authenticates it; an http URL
+    // would neither connect nor be verified, so it can only be a mistake.
+    if (!url || url.protocol !== "https:" || url.hostname === "") fail(k, value, "use an https URL such as https://127.0.0.1:6443");
+    return value as string;
+}

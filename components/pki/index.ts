@@ -1,0 +1,8 @@
+// The cluster PKI block: certificate table (certlist), options and validation (options), kubeconfigs
+// (kubeconfig), posture (posture), the Pulumi component (cluster-pki) and on-disk layout (files).
+export * from "./options";
+export * from "./certlist";
+export * from "./kubeconfig";
+export * from "./posture";
+export * from "./cluster-pki";
+export * from "./files";

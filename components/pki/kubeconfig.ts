@@ -1,0 +1,92 @@
+// Kubeconfigs: which credentials get one (a table, like the certificates) and how one is rendered.
+// Credentials are embedded rather than referenced by path so each file is self-contained and can be
+// handed to a process or a person as one secret.
+import { configFiles, toYaml } from "../common";
+import { certNames } from "./certlist";
+import { PkiOptions, ResolvedPkiOptions, resolvePkiOptions } from "./options";
+
+/**
+ * Which API server URL a kubeconfig points at. Platforms differ: admins use the public endpoint, while
+ * kubeadm points the controller-manager and scheduler at the API server on their own machine.
+ */
+export type ServerRole = "external" | "local" | "kubelet";
+
+export interface KubeconfigSpec {
+    /** Output key of the kubeconfig. */
+    name: string;
+    /** The certificate-table row whose pair it embeds. */
+    cert: string;
+    server: ServerRole;
+    /** kubeadm's file for it, when kubeadm writes one (persona users get theirs as outputs only). */
+    file?: keyof typeof configFiles;
+    /** The node a kubelet kubeconfig belongs to. */
+    host?: string;
+}
+
+export const kubeconfigNames = {
+    kubelet: (node: string) => `kubelet-${node}`,
+    user: (name: string) => `user-${name}`,
+};
+
+/** Every kubeconfig the cluster needs, after validating `options` (errors are keyed under configKey). */
+export function kubeconfigTable(options: PkiOptions, configKey = "pki"): KubeconfigSpec[] {
+    return kubeconfigsOf(resolvePkiOptions(options, configKey));
+}
+
+export function kubeconfigsOf(o: ResolvedPkiOptions): KubeconfigSpec[] {
+    const specs: KubeconfigSpec[] = [
+        { name: "admin", cert: "admin", server: "external", file: "admin" },
+        { name: "controller-manager", cert: "controller-manager", server: "local", file: "controllerManager" },
+        { name: "scheduler", cert: "scheduler", server: "local", file: "scheduler" },
+    ];
+    if (o.breakGlass) specs.push({ name: "super-admin", cert: "super-admin", server: "external", file: "superAdmin" });
+    for (const n of [...o.controlPlaneNodes, ...o.workerNodes]) {
+        specs.push({ name: kubeconfigNames.kubelet(n.name), cert: certNames.kubeletClient(n.name), server: "kubelet", file: "kubelet", host: n.name });
+    }
+    for (const u of o.users) specs.push({ name: kubeconfigNames.user(u.name), cert: certNames.user(u.name), server: "external" });
+    return specs;
+}
+
+export interface KubeconfigInput {
+    clusterName: string;
+    /** https URL of the API server. */
+    server: string;
+    /** PEM of the CA that signed the API server certificate. */
+    caPem: string;
+    /** The user name the credential carries (its CN); used to name the kubeconfig entries. */
+    userName: string;
+    clientCertPem: string;
+    clientKeyPem: string;
+}
+
+/** A kubeconfig as kubectl reads it (clientcmd v1 field names). */
+export interface Kubeconfig {
+    apiVersion: "v1";
+    kind: "Config";
+    clusters: { name: string; cluster: { server: string; "certificate-authority-data": string } }[];
+    users: { name: string; user: { "client-certificate-data": string; "client-key-data": string } }[];
+    contexts: { name: string; context: { cluster: string; user: string } }[];
+    "current-context": string;
+    preferences: Record<string, never>;
+}
+
+export function renderKubeconfig(input: KubeconfigInput): Kubeconfig {
+    const context = `${input.userName}@${input.clusterName}`;
+    return {
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: input.clusterName, cluster: { server: input.server, "certificate-authority-data": b64(input.caPem) } }],
+        users: [{ name: input.userName, user: { "client-certificate-data": b64(input.clientCertPem), "client-key-data": b64(input.clientKeyPem) } }],
+        contexts: [{ name: context, context: { cluster: input.clusterName, user: input.userName } }],
+        "current-context": context,
+        preferences: {},
+    };
+}
+
+export function kubeconfigYaml(input: KubeconfigInput): string {
+    return toYaml(renderKubeconfig(input));
+}
+
+function b64(pem: string): string {
+    return Buffer.from(pem, "utf8").toString("base64");
+}

@@ -1,0 +1,97 @@
+import { strict as assert } from "node:assert";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { ConfigError, kubeadmLayout, stateDirLayout } from "../../../components/common";
+import { ClusterPki, pkiFileSet } from "../../../components/pki";
+import { baseOptions, singleNodeOptions } from "./fixtures";
+import { setPkiMocks, valueOf } from "./mocks";
+
+const servers = { external: "https://127.0.0.1:6443" };
+
+describe("pkiFileSet", function () {
+    this.timeout(20000);
+    let single: ClusterPki;
+    let multi: ClusterPki;
+
+    before(async () => {
+        await setPkiMocks();
+        single = new ClusterPki("one", { options: { ...singleNodeOptions(), breakGlass: true }, servers });
+        multi = new ClusterPki("many", { options: baseOptions(), servers });
+    });
+
+    it("writes kubeadm's file names with keys and kubeconfigs 0600 and certificates 0644", () => {
+        const files = pkiFileSet(single, kubeadmLayout("/"));
+        const modes = Object.fromEntries(files.map((f) => [f.path, f.mode.toString(8)]));
+        assert.deepEqual(modes, {
+            "/etc/kubernetes/pki/ca.crt": "644",
+            "/etc/kubernetes/pki/ca.key": "600",
+            "/etc/kubernetes/pki/etcd/ca.crt": "644",
+            "/etc/kubernetes/pki/front-proxy-ca.crt": "644",
+            "/etc/kubernetes/pki/apiserver.crt": "644",
+            "/etc/kubernetes/pki/apiserver.key": "600",
+            "/etc/kubernetes/pki/apiserver-kubelet-client.crt": "644",
+            "/etc/kubernetes/pki/apiserver-kubelet-client.key": "600",
+            "/etc/kubernetes/pki/apiserver-etcd-client.crt": "644",
+            "/etc/kubernetes/pki/apiserver-etcd-client.key": "600",
+            "/etc/kubernetes/pki/front-proxy-client.crt": "644",
+            "/etc/kubernetes/pki/front-proxy-client.key": "600",
+            "/etc/kubernetes/pki/etcd/healthcheck-client.crt": "644",
+            "/etc/kubernetes/pki/etcd/healthcheck-client.key": "600",
+            "/etc/kubernetes/pki/etcd/server.crt": "644",
+            "/etc/kubernetes/pki/etcd/server.key": "600",
+            "/etc/kubernetes/pki/etcd/peer.crt": "644",
+            "/etc/kubernetes/pki/etcd/peer.key": "600",
+            "/etc/kubernetes/pki/sa.key": "600",
+            "/etc/kubernetes/pki/sa.pub": "644",
+            "/etc/kubernetes/admin.conf": "600",
+            "/etc/kubernetes/super-admin.conf": "600",
+            "/etc/kubernetes/controller-manager.conf": "600",
+            "/etc/kubernetes/scheduler.conf": "600",
+            "/etc/kubernetes/kubelet.conf": "600",
+        });
+        assert.equal(files.length, Object.keys(modes).length, "no path is written twice");
+    });
+
+    it("keeps the etcd and front-proxy CA keys off disk", () => {
+        const paths = pkiFileSet(multi, stateDirLayout("/state")).map((f) => f.path);
+        assert.ok(paths.includes("/state/pki/ca.key"));
+        assert.ok(!paths.includes("/state/pki/etcd/ca.key"));
+        assert.ok(!paths.includes("/state/pki/front-proxy-ca.key"));
+    });
+
+    it("maps the chosen etcd member and node to etcd/server, etcd/peer and kubelet.conf", async () => {
+        const files = pkiFileSet(multi, kubeadmLayout("/"), { etcdMember: "etcd-b", node: "worker-1" });
+        const content = (p: string) => valueOf(files.find((f) => f.path === p)!.content);
+        assert.equal(await content("/etc/kubernetes/pki/etcd/server.crt"), "CERT(many-etcd-server-etcd-b)");
+        assert.equal(await content("/etc/kubernetes/pki/etcd/peer.key"), "KEY(many-etcd-peer-etcd-b)");
+        const kubelet = parse(await content("/etc/kubernetes/kubelet.conf"));
+        assert.equal(Buffer.from(kubelet.users[0].user["client-certificate-data"], "base64").toString(), "CERT(many-kubelet-client-worker-1)");
+        assert.equal(files.filter((f) => f.path.endsWith("/kubelet.conf")).length, 1);
+    });
+
+    it("defaults to the first etcd member and control-plane node", async () => {
+        const files = pkiFileSet(multi, kubeadmLayout("/"));
+        assert.equal(await valueOf(files.find((f) => f.path === "/etc/kubernetes/pki/etcd/server.crt")!.content), "CERT(many-etcd-server-etcd-a)");
+        assert.equal(files.some((f) => f.path.endsWith("super-admin.conf")), false);
+    });
+
+    it("writes the kubelet serving pair only where the caller says", async () => {
+        const files = pkiFileSet(multi, kubeadmLayout("/"), { node: "cp-2", kubeletServing: { cert: "/var/lib/kubelet/pki/kubelet.crt", key: "/var/lib/kubelet/pki/kubelet.key" } });
+        const key = files.find((f) => f.path === "/var/lib/kubelet/pki/kubelet.key")!;
+        assert.equal(key.mode, 0o600);
+        assert.equal(await valueOf(key.content), "KEY(many-kubelet-serving-cp-2)");
+        assert.equal(files.find((f) => f.path === "/var/lib/kubelet/pki/kubelet.crt")!.mode, 0o644);
+    });
+
+    it("hands out key-bearing content as secrets", async () => {
+        for (const f of pkiFileSet(single, kubeadmLayout("/"))) {
+            if (f.mode === 0o600) assert.equal(await pulumi.isSecret(f.content), true, f.path);
+        }
+    });
+
+    it("rejects a node or member the PKI does not know, naming the option", () => {
+        assert.throws(() => pkiFileSet(multi, kubeadmLayout("/"), { etcdMember: "etcd-z" }), (e: unknown) => e instanceof ConfigError && e.key === "pkiFileSet.etcdMember" && /etcd-a, etcd-b, etcd-c/.test(e.message));
+        assert.throws(() => pkiFileSet(multi, kubeadmLayout("/"), { node: "cp-9" }), (e: unknown) => e instanceof ConfigError && e.key === "pkiFileSet.node");
+        assert.throws(() => pkiFileSet(multi, kubeadmLayout("/"), { member: "etcd-a" } as any), (e: unknown) => e instanceof ConfigError && e.key === "pkiFileSet.member");
+    });
+});
