@@ -1,0 +1,35 @@
+// The control plane's settings: one typed model, validated once, rendered to the flags and files every
+// platform starts kube-apiserver, kube-controller-manager, kube-scheduler, etcd and the kubelet with.
+import { FileLayout } from "../common";
+import { DEFAULT_CONFIG_KEY, ControlPlaneOptions } from "./options";
+import { ControlPlanePosture, postureOf } from "./posture";
+import { RenderedComponents, renderResolved } from "./render";
+import { resolveControlPlane } from "./resolve";
+
+export * from "./options";
+export { STRONG_CIPHER_SUITES, CONTROL_PLANE_ACCEPTED_SUITES } from "./tls";
+export { KNOWN_ADMISSION_PLUGINS, HARDENED_ADMISSION_PLUGINS, DEFAULT_EVENT_LIMITS } from "./admission";
+export { GUARDS } from "./guards";
+export type { Guard } from "./guards";
+export { toArgs, MANAGED_FLAGS } from "./flags";
+export type { FlagMap, RenderedFlags } from "./flags";
+export { controlPlaneFileList } from "./render";
+export type { RenderedEtcdMember, ControlPlaneFiles, ControlPlaneFilePaths, RenderedComponents } from "./render";
+export { WEAKENING_EFFECTS, controlPlanePosture } from "./posture";
+export type { ControlPlanePosture, Weakening } from "./posture";
+export { resolveControlPlane } from "./resolve";
+export type { ResolvedControlPlane } from "./resolve";
+
+export interface RenderedControlPlane extends RenderedComponents {
+    posture: ControlPlanePosture;
+}
+
+/**
+ * Validates `options` (ConfigError keys are rooted at configKey) and renders every component for the
+ * given file layout. Pure: no I/O, same input gives the same output.
+ */
+export function renderControlPlane(options: ControlPlaneOptions, layout: FileLayout, configKey = DEFAULT_CONFIG_KEY): RenderedControlPlane {
+    const resolved = resolveControlPlane(options, layout, configKey);
+    const components = renderResolved(resolved);
+    return { ...components, posture: postureOf(resolved, components) };
+}
