@@ -6,3 +6,5 @@ export * from "./kubeconfig";
 export * from "./posture";
 export * from "./cluster-pki";
 export * from "./files";
+export * from "./ephemeral";
+export * from "./admin-bootstrap";

@@ -1,0 +1,118 @@
+// The first ClusterRoleBinding of a new cluster: it gives the admin group (kubeadm:cluster-admins) the
+// built-in cluster-admin role. Until it exists the admin credential has no rights, and only a system:masters
+// identity can create it. Instead of a standing system:masters credential (kubeadm's super-admin.conf), each
+// call that needs one mints a certificate valid for minutes from the CA key and forgets it afterwards.
+import * as pulumi from "@pulumi/pulumi";
+import { mintClientCert } from "./ephemeral";
+import { CLUSTER_ADMINS_GROUP } from "./options";
+
+export const BOOTSTRAP_IDENTITY = "hardened-cluster:bootstrap";
+
+export interface AdminBootstrapArgs {
+    /** API server URL, e.g. https://127.0.0.1:6443. */
+    server: pulumi.Input<string>;
+    /** The cluster CA: verifies the API server and signs the minted credential. */
+    caCertPem: pulumi.Input<string>;
+    /** Secret. */
+    caKeyPem: pulumi.Input<string>;
+    /** Default kubeadm:cluster-admins. */
+    group?: pulumi.Input<string>;
+}
+
+interface State {
+    server: string;
+    caCertPem: string;
+    caKeyPem: string;
+    group: string;
+    name: string;
+}
+
+const provider: pulumi.dynamic.ResourceProvider = {
+    async create(s: State) {
+        const p = provider as any;
+        const body = p.binding(s);
+        const res = await p.call(s, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", body);
+        if (res.status === 409) {
+            // Someone created it first (a previous stack, kubeadm): make it say what we need.
+            const put = await p.call(s, "PUT", `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${encodeURIComponent(s.name)}`, body);
+            if (put.status !== 200) throw new Error(`replacing ClusterRoleBinding ${s.name}: HTTP ${put.status} ${put.text}`);
+        } else if (res.status !== 201) {
+            throw new Error(`creating ClusterRoleBinding ${s.name}: HTTP ${res.status} ${res.text}`);
+        }
+        return { id: s.name, outs: s };
+    },
+
+    async read(id: string, s: State) {
+        const res = await (provider as any).call(s, "GET", `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${encodeURIComponent(id)}`);
+        if (res.status === 404) return { id: "" };
+        if (res.status !== 200) throw new Error(`reading ClusterRoleBinding ${id}: HTTP ${res.status} ${res.text}`);
+        const live = JSON.parse(res.text);
+        const bound = live.roleRef?.name === "cluster-admin" && (live.subjects ?? []).some((x: any) => x.kind === "Group" && x.name === s.group);
+        // A binding edited to grant something else is reported as gone, so the next up restores it.
+        return bound ? { id, props: s } : { id: "" };
+    },
+
+    async diff(_id: string, olds: State, news: State) {
+        const replaces = ["server", "group", "name"].filter((k) => (olds as any)[k] !== (news as any)[k]);
+        const changes = replaces.length > 0 || olds.caCertPem !== news.caCertPem || olds.caKeyPem !== news.caKeyPem;
+        return { changes, replaces, deleteBeforeReplace: true };
+    },
+
+    async update(_id: string, _olds: State, news: State) {
+        return { outs: news };
+    },
+
+    async delete(id: string, s: State) {
+        const res = await (provider as any).call(s, "DELETE", `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${encodeURIComponent(id)}`);
+        if (res.status !== 200 && res.status !== 404) throw new Error(`deleting ClusterRoleBinding ${id}: HTTP ${res.status} ${res.text}`);
+    },
+
+    binding(s: State) {
+        return {
+            apiVersion: "rbac.authorization.k8s.io/v1",
+            kind: "ClusterRoleBinding",
+            metadata: { name: s.name, labels: { "app.kubernetes.io/managed-by": "hardened-cluster" } },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+            subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: s.group }],
+        };
+    },
+
+    call(s: State, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+        const https = require("node:https");
+        const cred = mintClientCert(s.caCertPem, s.caKeyPem, BOOTSTRAP_IDENTITY, ["system:masters"], 5);
+        const payload = body === undefined ? undefined : JSON.stringify(body);
+        return new Promise((resolve, reject) => {
+            const req = https.request(new URL(path, s.server), {
+                method,
+                ca: s.caCertPem, cert: cred.certPem, key: cred.keyPem,
+                headers: { "Content-Type": "application/json", Accept: "application/json" },
+                timeout: 15_000,
+            }, (res: any) => {
+                let text = "";
+                res.on("data", (d: Buffer) => (text += d));
+                res.on("end", () => resolve({ status: res.statusCode, text }));
+            });
+            req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));
+            req.on("error", reject);
+            if (payload) req.write(payload);
+            req.end();
+        });
+    },
+} as pulumi.dynamic.ResourceProvider;
+
+/** Binds the admin group to cluster-admin with a credential that lives only for the duration of each call. */
+export class AdminBootstrap extends pulumi.dynamic.Resource {
+    declare readonly name: pulumi.Output<string>;
+    declare readonly group: pulumi.Output<string>;
+
+    constructor(name: string, args: AdminBootstrapArgs, opts?: pulumi.CustomResourceOptions) {
+        const group = args.group ?? CLUSTER_ADMINS_GROUP;
+        super(provider, name, {
+            server: args.server,
+            caCertPem: args.caCertPem,
+            caKeyPem: pulumi.secret(args.caKeyPem),
+            group,
+            name: group,
+        }, { ...opts, additionalSecretOutputs: ["caKeyPem"] }, "hardened-cluster", "AdminBootstrap");
+    }
+}
