@@ -1,0 +1,188 @@
+// Control-plane nodes are plain EC2 instances with fixed private addresses, one per zone in turn: etcd's
+// member list and the serving certificates name those addresses, so they must be known before anything
+// exists (controlPlaneNodes() is pure for that reason) and must survive a node being replaced.
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { auditLogFiles } from "../../components/audit";
+import { configFile, kubeadmLayout } from "../../components/common";
+import { EncryptionOptions } from "../../components/encryption";
+import { ETCD_DEVICE, hardenedLaunchTemplate } from "./launch-template";
+import { CLOUDWATCH_AGENT_CONFIG, CLOUDWATCH_AGENT_CTL, cloudWatchAgentConfig } from "./monitoring";
+import { hostAddress } from "./network-plan";
+import { NodeSoftware, callerUnits, fetchedFiles, inlineContents, inlineFiles, systemUsers } from "./node-software";
+import { ResolvedAwsOptions } from "./options";
+import { SECRETS_CONTEXT_KEY } from "./kms";
+import { execLine, UnitFile } from "./systemd";
+import { CloudConfigSpec, renderCloudConfig } from "./userdata";
+
+export interface ControlPlaneNode {
+    /** Node and etcd member name; also its SSM path segment. */
+    name: string;
+    index: number;
+    azIndex: number;
+    subnetCidr: string;
+    privateIp: string;
+}
+
+/** Addresses start at .10 of each private subnet, leaving the first few for the internal NLB. */
+export const FIRST_NODE_OFFSET = 10;
+export const NLB_ADDRESS_OFFSET = 5;
+
+export function controlPlaneNodes(r: Pick<ResolvedAwsOptions, "controlPlane" | "privateSubnets" | "azCount">): ControlPlaneNode[] {
+    return Array.from({ length: r.controlPlane.etcdMembers }, (_, index) => {
+        const azIndex = index % r.azCount;
+        const subnetCidr = r.privateSubnets[azIndex];
+        return { name: `cp-${index}`, index, azIndex, subnetCidr, privateIp: hostAddress(subnetCidr, FIRST_NODE_OFFSET + Math.floor(index / r.azCount)) };
+    });
+}
+
+// aws-encryption-provider's default socket; the EncryptionConfiguration must name the same one.
+export const KMS_PLUGIN_SOCKET = "/var/run/kmsplugin/socket.sock";
+export const KMS_PLUGIN_ENDPOINT = `unix://${KMS_PLUGIN_SOCKET}`;
+export const KMS_PLUGIN_UNIT = "aws-encryption-provider";
+export const KMS_PLUGIN_USER = "kms-plugin";
+export const KMS_KEY_NAME = "aws-kms";
+
+/** The AWS platform's default for components/encryption: KMS v2 through the plugin, instead of secretbox. */
+export function awsEncryptionOptions(): EncryptionOptions {
+    return { provider: "kms", keys: [{ name: KMS_KEY_NAME, endpoint: KMS_PLUGIN_ENDPOINT }] };
+}
+
+/**
+ * The plugin runs as its own user. Its socket directory belongs to the apiserver's group (when the apiserver
+ * runs as a dedicated user), so only the apiserver can ask it to decrypt; the health port stays on loopback.
+ */
+export function kmsPluginUnit(p: { pluginPath: string; keyArn: string; region: string; clusterName: string; apiserverGroup?: string }): UnitFile {
+    const service: UnitFile["Service"] = {
+        Type: "simple",
+        ExecStart: execLine([
+            p.pluginPath,
+            `--key=${p.keyArn}`,
+            `--region=${p.region}`,
+            `--listen=${KMS_PLUGIN_SOCKET}`,
+            "--health-port=127.0.0.1:8083",
+            `--encryption-context=${SECRETS_CONTEXT_KEY}=${p.clusterName}`,
+        ]),
+        User: KMS_PLUGIN_USER,
+        RuntimeDirectory: "kmsplugin",
+        RuntimeDirectoryMode: "0750",
+        UMask: "0007",
+        Restart: "always",
+        RestartSec: 5,
+        NoNewPrivileges: true,
+        ProtectSystem: "strict",
+        ProtectHome: true,
+        PrivateTmp: true,
+        PrivateDevices: true,
+        ProtectKernelTunables: true,
+        ProtectKernelModules: true,
+        ProtectControlGroups: true,
+        RestrictSUIDSGID: true,
+        LockPersonality: true,
+        MemoryDenyWriteExecute: true,
+        CapabilityBoundingSet: "",
+    };
+    if (p.apiserverGroup) service.Group = p.apiserverGroup;
+    return {
+        Unit: { Description: "AWS KMS v2 plugin for Kubernetes secrets encryption", Wants: ["network-online.target"], After: ["network-online.target"] },
+        Service: service,
+        Install: { WantedBy: "multi-user.target" },
+    };
+}
+
+export const ETCD_DATA_DIR = kubeadmLayout().etcdDataDir;
+
+export interface ControlPlaneUserDataInput {
+    r: ResolvedAwsOptions;
+    software: NodeSoftware;
+    secretsKeyArn: string;
+    auditLogGroupName: string;
+    contents: readonly string[];
+}
+
+export function controlPlaneCloudConfig(i: ControlPlaneUserDataInput): CloudConfigSpec {
+    const { r, software } = i;
+    const apiserver = software.units.find((u) => u.name === "kube-apiserver");
+    const etcd = software.units.find((u) => u.name === "etcd");
+    const plugin = kmsPluginUnit({ pluginPath: r.kmsPluginPath, keyArn: i.secretsKeyArn, region: r.region, clusterName: r.clusterName, apiserverGroup: apiserver?.user });
+    const auditLog = auditLogFiles(kubeadmLayout()).logFile;
+    return {
+        region: r.region,
+        systemUsers: systemUsers(software, [KMS_PLUGIN_USER]),
+        // The apiserver cannot read or write a Secret without the plugin, so it requires it rather than just ordering after it.
+        units: [{ name: KMS_PLUGIN_UNIT, unit: plugin }, ...callerUnits(software, { "kube-apiserver": [`${KMS_PLUGIN_UNIT}.service`] })],
+        files: [
+            ...inlineFiles(software, i.contents),
+            { path: CLOUDWATCH_AGENT_CONFIG, content: JSON.stringify(cloudWatchAgentConfig(r.region, auditLog, i.auditLogGroupName), null, 2) + "\n", permissions: "0644" },
+        ],
+        fetched: fetchedFiles(software),
+        disks: [{ device: ETCD_DEVICE, label: "etcd", mountPoint: ETCD_DATA_DIR, owner: etcd?.user ? `${etcd.user}:${etcd.user}` : undefined }],
+        packages: ["amazon-cloudwatch-agent"],
+        ssh: r.ssh,
+        commands: [[CLOUDWATCH_AGENT_CTL, "-a", "fetch-config", "-m", "ec2", "-s", "-c", `file:${CLOUDWATCH_AGENT_CONFIG}`]],
+    };
+}
+
+/** Where the apiserver reads the EncryptionConfiguration; the lead points --encryption-provider-config here. */
+export const ENCRYPTION_CONFIG_PATH = configFile(kubeadmLayout(), "encryption");
+
+export interface ControlPlaneArgs {
+    r: ResolvedAwsOptions;
+    nodes: ControlPlaneNode[];
+    software: NodeSoftware[];
+    imageId: pulumi.Input<string>;
+    subnetIds: pulumi.Input<string>[];
+    securityGroupId: pulumi.Input<string>;
+    instanceProfileArns: pulumi.Input<string>[];
+    clusterKeyArn: pulumi.Input<string>;
+    secretsKeyArn: pulumi.Input<string>;
+    auditLogGroupName: pulumi.Input<string>;
+    /** Created first, so a node never boots before its secrets exist. */
+    dependsOn: pulumi.Input<pulumi.Resource>[];
+    tags: Record<string, string>;
+}
+
+export class ControlPlane extends pulumi.ComponentResource {
+    readonly instances: aws.ec2.Instance[];
+    readonly launchTemplates: aws.ec2.LaunchTemplate[];
+
+    constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("hardened-cluster:aws:ControlPlane", name, {}, opts);
+        const { r } = args;
+        this.launchTemplates = [];
+        this.instances = args.nodes.map((node, i) => {
+            const software = args.software[i];
+            const userData = pulumi.all([args.secretsKeyArn, args.auditLogGroupName, pulumi.all(inlineContents(software))])
+                .apply(([secretsKeyArn, auditLogGroupName, contents]) =>
+                    renderCloudConfig(controlPlaneCloudConfig({ r, software, secretsKeyArn, auditLogGroupName, contents })));
+            const tags = { ...args.tags, Name: `${r.clusterName}-${node.name}`, "hardened-cluster/role": "control-plane" };
+            const lt = hardenedLaunchTemplate(`${name}-${node.name}`, {
+                instanceType: r.controlPlane.instanceType,
+                imageId: args.imageId,
+                instanceProfileArn: args.instanceProfileArns[i],
+                securityGroupIds: [args.securityGroupId],
+                userData,
+                rootVolumeGiB: r.controlPlane.rootVolumeGiB,
+                dataVolumes: [{ deviceName: ETCD_DEVICE, sizeGiB: r.controlPlane.etcdVolumeGiB }],
+                kmsKeyArn: args.clusterKeyArn,
+                tags,
+            }, { parent: this });
+            this.launchTemplates.push(lt);
+            return new aws.ec2.Instance(`${name}-${node.name}`, {
+                launchTemplate: { id: lt.id, version: lt.latestVersion.apply(String) },
+                subnetId: args.subnetIds[node.azIndex],
+                privateIp: node.privateIp,
+                tags,
+            }, {
+                parent: this,
+                dependsOn: args.dependsOn,
+                // The fixed address can be held by one instance at a time.
+                deleteBeforeReplace: true,
+                // A new template version must not replace every etcd member at once; nodes are rolled one at a
+                // time on purpose (README: "Rolling a control-plane node").
+                ignoreChanges: ["launchTemplate"],
+            });
+        });
+        this.registerOutputs({ instanceIds: this.instances.map((x) => x.id) });
+    }
+}

@@ -1,0 +1,150 @@
+// IAM as data: every policy document is rendered by a pure function from names and ARNs, so the tests can
+// read exactly what each role may do. One role per control-plane node, because "each node reads only its own
+// secrets" must hold even if one node is compromised; one role for all workers, which share one secret.
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { controlPlaneReadPrefixes, workerReadPrefixes } from "./secrets";
+
+export interface ArnContext {
+    partition: string;
+    region: string;
+    accountId: string;
+    /** "amazonaws.com" (or the partition's suffix), for service endpoints in conditions. */
+    dnsSuffix: string;
+}
+
+export interface Statement {
+    Sid?: string;
+    Effect: "Allow" | "Deny";
+    Principal?: Record<string, string | string[]>;
+    Action: string | string[];
+    /** Absent only in trust policies. */
+    Resource?: string | string[];
+    Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface PolicyDocument {
+    Version: "2012-10-17";
+    Statement: Statement[];
+}
+
+export function assumeRolePolicy(service: string, sourceAccount?: string): PolicyDocument {
+    const s: Statement = { Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" };
+    if (sourceAccount) s.Condition = { StringEquals: { "aws:SourceAccount": sourceAccount } };
+    return { Version: "2012-10-17", Statement: [s] };
+}
+
+function parameterArns(ctx: ArnContext, prefixes: readonly string[]): string[] {
+    return prefixes.map((p) => `arn:${ctx.partition}:ssm:${ctx.region}:${ctx.accountId}:parameter${p}/*`);
+}
+
+/** Reading and decrypting only the given parameter prefixes; KMS checks the parameter ARN in its context too. */
+function secretReadStatements(ctx: ArnContext, clusterKeyArn: string, prefixes: readonly string[]): Statement[] {
+    const arns = parameterArns(ctx, prefixes);
+    return [
+        { Sid: "ReadOwnParameters", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: arns },
+        {
+            Sid: "DecryptOwnParameters",
+            Effect: "Allow",
+            Action: ["kms:Decrypt"],
+            Resource: clusterKeyArn,
+            Condition: {
+                StringEquals: { "kms:ViaService": `ssm.${ctx.region}.${ctx.dnsSuffix}` },
+                StringLike: { "kms:EncryptionContext:PARAMETER_ARN": arns },
+            },
+        },
+    ];
+}
+
+/**
+ * What Session Manager needs, instead of AmazonSSMManagedInstanceCore: that managed policy also grants
+ * ssm:GetParameter(s) on every parameter in the account, which would undo the per-node secret paths.
+ * ssmmessages has no resource-level permissions, hence "*" with named actions.
+ */
+function sessionManagerStatements(ctx: ArnContext): Statement[] {
+    return [
+        {
+            Sid: "SsmAgentRegistration",
+            Effect: "Allow",
+            Action: ["ssm:UpdateInstanceInformation"],
+            Resource: `arn:${ctx.partition}:ec2:${ctx.region}:${ctx.accountId}:instance/*`,
+        },
+        {
+            Sid: "SsmSessionChannels",
+            Effect: "Allow",
+            Action: ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+            Resource: "*",
+        },
+    ];
+}
+
+export interface ControlPlanePolicyInput {
+    clusterName: string;
+    node: string;
+    clusterKeyArn: string;
+    secretsKeyArn: string;
+    auditLogGroupArn: string;
+}
+
+export function controlPlaneNodePolicy(ctx: ArnContext, p: ControlPlanePolicyInput): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            ...secretReadStatements(ctx, p.clusterKeyArn, controlPlaneReadPrefixes(p.clusterName, p.node)),
+            {
+                // The KMS v2 plugin wraps DEKs; the key policy additionally requires the cluster's encryption context.
+                Sid: "KmsPluginEnvelope",
+                Effect: "Allow",
+                Action: ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"],
+                Resource: p.secretsKeyArn,
+            },
+            {
+                Sid: "ShipAuditLog",
+                Effect: "Allow",
+                Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                Resource: [p.auditLogGroupArn, `${p.auditLogGroupArn}:log-stream:*`],
+            },
+            ...sessionManagerStatements(ctx),
+        ],
+    };
+}
+
+export function workerNodePolicy(ctx: ArnContext, clusterName: string, clusterKeyArn: string): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [...secretReadStatements(ctx, clusterKeyArn, workerReadPrefixes(clusterName)), ...sessionManagerStatements(ctx)],
+    };
+}
+
+export function flowLogsPolicy(logGroupArn: string): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [{
+            Sid: "DeliverFlowLogs",
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            Resource: [logGroupArn, `${logGroupArn}:log-stream:*`],
+        }],
+    };
+}
+
+export interface NodeRole {
+    role: aws.iam.Role;
+    profile: aws.iam.InstanceProfile;
+}
+
+/** A role with an inline policy and an instance profile; the policy is attached before anything can assume the role for work. */
+export function nodeRole(
+    name: string,
+    policy: pulumi.Input<PolicyDocument>,
+    tags: Record<string, string>,
+    opts: pulumi.CustomResourceOptions,
+): NodeRole {
+    const role = new aws.iam.Role(name, {
+        assumeRolePolicy: JSON.stringify(assumeRolePolicy("ec2.amazonaws.com")),
+        tags,
+    }, opts);
+    new aws.iam.RolePolicy(name, { role: role.id, policy: pulumi.output(policy).apply((p) => JSON.stringify(p)) }, opts);
+    const profile = new aws.iam.InstanceProfile(name, { role: role.name, tags }, opts);
+    return { role, profile };
+}

@@ -1,0 +1,273 @@
+// The AWS platform as one ComponentResource. Every input is checked before super(), so a bad option or a
+// wiring mistake leaves nothing registered; then the children are created in dependency order: roles, keys,
+// network, groups, logs, secrets, control plane, load balancer, join token, workers.
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { fail, key, toYaml } from "../../components/common";
+import { EncryptionAtRest, EncryptionOptions, resolveEncryption } from "../../components/encryption";
+import {
+    ControlPlane, ControlPlaneNode, ENCRYPTION_CONFIG_PATH, KMS_PLUGIN_ENDPOINT, KMS_PLUGIN_UNIT, awsEncryptionOptions, controlPlaneNodes,
+} from "./control-plane";
+import { ArnContext, assumeRolePolicy, controlPlaneNodePolicy, nodeRole, workerNodePolicy } from "./iam";
+import { ClusterKeys } from "./kms";
+import { Monitoring, securityEvents } from "./monitoring";
+import { Network } from "./network";
+import { ApiLoadBalancer } from "./nlb";
+import { NodeSoftware, checkNodeSoftware } from "./node-software";
+import { AwsOptions, ResolvedAwsOptions, resolveAwsOptions } from "./options";
+import {
+    CONTROL_PLANE_SCOPE, FETCH_UNIT, SecretValue, WORKERS_SCOPE, checkNodeName, controlPlaneReadPrefixes, createSecretParameters,
+    secretParameters, specFromName, workerReadPrefixes,
+} from "./secrets";
+import { SecurityGroups } from "./security-groups";
+import {
+    BOOTSTRAP_KUBECONFIG_FILE_ID, BOOTSTRAP_KUBECONFIG_PATH, CLUSTER_CA_PATH, KUBELET_CONFIG_PATH, Workers, bootstrapKubeconfig,
+    bootstrapTokenSecret, checkKubeletConfiguration, joinToken,
+} from "./workers";
+
+export * from "./options";
+export * from "./posture";
+export { controlPlaneNodes, awsEncryptionOptions, kmsPluginUnit, ENCRYPTION_CONFIG_PATH, KMS_PLUGIN_ENDPOINT } from "./control-plane";
+export type { ControlPlaneNode } from "./control-plane";
+export { secretParameters, parameterName, CONTROL_PLANE_SCOPE, WORKERS_SCOPE } from "./secrets";
+export type { SecretSpec, SecretScope, PlannedParameter, SecretValue } from "./secrets";
+export type { NodeFile, NodeSoftware } from "./node-software";
+export type { UnitSpec } from "./systemd";
+export { securityGroupRules } from "./security-groups";
+export { securityEvents, cloudWatchAgentConfig } from "./monitoring";
+export { internalNlbAddresses } from "./nlb";
+export { bootstrapTokenSecret, joinTokenWindow, WORKER_BOOTSTRAP_GROUP, BOOTSTRAP_KUBECONFIG_PATH, KUBELET_CONFIG_PATH, CLUSTER_CA_PATH } from "./workers";
+export { renderSshdConfig } from "./sshd";
+
+export interface AwsWorkerSoftware extends NodeSoftware {
+    /** The object from the shared KubeletConfiguration renderer; written to KUBELET_CONFIG_PATH. */
+    kubeletConfiguration: Record<string, unknown>;
+}
+
+export interface AwsClusterArgs {
+    /** Plain values: they decide which resources exist. */
+    options: AwsOptions;
+    /** Root of error key paths. Default "aws". */
+    configKey?: string;
+    /** Units and files of one control-plane node (argv from the shared flag renderer, PKI files as SSM references). */
+    controlPlane: (node: ControlPlaneNode) => NodeSoftware;
+    workers: AwsWorkerSoftware;
+    /** Values of the parameters planned with secretParameters(). */
+    secrets?: SecretValue[];
+    /** Cluster CA certificate (public); workers verify the API with it while joining. */
+    clusterCaPem: pulumi.Input<string>;
+    /** Default awsEncryptionOptions(): KMS v2 through the plugin. Local providers remain possible for a migration. */
+    encryption?: EncryptionOptions;
+    /** Clock for the join-token window; tests pin it. */
+    nowMs?: number;
+}
+
+interface Plan {
+    r: ResolvedAwsOptions;
+    nodes: ControlPlaneNode[];
+    cpSoftware: NodeSoftware[];
+    workerSoftware: NodeSoftware;
+    encryption: EncryptionOptions;
+    encryptionParameter: string;
+    bootstrapParameter: string;
+}
+
+/** Everything that can be wrong with the inputs, checked without creating anything. */
+export function planAwsCluster(args: AwsClusterArgs): Plan {
+    const configKey = args.configKey ?? "aws";
+    const r = resolveAwsOptions(args.options, configKey);
+    const nodes = controlPlaneNodes(r);
+    const names = nodes.map((n) => n.name);
+    nodes.forEach((n, i) => checkNodeName(key(configKey, "controlPlaneNodes", i), n.name));
+
+    const encryption = args.encryption ?? awsEncryptionOptions();
+    const ek = key(configKey, "encryption");
+    resolveEncryption(encryption, ek).keys.forEach((k, i) => {
+        if (k.provider === "kms" && k.endpoint !== KMS_PLUGIN_ENDPOINT) {
+            fail(key(ek, "keys", i, "endpoint"), k.endpoint, `the AWS platform runs aws-encryption-provider on ${KMS_PLUGIN_ENDPOINT}`);
+        }
+    });
+
+    const [enc, boot] = secretParameters(r.clusterName, names, [
+        { fileId: "encryption-config.yaml", scope: CONTROL_PLANE_SCOPE },
+        { fileId: BOOTSTRAP_KUBECONFIG_FILE_ID, scope: WORKERS_SCOPE },
+    ], configKey);
+    const callerSpecs = (args.secrets ?? []).map((s, i) => specFromName(r.clusterName, names, s?.name, key(configKey, "secrets", i, "name")));
+    // Planned together with the platform's own parameters, so a caller cannot shadow them.
+    const planned = new Set(secretParameters(r.clusterName, names, [...callerSpecs, { fileId: enc.fileId, scope: enc.scope }, { fileId: boot.fileId, scope: boot.scope }], configKey)
+        .map((p) => p.name));
+
+    const cpSoftware = nodes.map((node) => {
+        const k = `${key(configKey, "controlPlane")}(${node.name})`;
+        const s = args.controlPlane(node);
+        const apiserverUser = s?.units?.find((u) => u.name === "kube-apiserver")?.user;
+        const withEncryption: NodeSoftware = {
+            units: s?.units,
+            files: [...(s?.files ?? []), { path: ENCRYPTION_CONFIG_PATH, ssmParameter: enc.name, mode: 0o600, owner: apiserverUser }],
+        };
+        checkNodeSoftware(k, withEncryption, controlPlaneReadPrefixes(r.clusterName, node.name), planned, [KMS_PLUGIN_UNIT, FETCH_UNIT.replace(/\.service$/, "")]);
+        return withEncryption;
+    });
+
+    const wk = key(configKey, "workers");
+    const w = args.workers;
+    checkKubeletConfiguration(key(wk, "kubeletConfiguration"), w?.kubeletConfiguration);
+    const workerSoftware: NodeSoftware = {
+        units: w.units,
+        files: [
+            ...(w.files ?? []),
+            { path: BOOTSTRAP_KUBECONFIG_PATH, ssmParameter: boot.name, mode: 0o600 },
+            { path: KUBELET_CONFIG_PATH, content: toYaml(w.kubeletConfiguration), mode: 0o644 },
+            { path: CLUSTER_CA_PATH, content: args.clusterCaPem, mode: 0o644 },
+        ],
+    };
+    checkNodeSoftware(wk, workerSoftware, workerReadPrefixes(r.clusterName), planned, [FETCH_UNIT.replace(/\.service$/, "")]);
+    securityEvents(r.secretReaders, configKey);
+    return { r, nodes, cpSoftware, workerSoftware, encryption, encryptionParameter: enc.name, bootstrapParameter: boot.name };
+}
+
+export class AwsCluster extends pulumi.ComponentResource {
+    readonly apiUrl: pulumi.Output<string>;
+    readonly apiDnsName: pulumi.Output<string>;
+    readonly controlPlaneNodes: ControlPlaneNode[];
+    readonly vpcId: pulumi.Output<string>;
+    readonly clusterKeyArn: pulumi.Output<string>;
+    readonly secretsKeyArn: pulumi.Output<string>;
+    readonly auditLogGroupName: pulumi.Output<string>;
+    readonly alarmTopicArn: pulumi.Output<string>;
+    /** The bootstrap-token Secret for kube-system as YAML (a Pulumi secret); the lead applies it through the k8s provider. */
+    readonly joinTokenSecret: pulumi.Output<string>;
+    readonly joinTokenExpiration: string;
+
+    constructor(name: string, args: AwsClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        const plan = planAwsCluster(args);
+        super("hardened-cluster:aws:AwsCluster", name, {}, opts);
+        const { r, nodes } = plan;
+        const parent = { parent: this };
+        const tags = { "hardened-cluster/cluster": r.clusterName, ...r.tags };
+
+        const identity = aws.getCallerIdentityOutput({}, parent);
+        const partition = aws.getPartitionOutput({}, parent);
+        const ctx: pulumi.Output<ArnContext> = pulumi.all([identity.accountId, partition.partition, partition.dnsSuffix])
+            .apply(([accountId, p, dnsSuffix]) => ({ partition: p, region: r.region, accountId, dnsSuffix }));
+        const zones = r.availabilityZones ?? aws.getAvailabilityZonesOutput({
+            state: "available",
+            // Regular zones only: Local and Wavelength Zones lack NAT gateways and most instance types.
+            filters: [{ name: "opt-in-status", values: ["opt-in-not-required"] }],
+        }, parent).names.apply((n) => n.slice(0, r.azCount));
+        const imageId = "id" in r.ami ? pulumi.output(r.ami.id) : aws.ssm.getParameterOutput({ name: r.ami.ssmParameter }, parent).value;
+
+        // Roles first: the secrets key's policy names them. Their policies come after the keys and log group they name.
+        const cpRoles = nodes.map((n) => new aws.iam.Role(`${name}-${n.name}`, {
+            assumeRolePolicy: JSON.stringify(assumeRolePolicy("ec2.amazonaws.com")),
+            tags,
+        }, parent));
+        const keys = new ClusterKeys(`${name}-keys`, {
+            clusterName: r.clusterName,
+            ctx,
+            controlPlaneRoleArns: cpRoles.map((x) => x.arn),
+            deletionWindowInDays: r.environment === "prod" ? 30 : 7,
+            tags,
+        }, parent);
+        const network = new Network(`${name}-net`, {
+            clusterName: r.clusterName,
+            vpcCidr: r.vpcCidr,
+            privateSubnets: r.privateSubnets,
+            publicSubnets: r.publicSubnets,
+            availabilityZones: zones,
+            clusterKeyArn: keys.clusterKey.arn,
+            logRetentionDays: r.logRetentionDays,
+            accountId: identity.accountId,
+            tags,
+        }, parent);
+        const groups = new SecurityGroups(`${name}-sg`, { vpcId: network.vpcId, plan: r, tags }, parent);
+        const monitoring = new Monitoring(`${name}-mon`, {
+            clusterName: r.clusterName,
+            clusterKeyArn: keys.clusterKey.arn,
+            logRetentionDays: r.logRetentionDays,
+            events: securityEvents(r.secretReaders, r.configKey),
+            tags,
+        }, parent);
+
+        const cpProfiles = nodes.map((n, i) => {
+            const policy = pulumi.all([ctx, keys.clusterKey.arn, keys.secretsKey.arn, monitoring.auditLogGroup.arn])
+                .apply(([c, clusterKeyArn, secretsKeyArn, auditLogGroupArn]) =>
+                    controlPlaneNodePolicy(c, { clusterName: r.clusterName, node: n.name, clusterKeyArn, secretsKeyArn, auditLogGroupArn }));
+            new aws.iam.RolePolicy(`${name}-${n.name}`, { role: cpRoles[i].id, policy: policy.apply((p) => JSON.stringify(p)) }, parent);
+            return new aws.iam.InstanceProfile(`${name}-${n.name}`, { role: cpRoles[i].name, tags }, parent);
+        });
+        const workerRole = nodeRole(`${name}-workers`,
+            pulumi.all([ctx, keys.clusterKey.arn]).apply(([c, arn]) => workerNodePolicy(c, r.clusterName, arn)), tags, parent);
+
+        const encryption = new EncryptionAtRest(`${name}-encryption`, { options: plan.encryption, configKey: key(r.configKey, "encryption") }, parent);
+        const cpSecrets = createSecretParameters(name, [
+            ...(args.secrets ?? []),
+            { name: plan.encryptionParameter, value: encryption.configYaml },
+        ], keys.clusterKey.arn, tags, parent);
+
+        const controlPlane = new ControlPlane(`${name}-cp`, {
+            r,
+            nodes,
+            software: plan.cpSoftware,
+            imageId,
+            subnetIds: network.privateSubnetIds,
+            securityGroupId: groups.ids.controlPlane,
+            instanceProfileArns: cpProfiles.map((p) => p.arn),
+            clusterKeyArn: keys.clusterKey.arn,
+            secretsKeyArn: keys.secretsKey.arn,
+            auditLogGroupName: monitoring.auditLogGroup.name,
+            dependsOn: cpSecrets,
+            tags,
+        }, parent);
+        const lb = new ApiLoadBalancer(`${name}-api`, {
+            clusterName: r.clusterName,
+            endpoint: r.endpoint,
+            privateSubnets: r.privateSubnets,
+            privateSubnetIds: network.privateSubnetIds,
+            publicSubnetIds: network.publicSubnetIds,
+            vpcId: network.vpcId,
+            securityGroupId: groups.ids.nlb,
+            instanceIds: controlPlane.instances.map((x) => x.id),
+            deletionProtection: r.environment === "prod",
+            tags,
+        }, parent);
+
+        const token = joinToken(`${name}-join`, r.workers.joinTokenTtlHours, args.nowMs ?? Date.now(), parent);
+        const kubeconfig = pulumi.all([lb.url, args.clusterCaPem, token.id, token.secret])
+            .apply(([url, ca, id, secret]) => toYaml(bootstrapKubeconfig(url, ca, `${id}.${secret}`, r.clusterName)));
+        const workerSecrets = createSecretParameters(name, [{ name: plan.bootstrapParameter, value: kubeconfig }], keys.clusterKey.arn, tags, parent);
+        new Workers(`${name}-workers`, {
+            r,
+            software: plan.workerSoftware,
+            imageId,
+            subnetIds: network.privateSubnetIds,
+            securityGroupId: groups.ids.workers,
+            instanceProfileArn: workerRole.profile.arn,
+            clusterKeyArn: keys.clusterKey.arn,
+            dependsOn: workerSecrets,
+            tags,
+        }, parent);
+
+        this.apiUrl = lb.url;
+        this.apiDnsName = lb.dnsName;
+        this.controlPlaneNodes = nodes;
+        this.vpcId = network.vpcId;
+        this.clusterKeyArn = keys.clusterKey.arn;
+        this.secretsKeyArn = keys.secretsKey.arn;
+        this.auditLogGroupName = monitoring.auditLogGroup.name;
+        this.alarmTopicArn = monitoring.alarmTopic.arn;
+        this.joinTokenExpiration = token.expiration;
+        this.joinTokenSecret = pulumi.secret(pulumi.all([token.id, token.secret])
+            .apply(([id, secret]) => toYaml(bootstrapTokenSecret(id, secret, token.expiration, r.clusterName))));
+        this.registerOutputs({
+            apiUrl: this.apiUrl,
+            apiDnsName: this.apiDnsName,
+            vpcId: this.vpcId,
+            clusterKeyArn: this.clusterKeyArn,
+            secretsKeyArn: this.secretsKeyArn,
+            auditLogGroupName: this.auditLogGroupName,
+            alarmTopicArn: this.alarmTopicArn,
+            joinTokenSecret: this.joinTokenSecret,
+        });
+    }
+}

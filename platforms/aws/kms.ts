@@ -1,0 +1,132 @@
+// Two customer-managed keys, both rotated yearly by KMS:
+// - the cluster key encrypts EBS volumes, log groups, SSM parameters and the SNS topic;
+// - the secrets key wraps the DEKs of Kubernetes' KMS v2 provider and is usable by the control-plane roles only.
+// Keeping them apart means nobody who can decrypt a log or a parameter can ask KMS to unwrap etcd's secrets.
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import type { ArnContext, PolicyDocument, Statement } from "./iam";
+
+/** The encryption context aws-encryption-provider sends (its --encryption-context flag); the key policy requires it. */
+export const SECRETS_CONTEXT_KEY = "hardened-cluster";
+
+// Key administration without use: whoever manages the key cannot decrypt with it through this statement.
+const ADMIN_ACTIONS = [
+    "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias", "kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy",
+    "kms:GetKeyRotationStatus", "kms:EnableKeyRotation", "kms:DisableKeyRotation", "kms:RotateKeyOnDemand",
+    "kms:ListResourceTags", "kms:TagResource", "kms:UntagResource", "kms:ListAliases", "kms:ListGrants",
+    "kms:RevokeGrant", "kms:RetireGrant", "kms:EnableKey", "kms:DisableKey", "kms:UpdateKeyDescription",
+    "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
+];
+const DATA_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"];
+
+function root(ctx: ArnContext): string {
+    return `arn:${ctx.partition}:iam::${ctx.accountId}:root`;
+}
+
+/**
+ * The cluster key. Use through EC2, Auto Scaling, SSM and CloudWatch is delegated to IAM (the deployer needs
+ * it to create encrypted volumes and parameters, the node roles to read theirs), but only via those
+ * services: nobody gets raw kms:Decrypt on it.
+ */
+export function clusterKeyPolicy(ctx: ArnContext, clusterName: string): PolicyDocument {
+    const viaServices = ["ec2", "ssm", "autoscaling"].map((s) => `${s}.${ctx.region}.${ctx.dnsSuffix}`);
+    const statements: Statement[] = [
+        { Sid: "KeyAdministration", Effect: "Allow", Principal: { AWS: root(ctx) }, Action: ADMIN_ACTIONS, Resource: "*" },
+        {
+            Sid: "UseThroughClusterServices",
+            Effect: "Allow",
+            Principal: { AWS: root(ctx) },
+            Action: [...DATA_ACTIONS, "kms:CreateGrant"],
+            Resource: "*",
+            Condition: { StringEquals: { "kms:ViaService": viaServices, "kms:CallerAccount": ctx.accountId } },
+        },
+        {
+            // EC2 Auto Scaling launches worker volumes with its service-linked role, which must exist in the account.
+            Sid: "AutoScalingVolumes",
+            Effect: "Allow",
+            Principal: { AWS: `arn:${ctx.partition}:iam::${ctx.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling` },
+            Action: DATA_ACTIONS,
+            Resource: "*",
+        },
+        {
+            Sid: "AutoScalingGrants",
+            Effect: "Allow",
+            Principal: { AWS: `arn:${ctx.partition}:iam::${ctx.accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling` },
+            Action: ["kms:CreateGrant"],
+            Resource: "*",
+            Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } },
+        },
+        {
+            // Only this cluster's log groups, by the context CloudWatch Logs binds to each ciphertext.
+            Sid: "CloudWatchLogs",
+            Effect: "Allow",
+            Principal: { Service: `logs.${ctx.region}.${ctx.dnsSuffix}` },
+            Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
+            Resource: "*",
+            Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${ctx.partition}:logs:${ctx.region}:${ctx.accountId}:log-group:/${clusterName}/*` } },
+        },
+        {
+            // Alarms publish to the encrypted topic as the CloudWatch service.
+            Sid: "CloudWatchAlarmsToSns",
+            Effect: "Allow",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+            Resource: "*",
+            Condition: { StringEquals: { "aws:SourceAccount": ctx.accountId } },
+        },
+    ];
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+/** The secrets key: administered by the account, used only by the control-plane roles and only with the cluster's context. */
+export function secretsKeyPolicy(ctx: ArnContext, clusterName: string, controlPlaneRoleArns: readonly string[]): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "KeyAdministration", Effect: "Allow", Principal: { AWS: root(ctx) }, Action: ADMIN_ACTIONS, Resource: "*" },
+            {
+                Sid: "KmsPluginEnvelope",
+                Effect: "Allow",
+                Principal: { AWS: [...controlPlaneRoleArns] },
+                Action: ["kms:Encrypt", "kms:Decrypt"],
+                Resource: "*",
+                Condition: { StringEquals: { [`kms:EncryptionContext:${SECRETS_CONTEXT_KEY}`]: clusterName } },
+            },
+            { Sid: "KmsPluginHealth", Effect: "Allow", Principal: { AWS: [...controlPlaneRoleArns] }, Action: ["kms:DescribeKey"], Resource: "*" },
+        ],
+    };
+}
+
+export interface ClusterKeysArgs {
+    clusterName: string;
+    ctx: pulumi.Input<ArnContext>;
+    controlPlaneRoleArns: pulumi.Input<string>[];
+    /** 30 in prod (the maximum), so a mistaken destroy can be undone; 7 elsewhere. */
+    deletionWindowInDays: number;
+    tags: Record<string, string>;
+}
+
+export class ClusterKeys extends pulumi.ComponentResource {
+    readonly clusterKey: aws.kms.Key;
+    readonly secretsKey: aws.kms.Key;
+
+    constructor(name: string, args: ClusterKeysArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("hardened-cluster:aws:ClusterKeys", name, {}, opts);
+        const ctx = pulumi.output(args.ctx);
+        const common = { enableKeyRotation: true, rotationPeriodInDays: 365, deletionWindowInDays: args.deletionWindowInDays, tags: args.tags };
+        this.clusterKey = new aws.kms.Key(`${name}-cluster`, {
+            ...common,
+            description: `${args.clusterName}: volumes, logs, parameters, alarms`,
+            policy: ctx.apply((c) => JSON.stringify(clusterKeyPolicy(c, args.clusterName))),
+        }, { parent: this });
+        this.secretsKey = new aws.kms.Key(`${name}-secrets`, {
+            ...common,
+            description: `${args.clusterName}: Kubernetes secrets envelope (KMS v2)`,
+            policy: pulumi.all([ctx, pulumi.all(args.controlPlaneRoleArns)])
+                .apply(([c, arns]) => JSON.stringify(secretsKeyPolicy(c, args.clusterName, arns))),
+        }, { parent: this });
+        new aws.kms.Alias(`${name}-cluster`, { name: `alias/${args.clusterName}/cluster`, targetKeyId: this.clusterKey.keyId }, { parent: this });
+        new aws.kms.Alias(`${name}-secrets`, { name: `alias/${args.clusterName}/secrets`, targetKeyId: this.secretsKey.keyId }, { parent: this });
+        this.registerOutputs({ clusterKeyArn: this.clusterKey.arn, secretsKeyArn: this.secretsKey.arn });
+    }
+}

@@ -1,0 +1,64 @@
+// What the AWS settings mean for security, as data a report or a test can read. Every option that loosens
+// the default posture appears in `weakenings`, by its config path.
+import { key } from "../../components/common";
+import { AwsOptions, Environment, EndpointVisibility, isWorld, resolveAwsOptions } from "./options";
+
+export interface AwsPosture {
+    environment: Environment;
+    endpoint: EndpointVisibility;
+    apiAllowedCidrs: string[];
+    etcdMembers: number;
+    sshEnabled: boolean;
+    /** Constant facts of this platform, so a report can state them without reading the code. */
+    guarantees: string[];
+    weakenings: { option: string; effect: string }[];
+}
+
+export const AWS_GUARANTEES = [
+    "IMDSv2 required with hop limit 1 on every launch template",
+    "every EBS volume, log group, SSM parameter and the alarm topic encrypted with the cluster's KMS key (rotation on)",
+    "Kubernetes Secrets encrypted with KMS v2 through a key only the control-plane roles may use",
+    "no secret material in user data; secrets are SSM SecureStrings readable only by the node they belong to",
+    "etcd (2379-2380) reachable only between control-plane nodes; kubelets (10250) only from the control plane",
+    "no EC2 key pair; nodes in private subnets; VPC flow logs to an encrypted log group",
+];
+
+export function awsPosture(options: AwsOptions | undefined, configKey = "aws"): AwsPosture {
+    const r = resolveAwsOptions(options, configKey);
+    const weakenings: { option: string; effect: string }[] = [];
+    if (r.endpoint === "public") {
+        weakenings.push({
+            option: key(configKey, "endpoint"),
+            effect: `the API has an internet-facing address (reachable from ${r.apiAllowedCidrs.join(", ")})`,
+        });
+    }
+    if (r.allowWorldApiAccess) {
+        weakenings.push({
+            option: key(configKey, "allowWorldApiAccess"),
+            effect: r.apiAllowedCidrs.some(isWorld)
+                ? "6443 accepts connections from any address; only authentication stands between the internet and the API"
+                : "0.0.0.0/0 would be accepted in apiAllowedCidrs without an error (none is listed now)",
+        });
+    }
+    if (r.controlPlane.etcdMembers === 1) {
+        weakenings.push({
+            option: key(configKey, "allowSingleEtcdMember"),
+            effect: "one etcd member: losing its node or zone loses the cluster state until restored from backup",
+        });
+    }
+    if (r.ssh.enabled) {
+        weakenings.push({
+            option: key(configKey, "ssh", "enabled"),
+            effect: `sshd listens on 22 for ${r.ssh.allowedCidrs.join(", ")} (keys only, no root): a second way in besides SSM, and one SSM does not log`,
+        });
+    }
+    return {
+        environment: r.environment,
+        endpoint: r.endpoint,
+        apiAllowedCidrs: r.apiAllowedCidrs,
+        etcdMembers: r.controlPlane.etcdMembers,
+        sshEnabled: r.ssh.enabled,
+        guarantees: [...AWS_GUARANTEES],
+        weakenings,
+    };
+}

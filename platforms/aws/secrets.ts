@@ -1,0 +1,159 @@
+// Secret files (PKI keys, kubeconfigs, the EncryptionConfiguration, the worker join kubeconfig) never go into
+// user data, which anyone with ec2:DescribeInstanceAttribute can read. They are SSM SecureString parameters
+// encrypted with the cluster key, under a path per node, and a boot unit fetches them with the node's own
+// role, which may read only its own prefixes (iam.ts); the key's encryption context repeats that fence.
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { fail, key } from "../../components/common";
+
+/** Cluster-wide secrets every control-plane node may read (service-account key, CA keys, the encryption config). */
+export const CONTROL_PLANE_SCOPE = "control-plane";
+/** Secrets every worker may read (only the join kubeconfig). */
+export const WORKERS_SCOPE = "workers";
+const RESERVED = [CONTROL_PLANE_SCOPE, WORKERS_SCOPE];
+
+export type SecretScope = { node: string } | typeof CONTROL_PLANE_SCOPE | typeof WORKERS_SCOPE;
+
+export interface SecretSpec {
+    /** Names the file within its scope, e.g. "etcd-peer.key"; becomes the last path segment. */
+    fileId: string;
+    scope: SecretScope;
+}
+
+export interface PlannedParameter {
+    fileId: string;
+    scope: SecretScope;
+    /** SSM parameter name: /<cluster>/<node-name|control-plane|workers>/<file-id>. */
+    name: string;
+    /** Node names (or "workers") whose role may read it. */
+    readers: string[];
+}
+
+const FILE_ID = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+export function scopeSegment(scope: SecretScope): string {
+    return typeof scope === "string" ? scope : scope.node;
+}
+
+export function parameterName(clusterName: string, scope: SecretScope, fileId: string): string {
+    return `/${clusterName}/${scopeSegment(scope)}/${fileId}`;
+}
+
+/** Path prefixes (no trailing slash) a control-plane node's role may read. */
+export function controlPlaneReadPrefixes(clusterName: string, node: string): string[] {
+    return [`/${clusterName}/${node}`, `/${clusterName}/${CONTROL_PLANE_SCOPE}`];
+}
+
+export function workerReadPrefixes(clusterName: string): string[] {
+    return [`/${clusterName}/${WORKERS_SCOPE}`];
+}
+
+/**
+ * Maps secret files to SSM parameters and says who may read each. Pure, so the PKI wiring can name the
+ * parameters (and the files that reference them) before anything exists.
+ */
+export function secretParameters(clusterName: string, nodeNames: readonly string[], specs: readonly SecretSpec[], configKey = "aws"): PlannedParameter[] {
+    const seen = new Map<string, number>();
+    return specs.map((s, i) => {
+        const k = key(configKey, "secrets", i);
+        if (typeof s.fileId !== "string" || !FILE_ID.test(s.fileId)) {
+            fail(key(k, "fileId"), s.fileId, "use lower-case letters, digits, '.', '_' or '-', starting with a letter or digit (at most 63)");
+        }
+        let readers: string[];
+        if (s.scope === CONTROL_PLANE_SCOPE) readers = [...nodeNames];
+        else if (s.scope === WORKERS_SCOPE) readers = [WORKERS_SCOPE];
+        else if (s.scope && typeof s.scope === "object" && nodeNames.includes(s.scope.node)) readers = [s.scope.node];
+        else fail(key(k, "scope"), s.scope, `use "${CONTROL_PLANE_SCOPE}", "${WORKERS_SCOPE}" or { node } with one of: ${nodeNames.join(", ")}`);
+        const name = parameterName(clusterName, s.scope, s.fileId);
+        if (seen.has(name)) fail(key(k, "fileId"), s.fileId, `${name} is already planned by ${key(configKey, "secrets", seen.get(name)!)}`);
+        seen.set(name, i);
+        return { fileId: s.fileId, scope: s.scope, name, readers };
+    });
+}
+
+/** The spec behind a parameter name the caller supplies, so its value lands where secretParameters() said. */
+export function specFromName(clusterName: string, nodeNames: readonly string[], name: unknown, k: string): SecretSpec {
+    const m = typeof name === "string" ? /^\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(name) : null;
+    const scopes = [CONTROL_PLANE_SCOPE, WORKERS_SCOPE, ...nodeNames];
+    if (!m || m[1] !== clusterName || !scopes.includes(m[2])) {
+        fail(k, name, `use /${clusterName}/<${scopes.join("|")}>/<file-id>, as planned by secretParameters()`);
+    }
+    const scope: SecretScope = m[2] === CONTROL_PLANE_SCOPE || m[2] === WORKERS_SCOPE ? m[2] : { node: m[2] };
+    return { fileId: m[3], scope };
+}
+
+/** Whether a node with these read prefixes may fetch the parameter (the check IAM will make, done early). */
+export function mayRead(prefixes: readonly string[], name: string): boolean {
+    return prefixes.some((p) => name.startsWith(`${p}/`));
+}
+
+/** Node names are RFC 1123 labels that must not shadow the shared scopes. */
+export function checkNodeName(k: string, name: string): void {
+    if (RESERVED.includes(name)) fail(k, name, `"${name}" is a shared secret scope, not a node name`);
+}
+
+export interface FetchedFile {
+    path: string;
+    parameter: string;
+    mode: number;
+    owner?: string;
+}
+
+const SAFE_WORD = /^[A-Za-z0-9_./:@-]+$/;
+
+function shellWord(s: string): string {
+    if (!SAFE_WORD.test(s)) throw new Error(`secrets: refusing to put ${JSON.stringify(s)} into the boot script`);
+    return s;
+}
+
+export const FETCH_SCRIPT_PATH = "/usr/local/sbin/hardened-cluster-fetch-secrets";
+export const FETCH_UNIT = "hardened-cluster-secrets.service";
+
+/**
+ * The boot script: names and paths only, never values. It runs on every boot (not once, as cloud-init's
+ * runcmd would), so a rotated secret is picked up by a reboot, and it writes through a temporary file in the
+ * target directory so a service never reads half a key.
+ */
+export function renderFetchScript(region: string, files: readonly FetchedFile[]): string {
+    const lines = [
+        "#!/bin/bash",
+        "# Fetches this node's secret files from SSM Parameter Store with the instance role.",
+        "set -euo pipefail",
+        "umask 077",
+        "fetch() {",
+        "  local name=\"$1\" path=\"$2\" mode=\"$3\" owner=\"$4\" tmp",
+        "  install -d -m 0755 \"$(dirname \"$path\")\"",
+        "  tmp=\"$(mktemp \"$(dirname \"$path\")/.fetch.XXXXXX\")\"",
+        `  aws ssm get-parameter --region ${shellWord(region)} --with-decryption --name "$name" --query Parameter.Value --output text > "$tmp"`,
+        "  chown \"$owner\" \"$tmp\"",
+        "  chmod \"$mode\" \"$tmp\"",
+        "  mv -f \"$tmp\" \"$path\"",
+        "}",
+        ...files.map((f) => ["fetch", shellWord(f.parameter), shellWord(f.path), f.mode.toString(8).padStart(4, "0"), shellWord(f.owner ?? "root")].join(" ")),
+        "",
+    ];
+    return lines.join("\n");
+}
+
+export interface SecretValue {
+    name: string;
+    value: pulumi.Input<string>;
+}
+
+/** One SecureString per secret. Intelligent-Tiering: kubeconfigs with embedded keys can exceed the 4 KB standard tier. */
+export function createSecretParameters(
+    name: string,
+    secrets: readonly SecretValue[],
+    keyArn: pulumi.Input<string>,
+    tags: Record<string, string>,
+    opts: pulumi.CustomResourceOptions,
+): aws.ssm.Parameter[] {
+    return secrets.map((s) => new aws.ssm.Parameter(`${name}${s.name.replace(/\//g, "-")}`, {
+        name: s.name,
+        type: "SecureString",
+        tier: "Intelligent-Tiering",
+        keyId: keyArn,
+        value: pulumi.secret(s.value),
+        tags,
+    }, opts));
+}

@@ -1,0 +1,115 @@
+// systemd unit files from a structured object. The lead's renderers produce argv arrays; the quoting that
+// turns an argv into an ExecStart line lives here, once, so a value with a space, a quote, a "%" or a "$"
+// reaches the process exactly as rendered.
+import { fail, key } from "../../components/common";
+
+/** A service the caller wants on a node; execStart is argv, e.g. ["/usr/local/bin/etcd", "--name=cp-0"]. */
+export interface UnitSpec {
+    name: string;
+    description: string;
+    execStart: string[];
+    user?: string;
+    after?: string[];
+}
+
+type Value = string | number | boolean | string[];
+export interface UnitFile {
+    Unit: Record<string, Value>;
+    Service: Record<string, Value>;
+    Install?: Record<string, Value>;
+}
+
+const UNIT_NAME = /^[a-zA-Z0-9:_.@-]+\.(service|socket|target|mount|timer|path)$/;
+const SERVICE_NAME = /^[a-z0-9][a-z0-9_.@-]*$/;
+export const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/** One argv element as systemd's ExecStart parser reads it back. */
+export function quoteArg(arg: string): string {
+    if (/[\n\r\0]/.test(arg)) throw new Error(`quoteArg: a newline or NUL cannot be passed on an ExecStart line: ${JSON.stringify(arg)}`);
+    // "%" starts a specifier and "$" an environment expansion in every ExecStart word, quoted or not.
+    const escaped = arg.replace(/%/g, "%%").replace(/\$/g, "$$$$");
+    if (escaped !== "" && !/[\s"'\\;]/.test(escaped)) return escaped;
+    return `"${escaped.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+export function execLine(argv: readonly string[]): string {
+    return argv.map(quoteArg).join(" ");
+}
+
+function renderValue(v: Value): string[] {
+    if (Array.isArray(v)) return v.length === 0 ? [] : [v.join(" ")];
+    if (typeof v === "boolean") return [v ? "yes" : "no"];
+    return [String(v)];
+}
+
+export function renderUnit(u: UnitFile): string {
+    const sections: [string, Record<string, Value> | undefined][] = [["Unit", u.Unit], ["Service", u.Service], ["Install", u.Install]];
+    return sections
+        .filter(([, body]) => body !== undefined)
+        .map(([name, body]) => [`[${name}]`, ...Object.entries(body!).flatMap(([k, v]) => renderValue(v).map((s) => `${k}=${s}`))].join("\n"))
+        .join("\n\n") + "\n";
+}
+
+/** Checks a caller's unit spec; k is the error path, e.g. "aws.controlPlane(cp-0).units[1]". */
+export function checkUnitSpec(k: string, u: UnitSpec): void {
+    if (typeof u.name !== "string" || !SERVICE_NAME.test(u.name) || /\.(service|socket|target|mount|timer|path)$/.test(u.name)) fail(key(k, "name"), u.name, "use a unit name such as \"kube-apiserver\" (without .service)");
+    if (typeof u.description !== "string" || u.description.length === 0 || /[\r\n]/.test(u.description)) {
+        fail(key(k, "description"), u.description, "use a one-line description");
+    }
+    if (!Array.isArray(u.execStart) || u.execStart.length === 0 || !u.execStart.every((a) => typeof a === "string")) {
+        fail(key(k, "execStart"), u.execStart, "use an argv list of strings, binary first");
+    }
+    if (!/^\/[A-Za-z0-9._/-]+$/.test(u.execStart[0])) fail(key(k, "execStart", 0), u.execStart[0], "the binary must be an absolute path");
+    u.execStart.forEach((a, i) => {
+        if (/[\n\r\0]/.test(a)) fail(key(k, "execStart", i), a, "arguments cannot contain newlines");
+    });
+    if (u.user !== undefined && (typeof u.user !== "string" || !USER_NAME.test(u.user) || u.user === "root")) {
+        fail(key(k, "user"), u.user, "use a non-root system user name (omit it only for units that must run as root)");
+    }
+    (u.after ?? []).forEach((a, i) => {
+        if (typeof a !== "string" || !UNIT_NAME.test(a)) fail(key(k, "after", i), a, "use a full unit name such as \"etcd.service\"");
+    });
+}
+
+/**
+ * A long-running service. A unit with its own user (etcd, the apiserver, the controllers) is sandboxed: it
+ * keeps its files and the network and loses new privileges, other users' homes, a shared /tmp and write
+ * access to cgroups and kernel modules. A unit without a user runs as root because it manages the host
+ * (the kubelet mounts volumes and drives cgroups), and the same sandbox would break exactly that.
+ */
+export function serviceUnit(u: UnitSpec, requires: readonly string[] = []): UnitFile {
+    const after = ["network-online.target", ...requires, ...(u.after ?? [])];
+    const service: Record<string, Value> = {
+        Type: "simple",
+        ExecStart: execLine(u.execStart),
+        Restart: "always",
+        RestartSec: 5,
+        LimitNOFILE: 1048576,
+    };
+    if (u.user !== undefined) {
+        Object.assign(service, {
+            User: u.user,
+            NoNewPrivileges: true,
+            ProtectHome: true,
+            PrivateTmp: true,
+            ProtectKernelModules: true,
+            ProtectControlGroups: true,
+            RestrictSUIDSGID: true,
+            LockPersonality: true,
+        });
+    }
+    return {
+        Unit: {
+            Description: u.description,
+            Wants: ["network-online.target"],
+            ...(requires.length > 0 ? { Requires: [...requires] } : {}),
+            After: unique(after),
+        },
+        Service: service,
+        Install: { WantedBy: "multi-user.target" },
+    };
+}
+
+function unique(xs: string[]): string[] {
+    return xs.filter((x, i) => xs.indexOf(x) === i);
+}

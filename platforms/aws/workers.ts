@@ -1,0 +1,159 @@
+// Workers are an Auto Scaling group, so their names and addresses are not known in advance and no per-node
+// certificate can be issued ahead of time. They join with a bootstrap token instead (kubelet TLS
+// bootstrapping): the token only lets a kubelet ask for a client certificate, it lives at most two token
+// windows, and it sits in SSM where only the worker role can read it. After joining, the kubelet rotates its
+// client certificate itself and asks the cluster CA for its serving certificate (serverTLSBootstrap), so the
+// apiserver can verify kubelets, and no long-lived join secret or per-node key ever passes through Pulumi.
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as random from "@pulumi/random";
+import { configFile, fail, key, kubeadmLayout, pkiFiles, pkiPair } from "../../components/common";
+import { hardenedLaunchTemplate } from "./launch-template";
+import { NodeSoftware, callerUnits, fetchedFiles, inlineContents, inlineFiles, systemUsers } from "./node-software";
+import { ResolvedAwsOptions } from "./options";
+import { CloudConfigSpec, renderCloudConfig } from "./userdata";
+
+export const WORKER_BOOTSTRAP_GROUP = "system:bootstrappers:hardened-cluster:workers";
+export const BOOTSTRAP_KUBECONFIG_PATH = "/etc/kubernetes/bootstrap-kubelet.conf";
+export const BOOTSTRAP_KUBECONFIG_FILE_ID = "bootstrap-kubelet.conf";
+export const KUBELET_CONFIG_PATH = configFile(kubeadmLayout(), "kubeletConfig");
+export const CLUSTER_CA_PATH = pkiPair(kubeadmLayout(), pkiFiles.ca).cert;
+
+/**
+ * Tokens are minted per window of `ttlHours`: a `pulumi up` in the same window keeps the token (no churn), one
+ * in a later window mints a new one. A token expires at the end of the window after its own, so it is valid
+ * for at least ttlHours and at most twice that after any `pulumi up`.
+ */
+export function joinTokenWindow(nowMs: number, ttlHours: number): { window: number; expiration: string } {
+    const span = ttlHours * 3600_000;
+    const window = Math.floor(nowMs / span);
+    return { window, expiration: new Date((window + 2) * span).toISOString().replace(/\.\d{3}Z$/, "Z") };
+}
+
+/** The kube-system Secret the lead applies through the k8s provider (kubernetes.io bootstrap token format). */
+export function bootstrapTokenSecret(id: string, secret: string, expiration: string, clusterName: string): Record<string, unknown> {
+    return {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: `bootstrap-token-${id}`, namespace: "kube-system" },
+        type: "bootstrap.kubernetes.io/token",
+        stringData: {
+            description: `${clusterName} worker join token`,
+            "token-id": id,
+            "token-secret": secret,
+            expiration,
+            "usage-bootstrap-authentication": "true",
+            "auth-extra-groups": WORKER_BOOTSTRAP_GROUP,
+        },
+    };
+}
+
+export function bootstrapKubeconfig(server: string, caPem: string, token: string, clusterName: string): Record<string, unknown> {
+    return {
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: clusterName, cluster: { server, "certificate-authority-data": Buffer.from(caPem).toString("base64") } }],
+        users: [{ name: "kubelet-bootstrap", user: { token } }],
+        contexts: [{ name: "bootstrap", context: { cluster: clusterName, user: "kubelet-bootstrap" } }],
+        "current-context": "bootstrap",
+    };
+}
+
+/**
+ * The worker kubelet must rotate its client certificate and bootstrap its serving certificate (nothing else
+ * would issue one), and keep the CIS 4.2 authentication settings the shared renderer sets.
+ */
+export function checkKubeletConfiguration(k: string, cfg: unknown): void {
+    if (cfg === null || typeof cfg !== "object") fail(k, cfg, "pass the KubeletConfiguration object from the shared renderer");
+    const c = cfg as Record<string, any>;
+    const must: [string, unknown, unknown, string][] = [
+        ["kind", c.kind, "KubeletConfiguration", "the shared renderer's KubeletConfiguration"],
+        ["rotateCertificates", c.rotateCertificates, true, "workers rotate their client certificate"],
+        ["serverTLSBootstrap", c.serverTLSBootstrap, true, "workers get their serving certificate from the cluster CA (no per-node certificates on AWS)"],
+        ["authentication.anonymous.enabled", c.authentication?.anonymous?.enabled, false, "CIS 4.2.1"],
+        ["authentication.webhook.enabled", c.authentication?.webhook?.enabled, true, "CIS 4.2.2"],
+        ["authorization.mode", c.authorization?.mode, "Webhook", "CIS 4.2.2"],
+        ["readOnlyPort", c.readOnlyPort, 0, "CIS 4.2.4"],
+    ];
+    for (const [path, actual, expected, why] of must) {
+        if (actual !== expected) fail(`${k}.${path}`, actual, `use ${JSON.stringify(expected)} (${why})`);
+    }
+    if (c.tlsPrivateKeyFile !== undefined) fail(key(k, "tlsPrivateKeyFile"), c.tlsPrivateKeyFile, "remove it: worker serving certificates come from serverTLSBootstrap");
+}
+
+export function workerCloudConfig(r: ResolvedAwsOptions, software: NodeSoftware, contents: readonly string[]): CloudConfigSpec {
+    return {
+        region: r.region,
+        systemUsers: systemUsers(software),
+        units: callerUnits(software),
+        files: inlineFiles(software, contents),
+        fetched: fetchedFiles(software),
+        disks: [],
+        packages: [],
+        ssh: r.ssh,
+        commands: [],
+    };
+}
+
+export interface WorkersArgs {
+    r: ResolvedAwsOptions;
+    software: NodeSoftware;
+    imageId: pulumi.Input<string>;
+    subnetIds: pulumi.Input<string>[];
+    securityGroupId: pulumi.Input<string>;
+    instanceProfileArn: pulumi.Input<string>;
+    clusterKeyArn: pulumi.Input<string>;
+    dependsOn: pulumi.Input<pulumi.Resource>[];
+    tags: Record<string, string>;
+}
+
+export class Workers extends pulumi.ComponentResource {
+    readonly group: aws.autoscaling.Group;
+    readonly launchTemplate: aws.ec2.LaunchTemplate;
+
+    constructor(name: string, args: WorkersArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("hardened-cluster:aws:Workers", name, {}, opts);
+        const { r } = args;
+        const userData = pulumi.all(inlineContents(args.software)).apply((contents) => renderCloudConfig(workerCloudConfig(r, args.software, contents)));
+        const tags = { ...args.tags, "hardened-cluster/role": "worker" };
+        this.launchTemplate = hardenedLaunchTemplate(`${name}`, {
+            instanceType: r.workers.instanceType,
+            imageId: args.imageId,
+            instanceProfileArn: args.instanceProfileArn,
+            securityGroupIds: [args.securityGroupId],
+            userData,
+            rootVolumeGiB: r.workers.rootVolumeGiB,
+            dataVolumes: [],
+            kmsKeyArn: args.clusterKeyArn,
+            tags: { ...tags, Name: `${r.clusterName}-worker` },
+        }, { parent: this });
+        this.group = new aws.autoscaling.Group(name, {
+            vpcZoneIdentifiers: args.subnetIds,
+            minSize: r.workers.min,
+            maxSize: r.workers.max,
+            desiredCapacity: r.workers.desired,
+            launchTemplate: { id: this.launchTemplate.id, version: this.launchTemplate.latestVersion.apply(String) },
+            healthCheckType: "EC2",
+            // A new template version (new user data, AMI) rolls through the workers instead of waiting for churn.
+            instanceRefresh: { strategy: "Rolling", preferences: { minHealthyPercentage: 90 } },
+            tags: Object.entries({ ...tags, Name: `${r.clusterName}-worker` }).map(([k, value]) => ({ key: k, value, propagateAtLaunch: true })),
+        }, { parent: this, dependsOn: args.dependsOn });
+        this.registerOutputs({ groupName: this.group.name });
+    }
+}
+
+export interface JoinToken {
+    id: pulumi.Output<string>;
+    secret: pulumi.Output<string>;
+    expiration: string;
+}
+
+export function joinToken(name: string, ttlHours: number, nowMs: number, opts: pulumi.CustomResourceOptions): JoinToken {
+    const { window, expiration } = joinTokenWindow(nowMs, ttlHours);
+    // Lower-case letters and digits only: the bootstrap token format is [a-z0-9]{6}.[a-z0-9]{16}.
+    const charset = { upper: false, special: false, lower: true, numeric: true };
+    const keepers = { window: String(window) };
+    const id = new random.RandomString(`${name}-id`, { length: 6, ...charset, keepers }, opts);
+    const secret = new random.RandomString(`${name}-secret`, { length: 16, ...charset, keepers }, opts);
+    return { id: id.result, secret: pulumi.secret(secret.result), expiration };
+}

@@ -1,0 +1,248 @@
+// AwsCluster on the mocked engine: assertions over every resource it registers.
+import { strict as assert } from "node:assert";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { ConfigError } from "../../../components/common";
+import { AwsCluster, AwsClusterArgs, ControlPlaneNode } from "../../../platforms/aws";
+import { findSecretMaterial } from "../../../platforms/aws/userdata";
+import {
+    AMI, CLUSTER, FAKE_KEY, baseOptions, byType, clusterArgs, cpSoftware, kubeletConfiguration, registered, setAwsMocks, settle, userDataOf, valueOf,
+} from "./fixtures";
+import { ed25519Line } from "./ssh-keys";
+
+const LT = "aws:ec2/launchTemplate:LaunchTemplate";
+const CLUSTER_KEY_ARN = `arn:aws:mock:eu-west-1:123456789012:Key/t-keys-cluster`;
+const SECRETS_KEY_ARN = `arn:aws:mock:eu-west-1:123456789012:Key/t-keys-secrets`;
+
+async function build(args: AwsClusterArgs = clusterArgs()): Promise<AwsCluster> {
+    const c = new AwsCluster("t", args);
+    await settle();
+    return c;
+}
+
+/** Secret inputs reach the mock wrapped in Pulumi's secret envelope; returns the value and whether it was wrapped. */
+function unwrapSecret(v: any): { value: string; secret: boolean } {
+    const sig = pulumi.runtime.specialSigKey;
+    if (v && typeof v === "object" && v[sig] === pulumi.runtime.specialSecretSig) return { value: v.value, secret: true };
+    return { value: v, secret: false };
+}
+
+function statements(policyJson: string): any[] {
+    return JSON.parse(policyJson).Statement;
+}
+
+function wiringFailsAt(args: AwsClusterArgs, key: string): void {
+    assert.throws(() => new AwsCluster("bad", args), (e: unknown) => e instanceof ConfigError && e.key === key);
+}
+
+describe("aws: AwsCluster (mocked engine)", function () {
+    this.timeout(60000);
+    before(() => setAwsMocks());
+
+    describe("default prod cluster", () => {
+        let cluster: AwsCluster;
+        before(async () => {
+            registered.splice(0);
+            cluster = await build();
+        });
+        const all = () => registered;
+
+        it("creates three control-plane instances and one worker group from four launch templates", () => {
+            assert.equal(byType("aws:ec2/instance:Instance").length, 3);
+            assert.equal(byType("aws:autoscaling/group:Group").length, 1);
+            assert.equal(byType(LT).length, 4);
+            assert.ok(all().some((r) => r.type === "hardened-cluster:aws:AwsCluster" && r.name === "t"));
+        });
+
+        it("requires IMDSv2 with hop limit 1, no key pair and the AMI on every launch template", () => {
+            for (const lt of byType(LT)) {
+                assert.deepEqual(lt.inputs.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" }, lt.name);
+                assert.equal(lt.inputs.keyName, undefined, lt.name);
+                assert.equal(lt.inputs.imageId, AMI);
+            }
+        });
+
+        it("encrypts every volume, log group, parameter and the alarm topic with the cluster key", () => {
+            for (const lt of byType(LT)) {
+                for (const bdm of lt.inputs.blockDeviceMappings) {
+                    assert.equal(bdm.ebs.encrypted, "true", lt.name);
+                    assert.equal(bdm.ebs.kmsKeyId, CLUSTER_KEY_ARN, lt.name);
+                }
+            }
+            const cp = byType(LT).find((lt) => lt.name === "t-cp-cp-0")!;
+            assert.deepEqual(cp.inputs.blockDeviceMappings.map((b: any) => b.deviceName), ["/dev/xvda", "/dev/sdf"]);
+            const groups = byType("aws:cloudwatch/logGroup:LogGroup");
+            assert.deepEqual(groups.map((g) => g.inputs.name).sort(), [`/${CLUSTER}/kube-apiserver-audit`, `/${CLUSTER}/vpc-flow-logs`]);
+            for (const g of groups) {
+                assert.equal(g.inputs.kmsKeyId, CLUSTER_KEY_ARN);
+                assert.equal(g.inputs.retentionInDays, 365);
+            }
+            const params = byType("aws:ssm/parameter:Parameter");
+            assert.equal(params.length, 6);
+            for (const p of params) {
+                assert.equal(p.inputs.type, "SecureString", p.inputs.name);
+                assert.equal(p.inputs.keyId, CLUSTER_KEY_ARN, p.inputs.name);
+            }
+            assert.equal(byType("aws:sns/topic:Topic")[0].inputs.kmsMasterKeyId, CLUSTER_KEY_ARN);
+        });
+
+        it("turns on rotation for both KMS keys and limits the secrets key to the control-plane roles", () => {
+            const keys = byType("aws:kms/key:Key");
+            assert.equal(keys.length, 2);
+            for (const k of keys) assert.equal(k.inputs.enableKeyRotation, true);
+            const secrets = keys.find((k) => k.name === "t-keys-secrets")!;
+            const users = statements(secrets.inputs.policy).filter((s) => [].concat(s.Action).includes("kms:Decrypt" as never));
+            const roleArns = byType("aws:iam/role:Role").filter((r) => /^t-cp-\d$/.test(r.name)).map((r) => `arn:aws:mock:eu-west-1:123456789012:Role/${r.name}`);
+            assert.equal(roleArns.length, 3);
+            assert.deepEqual(users.map((s) => s.Principal.AWS), [roleArns]);
+        });
+
+        it("has no security-group rule from 0.0.0.0/0 to 22, 2379, 2380, 10250 or 6443", () => {
+            const ingress = byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
+            assert.ok(ingress.length > 0);
+            for (const r of ingress) {
+                const all = r.inputs.ipProtocol === "-1";
+                for (const p of [22, 2379, 2380, 10250, 6443]) {
+                    const covers = all || (r.inputs.fromPort <= p && p <= r.inputs.toPort);
+                    assert.ok(!(covers && r.inputs.cidrIpv4 === "0.0.0.0/0"), `${r.name} opens ${p} to the world`);
+                }
+            }
+            assert.ok(!ingress.some((r) => r.inputs.fromPort === 22), "no SSH rule by default");
+        });
+
+        it("puts no secret material in any user data, and each node fetches only its own parameters", async () => {
+            const token = parse(await valueOf(cluster.joinTokenSecret)).stringData["token-secret"];
+            assert.equal(token.length, 16);
+            for (const lt of byType(LT)) {
+                const text = userDataOf(lt);
+                assert.ok(text.startsWith("#cloud-config\n"));
+                assert.deepEqual(findSecretMaterial(text), [], lt.name);
+                assert.ok(!text.includes(FAKE_KEY.split("\n")[1]), `${lt.name} contains the fake key`);
+                assert.ok(!text.includes(token), `${lt.name} contains the join token`);
+            }
+            for (const n of ["cp-0", "cp-1", "cp-2"]) {
+                const text = userDataOf(byType(LT).find((lt) => lt.name === `t-cp-${n}`)!);
+                const fetched = [...text.matchAll(/^\s*fetch (\S+) /gm)].map((m) => m[1]);
+                assert.deepEqual(fetched, [`/${CLUSTER}/${n}/etcd-peer.key`, `/${CLUSTER}/control-plane/sa.key`, `/${CLUSTER}/control-plane/encryption-config.yaml`]);
+                assert.match(text, new RegExp(`--key=${SECRETS_KEY_ARN}`));
+            }
+            const worker = userDataOf(byType(LT).find((lt) => lt.name === "t-workers")!);
+            assert.deepEqual([...worker.matchAll(/^\s*fetch (\S+) /gm)].map((m) => m[1]), [`/${CLUSTER}/workers/bootstrap-kubelet.conf`]);
+        });
+
+        it("stores the join kubeconfig and the encryption config only in SSM, as secrets", async () => {
+            const params = byType("aws:ssm/parameter:Parameter");
+            const boot = params.find((p) => p.inputs.name === `/${CLUSTER}/workers/bootstrap-kubelet.conf`)!;
+            const bootValue = unwrapSecret(boot.inputs.value);
+            assert.equal(bootValue.secret, true);
+            const kubeconfig = parse(bootValue.value);
+            assert.equal(kubeconfig.clusters[0].cluster.server, "https://t-api.elb.eu-west-1.amazonaws.com:6443");
+            assert.match(kubeconfig.users[0].user.token, /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+            const encValue = unwrapSecret(params.find((p) => p.inputs.name === `/${CLUSTER}/control-plane/encryption-config.yaml`)!.inputs.value);
+            assert.equal(encValue.secret, true);
+            const enc = parse(encValue.value);
+            assert.deepEqual(enc.resources[0].providers, [{ kms: { apiVersion: "v2", name: "aws-kms", endpoint: "unix:///var/run/kmsplugin/socket.sock" } }]);
+            assert.equal(await pulumi.isSecret(cluster.joinTokenSecret), true);
+        });
+
+        it("uses no wildcard IAM actions, and * resources only for named actions without resource-level support", () => {
+            const docs = [...byType("aws:iam/rolePolicy:RolePolicy").map((p) => p.inputs.policy), ...byType("aws:kms/key:Key").map((k) => k.inputs.policy)];
+            assert.equal(docs.length, 7);
+            for (const doc of docs) {
+                for (const s of statements(doc)) {
+                    const acts: string[] = [].concat(s.Action);
+                    assert.ok(!acts.some((a) => a === "*" || a.endsWith(":*")), JSON.stringify(s));
+                }
+            }
+            const nodePolicies = byType("aws:iam/rolePolicy:RolePolicy").filter((p) => p.name !== "t-net-flow-logs");
+            for (const p of nodePolicies) {
+                for (const s of statements(p.inputs.policy).filter((x) => [].concat(x.Resource).includes("*" as never))) {
+                    assert.ok([].concat(s.Action).every((a: string) => a.startsWith("ssmmessages:")), JSON.stringify(s));
+                }
+            }
+        });
+
+        it("gives each control-plane node its own role, reading only its own path", () => {
+            const policies = byType("aws:iam/rolePolicy:RolePolicy").filter((p) => /^t-cp-\d$/.test(p.name));
+            assert.equal(policies.length, 3);
+            for (const p of policies) {
+                const node = p.name.slice(2);
+                const read = statements(p.inputs.policy).find((s) => s.Sid === "ReadOwnParameters");
+                assert.deepEqual(read.Resource, [`arn:aws:ssm:eu-west-1:123456789012:parameter/${CLUSTER}/${node}/*`, `arn:aws:ssm:eu-west-1:123456789012:parameter/${CLUSTER}/control-plane/*`]);
+            }
+        });
+
+        it("places nodes at their planned private addresses and fronts them with an internal NLB", () => {
+            const instances = byType("aws:ec2/instance:Instance");
+            assert.deepEqual(instances.map((i) => i.inputs.privateIp), cluster.controlPlaneNodes.map((n: ControlPlaneNode) => n.privateIp));
+            assert.ok(instances.every((i) => i.inputs.associatePublicIpAddress === undefined));
+            const lb = byType("aws:lb/loadBalancer:LoadBalancer")[0];
+            assert.equal(lb.inputs.internal, true);
+            assert.deepEqual(lb.inputs.subnetMappings.map((m: any) => m.privateIpv4Address), ["10.0.0.5", "10.0.32.5", "10.0.64.5"]);
+            assert.equal(byType("aws:lb/targetGroupAttachment:TargetGroupAttachment").length, 3);
+            assert.equal(byType("aws:lb/listener:Listener")[0].inputs.protocol, "TCP");
+            assert.equal(byType("aws:ec2/flowLog:FlowLog")[0].inputs.trafficType, "ALL");
+        });
+
+        it("alarms on the four security events into the encrypted topic", () => {
+            const filters = byType("aws:cloudwatch/logMetricFilter:LogMetricFilter");
+            assert.deepEqual(filters.map((f) => f.inputs.logGroupName), Array(4).fill(`/${CLUSTER}/kube-apiserver-audit`));
+            const alarms = byType("aws:cloudwatch/metricAlarm:MetricAlarm");
+            assert.equal(alarms.length, 4);
+            for (const a of alarms) assert.deepEqual(a.inputs.alarmActions, ["arn:aws:mock:eu-west-1:123456789012:Topic/t-mon-alarms"]);
+        });
+    });
+
+    it("puts a public endpoint's NLB in the public subnets and opens 22 only from the listed CIDRs with SSH on", async () => {
+        registered.splice(0);
+        await build(clusterArgs({
+            options: baseOptions({ environment: "staging", endpoint: "public", ssh: { enabled: true, allowedCidrs: ["203.0.113.0/24"], authorizedKeys: [ed25519Line()] } }),
+        }));
+        const lb = byType("aws:lb/loadBalancer:LoadBalancer")[0];
+        assert.equal(lb.inputs.internal, false);
+        assert.deepEqual(lb.inputs.subnetMappings.map((m: any) => m.subnetId), ["t-net-public-0-id", "t-net-public-1-id", "t-net-public-2-id"]);
+        const ssh = byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.fromPort === 22);
+        assert.deepEqual(ssh.map((r) => r.inputs.cidrIpv4), ["203.0.113.0/24", "203.0.113.0/24"]);
+        for (const lt of byType(LT)) assert.match(userDataOf(lt), /AllowUsers ec2-user@203\.0\.113\.0\/24/);
+    });
+
+    describe("refuses bad input before creating anything", () => {
+        beforeEach(() => registered.splice(0));
+        afterEach(async () => {
+            await settle();
+            assert.deepEqual(registered.map((r) => r.type), []);
+        });
+
+        it("bad options", () => {
+            wiringFailsAt(clusterArgs({ options: baseOptions({ endpoint: "public", apiAllowedCidrs: ["0.0.0.0/0"] }) }), "aws.apiAllowedCidrs[0]");
+            wiringFailsAt(clusterArgs({ options: baseOptions({ controlPlane: { etcdMembers: 1 } }) }), "aws.controlPlane.etcdMembers");
+        });
+
+        it("a node file referencing another node's parameter", () => {
+            wiringFailsAt(clusterArgs({
+                controlPlane: (node) => {
+                    const s = cpSoftware(node);
+                    if (node.name === "cp-1") s.files.push({ path: "/etc/kubernetes/pki/other.key", ssmParameter: `/${CLUSTER}/cp-0/etcd-peer.key`, mode: 0o600 });
+                    return s;
+                },
+            }), "aws.controlPlane(cp-1).files[3].ssmParameter");
+        });
+
+        it("secret material as inline content, and secrets outside the cluster's paths", () => {
+            wiringFailsAt(clusterArgs({
+                controlPlane: (node) => ({ ...cpSoftware(node), files: [{ path: "/etc/kubernetes/pki/ca.key", content: FAKE_KEY, mode: 0o600 }] }),
+            }), "aws.controlPlane(cp-0).files[0].content");
+            wiringFailsAt(clusterArgs({ secrets: [{ name: "/other/cp-0/x", value: "v" }] }), "aws.secrets[0].name");
+        });
+
+        it("a worker kubelet configuration without serving-certificate bootstrap", () => {
+            const args = clusterArgs();
+            args.workers.kubeletConfiguration = { ...kubeletConfiguration(), serverTLSBootstrap: false };
+            wiringFailsAt(args, "aws.workers.kubeletConfiguration.serverTLSBootstrap");
+        });
+
+        it("a KMS key on another socket than the plugin's", () => {
+            wiringFailsAt(clusterArgs({ encryption: { provider: "kms", keys: [{ name: "k", endpoint: "unix:///tmp/other.sock" }] } }), "aws.encryption.keys[0].endpoint");
+        });
+    });
+});

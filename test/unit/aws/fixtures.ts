@@ -1,0 +1,146 @@
+// Shared inputs for the AWS specs: options, the units and files the lead would hand each node, and Pulumi
+// mocks that record every registered resource with fake but well-formed outputs.
+import * as pulumi from "@pulumi/pulumi";
+import { AwsClusterArgs, AwsOptions, ControlPlaneNode, NodeSoftware, secretParameters } from "../../../platforms/aws";
+
+export const CLUSTER = "prod1";
+export const REGION = "eu-west-1";
+export const ACCOUNT = "123456789012";
+export const AMI = "ami-0123456789abcdef0";
+/** Stands for key material; the specs check it never reaches user data. */
+export const FAKE_KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE\n-----END EC PRIVATE KEY-----\n";
+export const FAKE_CA = "-----BEGIN CERTIFICATE-----\nMIIBFAKECERTIFICATE\n-----END CERTIFICATE-----\n";
+
+export function baseOptions(extra: Partial<AwsOptions> = {}): AwsOptions {
+    return { clusterName: CLUSTER, region: REGION, apiAllowedCidrs: ["198.51.100.0/24"], ...extra };
+}
+
+export const NODE_NAMES = ["cp-0", "cp-1", "cp-2"];
+
+export function plannedSecrets(nodes = NODE_NAMES) {
+    return secretParameters(CLUSTER, nodes, [
+        ...nodes.map((node) => ({ fileId: "etcd-peer.key", scope: { node } })),
+        { fileId: "sa.key", scope: "control-plane" as const },
+    ]);
+}
+
+export function cpSoftware(node: ControlPlaneNode): NodeSoftware {
+    return {
+        units: [
+            { name: "etcd", description: "etcd member", user: "etcd", execStart: ["/usr/local/bin/etcd", `--name=${node.name}`, "--data-dir=/var/lib/etcd", `--listen-peer-urls=https://${node.privateIp}:2380`] },
+            {
+                name: "kube-apiserver",
+                description: "Kubernetes API server",
+                user: "kube-apiserver",
+                after: ["etcd.service", "aws-encryption-provider.service"],
+                execStart: ["/usr/local/bin/kube-apiserver", "--encryption-provider-config=/etc/kubernetes/encryption-config.yaml", "--tls-cipher-suites=TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384", "--event-ttl=1h0m0s"],
+            },
+            { name: "kube-controller-manager", description: "Kubernetes controller manager", user: "kube-controller-manager", execStart: ["/usr/local/bin/kube-controller-manager", "--profiling=false"] },
+            { name: "kube-scheduler", description: "Kubernetes scheduler", user: "kube-scheduler", execStart: ["/usr/local/bin/kube-scheduler", "--profiling=false"] },
+        ],
+        files: [
+            { path: "/etc/kubernetes/pki/ca.crt", content: FAKE_CA, mode: 0o644 },
+            { path: "/etc/kubernetes/pki/etcd/peer.key", ssmParameter: `/${CLUSTER}/${node.name}/etcd-peer.key`, mode: 0o600, owner: "etcd" },
+            { path: "/etc/kubernetes/pki/sa.key", ssmParameter: `/${CLUSTER}/control-plane/sa.key`, mode: 0o600, owner: "kube-controller-manager" },
+        ],
+    };
+}
+
+export function kubeletConfiguration(): Record<string, unknown> {
+    return {
+        apiVersion: "kubelet.config.k8s.io/v1beta1",
+        kind: "KubeletConfiguration",
+        authentication: { anonymous: { enabled: false }, webhook: { enabled: true, cacheTTL: "2m0s" }, x509: { clientCAFile: "/etc/kubernetes/pki/ca.crt" } },
+        authorization: { mode: "Webhook" },
+        readOnlyPort: 0,
+        serverTLSBootstrap: true,
+        rotateCertificates: true,
+        protectKernelDefaults: true,
+    };
+}
+
+export function clusterArgs(extra: Partial<AwsClusterArgs> = {}): AwsClusterArgs {
+    return {
+        options: baseOptions(),
+        controlPlane: cpSoftware,
+        workers: {
+            units: [{
+                name: "kubelet",
+                description: "Kubernetes node agent",
+                execStart: ["/usr/local/bin/kubelet", "--config=/etc/kubernetes/kubelet-config.yaml", "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf", "--kubeconfig=/etc/kubernetes/kubelet.conf"],
+            }],
+            files: [],
+            kubeletConfiguration: kubeletConfiguration(),
+        },
+        secrets: plannedSecrets().map((p) => ({ name: p.name, value: pulumi.secret(FAKE_KEY) })),
+        clusterCaPem: FAKE_CA,
+        nowMs: Date.UTC(2030, 0, 1, 12),
+        ...extra,
+    };
+}
+
+export interface Registered {
+    type: string;
+    name: string;
+    inputs: any;
+}
+
+export const registered: Registered[] = [];
+
+function fakeRandom(name: string, length: number): string {
+    let s = "";
+    for (let i = 0; s.length < length; i++) s += ((name.charCodeAt(i % name.length) * (i + 7)) % 36).toString(36);
+    return s;
+}
+
+export function setAwsMocks(): Promise<void> {
+    return pulumi.runtime.setMocks({
+        newResource(args: pulumi.runtime.MockResourceArgs) {
+            registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+            const state: Record<string, unknown> = { ...args.inputs, arn: `arn:aws:mock:${REGION}:${ACCOUNT}:${args.type.split(":").pop()}/${args.name}` };
+            if (state.name === undefined) state.name = args.name;
+            if (args.type === "aws:ec2/launchTemplate:LaunchTemplate") state.latestVersion = 1;
+            if (args.type === "aws:lb/loadBalancer:LoadBalancer") state.dnsName = `${args.name}.elb.${REGION}.amazonaws.com`;
+            if (args.type === "aws:kms/key:Key") state.keyId = `key-${args.name}`;
+            if (args.type === "random:index/randomString:RandomString") state.result = fakeRandom(args.name, args.inputs.length);
+            return { id: `${args.name}-id`, state };
+        },
+        call(args: pulumi.runtime.MockCallArgs) {
+            switch (args.token) {
+                case "aws:index/getCallerIdentity:getCallerIdentity":
+                    return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDAEXAMPLE", id: ACCOUNT };
+                case "aws:index/getPartition:getPartition":
+                    return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+                case "aws:index/getAvailabilityZones:getAvailabilityZones":
+                    return { names: [`${REGION}a`, `${REGION}b`, `${REGION}c`], id: REGION };
+                case "aws:ssm/getParameter:getParameter":
+                    return { value: AMI, name: args.inputs.name, id: args.inputs.name };
+                default:
+                    return args.inputs;
+            }
+        },
+    }, "hardened-cluster", "unit", false);
+}
+
+/** Waits until no resource has been registered for a while: inputs resolve asynchronously. */
+export async function settle(): Promise<void> {
+    let quiet = 0;
+    let last = -1;
+    while (quiet < 5) {
+        await new Promise((r) => setTimeout(r, 20));
+        quiet = registered.length === last ? quiet + 1 : 0;
+        last = registered.length;
+    }
+}
+
+export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => o.apply((v) => resolve(v)));
+}
+
+export function byType(type: string): Registered[] {
+    return registered.filter((r) => r.type === type);
+}
+
+export function userDataOf(lt: Registered): string {
+    return Buffer.from(lt.inputs.userData, "base64").toString("utf8");
+}

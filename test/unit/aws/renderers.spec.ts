@@ -1,0 +1,267 @@
+// The pure renderers and planners: no Pulumi engine, no mocks.
+import { strict as assert } from "node:assert";
+import { parse } from "yaml";
+import { ConfigError } from "../../../components/common";
+import { resolveEncryption, renderEncryptionConfig } from "../../../components/encryption";
+import {
+    awsEncryptionOptions, awsPosture, bootstrapTokenSecret, controlPlaneNodes, internalNlbAddresses, joinTokenWindow, KMS_PLUGIN_ENDPOINT,
+    renderSshdConfig, resolveAwsOptions, secretParameters, securityEvents, securityGroupRules,
+} from "../../../platforms/aws";
+import { controlPlaneNodePolicy, PolicyDocument, workerNodePolicy } from "../../../platforms/aws/iam";
+import { clusterKeyPolicy, secretsKeyPolicy } from "../../../platforms/aws/kms";
+import { deriveSubnets, hostAddress } from "../../../platforms/aws/network-plan";
+import { renderFetchScript } from "../../../platforms/aws/secrets";
+import { checkUnitSpec, execLine, quoteArg, renderUnit, serviceUnit } from "../../../platforms/aws/systemd";
+import { findSecretMaterial, renderCloudConfig } from "../../../platforms/aws/userdata";
+import { baseOptions, CLUSTER, FAKE_KEY } from "./fixtures";
+import { ed25519Line } from "./ssh-keys";
+
+const ctx = { partition: "aws", region: "eu-west-1", accountId: "123456789012", dnsSuffix: "amazonaws.com" };
+const actions = (doc: PolicyDocument) => doc.Statement.flatMap((s) => ([] as string[]).concat(s.Action));
+
+function throwsAt(fn: () => unknown, key: string): void {
+    assert.throws(fn, (e: unknown) => e instanceof ConfigError && e.key === key);
+}
+
+describe("aws: security-group rules", () => {
+    const sensitive = [22, 2379, 2380, 10250, 6443];
+    const covers = (r: { fromPort: number; toPort: number; protocol: string }, p: number) => r.protocol === "-1" || (r.fromPort <= p && p <= r.toPort);
+
+    it("opens nothing sensitive to 0.0.0.0/0 and no SSH at all by default", () => {
+        const rules = securityGroupRules(resolveAwsOptions(baseOptions()));
+        const world = rules.filter((r) => r.direction === "ingress" && r.cidr === "0.0.0.0/0");
+        assert.deepEqual(world, []);
+        // Only the workers' pod-network rule spans 22, between workers, where sshd is masked.
+        assert.deepEqual(rules.filter((r) => r.direction === "ingress" && covers(r, 22)).map((r) => [r.group, r.protocol, r.peer]), [["workers", "-1", "workers"]]);
+        for (const p of sensitive) assert.ok(!rules.some((r) => r.cidr === "0.0.0.0/0" && r.direction === "ingress" && covers(r, p)), String(p));
+    });
+
+    it("admits etcd only between control-plane nodes, the kubelet only from the control plane, 6443 on nodes only from the NLB", () => {
+        const rules = securityGroupRules(resolveAwsOptions(baseOptions())).filter((r) => r.direction === "ingress");
+        const to = (group: string, p: number) => rules.filter((r) => r.group === group && covers(r, p)).map((r) => r.peer ?? r.cidr);
+        assert.deepEqual(to("controlPlane", 2379), ["controlPlane"]);
+        assert.deepEqual(to("controlPlane", 2380), ["controlPlane"]);
+        assert.deepEqual(to("workers", 2379), ["workers"], "only the worker-to-worker pod network rule");
+        assert.deepEqual(rules.filter((r) => r.group === "workers" && r.protocol === "tcp" && covers(r, 10250)).map((r) => r.peer), ["controlPlane"]);
+        assert.deepEqual(to("controlPlane", 6443), ["nlb"]);
+        assert.deepEqual(to("nlb", 6443), ["198.51.100.0/24", "workers"]);
+    });
+
+    it("opens 22 only from the listed CIDRs when SSH is enabled", () => {
+        const r = resolveAwsOptions(baseOptions({ ssh: { enabled: true, allowedCidrs: ["203.0.113.0/24"], authorizedKeys: [ed25519Line()] } }));
+        const ssh = securityGroupRules(r).filter((x) => x.direction === "ingress" && x.protocol === "tcp" && covers(x, 22));
+        assert.deepEqual(ssh.map((x) => [x.group, x.cidr]), [["controlPlane", "203.0.113.0/24"], ["workers", "203.0.113.0/24"]]);
+    });
+});
+
+describe("aws: IAM and key policies", () => {
+    const input = { clusterName: CLUSTER, node: "cp-1", clusterKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/c", secretsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/s", auditLogGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:/prod1/kube-apiserver-audit" };
+
+    it("lets a control-plane node read only its own and the shared control-plane parameters", () => {
+        const doc = controlPlaneNodePolicy(ctx, input);
+        const read = doc.Statement.find((s) => s.Sid === "ReadOwnParameters")!;
+        assert.deepEqual(read.Resource, [
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/prod1/cp-1/*",
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/prod1/control-plane/*",
+        ]);
+        const decrypt = doc.Statement.find((s) => s.Sid === "DecryptOwnParameters")!;
+        assert.deepEqual(decrypt.Condition!.StringLike["kms:EncryptionContext:PARAMETER_ARN"], read.Resource);
+        assert.ok(!actions(doc).includes("ssm:GetParameters") && !actions(doc).includes("ssm:GetParametersByPath"));
+    });
+
+    it("lets workers read only the workers path, and gives them no KMS plugin or log access", () => {
+        const doc = workerNodePolicy(ctx, CLUSTER, input.clusterKeyArn);
+        assert.deepEqual(doc.Statement.find((s) => s.Sid === "ReadOwnParameters")!.Resource, ["arn:aws:ssm:eu-west-1:123456789012:parameter/prod1/workers/*"]);
+        assert.ok(!actions(doc).some((a) => a === "kms:Encrypt" || a.startsWith("logs:")));
+    });
+
+    it("uses no wildcard actions anywhere, and no * resource except for named actions without resource-level support", () => {
+        const docs = [controlPlaneNodePolicy(ctx, input), workerNodePolicy(ctx, CLUSTER, input.clusterKeyArn), clusterKeyPolicy(ctx, CLUSTER), secretsKeyPolicy(ctx, CLUSTER, ["arn:aws:iam::123456789012:role/cp-0"])];
+        for (const doc of docs) {
+            for (const a of actions(doc)) assert.ok(!a.includes("*"), a);
+        }
+        const starResources = docs.slice(0, 2).flatMap((d) => d.Statement).filter((s) => ([] as string[]).concat(s.Resource ?? []).includes("*"));
+        assert.deepEqual(starResources.flatMap((s) => ([] as string[]).concat(s.Action)), [
+            "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+            "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+        ]);
+    });
+
+    it("gives the account's administrators no decrypt on either key, and the secrets key to the control-plane roles only", () => {
+        const cluster = clusterKeyPolicy(ctx, CLUSTER);
+        const admin = cluster.Statement.find((s) => s.Sid === "KeyAdministration")!;
+        assert.ok(!([] as string[]).concat(admin.Action).some((a) => /Decrypt|Encrypt|GenerateDataKey/.test(a)));
+        const viaIam = cluster.Statement.find((s) => s.Sid === "UseThroughClusterServices")!;
+        assert.deepEqual(viaIam.Condition!.StringEquals["kms:ViaService"], ["ec2.eu-west-1.amazonaws.com", "ssm.eu-west-1.amazonaws.com", "autoscaling.eu-west-1.amazonaws.com"]);
+
+        const roles = ["arn:aws:iam::123456789012:role/cp-0", "arn:aws:iam::123456789012:role/cp-1"];
+        const secrets = secretsKeyPolicy(ctx, CLUSTER, roles);
+        const users = secrets.Statement.filter((s) => ([] as string[]).concat(s.Action).includes("kms:Decrypt"));
+        assert.deepEqual(users.map((s) => s.Principal), [{ AWS: roles }]);
+        assert.deepEqual(users[0].Condition, { StringEquals: { "kms:EncryptionContext:hardened-cluster": CLUSTER } });
+    });
+});
+
+describe("aws: secret parameters", () => {
+    it("plans /<cluster>/<scope>/<file-id> and who may read each", () => {
+        const plan = secretParameters(CLUSTER, ["cp-0", "cp-1"], [
+            { fileId: "etcd-peer.key", scope: { node: "cp-1" } },
+            { fileId: "sa.key", scope: "control-plane" },
+            { fileId: "bootstrap-kubelet.conf", scope: "workers" },
+        ]);
+        assert.deepEqual(plan.map((p) => [p.name, p.readers]), [
+            ["/prod1/cp-1/etcd-peer.key", ["cp-1"]],
+            ["/prod1/control-plane/sa.key", ["cp-0", "cp-1"]],
+            ["/prod1/workers/bootstrap-kubelet.conf", ["workers"]],
+        ]);
+    });
+
+    it("refuses unknown nodes, bad file ids and duplicates", () => {
+        throwsAt(() => secretParameters(CLUSTER, ["cp-0"], [{ fileId: "a", scope: { node: "cp-9" } }]), "aws.secrets[0].scope");
+        throwsAt(() => secretParameters(CLUSTER, ["cp-0"], [{ fileId: "../x", scope: "workers" }]), "aws.secrets[0].fileId");
+        throwsAt(() => secretParameters(CLUSTER, ["cp-0"], [{ fileId: "a", scope: "workers" }, { fileId: "a", scope: "workers" }]), "aws.secrets[1].fileId");
+    });
+
+    it("renders a boot script with names and paths only", () => {
+        const script = renderFetchScript("eu-west-1", [{ path: "/etc/kubernetes/pki/sa.key", parameter: "/prod1/control-plane/sa.key", mode: 0o600, owner: "kcm:kcm" }]);
+        assert.match(script, /^#!\/bin\/bash\n/);
+        assert.match(script, /^fetch \/prod1\/control-plane\/sa\.key \/etc\/kubernetes\/pki\/sa\.key 0600 kcm:kcm$/m);
+        assert.match(script, /--with-decryption/);
+        assert.throws(() => renderFetchScript("eu-west-1", [{ path: "/x; rm -rf /", parameter: "/p", mode: 0o600 }]), /refusing/);
+    });
+});
+
+describe("aws: systemd units", () => {
+    it("quotes argv so systemd reads every element back unchanged", () => {
+        assert.equal(quoteArg("--name=cp-0"), "--name=cp-0");
+        assert.equal(quoteArg("--a=b c"), '"--a=b c"');
+        assert.equal(quoteArg("100%"), "100%%");
+        assert.equal(quoteArg("$HOME"), "$$HOME");
+        assert.equal(quoteArg('say "hi"'), '"say \\"hi\\""');
+        assert.equal(quoteArg(""), '""');
+        assert.equal(execLine(["/bin/x", "a b", "c"]), '/bin/x "a b" c');
+        assert.throws(() => quoteArg("a\nb"));
+    });
+
+    it("renders sections from an object and sandboxes services that have their own user", () => {
+        const text = renderUnit(serviceUnit({ name: "etcd", description: "etcd", user: "etcd", execStart: ["/usr/local/bin/etcd"], after: ["x.service"] }, ["secrets.service"]));
+        assert.match(text, /^\[Unit\]\nDescription=etcd\nWants=network-online.target\nRequires=secrets.service\nAfter=network-online.target secrets.service x.service\n\n\[Service\]\n/);
+        assert.match(text, /^User=etcd$/m);
+        assert.match(text, /^NoNewPrivileges=yes$/m);
+        const root = renderUnit(serviceUnit({ name: "kubelet", description: "kubelet", execStart: ["/usr/bin/kubelet"] }));
+        assert.ok(!/NoNewPrivileges|ProtectControlGroups|User=/.test(root), "the kubelet manages cgroups and mounts as root");
+    });
+
+    it("checks unit specs", () => {
+        const ok = { name: "etcd", description: "etcd", execStart: ["/usr/local/bin/etcd"] };
+        throwsAt(() => checkUnitSpec("u", { ...ok, name: "etcd.service" }), "u.name");
+        throwsAt(() => checkUnitSpec("u", { ...ok, execStart: ["etcd"] }), "u.execStart[0]");
+        throwsAt(() => checkUnitSpec("u", { ...ok, user: "root" }), "u.user");
+        throwsAt(() => checkUnitSpec("u", { ...ok, after: ["etcd"] }), "u.after[0]");
+    });
+});
+
+describe("aws: sshd", () => {
+    it("allows keys only, no root, only the default user from the listed CIDRs", () => {
+        const text = renderSshdConfig({ enabled: true, allowedCidrs: ["203.0.113.0/24", "10.9.0.0/16"] });
+        for (const line of ["PermitRootLogin no", "PasswordAuthentication no", "KbdInteractiveAuthentication no", "AuthenticationMethods publickey", "PermitEmptyPasswords no"]) {
+            assert.match(text, new RegExp(`^${line}$`, "m"));
+        }
+        assert.match(text, /^AllowUsers ec2-user@203\.0\.113\.0\/24 ec2-user@10\.9\.0\.0\/16$/m);
+    });
+});
+
+describe("aws: monitoring", () => {
+    it("has JSON filter patterns for the four security events, within CloudWatch's length limit", () => {
+        const events = securityEvents();
+        assert.deepEqual(events.map((e) => e.id), ["unauthenticated-or-forbidden", "unexpected-secret-reads", "clusterrolebinding-changes", "pod-exec"]);
+        for (const e of events) {
+            assert.match(e.pattern, /^\{ .* \}$/);
+            assert.ok(e.pattern.length <= 1024);
+        }
+        assert.match(events[0].pattern, /\$\.user\.username = "system:anonymous"/);
+        assert.match(events[0].pattern, /\$\.responseStatus\.code = 403/);
+        assert.match(events[1].pattern, /\$\.objectRef\.resource = "secrets"/);
+        assert.match(events[1].pattern, /\$\.user\.username != "system:node:\*"/);
+        assert.match(events[2].pattern, /"clusterrolebindings"/);
+        assert.match(events[3].pattern, /\$\.objectRef\.subresource = "exec"/);
+    });
+
+    it("refuses a reader list that would push a pattern past the limit", () => {
+        throwsAt(() => securityEvents(Array.from({ length: 40 }, (_, i) => `user-number-${i}`)), "aws.monitoring.secretReaders");
+    });
+});
+
+describe("aws: user data", () => {
+    const spec = { region: "eu-west-1", systemUsers: [], units: [], files: [], fetched: [], disks: [], packages: [], ssh: { enabled: false, allowedCidrs: [], authorizedKeys: [] }, commands: [] };
+
+    it("starts with the #cloud-config header and masks sshd by default", () => {
+        const text = renderCloudConfig(spec);
+        assert.ok(text.startsWith("#cloud-config\n"));
+        const doc = parse(text);
+        assert.equal(doc.ssh_pwauth, false);
+        assert.deepEqual(doc.runcmd.slice(-1), [["systemctl", "mask", "sshd.service"]]);
+    });
+
+    it("refuses to render anything that looks like secret material", () => {
+        const withKey = { ...spec, files: [{ path: "/etc/x", content: FAKE_KEY, permissions: "0600" }] };
+        assert.throws(() => renderCloudConfig(withKey), /PEM private key/);
+        assert.deepEqual(findSecretMaterial("token: abcdef.0123456789abcdef"), ["a bootstrap token", "a kubeconfig token"]);
+        assert.deepEqual(findSecretMaterial("- secretbox:\n    keys: []"), ["local EncryptionConfiguration keys"]);
+        assert.deepEqual(findSecretMaterial("-----BEGIN CERTIFICATE-----"), []);
+    });
+});
+
+describe("aws: network plan, nodes and endpoint", () => {
+    it("derives subnets inside the VPC and keeps node addresses out of AWS's reserved ones", () => {
+        assert.deepEqual(deriveSubnets("10.8.0.0/16", 6).private.slice(-1), ["10.8.160.0/19"]);
+        assert.equal(hostAddress("10.0.0.0/19", 10), "10.0.0.10");
+        assert.throws(() => hostAddress("10.0.0.0/28", 3));
+        assert.throws(() => hostAddress("10.0.0.0/28", 15));
+    });
+
+    it("spreads control-plane nodes over the zones with fixed addresses", () => {
+        const nodes = controlPlaneNodes(resolveAwsOptions(baseOptions({ controlPlane: { etcdMembers: 5 } })));
+        assert.deepEqual(nodes.map((n) => [n.name, n.azIndex, n.privateIp]), [
+            ["cp-0", 0, "10.0.0.10"], ["cp-1", 1, "10.0.32.10"], ["cp-2", 2, "10.0.64.10"], ["cp-3", 0, "10.0.0.11"], ["cp-4", 1, "10.0.32.11"],
+        ]);
+        assert.deepEqual(internalNlbAddresses(["10.0.0.0/19", "10.0.32.0/19"]), ["10.0.0.5", "10.0.32.5"]);
+    });
+});
+
+describe("aws: encryption at rest, join tokens and posture", () => {
+    it("defaults to a KMS v2 EncryptionConfiguration on the plugin's socket, with no key material", () => {
+        const config = renderEncryptionConfig(awsEncryptionOptions(), []);
+        assert.deepEqual(config.resources[0].providers, [{ kms: { apiVersion: "v2", name: "aws-kms", endpoint: KMS_PLUGIN_ENDPOINT } }]);
+        assert.equal(resolveEncryption(awsEncryptionOptions()).keys[0].provider, "kms");
+    });
+
+    it("mints join tokens per window, valid at least one TTL and at most two after an up", () => {
+        const ttl = 24;
+        const t = Date.UTC(2030, 0, 1, 12);
+        const a = joinTokenWindow(t, ttl);
+        assert.equal(joinTokenWindow(t + 3600_000, ttl).window, a.window);
+        assert.equal(a.expiration, "2030-01-03T00:00:00Z");
+        const left = Date.parse(a.expiration) - t;
+        assert.ok(left >= ttl * 3600_000 && left <= 2 * ttl * 3600_000);
+        const secret = bootstrapTokenSecret("abcdef", "0123456789abcdef", a.expiration, CLUSTER) as any;
+        assert.equal(secret.type, "bootstrap.kubernetes.io/token");
+        assert.equal(secret.metadata.name, "bootstrap-token-abcdef");
+        assert.equal(secret.stringData["usage-bootstrap-signing"], undefined);
+        assert.match(secret.stringData["auth-extra-groups"], /^system:bootstrappers:/);
+    });
+
+    it("lists every weakening by its option", () => {
+        assert.deepEqual(awsPosture(baseOptions()).weakenings, []);
+        const weak = awsPosture(baseOptions({
+            environment: "dev",
+            endpoint: "public",
+            apiAllowedCidrs: ["0.0.0.0/0"],
+            allowWorldApiAccess: true,
+            allowSingleEtcdMember: true,
+            controlPlane: { etcdMembers: 1 },
+            ssh: { enabled: true, allowedCidrs: ["203.0.113.0/24"], authorizedKeys: [ed25519Line()] },
+        }));
+        assert.deepEqual(weak.weakenings.map((w) => w.option), ["aws.endpoint", "aws.allowWorldApiAccess", "aws.allowSingleEtcdMember", "aws.ssh.enabled"]);
+    });
+});
