@@ -1,0 +1,6 @@
+export * from "./registry";
+export * from "./admission";
+export * from "./builtin-namespaces";
+export * from "./plan";
+export * from "./posture";
+export * from "./component";

@@ -1,0 +1,59 @@
+// The cluster's security posture in one object: what every namespace enforces, who holds which persona, what
+// admission refuses, and a flat list of every departure from the restrictive defaults.
+import { BUILT_IN_PERSONA_NAMES } from "../rbac/names";
+import type { PersonaSummary } from "../rbac/plan";
+import type { RbacSubject } from "../rbac/subjects";
+import { namespacePosture, type NamespacePosture } from "../secure-namespace/posture";
+import { DEFAULT_ALLOWED_REGISTRIES, WORKLOAD_POLICY_BINDING_NAME, WORKLOAD_POLICY_NAME, type AdmissionSettings } from "./admission";
+import { builtInNamespacePostures } from "./builtin-namespaces";
+import type { ClusterBaselinePlan } from "./plan";
+
+export interface PersonaPosture extends PersonaSummary {
+    /** For namespace personas: subjects bound in each namespace. */
+    namespaceSubjects: Record<string, RbacSubject[]>;
+}
+
+export interface AdmissionPosture extends AdmissionSettings {
+    policy: string;
+    binding: string;
+}
+
+export interface ClusterPosture {
+    podSecurityVersion: string;
+    namespaces: NamespacePosture[];
+    personas: PersonaPosture[];
+    admission: AdmissionPosture;
+    weakenings: string[];
+}
+
+function admissionWeakenings(a: AdmissionSettings): string[] {
+    const out: string[] = [];
+    const extra = a.allowedRegistries.filter((r) => !DEFAULT_ALLOWED_REGISTRIES.includes(r));
+    if (extra.length > 0) out.push(`admission: images also allowed from ${extra.join(", ")}`);
+    if (a.nodePortNamespaces.length > 0) out.push(`admission: NodePort Services allowed in ${a.nodePortNamespaces.join(", ")}`);
+    if (a.loadBalancerNamespaces.length > 0) out.push(`admission: LoadBalancer Services allowed in ${a.loadBalancerNamespaces.join(", ")}`);
+    if (a.exemptNamespaces.length > 0) out.push(`admission: workload guard does not apply in ${a.exemptNamespaces.join(", ")}`);
+    return out;
+}
+
+export function clusterPosture(plan: ClusterBaselinePlan): ClusterPosture {
+    const namespaces = [...builtInNamespacePostures(plan.podSecurityVersion), ...plan.tenants.map(namespacePosture)];
+    const personas = plan.rbac.summary.map((p): PersonaPosture => {
+        const namespaceSubjects: Record<string, RbacSubject[]> = {};
+        for (const ns of namespaces) {
+            const subjects = ns.roleBindings[p.name];
+            if (subjects) namespaceSubjects[ns.name] = subjects;
+        }
+        return { ...p, namespaceSubjects };
+    });
+    const personaWeakenings = plan.rbac.personas
+        .filter((p) => p.tier === "admin" && !(BUILT_IN_PERSONA_NAMES as readonly string[]).includes(p.name))
+        .map((p) => `rbac: custom persona ${p.name} is admin-tier (may escalate, exec, read Secrets)`);
+    return {
+        podSecurityVersion: plan.podSecurityVersion,
+        namespaces,
+        personas,
+        admission: { ...plan.admission, policy: WORKLOAD_POLICY_NAME, binding: WORKLOAD_POLICY_BINDING_NAME },
+        weakenings: [...namespaces.flatMap((n) => n.weakenings), ...personaWeakenings, ...admissionWeakenings(plan.admission)],
+    };
+}

@@ -1,0 +1,196 @@
+// The built-in personas, as data. Users add their own in the same shape; invariants.ts decides what any
+// persona may hold, so a custom persona is held to exactly the rules these are.
+import { BUILT_IN_CLUSTER_ADMIN_ROLE, personaClusterRoleName } from "./names";
+
+/** An RBAC PolicyRule, field names as in rbac.authorization.k8s.io/v1. */
+export interface PolicyRule {
+    apiGroups?: string[];
+    resources?: string[];
+    resourceNames?: string[];
+    nonResourceURLs?: string[];
+    verbs: string[];
+}
+
+/**
+ * How much a persona may be trusted with:
+ * - "break-glass": anything, wildcards included (only the built-in cluster-admin persona);
+ * - "admin": no wildcards, but may hold the escalation-capable permissions (escalate, bind, impersonate,
+ *   exec into pods, node proxy, minting tokens, reading Secrets);
+ * - "standard": none of those.
+ */
+export type PersonaTier = "break-glass" | "admin" | "standard";
+export const PERSONA_TIERS: readonly PersonaTier[] = ["break-glass", "admin", "standard"];
+
+/** "cluster": bound once with a ClusterRoleBinding. "namespace": bound per namespace with RoleBindings. */
+export type PersonaScope = "cluster" | "namespace";
+export const PERSONA_SCOPES: readonly PersonaScope[] = ["cluster", "namespace"];
+
+export interface Persona {
+    name: string;
+    description: string;
+    tier: PersonaTier;
+    scope: PersonaScope;
+    /** The ClusterRole this persona is bound to. */
+    clusterRole: string;
+    /** Whether we render that ClusterRole (false: it is a built-in role that already exists). */
+    renderRole: boolean;
+    rules: PolicyRule[];
+}
+
+const READ = ["get", "list", "watch"];
+const WRITE = ["create", "update", "patch", "delete", "deletecollection"];
+const ALL = [...READ, ...WRITE];
+
+function rule(apiGroup: string, resources: string[], verbs: string[]): PolicyRule {
+    return { apiGroups: [apiGroup], resources: [...resources], verbs: [...verbs] };
+}
+
+// What a tenant works with, grouped by API group. Read access to these is what "viewer" means.
+const TENANT_READABLE: Record<string, string[]> = {
+    "": [
+        "pods", "pods/log", "pods/status", "services", "services/status", "endpoints", "configmaps",
+        "persistentvolumeclaims", "persistentvolumeclaims/status", "serviceaccounts", "events",
+        "replicationcontrollers", "replicationcontrollers/scale", "replicationcontrollers/status",
+        "limitranges", "resourcequotas", "resourcequotas/status", "podtemplates",
+    ],
+    apps: [
+        "deployments", "deployments/scale", "deployments/status", "statefulsets", "statefulsets/scale",
+        "statefulsets/status", "daemonsets", "daemonsets/status", "replicasets", "replicasets/scale",
+        "replicasets/status", "controllerrevisions",
+    ],
+    batch: ["jobs", "jobs/status", "cronjobs", "cronjobs/status"],
+    autoscaling: ["horizontalpodautoscalers", "horizontalpodautoscalers/status"],
+    policy: ["poddisruptionbudgets", "poddisruptionbudgets/status"],
+    "networking.k8s.io": ["ingresses", "ingresses/status", "networkpolicies"],
+    "discovery.k8s.io": ["endpointslices"],
+    "events.k8s.io": ["events"],
+    "coordination.k8s.io": ["leases"],
+};
+
+// What a developer may change. Not here on purpose: NetworkPolicies (a developer could open the namespace),
+// ServiceAccounts, quotas and limits (platform decisions), Secrets beyond create (see invariants.ts).
+const DEVELOPER_WRITABLE: Record<string, string[]> = {
+    "": ["pods", "services", "configmaps", "persistentvolumeclaims", "replicationcontrollers", "replicationcontrollers/scale"],
+    apps: ["deployments", "deployments/scale", "statefulsets", "statefulsets/scale", "daemonsets", "replicasets", "replicasets/scale"],
+    batch: ["jobs", "cronjobs"],
+    autoscaling: ["horizontalpodautoscalers"],
+    policy: ["poddisruptionbudgets"],
+    "networking.k8s.io": ["ingresses"],
+};
+
+// A pipeline applies manifests and waits for rollouts; it never needs to run commands in or read pods' data.
+const CI_WRITABLE: Record<string, string[]> = {
+    "": ["services", "configmaps", "serviceaccounts", "persistentvolumeclaims"],
+    apps: ["deployments", "deployments/scale", "statefulsets", "statefulsets/scale", "daemonsets"],
+    batch: ["jobs", "cronjobs"],
+    autoscaling: ["horizontalpodautoscalers"],
+    policy: ["poddisruptionbudgets"],
+    "networking.k8s.io": ["ingresses"],
+};
+
+// Cluster-scoped objects platform operators and auditors look at.
+const CLUSTER_READABLE: Record<string, string[]> = {
+    "": ["namespaces", "namespaces/status", "nodes", "nodes/status", "persistentvolumes", "componentstatuses"],
+    "rbac.authorization.k8s.io": ["roles", "rolebindings", "clusterroles", "clusterrolebindings"],
+    "storage.k8s.io": ["storageclasses", "volumeattachments", "csidrivers", "csinodes", "csistoragecapacities"],
+    "apiextensions.k8s.io": ["customresourcedefinitions"],
+    "admissionregistration.k8s.io": [
+        "validatingadmissionpolicies", "validatingadmissionpolicybindings",
+        "validatingwebhookconfigurations", "mutatingwebhookconfigurations",
+    ],
+    "scheduling.k8s.io": ["priorityclasses"],
+    "node.k8s.io": ["runtimeclasses"],
+    "networking.k8s.io": ["ingressclasses"],
+    "certificates.k8s.io": ["certificatesigningrequests"],
+    "flowcontrol.apiserver.k8s.io": ["flowschemas", "prioritylevelconfigurations"],
+};
+
+function rulesFor(groups: Record<string, string[]>, verbs: string[]): PolicyRule[] {
+    return Object.entries(groups).map(([group, resources]) => rule(group, resources, verbs));
+}
+
+function viewerRules(): PolicyRule[] {
+    return rulesFor(TENANT_READABLE, READ);
+}
+
+function developerRules(): PolicyRule[] {
+    return [
+        ...viewerRules(),
+        ...rulesFor(DEVELOPER_WRITABLE, WRITE),
+        // Create only: every other verb on a Secret returns its stored data.
+        rule("", ["secrets"], ["create"]),
+    ];
+}
+
+function namespaceAdminRules(): PolicyRule[] {
+    return [
+        ...developerRules(),
+        rule("", ["secrets", "serviceaccounts"], ALL),
+        rule("networking.k8s.io", ["networkpolicies"], ALL),
+        rule("rbac.authorization.k8s.io", ["roles", "rolebindings"], ALL),
+        rule("", ["pods/exec", "pods/attach", "pods/portforward"], ["get", "create"]),
+        rule("", ["pods/ephemeralcontainers"], ["get", "update", "patch"]),
+        rule("", ["pods/eviction"], ["create"]),
+    ];
+}
+
+function platformAdminRules(): PolicyRule[] {
+    return [
+        ...namespaceAdminRules(),
+        ...rulesFor(CLUSTER_READABLE, READ),
+        rule("", ["namespaces", "persistentvolumes", "resourcequotas", "limitranges"], ALL),
+        // Cordon and label nodes; deleting or proxying to them stays break-glass.
+        rule("", ["nodes"], ["patch", "update"]),
+        rule("storage.k8s.io", ["storageclasses", "volumeattachments", "csidrivers"], ALL),
+        rule("apiextensions.k8s.io", ["customresourcedefinitions"], ALL),
+        rule("scheduling.k8s.io", ["priorityclasses"], ALL),
+        rule("node.k8s.io", ["runtimeclasses"], ALL),
+        rule("networking.k8s.io", ["ingressclasses"], ALL),
+        // Without escalate/bind the apiserver only lets them grant permissions they hold themselves, so they
+        // cannot mint a cluster-admin. Admission policies and CSR approval stay read-only for the same reason.
+        rule("rbac.authorization.k8s.io", ["clusterroles", "clusterrolebindings"], ALL),
+    ];
+}
+
+function auditorRules(): PolicyRule[] {
+    return [...viewerRules(), ...rulesFor(CLUSTER_READABLE, READ)];
+}
+
+function ciDeployerRules(): PolicyRule[] {
+    return [
+        rule("", ["pods", "pods/log", "events", "services", "endpoints", "configmaps", "serviceaccounts", "persistentvolumeclaims"], READ),
+        rule("apps", ["deployments", "statefulsets", "daemonsets", "replicasets"], READ),
+        rule("batch", ["jobs", "cronjobs"], READ),
+        ...rulesFor(CI_WRITABLE, WRITE),
+        rule("", ["secrets"], ["create"]),
+    ];
+}
+
+function persona(name: string, description: string, tier: PersonaTier, scope: PersonaScope, rules: PolicyRule[]): Persona {
+    return { name, description, tier, scope, clusterRole: personaClusterRoleName(name), renderRole: true, rules };
+}
+
+/** Fresh copies of the built-in personas (callers may change theirs without touching anyone else's). */
+export function builtInPersonas(): Persona[] {
+    return [
+        {
+            name: "cluster-admin",
+            description: "Break-glass superuser; bound to the built-in cluster-admin ClusterRole.",
+            tier: "break-glass",
+            scope: "cluster",
+            clusterRole: BUILT_IN_CLUSTER_ADMIN_ROLE,
+            renderRole: false,
+            // What the built-in role grants, so the posture and the invariant checks see it too.
+            rules: [
+                { apiGroups: ["*"], resources: ["*"], verbs: ["*"] },
+                { nonResourceURLs: ["*"], verbs: ["*"] },
+            ],
+        },
+        persona("platform-admin", "Operates the platform cluster-wide; cannot escalate, impersonate or proxy to nodes.", "admin", "cluster", platformAdminRules()),
+        persona("namespace-admin", "Full control of one namespace's workloads, Secrets and Roles; not its quota.", "admin", "namespace", namespaceAdminRules()),
+        persona("developer", "Deploys and debugs workloads in a namespace; cannot read Secrets or exec.", "standard", "namespace", developerRules()),
+        persona("viewer", "Reads a namespace's workloads; no Secrets.", "standard", "namespace", viewerRules()),
+        persona("auditor", "Reads everything cluster-wide, RBAC included; no Secret data.", "standard", "cluster", auditorRules()),
+        persona("ci-deployer", "Applies workloads in a namespace from a pipeline; no RBAC, no Secret reads.", "standard", "namespace", ciDeployerRules()),
+    ];
+}

@@ -1,0 +1,114 @@
+import { strict as assert } from "node:assert";
+import { clusterPosture, planClusterBaseline, renderClusterBaseline, type ClusterBaselineConfig } from "../../../components/cluster-baseline";
+
+const PSA = (m: string) => `pod-security.kubernetes.io/${m}`;
+
+function tenants(n: number): NonNullable<ClusterBaselineConfig["tenants"]> {
+    return Array.from({ length: n }, (_, i) => ({
+        name: `tenant-${i}`,
+        roleBindings: { developer: [{ kind: "Group" as const, name: `team-${i}` }], viewer: [{ kind: "User" as const, name: `auditor-${i}` }] },
+    }));
+}
+
+describe("cluster-baseline plan and render", () => {
+    it("labels the built-in namespaces: kube-system privileged but audited and warned at restricted, the rest restricted", () => {
+        const { builtInNamespacePatches } = renderClusterBaseline(planClusterBaseline("hc:baseline"));
+        const byName = Object.fromEntries(builtInNamespacePatches.map((n) => [n.metadata.name, n.metadata.labels]));
+        assert.deepEqual(Object.keys(byName).sort(), ["default", "kube-node-lease", "kube-public", "kube-system"]);
+        assert.equal(byName["kube-system"][PSA("enforce")], "privileged");
+        assert.equal(byName["kube-system"][PSA("audit")], "restricted");
+        assert.equal(byName["kube-system"][PSA("warn")], "restricted");
+        for (const m of ["enforce", "audit", "warn"]) {
+            assert.equal(byName.default[PSA(m)], "restricted");
+            for (const ns of Object.keys(byName)) assert.equal(byName[ns][PSA(`${m}-version`)], "v1.34", `${ns} ${m}`);
+        }
+        for (const ns of builtInNamespacePatches) {
+            assert.deepEqual(Object.keys(ns.metadata.labels).filter((k) => !k.startsWith("pod-security.kubernetes.io/")), [], "patches touch only PSA labels");
+        }
+    });
+
+    it("renders 200 tenant namespaces, each complete", () => {
+        const objs = renderClusterBaseline(planClusterBaseline("hc:baseline", { tenants: tenants(200) }));
+        assert.equal(objs.tenants.length, 200);
+        assert.equal(new Set(objs.tenants.map((t) => t.namespace.metadata.name)).size, 200);
+        assert.equal(objs.tenants.flatMap((t) => t.networkPolicies).length, 400);
+        assert.equal(objs.tenants.flatMap((t) => t.roleBindings).length, 400);
+        for (const t of objs.tenants) {
+            const ns = t.namespace.metadata.name;
+            for (const m of ["enforce", "audit", "warn"]) {
+                assert.equal(t.namespace.metadata.labels[PSA(m)], "restricted", ns);
+                assert.equal(t.namespace.metadata.labels[PSA(`${m}-version`)], "v1.34", ns);
+            }
+            const deny = t.networkPolicies.find((p) => p.metadata.name === "hardened-deny-all")!;
+            assert.deepEqual(deny.spec, { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+            const dns = t.networkPolicies.find((p) => p.metadata.name === "hardened-allow-dns")!;
+            assert.deepEqual(dns.spec.egress!.flatMap((e) => e.ports), [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }]);
+            for (const o of [...t.networkPolicies, t.resourceQuota, t.limitRange, t.defaultServiceAccount, ...t.roleBindings]) {
+                assert.equal(o.metadata.namespace, ns);
+            }
+            assert.equal(t.defaultServiceAccount.automountServiceAccountToken, false);
+        }
+    });
+
+    it("passes the baseline's PSA version to every tenant and built-in namespace", () => {
+        const objs = renderClusterBaseline(planClusterBaseline("hc:baseline", { podSecurityVersion: "v1.33", tenants: tenants(2) }));
+        for (const ns of [...objs.builtInNamespacePatches, ...objs.tenants.map((t) => t.namespace)]) {
+            assert.equal(ns.metadata.labels[PSA("enforce-version")], "v1.33", ns.metadata.name);
+        }
+    });
+
+    it("lets tenants bind custom namespace personas", () => {
+        const plan = planClusterBaseline("hc:baseline", {
+            rbac: { personas: [{ name: "log-reader", scope: "namespace", rules: [{ apiGroups: [""], resources: ["pods/log"], verbs: ["get"] }] }] },
+            tenants: [{ name: "team-a", roleBindings: { "log-reader": [{ kind: "Group", name: "sre" }] } }],
+        });
+        const [rb] = renderClusterBaseline(plan).tenants[0].roleBindings;
+        assert.equal(rb.roleRef.name, "hardened:log-reader");
+    });
+});
+
+describe("cluster-baseline posture", () => {
+    const plan = planClusterBaseline("hc:baseline", {
+        tenants: [
+            { name: "team-a", roleBindings: { developer: [{ kind: "Group", name: "devs" }] } },
+            { name: "legacy", podSecurity: { enforce: "baseline", exception: "old-agent" }, allowEgressTo: [{ cidr: "10.0.0.0/8" }] },
+        ],
+        rbac: {
+            clusterBindings: { "cluster-admin": [{ kind: "Group", name: "break-glass" }] },
+            personas: [{ name: "ops", tier: "admin", scope: "cluster", rules: [{ apiGroups: [""], resources: ["nodes/proxy"], verbs: ["get"] }] }],
+        },
+        admission: { allowedRegistries: ["registry.k8s.io", "ghcr.io"], loadBalancerNamespaces: ["team-a"], exemptNamespaces: ["legacy"] },
+    });
+    const posture = clusterPosture(plan);
+
+    it("lists every namespace with its PSA levels and policies, built-ins first", () => {
+        assert.deepEqual(posture.namespaces.map((n) => n.name), ["kube-system", "default", "kube-public", "kube-node-lease", "team-a", "legacy"]);
+        const legacy = posture.namespaces.find((n) => n.name === "legacy")!;
+        assert.deepEqual([legacy.podSecurity.enforce, legacy.podSecurity.audit, legacy.podSecurity.exception], ["baseline", "restricted", "old-agent"]);
+        assert.deepEqual(legacy.networkPolicies, ["hardened-deny-all", "hardened-allow-dns", "hardened-allow-egress-cidrs"]);
+        assert.equal(posture.namespaces.find((n) => n.name === "kube-system")!.builtIn, true);
+    });
+
+    it("lists personas with their cluster and namespace subjects", () => {
+        const dev = posture.personas.find((p) => p.name === "developer")!;
+        assert.deepEqual(dev.namespaceSubjects, { "team-a": [{ kind: "Group", name: "devs", apiGroup: "rbac.authorization.k8s.io" }] });
+        const admin = posture.personas.find((p) => p.name === "cluster-admin")!;
+        assert.deepEqual(admin.clusterSubjects.map((s) => s.name), ["break-glass", "kubeadm:cluster-admins"]);
+    });
+
+    it("collects every weakening, and none for a default cluster", () => {
+        const w = posture.weakenings.join("\n");
+        for (const want of ["kube-system: pod security enforce=privileged", "legacy: pod security enforce=baseline", "legacy: egress to 10.0.0.0/8", "custom persona ops is admin-tier", "images also allowed from ghcr.io", "LoadBalancer Services allowed in team-a", "does not apply in legacy"]) {
+            assert.ok(w.includes(want), want);
+        }
+        assert.deepEqual(clusterPosture(planClusterBaseline("hc:baseline", { tenants: tenants(3) })).weakenings, [
+            'namespace kube-system: pod security enforce=privileged (exception "system-components")',
+        ]);
+    });
+
+    it("names the admission objects", () => {
+        assert.equal(posture.admission.policy, "hardened-workload-guard");
+        assert.equal(posture.admission.binding, "hardened-workload-guard");
+        assert.deepEqual(posture.admission.allowedRegistries, ["registry.k8s.io", "ghcr.io"]);
+    });
+});
