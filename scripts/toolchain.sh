@@ -36,6 +36,8 @@ version_of() {
     pulumi) "$b" version ;;
     pulumi-resource-pulumi-nodejs) [ -s "$b" ] && echo launcher ;;
     pulumi-language-nodejs) "$b" -version ;;
+    # No version flag: prove it starts, then read the version of the schema it embeds (what it serves).
+    pulumi-resource-kubernetes) "$b" -help >/dev/null 2>&1 && LC_ALL=C grep -a -o '}},"version":"[0-9][0-9.]*"}' "$b" ;;
     pulumi-resource-*) "$b" -version ;;
     kubectl) "$b" version --client ;;
     etcdctl) "$b" version ;;
