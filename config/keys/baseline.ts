@@ -1,0 +1,26 @@
+// The in-cluster baseline: tenant namespaces, RBAC personas and the workload admission policy.
+import { ClusterBaselineConfig, planClusterBaseline } from "../../components/cluster-baseline/plan";
+import { ConfigEntry } from "../types";
+import { objectValue } from "./shared";
+
+export const baseline: ConfigEntry<ClusterBaselineConfig> = {
+    type: "object",
+    description: "What the cluster holds once it is up: one locked-down namespace per tenant, RBAC personas and who is bound to them, and which registries images may come from.",
+    default: "no tenants; built-in personas with only the admin credential's group bound; images from registry.k8s.io only; PSA pinned to v1.34",
+    example: {
+        tenants: [{ name: "team-a", allowSameNamespace: true, roleBindings: { developer: [{ kind: "Group", name: "team-a-devs" }] } }],
+        rbac: { clusterBindings: { auditor: [{ kind: "Group", name: "security-auditors" }] } },
+        admission: { allowedRegistries: ["registry.k8s.io", "ghcr.io"] },
+    },
+    fields: {
+        podSecurityVersion: 'Pod Security Admission version for namespaces that set none: "vX.Y" or "latest" (default the cluster minor).',
+        tenants: "Namespaces: [{ name, podSecurity?, allowSameNamespace?, allowEgressTo?, resourceQuota?, roleBindings?, ... }]; below-restricted PSA needs a named exception.",
+        rbac: "personas (custom ones), clusterBindings (persona -> subjects), bindKubeadmClusterAdmins (default true).",
+        admission: "allowedRegistries, nodePortNamespaces, loadBalancerNamespaces, exemptNamespaces of the workload guard policy.",
+    },
+    validate: (value, ctx) => {
+        const o = objectValue(ctx.key, value) as ClusterBaselineConfig;
+        planClusterBaseline(ctx.key, o);
+        return o;
+    },
+};

@@ -1,0 +1,52 @@
+// The control-plane settings a stack may choose. Addresses, ports and etcd members belong to the platform, and
+// audit settings have their own key, so those parts of ControlPlaneOptions are refused here with a pointer.
+import { fail, kubeadmLayout, key, knownKeys } from "../../components/common";
+import { renderControlPlane } from "../../components/control-plane";
+import type { LocalControlPlaneOptions, LocalNetworkOptions } from "../../platforms/local/plan";
+import { ConfigEntry } from "../types";
+import { objectValue, standInHosts } from "./shared";
+
+/** The network fields a stack sets; every other NetworkOptions field is the platform's. */
+export const STACK_NETWORK_FIELDS: readonly (keyof LocalNetworkOptions)[] = ["serviceCidr", "podCidr", "clusterDomain", "clusterName", "serviceAccountIssuer"];
+
+const FIELDS = {
+    network: `Cluster-wide ranges and names: ${STACK_NETWORK_FIELDS.join(", ")} (defaults 10.96.0.0/12, 10.244.0.0/16, cluster.local, kubernetes).`,
+    tls: "minVersion (VersionTLS12 or VersionTLS13) and cipherSuites (a subset of the strong suites) of every component.",
+    apiServer: "extraArgs: further kube-apiserver flags; values that fail a hardening check need weakenings.acceptExtraArgs.",
+    controllerManager: "extraArgs, terminatedPodGcThreshold, allocateNodeCidrs, nodeCidrMaskSize.",
+    scheduler: "extraArgs: further kube-scheduler flags.",
+    etcd: 'extraArgs, initialClusterState ("new" or "existing"), initialClusterToken.',
+    kubelet: "extraArgs, servingCert, podPidsLimit, eventRecordQPS, streamingConnectionIdleTimeout, cgroupDriver, containerRuntimeEndpoint, clusterDns.",
+    admission: "podSecurity (cluster-wide PSA defaults and exemptions), eventRateLimit.limits, extraPlugins.",
+    authentication: "jwt: OIDC issuers [{ url, audiences, claimMappings?, ... }]; none by default.",
+    weakenings: "Named switches that loosen a CIS default (anonymousAuth, profiling, ...); each one is reported in the posture.",
+} as const;
+
+export const controlPlane: ConfigEntry<LocalControlPlaneOptions> = {
+    type: "object",
+    description: "Settings of kube-apiserver, kube-controller-manager, kube-scheduler, etcd and the kubelet, hardened to the CIS benchmark by default; deliberate loosenings go under weakenings.",
+    default: "every CIS control-plane recommendation applied, TLS 1.2+ with strong suites only, no OIDC issuers, no weakenings",
+    example: {
+        network: { serviceCidr: "10.96.0.0/16", podCidr: "10.244.0.0/16" },
+        tls: { minVersion: "VersionTLS13" },
+        controllerManager: { terminatedPodGcThreshold: 1000 },
+    },
+    fields: FIELDS,
+    validate: (value, ctx) => {
+        const o = objectValue(ctx.key, value);
+        if ("audit" in o) fail(key(ctx.key, "audit"), o.audit, "audit settings have their own key; move them to hardened-cluster:audit");
+        knownKeys(ctx.key, o, Object.keys(FIELDS));
+        if (o.network !== undefined) {
+            const network = objectValue(key(ctx.key, "network"), o.network);
+            for (const [name, v] of Object.entries(network)) {
+                if (!(STACK_NETWORK_FIELDS as readonly string[]).includes(name)) {
+                    fail(key(ctx.key, "network", name), v, `the platform sets listen addresses, ports and etcd members (local: hardened-cluster:local.ports); a stack sets only ${STACK_NETWORK_FIELDS.join(", ")}`);
+                }
+            }
+        }
+        const [host] = standInHosts(1);
+        const network = { ...(o.network as LocalNetworkOptions | undefined), advertiseAddress: host.ip, etcdMembers: [host] };
+        renderControlPlane({ ...(o as LocalControlPlaneOptions), network }, kubeadmLayout(), ctx.key);
+        return o as LocalControlPlaneOptions;
+    },
+};

@@ -1,0 +1,92 @@
+// Stack configuration as Pulumi hands it over (pulumi.runtime.allConfig(): "namespace:key" -> string, objects
+// as JSON) -> a typed, fully validated BlueprintConfig, or a ConfigError naming the full key. Nothing here
+// falls back quietly: an unknown key is an error with a suggestion, never a default in disguise.
+import { fail } from "../components/common";
+import { isRunningAsRoot } from "../platforms/local/options";
+import { checkPlatform, checkPlatformKeys } from "./platform-check";
+import { BLUEPRINT_SCHEMA, SCHEMA_KEYS } from "./schema";
+import { suggestKey } from "./suggest";
+import { BlueprintConfig, BlueprintKey, ConfigEntry, NAMESPACE, Platform } from "./types";
+
+export interface LoadOptions {
+    /** Whether the program runs as root (the local layout "auto" depends on it). Default: asks the process. */
+    isRoot?: boolean;
+}
+
+const PREFIX = `${NAMESPACE}:`;
+
+export function loadBlueprintConfig(all: Readonly<Record<string, string>>, stack: string, options: LoadOptions = {}): BlueprintConfig {
+    const isRoot = options.isRoot ?? isRunningAsRoot();
+    const given: Partial<Record<BlueprintKey, unknown>> = {};
+    const others: Record<string, string> = {};
+    for (const fullKey of Object.keys(all).sort()) {
+        if (!fullKey.startsWith(PREFIX)) {
+            others[fullKey] = all[fullKey];
+            continue;
+        }
+        const name = fullKey.slice(PREFIX.length);
+        if (!isSchemaKey(name)) unknownKey(fullKey, name);
+        const value = parseValue(fullKey, all[fullKey], BLUEPRINT_SCHEMA[name]);
+        // Pulumi.yaml must declare a default for object keys (a key without one is required), so `{}` arrives
+        // for every key a stack leaves out; it means "all defaults", exactly like an absent key.
+        if (!isEmpty(value)) given[name] = value;
+    }
+
+    const ctx = (name: BlueprintKey) => ({ key: PREFIX + name, stack, isRoot });
+    const platform: Platform = BLUEPRINT_SCHEMA.platform.validate(given.platform ?? BLUEPRINT_SCHEMA.platform.defaultValue, ctx("platform"));
+    checkPlatformKeys({ ...given, platform } as BlueprintConfig);
+
+    const config: Record<string, unknown> = {};
+    for (const name of SCHEMA_KEYS) {
+        const entry = BLUEPRINT_SCHEMA[name] as ConfigEntry;
+        const value = given[name] ?? entry.defaultValue;
+        if (value !== undefined) config[name] = entry.validate(value, ctx(name));
+    }
+    const result = config as unknown as BlueprintConfig;
+    checkPlatform(result, stack, isRoot, others);
+    return result;
+}
+
+function isSchemaKey(name: string): name is BlueprintKey {
+    return (SCHEMA_KEYS as string[]).includes(name);
+}
+
+function unknownKey(fullKey: string, name: string): never {
+    const hint = suggestKey(name, BLUEPRINT_SCHEMA, NAMESPACE);
+    // The value is not echoed: a misspelt key may well be a secret, decrypted by the time it gets here.
+    return fail(fullKey, "(value not shown)", `${NAMESPACE} has no key "${name}"; ${hint ?? "check the spelling."} Known keys: ${SCHEMA_KEYS.join(", ")}`);
+}
+
+/** Turns Pulumi's string form back into the value the schema declares, checking its type on the way. */
+export function parseValue(fullKey: string, text: string, entry: Pick<ConfigEntry, "type">): unknown {
+    if (typeof text !== "string") fail(fullKey, text, "pass config values as Pulumi does, as strings (objects as JSON)");
+    switch (entry.type) {
+        case "string":
+            return text;
+        case "integer":
+            if (!/^-?\d+$/.test(text.trim())) fail(fullKey, text, "use a whole number");
+            return Number(text);
+        case "boolean":
+            if (text !== "true" && text !== "false") fail(fullKey, text, "use true or false");
+            return text === "true";
+        case "array":
+        case "object": {
+            let value: unknown;
+            try {
+                value = JSON.parse(text);
+            } catch {
+                fail(fullKey, text, `use a YAML ${entry.type === "array" ? "list" : "mapping"} under the key in the stack file (Pulumi passes it to the program as JSON)`);
+            }
+            const isArray = Array.isArray(value);
+            const isObject = value !== null && typeof value === "object" && !isArray;
+            if (entry.type === "array" ? !isArray : !isObject) {
+                fail(fullKey, value, entry.type === "array" ? "use a list" : "use an object (a YAML mapping), e.g. { ... } with the fields listed in README.md");
+            }
+            return value;
+        }
+    }
+}
+
+function isEmpty(value: unknown): boolean {
+    return typeof value === "object" && value !== null && Object.keys(value).length === 0;
+}
