@@ -93,6 +93,11 @@ function fakeRandom(name: string, length: number): string {
     return s;
 }
 
+/** A PEM block whose body is the base64 of `name`. */
+export function fakePem(label: string, name: string): string {
+    return `-----BEGIN ${label}-----\n${Buffer.from(name).toString("base64")}\n-----END ${label}-----\n`;
+}
+
 export function setAwsMocks(): Promise<void> {
     return pulumi.runtime.setMocks({
         newResource(args: pulumi.runtime.MockResourceArgs) {
@@ -103,6 +108,15 @@ export function setAwsMocks(): Promise<void> {
             if (args.type === "aws:lb/loadBalancer:LoadBalancer") state.dnsName = `${args.name}.elb.${REGION}.amazonaws.com`;
             if (args.type === "aws:kms/key:Key") state.keyId = `key-${args.name}`;
             if (args.type === "random:index/randomString:RandomString") state.result = fakeRandom(args.name, args.inputs.length);
+            // tls: well-formed PEM blocks that carry the resource name, so a spec can trace any key it finds.
+            if (args.type === "tls:index/privateKey:PrivateKey") {
+                state.privateKeyPem = fakePem("EC PRIVATE KEY", args.name);
+                state.publicKeyPem = fakePem("PUBLIC KEY", args.name);
+            }
+            if (args.type === "tls:index/selfSignedCert:SelfSignedCert" || args.type === "tls:index/locallySignedCert:LocallySignedCert") {
+                state.certPem = fakePem("CERTIFICATE", args.name);
+            }
+            if (args.type === "tls:index/certRequest:CertRequest") state.certRequestPem = fakePem("CERTIFICATE REQUEST", args.name);
             return { id: `${args.name}-id`, state };
         },
         call(args: pulumi.runtime.MockCallArgs) {

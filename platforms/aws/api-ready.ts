@@ -1,0 +1,97 @@
+// EC2 reports an instance as running long before its apiserver answers: cloud-init installs packages,
+// fetches the secrets, and etcd needs a quorum of members that boot in parallel. AdminBootstrap makes one
+// request and gives up, so on a first `pulumi up` it would fail against a booting control plane. This gate
+// polls /readyz through the endpoint until the apiserver says it is ready, then lets the bootstrap run.
+//
+// With anonymous auth off, /readyz needs a client certificate; each poll mints one valid for minutes, with no
+// group at all (system:public-info-viewer lets any authenticated user read /readyz), so the gate holds no
+// standing credential and never more rights than it needs.
+import * as pulumi from "@pulumi/pulumi";
+// Imported from its own module, as AdminBootstrap does: the provider is serialized with what it captures.
+import { mintClientCert } from "../../components/pki/ephemeral";
+
+export const READINESS_IDENTITY = "hardened-cluster:readiness";
+/** First boot: package installation, secret fetch, etcd quorum across three zones. */
+export const DEFAULT_READY_TIMEOUT_SECONDS = 1800;
+
+export interface ApiServerReadyArgs {
+    /** The URL clients use, e.g. https://10.0.0.5:6443 (the certificate must name its host). */
+    server: pulumi.Input<string>;
+    caCertPem: pulumi.Input<string>;
+    /** Secret. Signs the minutes-long probe certificate. */
+    caKeyPem: pulumi.Input<string>;
+    timeoutSeconds?: number;
+}
+
+interface State {
+    server: string;
+    caCertPem: string;
+    caKeyPem: string;
+    timeoutSeconds: number;
+}
+
+const provider: pulumi.dynamic.ResourceProvider = {
+    async create(s: State) {
+        await (provider as any).wait(s);
+        return { id: s.server, outs: s };
+    },
+
+    async diff(_id: string, olds: State, news: State) {
+        // A new endpoint or CA is a new control plane to wait for; a new timeout changes nothing live.
+        const replaces = ["server", "caCertPem"].filter((k) => (olds as any)[k] !== (news as any)[k]);
+        return { changes: replaces.length > 0 || olds.caKeyPem !== news.caKeyPem || olds.timeoutSeconds !== news.timeoutSeconds, replaces };
+    },
+
+    async update(_id: string, _olds: State, news: State) {
+        return { outs: news };
+    },
+
+    async wait(s: State): Promise<void> {
+        const deadline = Date.now() + s.timeoutSeconds * 1000;
+        let last = "no answer yet";
+        for (;;) {
+            try {
+                const res = await (provider as any).probe(s);
+                if (res.status === 200) return;
+                last = `HTTP ${res.status} ${res.text.slice(0, 200)}`;
+            } catch (e) {
+                last = (e as Error).message;
+            }
+            if (Date.now() > deadline) throw new Error(`${s.server}/readyz not ready after ${s.timeoutSeconds}s: ${last}`);
+            await new Promise((r) => setTimeout(r, 10_000));
+        }
+    },
+
+    probe(s: State): Promise<{ status: number; text: string }> {
+        const https = require("node:https");
+        const cred = mintClientCert(s.caCertPem, s.caKeyPem, READINESS_IDENTITY, [], 5);
+        return new Promise((resolve, reject) => {
+            const req = https.request(new URL("/readyz", s.server), {
+                method: "GET",
+                ca: s.caCertPem, cert: cred.certPem, key: cred.keyPem,
+                timeout: 10_000,
+            }, (res: any) => {
+                let text = "";
+                res.on("data", (d: Buffer) => (text += d));
+                res.on("end", () => resolve({ status: res.statusCode, text }));
+            });
+            req.on("timeout", () => req.destroy(new Error("GET /readyz: timed out")));
+            req.on("error", reject);
+            req.end();
+        });
+    },
+} as pulumi.dynamic.ResourceProvider;
+
+/** Completes once the apiserver behind `server` answers /readyz with 200. */
+export class ApiServerReady extends pulumi.dynamic.Resource {
+    declare readonly server: pulumi.Output<string>;
+
+    constructor(name: string, args: ApiServerReadyArgs, opts?: pulumi.CustomResourceOptions) {
+        super(provider, name, {
+            server: args.server,
+            caCertPem: args.caCertPem,
+            caKeyPem: pulumi.secret(args.caKeyPem),
+            timeoutSeconds: args.timeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS,
+        }, { ...opts, additionalSecretOutputs: ["caKeyPem"] }, "hardened-cluster", "ApiServerReady");
+    }
+}

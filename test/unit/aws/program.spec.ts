@@ -1,0 +1,262 @@
+// awsProgram on the mocked engine: what reaches each node's user data, what becomes an SSM parameter, and
+// how the cluster, the readiness gate, AdminBootstrap and the k8s provider are chained.
+import { strict as assert } from "node:assert";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { auditLogFiles } from "../../../components/audit";
+import { kubeadmLayout } from "../../../components/common";
+import { ControlPlaneOptions, renderControlPlane } from "../../../components/control-plane";
+import { awsProgram, AwsProgram, AwsProgramArgs } from "../../../platforms/aws/program";
+import { FETCH_SCRIPT_PATH } from "../../../platforms/aws/secrets";
+import { execLine } from "../../../platforms/aws/systemd";
+import { baseOptions, byType, registered, setAwsMocks, settle, userDataOf, valueOf } from "./fixtures";
+
+const LT = "aws:ec2/launchTemplate:LaunchTemplate";
+const PARAM = "aws:ssm/parameter:Parameter";
+const NS = "hardened-cluster";
+// Default VPC 10.0.0.0/16: private subnets 10.0.0.0/19, 10.0.32.0/19, 10.0.64.0/19; nodes at .10, the NLB at .5.
+const NODE_IPS = ["10.0.0.10", "10.0.32.10", "10.0.64.10"];
+const NLB_IPS = ["10.0.0.5", "10.0.32.5", "10.0.64.5"];
+
+// Non-default settings, so "the same options" is a statement about more than the defaults.
+const CONTROL_PLANE = { apiServer: { extraArgs: { "event-ttl": "2h0m0s" } }, controllerManager: { terminatedPodGcThreshold: 500 } };
+const AUDIT = { preset: "strict" as const, maxAge: 60 };
+
+function programArgs(extra: Partial<AwsProgramArgs> = {}): AwsProgramArgs {
+    return {
+        name: "p",
+        stack: "prod",
+        aws: baseOptions(),
+        audit: AUDIT,
+        controlPlane: CONTROL_PLANE,
+        configKeys: { aws: `${NS}:aws`, pki: `${NS}:pki`, encryption: `${NS}:encryption`, audit: `${NS}:audit`, controlPlane: `${NS}:controlPlane` },
+        nowMs: Date.UTC(2030, 0, 1, 12),
+        ...extra,
+    };
+}
+
+interface WriteFile { path: string; content: string; permissions: string; owner: string }
+
+function cloudConfigOf(node: string): { files: WriteFile[]; fetched: { parameter: string; path: string; mode: string; owner: string }[] } {
+    const lt = byType(LT).find((r) => r.name === `p-cp-${node}`);
+    assert.ok(lt, `launch template of ${node}`);
+    const doc = parse(userDataOf(lt!).replace(/^#cloud-config\n/, ""));
+    const files: WriteFile[] = doc.write_files;
+    const script = files.find((f) => f.path === FETCH_SCRIPT_PATH)!.content;
+    const fetched = script.split("\n").filter((l) => l.startsWith("fetch ")).map((l) => {
+        const [, parameter, path, mode, owner] = l.split(" ");
+        return { parameter, path, mode, owner };
+    });
+    return { files, fetched };
+}
+
+function execStartOf(files: WriteFile[], unit: string): string {
+    const f = files.find((x) => x.path === `/etc/systemd/system/${unit}.service`);
+    assert.ok(f, `${unit}.service`);
+    const line = f!.content.split("\n").find((l) => l.startsWith("ExecStart="));
+    return line!.slice("ExecStart=".length);
+}
+
+/** The options a control-plane node's flags must come from, written out here rather than taken from the plan. */
+function expectedOptions(i: number): ControlPlaneOptions {
+    return {
+        ...CONTROL_PLANE,
+        audit: AUDIT,
+        network: { advertiseAddress: NODE_IPS[i], etcdMembers: NODE_IPS.map((ip, j) => ({ name: `cp-${j}`, ip })) },
+    };
+}
+
+function unwrapSecret(v: any): { value: string; secret: boolean } {
+    const sig = pulumi.runtime.specialSigKey;
+    if (v && typeof v === "object" && v[sig] === pulumi.runtime.specialSecretSig) return { value: v.value, secret: true };
+    return { value: v, secret: false };
+}
+
+/** Removes every secret envelope in a structure, for reading values. */
+function plain(v: any): any {
+    const u = unwrapSecret(v).value as any;
+    if (Array.isArray(u)) return u.map(plain);
+    if (u && typeof u === "object") return Object.fromEntries(Object.entries(u).map(([k, x]) => [k, plain(x)]));
+    return u;
+}
+
+describe("aws: awsProgram (mocked engine)", function () {
+    this.timeout(60000);
+    before(() => setAwsMocks());
+
+    let program: AwsProgram;
+    const deps = new Map<string, pulumi.Input<pulumi.Resource>[]>();
+    const providers = new Map<string, pulumi.ProviderResource | undefined>();
+    before(async () => {
+        registered.splice(0);
+        // Transformations see each resource's options, which the mock monitor does not: that is where dependsOn is.
+        const root = new pulumi.ComponentResource("test:index:Root", "program-root", {}, {
+            transformations: [(a) => {
+                const d = a.opts.dependsOn;
+                deps.set(`${a.type}::${a.name}`, d === undefined ? [] : Array.isArray(d) ? d : [d as pulumi.Input<pulumi.Resource>]);
+                providers.set(`${a.type}::${a.name}`, (a.opts as pulumi.CustomResourceOptions).provider);
+                return undefined;
+            }],
+        });
+        program = awsProgram(programArgs(), { parent: root });
+        await settle();
+    });
+
+    it("runs each unit with exactly the shared renderer's argv, byte for byte in the user data", function () {
+        const layout = kubeadmLayout();
+        const etcdLayout = { ...layout, etcdPkiDir: "/etc/etcd/pki" };
+        NODE_IPS.forEach((_, i) => {
+            const { files } = cloudConfigOf(`cp-${i}`);
+            const cp = renderControlPlane(expectedOptions(i), layout, `${NS}:controlPlane`);
+            const etcd = renderControlPlane(expectedOptions(i), etcdLayout, `${NS}:controlPlane`).etcd[i];
+            const expected: Record<string, string[]> = {
+                "kube-apiserver": ["/usr/local/bin/kube-apiserver", ...cp.apiServer.args],
+                "kube-controller-manager": ["/usr/local/bin/kube-controller-manager", ...cp.controllerManager.args],
+                "kube-scheduler": ["/usr/local/bin/kube-scheduler", ...cp.scheduler.args],
+                etcd: ["/usr/local/bin/etcd", ...etcd.args],
+            };
+            for (const [unit, argv] of Object.entries(expected)) {
+                assert.equal(execStartOf(files, unit), execLine(argv), `cp-${i} ${unit}`);
+            }
+            // The options really differ per node: each advertises its own address.
+            assert.ok(cp.apiServer.args.includes(`--advertise-address=${NODE_IPS[i]}`));
+            assert.ok(cp.apiServer.args.includes("--event-ttl=2h0m0s"));
+        });
+    });
+
+    it("puts no key, kubeconfig credential or encryption config into any user data", function () {
+        const lts = byType(LT);
+        assert.equal(lts.length, 4);
+        for (const lt of lts) {
+            const text = userDataOf(lt);
+            assert.doesNotMatch(text, /PRIVATE KEY/, lt.name);
+            assert.doesNotMatch(text, /client-key-data/, lt.name);
+            assert.doesNotMatch(text, /EncryptionConfiguration/, lt.name);
+            assert.doesNotMatch(text, /bootstrap-token|token:/, lt.name);
+        }
+    });
+
+    it("fetches every secret file from a SecureString parameter holding a secret value", async function () {
+        const params = new Map(byType(PARAM).map((p) => [p.inputs.name, p]));
+        for (let i = 0; i < 3; i++) {
+            const { fetched, files } = cloudConfigOf(`cp-${i}`);
+            const fetchedPaths = fetched.map((f) => f.path);
+            for (const p of ["/etc/kubernetes/pki/ca.key", "/etc/kubernetes/pki/apiserver.key", "/etc/kubernetes/pki/sa.key",
+                "/etc/kubernetes/controller-manager.conf", "/etc/kubernetes/scheduler.conf", "/etc/kubernetes/encryption-config.yaml",
+                "/etc/etcd/pki/server.key", "/etc/etcd/pki/peer.key"]) {
+                assert.ok(fetchedPaths.includes(p), `cp-${i} fetches ${p}`);
+                assert.ok(!files.some((f) => f.path === p), `cp-${i} has ${p} inline`);
+            }
+            for (const f of fetched) {
+                const param = params.get(f.parameter);
+                assert.ok(param, `${f.parameter} exists`);
+                assert.equal(param!.inputs.type, "SecureString", f.parameter);
+                assert.ok(unwrapSecret(param!.inputs.value).secret, `${f.parameter} is a Pulumi secret`);
+            }
+            // etcd's server and peer keys are this node's own; nobody else's are fetched.
+            assert.deepEqual(fetched.filter((f) => f.path.startsWith("/etc/etcd/")).map((f) => f.parameter).sort(),
+                [`/prod1/cp-${i}/etcd-pki-peer.key`, `/prod1/cp-${i}/etcd-pki-server.key`]);
+        }
+        // Each etcd key parameter holds that member's key, and no parameter holds anything but key material or configs.
+        const server1 = unwrapSecret(params.get("/prod1/cp-1/etcd-pki-server.key")!.inputs.value).value;
+        assert.match(server1, /BEGIN EC PRIVATE KEY/);
+        assert.equal(Buffer.from(server1.split("\n")[1], "base64").toString(), "p-pki-etcd-server-cp-1");
+    });
+
+    it("keeps keys and kubeconfigs root:root 0600 under /etc/kubernetes, and etcd's own keys etcd-owned outside it", function () {
+        const { fetched, files } = cloudConfigOf("cp-0");
+        for (const f of fetched) {
+            if (f.path.startsWith("/etc/kubernetes/")) assert.deepEqual([f.mode, f.owner], ["0600", "root:root"], f.path);
+            else assert.deepEqual([f.path.startsWith("/etc/etcd/pki/"), f.mode, f.owner], [true, "0600", "etcd:etcd"], f.path);
+        }
+        const inlineUnderPki = files.filter((f) => f.path.startsWith("/etc/kubernetes/pki/"));
+        assert.ok(inlineUnderPki.length > 0);
+        for (const f of inlineUnderPki) assert.equal(f.owner, "root:root", f.path);
+        const etcdCa = files.find((f) => f.path === "/etc/etcd/pki/ca.crt")!;
+        assert.deepEqual([etcdCa.permissions, etcdCa.owner], ["0644", "etcd:etcd"]);
+        // Nothing on a control-plane node reads the admin or kubelet kubeconfigs.
+        for (const p of ["/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf", "/etc/kubernetes/kubelet.conf"]) {
+            assert.ok(!fetched.some((f) => f.path === p) && !files.some((f) => f.path === p), p);
+        }
+        assert.ok(files.some((f) => f.path === auditLogFiles(kubeadmLayout()).policyFile && f.permissions === "0600"));
+    });
+
+    it("encrypts Secrets with KMS v2 through the plugin, which runs on every control-plane node", async function () {
+        const param = byType(PARAM).find((p) => p.inputs.name === "/prod1/control-plane/encryption-config.yaml")!;
+        const cfg = parse(unwrapSecret(param.inputs.value).value);
+        assert.equal(cfg.kind, "EncryptionConfiguration");
+        assert.deepEqual(cfg.resources[0].providers, [{ kms: { apiVersion: "v2", name: "aws-kms", endpoint: "unix:///var/run/kmsplugin/socket.sock" } }]);
+        for (let i = 0; i < 3; i++) {
+            const { files } = cloudConfigOf(`cp-${i}`);
+            assert.match(execStartOf(files, "aws-encryption-provider"), /--listen=\/var\/run\/kmsplugin\/socket\.sock/);
+            const apiserver = files.find((f) => f.path === "/etc/systemd/system/kube-apiserver.service")!.content;
+            assert.match(apiserver, /^Requires=.*aws-encryption-provider\.service/m);
+            assert.match(execStartOf(files, "kube-apiserver"), / --encryption-provider-config=\/etc\/kubernetes\/encryption-config\.yaml /);
+        }
+    });
+
+    it("points the controller manager and scheduler at their own apiserver, and admins at the NLB's fixed address", async function () {
+        const params = new Map(byType(PARAM).map((p) => [p.inputs.name, p]));
+        for (const id of ["kubernetes-controller-manager.conf", "kubernetes-scheduler.conf"]) {
+            const kc = parse(unwrapSecret(params.get(`/prod1/control-plane/${id}`)!.inputs.value).value);
+            assert.equal(kc.clusters[0].cluster.server, "https://127.0.0.1:6443", id);
+        }
+        assert.equal(await valueOf(program.server), `https://${NLB_IPS[0]}:6443`);
+        assert.equal(parse(await valueOf(program.kubeconfig)).clusters[0].cluster.server, `https://${NLB_IPS[0]}:6443`);
+        const apiserverCsr = byType("tls:index/certRequest:CertRequest").find((r) => r.name === "p-pki-apiserver")!;
+        for (const ip of [...NLB_IPS, ...NODE_IPS, "127.0.0.1"]) assert.ok(apiserverCsr.inputs.ipAddresses.includes(ip), ip);
+    });
+
+    it("chains the cluster, the readiness gate, AdminBootstrap and the k8s provider", function () {
+        const dyn = "pulumi-nodejs:dynamic/hardened-cluster";
+        const ready = deps.get(`${dyn}:ApiServerReady::p-api-ready`);
+        const bootstrap = deps.get(`${dyn}:AdminBootstrap::p-admin-bootstrap`);
+        const provider = deps.get("pulumi:providers:kubernetes::p-k8s");
+        assert.ok(ready && bootstrap && provider, "all three registered");
+        assert.ok(ready!.includes(program.cluster), "the gate waits for the whole AwsCluster");
+        const readyRes = (bootstrap as pulumi.Resource[]).find((r) => (r as any).__name === "p-api-ready");
+        assert.ok(readyRes, "AdminBootstrap waits for the gate");
+        assert.ok((provider as pulumi.Resource[]).some((r) => (r as any).__name === "p-admin-bootstrap"), "the provider waits for AdminBootstrap");
+        const boot = byType(`${dyn}:AdminBootstrap`).find((r) => r.name === "p-admin-bootstrap")!;
+        assert.equal(boot.inputs.server, `https://${NLB_IPS[0]}:6443`);
+        assert.equal(boot.inputs.group, "kubeadm:cluster-admins");
+        assert.ok(unwrapSecret(boot.inputs.caKeyPem).secret, "the CA key reaches the bootstrap only as a secret");
+    });
+
+    it("applies the join token and worker bootstrap bindings through the program's provider", function () {
+        const crbs = byType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding");
+        assert.deepEqual(crbs.map((c) => c.inputs.roleRef.name).sort(), [
+            "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+            "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
+            "system:node-bootstrapper",
+        ]);
+        const secret = byType("kubernetes:core/v1:Secret").find((x) => x.name === "p-join-token")!;
+        // Fields parsed from the (secret) token YAML stay secret; the values are the bootstrap-token format's.
+        assert.ok(unwrapSecret(secret.inputs.stringData).secret);
+        const s = plain(secret.inputs);
+        assert.equal(s.type, "bootstrap.kubernetes.io/token");
+        assert.equal(s.metadata.namespace, "kube-system");
+        assert.match(s.metadata.name, /^bootstrap-token-[a-z0-9]{6}$/);
+        assert.equal(s.stringData["auth-extra-groups"], "system:bootstrappers:hardened-cluster:workers");
+        for (const r of [secret, ...crbs]) assert.equal(providers.get(`${r.type}::${r.name}`), program.provider, r.name);
+    });
+
+    it("runs the workers' kubelet from the shared renderer with the platform's bootstrap kubeconfig", function () {
+        const lt = byType(LT).find((r) => r.name === "p-workers")!;
+        const doc = parse(userDataOf(lt).replace(/^#cloud-config\n/, ""));
+        const expected = renderControlPlane({ ...expectedOptions(0), kubelet: { extraArgs: { "bootstrap-kubeconfig": "/etc/kubernetes/bootstrap-kubelet.conf" } } }, kubeadmLayout());
+        assert.equal(execStartOf(doc.write_files, "kubelet"), execLine(["/usr/local/bin/kubelet", ...expected.kubelet.args]));
+        const cfg = parse(doc.write_files.find((f: WriteFile) => f.path === "/etc/kubernetes/kubelet-config.yaml").content);
+        assert.deepEqual(cfg, expected.kubelet.config);
+    });
+
+    it("reports the platform, endpoint and every block's posture", function () {
+        const p = program.posture as any;
+        assert.equal(p.platform, "aws");
+        assert.equal(p.endpoint, `https://${NLB_IPS[0]}:6443`);
+        assert.equal(p.aws.etcdMembers, 3);
+        assert.equal(p.encryption.writeProvider, "kms");
+        assert.equal(p.audit.preset, "strict");
+        assert.ok(p.controlPlane && p.pki);
+    });
+});
