@@ -1,0 +1,135 @@
+// The local platform's decisions, as a pure plan: which options the shared components get (loopback
+// addresses, this stack's ports, one etcd member, one control-plane node), where each file goes, who may
+// read it and which process must restart when it changes. The Pulumi wiring in cluster.ts only executes it.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { AuditLogOptions } from "../../components/audit";
+import { auditLogFiles } from "../../components/audit";
+import { fail, FileLayout, key } from "../../components/common";
+import type { ControlPlaneOptions, NetworkOptions, RenderedControlPlane } from "../../components/control-plane";
+import { renderControlPlane } from "../../components/control-plane";
+import type { PkiOptions } from "../../components/pki";
+import { LocalOptions, ResolvedLocal, resolveLocal } from "./options";
+
+export const LOCAL_NODE = "control-plane";
+export const LOCAL_ETCD_MEMBER = "etcd-local";
+export const MARKER = ".hardened-cluster";
+
+export type ProcessName = "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler";
+export const PROCESSES: readonly ProcessName[] = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
+
+/** What the local platform lets a stack set about the shared components (the rest it decides itself). */
+export type LocalPkiOptions = Omit<PkiOptions, "serviceCidr" | "controlPlaneNodes" | "etcdMembers" | "endpoint">;
+export type LocalNetworkOptions = Pick<NetworkOptions, "serviceCidr" | "podCidr" | "clusterDomain" | "clusterName" | "serviceAccountIssuer">;
+export type LocalControlPlaneOptions = Omit<ControlPlaneOptions, "network" | "audit"> & { network?: LocalNetworkOptions };
+
+export interface LocalPlanInput {
+    stack: string;
+    local?: LocalOptions;
+    pki?: LocalPkiOptions;
+    audit?: AuditLogOptions;
+    controlPlane?: LocalControlPlaneOptions;
+    /** Roots of error keys, e.g. "hardened-cluster:local". */
+    configKeys?: { local?: string; controlPlane?: string };
+}
+
+export interface LocalPlan {
+    local: ResolvedLocal;
+    server: string;
+    pki: PkiOptions;
+    controlPlane: RenderedControlPlane;
+    /** The etcd member's flags, pointing at the files only etcd reads. */
+    etcd: { flags: Record<string, string>; args: string[] };
+    /** Layout of the files etcd itself reads (differs from `local.layout` in the system layout). */
+    etcdLayout: FileLayout;
+    /** Files each process reads: a change to one restarts that process. */
+    argsFiles: Record<ProcessName, string>;
+    logFiles: Record<ProcessName, string>;
+    kubeBenchConfig: string;
+    owner?: { root: string; etcd: string };
+}
+
+export function planLocal(input: LocalPlanInput, isRoot?: boolean): LocalPlan {
+    const localKey = input.configKeys?.local ?? "local";
+    const local = resolveLocal(input.local, input.stack, localKey, isRoot);
+    const network = input.controlPlane?.network ?? {};
+    const ip = local.address;
+    const controlPlaneOptions: ControlPlaneOptions = {
+        ...input.controlPlane,
+        audit: input.audit,
+        network: {
+            ...network,
+            advertiseAddress: ip,
+            // Loopback only: this control plane has no nodes, and nothing off this machine should reach it.
+            apiServerBindAddress: ip,
+            apiServerPort: local.ports.apiServer,
+            controllerManagerPort: local.ports.controllerManager,
+            schedulerPort: local.ports.scheduler,
+            etcdClientPort: local.ports.etcdClient,
+            etcdPeerPort: local.ports.etcdPeer,
+            etcdMembers: [{ name: LOCAL_ETCD_MEMBER, ip }],
+        },
+    };
+    const cpKey = input.configKeys?.controlPlane ?? "controlPlane";
+    const controlPlane = renderControlPlane(controlPlaneOptions, local.layout, cpKey);
+    const etcdLayout = { ...local.layout, etcdPkiDir: local.etcdServerPkiDir };
+    const etcd = renderControlPlane(controlPlaneOptions, etcdLayout, cpKey).etcd[0];
+
+    const server = `https://${ip}:${local.ports.apiServer}`;
+    const pki: PkiOptions = {
+        ...input.pki,
+        serviceCidr: network.serviceCidr ?? "10.96.0.0/12",
+        clusterDomain: network.clusterDomain ?? input.pki?.clusterDomain,
+        endpoint: { ipAddresses: [ip] },
+        controlPlaneNodes: [{ name: LOCAL_NODE, ipAddresses: [ip] }],
+        etcdMembers: [{ name: LOCAL_ETCD_MEMBER, ipAddresses: [ip] }],
+    };
+    if (pki.clusterDomain === undefined) delete pki.clusterDomain;
+
+    const at = (dir: string, suffix: string) =>
+        Object.fromEntries(PROCESSES.map((p) => [p, path.join(local.runDir, dir, `${p}${suffix}`)])) as Record<ProcessName, string>;
+    if (local.layoutKind === "system") checkSystemDirs(local, input.stack, localKey);
+    return {
+        local,
+        server,
+        pki,
+        controlPlane,
+        etcd: { flags: etcd.flags, args: etcd.args },
+        etcdLayout,
+        argsFiles: at("args", ".args"),
+        logFiles: at("logs", ".log"),
+        kubeBenchConfig: path.join(local.runDir, "kube-bench", "config.yaml"),
+        owner: local.layoutKind === "system" ? { root: "root:root", etcd: `${local.etcdUser}:${local.etcdUser}` } : undefined,
+    };
+}
+
+/** The audit policy and log paths in this plan's layout. */
+export function auditFiles(plan: LocalPlan) {
+    return auditLogFiles(plan.local.layout);
+}
+
+/**
+ * The system layout takes over kubeadm's directories, so it refuses any it did not create: a directory that
+ * exists, holds files and carries no marker of this stack belongs to someone else (kubeadm, another stack).
+ */
+export function checkSystemDirs(local: ResolvedLocal, stack: string, configKey: string, exists = fs.existsSync, read = readDir): void {
+    for (const dir of [local.layout.configDir, local.layout.etcdDataDir, local.etcdServerPkiDir]) {
+        if (!exists(dir)) continue;
+        const entries = read(dir);
+        if (entries.length === 0) continue;
+        const marker = path.join(dir, MARKER);
+        if (!entries.includes(MARKER)) {
+            fail(key(configKey, "layout"), "system", `${dir} exists and was not created by hardened-cluster (no ${MARKER} marker); move it away or use layout: user`);
+        }
+        const owner = fs.readFileSync(marker, "utf8").trim();
+        if (owner !== stack) fail(key(configKey, "layout"), "system", `${dir} belongs to stack "${owner}"; destroy that stack first or use layout: user`);
+    }
+}
+
+function readDir(dir: string): string[] {
+    try {
+        return fs.readdirSync(dir);
+    } catch {
+        return [];
+    }
+}

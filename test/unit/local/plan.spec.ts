@@ -1,0 +1,118 @@
+// The local platform's pure plan: layouts, ports, and what it refuses before anything is created.
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ConfigError } from "../../../components/common";
+import { checkSystemDirs, MARKER, planLocal } from "../../../platforms/local/plan";
+import { resolveLocal } from "../../../platforms/local/options";
+
+const flag = (args: string[], name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+
+describe("local plan", function () {
+    it("uses one state directory per stack in the user layout", function () {
+        const plan = planLocal({ stack: "dev", local: { stateDir: "/tmp/hc-x" } }, false);
+        assert.equal(plan.local.layoutKind, "user");
+        assert.equal(plan.local.layout.pkiDir, "/tmp/hc-x/pki");
+        assert.equal(flag(plan.controlPlane.apiServer.args, "tls-cert-file"), "/tmp/hc-x/pki/apiserver.crt");
+        assert.equal(flag(plan.etcd.args, "data-dir"), "/tmp/hc-x/etcd");
+    });
+
+    it("defaults the state directory under XDG_STATE_HOME/hardened-cluster/<stack>", function () {
+        const saved = process.env.XDG_STATE_HOME;
+        process.env.XDG_STATE_HOME = "/tmp/xdg";
+        try {
+            assert.equal(planLocal({ stack: "s1" }, false).local.layout.configDir, "/tmp/xdg/hardened-cluster/s1");
+        } finally {
+            if (saved === undefined) delete process.env.XDG_STATE_HOME;
+            else process.env.XDG_STATE_HOME = saved;
+        }
+    });
+
+    it("uses kubeadm's paths as root, with etcd's own keys outside /etc/kubernetes/pki", function () {
+        const local = resolveLocal({ layout: "system" }, "s", "local", true);
+        assert.equal(local.layout.pkiDir, "/etc/kubernetes/pki");
+        assert.equal(local.etcdServerPkiDir, "/etc/etcd/pki");
+        assert.equal(local.etcdUser, "etcd");
+    });
+
+    it("points etcd at its own key directory and the API server at the etcd CA and client pair", function () {
+        const plan = planLocal({ stack: "s", local: { layout: "user", stateDir: "/tmp/hc-y" } }, true);
+        assert.equal(flag(plan.etcd.args, "key-file"), "/tmp/hc-y/pki/etcd/server.key");
+        assert.equal(flag(plan.controlPlane.apiServer.args, "etcd-cafile"), "/tmp/hc-y/pki/etcd/ca.crt");
+    });
+
+    it("puts every process on the configured loopback ports", function () {
+        const plan = planLocal({ stack: "s", local: { stateDir: "/tmp/p", ports: { apiServer: 16443, etcdClient: 12379, etcdPeer: 12380, controllerManager: 20257, scheduler: 20259 } } }, false);
+        assert.equal(plan.server, "https://127.0.0.1:16443");
+        assert.equal(flag(plan.controlPlane.apiServer.args, "secure-port"), "16443");
+        assert.equal(flag(plan.controlPlane.apiServer.args, "bind-address"), "127.0.0.1");
+        assert.equal(flag(plan.controlPlane.apiServer.args, "etcd-servers"), "https://127.0.0.1:12379");
+        assert.equal(flag(plan.etcd.args, "listen-peer-urls"), "https://127.0.0.1:12380");
+        assert.equal(flag(plan.controlPlane.controllerManager.args, "secure-port"), "20257");
+        assert.equal(flag(plan.controlPlane.scheduler.args, "secure-port"), "20259");
+    });
+
+    it("gives the PKI the loopback endpoint, one node and one etcd member", function () {
+        const plan = planLocal({ stack: "s", local: { stateDir: "/tmp/q" } }, false);
+        assert.deepEqual(plan.pki.endpoint, { ipAddresses: ["127.0.0.1"] });
+        assert.equal(plan.pki.controlPlaneNodes.length, 1);
+        assert.equal(plan.pki.etcdMembers.length, 1);
+    });
+});
+
+describe("local plan: bad input", function () {
+    const ck = { local: "hardened-cluster:local" };
+    const plan = (local: object, isRoot = false) => () => planLocal({ stack: "s", local, configKeys: ck }, isRoot);
+    const cases: [string, () => unknown, string][] = [
+        ["system layout without root", plan({ layout: "system" }), "hardened-cluster:local.layout"],
+        ["unknown layout", plan({ layout: "cloud" }), "hardened-cluster:local.layout"],
+        ["two processes on one port", plan({ ports: { apiServer: 2379 } }), "hardened-cluster:local.ports.etcdClient"],
+        ["port out of range", plan({ ports: { scheduler: 70000 } }), "hardened-cluster:local.ports.scheduler"],
+        ["unknown port name", plan({ ports: { kubelet: 10250 } }), "hardened-cluster:local.ports.kubelet"],
+        ["relative state dir", plan({ stateDir: "state" }), "hardened-cluster:local.stateDir"],
+        ["state dir with the system layout", plan({ layout: "system", stateDir: "/x" }, true), "hardened-cluster:local.stateDir"],
+        ["unknown key", plan({ stateDri: "/x" }), "hardened-cluster:local.stateDri"],
+        ["bad etcd user", plan({ etcdUser: "Etcd User" }), "hardened-cluster:local.etcdUser"],
+    ];
+    for (const [name, run, keyPath] of cases) {
+        it(`${name} names ${keyPath}`, function () {
+            assert.throws(run, (e: Error) => e instanceof ConfigError && e.key === keyPath && e.message.startsWith(`${keyPath}: `));
+        });
+    }
+});
+
+describe("system layout ownership markers", function () {
+    let root: string;
+    beforeEach(() => (root = fs.mkdtempSync(path.join(os.tmpdir(), "hc-marker-"))));
+    afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+    const local = () => {
+        const r = resolveLocal({ layout: "system" }, "mine", "local", true);
+        return { ...r, layout: { ...r.layout, configDir: path.join(root, "etc"), etcdDataDir: path.join(root, "etcd") }, etcdServerPkiDir: path.join(root, "etcd-pki") };
+    };
+
+    it("accepts missing and empty directories", function () {
+        fs.mkdirSync(path.join(root, "etc"));
+        assert.doesNotThrow(() => checkSystemDirs(local(), "mine", "local"));
+    });
+
+    it("refuses a populated directory without a marker", function () {
+        fs.mkdirSync(path.join(root, "etc"));
+        fs.writeFileSync(path.join(root, "etc", "admin.conf"), "x");
+        assert.throws(() => checkSystemDirs(local(), "mine", "local"), /local\.layout: .*not created by hardened-cluster/);
+    });
+
+    it("refuses a directory another stack marked", function () {
+        fs.mkdirSync(path.join(root, "etcd"));
+        fs.writeFileSync(path.join(root, "etcd", MARKER), "theirs\n");
+        assert.throws(() => checkSystemDirs(local(), "mine", "local"), /belongs to stack "theirs"/);
+    });
+
+    it("accepts its own marker", function () {
+        fs.mkdirSync(path.join(root, "etcd"));
+        fs.writeFileSync(path.join(root, "etcd", MARKER), "mine");
+        fs.writeFileSync(path.join(root, "etcd", "member"), "");
+        assert.doesNotThrow(() => checkSystemDirs(local(), "mine", "local"));
+    });
+});
