@@ -31,10 +31,10 @@ const provider: pulumi.dynamic.ResourceProvider = {
     async create(s: State) {
         const p = provider as any;
         const body = p.binding(s);
-        const res = await p.call(s, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", body);
+        const res = await p.call(s, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings?fieldManager=hardened-cluster-bootstrap", body);
         if (res.status === 409) {
             // Someone created it first (a previous stack, kubeadm): make it say what we need.
-            const put = await p.call(s, "PUT", `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${encodeURIComponent(s.name)}`, body);
+            const put = await p.call(s, "PUT", `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${encodeURIComponent(s.name)}?fieldManager=hardened-cluster-bootstrap`, body);
             if (put.status !== 200) throw new Error(`replacing ClusterRoleBinding ${s.name}: HTTP ${put.status} ${put.text}`);
         } else if (res.status !== 201) {
             throw new Error(`creating ClusterRoleBinding ${s.name}: HTTP ${res.status} ${res.text}`);
@@ -71,7 +71,9 @@ const provider: pulumi.dynamic.ResourceProvider = {
         return {
             apiVersion: "rbac.authorization.k8s.io/v1",
             kind: "ClusterRoleBinding",
-            metadata: { name: s.name, labels: { "app.kubernetes.io/managed-by": "hardened-cluster" } },
+            // No labels or annotations: the RBAC block takes the binding over with server-side apply, and any
+            // field set here with another value would be an apply conflict.
+            metadata: { name: s.name },
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
             subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: s.group }],
         };
