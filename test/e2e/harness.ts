@@ -52,7 +52,12 @@ export function engineEnv(tc: Toolchain, extra: Record<string, string> = {}): Re
 
 export interface ProgramStack {
     stack: auto.Stack;
+    stackName: string;
     workDir: string;
+    /** The temporary directory holding the project, backend and PULUMI_HOME (a place for test state too). */
+    root: string;
+    /** The environment the CLI runs with (backend, passphrase, PULUMI_HOME, toolchain PATH), for direct CLI calls. */
+    env: Record<string, string>;
     /** Runs plain `pulumi stack export` (secrets stay encrypted, as anyone holding the state sees it). */
     exportText(): Promise<string>;
     /** Destroys the stack's resources, removes the stack and deletes every temporary directory. */
@@ -60,10 +65,12 @@ export interface ProgramStack {
 }
 
 export interface ProgramOptions {
-    /** Short name; the project becomes `hc-e2e-<name>`. */
+    /** Short name; the project becomes `hc-e2e-<name>` (or hardened-cluster with `blueprint`). */
     name: string;
     /** The program's index.ts. It may import the blueprint as "./components/..." (a link to the repo's). */
-    program: string;
+    program?: string;
+    /** Run the blueprint's own program (index.ts, platforms, scripts) as project "hardened-cluster". */
+    blueprint?: boolean;
     config?: auto.ConfigMap;
     env?: Record<string, string>;
     /** Further binaries the test needs from the toolchain (checked before anything starts). */
@@ -79,11 +86,15 @@ export async function programStack(opts: ProgramOptions): Promise<ProgramStack> 
     const home = path.join(root, "pulumi-home");
     for (const d of [workDir, backend, home]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
 
-    fs.writeFileSync(path.join(workDir, "index.ts"), opts.program);
-    fs.writeFileSync(path.join(workDir, "package.json"), JSON.stringify({ name: `hc-e2e-${opts.name}`, private: true, main: "index.ts" }));
+    // Links, not copies: the program runs the repository's own code; its stack files stay out of the repo.
+    const links = opts.blueprint ? ["index.ts", "platforms", "scripts", "package.json"] : [];
+    if (!opts.blueprint) {
+        if (opts.program === undefined) throw new Error("programStack: give a program or blueprint: true");
+        fs.writeFileSync(path.join(workDir, "index.ts"), opts.program);
+        fs.writeFileSync(path.join(workDir, "package.json"), JSON.stringify({ name: `hc-e2e-${opts.name}`, private: true, main: "index.ts" }));
+    }
     fs.copyFileSync(path.join(repoRoot, "tsconfig.json"), path.join(workDir, "tsconfig.json"));
-    fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(workDir, "node_modules"));
-    fs.symlinkSync(path.join(repoRoot, "components"), path.join(workDir, "components"));
+    for (const l of ["node_modules", "components", ...links]) fs.symlinkSync(path.join(repoRoot, l), path.join(workDir, l));
 
     const env = engineEnv(tc, {
         PULUMI_BACKEND_URL: `file://${backend}`,
@@ -97,19 +108,22 @@ export async function programStack(opts: ProgramOptions): Promise<ProgramStack> 
         pulumiCommand,
         envVars: env,
         projectSettings: {
-            name: `hc-e2e-${opts.name}`,
+            name: opts.blueprint ? "hardened-cluster" : `hc-e2e-${opts.name}`,
             runtime: { name: "nodejs", options: { typescript: true } },
             main: "index.ts",
         },
     });
-    const stackName = `e2e${randomBytes(3).toString("hex")}`;
+    const stackName = `e2e-${opts.name}-${randomBytes(3).toString("hex")}`;
     const stack = await auto.Stack.create(stackName, ws);
     if (opts.config) await stack.setAllConfig(opts.config);
 
     let cleaned = false;
     return {
         stack,
+        stackName,
         workDir,
+        root,
+        env: { ...env, PULUMI_HOME: home },
         async exportText() {
             // Not stack.exportStack(): the Automation API adds --show-secrets to it.
             return execFileSync(path.join(tc.bin, "pulumi"), ["stack", "export", "--stack", stackName], {

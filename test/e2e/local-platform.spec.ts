@@ -1,0 +1,268 @@
+// The local platform end to end: the blueprint's own program, run by the real engine on a throwaway stack,
+// boots etcd + kube-apiserver + kube-controller-manager + kube-scheduler from the toolchain, and every
+// hardening claim is checked against the running processes. As root (CI) this runs inside scripts/sandbox.sh
+// with the system layout under kubeadm's paths; otherwise with the user layout in a temporary directory.
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import { randomBytes, X509Certificate } from "node:crypto";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { mintClientCert } from "../../components/pki";
+import { pkiPair } from "../../components/common";
+import { LocalPlan, planLocal } from "../../platforms/local/plan";
+import { Credential, fromKubeconfig, handshake, request } from "./kube";
+import { programStack, ProgramStack, toolchain } from "./harness";
+import { runKubeBench } from "./kube-bench-run";
+
+// Ports of their own, so a local stack a developer left running never meets this one.
+const ports = { apiServer: 36443, etcdClient: 32379, etcdPeer: 32380, controllerManager: 30257, scheduler: 30259 };
+const system = process.getuid?.() === 0;
+const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
+    "etcd", "etcdctl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-bench"];
+
+function listening(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const s = net.connect({ host: "127.0.0.1", port });
+        s.once("connect", () => { s.destroy(); resolve(true); });
+        s.once("error", () => resolve(false));
+    });
+}
+
+/** Processes whose command line carries one of this stack's ports. */
+function ourProcesses(): { pid: number; args: string }[] {
+    const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
+    const marks = Object.values(ports).map((p) => `:${p}`).concat(Object.values(ports).map((p) => `=${p}`));
+    return out.split("\n").map((l) => l.trim()).filter(Boolean)
+        .map((l) => ({ pid: Number(l.split(/\s+/)[0]), args: l.slice(l.indexOf(" ") + 1) }))
+        .filter((p) => /\b(etcd|kube-apiserver|kube-controller-manager|kube-scheduler)\b/.test(p.args) && marks.some((m) => p.args.includes(m)));
+}
+
+describe("local platform (real control plane)", function () {
+    this.timeout(20 * 60_000);
+    let ps: ProgramStack;
+    let plan: LocalPlan;
+    let admin: Credential;
+    let outputs: Record<string, { value: any; secret: boolean }>;
+    const secretName = `e2e-${randomBytes(4).toString("hex")}`;
+    const secretValue = `s3cr3t-${randomBytes(8).toString("hex")}`;
+
+    before(async function () {
+        toolchain(...BINARIES);
+        const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-e2e-local-state-"));
+        const local = system ? { layout: "system", ports } : { layout: "user", stateDir, ports };
+        ps = await programStack({
+            name: "local",
+            blueprint: true,
+            binaries: BINARIES,
+            config: {
+                "hardened-cluster:local": { value: JSON.stringify(local) },
+                "hardened-cluster:pki": { value: JSON.stringify({ users: [{ name: "vera", groups: ["e2e:viewers"] }] }) },
+                "hardened-cluster:baseline": { value: JSON.stringify({
+                    tenants: [{ name: "team-a", roleBindings: { viewer: [{ kind: "Group", name: "e2e:viewers" }] } }],
+                }) },
+            },
+        });
+        plan = planLocal({ stack: ps.stackName, local: local as never }, system);
+        const res = await ps.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) });
+        assert.equal(res.summary.result, "succeeded");
+        outputs = res.outputs;
+        admin = fromKubeconfig(outputs.kubeconfig.value);
+    });
+    after(async function () {
+        await ps?.cleanup();
+    });
+
+    it("exports the endpoint, the kubeconfig path and the kubeconfig as a secret", function () {
+        assert.equal(outputs.endpoint.value, `https://127.0.0.1:${ports.apiServer}`);
+        assert.equal(outputs.kubeconfig.secret, true);
+        assert.equal(fs.statSync(outputs.kubeconfigPath.value).mode & 0o777, 0o600);
+    });
+
+    it("rejects anonymous requests with 401", async function () {
+        const res = await request({ server: admin.server, caPem: admin.caPem }, "GET", "/api/v1/namespaces");
+        assert.equal(res.status, 401);
+    });
+
+    it("rejects a client certificate from an unknown CA", async function () {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-rogue-"));
+        try {
+            execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", path.join(dir, "ca.key"), "-out", path.join(dir, "ca.crt"), "-subj", "/CN=kubernetes", "-days", "1"], { stdio: "ignore" });
+            const rogue = mintClientCert(fs.readFileSync(path.join(dir, "ca.crt"), "utf8"), fs.readFileSync(path.join(dir, "ca.key"), "utf8"),
+                "kubernetes-admin", ["system:masters"]);
+            const res = await request({ ...admin, certPem: rogue.certPem, keyPem: rogue.keyPem }, "GET", "/api/v1/namespaces").catch((e: Error) => e);
+            // Either the handshake fails on the unknown issuer or the request is unauthenticated.
+            if (res instanceof Error) assert.match(res.message, /certificate|alert|socket hang up|ECONNRESET/i);
+            else assert.equal(res.status, 401);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("refuses TLS below 1.2 and accepts TLS 1.2", async function () {
+        assert.match(await handshake(admin.server, admin.caPem, "TLSv1", "TLSv1.1"), /protocol version|unsupported protocol|no protocols/i);
+        assert.equal(await handshake(admin.server, admin.caPem, "TLSv1.2", "TLSv1.2"), "connected with TLSv1.2");
+    });
+
+    it("runs the admin outside system:masters, in kubeadm:cluster-admins", async function () {
+        const res = await request(admin, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", {
+            apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview",
+        });
+        assert.equal(res.status, 201, res.body);
+        const groups: string[] = res.json().status.userInfo.groups;
+        assert.ok(groups.includes("kubeadm:cluster-admins"), groups.join(","));
+        assert.ok(!groups.includes("system:masters"), groups.join(","));
+        assert.doesNotMatch(new X509Certificate(admin.certPem!).subject, /system:masters/);
+    });
+
+    it("stores a Secret in etcd encrypted with secretbox and reads it back intact", async function () {
+        const created = await request(admin, "POST", "/api/v1/namespaces/default/secrets", {
+            apiVersion: "v1", kind: "Secret", metadata: { name: secretName },
+            data: { password: Buffer.from(secretValue).toString("base64") },
+        });
+        assert.equal(created.status, 201, created.body);
+        const etcdDir = plan.local.layout.etcdPkiDir;
+        const client = pkiPair(plan.local.layout, "apiserver-etcd-client");
+        const raw = execFileSync(path.join(toolchain().bin, "etcdctl"), [
+            `--endpoints=https://127.0.0.1:${ports.etcdClient}`, `--cacert=${path.join(etcdDir, "ca.crt")}`,
+            `--cert=${client.cert}`, `--key=${client.key}`, "get", `/registry/secrets/default/${secretName}`, "--print-value-only",
+        ]);
+        assert.ok(raw.subarray(0, 40).toString("latin1").startsWith("k8s:enc:secretbox:v1:key1:"), raw.subarray(0, 40).toString("latin1"));
+        assert.equal(raw.includes(Buffer.from(secretValue)), false);
+        const read = await request(admin, "GET", `/api/v1/namespaces/default/secrets/${secretName}`);
+        assert.equal(Buffer.from(read.json().data.password, "base64").toString(), secretValue);
+    });
+
+    it("writes a Metadata-level audit event for that Secret and never its data", function () {
+        const log = fs.readFileSync(path.join(plan.local.layout.auditLogDir, "audit.log"), "utf8");
+        const events = log.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+        const create = events.find((e) => e.objectRef?.resource === "secrets" && e.objectRef?.name === secretName && e.verb === "create");
+        assert.ok(create, "no audit event for the Secret's creation");
+        assert.equal(create.level, "Metadata");
+        assert.equal(create.stage, "ResponseComplete");
+        assert.equal(log.includes(secretValue), false);
+        assert.equal(log.includes(Buffer.from(secretValue).toString("base64")), false);
+        assert.equal(events.some((e) => e.stage === "RequestReceived"), false);
+    });
+
+    it("passes every scored kube-bench CIS 1.12 master and etcd check that applies", function () {
+        const report = runKubeBench(toolchain().bin, toolchain().kubeBenchCfg, outputs.kubeBenchConfigPath.value);
+        const scored = report.filter((c) => c.scored);
+        // The user layout cannot satisfy the checks that hard-code kubeadm's paths or need root ownership.
+        const notApplicable: Record<string, string> = system ? {} : {
+            "1.1.12": "etcd data dir owned by etcd:etcd needs root",
+            "1.1.13": "looks only at /etc/kubernetes/admin.conf",
+            "1.1.14": "looks only at /etc/kubernetes/admin.conf",
+            "1.1.19": "looks only at /etc/kubernetes/pki",
+        };
+        const failing = scored.filter((c) => c.status !== "PASS" && !(c.id in notApplicable));
+        const counts = { PASS: 0, FAIL: 0, WARN: 0, INFO: 0 };
+        for (const c of scored) counts[c.status]++;
+        console.log(`      kube-bench (${system ? "system" : "user"} layout): ${scored.length} scored: ${JSON.stringify(counts)}`);
+        for (const [id, why] of Object.entries(notApplicable)) console.log(`      not applicable in the user layout: ${id} (${why})`);
+        assert.equal(scored.length, 53, `expected 53 scored checks (47 master + 6 etcd), got ${scored.length}`);
+        assert.deepEqual(failing.map((c) => `${c.id} ${c.status}: ${c.text} ${c.reason ?? ""}`), []);
+    });
+
+    const pod = (name: string, image: string, container: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) => ({
+        apiVersion: "v1", kind: "Pod", metadata: { name },
+        spec: {
+            securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [{
+                name: "c", image,
+                securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                resources: { limits: { cpu: "100m", memory: "64Mi" }, requests: { cpu: "10m", memory: "16Mi" } },
+                ...container,
+            }],
+            ...spec,
+        },
+    });
+    const allowedImage = "registry.k8s.io/pause:3.10";
+
+    it("labels every tenant namespace for Pod Security and fences it with default-deny", async function () {
+        const ns = (await request(admin, "GET", "/api/v1/namespaces/team-a")).json();
+        for (const mode of ["enforce", "audit", "warn"]) {
+            assert.equal(ns.metadata.labels[`pod-security.kubernetes.io/${mode}`], "restricted");
+            assert.equal(ns.metadata.labels[`pod-security.kubernetes.io/${mode}-version`], "v1.34");
+        }
+        const policies = (await request(admin, "GET", "/apis/networking.k8s.io/v1/namespaces/team-a/networkpolicies")).json().items;
+        const deny = policies.find((p: any) => p.metadata.name === "hardened-deny-all");
+        assert.ok(deny, policies.map((p: any) => p.metadata.name).join(","));
+        assert.deepEqual(deny.spec.podSelector, {});
+        assert.deepEqual([...deny.spec.policyTypes].sort(), ["Egress", "Ingress"]);
+        assert.equal(deny.spec.ingress, undefined);
+        assert.equal(deny.spec.egress, undefined);
+    });
+
+    it("admits a restricted-compliant Pod from an allowed registry (control for the next two)", async function () {
+        const res = await request(admin, "POST", "/api/v1/namespaces/team-a/pods", pod("compliant", allowedImage));
+        assert.equal(res.status, 201, res.body);
+    });
+
+    it("refuses privileged containers outright (--allow-privileged=false)", async function () {
+        const res = await request(admin, "POST", "/api/v1/namespaces/team-a/pods",
+            pod("privileged", allowedImage, { securityContext: { privileged: true } }));
+        assert.equal(res.status, 422, res.body);
+        assert.match(res.json().message, /privileged: Forbidden: disallowed by cluster policy/);
+    });
+
+    it("rejects hostPath, hostNetwork and root Pods in a restricted tenant namespace (Pod Security)", async function () {
+        const cases: [string, Record<string, unknown>, Record<string, unknown>, RegExp][] = [
+            ["hostpath", {}, { volumes: [{ name: "h", hostPath: { path: "/etc" } }] }, /hostPath/],
+            ["hostnet", {}, { hostNetwork: true }, /host namespaces/],
+            ["root", { securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, runAsNonRoot: false, runAsUser: 0 } }, {}, /runAsNonRoot|runAsUser=0/],
+        ];
+        for (const [name, container, spec, why] of cases) {
+            const res = await request(admin, "POST", "/api/v1/namespaces/team-a/pods", pod(name, allowedImage, container, spec));
+            assert.equal(res.status, 403, `${name}: ${res.body}`);
+            const message: string = res.json().message;
+            assert.match(message, /violates PodSecurity "restricted:v1\.34"/, `${name}: ${message}`);
+            assert.match(message, why, `${name}: ${message}`);
+        }
+    });
+
+    it("refuses an image from a registry outside the allow-list (ValidatingAdmissionPolicy)", async function () {
+        const res = await request(admin, "POST", "/api/v1/namespaces/team-a/pods", pod("foreign", "docker.io/library/nginx:1.27"));
+        assert.equal(res.status, 403, res.body);
+        assert.match(res.json().message, /hardened-workload-guard/);
+    });
+
+    it("lets the viewer persona list Pods but not read Secrets", async function () {
+        const vera = fromKubeconfig(outputs.userKubeconfigs.value.vera);
+        const pods = await request(vera, "GET", "/api/v1/namespaces/team-a/pods");
+        assert.equal(pods.status, 200, pods.body);
+        const secrets = await request(vera, "GET", "/api/v1/namespaces/team-a/secrets");
+        assert.equal(secrets.status, 403, secrets.body);
+        const one = await request(vera, "GET", `/api/v1/namespaces/default/secrets/${secretName}`);
+        assert.equal(one.status, 403, one.body);
+    });
+
+    it("reports no changes on a second up", async function () {
+        const res = await ps.stack.up();
+        const changed = Object.entries(res.summary.resourceChanges ?? {}).filter(([op]) => op !== "same");
+        assert.deepEqual(changed, []);
+    });
+
+    it("restores a kill -9'd kube-apiserver on `up --refresh --run-program` with no data lost", async function () {
+        const api = ourProcesses().filter((p) => /kube-apiserver/.test(p.args));
+        assert.equal(api.length, 1, JSON.stringify(api));
+        process.kill(api[0].pid, "SIGKILL");
+        for (let i = 0; i < 50 && (await listening(ports.apiServer)); i++) await new Promise((r) => setTimeout(r, 100));
+        assert.equal(await listening(ports.apiServer), false);
+        // --run-program refreshes in dependency order: the process is found dead and started again before the
+        // Kubernetes provider, which needs a live API server to refresh the in-cluster resources, is configured.
+        const res = await ps.stack.up({ refresh: true, runProgram: true });
+        assert.equal(res.summary.result, "succeeded");
+        const read = await request(admin, "GET", `/api/v1/namespaces/default/secrets/${secretName}`);
+        assert.equal(read.status, 200, read.body);
+        assert.equal(Buffer.from(read.json().data.password, "base64").toString(), secretValue);
+    });
+
+    it("destroy stops every process and frees every port", async function () {
+        await ps.stack.destroy();
+        assert.deepEqual(ourProcesses(), []);
+        for (const p of Object.values(ports)) assert.equal(await listening(p), false, `port ${p} still listening`);
+    });
+});
