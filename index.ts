@@ -1,12 +1,88 @@
-// The hardened-cluster program: reads the stack's configuration and hands it to the selected platform.
-// Platforms decide only where files go and how processes start; every setting comes from components/.
+// The hardened-cluster program: validates the stack's configuration (config/), hands it to the selected
+// platform, and applies the in-cluster baseline through the provider the platform returns. Platforms decide
+// only where files go and how processes start; every setting comes from components/.
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { ClusterBaseline } from "./components/cluster-baseline";
+import { loadBlueprintConfig, NAMESPACE as ns } from "./config";
 
-const config = new pulumi.Config();
-const platform = config.get("platform") ?? "local";
-const platforms = ["local", "aws"];
-if (!platforms.includes(platform)) {
-    throw new Error(`hardened-cluster:platform: "${platform}" is not a platform; use one of ${platforms.join(", ")}`);
+// Every key is checked (unknown keys included) before any resource is registered.
+const cfg = loadBlueprintConfig(pulumi.runtime.allConfig(), pulumi.getStack());
+const configKeys = {
+    local: `${ns}:local`, aws: `${ns}:aws`, pki: `${ns}:pki`, encryption: `${ns}:encryption`,
+    audit: `${ns}:audit`, controlPlane: `${ns}:controlPlane`,
+};
+
+interface PlatformResult {
+    server: pulumi.Input<string>;
+    kubeconfig: pulumi.Output<string>;
+    caCertPem: pulumi.Output<string>;
+    userKubeconfigs: pulumi.Output<Record<string, string>>;
+    provider: k8s.Provider;
+    posture: pulumi.Input<object>;
+    extra: Record<string, pulumi.Input<unknown>>;
 }
 
-export const selectedPlatform = platform;
+function localPlatform(): PlatformResult {
+    // Loaded only for this platform, so an AWS stack never needs the local toolchain (and vice versa).
+    const { LocalCluster } = require("./platforms/local/cluster") as typeof import("./platforms/local/cluster");
+    const toolchainBin = execFileSync("bash", [path.join(__dirname, "scripts/toolchain.sh"), "--bin-dir"], { encoding: "utf8" }).trim();
+    const cluster = new LocalCluster("local", {
+        stack: pulumi.getStack(),
+        toolchainBin,
+        kubeBenchCfg: path.join(path.dirname(toolchainBin), "kube-bench/cfg"),
+        local: cfg.local,
+        pki: cfg.pki,
+        encryption: cfg.encryption,
+        audit: cfg.audit,
+        controlPlane: cfg.controlPlane,
+        configKeys,
+    });
+    return {
+        server: cluster.server,
+        kubeconfig: cluster.kubeconfig,
+        caCertPem: cluster.caCertPem,
+        userKubeconfigs: cluster.userKubeconfigs,
+        provider: cluster.provider,
+        posture: cluster.posture,
+        extra: { kubeconfigPath: cluster.kubeconfigPath, kubeBenchConfigPath: cluster.kubeBenchConfigPath, ready: cluster.ready },
+    };
+}
+
+function awsPlatform(): PlatformResult {
+    const { awsProgram } = require("./platforms/aws/program") as typeof import("./platforms/aws/program");
+    const aws = awsProgram({
+        stack: pulumi.getStack(),
+        aws: cfg.aws!,
+        pki: cfg.pki,
+        encryption: cfg.encryption,
+        audit: cfg.audit,
+        controlPlane: cfg.controlPlane,
+        configKeys,
+    });
+    return {
+        server: aws.server,
+        kubeconfig: aws.kubeconfig,
+        caCertPem: aws.caCertPem,
+        userKubeconfigs: aws.userKubeconfigs,
+        provider: aws.provider,
+        posture: aws.posture,
+        extra: { vpcId: aws.cluster.vpcId, apiDnsName: aws.cluster.apiDnsName, auditLogGroup: aws.cluster.auditLogGroupName },
+    };
+}
+
+const platform = cfg.platform === "aws" ? awsPlatform() : localPlatform();
+
+// The in-cluster half, through the platform's provider: it waits for a healthy, bootstrapped control plane.
+const baseline = new ClusterBaseline("baseline", { ...cfg.baseline, configKey: `${ns}:baseline` }, { provider: platform.provider });
+
+export const endpoint = platform.server;
+export const kubeconfig = platform.kubeconfig;
+export const caCertPem = platform.caCertPem;
+export const userKubeconfigs = platform.userKubeconfigs;
+export const posture = pulumi.output({ platform: platform.posture, baseline: baseline.posture });
+export const details = platform.extra;
+export const kubeconfigPath = platform.extra.kubeconfigPath;
+export const kubeBenchConfigPath = platform.extra.kubeBenchConfigPath;
