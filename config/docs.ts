@@ -103,6 +103,9 @@ export function renderReference(schema: Schema = BLUEPRINT_SCHEMA): string {
             lines.push("| field | meaning |", "|---|---|", ...Object.entries(e.fields).map(([f, m]) => `| \`${f}\` | ${cell(m)} |`), "");
         }
         lines.push("```yaml", toYaml({ config: { [`${NAMESPACE}:${name}`]: e.example } }).trimEnd(), "```", "");
+        for (const [platform, example] of Object.entries(e.exampleFor ?? {})) {
+            lines.push(`On the ${platform} platform:`, "", "```yaml", toYaml({ config: { [`${NAMESPACE}:${name}`]: example } }).trimEnd(), "```", "");
+        }
     }
     return lines.join("\n");
 }

@@ -1,11 +1,10 @@
 // Checks that need more than one key: keys of the other platform, settings that only fail once the platform
 // has filled in its own values (ports, nodes, etcd members), and values two keys must agree on.
-import { fail, key, kubeadmLayout } from "../components/common";
-import { NETWORK_DEFAULTS, renderControlPlane } from "../components/control-plane";
+import { fail, key } from "../components/common";
+import { NETWORK_DEFAULTS } from "../components/control-plane";
 import { resolvePkiOptions } from "../components/pki/options";
 import { resolveAwsOptions } from "../platforms/aws/options";
 import { planLocal } from "../platforms/local/plan";
-import { standInHosts } from "./keys/shared";
 import { BLUEPRINT_SCHEMA, SCHEMA_KEYS } from "./schema";
 import { BlueprintConfig, NAMESPACE } from "./types";
 
@@ -27,6 +26,9 @@ export function checkPlatformKeys(c: Partial<BlueprintConfig> & Pick<BlueprintCo
 export function checkPlatform(c: BlueprintConfig, stack: string, isRoot: boolean, others: Readonly<Record<string, string>>): void {
     checkClusterDomain(c);
     if (c.platform === "local") {
+        if (c.pki?.endpoint !== undefined) {
+            fail(key(full("pki"), "endpoint"), c.pki.endpoint, "the local platform serves the API on 127.0.0.1 only and names it itself; remove it (it is for the AWS platform)");
+        }
         const plan = planLocal({
             stack, local: c.local, pki: c.pki, audit: c.audit, controlPlane: c.controlPlane,
             configKeys: { local: full("local"), controlPlane: full("controlPlane") },
@@ -39,17 +41,13 @@ export function checkPlatform(c: BlueprintConfig, stack: string, isRoot: boolean
     if (providerRegion !== undefined && providerRegion !== aws.region) {
         fail(key(full("aws"), "region"), aws.region, `the AWS provider is configured for aws:region "${providerRegion}"; the cluster must be built in the provider's region, so use the same region in both`);
     }
-    // The AWS platform places its nodes itself; what changes validity is how many etcd members it runs.
-    const hosts = standInHosts(aws.controlPlane.etcdMembers);
-    const network = { ...c.controlPlane?.network, advertiseAddress: hosts[0].ip, etcdMembers: hosts };
-    renderControlPlane({ ...c.controlPlane, audit: c.audit, network }, kubeadmLayout(), full("controlPlane"));
-    const pkiHosts = hosts.map((h) => ({ name: h.name, ipAddresses: [h.ip] }));
-    resolvePkiOptions({
-        ...c.pki,
-        serviceCidr: network.serviceCidr ?? NETWORK_DEFAULTS.serviceCidr,
-        controlPlaneNodes: pkiHosts,
-        etcdMembers: pkiHosts,
-    }, full("pki"));
+    // The AWS program's own pure plan: every rule it applies (endpoint names, KMS-only encryption, refused
+    // settings) fails here, before any resource. Loaded only for AWS stacks: it pulls in the AWS SDK typings.
+    const { planAwsProgram } = require("../platforms/aws/program-plan") as typeof import("../platforms/aws/program-plan");
+    planAwsProgram({
+        stack, aws: c.aws!, pki: c.pki, encryption: c.encryption, audit: c.audit, controlPlane: c.controlPlane,
+        configKeys: { aws: full("aws"), pki: full("pki"), encryption: full("encryption"), audit: full("audit"), controlPlane: full("controlPlane") },
+    });
 }
 
 /**

@@ -5,7 +5,8 @@ import type { ClusterBaselineConfig } from "../components/cluster-baseline";
 import type { EncryptionOptions } from "../components/encryption";
 import type { AwsOptions } from "../platforms/aws/options";
 import type { LocalOptions } from "../platforms/local/options";
-import type { LocalControlPlaneOptions, LocalPkiOptions } from "../platforms/local/plan";
+import type { LocalControlPlaneOptions } from "../platforms/local/plan";
+import type { StackPkiOptions } from "./keys/local";
 
 /** Pulumi's project config namespace: stack files say `hardened-cluster:<key>`. */
 export const NAMESPACE = "hardened-cluster";
@@ -37,6 +38,8 @@ export interface ConfigEntry<T = unknown> {
     defaultValue?: string | number | boolean;
     /** A value that validates; the docs show it and a test checks it. */
     example: T;
+    /** Where a platform's rules differ (AWS encrypts with KMS only), that platform's example instead. */
+    exampleFor?: Partial<Record<Platform, T>>;
     /** Object keys: each top-level field with a one-line meaning (docs and typo suggestions). */
     fields?: Readonly<Record<string, string>>;
     /** Platforms that read the key; absent means every platform. */
@@ -50,7 +53,7 @@ export interface BlueprintConfig {
     platform: Platform;
     kubernetesVersion: string;
     local?: LocalOptions;
-    pki?: LocalPkiOptions;
+    pki?: StackPkiOptions;
     encryption?: EncryptionOptions;
     audit?: AuditLogOptions;
     controlPlane?: LocalControlPlaneOptions;

@@ -35,10 +35,12 @@ export const PLATFORM_PKI_FIELDS: Readonly<Record<string, string>> = {
     serviceCidr: "set hardened-cluster:controlPlane.network.serviceCidr; the platform copies it into the API server certificate",
     controlPlaneNodes: "the platform names its control-plane nodes and their addresses",
     etcdMembers: "the platform names its etcd members and their addresses",
-    endpoint: "the platform adds the addresses clients reach the API server on",
 };
 
-export const pki: ConfigEntry<LocalPkiOptions> = {
+/** The PKI settings a stack may give: the local platform's, plus (AWS only) the DNS names of the API endpoint. */
+export type StackPkiOptions = LocalPkiOptions & { endpoint?: { dnsNames?: string[] } };
+
+export const pki: ConfigEntry<StackPkiOptions> = {
     type: "object",
     description: "Key algorithm, certificate lifetimes and persona client certificates of the cluster PKI; the platform adds every node, etcd member and endpoint.",
     default: "ECDSA-P256 keys, CAs for 10 years, leaves for 1 year renewed 30 days early, no persona users, no break-glass credential",
@@ -53,6 +55,7 @@ export const pki: ConfigEntry<LocalPkiOptions> = {
         workerNodes: "Nodes that only run a kubelet: [{ name, ipAddresses?, dnsNames? }].",
         users: "Persona users that get a client certificate: [{ name, groups? }] (one group; never system:masters).",
         breakGlass: "WEAKENING. Also issue a system:masters credential that bypasses RBAC (default false).",
+        endpoint: "AWS only: { dnsNames: [...] }, the names clients use for the API server, put in its certificate; required with a public endpoint (the NLB has no address before it exists). The platform adds every IP itself.",
     },
     validate: (value, ctx) => {
         const o = objectValue(ctx.key, value);
@@ -61,8 +64,10 @@ export const pki: ConfigEntry<LocalPkiOptions> = {
         }
         // Checked against the settable fields first, so the list in the error holds only what may be set here.
         knownKeys(ctx.key, o, Object.keys(pki.fields ?? {}));
+        // Addresses are the platform's to choose; only names a user will point at the cluster may be given.
+        if (o.endpoint !== undefined) knownKeys(key(ctx.key, "endpoint"), objectValue(key(ctx.key, "endpoint"), o.endpoint), ["dnsNames"]);
         const hosts = standInHosts(1).map((h) => ({ name: h.name, ipAddresses: [h.ip] }));
         resolvePkiOptions({ ...o, serviceCidr: NETWORK_DEFAULTS.serviceCidr, controlPlaneNodes: hosts, etcdMembers: hosts }, ctx.key);
-        return o as LocalPkiOptions;
+        return o as StackPkiOptions;
     },
 };

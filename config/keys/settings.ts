@@ -10,6 +10,7 @@ export const encryption: ConfigEntry<EncryptionOptions> = {
     default: 'secretbox with one generated key "key1", stage "steady", Secrets only, no plaintext reads',
     // Not a rotation: copying a rotation stage into a running stack would start one.
     example: { provider: "secretbox", resources: ["configmaps"] },
+    exampleFor: { aws: { keys: [{ name: "aws", provider: "kms", endpoint: "unix:///var/run/kmsplugin/socket.sock" }], resources: ["configmaps"] } },
     fields: {
         provider: "Default provider of every key: secretbox, aescbc, aesgcm or kms (identity is refused).",
         keys: "[current] in stage steady, [old, new] during a rotation; each { name, provider?, endpoint?, timeout? } (kms keys need endpoint).",

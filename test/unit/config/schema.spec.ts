@@ -55,7 +55,10 @@ describe("config: schema", function () {
     it("has examples that also load together on the platform each key belongs to", function () {
         const all = (platform: string) => Object.fromEntries(entries
             .filter(([, e]) => !e.platforms || e.platforms.includes(platform as "local"))
-            .map(([name, e]) => [`hardened-cluster:${name}`, typeof e.example === "string" ? e.example : JSON.stringify(e.example)]));
+            .map(([name, e]) => {
+                const example = e.exampleFor?.[platform as "local"] ?? e.example;
+                return [`hardened-cluster:${name}`, typeof example === "string" ? example : JSON.stringify(example)];
+            }));
         assert.equal(loadBlueprintConfig({ ...all("local"), "hardened-cluster:platform": "local" }, "test", { isRoot: false }).platform, "local");
         assert.equal(loadBlueprintConfig({ ...all("aws"), "hardened-cluster:platform": "aws" }, "test", { isRoot: false }).platform, "aws");
     });
