@@ -12,7 +12,7 @@ import { ArnContext, assumeRolePolicy, controlPlaneNodePolicy, nodeRole, workerN
 import { ClusterKeys } from "./kms";
 import { Monitoring, securityEvents } from "./monitoring";
 import { Network } from "./network";
-import { ApiLoadBalancer } from "./nlb";
+import { ApiLoadBalancer, internalNlbAddresses } from "./nlb";
 import { NodeSoftware, checkNodeSoftware } from "./node-software";
 import { AwsOptions, ResolvedAwsOptions, resolveAwsOptions } from "./options";
 import {
@@ -20,8 +20,9 @@ import {
     secretParameters, specFromName, workerReadPrefixes,
 } from "./secrets";
 import { SecurityGroups } from "./security-groups";
+import { KUBELET_SYSCTL_PATH, renderKubeletSysctls } from "./sysctl";
 import {
-    BOOTSTRAP_KUBECONFIG_FILE_ID, BOOTSTRAP_KUBECONFIG_PATH, CLUSTER_CA_PATH, KUBELET_CONFIG_PATH, Workers, bootstrapKubeconfig,
+    BOOTSTRAP_KUBECONFIG_FILE_ID, BOOTSTRAP_KUBECONFIG_PATH, CLUSTER_CA_PATH, KUBELET_CONFIG_PATH, KUBELET_UNIT, Workers, bootstrapKubeconfig,
     bootstrapTokenSecret, checkKubeletConfiguration, joinToken,
 } from "./workers";
 
@@ -36,6 +37,7 @@ export type { UnitSpec } from "./systemd";
 export { securityGroupRules } from "./security-groups";
 export { securityEvents, cloudWatchAgentConfig } from "./monitoring";
 export { internalNlbAddresses } from "./nlb";
+export { KUBELET_SYSCTLS, KUBELET_SYSCTL_PATH } from "./sysctl";
 export { bootstrapTokenSecret, joinTokenWindow, WORKER_BOOTSTRAP_GROUP, BOOTSTRAP_KUBECONFIG_PATH, KUBELET_CONFIG_PATH, CLUSTER_CA_PATH } from "./workers";
 export { renderSshdConfig } from "./sshd";
 
@@ -56,6 +58,12 @@ export interface AwsClusterArgs {
     secrets?: SecretValue[];
     /** Cluster CA certificate (public); workers verify the API with it while joining. */
     clusterCaPem: pulumi.Input<string>;
+    /**
+     * The URL nodes dial the API at (the workers' bootstrap kubeconfig, and the kubeconfig the kubelet writes
+     * from it). Its host must be a SAN of the apiserver certificate, which is planned before the NLB exists:
+     * so never the NLB's DNS name, but a fixed internal NLB address or a DNS name the certificate names.
+     */
+    apiServerUrl: string;
     /** Default awsEncryptionOptions(): KMS v2 through the plugin. Local providers remain possible for a migration. */
     encryption?: EncryptionOptions;
     /** Clock for the join-token window; tests pin it. */
@@ -70,6 +78,7 @@ interface Plan {
     encryption: EncryptionOptions;
     encryptionParameter: string;
     bootstrapParameter: string;
+    apiServerUrl: string;
 }
 
 /** Everything that can be wrong with the inputs, checked without creating anything. */
@@ -79,6 +88,8 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
     const nodes = controlPlaneNodes(r);
     const names = nodes.map((n) => n.name);
     nodes.forEach((n, i) => checkNodeName(key(configKey, "controlPlaneNodes", i), n.name));
+
+    const apiServerUrl = checkApiServerUrl(key(configKey, "apiServerUrl"), args.apiServerUrl, r);
 
     const encryption = args.encryption ?? awsEncryptionOptions();
     const ek = key(configKey, "encryption");
@@ -117,17 +128,46 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
         files: [
             ...(w.files ?? []),
             { path: BOOTSTRAP_KUBECONFIG_PATH, ssmParameter: boot.name, mode: 0o600 },
-            { path: KUBELET_CONFIG_PATH, content: toYaml(w.kubeletConfiguration), mode: 0o644 },
+            // CIS 4.1.9/4.1.10: the kubelet config root:root 0600, like the kubeconfigs next to it.
+            { path: KUBELET_CONFIG_PATH, content: toYaml(w.kubeletConfiguration), mode: 0o600 },
             { path: CLUSTER_CA_PATH, content: args.clusterCaPem, mode: 0o644 },
+            { path: KUBELET_SYSCTL_PATH, content: renderKubeletSysctls(), mode: 0o644 },
         ],
     };
     checkNodeSoftware(wk, workerSoftware, workerReadPrefixes(r.clusterName), planned, [FETCH_UNIT.replace(/\.service$/, "")]);
+    if (!w.units.some((u) => u.name === KUBELET_UNIT)) {
+        fail(key(wk, "units"), w.units.map((u) => u.name), `name the kubelet's unit "${KUBELET_UNIT}": the platform applies its kernel settings before it starts`);
+    }
     securityEvents(r.secretReaders, configKey);
-    return { r, nodes, cpSoftware, workerSoftware, encryption, encryptionParameter: enc.name, bootstrapParameter: boot.name };
+    return { r, nodes, cpSoftware, workerSoftware, encryption, encryptionParameter: enc.name, bootstrapParameter: boot.name, apiServerUrl };
+}
+
+/**
+ * Only the shape and what can be known here: https with a port, and a host nodes can have in the certificate.
+ * A public NLB's addresses do not exist before it does, so its URL needs a DNS name; a private one's host is
+ * a DNS name or one of its fixed addresses (a node's own address would bypass the NLB and its failover).
+ */
+function checkApiServerUrl(k: string, value: unknown, r: ResolvedAwsOptions): string {
+    let url: URL | undefined;
+    try {
+        url = typeof value === "string" ? new URL(value) : undefined;
+    } catch {
+        url = undefined;
+    }
+    if (!url || url.protocol !== "https:" || url.port === "" || url.pathname !== "/" || url.search !== "" || url.username !== "" || value !== `https://${url.host}`) {
+        fail(k, value, "use https://<host>:<port>, with a host the apiserver certificate names (the program plan's server)");
+    }
+    const isIp = /^\d{1,3}(\.\d{1,3}){3}$/.test(url.hostname);
+    const nlb = internalNlbAddresses(r.privateSubnets);
+    if (isIp && r.endpoint === "public") fail(k, value, "a public NLB's addresses are unknown until it exists; use the DNS name the certificate names");
+    if (isIp && !nlb.includes(url.hostname)) fail(k, value, `use a DNS name or one of the internal NLB's fixed addresses (${nlb.join(", ")})`);
+    return value as string;
 }
 
 export class AwsCluster extends pulumi.ComponentResource {
+    /** args.apiServerUrl: the URL clients and nodes use. */
     readonly apiUrl: pulumi.Output<string>;
+    /** The NLB's own name, to point the DNS record of apiServerUrl at; not in the certificate. */
     readonly apiDnsName: pulumi.Output<string>;
     readonly controlPlaneNodes: ControlPlaneNode[];
     readonly vpcId: pulumi.Output<string>;
@@ -233,8 +273,9 @@ export class AwsCluster extends pulumi.ComponentResource {
         }, parent);
 
         const token = joinToken(`${name}-join`, r.workers.joinTokenTtlHours, args.nowMs ?? Date.now(), parent);
-        const kubeconfig = pulumi.all([lb.url, args.clusterCaPem, token.id, token.secret])
-            .apply(([url, ca, id, secret]) => toYaml(bootstrapKubeconfig(url, ca, `${id}.${secret}`, r.clusterName)));
+        // apiServerUrl, not the NLB's DNS name: that name is in no SAN, so the kubelet would refuse the server.
+        const kubeconfig = pulumi.all([args.clusterCaPem, token.id, token.secret])
+            .apply(([ca, id, secret]) => toYaml(bootstrapKubeconfig(plan.apiServerUrl, ca, `${id}.${secret}`, r.clusterName)));
         const workerSecrets = createSecretParameters(name, [{ name: plan.bootstrapParameter, value: kubeconfig }], keys.clusterKey.arn, tags, parent);
         new Workers(`${name}-workers`, {
             r,
@@ -248,7 +289,7 @@ export class AwsCluster extends pulumi.ComponentResource {
             tags,
         }, parent);
 
-        this.apiUrl = lb.url;
+        this.apiUrl = pulumi.output(plan.apiServerUrl);
         this.apiDnsName = lb.dnsName;
         this.controlPlaneNodes = nodes;
         this.vpcId = network.vpcId;

@@ -52,6 +52,8 @@ export function checkNodeSoftware(k: string, s: NodeSoftware, readPrefixes: read
         if (f.owner !== undefined && (typeof f.owner !== "string" || !OWNER.test(f.owner))) fail(key(fk, "owner"), f.owner, "use \"user\" or \"user:group\"");
         if ((f.ssmParameter === undefined) === (f.content === undefined)) fail(fk, f.path, "set exactly one of ssmParameter (secrets) or content (public material)");
         if (f.ssmParameter !== undefined) {
+            // Fetched files are keys and credentials: owner-only, as CIS 1.1.x and 4.1.x want them.
+            if ((f.mode & 0o077) !== 0) fail(key(fk, "mode"), `0${f.mode.toString(8)}`, "secret files must be readable by their owner only (0600 or stricter)");
             if (!mayRead(readPrefixes, f.ssmParameter)) {
                 fail(key(fk, "ssmParameter"), f.ssmParameter, `this node's role may read only ${readPrefixes.map((p) => `${p}/*`).join(", ")}`);
             }

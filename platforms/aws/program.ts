@@ -48,6 +48,8 @@ function clusterArgs(args: AwsProgramArgs, plan: AwsProgramPlan, pki: PkiMateria
         workers: workerSoftware(plan),
         secrets: cp.secrets,
         clusterCaPem: pki.cas.kubernetes.certPem,
+        // Workers join at the same URL admins use: its host is a SAN of the apiserver certificate.
+        apiServerUrl: plan.server,
         encryption: plan.encryption,
         nowMs: args.nowMs,
     };

@@ -11,8 +11,11 @@ import { configFile, fail, key, kubeadmLayout, pkiFiles, pkiPair } from "../../c
 import { hardenedLaunchTemplate } from "./launch-template";
 import { NodeSoftware, callerUnits, fetchedFiles, inlineContents, inlineFiles, systemUsers } from "./node-software";
 import { ResolvedAwsOptions } from "./options";
+import { withKubeletSysctls } from "./sysctl";
 import { CloudConfigSpec, renderCloudConfig } from "./userdata";
 
+/** The worker unit the platform applies the kubelet's sysctls for (sysctl.ts). */
+export const KUBELET_UNIT = "kubelet";
 export const WORKER_BOOTSTRAP_GROUP = "system:bootstrappers:hardened-cluster:workers";
 export const BOOTSTRAP_KUBECONFIG_PATH = "/etc/kubernetes/bootstrap-kubelet.conf";
 export const BOOTSTRAP_KUBECONFIG_FILE_ID = "bootstrap-kubelet.conf";
@@ -85,7 +88,7 @@ export function workerCloudConfig(r: ResolvedAwsOptions, software: NodeSoftware,
     return {
         region: r.region,
         systemUsers: systemUsers(software),
-        units: callerUnits(software),
+        units: callerUnits(software).map((u) => (u.name === KUBELET_UNIT ? { ...u, unit: withKubeletSysctls(u.unit) } : u)),
         files: inlineFiles(software, contents),
         fetched: fetchedFiles(software),
         disks: [],

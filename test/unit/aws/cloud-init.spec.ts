@@ -64,6 +64,8 @@ describe("aws: user data under the real validators", function () {
                 "hardened-cluster-secrets.service", "aws-encryption-provider.service", "etcd.service", "kube-apiserver.service",
                 "kube-controller-manager.service", "kube-scheduler.service", "kubelet.service",
             ]);
+            // The kubelet's ExecStartPre (the kernel settings it requires) is verified too.
+            assert.match(units[units.length - 1].text, /^ExecStartPre=\/usr\/sbin\/sysctl -p \/etc\/sysctl\.d\/90-kubelet\.conf$/m);
             const r = systemdVerify(units);
             assert.ok(r.ok, r.output);
         });

@@ -6,7 +6,7 @@ import { ConfigError } from "../../../components/common";
 import { AwsCluster, AwsClusterArgs, ControlPlaneNode } from "../../../platforms/aws";
 import { findSecretMaterial } from "../../../platforms/aws/userdata";
 import {
-    AMI, CLUSTER, FAKE_KEY, baseOptions, byType, clusterArgs, cpSoftware, kubeletConfiguration, registered, setAwsMocks, settle, userDataOf, valueOf,
+    AMI, API_SERVER_URL, CLUSTER, FAKE_KEY, baseOptions, byType, clusterArgs, cpSoftware, kubeletConfiguration, registered, setAwsMocks, settle, userDataOf, valueOf,
 } from "./fixtures";
 import { ed25519Line } from "./ssh-keys";
 
@@ -136,7 +136,10 @@ describe("aws: AwsCluster (mocked engine)", function () {
             const bootValue = unwrapSecret(boot.inputs.value);
             assert.equal(bootValue.secret, true);
             const kubeconfig = parse(bootValue.value);
-            assert.equal(kubeconfig.clusters[0].cluster.server, "https://t-api.elb.eu-west-1.amazonaws.com:6443");
+            // The URL the caller planned SANs for, never the NLB's generated DNS name.
+            assert.equal(kubeconfig.clusters[0].cluster.server, API_SERVER_URL);
+            assert.equal(await valueOf(cluster.apiUrl), API_SERVER_URL);
+            assert.equal(await valueOf(cluster.apiDnsName), "t-api.elb.eu-west-1.amazonaws.com");
             assert.match(kubeconfig.users[0].user.token, /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
             const encValue = unwrapSecret(params.find((p) => p.inputs.name === `/${CLUSTER}/control-plane/encryption-config.yaml`)!.inputs.value);
             assert.equal(encValue.secret, true);
@@ -197,6 +200,7 @@ describe("aws: AwsCluster (mocked engine)", function () {
         registered.splice(0);
         await build(clusterArgs({
             options: baseOptions({ environment: "staging", endpoint: "public", ssh: { enabled: true, allowedCidrs: ["203.0.113.0/24"], authorizedKeys: [ed25519Line()] } }),
+            apiServerUrl: "https://api.example.com:6443",
         }));
         const lb = byType("aws:lb/loadBalancer:LoadBalancer")[0];
         assert.equal(lb.inputs.internal, false);
@@ -239,6 +243,31 @@ describe("aws: AwsCluster (mocked engine)", function () {
             const args = clusterArgs();
             args.workers.kubeletConfiguration = { ...kubeletConfiguration(), serverTLSBootstrap: false };
             wiringFailsAt(args, "aws.workers.kubeletConfiguration.serverTLSBootstrap");
+        });
+
+        it("an API URL nodes could not verify or that bypasses the NLB", () => {
+            wiringFailsAt(clusterArgs({ apiServerUrl: "http://10.0.0.5:6443" }), "aws.apiServerUrl");
+            wiringFailsAt(clusterArgs({ apiServerUrl: "https://10.0.0.5" }), "aws.apiServerUrl");
+            // A control-plane node's own address: in the certificate, but no failover.
+            wiringFailsAt(clusterArgs({ apiServerUrl: "https://10.0.0.10:6443" }), "aws.apiServerUrl");
+            wiringFailsAt(clusterArgs({ options: baseOptions({ endpoint: "public" }), apiServerUrl: "https://10.0.0.5:6443" }), "aws.apiServerUrl");
+            wiringFailsAt(clusterArgs({ apiServerUrl: undefined as unknown as string }), "aws.apiServerUrl");
+        });
+
+        it("a secret file readable by anyone but its owner", () => {
+            wiringFailsAt(clusterArgs({
+                controlPlane: (node) => {
+                    const s = cpSoftware(node);
+                    s.files[1] = { ...s.files[1], mode: 0o640 };
+                    return s;
+                },
+            }), "aws.controlPlane(cp-0).files[1].mode");
+        });
+
+        it("workers without a kubelet unit to apply the kernel settings for", () => {
+            const args = clusterArgs();
+            args.workers.units = [{ ...args.workers.units[0], name: "kubelet-custom" }];
+            wiringFailsAt(args, "aws.workers.units");
         });
 
         it("a KMS key on another socket than the plugin's", () => {

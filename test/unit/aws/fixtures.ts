@@ -11,6 +11,9 @@ export const AMI = "ami-0123456789abcdef0";
 export const FAKE_KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE\n-----END EC PRIVATE KEY-----\n";
 export const FAKE_CA = "-----BEGIN CERTIFICATE-----\nMIIBFAKECERTIFICATE\n-----END CERTIFICATE-----\n";
 
+/** The first fixed address of the default VPC's internal NLB: what the program plan makes the server. */
+export const API_SERVER_URL = "https://10.0.0.5:6443";
+
 export function baseOptions(extra: Partial<AwsOptions> = {}): AwsOptions {
     return { clusterName: CLUSTER, region: REGION, apiAllowedCidrs: ["198.51.100.0/24"], ...extra };
 }
@@ -74,6 +77,7 @@ export function clusterArgs(extra: Partial<AwsClusterArgs> = {}): AwsClusterArgs
         },
         secrets: plannedSecrets().map((p) => ({ name: p.name, value: pulumi.secret(FAKE_KEY) })),
         clusterCaPem: FAKE_CA,
+        apiServerUrl: API_SERVER_URL,
         nowMs: Date.UTC(2030, 0, 1, 12),
         ...extra,
     };

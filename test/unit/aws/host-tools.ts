@@ -45,7 +45,7 @@ export function cloudInitSchema(text: string): ToolResult {
 
 /**
  * `systemd-analyze verify` inside a throwaway root holding a copy of the host's system units (for targets
- * such as network-online.target) and an executable stub at every ExecStart path, so the check covers the
+ * such as network-online.target) and an executable stub at every Exec* path, so the check covers the
  * unit files themselves. Any output, even a warning about an unknown key, fails.
  */
 export function systemdVerify(units: { name: string; text: string }[]): ToolResult {
@@ -57,7 +57,7 @@ export function systemdVerify(units: { name: string; text: string }[]): ToolResu
         mkdirSync(unitDir, { recursive: true });
         for (const u of units) {
             writeFileSync(path.join(unitDir, u.name), u.text);
-            for (const m of u.text.matchAll(/^ExecStart=("?)([^\s"]+)/gm)) {
+            for (const m of u.text.matchAll(/^Exec(?:Start|StartPre|StartPost|Stop|Reload)=[-+!@:]*("?)([^\s"]+)/gm)) {
                 const stub = path.join(root, m[2]);
                 mkdirSync(path.dirname(stub), { recursive: true });
                 writeFileSync(stub, "#!/bin/sh\n");

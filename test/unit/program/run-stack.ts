@@ -1,0 +1,147 @@
+// Runs the real program (index.ts) once, in this process, on Pulumi's mock monitor, and writes what it
+// registered to a JSON file. One process per stack: the program reads its configuration when the module
+// loads and the runtime keeps global state, so a fresh process is the only reliable "fresh program".
+//
+//   HC_TEST_STACK=<stack> HC_TEST_RESULT=<file> PULUMI_CONFIG=<json> node -r ts-node/register run-stack.ts
+//
+// PULUMI_CONFIG is how the language host hands a stack's configuration to a program: "namespace:key" ->
+// string, objects as JSON. The mocks give every resource an id and echo its inputs, plus the few computed
+// outputs the program reads (PEMs, random values, the NLB's name). Dynamic resources (LocalFile,
+// LocalProcess, AdminBootstrap, ApiServerReady) are registered like any other: the mock monitor answers
+// RegisterResource itself and never loads their providers, so nothing is written or started.
+import { writeFileSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface StackRun {
+    resources: { type: string; name: string; provider?: string; inputs: Record<string, any> }[];
+    outputs: Record<string, unknown>;
+    errors: string[];
+}
+
+const PROJECT = "hardened-cluster";
+const ACCOUNT = "123456789012";
+const AMI = "ami-0123456789abcdef0";
+const OUTPUT_TIMEOUT_MS = 30_000;
+
+const stack = process.env.HC_TEST_STACK;
+const resultFile = process.env.HC_TEST_RESULT;
+if (!stack || !resultFile) throw new Error("run-stack: set HC_TEST_STACK and HC_TEST_RESULT");
+
+const run: StackRun = { resources: [], outputs: {}, errors: [] };
+const describe = (e: unknown) => (e instanceof Error ? e.stack ?? `${e.name}: ${e.message}` : String(e));
+process.on("unhandledRejection", (e) => run.errors.push(`unhandled rejection: ${describe(e)}`));
+process.on("uncaughtException", (e) => run.errors.push(`uncaught exception: ${describe(e)}`));
+
+/** A deterministic lower-case alphanumeric string (bootstrap tokens must match [a-z0-9]). */
+function fakeString(seed: string, length: number): string {
+    let s = "";
+    for (let i = 0; s.length < length; i++) s += ((seed.charCodeAt(i % seed.length) * (i + 7)) % 36).toString(36);
+    return s.slice(0, length);
+}
+
+function fakePem(label: string, seed: string): string {
+    return `-----BEGIN ${label}-----\n${Buffer.from(seed).toString("base64")}\n-----END ${label}-----\n`;
+}
+
+/** Outputs the provider would compute and the program reads; everything else is the echoed inputs. */
+function computed(type: string, name: string, inputs: Record<string, any>, region: string): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    if (type.startsWith("aws:")) {
+        out.arn = `arn:aws:mock:${region}:${ACCOUNT}:${type.split(":").pop()}/${name}`;
+        if (inputs.name === undefined) out.name = name;
+    }
+    switch (type) {
+        case "aws:ec2/launchTemplate:LaunchTemplate": out.latestVersion = 1; break;
+        case "aws:lb/loadBalancer:LoadBalancer": out.dnsName = `${name}.elb.${region}.amazonaws.com`; break;
+        case "aws:kms/key:Key": out.keyId = `key-${name}`; break;
+        case "random:index/randomString:RandomString": out.result = fakeString(name, inputs.length); break;
+        case "random:index/randomBytes:RandomBytes": {
+            const bytes = Buffer.from(fakeString(name, inputs.length));
+            out.base64 = bytes.toString("base64");
+            out.hex = bytes.toString("hex");
+            break;
+        }
+        case "tls:index/privateKey:PrivateKey":
+            out.privateKeyPem = fakePem("PRIVATE KEY", name);
+            out.publicKeyPem = fakePem("PUBLIC KEY", name);
+            break;
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert":
+            out.certPem = fakePem("CERTIFICATE", name);
+            break;
+        case "tls:index/certRequest:CertRequest": out.certRequestPem = fakePem("CERTIFICATE REQUEST", name); break;
+    }
+    return out;
+}
+
+/** Resolves an export (possibly secret, possibly nested Outputs) to a plain value, or fails after a while. */
+function resolve(value: unknown): Promise<unknown> {
+    return new Promise((ok, fail) => {
+        const timer = setTimeout(() => fail(new Error(`not resolved after ${OUTPUT_TIMEOUT_MS} ms`)), OUTPUT_TIMEOUT_MS);
+        (pulumi.output(value as pulumi.Input<unknown>) as pulumi.Output<unknown>).apply((v) => {
+            clearTimeout(timer);
+            ok(v);
+            return v;
+        });
+    });
+}
+
+async function settle(): Promise<void> {
+    let quiet = 0;
+    let last = -1;
+    while (quiet < 10) {
+        await new Promise((r) => setTimeout(r, 20));
+        quiet = run.resources.length === last ? quiet + 1 : 0;
+        last = run.resources.length;
+    }
+}
+
+async function main(): Promise<void> {
+    await pulumi.runtime.setMocks({
+        newResource(a: pulumi.runtime.MockResourceArgs) {
+            const region = new pulumi.Config("aws").get("region") ?? "eu-west-1";
+            run.resources.push({ type: a.type, name: a.name, provider: a.provider, inputs: a.inputs });
+            return { id: `${a.name}-id`, state: { ...a.inputs, ...computed(a.type, a.name, a.inputs, region) } };
+        },
+        call(a: pulumi.runtime.MockCallArgs) {
+            const region = new pulumi.Config("aws").get("region") ?? "eu-west-1";
+            switch (a.token) {
+                case "aws:index/getCallerIdentity:getCallerIdentity":
+                    return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDAEXAMPLE", id: ACCOUNT };
+                case "aws:index/getPartition:getPartition":
+                    return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+                case "aws:index/getAvailabilityZones:getAvailabilityZones":
+                    return { names: ["a", "b", "c", "d", "e", "f"].map((z) => `${region}${z}`), id: region };
+                case "aws:ssm/getParameter:getParameter":
+                    return { name: a.inputs.name, value: AMI, id: a.inputs.name };
+                default:
+                    return a.inputs;
+            }
+        },
+    }, PROJECT, stack, false);
+
+    let program: Record<string, unknown> | undefined;
+    try {
+        program = require("../../../index");
+    } catch (e) {
+        run.errors.push(`program: ${describe(e)}`);
+    }
+    await settle();
+    if (program) {
+        for (const name of ["endpoint", "kubeconfig", "caCertPem", "userKubeconfigs", "posture", "details"]) {
+            try {
+                run.outputs[name] = await resolve(program[name]);
+            } catch (e) {
+                run.errors.push(`export ${name}: ${describe(e)}`);
+            }
+        }
+        await settle();
+    }
+}
+
+main()
+    .catch((e) => run.errors.push(`runner: ${describe(e)}`))
+    .finally(() => {
+        writeFileSync(resultFile, JSON.stringify(run));
+        process.exit(0);
+    });
