@@ -170,11 +170,38 @@ build_kube_bench() {
   cp -r "$dir/cfg" "$HC_KUBE_BENCH_CFG"; chmod -R u+w "$HC_KUBE_BENCH_CFG"
 }
 
+# Host tools the tests and platforms call, from Debian's packages: cloud-init, sshd and systemd-analyze validate
+# the AWS user data, units and sshd config; openssl, ps and unshare serve the local platform and its tests.
+ensure_host_tools() {
+  local wanted=(cloud-init:cloud-init /usr/sbin/sshd:openssh-server systemd-analyze:systemd openssl:openssl ps:procps unshare:util-linux)
+  local missing=() pair
+  for pair in "${wanted[@]}"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$mode" = build ] || die "host packages missing: ${missing[*]} (run scripts/toolchain.sh)"
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    die "host packages missing: ${missing[*]}; install them (Debian: apt-get install ${missing[*]})"
+  fi
+  log "installing host packages: ${missing[*]}"
+  # A policy-rc.d keeps the packages' services (sshd) from being started; one the host has is left alone.
+  local own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d && own_policy=1
+  fi
+  local rc=0
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || rc=$?
+  if [ $own_policy = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+  [ $rc = 0 ] || die "installing ${missing[*]} failed"
+}
+
 command -v go >/dev/null || die "go is not on PATH (the toolchain is built from Go modules)"
 command -v node >/dev/null || die "node is not on PATH"
 mkdir -p "$HC_TOOLCHAIN_BIN"
 log "cache: $HC_TOOLCHAIN_DIR"
 start=$SECONDS
+ensure_host_tools
 # Cheapest first, so a broken environment fails fast; the Kubernetes provider and binaries share a build cache.
 step etcd build_etcd etcd etcdctl
 step pulumi-nodejs-launcher build_dynamic_launcher pulumi-resource-pulumi-nodejs
