@@ -1,0 +1,143 @@
+// `npm run bench`: what the blueprint costs on top of its floors, measured in one run on this machine.
+//   (a) bare floor: the same etcd + kube-apiserver binaries with minimal flags, from start to /readyz
+//   (b) the engine's floor: `pulumi up` of an empty program
+//   (c) `pulumi up` of the local stack from nothing to a ready, hardened control plane
+//   (d) a no-change `pulumi up` of it
+//   (e) `pulumi preview` of the local stack with 20 and with 200 tenant namespaces, time and peak memory
+// Goals (not tests): (c) <= 2.0 x ((a) + (b)); (d) <= 2.0 x (b); (e) 200/20 time ratio <= 10, peak <= 1 GiB.
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as https from "node:https";
+import * as os from "node:os";
+import * as path from "node:path";
+import { programStack, toolchain } from "../test/e2e/harness";
+
+const ports = { apiServer: 46443, etcdClient: 42379, etcdPeer: 42380, controllerManager: 40257, scheduler: 40259 };
+
+const seconds = (ms: number) => (ms / 1000).toFixed(2);
+const timed = async <T>(f: () => Promise<T>): Promise<[number, T]> => {
+    const t0 = Date.now();
+    const r = await f();
+    return [Date.now() - t0, r];
+};
+
+function readyz(url: string): Promise<boolean> {
+    return new Promise((resolve) => {
+        https.get(url, { rejectUnauthorized: false, timeout: 1000 }, (res) => {
+            res.resume();
+            resolve(res.statusCode === 200);
+        }).on("error", () => resolve(false));
+    });
+}
+
+/** (a) etcd + kube-apiserver with the fewest flags that boot, timed from the first spawn to /readyz. */
+async function bareFloor(bin: string): Promise<number> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-bench-bare-"));
+    const sa = path.join(dir, "sa.key");
+    const saPub = path.join(dir, "sa.pub");
+    spawnSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", sa]);
+    spawnSync("openssl", ["pkey", "-in", sa, "-pubout", "-out", saPub]);
+    const t0 = Date.now();
+    const etcd = spawn(path.join(bin, "etcd"), [`--data-dir=${dir}/etcd`, `--listen-client-urls=http://127.0.0.1:${ports.etcdClient}`,
+        `--advertise-client-urls=http://127.0.0.1:${ports.etcdClient}`, `--listen-peer-urls=http://127.0.0.1:${ports.etcdPeer}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${ports.etcdPeer}`, `--initial-cluster=default=http://127.0.0.1:${ports.etcdPeer}`], { stdio: "ignore" });
+    const api = spawn(path.join(bin, "kube-apiserver"), [`--etcd-servers=http://127.0.0.1:${ports.etcdClient}`, `--secure-port=${ports.apiServer}`,
+        "--bind-address=127.0.0.1", `--cert-dir=${dir}/certs`, "--service-account-issuer=https://kubernetes.default.svc",
+        `--service-account-key-file=${saPub}`, `--service-account-signing-key-file=${sa}`, "--service-cluster-ip-range=10.96.0.0/12",
+        // RBAC lets an anonymous probe read /readyz (system:public-info-viewer); AlwaysAllow would turn anonymous off.
+        "--authorization-mode=RBAC", "--anonymous-auth=true"], { stdio: "ignore" });
+    try {
+        while (!(await readyz(`https://127.0.0.1:${ports.apiServer}/readyz`))) {
+            if (Date.now() - t0 > 120_000) throw new Error("bare kube-apiserver not ready after 120 s");
+            await new Promise((r) => setTimeout(r, 50));
+        }
+        return Date.now() - t0;
+    } finally {
+        api.kill("SIGKILL");
+        etcd.kill("SIGKILL");
+        await new Promise((r) => setTimeout(r, 500));
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+function tenants(n: number) {
+    return { tenants: Array.from({ length: n }, (_, i) => ({ name: `tenant-${i}` })) };
+}
+
+/** (e) `pulumi preview` through the CLI, with the peak RSS of the process tree it waited for. */
+async function preview(n: number): Promise<{ ms: number; peakMiB: number }> {
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-bench-preview-"));
+    const ps = await programStack({
+        name: `bench-preview-${n}`, blueprint: true,
+        config: {
+            "hardened-cluster:local": { value: JSON.stringify({ layout: "user", stateDir, ports }) },
+            "hardened-cluster:baseline": { value: JSON.stringify(tenants(n)) },
+        },
+    });
+    try {
+        const tc = toolchain();
+        const env = { ...process.env, ...ps.env };
+        const t0 = Date.now();
+        const res = spawnSync("/usr/bin/time", ["-f", "%M", path.join(tc.bin, "pulumi"), "preview", "--stack", ps.stackName, "--non-interactive"],
+            { cwd: ps.workDir, env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+        const ms = Date.now() - t0;
+        if (res.status !== 0) throw new Error(`preview with ${n} tenants failed: ${res.stdout.slice(-2000)}${res.stderr.slice(-2000)}`);
+        const peakKiB = Number(res.stderr.trim().split("\n").pop());
+        return { ms, peakMiB: Math.round(peakKiB / 1024) };
+    } finally {
+        await ps.cleanup();
+        fs.rmSync(stateDir, { recursive: true, force: true });
+    }
+}
+
+async function main() {
+    const tc = toolchain("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "pulumi-resource-tls",
+        "pulumi-resource-random", "pulumi-resource-kubernetes", "pulumi-resource-pulumi-nodejs");
+    const a = await bareFloor(tc.bin);
+
+    const empty = await programStack({ name: "bench-empty", program: "export const nothing = true;\n" });
+    const [b] = await timed(() => empty.stack.up());
+    await empty.cleanup();
+
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-bench-local-"));
+    const local = await programStack({
+        name: "bench-local", blueprint: true,
+        config: { "hardened-cluster:local": { value: JSON.stringify({ layout: "user", stateDir, ports }) } },
+    });
+    let c = 0;
+    let d = 0;
+    try {
+        [c] = await timed(() => local.stack.up());
+        [d] = await timed(() => local.stack.up());
+    } finally {
+        await local.cleanup();
+        fs.rmSync(stateDir, { recursive: true, force: true });
+    }
+
+    const p20 = await preview(20);
+    const p200 = await preview(200);
+
+    const rows: [string, string][] = [
+        ["(a) bare etcd + kube-apiserver to /readyz", `${seconds(a)} s`],
+        ["(b) pulumi up, empty program", `${seconds(b)} s`],
+        ["(c) pulumi up, local stack from nothing to ready", `${seconds(c)} s`],
+        ["(d) pulumi up, no change", `${seconds(d)} s`],
+        ["(e) pulumi preview, 20 tenants", `${seconds(p20.ms)} s, peak ${p20.peakMiB} MiB`],
+        ["(e) pulumi preview, 200 tenants", `${seconds(p200.ms)} s, peak ${p200.peakMiB} MiB`],
+    ];
+    const ratios: [string, number, number][] = [
+        ["(c) / ((a) + (b))", c / (a + b), 2.0],
+        ["(d) / (b)", d / b, 2.0],
+        ["(e) time 200 / 20", p200.ms / p20.ms, 10],
+    ];
+    console.log(`hardened-cluster bench on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`);
+    for (const [k, v] of rows) console.log(`  ${k.padEnd(52)} ${v}`);
+    for (const [k, v, goal] of ratios) console.log(`  ${k.padEnd(52)} ${v.toFixed(2)} (goal <= ${goal}: ${v <= goal ? "met" : "MISSED"})`);
+    const peak = Math.max(p20.peakMiB, p200.peakMiB);
+    console.log(`  ${"(e) peak memory".padEnd(52)} ${peak} MiB (goal <= 1024: ${peak <= 1024 ? "met" : "MISSED"})`);
+}
+
+main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+});
