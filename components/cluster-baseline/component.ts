@@ -19,6 +19,8 @@ export class ClusterBaseline extends pulumi.ComponentResource {
     /** Tenant namespaces by name. */
     readonly namespaces: Record<string, SecureNamespace>;
     readonly posture: pulumi.Output<ClusterPosture>;
+    /** The Pod Security version every namespace is pinned to, for standalone SecureNamespaces to match. */
+    readonly podSecurityVersion: string;
 
     constructor(name: string, args: ClusterBaselineArgs, opts?: pulumi.ComponentResourceOptions) {
         const { configKey, ...config } = args;
@@ -26,6 +28,7 @@ export class ClusterBaseline extends pulumi.ComponentResource {
         const plan = planClusterBaseline(configKey, config);
         super(ClusterBaseline.TYPE, name, {}, opts);
         const objs = renderClusterBaseline(plan);
+        this.podSecurityVersion = plan.podSecurityVersion;
 
         this.rbac = new RbacPersonas(`${name}-rbac`, { configKey: key(configKey, "rbac"), ...config.rbac }, { parent: this });
 

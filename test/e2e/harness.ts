@@ -130,6 +130,8 @@ export async function programStack(opts: ProgramOptions): Promise<ProgramStack> 
                 cwd: workDir,
                 env: { ...process.env, ...env, PULUMI_HOME: home },
                 encoding: "utf8",
+                // Each dynamic resource carries its serialized provider: a control plane's state is megabytes.
+                maxBuffer: 256 * 1024 * 1024,
             });
         },
         async cleanup() {

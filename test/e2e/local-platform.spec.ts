@@ -13,7 +13,7 @@ import { mintClientCert } from "../../components/pki";
 import { pkiPair } from "../../components/common";
 import { LocalPlan, planLocal } from "../../platforms/local/plan";
 import { Credential, fromKubeconfig, handshake, request } from "./kube";
-import { programStack, ProgramStack, toolchain } from "./harness";
+import { privateKeyBlocks, programStack, ProgramStack, toolchain } from "./harness";
 import { runKubeBench } from "./kube-bench-run";
 
 // Ports of their own, so a local stack a developer left running never meets this one.
@@ -45,12 +45,13 @@ describe("local platform (real control plane)", function () {
     let plan: LocalPlan;
     let admin: Credential;
     let outputs: Record<string, { value: any; secret: boolean }>;
+    let stateDir: string | undefined;
     const secretName = `e2e-${randomBytes(4).toString("hex")}`;
     const secretValue = `s3cr3t-${randomBytes(8).toString("hex")}`;
 
     before(async function () {
         toolchain(...BINARIES);
-        const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-e2e-local-state-"));
+        if (!system) stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-e2e-local-state-"));
         const local = system ? { layout: "system", ports } : { layout: "user", stateDir, ports };
         ps = await programStack({
             name: "local",
@@ -72,12 +73,22 @@ describe("local platform (real control plane)", function () {
     });
     after(async function () {
         await ps?.cleanup();
+        if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
     });
 
     it("exports the endpoint, the kubeconfig path and the kubeconfig as a secret", function () {
         assert.equal(outputs.endpoint.value, `https://127.0.0.1:${ports.apiServer}`);
         assert.equal(outputs.kubeconfig.secret, true);
         assert.equal(fs.statSync(outputs.kubeconfigPath.value).mode & 0o777, 0o600);
+    });
+
+    it("keeps every private key, encryption key and kubeconfig out of the state in plaintext", async function () {
+        const exported = await ps.exportText();
+        assert.ok(exported.includes("hardened-cluster:local:LocalCluster"), "export looks empty");
+        assert.deepEqual(privateKeyBlocks(exported), []);
+        assert.equal(exported.includes("client-key-data"), false, "a kubeconfig with its key is in plaintext");
+        assert.equal(/secretbox:\s*\n?\s*keys/.test(exported) || exported.includes("EncryptionConfiguration"), false, "the encryption config is in plaintext");
+        assert.equal(exported.includes(admin.keyPem!.trim().split("\n")[1]), false, "the admin key is in plaintext");
     });
 
     it("rejects anonymous requests with 401", async function () {
@@ -237,6 +248,21 @@ describe("local platform (real control plane)", function () {
         assert.equal(secrets.status, 403, secrets.body);
         const one = await request(vera, "GET", `/api/v1/namespaces/default/secrets/${secretName}`);
         assert.equal(one.status, 403, one.body);
+    });
+
+    it("restarts only the scheduler when only a scheduler flag changes", async function () {
+        const pids = () => Object.fromEntries(ourProcesses().map((p) => [p.args.split(/\s+/)[0].split("/").pop()!, p.pid]));
+        const before = pids();
+        assert.deepEqual(Object.keys(before).sort(), ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]);
+        await ps.stack.setConfig("hardened-cluster:controlPlane", { value: JSON.stringify({ scheduler: { extraArgs: { v: 2 } } }) });
+        const res = await ps.stack.up();
+        assert.equal(res.summary.result, "succeeded");
+        const after = pids();
+        assert.notEqual(after["kube-scheduler"], before["kube-scheduler"], "the scheduler was not restarted");
+        for (const p of ["etcd", "kube-apiserver", "kube-controller-manager"]) assert.equal(after[p], before[p], `${p} was restarted`);
+        assert.ok(ourProcesses().some((p) => /kube-scheduler/.test(p.args) && p.args.includes("--v=2")));
+        await ps.stack.removeConfig("hardened-cluster:controlPlane");
+        await ps.stack.up();
     });
 
     it("reports no changes on a second up", async function () {
