@@ -7,11 +7,11 @@ import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as auto from "@pulumi/pulumi/automation";
-import { Credential, fromKubeconfig, request } from "./kube";
+import { Credential, fromKubeconfig, request, restrictedPod } from "./kube";
+import { listening, processesOn } from "./processes";
 import { engineEnv, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
 
 // Ports of their own, distinct from local-platform.spec's and the defaults, so no other cluster is ever reached.
@@ -96,32 +96,8 @@ async function exampleStack(config: auto.ConfigMap): Promise<ExampleStack> {
     return self;
 }
 
-function listening(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const s = net.connect({ host: "127.0.0.1", port });
-        s.once("connect", () => { s.destroy(); resolve(true); });
-        s.once("error", () => resolve(false));
-    });
-}
-
-/** Control-plane processes whose command line carries one of this spec's ports. */
-function ourProcesses(): string[] {
-    const marks = Object.values(ports).flatMap((p) => [`:${p}`, `=${p}`]);
-    return execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" }).split("\n").map((l) => l.trim())
-        .filter((l) => /\b(etcd|kube-apiserver|kube-controller-manager|kube-scheduler)\b/.test(l) && marks.some((m) => l.includes(m)));
-}
-
-const pod = (name: string, image: string) => ({
-    apiVersion: "v1", kind: "Pod", metadata: { name },
-    spec: {
-        securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } },
-        containers: [{
-            name: "c", image,
-            securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-            resources: { limits: { cpu: "100m", memory: "64Mi" }, requests: { cpu: "10m", memory: "16Mi" } },
-        }],
-    },
-});
+const pod = (name: string, image: string) => restrictedPod(name, image);
+const ourProcesses = () => processesOn(Object.values(ports));
 
 describe("composition: the library's baseline on an existing cluster (examples/baseline-existing-cluster)", function () {
     this.timeout(20 * 60_000);

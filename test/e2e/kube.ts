@@ -68,3 +68,20 @@ export function handshake(server: string, caPem: string, minVersion: tls.SecureV
         socket.on("error", (e) => resolve(e.message));
     });
 }
+
+/** A Pod that meets Pod Security "restricted"; `container` and `spec` override or add fields. */
+export function restrictedPod(name: string, image: string, container: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) {
+    return {
+        apiVersion: "v1", kind: "Pod", metadata: { name },
+        spec: {
+            securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [{
+                name: "c", image,
+                securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                resources: { limits: { cpu: "100m", memory: "64Mi" }, requests: { cpu: "10m", memory: "16Mi" } },
+                ...container,
+            }],
+            ...spec,
+        },
+    };
+}

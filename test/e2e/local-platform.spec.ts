@@ -6,13 +6,13 @@ import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import { randomBytes, X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { mintClientCert } from "../../components/pki";
 import { pkiPair } from "../../components/common";
 import { LocalPlan, planLocal } from "../../platforms/local/plan";
-import { Credential, fromKubeconfig, handshake, request } from "./kube";
+import { Credential, fromKubeconfig, handshake, request, restrictedPod } from "./kube";
+import { listening, processesOn } from "./processes";
 import { privateKeyBlocks, programStack, ProgramStack, toolchain } from "./harness";
 import { runKubeBench } from "./kube-bench-run";
 
@@ -22,22 +22,7 @@ const system = process.getuid?.() === 0;
 const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
     "etcd", "etcdctl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-bench"];
 
-function listening(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const s = net.connect({ host: "127.0.0.1", port });
-        s.once("connect", () => { s.destroy(); resolve(true); });
-        s.once("error", () => resolve(false));
-    });
-}
-
-/** Processes whose command line carries one of this stack's ports. */
-function ourProcesses(): { pid: number; args: string }[] {
-    const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
-    const marks = Object.values(ports).map((p) => `:${p}`).concat(Object.values(ports).map((p) => `=${p}`));
-    return out.split("\n").map((l) => l.trim()).filter(Boolean)
-        .map((l) => ({ pid: Number(l.split(/\s+/)[0]), args: l.slice(l.indexOf(" ") + 1) }))
-        .filter((p) => /\b(etcd|kube-apiserver|kube-controller-manager|kube-scheduler)\b/.test(p.args) && marks.some((m) => p.args.includes(m)));
-}
+const ourProcesses = () => processesOn(Object.values(ports));
 
 describe("local platform (real control plane)", function () {
     this.timeout(20 * 60_000);
@@ -177,19 +162,7 @@ describe("local platform (real control plane)", function () {
         assert.deepEqual(failing.map((c) => `${c.id} ${c.status}: ${c.text} ${c.reason ?? ""}`), []);
     });
 
-    const pod = (name: string, image: string, container: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) => ({
-        apiVersion: "v1", kind: "Pod", metadata: { name },
-        spec: {
-            securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } },
-            containers: [{
-                name: "c", image,
-                securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-                resources: { limits: { cpu: "100m", memory: "64Mi" }, requests: { cpu: "10m", memory: "16Mi" } },
-                ...container,
-            }],
-            ...spec,
-        },
-    });
+    const pod = restrictedPod;
     const allowedImage = "registry.k8s.io/pause:3.10";
 
     it("labels every tenant namespace for Pod Security and fences it with default-deny", async function () {
@@ -251,7 +224,7 @@ describe("local platform (real control plane)", function () {
     });
 
     it("restarts only the scheduler when only a scheduler flag changes", async function () {
-        const pids = () => Object.fromEntries(ourProcesses().map((p) => [p.args.split(/\s+/)[0].split("/").pop()!, p.pid]));
+        const pids = () => Object.fromEntries(ourProcesses().map((p) => [p.name, p.pid]));
         const before = pids();
         assert.deepEqual(Object.keys(before).sort(), ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]);
         await ps.stack.setConfig("hardened-cluster:controlPlane", { value: JSON.stringify({ scheduler: { extraArgs: { v: 2 } } }) });

@@ -1,18 +1,9 @@
 import { strict as assert } from "node:assert";
 import { ConfigError } from "../../../components/common";
+import { rejects } from "../config-error";
 import { AuditLogOptions, auditApiServerFlags, auditPosture, renderAuditPolicy, renderAuditWebhookConfig } from "../../../components/audit";
 
 const FILES = { policyFile: "/p.yaml", logFile: "/a.log", webhookConfigFile: "/w.conf" };
-
-function rejects(run: () => unknown, path: string, mentions?: RegExp): void {
-    assert.throws(run, (e: unknown) => {
-        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
-        assert.equal(e.key, path);
-        assert.ok(e.message.includes(path), e.message);
-        if (mentions) assert.match(e.message, mentions);
-        return true;
-    });
-}
 
 describe("audit: bad input names the setting", () => {
     // [what, options, key path, something the message must say]

@@ -1,19 +1,10 @@
 import { strict as assert } from "node:assert";
 import { ConfigError } from "../../../components/common";
+import { rejects } from "../config-error";
 import { EncryptionOptions, renderEncryptionConfig, resolveEncryption } from "../../../components/encryption";
 
 const GOOD = Buffer.alloc(32, 7).toString("base64");
 const KMS = "unix:///var/run/kmsplugin/socket.sock";
-
-function rejects(run: () => unknown, path: string, mentions?: RegExp): void {
-    assert.throws(run, (e: unknown) => {
-        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
-        assert.equal(e.key, path);
-        assert.ok(e.message.includes(path), e.message);
-        if (mentions) assert.match(e.message, mentions);
-        return true;
-    });
-}
 
 describe("encryption: bad input names the setting", () => {
     // [what, options, key path, something the message must say]

@@ -1,0 +1,13 @@
+// The one assertion every bad-input table uses: the error is a ConfigError naming exactly this key.
+import { strict as assert } from "node:assert";
+import { ConfigError } from "../../components/common";
+
+export function rejects(run: () => unknown, path: string, mentions?: RegExp): void {
+    assert.throws(run, (e: unknown) => {
+        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
+        assert.equal(e.key, path);
+        assert.ok(e.message.includes(path), e.message);
+        if (mentions) assert.match(e.message, mentions);
+        return true;
+    });
+}
