@@ -85,6 +85,16 @@ export class LocalCluster extends pulumi.ComponentResource {
             configKey: args.configKeys?.encryption ?? "encryption",
         }, child);
 
+        const argv: Record<ProcessName, string[]> = {
+            etcd: plan.etcd.args,
+            "kube-apiserver": controlPlane.apiServer.args,
+            "kube-controller-manager": controlPlane.controllerManager.args,
+            "kube-scheduler": controlPlane.scheduler.args,
+        };
+        // A process reads a file exactly when its command line names it; a renewed certificate then restarts
+        // only its readers. (Files named only inside other files, such as the EventRateLimit config, say so.)
+        const readersOf = (filePath: string): Readers =>
+            (Object.keys(argv) as ProcessName[]).filter((p) => argv[p].some((a) => a.endsWith(`=${filePath}`) || a.includes(`=${filePath},`)));
         const hashes: Record<ProcessName, pulumi.Output<string>[]> = {
             etcd: [], "kube-apiserver": [], "kube-controller-manager": [], "kube-scheduler": [],
         };
@@ -115,13 +125,12 @@ export class LocalCluster extends pulumi.ComponentResource {
         const kubeletConf = configFile(layout, "kubelet"); // no kubelet on this platform
         for (const f of pkiFileSet(this.pki, layout)) {
             if ((system && etcdServerOnly.has(f.path)) || f.path === kubeletConf) continue;
-            const readers: Readers = f.path.startsWith(local.etcdServerPkiDir) ? ["etcd", "kube-apiserver"] : ["kube-apiserver", "kube-controller-manager", "kube-scheduler"];
-            write(fileId(f.path, layout.configDir), f.path, f.content, f.mode, readers);
+            write(fileId(f.path, layout.configDir), f.path, f.content, f.mode, readersOf(f.path));
         }
         if (system) {
             for (const f of pkiFileSet(this.pki, plan.etcdLayout)) {
                 if (!etcdOwnFiles.has(f.path)) continue;
-                write(`etcd-own-${path.basename(f.path)}`, f.path, f.content, f.mode, ["etcd"], plan.owner!.etcd);
+                write(`etcd-own-${path.basename(f.path)}`, f.path, f.content, f.mode, readersOf(f.path), plan.owner!.etcd);
             }
         }
 
@@ -129,19 +138,15 @@ export class LocalCluster extends pulumi.ComponentResource {
         // (--encryption-provider-config-automatic-reload), which is what makes staged key rotation work.
         write("encryption-config", configFile(layout, "encryption"), encryption.configYaml, 0o600, []);
         const audit = auditLogFiles(layout);
-        write("audit-policy", audit.policyFile, toYaml(renderAuditPolicy(args.audit)), 0o600, ["kube-apiserver"]);
+        write("audit-policy", audit.policyFile, toYaml(renderAuditPolicy(args.audit)), 0o600, readersOf(audit.policyFile));
         for (const f of controlPlaneFileList(controlPlane)) {
             if (f.path === controlPlane.filePaths.kubeletConfig) continue; // no kubelet on this platform
-            write(fileId(f.path, layout.configDir), f.path, f.content, 0o600, ["kube-apiserver"]);
+            // The EventRateLimit config is named by the admission config, not by a flag.
+            const readers = f.path === controlPlane.filePaths.eventRateLimit ? ["kube-apiserver" as const] : readersOf(f.path);
+            write(fileId(f.path, layout.configDir), f.path, f.content, 0o600, readers);
         }
 
         // Args files: the record of each process's command line (what kube-bench's file checks look at).
-        const argv: Record<ProcessName, string[]> = {
-            etcd: plan.etcd.args,
-            "kube-apiserver": controlPlane.apiServer.args,
-            "kube-controller-manager": controlPlane.controllerManager.args,
-            "kube-scheduler": controlPlane.scheduler.args,
-        };
         for (const p of Object.keys(argv) as ProcessName[]) {
             write(`args-${p}`, plan.argsFiles[p], `${argv[p].join("\n")}\n`, 0o600, []);
         }

@@ -1,0 +1,48 @@
+// scripts/pulumi, the one way the README runs Pulumi: the toolchain's CLI, a file backend under the state
+// directory when the user has chosen none, and a generated passphrase (0600) for the local stack only.
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { repoRoot, toolchain } from "./harness";
+
+describe("scripts/pulumi", function () {
+    this.timeout(2 * 60_000);
+    let home: string;
+    const run = (...args: string[]) => spawnSync("bash", [path.join(repoRoot, "scripts/pulumi"), ...args], {
+        encoding: "utf8",
+        // A fake HOME: no ~/.pulumi login, so the wrapper must pick its own backend; nothing touches the real one.
+        env: {
+            PATH: process.env.PATH, HOME: home, HC_TOOLCHAIN_DIR: toolchain().dir,
+            HC_STATE_HOME: path.join(home, "state"), PULUMI_HOME: path.join(home, "pulumi-home"),
+        },
+    });
+
+    before(() => {
+        toolchain();
+        home = fs.mkdtempSync(path.join(os.tmpdir(), "hc-wrapper-"));
+    });
+    after(() => fs.rmSync(home, { recursive: true, force: true }));
+
+    it("runs the pinned CLI from the toolchain", function () {
+        const res = run("version");
+        assert.equal(res.status, 0, res.stderr);
+        assert.equal(res.stdout.trim(), "v3.259.0");
+    });
+
+    it("uses a file backend in the state directory when no backend was chosen", function () {
+        const res = run("whoami", "--verbose");
+        assert.equal(res.status, 0, res.stderr);
+        assert.match(res.stdout, new RegExp(`file://${path.join(home, "state", "backend")}`));
+    });
+
+    it("generates a 0600 passphrase file for the local stack, and none for other stacks", function () {
+        run("stack", "ls", "-s", "dev");
+        assert.equal(fs.existsSync(path.join(home, "state", "local.passphrase")), false);
+        run("stack", "ls", "-s", "local");
+        const file = path.join(home, "state", "local.passphrase");
+        assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+        assert.ok(fs.readFileSync(file, "utf8").length >= 32);
+    });
+});
