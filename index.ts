@@ -69,7 +69,11 @@ function awsPlatform(): PlatformResult {
         userKubeconfigs: aws.userKubeconfigs,
         provider: aws.provider,
         posture: aws.posture,
-        extra: { vpcId: aws.cluster.vpcId, apiDnsName: aws.cluster.apiDnsName, auditLogGroup: aws.cluster.auditLogGroupName },
+        extra: {
+            vpcId: aws.cluster.vpcId, apiDnsName: aws.cluster.apiDnsName, apiLoadBalancerArn: aws.cluster.apiLoadBalancerArn,
+            controlPlaneInstanceIds: aws.cluster.controlPlaneInstanceIds, workerGroupName: aws.cluster.workerGroupName,
+            auditLogGroup: aws.cluster.auditLogGroupName, alarmTopicArn: aws.cluster.alarmTopicArn,
+        },
     };
 }
 

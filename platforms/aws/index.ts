@@ -175,6 +175,10 @@ export class AwsCluster extends pulumi.ComponentResource {
     readonly secretsKeyArn: pulumi.Output<string>;
     readonly auditLogGroupName: pulumi.Output<string>;
     readonly alarmTopicArn: pulumi.Output<string>;
+    /** Identifiers an operator looks for first: the control-plane instances, the NLB, the worker group. */
+    readonly controlPlaneInstanceIds: pulumi.Output<string[]>;
+    readonly apiLoadBalancerArn: pulumi.Output<string>;
+    readonly workerGroupName: pulumi.Output<string>;
     /** The bootstrap-token Secret for kube-system as YAML (a Pulumi secret); the lead applies it through the k8s provider. */
     readonly joinTokenSecret: pulumi.Output<string>;
     readonly joinTokenExpiration: string;
@@ -277,7 +281,7 @@ export class AwsCluster extends pulumi.ComponentResource {
         const kubeconfig = pulumi.all([args.clusterCaPem, token.id, token.secret])
             .apply(([ca, id, secret]) => toYaml(bootstrapKubeconfig(plan.apiServerUrl, ca, `${id}.${secret}`, r.clusterName)));
         const workerSecrets = createSecretParameters(name, [{ name: plan.bootstrapParameter, value: kubeconfig }], keys.clusterKey.arn, tags, parent);
-        new Workers(`${name}-workers`, {
+        const workers = new Workers(`${name}-workers`, {
             r,
             software: plan.workerSoftware,
             imageId,
@@ -297,6 +301,9 @@ export class AwsCluster extends pulumi.ComponentResource {
         this.secretsKeyArn = keys.secretsKey.arn;
         this.auditLogGroupName = monitoring.auditLogGroup.name;
         this.alarmTopicArn = monitoring.alarmTopic.arn;
+        this.controlPlaneInstanceIds = pulumi.all(controlPlane.instances.map((x) => x.id));
+        this.apiLoadBalancerArn = lb.arn;
+        this.workerGroupName = workers.group.name;
         this.joinTokenExpiration = token.expiration;
         this.joinTokenSecret = pulumi.secret(pulumi.all([token.id, token.secret])
             .apply(([id, secret]) => toYaml(bootstrapTokenSecret(id, secret, token.expiration, r.clusterName))));
@@ -308,6 +315,9 @@ export class AwsCluster extends pulumi.ComponentResource {
             secretsKeyArn: this.secretsKeyArn,
             auditLogGroupName: this.auditLogGroupName,
             alarmTopicArn: this.alarmTopicArn,
+            controlPlaneInstanceIds: this.controlPlaneInstanceIds,
+            apiLoadBalancerArn: this.apiLoadBalancerArn,
+            workerGroupName: this.workerGroupName,
             joinTokenSecret: this.joinTokenSecret,
         });
     }

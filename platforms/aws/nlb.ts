@@ -30,6 +30,7 @@ export interface ApiLoadBalancerArgs {
 export class ApiLoadBalancer extends pulumi.ComponentResource {
     /** AWS's name for the NLB. Not a SAN of the apiserver certificate: point a DNS record at it, never a client. */
     readonly dnsName: pulumi.Output<string>;
+    readonly arn: pulumi.Output<string>;
 
     constructor(name: string, args: ApiLoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("hardened-cluster:aws:ApiLoadBalancer", name, {}, opts);
@@ -71,6 +72,7 @@ export class ApiLoadBalancer extends pulumi.ComponentResource {
             new aws.lb.TargetGroupAttachment(`${name}-${i}`, { targetGroupArn: tg.arn, targetId, port: API_PORT }, parent);
         });
         this.dnsName = lb.dnsName;
+        this.arn = lb.arn;
         this.registerOutputs({ dnsName: this.dnsName });
     }
 }

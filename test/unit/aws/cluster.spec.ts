@@ -54,6 +54,15 @@ describe("aws: AwsCluster (mocked engine)", function () {
             assert.ok(all().some((r) => r.type === "hardened-cluster:aws:AwsCluster" && r.name === "t"));
         });
 
+        it("exposes the control-plane instance ids, the NLB ARN and the worker group name", async () => {
+            const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
+            const ids = await value(cluster.controlPlaneInstanceIds);
+            assert.equal(ids.length, 3);
+            assert.deepEqual(ids, byType("aws:ec2/instance:Instance").map((r) => `${r.name}-id`));
+            assert.match(await value(cluster.apiLoadBalancerArn), /LoadBalancer/);
+            assert.ok((await value(cluster.workerGroupName)).length > 0);
+        });
+
         it("requires IMDSv2 with hop limit 1, no key pair and the AMI on every launch template", () => {
             for (const lt of byType(LT)) {
                 assert.deepEqual(lt.inputs.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" }, lt.name);
