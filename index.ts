@@ -25,6 +25,12 @@ interface PlatformResult {
     extra: Record<string, pulumi.Input<unknown>>;
 }
 
+/** What every platform hands back, with the same names; `extra` holds the platform's own identifiers. */
+function result(p: Omit<PlatformResult, "extra">, extra: PlatformResult["extra"]): PlatformResult {
+    const { server, kubeconfig, caCertPem, userKubeconfigs, provider, posture } = p;
+    return { server, kubeconfig, caCertPem, userKubeconfigs, provider, posture, extra };
+}
+
 function localPlatform(): PlatformResult {
     // Loaded only for this platform, so an AWS stack never needs the local toolchain (and vice versa).
     const { LocalCluster } = require("./platforms/local/cluster") as typeof import("./platforms/local/cluster");
@@ -40,15 +46,7 @@ function localPlatform(): PlatformResult {
         controlPlane: cfg.controlPlane,
         configKeys,
     });
-    return {
-        server: cluster.server,
-        kubeconfig: cluster.kubeconfig,
-        caCertPem: cluster.caCertPem,
-        userKubeconfigs: cluster.userKubeconfigs,
-        provider: cluster.provider,
-        posture: cluster.posture,
-        extra: { kubeconfigPath: cluster.kubeconfigPath, kubeBenchConfigPath: cluster.kubeBenchConfigPath, ready: cluster.ready },
-    };
+    return result(cluster, { kubeconfigPath: cluster.kubeconfigPath, kubeBenchConfigPath: cluster.kubeBenchConfigPath, ready: cluster.ready });
 }
 
 function awsPlatform(): PlatformResult {
@@ -62,19 +60,11 @@ function awsPlatform(): PlatformResult {
         controlPlane: cfg.controlPlane,
         configKeys,
     });
-    return {
-        server: aws.server,
-        kubeconfig: aws.kubeconfig,
-        caCertPem: aws.caCertPem,
-        userKubeconfigs: aws.userKubeconfigs,
-        provider: aws.provider,
-        posture: aws.posture,
-        extra: {
-            vpcId: aws.cluster.vpcId, apiDnsName: aws.cluster.apiDnsName, apiLoadBalancerArn: aws.cluster.apiLoadBalancerArn,
-            controlPlaneInstanceIds: aws.cluster.controlPlaneInstanceIds, workerGroupName: aws.cluster.workerGroupName,
-            auditLogGroup: aws.cluster.auditLogGroupName, alarmTopicArn: aws.cluster.alarmTopicArn,
-        },
-    };
+    return result(aws, {
+        vpcId: aws.cluster.vpcId, apiDnsName: aws.cluster.apiDnsName, apiLoadBalancerArn: aws.cluster.apiLoadBalancerArn,
+        controlPlaneInstanceIds: aws.cluster.controlPlaneInstanceIds, workerGroupName: aws.cluster.workerGroupName,
+        auditLogGroup: aws.cluster.auditLogGroupName, alarmTopicArn: aws.cluster.alarmTopicArn,
+    });
 }
 
 const platform = cfg.platform === "aws" ? awsPlatform() : localPlatform();
