@@ -7,21 +7,40 @@
 set -euo pipefail
 if [ "$(id -u)" != 0 ] || [ -n "${HC_SANDBOXED:-}" ]; then exec "$@"; fi
 command -v unshare >/dev/null || { echo "sandbox: unshare (util-linux) is required to run the tests as root" >&2; exit 1; }
+command -v flock >/dev/null || { echo "sandbox: flock (util-linux) is required to run the tests as root" >&2; exit 1; }
 
 dirs=(/etc/kubernetes /etc/etcd /var/lib/etcd /var/log/kubernetes /var/lib/hardened-cluster)
-scratch=$(mktemp -d /tmp/hc-sandbox-XXXXXX)
-created=()
+# Bind mounts need their mount points to exist on the host. Those this tool creates are recorded in a shared
+# file and removed only by the last sandbox to leave: removing one while another sandbox still has a mount on
+# it would make that sandbox's next `mkdir -p` create a real directory on the host, outside its scratch.
+lockdir=/run/lock/hardened-cluster
+mkdir -p "$lockdir"
+exec 8>"$lockdir/mountpoints.lock" 9>"$lockdir/running.lock"
+# Creating mount points and joining the running set happen under one lock, so a sandbox that is leaving can
+# never remove a mount point that another one is about to bind.
+flock -x 8
 for d in "${dirs[@]}"; do
-  if [ ! -e "$d" ]; then mkdir -p "$d"; created+=("$d"); fi
+  if [ ! -e "$d" ]; then mkdir -p "$d"; echo "$d" >> "$lockdir/created-mountpoints"; fi
 done
+flock -s 9 # held (shared) for the whole run
+flock -u 8
+scratch=$(mktemp -d /tmp/hc-sandbox-XXXXXX)
 cleanup() {
-  for d in "${created[@]}"; do rmdir "$d" 2>/dev/null || true; done
   rm -rf "$scratch"
+  flock -x 8
+  # Exclusive on the running lock only when no other sandbox is inside: then nobody has a mount on them.
+  if flock -n -x 9 && [ -f "$lockdir/created-mountpoints" ]; then
+    while read -r d; do rmdir "$d" 2>/dev/null || true; done < "$lockdir/created-mountpoints"
+    rm -f "$lockdir/created-mountpoints"
+  fi
+  flock -u 8
 }
 trap cleanup EXIT
 
-# bash stays PID 1 (no exec) so orphaned daemons are reaped while the tests run.
+# bash stays PID 1 (no exec) so orphaned daemons are reaped while the tests run. The locks' descriptors are
+# closed inside, so no test process can keep them held after the sandbox ends.
 HC_SANDBOXED=1 HC_SANDBOX_SCRATCH=$scratch unshare --mount --pid --fork --mount-proc --propagation private \
   bash -c 'set -e
+    exec 8>&- 9>&-
     for d in '"${dirs[*]}"'; do mkdir -p "$HC_SANDBOX_SCRATCH$d"; mount --bind "$HC_SANDBOX_SCRATCH$d" "$d"; done
     status=0; "$@" || status=$?; exit $status' sandbox "$@"
