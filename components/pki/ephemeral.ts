@@ -54,7 +54,9 @@ export function mintClientCert(caCertPem: string, caKeyPem: string, commonName: 
     const now = Date.now();
     const name = seq(...groups.map((g) => set(seq(oid("2.5.4.10"), utf8(g)))), set(seq(oid("2.5.4.3"), utf8(commonName))));
     const serial = crypto.randomBytes(16);
-    serial[0] &= 0x7f; // positive INTEGER
+    // Positive and minimally encoded, as DER requires: a leading 0x00 byte would be a non-canonical INTEGER
+    // that certificate parsers reject (about one serial in 256 before this).
+    serial[0] = (serial[0] & 0x7f) | 0x40;
     const extensions = tlv(0xa3, seq(
         // keyUsage: digitalSignature, critical
         seq(oid("2.5.29.15"), tlv(0x01, Buffer.from([0xff])), tlv(0x04, tlv(0x03, Buffer.from([0x07, 0x80])))),

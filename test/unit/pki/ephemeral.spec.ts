@@ -56,6 +56,15 @@ for (const [kind, keyArgs] of [["ECDSA P-256", ["-newkey", "ec", "-pkeyopt", "ec
             assert.match(out, /: OK/);
         });
 
+        it("encodes every serial as a positive, minimal DER INTEGER (many mints, none rejected)", function () {
+            const caCert = new X509Certificate(ca.cert);
+            for (let i = 0; i < 600; i++) {
+                const cert = new X509Certificate(mintClientCert(ca.cert, ca.key, `x${i}`, []).certPem);
+                assert.equal(cert.verify(caCert.publicKey), true);
+                assert.match(cert.serialNumber, /^[4-7][0-9A-F]{31}$/);
+            }
+        });
+
         it("pairs the certificate with its private key", function () {
             const m = mintClientCert(ca.cert, ca.key, "x", []);
             assert.equal(new X509Certificate(m.certPem).checkPrivateKey(require("node:crypto").createPrivateKey(m.keyPem)), true);
