@@ -3,7 +3,7 @@
 // identity can create it. Instead of a standing system:masters credential (kubeadm's super-admin.conf), each
 // call that needs one mints a certificate valid for minutes from the CA key and forgets it afterwards.
 import * as pulumi from "@pulumi/pulumi";
-import { mintClientCert } from "./ephemeral";
+import { mintedRequest } from "./ephemeral";
 import { CLUSTER_ADMINS_GROUP } from "./options";
 
 export const BOOTSTRAP_IDENTITY = "hardened-cluster:bootstrap";
@@ -80,25 +80,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
     },
 
     call(s: State, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-        const https = require("node:https");
-        const cred = mintClientCert(s.caCertPem, s.caKeyPem, BOOTSTRAP_IDENTITY, ["system:masters"], 5);
-        const payload = body === undefined ? undefined : JSON.stringify(body);
-        return new Promise((resolve, reject) => {
-            const req = https.request(new URL(path, s.server), {
-                method,
-                ca: s.caCertPem, cert: cred.certPem, key: cred.keyPem,
-                headers: { "Content-Type": "application/json", Accept: "application/json" },
-                timeout: 15_000,
-            }, (res: any) => {
-                let text = "";
-                res.on("data", (d: Buffer) => (text += d));
-                res.on("end", () => resolve({ status: res.statusCode, text }));
-            });
-            req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));
-            req.on("error", reject);
-            if (payload) req.write(payload);
-            req.end();
-        });
+        return mintedRequest({ server: s.server, caCertPem: s.caCertPem, caKeyPem: s.caKeyPem, commonName: BOOTSTRAP_IDENTITY, groups: ["system:masters"], method, path, body });
     },
 } as pulumi.dynamic.ResourceProvider;
 

@@ -101,3 +101,40 @@ export function mintClientCert(caCertPem: string, caKeyPem: string, commonName: 
         return out;
     }
 }
+
+export interface MintedRequest {
+    /** API server URL, e.g. https://10.0.0.5:6443. */
+    server: string;
+    /** The cluster CA: verifies the server and signs the minted credential. */
+    caCertPem: string;
+    caKeyPem: string;
+    commonName: string;
+    groups: string[];
+    method: string;
+    path: string;
+    body?: unknown;
+    timeoutMs?: number;
+}
+
+/** One HTTPS request to the API server as a minted identity that lives for the duration of the call. */
+export function mintedRequest(r: MintedRequest): Promise<{ status: number; text: string }> {
+    const https = require("node:https");
+    const cred = mintClientCert(r.caCertPem, r.caKeyPem, r.commonName, r.groups, 5);
+    const payload = r.body === undefined ? undefined : JSON.stringify(r.body);
+    return new Promise((resolve, reject) => {
+        const req = https.request(new URL(r.path, r.server), {
+            method: r.method,
+            ca: r.caCertPem, cert: cred.certPem, key: cred.keyPem,
+            headers: { "Content-Type": "application/json", Accept: "application/json" },
+            timeout: r.timeoutMs ?? 15_000,
+        }, (res: any) => {
+            let text = "";
+            res.on("data", (d: Buffer) => (text += d));
+            res.on("end", () => resolve({ status: res.statusCode, text }));
+        });
+        req.on("timeout", () => req.destroy(new Error(`${r.method} ${r.path}: timed out`)));
+        req.on("error", reject);
+        if (payload) req.write(payload);
+        req.end();
+    });
+}

@@ -8,7 +8,7 @@
 // standing credential and never more rights than it needs.
 import * as pulumi from "@pulumi/pulumi";
 // Imported from its own module, as AdminBootstrap does: the provider is serialized with what it captures.
-import { mintClientCert } from "../../components/pki/ephemeral";
+import { mintedRequest } from "../../components/pki/ephemeral";
 
 export const READINESS_IDENTITY = "hardened-cluster:readiness";
 /** First boot: package installation, secret fetch, etcd quorum across three zones. */
@@ -63,22 +63,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
     },
 
     probe(s: State): Promise<{ status: number; text: string }> {
-        const https = require("node:https");
-        const cred = mintClientCert(s.caCertPem, s.caKeyPem, READINESS_IDENTITY, [], 5);
-        return new Promise((resolve, reject) => {
-            const req = https.request(new URL("/readyz", s.server), {
-                method: "GET",
-                ca: s.caCertPem, cert: cred.certPem, key: cred.keyPem,
-                timeout: 10_000,
-            }, (res: any) => {
-                let text = "";
-                res.on("data", (d: Buffer) => (text += d));
-                res.on("end", () => resolve({ status: res.statusCode, text }));
-            });
-            req.on("timeout", () => req.destroy(new Error("GET /readyz: timed out")));
-            req.on("error", reject);
-            req.end();
-        });
+        return mintedRequest({ server: s.server, caCertPem: s.caCertPem, caKeyPem: s.caKeyPem, commonName: READINESS_IDENTITY, groups: [], method: "GET", path: "/readyz", timeoutMs: 10_000 });
     },
 } as pulumi.dynamic.ResourceProvider;
 
