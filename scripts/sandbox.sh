@@ -39,8 +39,13 @@ trap cleanup EXIT
 
 # bash stays PID 1 (no exec) so orphaned daemons are reaped while the tests run. The locks' descriptors are
 # closed inside, so no test process can keep them held after the sandbox ends.
-HC_SANDBOXED=1 HC_SANDBOX_SCRATCH=$scratch unshare --mount --pid --fork --mount-proc --propagation private \
+# HC_SANDBOX_NET=private adds a network namespace of its own (loopback only), so two runs on one machine
+# can use the same ports; it is off by default because a test that installs packages needs the registry.
+net=()
+if [ "${HC_SANDBOX_NET:-}" = private ]; then net=(--net); fi
+HC_SANDBOXED=1 HC_SANDBOX_SCRATCH=$scratch unshare --mount --pid --fork --mount-proc --propagation private "${net[@]}" \
   bash -c 'set -e
     exec 8>&- 9>&-
+    if [ -n "'"${net[*]}"'" ]; then ip link set lo up; fi
     for d in '"${dirs[*]}"'; do mkdir -p "$HC_SANDBOX_SCRATCH$d"; mount --bind "$HC_SANDBOX_SCRATCH$d" "$d"; done
     status=0; "$@" || status=$?; exit $status' sandbox "$@"

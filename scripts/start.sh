@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/toolchain.sh
 stack=${HC_STACK:-local}
-if ! bash scripts/pulumi stack select "$stack" >/dev/null 2>&1; then
-  bash scripts/pulumi stack init "$stack"
+if ! bash scripts/pulumi stack select -s "$stack" >/dev/null 2>&1; then
+  bash scripts/pulumi stack init -s "$stack" </dev/null
 fi
 bash scripts/pulumi up --yes --skip-preview -s "$stack"
 
