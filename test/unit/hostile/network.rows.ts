@@ -1,0 +1,4 @@
+// Hostile inputs for the network key family; run by hostile-input.spec.ts.
+import type { HostileRow } from "./row";
+
+export const rows: HostileRow[] = [];
