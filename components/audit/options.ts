@@ -1,6 +1,6 @@
 // What a caller may set about API auditing, and the one place it is checked and defaulted. Options usually
 // come from stack config (untyped JSON), so types are checked too and unknown keys are refused.
-import { fail, key, knownKeys, oneOf, positiveInt } from "../common";
+import { fail, key, knownKeys, NOT_SHOWN, oneOf, positiveInt } from "../common";
 
 export const AUDIT_PRESETS = ["minimal", "standard", "strict"] as const;
 export type AuditPreset = (typeof AUDIT_PRESETS)[number];
@@ -92,11 +92,17 @@ export function resolveWebhook(webhook: unknown, k: string): NonNullable<Resolve
     } catch {
         url = undefined;
     }
+    // The URL is never repeated in an error: a token in it would land in logs and CI output.
     if (!url || url.protocol !== "https:" || url.hostname === "") {
-        fail(key(k, "server"), w.server, "use an https:// URL; audit events carry request details and must not cross the network in clear");
+        fail(key(k, "server"), NOT_SHOWN, "use an https:// URL; audit events carry request details and must not cross the network in clear");
     }
     if (url.username !== "" || url.password !== "") {
-        fail(key(k, "server"), "[redacted]", "do not put credentials in the URL; it is written to a file in clear");
+        fail(key(k, "server"), NOT_SHOWN, "do not put credentials in the URL; it is written to a file in clear");
+    }
+    // A token in the query (or fragment) would be written to the webhook config file, and on AWS into EC2
+    // user data, which anyone with ec2:DescribeInstanceAttribute reads. "?" alone counts: URL drops it.
+    if ((w.server as string).includes("?") || (w.server as string).includes("#")) {
+        fail(key(k, "server"), NOT_SHOWN, "remove the query and fragment; a token there would be stored in clear (the config file, and EC2 user data on AWS)");
     }
 
     const resolved: NonNullable<ResolvedAuditOptions["webhook"]> = {

@@ -64,6 +64,11 @@ const STRICT_WRITE_TARGETS: AuditGroupResources[] = [
     { group: "batch", resources: ["jobs", "cronjobs"] },
 ];
 
+const EVENTS: AuditGroupResources[] = [{ group: "", resources: ["events"] }, { group: "events.k8s.io", resources: ["events"] }];
+/** The control plane's own identities (kube-controller-manager's controllers act as kube-system service accounts). */
+export const SYSTEM_EVENT_USERS = ["system:kube-controller-manager", "system:kube-scheduler", "system:apiserver", "system:kube-proxy"] as const;
+export const SYSTEM_EVENT_GROUPS = ["system:nodes", "system:serviceaccounts:kube-system"] as const;
+
 // Dropped in every preset: high-volume traffic with no security signal. Each rule is as narrow as the
 // noise it targets (named system users, exact resources), so the same verbs from anyone else are still logged.
 const NOISE: AuditPolicyRule[] = [
@@ -95,8 +100,10 @@ const NOISE: AuditPolicyRule[] = [
         namespaces: ["kube-system"],
         resources: [{ group: "coordination.k8s.io", resources: ["leases"] }],
     },
-    // Events are the cluster's own chatter and, with default settings, far outnumber all other writes.
-    { level: "None", resources: [{ group: "", resources: ["events"] }, { group: "events.k8s.io", resources: ["events"] }] },
+    // Events from the cluster's own components far outnumber all other writes. Only theirs are dropped: a
+    // person's (or a workload's) event writes can forge or bury the trail an investigator reads.
+    { level: "None", users: [...SYSTEM_EVENT_USERS], resources: EVENTS },
+    { level: "None", userGroups: [...SYSTEM_EVENT_GROUPS], resources: EVENTS },
 ];
 
 const PRESET_RULES: Record<AuditPreset, AuditPolicyRule[]> = {

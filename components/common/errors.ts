@@ -13,8 +13,15 @@ export class ConfigError extends Error {
     }
 }
 
+/**
+ * Stands in for a value an error must not repeat: what sits under a misspelt key, or a URL that may carry a
+ * token, may well be a secret (stack config is decrypted by the time it is validated).
+ */
+export const NOT_SHOWN: unique symbol = Symbol("value not shown");
+
 export function describe(value: unknown): string {
     if (value === undefined) return "(missing)";
+    if (value === NOT_SHOWN) return "(value not shown)";
     if (typeof value === "string") return JSON.stringify(value);
     try {
         const s = JSON.stringify(value);
@@ -51,10 +58,20 @@ export function port(k: string, value: unknown): number {
     return positiveInt(k, value, 65535);
 }
 
-/** Rejects keys an options object does not know, so a typo never falls back to a default silently. */
+/** An optional object key: absent is fine, anything but a mapping (null included) is named by its key. */
+export function optionalObject<T extends object>(k: string, value: T | undefined): T | undefined {
+    if (value === undefined) return undefined;
+    if (value === null || typeof value !== "object" || Array.isArray(value)) fail(k, value, "use an object (a YAML mapping) or leave the key out");
+    return value;
+}
+
+/**
+ * Rejects keys an options object does not know, so a typo never falls back to a default silently. The value
+ * under a misspelt key is not repeated: it may be a secret meant for the key the user had in mind.
+ */
 export function knownKeys(k: string, obj: object | undefined, allowed: readonly string[]): void {
-    if (obj === undefined) return;
-    for (const name of Object.keys(obj)) {
-        if (!allowed.includes(name)) fail(key(k, name), (obj as Record<string, unknown>)[name], `known keys: ${allowed.join(", ")}`);
+    if (optionalObject(k, obj) === undefined) return;
+    for (const name of Object.keys(obj as object)) {
+        if (!allowed.includes(name)) fail(key(k, name), NOT_SHOWN, `known keys: ${allowed.join(", ")}`);
     }
 }

@@ -1,6 +1,7 @@
 // What a caller may set about encryption at rest, and the one place it is checked and defaulted.
 // Options usually arrive as untyped stack config, so every field is checked for type as well as meaning and
 // unknown keys are refused: a misspelt `readUnencrypted` must not quietly leave plaintext readable.
+import * as path from "node:path";
 import { fail, isDnsLabel, key, knownKeys, oneOf } from "../common";
 import { resolveResources } from "./resources";
 
@@ -166,10 +167,26 @@ function resolveKeys(configKey: string, value: unknown, defaultProvider: Encrypt
     });
 }
 
+/**
+ * Directories any local user may create entries in (mode 1777 on common distributions). A socket there can be
+ * squatted before the plugin starts: the squatter then sees every DEK the apiserver asks it to wrap.
+ */
+export const WORLD_WRITABLE_DIRS = ["/tmp", "/var/tmp", "/dev/shm", "/run/shm", "/run/lock", "/var/lock", "/dev/mqueue"] as const;
+
 function kmsEndpoint(k: string, value: unknown): string {
     // The apiserver only dials unix sockets for KMS; an absolute path keeps it independent of its working dir.
     if (typeof value !== "string" || !/^unix:\/\/\/[^\s]+$/.test(value)) {
         fail(k, value, "use the plugin's unix socket, e.g. \"unix:///var/run/kmsplugin/socket.sock\"");
+    }
+    const socket = value.slice("unix://".length);
+    // "/var/run/../../tmp/x" must not slip past the directory check, so only normalized paths are taken.
+    if (path.posix.normalize(socket) !== socket || socket.endsWith("/")) {
+        fail(k, value, `use a normalized path to the socket file, without "..", "." or repeated "/"`);
+    }
+    const dir = WORLD_WRITABLE_DIRS.find((d) => socket.startsWith(`${d}/`));
+    if (dir !== undefined) {
+        fail(k, value, `${dir} is writable by every local user, who could create the socket first and receive the data keys; ` +
+            `put the plugin's socket in a root-owned directory such as /var/run/kmsplugin`);
     }
     return value;
 }

@@ -99,9 +99,33 @@ describe("audit: renderAuditPolicy", () => {
                 assert.notEqual(level(preset, { ...heartbeat, user: "mallory", groups: ["system:authenticated"] }), "None");
             });
 
-            it("drops events", () => {
-                assert.equal(level(preset, write("create", "", "events")), "None");
-                assert.equal(level(preset, write("create", "events.k8s.io", "events")), "None");
+            it("drops the control plane's and the nodes' events, and nobody else's", () => {
+                const system: Pick<AuditRequest, "user" | "groups">[] = [
+                    { user: "system:node:worker-1", groups: ["system:nodes", "system:authenticated"] },
+                    { user: "system:kube-scheduler", groups: ["system:authenticated"] },
+                    { user: "system:kube-controller-manager", groups: ["system:authenticated"] },
+                    { user: "system:serviceaccount:kube-system:replicaset-controller", groups: ["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"] },
+                ];
+                const people: Pick<AuditRequest, "user" | "groups">[] = [
+                    { user: "alice", groups: ["system:authenticated"] },
+                    { user: "kubernetes-admin", groups: ["kubeadm:cluster-admins", "system:authenticated"] },
+                    { user: "system:serviceaccount:default:app", groups: ["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"] },
+                ];
+                let n = 0;
+                for (const group of ["", "events.k8s.io"]) {
+                    for (const verb of WRITES) {
+                        for (const id of system) {
+                            assert.equal(level(preset, { ...write(verb, group, "events"), ...id }), "None", `${id.user} ${verb}`);
+                            n++;
+                        }
+                        for (const id of people) {
+                            // A forged or deleted event is a write like any other: it must reach the log.
+                            assert.notEqual(level(preset, { ...write(verb, group, "events"), ...id }), "None", `${id.user} ${verb}`);
+                            n++;
+                        }
+                    }
+                }
+                assert.equal(n, 2 * WRITES.length * (system.length + people.length));
             });
 
             it("logs every read of an ordinary resource at Metadata", () => {

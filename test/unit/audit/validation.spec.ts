@@ -30,6 +30,11 @@ describe("audit: bad input names the setting", () => {
         }, "audit.webhook.caPem"],
         ["an unknown webhook field", { webhook: { server: "https://s.example", insecure: true } }, "audit.webhook.insecure"],
         ["options that are not an object", ["standard"], "audit"],
+        ["a token in the webhook URL's query", { webhook: { server: "https://sink.example.com/events?token=abc" } }, "audit.webhook.server", /query/],
+        ["a bare query mark in the webhook URL", { webhook: { server: "https://sink.example.com/events?" } }, "audit.webhook.server", /query/],
+        ["a fragment in the webhook URL", { webhook: { server: "https://sink.example.com/events#token=abc" } }, "audit.webhook.server", /fragment/],
+        ["null as the webhook", { webhook: null }, "audit.webhook"],
+        ["null as the whole block", null, "audit"],
     ];
 
     for (const [what, options, path, mentions] of cases) {
@@ -46,6 +51,18 @@ describe("audit: bad input names the setting", () => {
             assert.ok(!e.message.includes("hunter2"), e.message);
             return true;
         });
+    });
+
+    it("never echoes a webhook URL it refuses, whatever the reason", () => {
+        const servers = ["https://sink.example.com/e?token=hunter2", "https://sink.example.com/e#hunter2", "http://sink.example.com/hunter2", "https://:hunter2@s.example"];
+        for (const server of servers) {
+            assert.throws(() => auditPosture({ webhook: { server } }), (e: unknown) => {
+                assert.ok(e instanceof ConfigError);
+                assert.equal(e.key, "audit.webhook.server");
+                assert.ok(!e.message.includes("hunter2"), e.message);
+                return true;
+            });
+        }
     });
 
     it("roots key paths at the caller's configKey", () => {

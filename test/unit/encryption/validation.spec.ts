@@ -39,11 +39,32 @@ describe("encryption: bad input names the setting", () => {
         ["a capitalised resource", { resources: ["ConfigMaps"] }, "encryption.resources[0]", /lower-case/],
         ["a resource without REST API", { resources: ["serviceipallocations"] }, "encryption.resources[0]"],
         ["options that are not an object", "secretbox", "encryption"],
+        ["null as the options", null, "encryption"],
+        ["null as a key", { keys: [null] }, "encryption.keys[0]"],
+        ["a kms socket in /tmp", { keys: [{ name: "a", provider: "kms", endpoint: "unix:///tmp/kms.sock" }] }, "encryption.keys[0].endpoint", /every local user/],
+        ["a kms socket below /dev/shm", { keys: [{ name: "a", provider: "kms", endpoint: "unix:///dev/shm/kms/plugin.sock" }] }, "encryption.keys[0].endpoint", /every local user/],
+        ["a kms socket in /var/tmp", { keys: [{ name: "a", provider: "kms", endpoint: "unix:///var/tmp/kms.sock" }] }, "encryption.keys[0].endpoint", /every local user/],
+        ["a kms socket path that climbs into /tmp", { keys: [{ name: "a", provider: "kms", endpoint: "unix:///var/run/../../tmp/kms.sock" }] }, "encryption.keys[0].endpoint", /normalized/],
+        ["a kms socket path with a doubled slash", { keys: [{ name: "a", provider: "kms", endpoint: "unix:////tmp/kms.sock" }] }, "encryption.keys[0].endpoint"],
     ];
 
     for (const [what, options, path, mentions] of cases) {
         it(`rejects ${what}`, () => rejects(() => resolveEncryption(options as EncryptionOptions), path, mentions));
     }
+
+    it("does not echo the value under a misspelt key, which may be key material", () => {
+        assert.throws(() => resolveEncryption({ keys: [{ name: "a", secret: GOOD }] } as never), (e: unknown) => {
+            assert.ok(e instanceof ConfigError);
+            assert.equal(e.key, "encryption.keys[0].secret");
+            assert.ok(!e.message.includes(GOOD), e.message);
+            return true;
+        });
+    });
+
+    it("accepts a kms socket in a root-owned directory", () => {
+        assert.equal(resolveEncryption({ keys: [{ name: "a", provider: "kms", endpoint: KMS }] }).keys[0].endpoint, KMS);
+        assert.equal(resolveEncryption({ keys: [{ name: "a", provider: "kms", endpoint: "unix:///run/tmp-kms/s.sock" }] }).keys[0].endpoint, "unix:///run/tmp-kms/s.sock");
+    });
 
     it("roots key paths at the caller's configKey", () => {
         rejects(() => resolveEncryption({ stage: "promote" }, "hardened-cluster:encryption"), "hardened-cluster:encryption.keys[1]");
