@@ -1,13 +1,12 @@
 // Flag maps and the rules for user overrides. Like kubeadm, each component has a default argument map and
-// `extraArgs` replaces entries by name. On top of that:
-//   - flags derived from a typed option (addresses, ports, file locations, TLS policy) cannot be
-//     overridden: the override would silently disagree with the other components or sibling blocks;
-//   - an override that fails a hardening guard (guards.ts) is refused unless the weakening is named: the
-//     typed switch in `weakenings` when the guard has one, otherwise the flag listed in
-//     `weakenings.acceptExtraArgs.<component>`; accepted ones are reported in the posture by flag name.
-import { fail, key } from "../common";
-import { cisLabel, failedGuards, Guard } from "./guards";
+// `extraArgs` replaces entries by name, but only within an allow-list (overridable.ts): managed flags are
+// refused with a pointer to their typed option, free flags are accepted, and every other flag, known or
+// not, needs naming in `weakenings.acceptExtraArgs.<component>` and is then reported in the posture. A
+// value that fails a hardening guard tied to a typed switch (guards.ts) needs that switch as well.
+import { fail, key, NOT_SHOWN } from "../common";
+import { cisLabel, failedGuards, Guard, GUARDS, isGuarded } from "./guards";
 import { Component, WeakeningOptions } from "./options";
+import { checkValue, FREE_FLAGS, isFree, managedBy } from "./overridable";
 
 export type FlagMap = Record<string, string>;
 
@@ -27,11 +26,12 @@ export function rendered(flags: FlagMap): RenderedFlags {
     return { flags, args: toArgs(flags) };
 }
 
-/** An extraArgs value that fails a guard and was accepted through weakenings.acceptExtraArgs. */
+/** An extraArgs flag outside the free allow-list, accepted through weakenings.acceptExtraArgs. */
 export interface AcceptedOverride {
     component: Component;
     flag: string;
     value: string;
+    /** The hardening checks its value fails; empty when it passes them all (or none reads it). */
     guards: Guard[];
 }
 
@@ -40,90 +40,13 @@ export interface ResolvedExtraArgs {
     accepted: AcceptedOverride[];
 }
 
-/** Flags set from typed options, per component, and the option (below the config key) to use instead. */
-export const MANAGED_FLAGS: Record<Component, Record<string, string>> = {
-    apiServer: {
-        "advertise-address": "network.advertiseAddress",
-        "bind-address": "network.apiServerBindAddress",
-        "secure-port": "network.apiServerPort",
-        "service-cluster-ip-range": "network.serviceCidr",
-        "etcd-servers": "network.etcdMembers",
-        "service-account-issuer": "network.serviceAccountIssuer",
-        "tls-min-version": "tls.minVersion",
-        "tls-cipher-suites": "tls.cipherSuites",
-        "admission-control-config-file": "admission",
-        "authentication-config": "authentication.jwt",
-        // --authorization-config replaces --authorization-mode, which CIS 1.2.6-1.2.8 read.
-        "authorization-config": "the --authorization-mode defaults (Node,RBAC)",
-        "audit-policy-file": "audit (the file is written at the layout's path)",
-        "audit-log-path": "audit (the file is written at the layout's path)",
-        "audit-webhook-config-file": "audit (the file is written at the layout's path)",
-        "encryption-provider-config": "the encryption block (the file is written at the layout's path)",
-    },
-    controllerManager: {
-        "bind-address": "network.controllerManagerBindAddress",
-        "secure-port": "network.controllerManagerPort",
-        "cluster-cidr": "network.podCidr",
-        "service-cluster-ip-range": "network.serviceCidr",
-        "cluster-name": "network.clusterName",
-        "terminated-pod-gc-threshold": "controllerManager.terminatedPodGcThreshold",
-        "allocate-node-cidrs": "controllerManager.allocateNodeCidrs",
-        "node-cidr-mask-size": "controllerManager.nodeCidrMaskSize",
-        "tls-min-version": "tls.minVersion",
-        "tls-cipher-suites": "tls.cipherSuites",
-    },
-    scheduler: {
-        "bind-address": "network.schedulerBindAddress",
-        "secure-port": "network.schedulerPort",
-        "tls-min-version": "tls.minVersion",
-        "tls-cipher-suites": "tls.cipherSuites",
-    },
-    etcd: {
-        name: "network.etcdMembers[].name",
-        "data-dir": "network.etcdMembers[].dataDir",
-        "listen-client-urls": "network.etcdMembers / network.etcdClientPort",
-        "advertise-client-urls": "network.etcdMembers / network.etcdClientPort",
-        "listen-peer-urls": "network.etcdMembers / network.etcdPeerPort",
-        "initial-advertise-peer-urls": "network.etcdMembers / network.etcdPeerPort",
-        "initial-cluster": "network.etcdMembers",
-        "initial-cluster-state": "etcd.initialClusterState",
-        "initial-cluster-token": "etcd.initialClusterToken",
-        "tls-min-version": "tls.minVersion",
-        "cipher-suites": "tls.cipherSuites",
-    },
-    kubelet: {
-        config: "the kubelet configuration file (layout)",
-        "tls-min-version": "tls.minVersion",
-        "pod-max-pids": "kubelet.podPidsLimit",
-        "event-qps": "kubelet.eventRecordQPS",
-        "streaming-connection-idle-timeout": "kubelet.streamingConnectionIdleTimeout",
-        "cgroup-driver": "kubelet.cgroupDriver",
-        "container-runtime-endpoint": "kubelet.containerRuntimeEndpoint",
-        "cluster-dns": "kubelet.clusterDns",
-        "cluster-domain": "network.clusterDomain",
-    },
-};
-
-function managedBy(component: Component, flag: string): string | undefined {
-    // The legacy OIDC flags cannot be combined with --authentication-config; one way in keeps one validator.
-    if (component === "apiServer" && flag.startsWith("oidc-")) return "authentication.jwt";
-    return MANAGED_FLAGS[component][flag];
-}
-
 const FLAG_NAME = /^[a-z0-9][a-z0-9.-]*$/;
 
 /**
  * Validates one component's extraArgs. `k` is the extraArgs key path; `configKey` roots the pointers to the
- * options that must be used instead. `check` adds component-specific value rules.
+ * options that must be used instead.
  */
-export function resolveExtraArgs(
-    component: Component,
-    extraArgs: unknown,
-    weakenings: WeakeningOptions,
-    k: string,
-    configKey: string,
-    check?: (flag: string, value: string, k: string) => void,
-): ResolvedExtraArgs {
+export function resolveExtraArgs(component: Component, extraArgs: unknown, weakenings: WeakeningOptions, k: string, configKey: string): ResolvedExtraArgs {
     const args: FlagMap = {};
     const accepted: AcceptedOverride[] = [];
     const ackKey = key(configKey, "weakenings", "acceptExtraArgs", component);
@@ -137,30 +60,34 @@ export function resolveExtraArgs(
     }
     for (const [flag, raw] of Object.entries(extraArgs as Record<string, unknown>)) {
         const fk = key(k, flag);
-        if (!FLAG_NAME.test(flag)) fail(fk, raw, 'write the flag name without leading "--" or "=", e.g. "v" for --v');
+        if (!FLAG_NAME.test(flag)) fail(fk, NOT_SHOWN, 'write the flag name in lower case without leading "--" or "=", e.g. "v" for --v');
         const owner = managedBy(component, flag);
-        if (owner !== undefined) fail(fk, raw, `this flag is set from ${owner.includes(" ") ? owner : key(configKey, owner)}; change that instead`);
-        if (typeof raw !== "string" && typeof raw !== "number" && typeof raw !== "boolean") fail(fk, raw, "use a string, number or boolean");
+        if (owner !== undefined) {
+            const g = GUARDS[component].find((x) => x.flag === flag && x.weakening !== undefined);
+            fail(fk, NOT_SHOWN, `this flag is set from ${owner.startsWith("the ") ? owner : key(configKey, owner)}${g ? ` (${cisLabel(g)})` : ""}; change that instead`);
+        }
+        // Only values of flags this block knows are repeated in errors; anything else may be a credential.
+        const shown = isFree(component, flag) || isGuarded(component, flag) ? raw : NOT_SHOWN;
+        if (typeof raw !== "string" && typeof raw !== "number" && typeof raw !== "boolean") fail(fk, shown, "use a string, number or boolean");
         const value = String(raw);
         // kube-bench reads a value up to the first whitespace, and ps shows argv joined by spaces.
-        if (/\s/.test(value)) fail(fk, raw, "use a value without whitespace");
-        check?.(flag, value, fk);
+        if (/\s/.test(value) || value === "") fail(fk, shown, "use a non-empty value without whitespace");
+        checkValue(component, flag, value, shown, fk, configKey, weakenings);
 
         const failing = failedGuards(component, flag, value);
-        const needAck: Guard[] = [];
         for (const g of failing) {
-            if (g.weakening !== undefined) {
-                if (weakenings[g.weakening] !== true) {
-                    fail(fk, raw, `${flag} must ${g.requirement} (${cisLabel(g)}); to accept the weakening set ${key(configKey, "weakenings", g.weakening)}: true`);
-                }
-            } else {
-                needAck.push(g);
+            if (g.weakening !== undefined && weakenings[g.weakening] !== true) {
+                fail(fk, raw, `${flag} must ${g.requirement} (${cisLabel(g)}); to accept the weakening set ${key(configKey, "weakenings", g.weakening)}: true`);
             }
         }
-        if (needAck.length > 0) {
-            const g = needAck[0];
+        const needAck = failing.filter((g) => g.weakening === undefined);
+        if (!isFree(component, flag) || needAck.length > 0) {
             if (!acks.includes(flag)) {
-                fail(fk, raw, `${flag} must ${g.requirement} (${cisLabel(g)}); to accept the weakening list "${flag}" in ${ackKey}`);
+                const g = needAck[0];
+                fail(fk, g ? raw : NOT_SHOWN, g
+                    ? `${flag} must ${g.requirement} (${cisLabel(g)}); to accept the weakening list "${flag}" in ${ackKey}`
+                    : `--${flag} is not on the allow-list of flags that change no security property (${FREE_FLAGS[component].join(", ")}); ` +
+                      `to accept it as a named weakening list "${flag}" in ${ackKey}`);
             }
             accepted.push({ component, flag, value, guards: needAck });
         }
@@ -168,7 +95,7 @@ export function resolveExtraArgs(
     }
     acks.forEach((flag, i) => {
         if (!accepted.some((a) => a.flag === flag)) {
-            fail(key(ackKey, i), flag, `only list flags whose value in ${k} fails a hardening check`);
+            fail(key(ackKey, i), flag, `only list flags set in ${k} that are not on the free allow-list`);
         }
     });
     return { args, accepted };

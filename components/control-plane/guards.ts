@@ -3,7 +3,9 @@
 // final flag maps for the posture, so "allowed" and "reported" can never drift apart.
 //
 // Predicates demand the exact spelling kube-bench reads (e.g. "false", not Go's other boolean forms "0"
-// or "F"), because a value the binary accepts but the benchmark misreads still fails the audit.
+// or "F"), because a value the binary accepts but the benchmark misreads still fails the audit. Where a
+// value is safe only if it is NOT a given boolean (a feature gate not switched off), the binary's own
+// parser decides, so "0" or "F" counts as false exactly as the component reads it.
 import { Component, WeakeningSwitch } from "./options";
 import { CONTROL_PLANE_ACCEPTED_SUITES, STRONG_CIPHER_SUITES } from "./tls";
 
@@ -23,8 +25,16 @@ export interface Guard {
 }
 
 const lower = (v: string) => v.trim().toLowerCase();
-const isFalse = (v: string) => lower(v) === "false";
-const isTrue = (v: string) => lower(v) === "true";
+
+/** Go's strconv.ParseBool, which every Kubernetes and etcd boolean flag uses; undefined where it errors. */
+export function parseGoBool(v: string): boolean | undefined {
+    if (["1", "t", "T", "TRUE", "true", "True"].includes(v)) return true;
+    if (["0", "f", "F", "FALSE", "false", "False"].includes(v)) return false;
+    return undefined;
+}
+
+const isFalse = (v: string) => parseGoBool(v) === false && lower(v) === "false";
+const isTrue = (v: string) => parseGoBool(v) === true && lower(v) === "true";
 const nonEmpty = (v: string) => v.trim() !== "";
 const never = () => false;
 export const listOf = (v: string) =>
@@ -36,8 +46,12 @@ const includes = (item: string) => (v: string) => listOf(v).includes(item);
 const excludes = (item: string) => (v: string) => !listOf(v).includes(item);
 const subsetOf = (allowed: readonly string[]) => (v: string) => listOf(v).length > 0 && listOf(v).every((s) => allowed.includes(s));
 const atLeast = (n: number) => (v: string) => /^\d+$/.test(v.trim()) && Number(v) >= n;
-/** feature-gates "A=true,B=false": the named gate is not switched off. */
-const gateNotOff = (gate: string) => (v: string) => !listOf(v).some((kv) => kv.split("=")[0].trim() === gate && isFalse(kv.split("=")[1] ?? ""));
+/** feature-gates "A=true,B=false": every entry for the named gate parses as true (a value Go rejects fails too). */
+const gateNotOff = (gate: string) => (v: string) =>
+    listOf(v).every((kv) => {
+        const [name, ...value] = kv.split("=");
+        return name.trim() !== gate || parseGoBool(value.join("=").trim()) === true;
+    });
 /** A Go duration that is not zero ("0", "0s", "0m0s" all are). */
 export const nonZeroDuration = (v: string) => /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v.trim()) && /[1-9]/.test(v);
 

@@ -202,9 +202,11 @@ export interface WeakeningOptions {
     unprotectedKernelDefaults?: boolean;
     /** Kubelet seccompDefault=false (CIS 4.2.14): containers without a seccomp profile run unconfined. */
     noSeccompDefault?: boolean;
+    /** Log verbosity above 4 (`v`, etcd `log-level: debug`): bearer tokens and request bodies reach the logs. */
+    verboseLogs?: boolean;
     /**
-     * extraArgs flags (names without dashes) whose value fails a hardening check, accepted on purpose.
-     * Each one is reported in the posture with the check it breaks.
+     * extraArgs flags (names without dashes) outside the free allow-list, accepted on purpose. Each one is
+     * reported in the posture, with the hardening checks its value fails.
      */
     acceptExtraArgs?: Partial<Record<Component, string[]>>;
 }

@@ -3,7 +3,7 @@
 // way shows up here; the weakenings list is what differs from the hardened defaults, and is empty for them.
 import { kubeadmLayout } from "../common";
 import { cisLabel, failedGuardsIn, Guard, listOf } from "./guards";
-import { DEFAULT_CONFIG_KEY, Component, ControlPlaneOptions, WeakeningSwitch } from "./options";
+import { DEFAULT_CONFIG_KEY, Component, COMPONENTS, ControlPlaneOptions, WeakeningSwitch } from "./options";
 import { renderResolved, RenderedComponents } from "./render";
 import { ResolvedControlPlane, resolveControlPlane, WEAKENING_SWITCHES } from "./resolve";
 
@@ -45,6 +45,8 @@ export interface ControlPlanePosture {
         warn: string;
         exemptions: { usernames: string[]; runtimeClasses: string[]; namespaces: string[] };
     };
+    /** Every extraArgs flag in force, free or acknowledged, by the option that set it. */
+    extraArgs: { option: string; value: string }[];
     weakenings: Weakening[];
 }
 
@@ -58,6 +60,7 @@ export const WEAKENING_EFFECTS: Record<WeakeningSwitch, string> = {
     nonLoopbackBind: "controller manager / scheduler endpoints bind beyond 127.0.0.1 (fails CIS 1.3.7 / 1.4.2 when used)",
     unprotectedKernelDefaults: "kubelet protectKernelDefaults=false: starts on kernels whose tunables differ from what it expects",
     noSeccompDefault: "kubelet seccompDefault=false: containers without a seccomp profile run unconfined (fails CIS 4.2.14)",
+    verboseLogs: "log verbosity above 4 (or etcd debug) may be set: bearer tokens and request bodies are written to the logs",
 };
 
 export function controlPlanePosture(options: ControlPlaneOptions, configKey = DEFAULT_CONFIG_KEY): ControlPlanePosture {
@@ -119,6 +122,11 @@ export function postureOf(r: ResolvedControlPlane, c: RenderedComponents): Contr
                 namespaces: [...ps.exemptions.namespaces],
             },
         },
+        extraArgs: COMPONENTS.flatMap((component) =>
+            Object.keys(r.extraArgs[component])
+                .sort()
+                .map((flag) => ({ option: `${r.configKey}.${component}.extraArgs.${flag}`, value: r.extraArgs[component][flag] })),
+        ),
         weakenings: weakeningsOf(r, c),
     };
 }
@@ -159,7 +167,10 @@ function weakeningsOf(r: ResolvedControlPlane, c: RenderedComponents): Weakening
     const out: Weakening[] = WEAKENING_SWITCHES.filter((s) => r.weakenings[s]).map((s) => ({ option: `${k}.weakenings.${s}`, effect: WEAKENING_EFFECTS[s] }));
 
     for (const a of r.accepted) {
-        out.push({ option: `${k}.${a.component}.extraArgs.${a.flag}`, effect: `--${a.flag}=${a.value}: ${describeGuards(a.guards)}` });
+        const why = a.guards.length > 0
+            ? describeGuards(a.guards)
+            : "not on the allow-list of flags that change no security property; accepted by name, its effect is not checked";
+        out.push({ option: `${k}.${a.component}.extraArgs.${a.flag}`, effect: `--${a.flag}=${a.value}: ${why}` });
     }
 
     // Anything else that fails a guard came from outside this block's options (the audit block's flags).

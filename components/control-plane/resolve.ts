@@ -1,11 +1,11 @@
 // All validation, in one pass, before anything is rendered: a resolved model either exists completely or a
 // ConfigError names the first bad setting by its path under the caller's config key.
 import { auditApiServerFlags, auditLogFiles, AuditLogOptions } from "../audit";
-import { fail, FileLayout, isIp, key, knownKeys, nthIPv4, oneOf, parseCidr, positiveInt } from "../common";
-import { ResolvedAdmission, resolveAdmission, KNOWN_ADMISSION_PLUGINS } from "./admission";
+import { fail, FileLayout, isIp, key, knownKeys, nthIPv4, oneOf, optionalObject, parseCidr, positiveInt } from "../common";
+import { ResolvedAdmission, resolveAdmission } from "./admission";
 import { ResolvedJwtIssuer, resolveAuthentication } from "./authentication";
 import { AcceptedOverride, FlagMap, resolveExtraArgs } from "./flags";
-import { listOf, nonZeroDuration } from "./guards";
+import { nonZeroDuration } from "./guards";
 import { ResolvedNetwork, resolveNetwork } from "./network";
 import {
     Component,
@@ -29,6 +29,7 @@ export const WEAKENING_SWITCHES: readonly WeakeningSwitch[] = [
     "nonLoopbackBind",
     "unprotectedKernelDefaults",
     "noSeccompDefault",
+    "verboseLogs",
 ];
 
 export interface ResolvedKubelet {
@@ -74,11 +75,11 @@ const TOP_KEYS: (keyof ControlPlaneOptions)[] = [
     "weakenings",
 ];
 
-const AUTHORIZATION_MODES = ["AlwaysAllow", "AlwaysDeny", "ABAC", "Webhook", "RBAC", "Node"];
-
 export function resolveControlPlane(options: ControlPlaneOptions, layout: FileLayout, configKey = DEFAULT_CONFIG_KEY): ResolvedControlPlane {
     if (typeof options !== "object" || options === null) fail(configKey, options, "use an object with at least network settings");
     knownKeys(configKey, options, TOP_KEYS);
+    // Every section is optional but, when given, a mapping: `apiServer: null` is named, never a TypeError.
+    for (const name of TOP_KEYS) if (name !== "network") optionalObject(key(configKey, name), options[name]);
     checkLayout(layout, key(configKey, "layout"));
     const k = (...parts: (string | number)[]) => key(configKey, ...parts);
 
@@ -101,9 +102,7 @@ export function resolveControlPlane(options: ControlPlaneOptions, layout: FileLa
     knownKeys(k("etcd"), options.etcd, ["extraArgs", "initialClusterState", "initialClusterToken"]);
     knownKeys(k("kubelet"), options.kubelet, ["extraArgs", "servingCert", "podPidsLimit", "eventRecordQPS", "streamingConnectionIdleTimeout", "cgroupDriver", "containerRuntimeEndpoint", "clusterDns"]);
 
-    const resolvedExtra = COMPONENTS.map((c) =>
-        resolveExtraArgs(c, options[c]?.extraArgs, weakeningOptions, k(c, "extraArgs"), configKey, c === "apiServer" ? apiServerValueCheck : undefined),
-    );
+    const resolvedExtra = COMPONENTS.map((c) => resolveExtraArgs(c, options[c]?.extraArgs, weakeningOptions, k(c, "extraArgs"), configKey));
     const extraArgs = Object.fromEntries(COMPONENTS.map((c, i) => [c, resolvedExtra[i].args])) as Record<Component, FlagMap>;
 
     // The audit block validates its own options; calling it here surfaces its errors before rendering.
@@ -140,8 +139,7 @@ function checkLayout(layout: FileLayout, k: string): void {
 }
 
 function resolveWeakenings(w: WeakeningOptions | undefined, k: string): WeakeningOptions {
-    if (w === undefined) return {};
-    if (typeof w !== "object" || w === null) fail(k, w, "use an object of weakening switches");
+    if (optionalObject(k, w) === undefined || w === undefined) return {};
     knownKeys(k, w, [...WEAKENING_SWITCHES, "acceptExtraArgs"]);
     for (const s of WEAKENING_SWITCHES) {
         if (w[s] !== undefined && typeof w[s] !== "boolean") fail(key(k, s), w[s], "use true or false");
@@ -154,15 +152,6 @@ function resolveWeakenings(w: WeakeningOptions | undefined, k: string): Weakenin
         if (!Array.isArray(list) || list.some((f) => typeof f !== "string")) fail(key(ak, c), list, "list flag names (without dashes)");
     }
     return w;
-}
-
-function apiServerValueCheck(flag: string, value: string, k: string): void {
-    const known: readonly string[] | undefined =
-        flag === "enable-admission-plugins" || flag === "disable-admission-plugins" ? KNOWN_ADMISSION_PLUGINS : flag === "authorization-mode" ? AUTHORIZATION_MODES : undefined;
-    if (known === undefined) return;
-    for (const item of listOf(value)) {
-        if (!known.includes(item)) fail(k, value, `${JSON.stringify(item)} is unknown to kube-apiserver v1.34; use names from: ${known.join(", ")}`);
-    }
 }
 
 function resolveControllerManager(o: ControlPlaneOptions["controllerManager"], network: ResolvedNetwork, k: string) {

@@ -1,6 +1,6 @@
 // The control-plane settings a stack may choose. Addresses, ports and etcd members belong to the platform, and
 // audit settings have their own key, so those parts of ControlPlaneOptions are refused here with a pointer.
-import { fail, kubeadmLayout, key, knownKeys } from "../../components/common";
+import { fail, kubeadmLayout, key, knownKeys, NOT_SHOWN } from "../../components/common";
 import { renderControlPlane } from "../../components/control-plane";
 import type { LocalControlPlaneOptions, LocalNetworkOptions } from "../../platforms/local/plan";
 import { ConfigEntry } from "../types";
@@ -12,14 +12,14 @@ export const STACK_NETWORK_FIELDS: readonly (keyof LocalNetworkOptions)[] = ["se
 const FIELDS = {
     network: `Cluster-wide ranges and names: ${STACK_NETWORK_FIELDS.join(", ")} (defaults 10.96.0.0/12, 10.244.0.0/16, cluster.local, kubernetes).`,
     tls: "minVersion (VersionTLS12 or VersionTLS13) and cipherSuites (a subset of the strong suites) of every component.",
-    apiServer: "extraArgs: further kube-apiserver flags; values that fail a hardening check need weakenings.acceptExtraArgs.",
+    apiServer: "extraArgs: further kube-apiserver flags from an allow-list (timeouts, limits, v up to 4); any other flag needs weakenings.acceptExtraArgs and is a named weakening.",
     controllerManager: "extraArgs, terminatedPodGcThreshold, allocateNodeCidrs, nodeCidrMaskSize.",
-    scheduler: "extraArgs: further kube-scheduler flags.",
+    scheduler: "extraArgs: further kube-scheduler flags (the same allow-list rule).",
     etcd: 'extraArgs, initialClusterState ("new" or "existing"), initialClusterToken.',
     kubelet: "extraArgs, servingCert, podPidsLimit, eventRecordQPS, streamingConnectionIdleTimeout, cgroupDriver, containerRuntimeEndpoint, clusterDns.",
     admission: "podSecurity (cluster-wide PSA defaults and exemptions), eventRateLimit.limits, extraPlugins.",
     authentication: "jwt: OIDC issuers [{ url, audiences, claimMappings?, ... }]; none by default.",
-    weakenings: "Named switches that loosen a CIS default (anonymousAuth, profiling, ...); each one is reported in the posture.",
+    weakenings: "Named switches that loosen a CIS default (anonymousAuth, profiling, verboseLogs, ...) and acceptExtraArgs; each one is reported in the posture.",
 } as const;
 
 export const controlPlane: ConfigEntry<LocalControlPlaneOptions> = {
@@ -34,13 +34,13 @@ export const controlPlane: ConfigEntry<LocalControlPlaneOptions> = {
     fields: FIELDS,
     validate: (value, ctx) => {
         const o = objectValue(ctx.key, value);
-        if ("audit" in o) fail(key(ctx.key, "audit"), o.audit, "audit settings have their own key; move them to hardened-cluster:audit");
+        if ("audit" in o) fail(key(ctx.key, "audit"), NOT_SHOWN, "audit settings have their own key; move them to hardened-cluster:audit");
         knownKeys(ctx.key, o, Object.keys(FIELDS));
         if (o.network !== undefined) {
             const network = objectValue(key(ctx.key, "network"), o.network);
-            for (const [name, v] of Object.entries(network)) {
+            for (const name of Object.keys(network)) {
                 if (!(STACK_NETWORK_FIELDS as readonly string[]).includes(name)) {
-                    fail(key(ctx.key, "network", name), v, `the platform sets listen addresses, ports and etcd members (local: hardened-cluster:local.ports); a stack sets only ${STACK_NETWORK_FIELDS.join(", ")}`);
+                    fail(key(ctx.key, "network", name), NOT_SHOWN, `the platform sets listen addresses, ports and etcd members (local: hardened-cluster:local.ports); a stack sets only ${STACK_NETWORK_FIELDS.join(", ")}`);
                 }
             }
         }

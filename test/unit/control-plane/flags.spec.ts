@@ -159,15 +159,19 @@ describe("control plane: flags", () => {
     });
 
     describe("extraArgs", () => {
-        it("adds flags and replaces defaults by name, keeping everything else", () => {
+        it("adds free flags, keeping every default, and lists each one in the posture", () => {
             const base = render();
-            const r = render({ apiServer: { extraArgs: { v: 2, "request-timeout": "300s", "audit-log-maxage": "90" } } });
+            const r = render({ apiServer: { extraArgs: { v: 2, "request-timeout": "300s", "event-ttl": "2h0m0s" } } });
             assert.equal(r.apiServer.flags.v, "2");
             assert.equal(r.apiServer.flags["request-timeout"], "300s");
-            assert.equal(r.apiServer.flags["audit-log-maxage"], "90");
-            for (const [k, v] of Object.entries(base.apiServer.flags)) if (k !== "audit-log-maxage") assert.equal(r.apiServer.flags[k], v, k);
-            assert.ok(r.apiServer.args.includes("--audit-log-maxage=90"));
+            for (const [k, v] of Object.entries(base.apiServer.flags)) assert.equal(r.apiServer.flags[k], v, k);
+            assert.ok(r.apiServer.args.includes("--event-ttl=2h0m0s"));
             assert.deepEqual(r.posture.weakenings, []);
+            assert.deepEqual(r.posture.extraArgs, [
+                { option: "controlPlane.apiServer.extraArgs.event-ttl", value: "2h0m0s" },
+                { option: "controlPlane.apiServer.extraArgs.request-timeout", value: "300s" },
+                { option: "controlPlane.apiServer.extraArgs.v", value: "2" },
+            ]);
         });
 
         it("passes each component's extraArgs to that component only", () => {
@@ -178,23 +182,27 @@ describe("control plane: flags", () => {
             assert.ok(r.kubelet.args.includes("--node-ip=10.0.0.20"));
         });
 
-        it("accepts a hardening override that still passes its check, without reporting it", () => {
-            const r = render({ apiServer: { extraArgs: { "enable-admission-plugins": "NodeRestriction,PodSecurity,EventRateLimit,AlwaysPullImages,DenyServiceExternalIPs,OwnerReferencesPermissionEnforcement" } } });
-            assert.ok(r.apiServer.flags["enable-admission-plugins"].endsWith(",OwnerReferencesPermissionEnforcement"));
-            assert.deepEqual(r.posture.weakenings, []);
+        it("takes a flag outside the allow-list once it is named, and reports it even when no check fails", () => {
+            const r = render({
+                apiServer: { extraArgs: { "authorization-webhook-config-file": "/etc/kubernetes/authz-webhook.conf" } },
+                weakenings: { acceptExtraArgs: { apiServer: ["authorization-webhook-config-file"] } },
+            });
+            assert.equal(r.apiServer.flags["authorization-webhook-config-file"], "/etc/kubernetes/authz-webhook.conf");
+            assert.deepEqual(r.posture.weakenings.map((w) => w.option), ["controlPlane.apiServer.extraArgs.authorization-webhook-config-file"]);
+            assert.match(r.posture.weakenings[0].effect, /allow-list/);
         });
 
-        it("reports an accepted weakening override in the posture, naming the flag and the check", () => {
+        it("reports an accepted override that fails a check, naming the flag and the check", () => {
             const r = render({
-                apiServer: { extraArgs: { "enable-admission-plugins": "NodeRestriction,PodSecurity,EventRateLimit,AlwaysPullImages" } },
-                weakenings: { acceptExtraArgs: { apiServer: ["enable-admission-plugins"] } },
+                apiServer: { extraArgs: { "disable-admission-plugins": "DenyServiceExternalIPs" } },
+                weakenings: { acceptExtraArgs: { apiServer: ["disable-admission-plugins"] } },
             });
-            assert.equal(r.apiServer.flags["enable-admission-plugins"], "NodeRestriction,PodSecurity,EventRateLimit,AlwaysPullImages");
+            assert.equal(r.apiServer.flags["disable-admission-plugins"], "DenyServiceExternalIPs");
             assert.equal(r.posture.weakenings.length, 1);
             const w = r.posture.weakenings[0];
-            assert.equal(w.option, "controlPlane.apiServer.extraArgs.enable-admission-plugins");
+            assert.equal(w.option, "controlPlane.apiServer.extraArgs.disable-admission-plugins");
             assert.match(w.effect, /DenyServiceExternalIPs/);
-            assert.match(w.effect, /CIS 1\.2\.3/);
+            assert.deepEqual(r.posture.apiServer.disabledAdmissionPlugins, ["DenyServiceExternalIPs"]);
         });
 
         it("reports a kubelet override that sets a flag CIS wants unset", () => {
@@ -207,8 +215,8 @@ describe("control plane: flags", () => {
             assert.match(r.posture.weakenings[0].effect, /4\.2\.7/);
         });
 
-        it("takes a weakening override through its named switch, reported once under the switch", () => {
-            const r = render({ apiServer: { extraArgs: { "anonymous-auth": true } }, weakenings: { anonymousAuth: true } });
+        it("sets a switch-governed flag only through its switch, reported once under the switch", () => {
+            const r = render({ weakenings: { anonymousAuth: true } });
             assert.equal(r.apiServer.flags["anonymous-auth"], "true");
             assert.deepEqual(
                 r.posture.weakenings.map((w) => w.option),

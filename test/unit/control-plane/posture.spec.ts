@@ -19,6 +19,7 @@ describe("control plane: posture", () => {
         assert.deepEqual(p.oidc, { enabled: false, issuers: [] });
         assert.deepEqual(p.podSecurity, { enforce: "restricted:latest", audit: "restricted:latest", warn: "restricted:latest", exemptions: { usernames: [], runtimeClasses: [], namespaces: [] } });
         assert.deepEqual(p.weakenings, []);
+        assert.deepEqual(p.extraArgs, []);
     });
 
     it("is the same summary renderControlPlane returns", () => {
@@ -37,6 +38,7 @@ describe("control plane: posture", () => {
                     nonLoopbackBind: true,
                     unprotectedKernelDefaults: true,
                     noSeccompDefault: true,
+                    verboseLogs: true,
                 },
             }),
         );

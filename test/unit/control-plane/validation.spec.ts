@@ -18,16 +18,16 @@ const net = (o: ControlPlaneOptions, n: Partial<ControlPlaneOptions["network"]>)
 
 const CASES: BadCase[] = [
     {
-        name: "a weakened flag in extraArgs without its named switch",
+        name: "a switch-governed flag in extraArgs",
         patch: (o) => (o.apiServer = { extraArgs: { "anonymous-auth": "true" } }),
         key: "controlPlane.apiServer.extraArgs.anonymous-auth",
-        says: ['"true"', "CIS 1.2.1", "controlPlane.weakenings.anonymousAuth"],
+        says: ["CIS 1.2.1", "controlPlane.weakenings.anonymousAuth"],
     },
     {
         name: "a boolean spelling kube-bench cannot read",
-        patch: (o) => (o.controllerManager = { extraArgs: { profiling: "0" } }),
-        key: "controlPlane.controllerManager.extraArgs.profiling",
-        says: ["CIS 1.3.2"],
+        patch: (o) => (o.etcd = { extraArgs: { "client-cert-auth": "1" } }),
+        key: "controlPlane.etcd.extraArgs.client-cert-auth",
+        says: ["CIS 2.2"],
     },
     {
         name: "a flag CIS wants unset, without acceptExtraArgs",
@@ -77,8 +77,8 @@ const CASES: BadCase[] = [
     },
     {
         name: "an admission plugin kube-apiserver does not know",
-        patch: (o) => (o.apiServer = { extraArgs: { "enable-admission-plugins": "NodeRestriction,PodSecurity,EventRateLimit,AlwaysPullImages,DenyServiceExternalIPs,PodSecurityPolicy" } }),
-        key: "controlPlane.apiServer.extraArgs.enable-admission-plugins",
+        patch: (o) => (o.apiServer = { extraArgs: { "disable-admission-plugins": "PodSecurityPolicy" } }),
+        key: "controlPlane.apiServer.extraArgs.disable-admission-plugins",
         says: ['"PodSecurityPolicy"'],
     },
     {
@@ -213,7 +213,7 @@ describe("control plane: bad input", () => {
 
     it("accepts each rejected extraArgs weakening once it is named", () => {
         const o = baseOptions();
-        o.apiServer = { extraArgs: { "token-auth-file": "/etc/kubernetes/tokens.csv", "anonymous-auth": "true" } };
+        o.apiServer = { extraArgs: { "token-auth-file": "/etc/kubernetes/tokens.csv" } };
         o.weakenings = { anonymousAuth: true, acceptExtraArgs: { apiServer: ["token-auth-file"] } };
         const r = renderControlPlane(o, LAYOUT);
         assert.equal(r.apiServer.flags["token-auth-file"], "/etc/kubernetes/tokens.csv");
