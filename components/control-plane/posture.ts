@@ -2,7 +2,12 @@
 // back from the rendered flags and files rather than from the options, so an override that slipped in any
 // way shows up here; the weakenings list is what differs from the hardened defaults, and is empty for them.
 import { kubeadmLayout } from "../common";
-import { cisLabel, failedGuardsIn, Guard, listOf } from "./guards";
+import { cisLabel, failedGuardsIn, Guard, listOf, parseGoBool } from "./guards";
+
+// Booleans as the binaries read them (strconv.ParseBool), so "0" reads as off; a value Go rejects (the
+// binary would not start) reads like an absent flag.
+const notFalse = (v: string | undefined) => parseGoBool(v ?? "") !== false;
+const isOn = (v: string | undefined) => parseGoBool(v ?? "") === true;
 import { DEFAULT_CONFIG_KEY, Component, COMPONENTS, ControlPlaneOptions, WeakeningSwitch } from "./options";
 import { renderResolved, RenderedComponents } from "./render";
 import { ResolvedControlPlane, resolveControlPlane, WEAKENING_SWITCHES } from "./resolve";
@@ -80,36 +85,36 @@ export function postureOf(r: ResolvedControlPlane, c: RenderedComponents): Contr
         tlsMinVersion: r.tls.minVersion,
         cipherSuites: [...r.tls.cipherSuites],
         apiServer: {
-            anonymousAuth: api["anonymous-auth"] !== "false",
+            anonymousAuth: notFalse(api["anonymous-auth"]),
             authorizationModes: listOf(api["authorization-mode"] ?? ""),
             admissionPlugins: listOf(api["enable-admission-plugins"] ?? ""),
             disabledAdmissionPlugins: listOf(api["disable-admission-plugins"] ?? ""),
-            profiling: api.profiling !== "false",
-            privilegedContainers: api["allow-privileged"] === "true",
-            serviceAccountLookup: api["service-account-lookup"] !== "false",
-            extendServiceAccountTokens: api["service-account-extend-token-expiration"] !== "false",
+            profiling: notFalse(api.profiling),
+            privilegedContainers: isOn(api["allow-privileged"]),
+            serviceAccountLookup: notFalse(api["service-account-lookup"]),
+            extendServiceAccountTokens: notFalse(api["service-account-extend-token-expiration"]),
             encryptionAtRest: (api["encryption-provider-config"] ?? "") !== "",
             auditLog: (api["audit-log-path"] ?? "") !== "",
         },
         controllerManager: {
-            profiling: cm.profiling !== "false",
+            profiling: notFalse(cm.profiling),
             bindAddress: cm["bind-address"],
-            useServiceAccountCredentials: cm["use-service-account-credentials"] === "true",
+            useServiceAccountCredentials: isOn(cm["use-service-account-credentials"]),
         },
-        scheduler: { profiling: sch.profiling !== "false", bindAddress: sch["bind-address"] },
+        scheduler: { profiling: notFalse(sch.profiling), bindAddress: sch["bind-address"] },
         etcd: {
             members: c.etcd.map((m) => m.name),
-            clientCertAuth: etcd["client-cert-auth"] === "true",
-            peerClientCertAuth: etcd["peer-client-cert-auth"] === "true",
-            profiling: etcd["enable-pprof"] === "true",
+            clientCertAuth: isOn(etcd["client-cert-auth"]),
+            peerClientCertAuth: isOn(etcd["peer-client-cert-auth"]),
+            profiling: isOn(etcd["enable-pprof"]),
         },
         kubelet: {
-            anonymousAuth: kubelet["anonymous-auth"] !== "false",
+            anonymousAuth: notFalse(kubelet["anonymous-auth"]),
             authorizationMode: kubelet["authorization-mode"],
             readOnlyPort: Number(kubelet["read-only-port"]),
             servingCertificate: r.kubelet.servingCert === "bootstrap" ? "bootstrap" : "files",
-            protectKernelDefaults: kubelet["protect-kernel-defaults"] === "true",
-            seccompDefault: kubelet["seccomp-default"] === "true",
+            protectKernelDefaults: isOn(kubelet["protect-kernel-defaults"]),
+            seccompDefault: isOn(kubelet["seccomp-default"]),
         },
         oidc: { enabled: r.jwt.length > 0, issuers: r.jwt.map((j) => j.url) },
         podSecurity: {

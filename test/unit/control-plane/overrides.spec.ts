@@ -130,6 +130,15 @@ describe("control plane: extraArgs is an allow-list", () => {
         assert.ok(r.posture.weakenings.some((w) => /CIS 1\.3\.6/.test(w.effect)));
     });
 
+    it("summarises a named boolean override as the binary reads it", () => {
+        // "0" is false to strconv.ParseBool: token lookup is off, whatever the spelling.
+        const r = renderControlPlane(withExtra("apiServer", { "service-account-lookup": "0" }, ["service-account-lookup"]), LAYOUT);
+        assert.equal(r.posture.apiServer.serviceAccountLookup, false);
+        assert.match(r.posture.weakenings[0].effect, /CIS 1\.2\.21/);
+        const cm = renderControlPlane(withExtra("controllerManager", { "use-service-account-credentials": "T" }, ["use-service-account-credentials"]), LAYOUT);
+        assert.equal(cm.posture.controllerManager.useServiceAccountCredentials, true);
+    });
+
     describe("log verbosity above 4 is a named weakening", () => {
         for (const c of ["apiServer", "controllerManager", "scheduler", "kubelet"]) {
             it(`${c} --v=5 needs weakenings.verboseLogs; --v=4 does not`, () => {
