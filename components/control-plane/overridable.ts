@@ -206,11 +206,12 @@ export function checkValue(component: Component, flag: string, value: string, ra
             fail(k, raw, `${flag === "v" ? `verbosity above ${MAX_SAFE_VERBOSITY}` : "debug logging"} writes bearer tokens and request bodies to the logs; use at most ${flag === "v" ? MAX_SAFE_VERBOSITY : "info"}, or to accept the weakening set ${verbose}: true`);
         }
     }
-    if (component === "etcd" && /urls?$/.test(flag)) {
+    if (component === "etcd") {
         // etcd serves a plain http:// (or unix://) listener without TLS and so without client certificates:
         // anyone who reaches it reads and writes every Secret. No acknowledgement makes that acceptable.
-        for (const url of listOf(value)) {
-            if (!/^https:\/\/\S+$/i.test(url)) fail(k, NOT_SHOWN, "use https:// URLs only; a plain-text etcd listener serves the whole datastore without authentication");
+        const urls = /urls?$/.test(flag) ? listOf(value) : [];
+        if (urls.some((url) => !/^https:\/\/\S+$/i.test(url)) || /http:\/\//i.test(value)) {
+            fail(k, NOT_SHOWN, "use https:// URLs only; a plain-text etcd listener serves the whole datastore without authentication");
         }
     }
     if (component === "apiServer") {

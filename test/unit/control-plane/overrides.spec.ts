@@ -166,12 +166,30 @@ describe("control plane: extraArgs is an allow-list", () => {
                     assertConfigError(() => renderControlPlane(withExtra("etcd", { [flag]: url }, [flag]), LAYOUT), `controlPlane.etcd.extraArgs.${flag}`, "https://");
                 });
             }
-            it(`accepts ${flag} over https, listed in the posture`, () => {
+            it(`accepts ${flag} over https, listed in the posture (and refuses http:// in any etcd flag)`, () => {
+                assertConfigError(() => renderControlPlane(withExtra("etcd", { discovery: "http://discovery.example.com/abc" }, ["discovery"]), LAYOUT), "controlPlane.etcd.extraArgs.discovery", "https://");
                 const r = renderControlPlane(withExtra("etcd", { [flag]: "https://127.0.0.1:2382" }), LAYOUT);
                 assert.equal(r.etcd[0].flags[flag], "https://127.0.0.1:2382");
                 assert.deepEqual(r.posture.extraArgs, [{ option: `controlPlane.etcd.extraArgs.${flag}`, value: "https://127.0.0.1:2382" }]);
             });
         }
+    });
+
+    it("renders every etcd URL of every member as https://, IPv4 and IPv6 alike", () => {
+        let urls = 0;
+        for (const r of [render(), render({ network: { advertiseAddress: "fd00::10", serviceCidr: "fd00:96::/108", podCidr: "fd00:244::/56", etcdMembers: [{ name: "v6", ip: "fd00::10" }] }, kubelet: { clusterDns: ["fd00:96::a"] } })]) {
+            for (const m of r.etcd) {
+                for (const [flag, value] of Object.entries(m.flags)) {
+                    if (!/urls?$/.test(flag) && flag !== "initial-cluster") continue;
+                    for (const item of value.split(",")) {
+                        assert.match(item.replace(/^[a-z0-9-]+=/, ""), /^https:\/\//, `${m.name} --${flag}`);
+                        urls++;
+                    }
+                }
+            }
+            assert.ok(r.apiServer.flags["etcd-servers"].split(",").every((u) => u.startsWith("https://")));
+        }
+        assert.ok(urls >= 20, `only ${urls} URLs`);
     });
 
     it("does not echo the value of a flag outside the allow-list", () => {
