@@ -1,7 +1,7 @@
 // What the AWS settings mean for security, as data a report or a test can read. Every option that loosens
 // the default posture appears in `weakenings`, by its config path.
-import { key } from "../../components/common";
-import { AwsOptions, Environment, EndpointVisibility, isWorld, resolveAwsOptions } from "./options";
+import { coversWorld, key } from "../../components/common";
+import { AwsOptions, Environment, EndpointVisibility, resolveAwsOptions } from "./options";
 
 export interface AwsPosture {
     environment: Environment;
@@ -35,9 +35,9 @@ export function awsPosture(options: AwsOptions | undefined, configKey = "aws"): 
     if (r.allowWorldApiAccess) {
         weakenings.push({
             option: key(configKey, "allowWorldApiAccess"),
-            effect: r.apiAllowedCidrs.some(isWorld)
+            effect: coversWorld(r.apiAllowedCidrs, 4)
                 ? "6443 accepts connections from any address; only authentication stands between the internet and the API"
-                : "0.0.0.0/0 would be accepted in apiAllowedCidrs without an error (none is listed now)",
+                : "CIDRs covering every address (0.0.0.0/0, or blocks that add up to it) would be accepted in apiAllowedCidrs without an error (none is listed now)",
         });
     }
     if (r.controlPlane.etcdMembers === 1) {

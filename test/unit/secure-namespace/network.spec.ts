@@ -11,8 +11,13 @@ import {
     type NetworkPolicyObject,
 } from "../../../components/secure-namespace";
 
-const METADATA_V4 = "169.254.169.254";
-const METADATA_V6 = "fd00:ec2::254";
+// Credential endpoints as the clouds document them, and the IPv6 spellings that carry 169.254.169.254 there:
+// IPv4-mapped (RFC 4291 2.5.5.2), its hex form, NAT64 well-known prefix (RFC 6052), IPv4-compatible, SIIT.
+const CREDENTIAL_ADDRESSES = [
+    "169.254.169.254", "169.254.170.2", "169.254.170.23", "100.100.100.200", "fd00:ec2::254", "fd00:ec2::23", "fe80::a9fe:a9fe",
+    "::ffff:169.254.169.254", "::ffff:a9fe:a9fe", "64:ff9b::a9fe:a9fe", "64:ff9b::169.254.169.254", "::169.254.169.254", "::ffff:0:a9fe:a9fe",
+    "::ffff:100.100.100.200", "64:ff9b::6464:64c8", "::ffff:169.254.170.2",
+];
 
 /** Independent of the code under test: does this ipBlock let traffic to `addr` through? */
 function ipBlockReaches(block: { cidr: string; except?: string[] }, addr: string): boolean {
@@ -22,6 +27,7 @@ function ipBlockReaches(block: { cidr: string; except?: string[] }, addr: string
         for (const c of cidrs) {
             const [a, p] = c.split("/");
             if (isIPv4(a) === (family === "ipv4")) list.addSubnet(a, Number(p), family);
+            // BlockList folds IPv4-mapped addresses into IPv4 rules; compare within one family only.
         }
         return list.check(addr, family);
     };
@@ -91,39 +97,66 @@ describe("secure-namespace network policies", () => {
     });
 
     const cidrs = [
-        "0.0.0.0/0", "128.0.0.0/1", "169.254.0.0/16", "169.254.169.0/24", "169.254.169.254/31", "169.254.169.252/30",
-        "10.0.0.0/8", "192.168.0.0/16", "::/0", "fd00::/8", "fd00:ec2::/64", "2001:db8::/32",
+        "0.0.0.0/0", "128.0.0.0/1", "0.0.0.0/1", "169.254.0.0/15", "160.0.0.0/4", "100.64.0.0/10", "100.100.100.0/24",
+        "10.0.0.0/8", "192.168.0.0/16", "::/0", "::/1", "::/8", "::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64::/16",
+        "fd00::/8", "fd00:ec2::/64", "fc00::/7", "fe00::/7", "fe80::/9", "2001:db8::/32",
     ];
-    it("never lets an egress allow reach the metadata service, whatever CIDRs are configured", () => {
+    it("never lets an egress allow reach a credential endpoint, in any spelling, whatever CIDRs are configured", () => {
+        assert.equal(cidrs.length, 23);
+        let checked = 0;
         for (const cidr of cidrs) {
             const n = validateNetwork("k", { allowSameNamespace: true, allowEgressTo: [{ cidr }] });
             const policies = renderNetworkPolicies("ns", n);
-            assert.equal(egressReaches(policies, METADATA_V4), false, `${cidr} reaches ${METADATA_V4}`);
-            assert.equal(egressReaches(policies, METADATA_V6), false, `${cidr} reaches ${METADATA_V6}`);
+            for (const addr of CREDENTIAL_ADDRESSES) {
+                assert.equal(egressReaches(policies, addr), false, `${cidr} reaches ${addr}`);
+                checked++;
+            }
         }
+        assert.equal(checked, cidrs.length * CREDENTIAL_ADDRESSES.length);
         const all = validateNetwork("k", { allowEgressTo: cidrs.map((cidr) => ({ cidr })) });
-        assert.equal(egressReaches(renderNetworkPolicies("ns", all), METADATA_V4), false);
+        for (const addr of CREDENTIAL_ADDRESSES) assert.equal(egressReaches(renderNetworkPolicies("ns", all), addr), false, addr);
     });
 
-    it("keeps the rest of a CIDR that contains the metadata address reachable", () => {
+    it("excepts the whole link-local ranges and the named endpoints from the world", () => {
+        const v4 = egressCidr("k", "0.0.0.0/0");
+        assert.equal(v4.cidr, "0.0.0.0/0");
+        assert.deepEqual([...v4.except].sort(), ["100.100.100.200/32", "169.254.0.0/16"]);
+        const v6 = egressCidr("k", "::/0");
+        for (const e of ["fe80::/10", "fd00:ec2::254/128", "fd00:ec2::23/128", "::ffff:169.254.0.0/112", "64:ff9b::a9fe:0/112"]) {
+            assert.ok(v6.except.includes(e), `::/0 does not except ${e}: ${v6.except.join(", ")}`);
+        }
+    });
+
+    it("keeps the rest of a CIDR that contains a credential endpoint reachable", () => {
         const n = validateNetwork("k", { allowEgressTo: [{ cidr: "0.0.0.0/0" }, { cidr: "::/0" }] });
         const policies = renderNetworkPolicies("ns", n);
         assert.ok(egressReaches(policies, "1.1.1.1"));
-        assert.ok(egressReaches(policies, "169.254.169.253"));
+        assert.ok(egressReaches(policies, "169.253.255.255"));
+        assert.ok(egressReaches(policies, "169.255.0.0"));
         assert.ok(egressReaches(policies, "2001:db8::1"));
-        assert.deepEqual(egressCidr("k", "0.0.0.0/0"), { cidr: "0.0.0.0/0", except: ["169.254.169.254/32"] });
-        assert.deepEqual(egressCidr("k", "::/0"), { cidr: "::/0", except: ["fd00:ec2::254/128"] });
+        assert.ok(egressReaches(policies, "64:ff9b::808:808"));
         assert.deepEqual(egressCidr("k", "10.0.0.0/8"), { cidr: "10.0.0.0/8", except: [] });
     });
 
-    it("refuses a CIDR that is only the metadata address, since it cannot be excepted", () => {
-        for (const cidr of ["169.254.169.254/32", "fd00:ec2::254/128"]) {
-            assert.throws(() => egressCidr("hc.allowEgressTo[0].cidr", cidr), (e: unknown) => e instanceof ConfigError && /metadata/.test(e.message) && e.message.includes("hc.allowEgressTo[0].cidr"));
+    it("refuses a CIDR inside a forbidden block, since NetworkPolicy cannot except a whole block", () => {
+        const inside = [
+            "169.254.169.254/32", "fd00:ec2::254/128", "169.254.170.2/32", "169.254.170.23/32", "fd00:ec2::23/128", "100.100.100.200/32",
+            "169.254.0.0/16", "169.254.169.0/24", "fe80::/10", "fe80::/64", "::ffff:169.254.169.254/128", "::ffff:a9fe:a9fe/128",
+            "64:ff9b::a9fe:a9fe/128", "64:ff9b::169.254.0.0/112", "::a9fe:a9fe/128", "::ffff:0:a9fe:a9fe/128",
+        ];
+        assert.equal(inside.length, 16);
+        for (const cidr of inside) {
+            assert.throws(() => egressCidr("hc.allowEgressTo[0].cidr", cidr), (e: unknown) => e instanceof ConfigError && /never allowed/.test(e.message) && e.message.includes("hc.allowEgressTo[0].cidr"), cidr);
         }
     });
 
-    it("refuses CIDRs that do not parse or have host bits set", () => {
-        for (const cidr of ["10.0.0.0", "10.0.0.0/33", "300.0.0.0/8", "example.com/8", "10.0.0.1/8"]) {
+    it("renders every CIDR in canonical form, so the same block is never spelled two ways", () => {
+        assert.deepEqual(egressCidr("k", "2001:DB8:0:0::/32"), { cidr: "2001:db8::/32", except: [] });
+        assert.equal(egressCidr("k", "::FFFF:0:0/96").cidr, "::ffff:0.0.0.0/96");
+    });
+
+    it("refuses CIDRs that do not parse or have host bits set, in both families", () => {
+        for (const cidr of ["10.0.0.0", "10.0.0.0/33", "300.0.0.0/8", "example.com/8", "10.0.0.1/8", "10.1/16", "010.0.0.0/8", "fd00::1/64", "2001:db8::/129", "fe80::%eth0/64", "10.0.0.0/08"]) {
             assert.throws(() => egressCidr("hc.cidr", cidr), (e: unknown) => e instanceof ConfigError && e.message.includes("hc.cidr"), cidr);
         }
     });
