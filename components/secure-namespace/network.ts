@@ -55,6 +55,8 @@ function forbiddenBlocks(): string[] {
     return [...v4, ...v6, ...Object.values(IPV4_EMBEDDING_PREFIXES).flatMap((p) => v4.map((c) => embed(p, c)))].map((c) => parseCidr(c)!.canonical);
 }
 
+const IPV4_MAPPED = `${IPV4_EMBEDDING_PREFIXES["IPv4-mapped (RFC 4291)"]}/96`;
+
 /** Every block no egress allow may reach, canonical and non-overlapping, IPv4 first. */
 export const FORBIDDEN_EGRESS_CIDRS: readonly string[] = Object.freeze(forbiddenBlocks());
 
@@ -121,9 +123,14 @@ export function egressCidr(k: string, v: unknown): { cidr: string; except: strin
     if (!c) fail(k, v, 'use a CIDR such as "10.0.0.0/8" or "2001:db8::/32"');
     if (c.hostBitsSet) fail(k, v, `host bits are set; the network is ${c.canonical}`);
     const except: string[] = [];
+    const mapped = cidrContains(IPV4_MAPPED, c);
     for (const f of FORBIDDEN_EGRESS_CIDRS) {
         if (cidrContains(f, c)) fail(k, v, `egress to ${f} is never allowed: it holds cloud metadata and credential endpoints (link-local or named)`);
-        if (cidrContains(c, f)) except.push(f);
+        // Go's net.IPNet (the API server's except check, and Go-written network plugins) and the kernel both
+        // treat ::ffff:a.b.c.d as the IPv4 address a.b.c.d: a block outside ::ffff:0:0/96 never matches it
+        // (the IPv4 rules, with their own excepts, do), and the API server refuses such an except as "not a
+        // strict subset of cidr". So an IPv4-mapped except goes only into IPv4-mapped blocks.
+        if (cidrContains(c, f) && (mapped || !cidrContains(IPV4_MAPPED, f))) except.push(f);
     }
     return { cidr: c.canonical, except };
 }
