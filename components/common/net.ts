@@ -109,6 +109,15 @@ export function coversWorld(cidrs: readonly string[], family?: 4 | 6): boolean {
     });
 }
 
+/**
+ * The index of the entry with which a list starts to cover every address of the family ("0.0.0.0/0" alone,
+ * or "128.0.0.0/1" after "0.0.0.0/1"): the one to name in an error. Undefined while the list stays short of it.
+ */
+export function worldCoverIndex(cidrs: readonly string[], family: 4 | 6): number | undefined {
+    for (let i = 0; i < cidrs.length; i++) if (coversWorld(cidrs.slice(0, i + 1), family)) return i;
+    return undefined;
+}
+
 /** The n-th address of an IPv4 CIDR (n = 1 gives the kubernetes Service IP of a service CIDR). */
 export function nthIPv4(cidr: string, n: number): string {
     const c = parseCidr(cidr);

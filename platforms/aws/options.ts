@@ -1,7 +1,7 @@
 // What a caller may set about the AWS platform, and the one place it is checked and defaulted. Options arrive
 // as untyped stack config, so types are checked as well as meaning, unknown keys are refused, and all of it
 // runs before the first resource is registered: a bad plan must not leave half a VPC behind.
-import { cidrContains, cidrsOverlap, coversWorld, describe, fail, key, knownKeys, oneOf, parseCidr, isDnsLabel } from "../../components/common";
+import { cidrContains, cidrsOverlap, coversWorld, worldCoverIndex, describe, fail, key, knownKeys, oneOf, parseCidr, isDnsLabel } from "../../components/common";
 import { deriveSubnets, MAX_AZS } from "./network-plan";
 import { checkAuthorizedKey } from "./sshd";
 
@@ -156,16 +156,6 @@ export function isInstanceType(s: unknown): s is string {
     return dot > 0 && s.indexOf(".", dot + 1) < 0 && INSTANCE_FAMILY.test(s.slice(0, dot)) && INSTANCE_SIZE.test(s.slice(dot + 1));
 }
 
-/**
- * Where a list of CIDRs starts to admit every IPv4 address: the key of the entry that completes the cover
- * ("0.0.0.0/0" alone, or "128.0.0.0/1" after "0.0.0.0/1"), or undefined when the list stays short of it.
- * Refused in prod for the API, and everywhere for SSH.
- */
-export function worldEntry(cidrs: readonly string[]): number | undefined {
-    for (let i = 0; i < cidrs.length; i++) if (coversWorld(cidrs.slice(0, i + 1), 4)) return i;
-    return undefined;
-}
-
 function object(k: string, v: unknown, allowed: readonly string[]): Record<string, unknown> {
     if (v === undefined) return {};
     if (v === null || typeof v !== "object" || Array.isArray(v)) fail(k, v, "use an object");
@@ -245,7 +235,7 @@ export function resolveAwsOptions(options: AwsOptions | undefined, configKey = "
         fail(k("allowWorldApiAccess"), true, "prod never exposes the API to 0.0.0.0/0; list the CIDRs that need it in apiAllowedCidrs");
     }
     const apiAllowedCidrs = ipv4Cidrs(k("apiAllowedCidrs"), o.apiAllowedCidrs);
-    const world = worldEntry(apiAllowedCidrs);
+    const world = worldCoverIndex(apiAllowedCidrs, 4);
     if (world !== undefined) {
         const c = apiAllowedCidrs[world];
         const what = world > 0 && !coversWorld([c]) ? "with the entries before it, this covers every IPv4 address" : "this is every IPv4 address";
@@ -375,7 +365,7 @@ function resolveSsh(k: string, s: Record<string, unknown>): ResolvedAwsOptions["
         return { enabled, allowedCidrs, authorizedKeys };
     }
     if (allowedCidrs.length === 0) fail(key(k, "allowedCidrs"), allowedCidrs, "SSH needs the CIDRs allowed to connect");
-    const world = worldEntry(allowedCidrs);
+    const world = worldCoverIndex(allowedCidrs, 4);
     if (world !== undefined) fail(key(k, "allowedCidrs", world), allowedCidrs[world], "SSH is never open to the whole internet (alone or with the entries before it); list the admin networks");
     if (authorizedKeys.length === 0) fail(key(k, "authorizedKeys"), authorizedKeys, "SSH is key-only; list at least one public key");
     authorizedKeys.forEach((line, i) => checkAuthorizedKey(key(k, "authorizedKeys", i), line));

@@ -2,7 +2,7 @@
 // hand from RFC 4632 / RFC 4291 prefix rules and against Node's own BlockList, never against itself.
 import { strict as assert } from "node:assert";
 import { BlockList } from "node:net";
-import { cidrContains, cidrsOverlap, coversWorld, parseCidr } from "../../../components/common";
+import { cidrContains, cidrsOverlap, coversWorld, parseCidr, worldCoverIndex } from "../../../components/common";
 
 describe("CIDR arithmetic (components/common/net.ts)", () => {
     it("counts sets that add up to every address as the world, in both families", () => {
@@ -16,6 +16,13 @@ describe("CIDR arithmetic (components/common/net.ts)", () => {
         assert.equal(coversWorld(["0.0.0.0/1", "8000::/1"]), false);
         assert.equal(coversWorld([]), false);
         assert.equal(coversWorld(["::/0"], 4), false);
+    });
+
+    it("names the entry that completes the cover of the world", () => {
+        assert.equal(worldCoverIndex(["10.0.0.0/8", "128.0.0.0/1", "192.0.2.0/24", "0.0.0.0/1"], 4), 3);
+        assert.equal(worldCoverIndex(["8000::/1", "::/1", "0.0.0.0/0"], 6), 1);
+        assert.equal(worldCoverIndex(["8000::/1", "::/1"], 4), undefined);
+        assert.equal(worldCoverIndex(["0.0.0.0/1"], 4), undefined);
     });
 
     it("finds overlaps and containment in IPv6 as in IPv4", () => {
