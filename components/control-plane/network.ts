@@ -1,7 +1,7 @@
 // Addresses, ports and ranges, checked together because most mistakes are combinations: two listeners on
 // one port, a Service range inside the pod range, two etcd members claiming one name.
 import { isIP } from "node:net";
-import { fail, ipv4Overlap, isDnsLabel, isDnsName, isIp, key, knownKeys, nthIPv4, parseCidr, port } from "../common";
+import { cidrsOverlap, fail, isDnsLabel, isDnsName, isIp, key, knownKeys, parseCidr, port } from "../common";
 import { EtcdMemberOptions, NETWORK_DEFAULTS, NetworkOptions } from "./options";
 
 export interface ResolvedEtcdMember {
@@ -91,7 +91,7 @@ export function resolveNetwork(options: NetworkOptions | undefined, k: string): 
     if (parseCidr(podCidr)!.family !== svc.family) {
         fail(key(k, "podCidr"), podCidr, `use the same IP family as ${key(k, "serviceCidr")} (${serviceCidr})`);
     }
-    if (ipv4Overlap(serviceCidr, podCidr)) {
+    if (cidrsOverlap(serviceCidr, podCidr)) {
         fail(key(k, "podCidr"), podCidr, `use a range that does not overlap ${key(k, "serviceCidr")} (${serviceCidr})`);
     }
 
@@ -130,10 +130,8 @@ function cidr(k: string, value: unknown): string {
     const c = typeof value === "string" ? parseCidr(value) : undefined;
     if (!c) fail(k, value, "use a CIDR such as 10.96.0.0/12");
     // A range with host bits set usually means a typo in the prefix; the binaries would silently mask it.
-    if (c.family === 4 && nthIPv4(value as string, 0) !== c.address) {
-        fail(k, value, `use the network address of the range (${nthIPv4(value as string, 0)}/${c.prefix})`);
-    }
-    return value as string;
+    if (c.hostBitsSet) fail(k, value, `use the network address of the range (${c.canonical})`);
+    return c.canonical;
 }
 
 function members(k: string, value: unknown): ResolvedEtcdMember[] {

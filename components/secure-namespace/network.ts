@@ -1,11 +1,13 @@
 // The namespace's NetworkPolicies: deny everything, then allow DNS and whatever the config names.
 //
-// Cloud metadata: the instance metadata service hands out the node's cloud credentials to any pod that can
-// reach it. No allow rendered here ever reaches it: an egress CIDR that contains a metadata address gets
-// that address in `except` (so "0.0.0.0/0" still means "the internet"), and a CIDR that is nothing but the
-// metadata address is refused, since NetworkPolicy cannot except a whole block.
-import { BlockList } from "node:net";
-import { fail, ipv4Overlap, key, knownKeys, nthIPv4, oneOf, parseCidr, port } from "../common";
+// Cloud credentials: the instance metadata services (and the container-credential endpoints next to them)
+// hand out the node's cloud credentials to any pod that can reach them. No allow rendered here ever reaches
+// them, in any spelling: every allowed CIDR is canonicalised, and each forbidden block it contains goes into
+// `except` (so "0.0.0.0/0" still means "the internet"); a CIDR inside a forbidden block is refused, since
+// NetworkPolicy cannot except a whole block. The forbidden blocks are the whole link-local ranges, the
+// credential endpoints outside them, and the IPv6 forms that carry an IPv4 address to the same place
+// (IPv4-mapped, IPv4-compatible, SIIT-translated and NAT64 well-known-prefix addresses).
+import { cidrContains, fail, key, knownKeys, oneOf, parseCidr, port } from "../common";
 import { PART_OF_LABELS } from "../rbac/names";
 import { validateLabels } from "./labels";
 
@@ -17,8 +19,46 @@ export const NETWORK_POLICY_NAMES = {
     allowEgressCidrs: "hardened-allow-egress-cidrs",
 } as const;
 
-/** IPv4 metadata address of AWS, GCP, Azure, OpenStack and others; AWS's IPv6 one. */
-export const METADATA_CIDRS = { v4: "169.254.169.254/32", v6: "fd00:ec2::254/128" } as const;
+/** Link-local ranges: the metadata services of AWS, GCP, Azure, OpenStack and others live in them (RFC 3927, RFC 4291). */
+export const LINK_LOCAL_CIDRS = ["169.254.0.0/16", "fe80::/10"] as const;
+
+/** Credential endpoints by name; those inside a link-local range are covered by it and listed for the record. */
+export const CREDENTIAL_ENDPOINTS = {
+    "instance metadata (AWS, GCP, Azure, OpenStack)": "169.254.169.254/32",
+    "ECS task credentials": "169.254.170.2/32",
+    "EKS Pod Identity agent": "169.254.170.23/32",
+    "EC2 instance metadata over IPv6": "fd00:ec2::254/128",
+    "EKS Pod Identity agent over IPv6": "fd00:ec2::23/128",
+    "Alibaba Cloud metadata": "100.100.100.200/32",
+} as const;
+
+/** IPv6 prefixes (/96) whose last 32 bits are an IPv4 address that a host or translator delivers to. */
+export const IPV4_EMBEDDING_PREFIXES = {
+    "IPv4-mapped (RFC 4291)": "::ffff:0:0",
+    "IPv4-compatible (RFC 4291, deprecated)": "::",
+    "IPv4-translated (RFC 2765)": "::ffff:0:0:0",
+    "NAT64 well-known prefix (RFC 6052)": "64:ff9b::",
+} as const;
+
+function embed(v6Prefix: string, v4Cidr: string): string {
+    const c = parseCidr(v4Cidr)!;
+    const base = parseCidr(`${v6Prefix}/96`)!.first + c.first;
+    const hex = base.toString(16).padStart(32, "0").match(/.{4}/g)!.join(":");
+    return parseCidr(`${hex}/${96 + c.prefix}`)!.canonical;
+}
+
+function forbiddenBlocks(): string[] {
+    const all = [...LINK_LOCAL_CIDRS, ...Object.values(CREDENTIAL_ENDPOINTS)];
+    // Only the outermost blocks: an except list must not repeat a block inside another it already has.
+    const v4 = all.filter((c) => parseCidr(c)!.family === 4).filter((c, _, list) => !list.some((o) => o !== c && cidrContains(o, c)));
+    const v6 = all.filter((c) => parseCidr(c)!.family === 6).filter((c, _, list) => !list.some((o) => o !== c && cidrContains(o, c)));
+    return [...v4, ...v6, ...Object.values(IPV4_EMBEDDING_PREFIXES).flatMap((p) => v4.map((c) => embed(p, c)))].map((c) => parseCidr(c)!.canonical);
+}
+
+const IPV4_MAPPED = `${IPV4_EMBEDDING_PREFIXES["IPv4-mapped (RFC 4291)"]}/96`;
+
+/** Every block no egress allow may reach, canonical and non-overlapping, IPv4 first. */
+export const FORBIDDEN_EGRESS_CIDRS: readonly string[] = Object.freeze(forbiddenBlocks());
 
 export const PROTOCOLS = ["TCP", "UDP", "SCTP"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -77,26 +117,22 @@ export interface NetworkPeer {
     ipBlock?: { cidr: string; except?: string[] };
 }
 
-function v6Contains(cidr: string, prefix: number, address: string): boolean {
-    const list = new BlockList();
-    list.addSubnet(cidr, prefix, "ipv6");
-    return list.check(address, "ipv6");
-}
-
-/** Validates an egress CIDR and works out what it must except to keep the metadata service out of reach. */
+/** Validates an egress CIDR, canonicalises it, and works out what it must except to keep credentials out of reach. */
 export function egressCidr(k: string, v: unknown): { cidr: string; except: string[] } {
     const c = typeof v === "string" ? parseCidr(v) : undefined;
     if (!c) fail(k, v, 'use a CIDR such as "10.0.0.0/8" or "2001:db8::/32"');
-    const cidr = v as string;
-    if (c.family === 4 && nthIPv4(cidr, 0) !== c.address) {
-        fail(k, v, `host bits are set; the network is ${nthIPv4(cidr, 0)}/${c.prefix}`);
+    if (c.hostBitsSet) fail(k, v, `host bits are set; the network is ${c.canonical}`);
+    const except: string[] = [];
+    const mapped = cidrContains(IPV4_MAPPED, c);
+    for (const f of FORBIDDEN_EGRESS_CIDRS) {
+        if (cidrContains(f, c)) fail(k, v, `egress to ${f} is never allowed: it holds cloud metadata and credential endpoints (link-local or named)`);
+        // Go's net.IPNet (the API server's except check, and Go-written network plugins) and the kernel both
+        // treat ::ffff:a.b.c.d as the IPv4 address a.b.c.d: a block outside ::ffff:0:0/96 never matches it
+        // (the IPv4 rules, with their own excepts, do), and the API server refuses such an except as "not a
+        // strict subset of cidr". So an IPv4-mapped except goes only into IPv4-mapped blocks.
+        if (cidrContains(c, f) && (mapped || !cidrContains(IPV4_MAPPED, f))) except.push(f);
     }
-    const metadata = c.family === 4 ? METADATA_CIDRS.v4 : METADATA_CIDRS.v6;
-    const [metaAddress, metaPrefix] = metadata.split("/");
-    const contains = c.family === 4 ? ipv4Overlap(cidr, metadata) : v6Contains(c.address, c.prefix, metaAddress);
-    if (!contains) return { cidr, except: [] };
-    if (c.prefix === Number(metaPrefix)) fail(k, v, "egress to the cloud metadata service is never allowed");
-    return { cidr, except: [metadata] };
+    return { cidr: c.canonical, except };
 }
 
 function validatePorts(k: string, v: unknown): NetworkPort[] | undefined {

@@ -133,17 +133,19 @@ export interface NodeRole {
     profile: aws.iam.InstanceProfile;
 }
 
-/** A role with an inline policy and an instance profile; the policy is attached before anything can assume the role for work. */
+/** An EC2 role with nothing attached yet: the cluster key's policy names it before its own policy exists. */
+export function ec2Role(name: string, tags: Record<string, string>, opts: pulumi.CustomResourceOptions): aws.iam.Role {
+    return new aws.iam.Role(name, { assumeRolePolicy: JSON.stringify(assumeRolePolicy("ec2.amazonaws.com")), tags }, opts);
+}
+
+/** The role's inline policy and its instance profile; the policy is attached before anything can assume the role for work. */
 export function nodeRole(
     name: string,
+    role: aws.iam.Role,
     policy: pulumi.Input<PolicyDocument>,
     tags: Record<string, string>,
     opts: pulumi.CustomResourceOptions,
 ): NodeRole {
-    const role = new aws.iam.Role(name, {
-        assumeRolePolicy: JSON.stringify(assumeRolePolicy("ec2.amazonaws.com")),
-        tags,
-    }, opts);
     new aws.iam.RolePolicy(name, { role: role.id, policy: pulumi.output(policy).apply((p) => JSON.stringify(p)) }, opts);
     const profile = new aws.iam.InstanceProfile(name, { role: role.name, tags }, opts);
     return { role, profile };

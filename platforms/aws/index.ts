@@ -8,7 +8,7 @@ import { EncryptionAtRest, EncryptionOptions, resolveEncryption } from "../../co
 import {
     ControlPlane, ControlPlaneNode, ENCRYPTION_CONFIG_PATH, KMS_PLUGIN_ENDPOINT, KMS_PLUGIN_UNIT, awsEncryptionOptions, controlPlaneNodes,
 } from "./control-plane";
-import { ArnContext, assumeRolePolicy, controlPlaneNodePolicy, nodeRole, workerNodePolicy } from "./iam";
+import { ArnContext, controlPlaneNodePolicy, ec2Role, nodeRole, workerNodePolicy } from "./iam";
 import { ClusterKeys } from "./kms";
 import { Monitoring, securityEvents } from "./monitoring";
 import { Network } from "./network";
@@ -16,7 +16,7 @@ import { ApiLoadBalancer, internalNlbAddresses } from "./nlb";
 import { NodeSoftware, checkNodeSoftware } from "./node-software";
 import { AwsOptions, ResolvedAwsOptions, resolveAwsOptions } from "./options";
 import {
-    CONTROL_PLANE_SCOPE, FETCH_UNIT, SecretValue, WORKERS_SCOPE, checkNodeName, controlPlaneReadPrefixes, createSecretParameters,
+    CONTROL_PLANE_SCOPE, FETCH_UNIT, PlannedParameter, SecretValue, WORKERS_SCOPE, checkNodeName, controlPlaneReadPrefixes, createSecretParameters,
     secretParameters, specFromName, workerReadPrefixes,
 } from "./secrets";
 import { SecurityGroups } from "./security-groups";
@@ -79,6 +79,8 @@ interface Plan {
     encryptionParameter: string;
     bootstrapParameter: string;
     apiServerUrl: string;
+    /** Every SSM parameter the cluster will hold, with the roles that may read it. */
+    parameters: PlannedParameter[];
 }
 
 /** Everything that can be wrong with the inputs, checked without creating anything. */
@@ -105,8 +107,8 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
     ], configKey);
     const callerSpecs = (args.secrets ?? []).map((s, i) => specFromName(r.clusterName, names, s?.name, key(configKey, "secrets", i, "name")));
     // Planned together with the platform's own parameters, so a caller cannot shadow them.
-    const planned = new Set(secretParameters(r.clusterName, names, [...callerSpecs, { fileId: enc.fileId, scope: enc.scope }, { fileId: boot.fileId, scope: boot.scope }], configKey)
-        .map((p) => p.name));
+    const parameters = secretParameters(r.clusterName, names, [...callerSpecs, { fileId: enc.fileId, scope: enc.scope }, { fileId: boot.fileId, scope: boot.scope }], configKey);
+    const planned = new Set(parameters.map((p) => p.name));
 
     const cpSoftware = nodes.map((node) => {
         const k = `${key(configKey, "controlPlane")}(${node.name})`;
@@ -139,7 +141,7 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
         fail(key(wk, "units"), w.units.map((u) => u.name), `name the kubelet's unit "${KUBELET_UNIT}": the platform applies its kernel settings before it starts`);
     }
     securityEvents(r.secretReaders, configKey);
-    return { r, nodes, cpSoftware, workerSoftware, encryption, encryptionParameter: enc.name, bootstrapParameter: boot.name, apiServerUrl };
+    return { r, nodes, cpSoftware, workerSoftware, encryption, encryptionParameter: enc.name, bootstrapParameter: boot.name, apiServerUrl, parameters };
 }
 
 /**
@@ -201,15 +203,18 @@ export class AwsCluster extends pulumi.ComponentResource {
         }, parent).names.apply((n) => n.slice(0, r.azCount));
         const imageId = "id" in r.ami ? pulumi.output(r.ami.id) : aws.ssm.getParameterOutput({ name: r.ami.ssmParameter }, parent).value;
 
-        // Roles first: the secrets key's policy names them. Their policies come after the keys and log group they name.
-        const cpRoles = nodes.map((n) => new aws.iam.Role(`${name}-${n.name}`, {
-            assumeRolePolicy: JSON.stringify(assumeRolePolicy("ec2.amazonaws.com")),
-            tags,
-        }, parent));
+        // Roles first: the keys' policies name them. Their policies come after the keys and log group they name.
+        const cpRoles = nodes.map((n) => ec2Role(`${name}-${n.name}`, tags, parent));
+        const workerRole = ec2Role(`${name}-workers`, tags, parent);
         const keys = new ClusterKeys(`${name}-keys`, {
             clusterName: r.clusterName,
             ctx,
             controlPlaneRoleArns: cpRoles.map((x) => x.arn),
+            deployerArn: identity.arn,
+            parameterReaders: [
+                ...nodes.map((n, i) => ({ roleArn: cpRoles[i].arn, prefixes: controlPlaneReadPrefixes(r.clusterName, n.name) })),
+                { roleArn: workerRole.arn, prefixes: workerReadPrefixes(r.clusterName) },
+            ],
             deletionWindowInDays: r.environment === "prod" ? 30 : 7,
             tags,
         }, parent);
@@ -237,11 +242,10 @@ export class AwsCluster extends pulumi.ComponentResource {
             const policy = pulumi.all([ctx, keys.clusterKey.arn, keys.secretsKey.arn, monitoring.auditLogGroup.arn])
                 .apply(([c, clusterKeyArn, secretsKeyArn, auditLogGroupArn]) =>
                     controlPlaneNodePolicy(c, { clusterName: r.clusterName, node: n.name, clusterKeyArn, secretsKeyArn, auditLogGroupArn }));
-            new aws.iam.RolePolicy(`${name}-${n.name}`, { role: cpRoles[i].id, policy: policy.apply((p) => JSON.stringify(p)) }, parent);
-            return new aws.iam.InstanceProfile(`${name}-${n.name}`, { role: cpRoles[i].name, tags }, parent);
+            return nodeRole(`${name}-${n.name}`, cpRoles[i], policy, tags, parent).profile;
         });
-        const workerRole = nodeRole(`${name}-workers`,
-            pulumi.all([ctx, keys.clusterKey.arn]).apply(([c, arn]) => workerNodePolicy(c, r.clusterName, arn)), tags, parent);
+        const workerProfile = nodeRole(`${name}-workers`, workerRole,
+            pulumi.all([ctx, keys.clusterKey.arn]).apply(([c, arn]) => workerNodePolicy(c, r.clusterName, arn)), tags, parent).profile;
 
         const encryption = new EncryptionAtRest(`${name}-encryption`, { options: plan.encryption, configKey: key(r.configKey, "encryption") }, parent);
         const cpSecrets = createSecretParameters(name, [
@@ -287,7 +291,7 @@ export class AwsCluster extends pulumi.ComponentResource {
             imageId,
             subnetIds: network.privateSubnetIds,
             securityGroupId: groups.ids.workers,
-            instanceProfileArn: workerRole.profile.arn,
+            instanceProfileArn: workerProfile.arn,
             clusterKeyArn: keys.clusterKey.arn,
             dependsOn: workerSecrets,
             tags,

@@ -1,5 +1,6 @@
 // Two customer-managed keys, both rotated yearly by KMS:
-// - the cluster key encrypts EBS volumes, log groups, SSM parameters and the SNS topic;
+// - the cluster key encrypts EBS volumes, log groups, SSM parameters and the SNS topic; through SSM only the
+//   deployer and each node role, each only for its own parameter paths, may use it;
 // - the secrets key wraps the DEKs of Kubernetes' KMS v2 provider and is usable by the control-plane roles only.
 // Keeping them apart means nobody who can decrypt a log or a parameter can ask KMS to unwrap etcd's secrets.
 import * as pulumi from "@pulumi/pulumi";
@@ -23,13 +24,43 @@ function root(ctx: ArnContext): string {
     return `arn:${ctx.partition}:iam::${ctx.accountId}:root`;
 }
 
+/** A role that reads SSM parameters under the given path prefixes (no trailing slash). */
+export interface ParameterReader {
+    roleArn: string;
+    prefixes: readonly string[];
+}
+
+export interface ClusterKeyPrincipals {
+    /** Who runs `pulumi up`: it writes the parameters and reads them back (the provider reads with decryption). */
+    deployerArns: readonly string[];
+    /** The node roles and the parameter paths each may decrypt. */
+    readers: readonly ParameterReader[];
+}
+
 /**
- * The cluster key. Use through EC2, Auto Scaling, SSM and CloudWatch is delegated to IAM (the deployer needs
- * it to create encrypted volumes and parameters, the node roles to read theirs), but only via those
- * services: nobody gets raw kms:Decrypt on it.
+ * The IAM principal patterns behind a caller identity ARN, for aws:PrincipalArn. An assumed role's session
+ * ARN carries no role path, so the role is matched with and without one; users and the root are their own ARN.
  */
-export function clusterKeyPolicy(ctx: ArnContext, clusterName: string): PolicyDocument {
-    const viaServices = ["ec2", "ssm", "autoscaling"].map((s) => `${s}.${ctx.region}.${ctx.dnsSuffix}`);
+export function deployerPrincipalArns(callerArn: string): string[] {
+    const m = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(callerArn);
+    if (!m) return [callerArn];
+    return [`arn:${m[1]}:iam::${m[2]}:role/${m[3]}`, `arn:${m[1]}:iam::${m[2]}:role/*/${m[3]}`];
+}
+
+function parameterArnPattern(ctx: ArnContext, prefix: string): string {
+    return `arn:${ctx.partition}:ssm:${ctx.region}:${ctx.accountId}:parameter${prefix}/*`;
+}
+
+/**
+ * The cluster key. Use through EC2 and Auto Scaling is delegated to IAM (the deployer creates encrypted
+ * volumes with it), but only via those services: nobody gets raw kms:Decrypt on it. Through SSM the key
+ * itself fences every use by the parameter ARN SSM binds into each ciphertext (its encryption context): the
+ * deployer only under /<cluster>/, each node role only under its own paths, whatever IAM policies anyone
+ * else in the account holds.
+ */
+export function clusterKeyPolicy(ctx: ArnContext, clusterName: string, principals: ClusterKeyPrincipals): PolicyDocument {
+    const viaServices = ["ec2", "autoscaling"].map((s) => `${s}.${ctx.region}.${ctx.dnsSuffix}`);
+    const viaSsm = `ssm.${ctx.region}.${ctx.dnsSuffix}`;
     const statements: Statement[] = [
         { Sid: "KeyAdministration", Effect: "Allow", Principal: { AWS: root(ctx) }, Action: ADMIN_ACTIONS, Resource: "*" },
         {
@@ -40,6 +71,29 @@ export function clusterKeyPolicy(ctx: ArnContext, clusterName: string): PolicyDo
             Resource: "*",
             Condition: { StringEquals: { "kms:ViaService": viaServices, "kms:CallerAccount": ctx.accountId } },
         },
+        {
+            Sid: "DeployerWritesClusterParameters",
+            Effect: "Allow",
+            Principal: { AWS: root(ctx) },
+            Action: ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+            Resource: "*",
+            Condition: {
+                StringEquals: { "kms:ViaService": viaSsm, "kms:CallerAccount": ctx.accountId },
+                ArnLike: { "aws:PrincipalArn": [...principals.deployerArns] },
+                StringLike: { "kms:EncryptionContext:PARAMETER_ARN": parameterArnPattern(ctx, `/${clusterName}`) },
+            },
+        },
+        ...principals.readers.map((r, i): Statement => ({
+            Sid: `NodeReadsOwnParameters${i}`,
+            Effect: "Allow",
+            Principal: { AWS: r.roleArn },
+            Action: ["kms:Decrypt"],
+            Resource: "*",
+            Condition: {
+                StringEquals: { "kms:ViaService": viaSsm },
+                StringLike: { "kms:EncryptionContext:PARAMETER_ARN": r.prefixes.map((p) => parameterArnPattern(ctx, p)) },
+            },
+        })),
         {
             // EC2 Auto Scaling launches worker volumes with its service-linked role, which must exist in the account.
             Sid: "AutoScalingVolumes",
@@ -101,6 +155,10 @@ export interface ClusterKeysArgs {
     clusterName: string;
     ctx: pulumi.Input<ArnContext>;
     controlPlaneRoleArns: pulumi.Input<string>[];
+    /** The caller identity's ARN (getCallerIdentity), for the deployer's parameter statement. */
+    deployerArn: pulumi.Input<string>;
+    /** Every node role with the parameter prefixes it reads; roles must exist before the key names them. */
+    parameterReaders: { roleArn: pulumi.Input<string>; prefixes: string[] }[];
     /** 30 in prod (the maximum), so a mistaken destroy can be undone; 7 elsewhere. */
     deletionWindowInDays: number;
     tags: Record<string, string>;
@@ -117,7 +175,11 @@ export class ClusterKeys extends pulumi.ComponentResource {
         this.clusterKey = new aws.kms.Key(`${name}-cluster`, {
             ...common,
             description: `${args.clusterName}: volumes, logs, parameters, alarms`,
-            policy: ctx.apply((c) => JSON.stringify(clusterKeyPolicy(c, args.clusterName))),
+            policy: pulumi.all([ctx, args.deployerArn, pulumi.all(args.parameterReaders.map((r) => r.roleArn))])
+                .apply(([c, deployer, roleArns]) => JSON.stringify(clusterKeyPolicy(c, args.clusterName, {
+                    deployerArns: deployerPrincipalArns(deployer),
+                    readers: args.parameterReaders.map((r, i) => ({ roleArn: roleArns[i], prefixes: r.prefixes })),
+                }))),
         }, { parent: this });
         this.secretsKey = new aws.kms.Key(`${name}-secrets`, {
             ...common,

@@ -1,7 +1,7 @@
 // What a caller may set about the AWS platform, and the one place it is checked and defaulted. Options arrive
 // as untyped stack config, so types are checked as well as meaning, unknown keys are refused, and all of it
 // runs before the first resource is registered: a bad plan must not leave half a VPC behind.
-import { describe, fail, key, knownKeys, oneOf, parseCidr, isDnsLabel, ipv4Overlap } from "../../components/common";
+import { cidrContains, cidrsOverlap, coversWorld, worldCoverIndex, describe, fail, key, knownKeys, oneOf, parseCidr, isDnsLabel } from "../../components/common";
 import { deriveSubnets, MAX_AZS } from "./network-plan";
 import { checkAuthorizedKey } from "./sshd";
 
@@ -156,11 +156,6 @@ export function isInstanceType(s: unknown): s is string {
     return dot > 0 && s.indexOf(".", dot + 1) < 0 && INSTANCE_FAMILY.test(s.slice(0, dot)) && INSTANCE_SIZE.test(s.slice(dot + 1));
 }
 
-/** A CIDR that admits every address: refused in prod for the API, and everywhere for SSH. */
-export function isWorld(cidr: string): boolean {
-    return parseCidr(cidr)?.prefix === 0;
-}
-
 function object(k: string, v: unknown, allowed: readonly string[]): Record<string, unknown> {
     if (v === undefined) return {};
     if (v === null || typeof v !== "object" || Array.isArray(v)) fail(k, v, "use an object");
@@ -195,6 +190,7 @@ function ipv4Cidrs(k: string, v: unknown): string[] {
         const c = parseCidr(s);
         // Security-group rules and sshd's AllowUsers are written for IPv4 only; the VPC has no IPv6 block.
         if (!c || c.family !== 4) fail(key(k, i), s, "use an IPv4 CIDR such as \"203.0.113.0/24\"");
+        if (c.hostBitsSet) fail(key(k, i), s, `host bits are set; the network is ${c.canonical}`);
     });
     return list;
 }
@@ -239,13 +235,15 @@ export function resolveAwsOptions(options: AwsOptions | undefined, configKey = "
         fail(k("allowWorldApiAccess"), true, "prod never exposes the API to 0.0.0.0/0; list the CIDRs that need it in apiAllowedCidrs");
     }
     const apiAllowedCidrs = ipv4Cidrs(k("apiAllowedCidrs"), o.apiAllowedCidrs);
-    apiAllowedCidrs.forEach((c, i) => {
-        if (!isWorld(c)) return;
-        if (prod) fail(k("apiAllowedCidrs", i), c, "prod never opens 6443 to the whole internet; list the networks that need the API");
+    const world = worldCoverIndex(apiAllowedCidrs, 4);
+    if (world !== undefined) {
+        const c = apiAllowedCidrs[world];
+        const what = world > 0 && !coversWorld([c]) ? "with the entries before it, this covers every IPv4 address" : "this is every IPv4 address";
+        if (prod) fail(k("apiAllowedCidrs", world), c, `${what}: prod never opens 6443 to the whole internet; list the networks that need the API`);
         if (!allowWorldApiAccess) {
-            fail(k("apiAllowedCidrs", i), c, "opening 6443 to everyone is a weakening: list narrower CIDRs, or set allowWorldApiAccess: true (not in prod)");
+            fail(k("apiAllowedCidrs", world), c, `${what}: opening 6443 to everyone is a weakening; list narrower CIDRs, or set allowWorldApiAccess: true (not in prod)`);
         }
-    });
+    }
     if (endpoint === "public" && apiAllowedCidrs.length === 0) {
         fail(k("apiAllowedCidrs"), apiAllowedCidrs, "a public endpoint needs the CIDRs allowed to reach it; with none, use endpoint \"private\"");
     }
@@ -330,7 +328,7 @@ function resolveNetwork(k: string, n: Record<string, unknown>, azCount: number) 
     const vpcCidr = n.vpcCidr === undefined ? AWS_DEFAULTS.vpcCidr : n.vpcCidr;
     const vpc = typeof vpcCidr === "string" ? parseCidr(vpcCidr) : undefined;
     // AWS allows /16 to /28 for a VPC; /22 is the smallest that still fits the derived plan's /28 public subnets.
-    if (!vpc || vpc.family !== 4 || vpc.prefix < 16 || vpc.prefix > 22) {
+    if (!vpc || vpc.family !== 4 || vpc.prefix < 16 || vpc.prefix > 22 || vpc.hostBitsSet) {
         fail(key(k, "vpcCidr"), vpcCidr, "use an IPv4 CIDR with a prefix from /16 to /22, e.g. \"10.0.0.0/16\"");
     }
     const derived = deriveSubnets(vpcCidr as string, azCount);
@@ -341,7 +339,7 @@ function resolveNetwork(k: string, n: Record<string, unknown>, azCount: number) 
         list.forEach((s, i) => {
             const c = parseCidr(s)!;
             if (c.prefix < 16 || c.prefix > 28) fail(key(k, name, i), s, "AWS subnets take a prefix from /16 to /28");
-            if (c.prefix < vpc!.prefix || !ipv4Overlap(s, vpcCidr as string)) fail(key(k, name, i), s, `use a subnet inside the VPC ${vpcCidr}`);
+            if (!cidrContains(vpcCidr as string, c)) fail(key(k, name, i), s, `use a subnet inside the VPC ${vpcCidr}`);
         });
         return list;
     };
@@ -350,7 +348,7 @@ function resolveNetwork(k: string, n: Record<string, unknown>, azCount: number) 
     const all = [...privateSubnets.map((s, i) => ({ s, p: key(k, "privateSubnets", i) })), ...publicSubnets.map((s, i) => ({ s, p: key(k, "publicSubnets", i) }))];
     all.forEach((a, i) => {
         for (let j = 0; j < i; j++) {
-            if (ipv4Overlap(all[j].s, a.s)) fail(a.p, a.s, `overlaps ${all[j].p} (${all[j].s}); every subnet needs its own range`);
+            if (cidrsOverlap(all[j].s, a.s)) fail(a.p, a.s, `overlaps ${all[j].p} (${all[j].s}); every subnet needs its own range`);
         }
     });
     return { vpcCidr: vpcCidr as string, privateSubnets, publicSubnets };
@@ -367,9 +365,8 @@ function resolveSsh(k: string, s: Record<string, unknown>): ResolvedAwsOptions["
         return { enabled, allowedCidrs, authorizedKeys };
     }
     if (allowedCidrs.length === 0) fail(key(k, "allowedCidrs"), allowedCidrs, "SSH needs the CIDRs allowed to connect");
-    allowedCidrs.forEach((c, i) => {
-        if (isWorld(c)) fail(key(k, "allowedCidrs", i), c, "SSH is never open to the whole internet; list the admin networks");
-    });
+    const world = worldCoverIndex(allowedCidrs, 4);
+    if (world !== undefined) fail(key(k, "allowedCidrs", world), allowedCidrs[world], "SSH is never open to the whole internet (alone or with the entries before it); list the admin networks");
     if (authorizedKeys.length === 0) fail(key(k, "authorizedKeys"), authorizedKeys, "SSH is key-only; list at least one public key");
     authorizedKeys.forEach((line, i) => checkAuthorizedKey(key(k, "authorizedKeys", i), line));
     return { enabled, allowedCidrs, authorizedKeys };

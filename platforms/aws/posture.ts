@@ -1,7 +1,8 @@
 // What the AWS settings mean for security, as data a report or a test can read. Every option that loosens
 // the default posture appears in `weakenings`, by its config path.
-import { key } from "../../components/common";
-import { AwsOptions, Environment, EndpointVisibility, isWorld, resolveAwsOptions } from "./options";
+import { coversWorld, key } from "../../components/common";
+import { AwsOptions, Environment, EndpointVisibility, resolveAwsOptions } from "./options";
+import type { PlannedParameter } from "./secrets";
 
 export interface AwsPosture {
     environment: Environment;
@@ -9,6 +10,11 @@ export interface AwsPosture {
     apiAllowedCidrs: string[];
     etcdMembers: number;
     sshEnabled: boolean;
+    /**
+     * Which role reads which secret: node name (or "workers") to the SSM parameters its role may read and
+     * decrypt, from the same plan the IAM and key policies are rendered from. Present when the plan is known.
+     */
+    secretReaders?: Record<string, string[]>;
     /** Constant facts of this platform, so a report can state them without reading the code. */
     guarantees: string[];
     weakenings: { option: string; effect: string }[];
@@ -18,12 +24,21 @@ export const AWS_GUARANTEES = [
     "IMDSv2 required with hop limit 1 on every launch template",
     "every EBS volume, log group, SSM parameter and the alarm topic encrypted with the cluster's KMS key (rotation on)",
     "Kubernetes Secrets encrypted with KMS v2 through a key only the control-plane roles may use",
-    "no secret material in user data; secrets are SSM SecureStrings readable only by the node they belong to",
+    "no secret material in user data; secrets are SSM SecureStrings: each etcd member's server and peer keys are readable by its own node only, the cluster-wide ones (the Kubernetes CA key, the apiserver's serving and client keys, the service-account key, the encryption config, the controller-manager and scheduler kubeconfigs) by every control-plane node, the worker join kubeconfig by every worker (secretReaders lists each)",
+    "the cluster key decrypts a parameter through SSM only for the role whose path holds it (encryption context PARAMETER_ARN) and for the deploying principal under the cluster's path",
     "etcd (2379-2380) reachable only between control-plane nodes; kubelets (10250) only from the control plane",
     "no EC2 key pair; nodes in private subnets; VPC flow logs to an encrypted log group",
 ];
 
-export function awsPosture(options: AwsOptions | undefined, configKey = "aws"): AwsPosture {
+/** Reader (node name or "workers") to the parameters it may read, each list sorted. */
+export function secretReadersOf(parameters: readonly PlannedParameter[]): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const p of parameters) for (const reader of p.readers) (out[reader] ??= []).push(p.name);
+    for (const list of Object.values(out)) list.sort();
+    return out;
+}
+
+export function awsPosture(options: AwsOptions | undefined, configKey = "aws", parameters?: readonly PlannedParameter[]): AwsPosture {
     const r = resolveAwsOptions(options, configKey);
     const weakenings: { option: string; effect: string }[] = [];
     if (r.endpoint === "public") {
@@ -35,9 +50,9 @@ export function awsPosture(options: AwsOptions | undefined, configKey = "aws"): 
     if (r.allowWorldApiAccess) {
         weakenings.push({
             option: key(configKey, "allowWorldApiAccess"),
-            effect: r.apiAllowedCidrs.some(isWorld)
+            effect: coversWorld(r.apiAllowedCidrs, 4)
                 ? "6443 accepts connections from any address; only authentication stands between the internet and the API"
-                : "0.0.0.0/0 would be accepted in apiAllowedCidrs without an error (none is listed now)",
+                : "CIDRs covering every address (0.0.0.0/0, or blocks that add up to it) would be accepted in apiAllowedCidrs without an error (none is listed now)",
         });
     }
     if (r.controlPlane.etcdMembers === 1) {
@@ -58,6 +73,7 @@ export function awsPosture(options: AwsOptions | undefined, configKey = "aws"): 
         apiAllowedCidrs: r.apiAllowedCidrs,
         etcdMembers: r.controlPlane.etcdMembers,
         sshEnabled: r.ssh.enabled,
+        ...(parameters ? { secretReaders: secretReadersOf(parameters) } : {}),
         guarantees: [...AWS_GUARANTEES],
         weakenings,
     };

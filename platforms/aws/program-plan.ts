@@ -3,7 +3,7 @@
 // which stack settings the platform refuses because it decides them itself. Nothing here creates a resource,
 // so every ConfigError is thrown before the first one is registered; program.ts only executes the plan.
 import { AuditLogOptions, auditLogFiles, auditPosture, renderAuditPolicy, renderAuditWebhookConfig, resolveAuditOptions } from "../../components/audit";
-import { fail, FileLayout, ipv4Overlap, key, knownKeys, kubeadmLayout, toYaml } from "../../components/common";
+import { cidrsOverlap, fail, FileLayout, key, knownKeys, kubeadmLayout, toYaml } from "../../components/common";
 import type { ControlPlaneOptions, NetworkOptions, RenderedControlPlane, RenderedEtcdMember } from "../../components/control-plane";
 import { controlPlaneFileList, NETWORK_DEFAULTS, renderControlPlane } from "../../components/control-plane";
 import { EncryptionOptions, encryptionPosture, resolveEncryption } from "../../components/encryption";
@@ -181,7 +181,7 @@ function checkNetwork(k: string, options: AwsNetworkOptions | undefined, r: Reso
     // The defaults count too: a VPC in 10.96.0.0/12 collides with the default Service range.
     for (const name of ["serviceCidr", "podCidr"] as const) {
         const v = n[name] ?? NETWORK_DEFAULTS[name];
-        if (typeof v === "string" && ipv4Overlap(v, r.vpcCidr)) fail(key(k, name), v, `use a range outside the VPC (${key(r.configKey, "network", "vpcCidr")}: ${r.vpcCidr})`);
+        if (typeof v === "string" && cidrsOverlap(v, r.vpcCidr)) fail(key(k, name), v, `use a range outside the VPC (${key(r.configKey, "network", "vpcCidr")}: ${r.vpcCidr})`);
     }
     return n;
 }

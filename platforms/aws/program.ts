@@ -59,10 +59,10 @@ export function awsProgram(args: AwsProgramArgs, opts: pulumi.ComponentResourceO
     const plan = planAwsProgram(args);
     // AwsCluster's own checks (units, files, parameter scopes, worker kubelet) on the full wiring, still
     // before the first resource: the file list depends only on the PKI tables, not on any key.
-    planAwsCluster(clusterArgs(args, plan, plannedPkiMaterial(plan)));
+    const clusterPlan = planAwsCluster(clusterArgs(args, plan, plannedPkiMaterial(plan)));
     const posture = {
         ...plan.posture,
-        aws: awsPosture(plan.awsOptions, plan.keys.aws),
+        aws: awsPosture(plan.awsOptions, plan.keys.aws, clusterPlan.parameters),
         pki: pkiPosture(plan.pki, plan.keys.pki),
     };
 

@@ -106,6 +106,22 @@ describe("aws: AwsCluster (mocked engine)", function () {
             assert.deepEqual(users.map((s) => s.Principal.AWS), [roleArns]);
         });
 
+        it("lets the cluster key decrypt SSM parameters only for each node role's own paths and the deployer's cluster path", () => {
+            const cluster = byType("aws:kms/key:Key").find((k) => k.name === "t-keys-cluster")!;
+            const viaSsm = statements(cluster.inputs.policy).filter((s) => JSON.stringify(s.Condition ?? {}).includes("ssm.eu-west-1.amazonaws.com"));
+            const param = (p: string) => `arn:aws:ssm:eu-west-1:123456789012:parameter/${CLUSTER}/${p}/*`;
+            const role = (name: string) => `arn:aws:mock:eu-west-1:123456789012:Role/${name}`;
+            assert.deepEqual(viaSsm.map((s) => [s.Principal.AWS, s.Condition.StringLike["kms:EncryptionContext:PARAMETER_ARN"]]), [
+                ["arn:aws:iam::123456789012:root", `arn:aws:ssm:eu-west-1:123456789012:parameter/${CLUSTER}/*`],
+                [role("t-cp-0"), [param("cp-0"), param("control-plane")]],
+                [role("t-cp-1"), [param("cp-1"), param("control-plane")]],
+                [role("t-cp-2"), [param("cp-2"), param("control-plane")]],
+                [role("t-workers"), [param("workers")]],
+            ]);
+            // The account root appears only fenced to the deploying principal (the mock caller identity).
+            assert.deepEqual(viaSsm[0].Condition.ArnLike["aws:PrincipalArn"], ["arn:aws:iam::123456789012:user/deployer"]);
+        });
+
         it("has no security-group rule from 0.0.0.0/0 to 22, 2379, 2380, 10250 or 6443", () => {
             const ingress = byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule");
             assert.ok(ingress.length > 0);

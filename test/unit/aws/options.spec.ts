@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { ConfigError } from "../../../components/common";
-import { AwsOptions, DEFAULT_AMI_PARAMETER, isInstanceType, resolveAwsOptions } from "../../../platforms/aws";
+import { AwsOptions, DEFAULT_AMI_PARAMETER, awsPosture, isInstanceType, resolveAwsOptions } from "../../../platforms/aws";
 import { baseOptions } from "./fixtures";
 import { ed25519Line, rsaLine } from "./ssh-keys";
 
@@ -41,6 +41,29 @@ describe("aws: options", () => {
         failsAt(baseOptions({ environment: "dev", endpoint: "public", apiAllowedCidrs: ["0.0.0.0/0"] }), "aws.apiAllowedCidrs[0]", /allowWorldApiAccess/);
         const r = resolveAwsOptions(baseOptions({ environment: "dev", endpoint: "public", apiAllowedCidrs: ["0.0.0.0/0"], allowWorldApiAccess: true }));
         assert.deepEqual(r.apiAllowedCidrs, ["0.0.0.0/0"]);
+    });
+
+    it("treats CIDRs that add up to every IPv4 address as the world, naming the entry that completes the cover", () => {
+        // Two /1 halves, four /2 quarters, and halves listed out of order: each is all of 0.0.0.0-255.255.255.255.
+        failsAt(baseOptions({ endpoint: "public", apiAllowedCidrs: ["0.0.0.0/1", "128.0.0.0/1"] }), "aws.apiAllowedCidrs[1]", /every IPv4 address.*prod/);
+        failsAt(baseOptions({ endpoint: "public", apiAllowedCidrs: ["198.51.100.0/24", "128.0.0.0/1", "10.0.0.0/8", "0.0.0.0/1"] }), "aws.apiAllowedCidrs[3]", /prod/);
+        failsAt(baseOptions({ environment: "dev", endpoint: "public", apiAllowedCidrs: ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"] }), "aws.apiAllowedCidrs[3]", /allowWorldApiAccess/);
+        // One address short of the world is not the world.
+        assert.doesNotThrow(() => resolveAwsOptions(baseOptions({ endpoint: "public", apiAllowedCidrs: ["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4"] })));
+        const ssh = { enabled: true, allowedCidrs: ["128.0.0.0/1", "0.0.0.0/1"], authorizedKeys: [ed25519Line()] };
+        failsAt(baseOptions({ environment: "dev", ssh }), "aws.ssh.allowedCidrs[1]", /never open/);
+    });
+
+    it("names the world-equivalent set in the posture as a world-open API", () => {
+        const p = awsPosture(baseOptions({ environment: "dev", endpoint: "public", apiAllowedCidrs: ["0.0.0.0/1", "128.0.0.0/1"], allowWorldApiAccess: true }));
+        const w = p.weakenings.find((x) => x.option === "aws.allowWorldApiAccess");
+        assert.ok(w, JSON.stringify(p.weakenings));
+        assert.match(w.effect, /any address/);
+    });
+
+    it("refuses IPv4 CIDRs with host bits set", () => {
+        failsAt(baseOptions({ endpoint: "public", apiAllowedCidrs: ["198.51.100.7/24"] }), "aws.apiAllowedCidrs[0]", /198\.51\.100\.0\/24/);
+        failsAt(baseOptions({ network: { vpcCidr: "10.0.0.1/16" } }), "aws.network.vpcCidr");
     });
 
     it("needs allowed CIDRs for a public endpoint", () => {

@@ -6,6 +6,7 @@ import { parse } from "yaml";
 import { auditLogFiles } from "../../../components/audit";
 import { kubeadmLayout } from "../../../components/common";
 import { ControlPlaneOptions, renderControlPlane } from "../../../components/control-plane";
+import type { AwsPosture } from "../../../platforms/aws/posture";
 import { awsProgram, AwsProgram, AwsProgramArgs } from "../../../platforms/aws/program";
 import { FETCH_SCRIPT_PATH } from "../../../platforms/aws/secrets";
 import { execLine } from "../../../platforms/aws/systemd";
@@ -258,5 +259,35 @@ describe("aws: awsProgram (mocked engine)", function () {
         assert.equal(p.encryption.writeProvider, "kms");
         assert.equal(p.audit.preset, "strict");
         assert.ok(p.controlPlane && p.pki);
+    });
+
+    it("says truthfully which node reads which secret: exactly what each role's IAM policy admits", function () {
+        const aws = (program.posture as { aws: AwsPosture }).aws;
+        const readers = aws.secretReaders!;
+        assert.ok(readers, "posture.aws.secretReaders");
+        const names = byType(PARAM).map((x) => x.inputs.name as string);
+        assert.ok(names.length >= 10, `only ${names.length} parameters`);
+        const glob = (pattern: string, v: string) => new RegExp(`^${pattern.split("*").map((x) => x.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(v);
+        const nodes = ["cp-0", "cp-1", "cp-2"];
+        for (const reader of [...nodes, "workers"]) {
+            const rp = byType("aws:iam/rolePolicy:RolePolicy").find((x) => x.name === `p-${reader}`);
+            assert.ok(rp, `role policy of ${reader}`);
+            const doc = JSON.parse(plain(rp!.inputs.policy));
+            const patterns: string[] = doc.Statement.find((x: any) => x.Sid === "ReadOwnParameters").Resource;
+            const admitted = names.filter((n) => patterns.some((pat) => glob(pat, `arn:aws:ssm:eu-west-1:123456789012:parameter${n}`))).sort();
+            assert.deepEqual(readers[reader], admitted, reader);
+        }
+        // What a node fetches at boot is among what the posture says it reads.
+        for (const n of nodes) {
+            const fetched = cloudConfigOf(n).fetched;
+            assert.ok(fetched.length > 0);
+            for (const f of fetched) assert.ok(readers[n].includes(f.parameter), `${n} fetches ${f.parameter}`);
+        }
+        // Only an etcd member's own server and peer keys are for one node; the rest is shared by all three.
+        const onlyOne = names.filter((n) => Object.values(readers).filter((l) => l.includes(n)).length === 1 && !readers.workers.includes(n));
+        assert.deepEqual(onlyOne.map((n) => n.split("/").pop()).sort(), ["etcd-pki-peer.key", "etcd-pki-peer.key", "etcd-pki-peer.key", "etcd-pki-server.key", "etcd-pki-server.key", "etcd-pki-server.key"]);
+        const shared = names.filter((n) => nodes.every((x) => readers[x].includes(n)));
+        assert.ok(shared.some((n) => n.endsWith("/kubernetes-pki-ca.key")) && shared.some((n) => n.endsWith("/kubernetes-pki-sa.key")), shared.join(", "));
+        assert.ok(!aws.guarantees.some((g) => /only by the node they belong to/.test(g)), "a guarantee claims per-node secrets that are shared");
     });
 });

@@ -91,6 +91,26 @@ const CASES: BadCase[] = [
     { name: "a Service range wider than 20 host bits", patch: (o) => net(o, { serviceCidr: "10.0.0.0/8" }), key: "controlPlane.network.serviceCidr", says: ["20 host bits"] },
     { name: "a CIDR with host bits set", patch: (o) => net(o, { podCidr: "10.244.1.0/16" }), key: "controlPlane.network.podCidr", says: ["10.244.0.0/16"] },
     { name: "a pod CIDR overlapping the Service CIDR", patch: (o) => net(o, { podCidr: "10.100.0.0/16" }), key: "controlPlane.network.podCidr", says: ["10.96.0.0/12"] },
+    // IPv6 alike: fd00::/16 contains fd00:96::/108, and host bits in an IPv6 prefix are the same typo as in IPv4.
+    {
+        name: "an IPv6 pod CIDR overlapping the IPv6 Service CIDR",
+        patch: (o) => net(o, { advertiseAddress: "fd00::10", etcdMembers: [{ name: "v6", ip: "fd00::10" }], serviceCidr: "fd00:96::/108", podCidr: "fd00::/16" }),
+        key: "controlPlane.network.podCidr",
+        says: ["fd00:96::/108"],
+    },
+    {
+        name: "an IPv6 Service CIDR with host bits set",
+        patch: (o) => net(o, { advertiseAddress: "fd00::10", etcdMembers: [{ name: "v6", ip: "fd00::10" }], serviceCidr: "fd00:96::1/108", podCidr: "fd00:244::/56" }),
+        key: "controlPlane.network.serviceCidr",
+        says: ["fd00:96::/108"],
+    },
+    {
+        name: "an IPv6 pod CIDR with host bits set",
+        patch: (o) => net(o, { advertiseAddress: "fd00::10", etcdMembers: [{ name: "v6", ip: "fd00::10" }], serviceCidr: "fd00:96::/108", podCidr: "fd00:244::1:0/56" }),
+        key: "controlPlane.network.podCidr",
+        says: ["fd00:244::/56"],
+    },
+    { name: "a CIDR with a zero-padded prefix", patch: (o) => net(o, { podCidr: "10.244.0.0/016" }), key: "controlPlane.network.podCidr" },
     { name: "a port out of range", patch: (o) => net(o, { apiServerPort: 70000 }), key: "controlPlane.network.apiServerPort", says: ["65535"] },
     { name: "a port of 0", patch: (o) => net(o, { etcdPeerPort: 0 }), key: "controlPlane.network.etcdPeerPort" },
     { name: "two listeners on one port", patch: (o) => net(o, { schedulerPort: 6443 }), key: "controlPlane.network.schedulerPort", says: ["controlPlane.network.apiServerPort"] },

@@ -79,11 +79,11 @@ describe("secure-namespace plan and render", () => {
     it("records the namespace's posture", () => {
         const p = namespacePosture(planSecureNamespace("k", { name: "team-a", allowEgressTo: [{ cidr: "0.0.0.0/0" }], roleBindings: { viewer: [{ kind: "User", name: "bob" }] } }));
         assert.deepEqual(p.networkPolicies, ["hardened-deny-all", "hardened-allow-dns", "hardened-allow-egress-cidrs"]);
-        assert.deepEqual(p.egressTo, [{ cidr: "0.0.0.0/0", except: ["169.254.169.254/32"] }]);
+        assert.deepEqual(p.egressTo, [{ cidr: "0.0.0.0/0", except: ["169.254.0.0/16", "100.100.100.200/32"] }]);
         assert.equal(p.defaultServiceAccountAutomount, false);
         assert.deepEqual(Object.keys(p.roleBindings), ["viewer"]);
         assert.equal(p.weakenings.length, 1);
-        assert.match(p.weakenings[0], /egress to 0\.0\.0\.0\/0 except 169\.254\.169\.254\/32/);
+        assert.match(p.weakenings[0], /egress to 0\.0\.0\.0\/0 except 169\.254\.0\.0\/16, 100\.100\.100\.200\/32/);
         assert.deepEqual(namespacePosture(planSecureNamespace("k", { name: "quiet" })).weakenings, []);
     });
 });
