@@ -42,9 +42,9 @@ version_of() {
     kubectl) "$b" version --client ;;
     etcdctl) "$b" version ;;
     kube-bench) "$b" version ;;
-    # No version flag either: prove it starts, then read the module version Go recorded in the binary.
+    # No version flag either: prove it starts, then read the pulumi-yaml version Go recorded in the binary.
     pulumi-language-yaml) "$b" -help >/dev/null 2>&1 &&
-      go version -m "$b" | awk '$1 == "mod" && $2 == "github.com/pulumi/pulumi-yaml" { print $3 }' ;;
+      go version -m "$b" | awk '$2 == "github.com/pulumi/pulumi-yaml" { print $3 }' ;;
     *) "$b" --version ;;
   esac 2>/dev/null | head -n 1 || true
 }
@@ -174,11 +174,12 @@ build_kube_bench() {
   cp -r "$dir/cfg" "$HC_KUBE_BENCH_CFG"; chmod -R u+w "$HC_KUBE_BENCH_CFG"
 }
 
-# The YAML language host, from its module at the pinned tag (served by the proxy and the checksum database).
+# The YAML language host: pulumi-yaml's server at the pinned tag, started by the wrapper's own main.go so that
+# it loads packages through the engine (see that file for why the upstream command cannot serve them).
 build_pulumi_yaml() {
   wrapper pulumi-yaml
   go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$PULUMI_YAML_VERSION" \
-    -o "$HC_TOOLCHAIN_BIN/pulumi-language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml
+    -o "$HC_TOOLCHAIN_BIN/pulumi-language-yaml" .
 }
 
 # Host tools the tests and platforms call, from Debian's packages: cloud-init, sshd and systemd-analyze validate
