@@ -42,6 +42,9 @@ version_of() {
     kubectl) "$b" version --client ;;
     etcdctl) "$b" version ;;
     kube-bench) "$b" version ;;
+    # No version flag either: prove it starts, then read the pulumi-yaml version Go recorded in the binary.
+    pulumi-language-yaml) "$b" -help >/dev/null 2>&1 &&
+      go version -m "$b" | awk '$2 == "github.com/pulumi/pulumi-yaml" { print $3 }' ;;
     *) "$b" --version ;;
   esac 2>/dev/null | head -n 1 || true
 }
@@ -58,6 +61,7 @@ expected_version() {
     kube-apiserver|kube-controller-manager|kube-scheduler|kubectl) echo "v$KUBERNETES_VERSION" ;;
     etcd|etcdctl) echo "$ETCD_VERSION" ;;
     kube-bench) echo "$KUBE_BENCH_VERSION" ;;
+    pulumi-language-yaml) echo "v$PULUMI_YAML_VERSION" ;;
   esac
 }
 
@@ -170,6 +174,14 @@ build_kube_bench() {
   cp -r "$dir/cfg" "$HC_KUBE_BENCH_CFG"; chmod -R u+w "$HC_KUBE_BENCH_CFG"
 }
 
+# The YAML language host: pulumi-yaml's server at the pinned tag, started by the wrapper's own main.go so that
+# it loads packages through the engine (see that file for why the upstream command cannot serve them).
+build_pulumi_yaml() {
+  wrapper pulumi-yaml
+  go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-yaml/pkg/version.Version=v$PULUMI_YAML_VERSION" \
+    -o "$HC_TOOLCHAIN_BIN/pulumi-language-yaml" .
+}
+
 # Host tools the tests and platforms call, from Debian's packages: cloud-init, sshd and systemd-analyze validate
 # the AWS user data, units and sshd config; openssl, ps and unshare serve the local platform and its tests.
 ensure_host_tools() {
@@ -211,6 +223,7 @@ step random build_random pulumi-resource-random
 step kubernetes-provider build_kubernetes_provider pulumi-resource-kubernetes
 step kubernetes build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
 step kube-bench build_kube_bench kube-bench
+step pulumi-yaml build_pulumi_yaml pulumi-language-yaml
 cd "$HC_ROOT"; rm -rf "$BUILD"
 for b in "$HC_TOOLCHAIN_BIN"/*; do printf '[toolchain]   %-32s %s\n' "$(basename "$b")" "$(version_of "$(basename "$b")")" >&2; done
 log "ready in $((SECONDS - start))s: $HC_TOOLCHAIN_BIN"

@@ -9,5 +9,7 @@ PULUMI_KUBERNETES_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
 KUBERNETES_VERSION=1.34.12
 ETCD_VERSION=3.6.14
 KUBE_BENCH_VERSION=0.15.6
+# The YAML language host, so Pulumi YAML programs can consume the components as a package.
+PULUMI_YAML_VERSION=1.25.0
 # Bump when a recipe changes in a way that needs a rebuild with the same versions.
 TOOLCHAIN_RECIPE=1
