@@ -4,7 +4,9 @@ _hc_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=versions.sh
 . "$_hc_root/scripts/lib/versions.sh"
 HC_ROOT=$_hc_root
-HC_TOOLCHAIN_KEY="p${PULUMI_VERSION}-k${KUBERNETES_VERSION}-e${ETCD_VERSION}-$(sha256sum "$_hc_root/scripts/lib/versions.sh" | cut -c1-10)"
+# Every binary is checked against its own pinned version and rebuilt alone when it differs, so the directory
+# key only names the core versions and the recipe: adding or bumping one tool does not rebuild the others.
+HC_TOOLCHAIN_KEY="p${PULUMI_VERSION}-k${KUBERNETES_VERSION}-e${ETCD_VERSION}-r${TOOLCHAIN_RECIPE}"
 HC_TOOLCHAIN_DIR=${HC_TOOLCHAIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hardened-cluster/toolchain/$HC_TOOLCHAIN_KEY}
 HC_TOOLCHAIN_BIN=$HC_TOOLCHAIN_DIR/bin
 HC_KUBE_BENCH_CFG=$HC_TOOLCHAIN_DIR/kube-bench/cfg

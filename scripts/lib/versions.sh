@@ -1,5 +1,6 @@
-# Pinned toolchain versions: the one place they are set. Changing any of them changes the cache key,
-# so the next scripts/toolchain.sh run builds into a fresh directory.
+# Pinned toolchain versions: the one place they are set. scripts/toolchain.sh rebuilds any binary that does
+# not report its pinned version; the Pulumi, Kubernetes and etcd versions and the recipe also key the cache
+# directory (scripts/lib/toolchain-paths.sh).
 PULUMI_VERSION=3.259.0
 PULUMI_TLS_VERSION=5.3.0
 PULUMI_RANDOM_VERSION=4.19.1
