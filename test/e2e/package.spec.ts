@@ -22,6 +22,7 @@ const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulum
 const repoPkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8"));
 const PEERS = ["@pulumi/pulumi", "@pulumi/kubernetes"];
 const pins = Object.fromEntries(PEERS.map((p) => [p, repoPkg.devDependencies[p] as string]));
+const devTools = { "typescript": repoPkg.devDependencies.typescript, "@types/node": repoPkg.devDependencies["@types/node"] };
 const exampleDir = path.join(repoRoot, "examples/baseline-existing-cluster");
 const project = "baseline-existing-cluster";
 const tenants = [{ name: "team-a", roleBindings: { developer: [{ kind: "Group", name: "team-a-devs" }] } }];
@@ -29,9 +30,10 @@ const tenants = [{ name: "team-a", roleBindings: { developer: [{ kind: "Group", 
 /** The stand-in cluster stack: a bare LocalCluster (no baseline) whose only output is the admin kubeconfig. */
 function clusterProgram(stateDir: string): string {
     return `
+import * as pulumi from "@pulumi/pulumi";
 import { LocalCluster } from ${JSON.stringify(path.join(repoRoot, "platforms/local/cluster"))};
 const cluster = new LocalCluster("bare", {
-    stack: "pkg-cluster",
+    stack: pulumi.getStack(),
     toolchainBin: ${JSON.stringify(toolchain().bin)},
     local: { layout: "user", stateDir: ${JSON.stringify(stateDir)}, ports: ${JSON.stringify(ports)} },
 });
@@ -64,10 +66,14 @@ describe("package: the packed library installed and run by a consumer (npm run p
 
         fs.mkdirSync(consumer);
         for (const f of ["index.ts", "tsconfig.json", "Pulumi.yaml"]) fs.copyFileSync(path.join(exampleDir, f), path.join(consumer, f));
-        fs.writeFileSync(path.join(consumer, "package.json"), JSON.stringify({ name: project, private: true, main: "index.ts" }));
+        // A TypeScript project as `pulumi new typescript` makes one: its own compiler and Node typings (the engine
+        // compiles index.ts with the project's TypeScript), at the versions this repository uses.
+        fs.writeFileSync(path.join(consumer, "package.json"), JSON.stringify({ name: project, private: true, main: "index.ts", devDependencies: devTools }));
         installConsumer(consumer, tarball, pins);
-        console.log(`      packed: ${dryRun.size} B (${dryRun.entryCount} files, ${dryRun.unpackedSize} B unpacked); `
-            + `consumer node_modules: ${diskBytes(path.join(consumer, "node_modules"))} B`);
+        const modules = path.join(consumer, "node_modules");
+        const tools = ["typescript", "@types"].map((d) => diskBytes(path.join(modules, d))).reduce((a, b) => a + b, 0);
+        console.log(`      packed: ${dryRun.size} B (${dryRun.entryCount} files, ${dryRun.unpackedSize} B unpacked); consumer node_modules: `
+            + `${diskBytes(modules)} B, of which runtime (without typescript and @types) ${diskBytes(modules) - tools} B`);
 
         const stateDir = path.join(root, "cluster-state");
         cluster = await programStack({ name: "pkg-cluster", program: clusterProgram(stateDir), binaries: BINARIES });
@@ -151,15 +157,14 @@ describe("package: the packed library installed and run by a consumer (npm run p
         }
         const consumerPkg = JSON.parse(fs.readFileSync(path.join(consumer, "package.json"), "utf8"));
         assert.deepEqual(Object.keys(consumerPkg.dependencies).sort(), ["@pulumi/kubernetes", "@pulumi/pulumi", "hardened-cluster"]);
+        assert.deepEqual(consumerPkg.devDependencies, devTools);
     });
 
     it("type-checks the consumer program against the installed package, by \"types\" and by \"exports\"", function () {
-        const tsc = path.join(repoRoot, "node_modules/.bin/tsc");
-        // The consumer brings its own compiler and Node typings, as any TypeScript project does.
-        const typings = ["--typeRoots", path.join(repoRoot, "node_modules/@types"), "--types", "node"];
+        const tsc = path.join(consumer, "node_modules/.bin/tsc"); // the consumer's own
         for (const resolution of [[], ["--module", "node16", "--moduleResolution", "node16"]]) {
             try {
-                execFileSync(tsc, ["--noEmit", "-p", "tsconfig.json", ...typings, ...resolution], { cwd: consumer, encoding: "utf8" });
+                execFileSync(tsc, ["--noEmit", "-p", "tsconfig.json", ...resolution], { cwd: consumer, encoding: "utf8" });
             } catch (e) {
                 assert.fail(`tsc ${resolution.join(" ")}: ${(e as { stdout?: string }).stdout ?? e}`);
             }
