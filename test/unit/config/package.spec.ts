@@ -1,8 +1,10 @@
 // The npm package's declarations: which packages a consumer gets and at which ranges, what the repository pins
 // for itself, and the manifest `npm run pack` publishes. test/e2e/package.spec.ts packs and installs it for real.
 import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import * as semver from "semver";
 import { libraryManifest, PackageJson, STAGE_DIR } from "../../../scripts/package/manifest";
@@ -88,6 +90,25 @@ describe("package: what a consumer installs", function () {
             assert.deepEqual(root[field] ?? {}, pkg[field] ?? {}, field);
         }
         for (const name of PEERS) assert.equal(lock.packages[`node_modules/${name}`].version, pkg.devDependencies?.[name], name);
+    });
+
+    it("builds by a script, because npm runs no prepack on `npm pack` under the repository's .npmrc", function () {
+        this.timeout(60_000);
+        // A package with a prepack hook, packed with this repository's npm settings, and again with scripts on.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-prepack-"));
+        try {
+            fs.copyFileSync(path.join(ROOT, ".npmrc"), path.join(dir, ".npmrc"));
+            fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({
+                name: "prepack-probe", version: "1.0.0", scripts: { prepack: "node -e \"require('fs').writeFileSync('built', '')\"" },
+            }));
+            const pack = (...args: string[]) => execFileSync("npm", ["pack", "--dry-run", ...args], { cwd: dir, stdio: "pipe" });
+            pack();
+            assert.equal(fs.existsSync(path.join(dir, "built")), false, "npm ran prepack despite ignore-scripts");
+            pack("--ignore-scripts=false");
+            assert.equal(fs.existsSync(path.join(dir, "built")), true, "the probe's prepack does not run even with scripts on");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("guards the blueprint checkout against being published in place of the staged library", function () {
