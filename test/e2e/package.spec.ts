@@ -9,7 +9,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as auto from "@pulumi/pulumi/automation";
-import { parse } from "yaml";
 import { Credential, fromKubeconfig, request } from "./kube";
 import { engineEnv, privateKeyBlocks, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
 import { cleanCopy, diskBytes, installConsumer, installedCopies, npmRunPack, packDryRun, PackSize, tarFile, tarList } from "./package-consumer";
@@ -194,19 +193,6 @@ describe("package: the packed library installed and run by a consumer (npm run p
             assert.equal(res.status, 200, `${name}: ${res.body}`);
             assert.equal(res.json().metadata.labels["pod-security.kubernetes.io/enforce"], "restricted", name);
         }
-    });
-
-    it("is a template the pinned CLI accepts: pulumi new <checkout> --yes --generate-only, offline", function () {
-        const template = path.join(root, "template");
-        cleanCopy(template); // without node_modules: pulumi new copies the whole directory
-        const target = path.join(root, "from-template");
-        execFileSync(path.join(toolchain().bin, "pulumi"), ["new", template, "--yes", "--generate-only", "--dir", target, "--name", "my-cluster"], {
-            cwd: root, env: { ...process.env, ...cluster!.env }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"],
-        });
-        const generated = parse(fs.readFileSync(path.join(target, "Pulumi.yaml"), "utf8"));
-        assert.equal(generated.name, "my-cluster");
-        assert.equal(generated.main, "index.ts");
-        for (const f of ["index.ts", "components/index.ts", "config/schema.ts"]) assert.ok(fs.existsSync(path.join(target, f)), f);
     });
 
     it("destroys what it made, then the cluster stack leaves no process or port behind", async function () {
