@@ -55,8 +55,7 @@ describe("package: the packed library installed and run by a consumer (npm run p
     let outputs: auto.OutputMap;
     let admin: Credential;
 
-    before(async function () {
-        const tc = toolchain(...BINARIES);
+    before(function () {
         copied = cleanCopy(clone);
         fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(clone, "node_modules"));
         tarball = npmRunPack(clone, root);
@@ -73,42 +72,8 @@ describe("package: the packed library installed and run by a consumer (npm run p
         const tools = ["typescript", "@types"].map((d) => diskBytes(path.join(modules, d))).reduce((a, b) => a + b, 0);
         console.log(`      packed: ${dryRun.size} B (${dryRun.entryCount} files, ${dryRun.unpackedSize} B unpacked); consumer node_modules: `
             + `${diskBytes(modules)} B, of which runtime (without typescript and @types) ${diskBytes(modules) - tools} B`);
-
-        const stateDir = path.join(root, "cluster-state");
-        cluster = await programStack({ name: "pkg-cluster", program: clusterProgram(stateDir), binaries: BINARIES });
-        const up = await cluster.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) });
-        assert.equal(up.summary.result, "succeeded");
-        admin = fromKubeconfig(up.outputs.kubeconfig.value);
-
-        // The consumer's stack shares the cluster stack's backend and passphrase: a StackReference reads another
-        // stack of the same backend, and decrypts its secret outputs with that stack's secrets provider.
-        const ws = await auto.LocalWorkspace.create({
-            workDir: consumer,
-            pulumiHome: cluster.env.PULUMI_HOME,
-            pulumiCommand: await auto.PulumiCommand.get({ root: tc.dir, skipVersionCheck: true }),
-            envVars: engineEnv(tc, { PULUMI_BACKEND_URL: cluster.env.PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE: cluster.env.PULUMI_CONFIG_PASSPHRASE }),
-        });
-        consumerStack = await auto.Stack.create(`consumer-${cluster.stackName}`, ws);
-        await consumerStack.setAllConfig({
-            [`${project}:clusterStack`]: { value: `organization/hc-e2e-pkg-cluster/${cluster.stackName}` },
-            [`${project}:tenants`]: { value: JSON.stringify(tenants) },
-        });
-        const res = await consumerStack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) });
-        assert.equal(res.summary.result, "succeeded");
-        outputs = res.outputs;
     });
-    after(async function () {
-        try {
-            if (consumerStack && !consumerDestroyed) await consumerStack.destroy();
-            if (consumerStack) await consumerStack.workspace.removeStack(consumerStack.name);
-        } finally {
-            try {
-                await cluster?.cleanup();
-            } finally {
-                fs.rmSync(root, { recursive: true, force: true });
-            }
-        }
-    });
+    after(() => fs.rmSync(root, { recursive: true, force: true }));
 
     it("packs from a clone without a prior build: the copy had no dist/ and the tarball holds the compiled library", function () {
         assert.ok(copied.length > 100 && copied.includes("package.json") && copied.includes("components/index.ts"));
@@ -170,36 +135,72 @@ describe("package: the packed library installed and run by a consumer (npm run p
         }
     });
 
-    it("reads the cluster's kubeconfig from the cluster stack, never from its own config, and keeps it secret in its state", async function () {
-        const config = await consumerStack!.getAllConfig();
-        assert.deepEqual(Object.keys(config).sort(), [`${project}:clusterStack`, `${project}:tenants`]);
-        const state = await consumerStack!.exportStack();
-        const refs = state.deployment.resources.filter((r: { type: string }) => r.type === "pulumi:pulumi:StackReference");
-        assert.equal(refs.length, 1);
-        assert.equal(refs[0].inputs.name, `organization/hc-e2e-pkg-cluster/${cluster!.stackName}`);
-        // exportStack decrypts; the plain CLI export shows state as anyone holding it sees it.
-        const plain = execFileSync(path.join(toolchain().bin, "pulumi"), ["stack", "export", "--stack", consumerStack!.name], {
-            cwd: consumer, env: { ...process.env, ...cluster!.env }, encoding: "utf8", maxBuffer: 256 * 1024 * 1024,
+    describe("run by the real engine against the cluster's stack, read through a StackReference", function () {
+        before(async function () {
+            const tc = toolchain(...BINARIES);
+            const stateDir = path.join(root, "cluster-state");
+            cluster = await programStack({ name: "pkg-cluster", program: clusterProgram(stateDir), binaries: BINARIES });
+            const up = await cluster.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) });
+            assert.equal(up.summary.result, "succeeded");
+            admin = fromKubeconfig(up.outputs.kubeconfig.value);
+
+            // The consumer's stack shares the cluster stack's backend and passphrase: a StackReference reads another
+            // stack of the same backend, and decrypts its secret outputs with that stack's secrets provider.
+            const ws = await auto.LocalWorkspace.create({
+                workDir: consumer,
+                pulumiHome: cluster.env.PULUMI_HOME,
+                pulumiCommand: await auto.PulumiCommand.get({ root: tc.dir, skipVersionCheck: true }),
+                envVars: engineEnv(tc, { PULUMI_BACKEND_URL: cluster.env.PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE: cluster.env.PULUMI_CONFIG_PASSPHRASE }),
+            });
+            consumerStack = await auto.Stack.create(`consumer-${cluster.stackName}`, ws);
+            await consumerStack.setAllConfig({
+                [`${project}:clusterStack`]: { value: `organization/hc-e2e-pkg-cluster/${cluster.stackName}` },
+                [`${project}:tenants`]: { value: JSON.stringify(tenants) },
+            });
+            const res = await consumerStack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) });
+            assert.equal(res.summary.result, "succeeded");
+            outputs = res.outputs;
         });
-        assert.deepEqual(privateKeyBlocks(plain), []);
-        assert.ok(!plain.includes(admin.caPem.split("\n")[1]), "the cluster CA reached the consumer's state in plaintext");
-    });
+        after(async function () {
+            try {
+                if (consumerStack && !consumerDestroyed) await consumerStack.destroy();
+                if (consumerStack) await consumerStack.workspace.removeStack(consumerStack.name);
+            } finally {
+                await cluster?.cleanup();
+            }
+        });
 
-    it("applies the baseline through the consumer's own provider: the tenant and the standalone namespace are restricted", async function () {
-        assert.deepEqual(outputs.namespaces.value, ["team-a", "shared-services"]);
-        assert.equal(outputs.posture.value.admission.policy, "hardened-workload-guard");
-        for (const name of ["team-a", "shared-services"]) {
-            const res = await request(admin, "GET", `/api/v1/namespaces/${name}`);
-            assert.equal(res.status, 200, `${name}: ${res.body}`);
-            assert.equal(res.json().metadata.labels["pod-security.kubernetes.io/enforce"], "restricted", name);
-        }
-    });
+        it("reads the cluster's kubeconfig from the cluster stack, never from its own config, and keeps it secret in its state", async function () {
+            const config = await consumerStack!.getAllConfig();
+            assert.deepEqual(Object.keys(config).sort(), [`${project}:clusterStack`, `${project}:tenants`]);
+            const state = await consumerStack!.exportStack();
+            const refs = state.deployment.resources.filter((r: { type: string }) => r.type === "pulumi:pulumi:StackReference");
+            assert.equal(refs.length, 1);
+            assert.equal(refs[0].inputs.name, `organization/hc-e2e-pkg-cluster/${cluster!.stackName}`);
+            // exportStack decrypts; the plain CLI export shows state as anyone holding it sees it.
+            const plain = execFileSync(path.join(toolchain().bin, "pulumi"), ["stack", "export", "--stack", consumerStack!.name], {
+                cwd: consumer, env: { ...process.env, ...cluster!.env }, encoding: "utf8", maxBuffer: 256 * 1024 * 1024,
+            });
+            assert.deepEqual(privateKeyBlocks(plain), []);
+            assert.ok(!plain.includes(admin.caPem.split("\n")[1]), "the cluster CA reached the consumer's state in plaintext");
+        });
 
-    it("destroys what it made, then the cluster stack leaves no process or port behind", async function () {
-        await consumerStack!.destroy();
-        consumerDestroyed = true;
-        assert.equal((await request(admin, "GET", "/api/v1/namespaces/team-a")).status, 404);
-        await cluster!.stack.destroy();
-        for (const p of Object.values(ports)) assert.equal(await listening(p), false, `port ${p} still listening`);
+        it("applies the baseline through the consumer's own provider: the tenant and the standalone namespace are restricted", async function () {
+            assert.deepEqual(outputs.namespaces.value, ["team-a", "shared-services"]);
+            assert.equal(outputs.posture.value.admission.policy, "hardened-workload-guard");
+            for (const name of ["team-a", "shared-services"]) {
+                const res = await request(admin, "GET", `/api/v1/namespaces/${name}`);
+                assert.equal(res.status, 200, `${name}: ${res.body}`);
+                assert.equal(res.json().metadata.labels["pod-security.kubernetes.io/enforce"], "restricted", name);
+            }
+        });
+
+        it("destroys what it made, then the cluster stack leaves no process or port behind", async function () {
+            await consumerStack!.destroy();
+            consumerDestroyed = true;
+            assert.equal((await request(admin, "GET", "/api/v1/namespaces/team-a")).status, 404);
+            await cluster!.stack.destroy();
+            for (const p of Object.values(ports)) assert.equal(await listening(p), false, `port ${p} still listening`);
+        });
     });
 });
