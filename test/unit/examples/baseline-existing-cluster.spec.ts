@@ -43,7 +43,11 @@ describe("example baseline-existing-cluster: reaching the cluster", function () 
         assert.equal(refs.length, 1);
         assert.equal(refs[0].inputs.name, "organization/hardened-cluster/local");
         assert.deepEqual(provider(run)?.inputs.kubeconfig, SECRET, "the provider did not get the kubeconfig as a secret");
-        assert.ok(run.resources.some((r) => r.type === "hardened-cluster:index:ClusterBaseline" || r.name === "baseline"), "no baseline registered");
+        assert.equal(run.resources.filter((r) => r.type === "hardened-cluster:cluster-baseline:ClusterBaseline").length, 1);
+        // Everything the baseline puts in the cluster goes through the program's own provider.
+        const k8s = run.resources.filter((r) => r.type.startsWith("kubernetes:"));
+        assert.ok(k8s.length >= 10, `only ${k8s.length} Kubernetes objects`);
+        for (const r of k8s) assert.match(r.provider ?? "", /::existing-cluster::/, `${r.type} ${r.name} bypasses the program's provider`);
     });
 
     it("takes a kubeconfig config value instead when no clusterStack is set, with no StackReference", function () {

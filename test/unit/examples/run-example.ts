@@ -15,7 +15,7 @@ const ROOT = path.resolve(__dirname, "../../..");
 const PROJECT = "baseline-existing-cluster";
 
 export interface ExampleRun {
-    resources: { type: string; name: string; inputs: Record<string, any> }[];
+    resources: { type: string; name: string; provider?: string; inputs: Record<string, any> }[];
     errors: string[];
 }
 
@@ -41,7 +41,7 @@ Module._resolveFilename = (request: string, ...rest: unknown[]) =>
 
 pulumi.runtime.setMocks({
     newResource(args) {
-        run.resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+        run.resources.push({ type: args.type, name: args.name, provider: args.provider, inputs: args.inputs });
         const state: Record<string, unknown> = { ...args.inputs };
         // A StackReference is read, not created: the engine answers with the referenced stack's outputs.
         if (args.type === "pulumi:pulumi:StackReference") Object.assign(state, { outputs: clusterOutputs, secretOutputNames: Object.keys(clusterOutputs) });
