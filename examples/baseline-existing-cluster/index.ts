@@ -1,15 +1,34 @@
-// The hardened in-cluster baseline on a cluster you already run (kubeadm, a managed service, ...): given only
-// its kubeconfig, apply the RBAC personas, Pod Security labels, the workload guard and one secure namespace
-// per tenant; then compose one more SecureNamespace on its own, bound to the same personas.
+// The hardened in-cluster baseline on a cluster you already run: apply the RBAC personas, Pod Security labels,
+// the workload guard and one secure namespace per tenant; then compose one more SecureNamespace on its own,
+// bound to the same personas. The cluster is reached through its admin kubeconfig, read from the stack that
+// built it (a StackReference to e.g. the blueprint's own stack), or, for a cluster Pulumi did not build
+// (kubeadm, a managed service, ...), given as a secret config value.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterBaseline, SecureNamespace, type SecureNamespaceConfig } from "hardened-cluster";
+import { ClusterBaseline, ConfigError, SecureNamespace, type SecureNamespaceConfig } from "hardened-cluster";
 
 const config = new pulumi.Config();
 
-// The cluster's admin kubeconfig is a credential: the program only accepts it as a secret.
+/** The admin kubeconfig, a credential: it stays a secret either way (a stack output of it is one already). */
+function clusterKubeconfig(): pulumi.Output<string> {
+    const clusterStack = config.get("clusterStack"); // e.g. "organization/hardened-cluster/local"
+    if (clusterStack === undefined) return config.requireSecret("kubeconfig");
+    const project = pulumi.getProject();
+    if (config.getSecret("kubeconfig") !== undefined) {
+        // The value is a credential and is never echoed.
+        throw new ConfigError(`${project}:kubeconfig`, "(value not shown)", `set either ${project}:clusterStack or ${project}:kubeconfig, not both`);
+    }
+    const cluster = new pulumi.StackReference("cluster", { name: clusterStack });
+    return pulumi.secret(cluster.requireOutput("kubeconfig").apply((k) => {
+        if (typeof k !== "string" || k === "") {
+            throw new ConfigError(`${project}:clusterStack`, clusterStack, "name a stack whose kubeconfig output is a kubeconfig string");
+        }
+        return k;
+    }));
+}
+
 const provider = new k8s.Provider("existing-cluster", {
-    kubeconfig: config.requireSecret("kubeconfig"),
+    kubeconfig: clusterKubeconfig(),
     // The baseline patches objects the cluster already has (kube-system's labels, the admin binding), which
     // only server-side apply can do without taking the whole object over.
     enableServerSideApply: true,
