@@ -238,6 +238,8 @@ describe("the README's Quick start, as a new user types it", function () {
         assert.ok(expected.length > INITIAL_NAMESPACES.length, "the stack file declares no tenant");
         for (const ns of expected) assert.equal(listed.get(ns), "Active", `namespace ${ns} in:\n${o.kubectlOut}`);
 
+        // The CLI kept its workspace and logs in the fresh HOME, not in the password database's home directory.
+        assert.ok(fs.existsSync(path.join(path.dirname(project), "home", ".pulumi", "workspaces")), "no ~/.pulumi in the fresh HOME");
         assert.equal(o.destroyRc, 0, o.destroyLog.slice(-3000));
         assert.ok(o.psAfter.length > 0, "ps listed nothing");
         const leftover = o.psAfter.filter((c) => !["bash", "ps"].includes(c));
@@ -276,6 +278,7 @@ describe("the README's Quick start, as a new user types it", function () {
 
     it("as a throwaway unprivileged user without cloud-init, systemd-analyze or sshd (user layout)", function () {
         const name = `hcnew${randomBytes(3).toString("hex")}`;
+        // Its password-database home does not exist: only $HOME may be used (as for a service account or a container).
         execFileSync("useradd", ["--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", "--user-group", name]);
         owner = { name, uid: Number(run("id", ["-u", name]).trim()), gid: Number(run("id", ["-g", name]).trim()) };
         assert.notEqual(owner.uid, 0);

@@ -37,6 +37,17 @@ describe("scripts/pulumi", function () {
         assert.match(res.stdout, new RegExp(`file://${path.join(home, "state", "backend")}`));
     });
 
+    it("keeps the CLI's home under $HOME, not the password database's home directory", function () {
+        // Without PULUMI_HOME the CLI alone would write its workspace settings under root's /root/.pulumi.
+        const res = spawnSync("bash", [path.join(repoRoot, "scripts/pulumi"), "stack", "init", "-s", "home-check"], {
+            encoding: "utf8", stdio: ["ignore", "pipe", "pipe"],
+            env: { PATH: process.env.PATH, HOME: home, HC_TOOLCHAIN_DIR: toolchain().dir, HC_STATE_HOME: path.join(home, "state"), PULUMI_CONFIG_PASSPHRASE: "test-only" },
+        });
+        assert.equal(res.status, 0, res.stderr);
+        const workspaces = path.join(home, ".pulumi", "workspaces");
+        assert.ok(fs.existsSync(workspaces) && fs.readdirSync(workspaces).length > 0, `no workspace settings in ${workspaces}`);
+    });
+
     it("generates a 0600 passphrase file for the local stack, and none for other stacks", function () {
         run("stack", "ls", "-s", "dev");
         assert.equal(fs.existsSync(path.join(home, "state", "local.passphrase")), false);
