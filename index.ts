@@ -6,10 +6,21 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterBaseline } from "./components/cluster-baseline";
+import { ConfigError } from "./components/common/errors";
 import { loadBlueprintConfig, NAMESPACE as ns } from "./config";
 
+/** A bad setting is the user's to fix, not a crash: the engine prints a RunError's message alone, without a stack. */
+function userFacing<T>(build: () => T): T {
+    try {
+        return build();
+    } catch (e) {
+        if (e instanceof ConfigError) throw new pulumi.RunError(e.message);
+        throw e;
+    }
+}
+
 // Every key is checked (unknown keys included) before any resource is registered.
-const cfg = loadBlueprintConfig(pulumi.runtime.allConfig(), pulumi.getStack());
+const cfg = userFacing(() => loadBlueprintConfig(pulumi.runtime.allConfig(), pulumi.getStack()));
 const configKeys = {
     local: `${ns}:local`, aws: `${ns}:aws`, pki: `${ns}:pki`, encryption: `${ns}:encryption`,
     audit: `${ns}:audit`, controlPlane: `${ns}:controlPlane`,
@@ -67,10 +78,10 @@ function awsPlatform(): PlatformResult {
     });
 }
 
-const platform = cfg.platform === "aws" ? awsPlatform() : localPlatform();
+const platform = userFacing(() => (cfg.platform === "aws" ? awsPlatform() : localPlatform()));
 
 // The in-cluster half, through the platform's provider: it waits for a healthy, bootstrapped control plane.
-const baseline = new ClusterBaseline("baseline", { ...cfg.baseline, configKey: `${ns}:baseline` }, { provider: platform.provider });
+const baseline = userFacing(() => new ClusterBaseline("baseline", { ...cfg.baseline, configKey: `${ns}:baseline` }, { provider: platform.provider }));
 
 export const endpoint = platform.server;
 export const kubeconfig = platform.kubeconfig;

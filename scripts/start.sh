@@ -8,6 +8,9 @@ stack=${HC_STACK:-local}
 if ! bash scripts/pulumi stack select -s "$stack" >/dev/null 2>&1; then
   bash scripts/pulumi stack init -s "$stack" </dev/null
 fi
+# A bad key stops here, named once, before the engine starts (its display would print the error twice).
+bash scripts/pulumi config --json --show-secrets -s "$stack" </dev/null |
+  TS_NODE_TRANSPILE_ONLY=true node -r ts-node/register scripts/check-config.ts "$stack"
 bash scripts/pulumi up --yes --skip-preview -s "$stack"
 
 bin=$(bash scripts/toolchain.sh --bin-dir)

@@ -37,6 +37,24 @@ describe("scripts/pulumi", function () {
         assert.match(res.stdout, new RegExp(`file://${path.join(home, "state", "backend")}`));
     });
 
+    it("keeps the CLI's home under $HOME, not the password database's home directory", function () {
+        // Without PULUMI_HOME the CLI alone would write its workspace settings under root's /root/.pulumi.
+        const cli = (...args: string[]) => spawnSync("bash", [path.join(repoRoot, "scripts/pulumi"), ...args], {
+            encoding: "utf8", stdio: ["ignore", "pipe", "pipe"],
+            env: { PATH: process.env.PATH, HOME: home, HC_TOOLCHAIN_DIR: toolchain().dir, HC_STATE_HOME: path.join(home, "state"), PULUMI_CONFIG_PASSPHRASE: "test-only" },
+        });
+        const stackFile = path.join(repoRoot, "stacks", "Pulumi.home-check.yaml");
+        try {
+            const res = cli("stack", "init", "-s", "home-check");
+            assert.equal(res.status, 0, res.stderr);
+            const workspaces = path.join(home, ".pulumi", "workspaces");
+            assert.ok(fs.existsSync(workspaces) && fs.readdirSync(workspaces).length > 0, `no workspace settings in ${workspaces}`);
+        } finally {
+            cli("stack", "rm", "--yes", "--force", "-s", "home-check");
+            fs.rmSync(stackFile, { force: true }); // stack init wrote it into the checkout
+        }
+    });
+
     it("generates a 0600 passphrase file for the local stack, and none for other stacks", function () {
         run("stack", "ls", "-s", "dev");
         assert.equal(fs.existsSync(path.join(home, "state", "local.passphrase")), false);
