@@ -21,9 +21,32 @@ export interface AdmissionInput {
     loadBalancerNamespaces?: string[];
     /** Namespaces the policy does not apply to at all. Default none. */
     exemptNamespaces?: string[];
+    /** Per tenant namespace, ServiceAccounts its pods may run as besides "default" (which mounts no token). */
+    serviceAccounts?: Record<string, string[]>;
+    /** Per tenant namespace, Secrets its pods may mount or read into env. Default none: whoever may create a
+     * pod there reads every Secret listed here. */
+    workloadSecrets?: Record<string, string[]>;
 }
 
 export type AdmissionSettings = Required<AdmissionInput>;
+
+const OBJECT_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+function namesByNamespace(k: string, v: unknown, what: string): Record<string, string[]> {
+    if (v === undefined) return {};
+    if (typeof v !== "object" || v === null || Array.isArray(v)) fail(k, v, `use a map of tenant namespace to ${what} names`);
+    const out: Record<string, string[]> = {};
+    for (const [ns, names] of Object.entries(v as Record<string, unknown>)) {
+        const nk = key(k, ns);
+        if (!isDnsLabel(ns)) fail(nk, ns, "use a namespace name (a DNS label)");
+        if (!Array.isArray(names)) fail(nk, names, `use a list of ${what} names`);
+        out[ns] = names.map((n, i) => {
+            if (typeof n !== "string" || !OBJECT_NAME.test(n)) fail(key(nk, i), n, `use a ${what} name (a DNS subdomain)`);
+            return n;
+        });
+    }
+    return out;
+}
 
 function namespaceList(k: string, v: unknown): string[] {
     if (v === undefined) return [];
@@ -37,7 +60,7 @@ function namespaceList(k: string, v: unknown): string[] {
 export function validateAdmission(k: string, v: unknown): AdmissionSettings {
     if (v === undefined) v = {};
     if (typeof v !== "object" || v === null || Array.isArray(v)) fail(k, v, "use an object { allowedRegistries?, nodePortNamespaces?, ... }");
-    knownKeys(k, v, ["allowedRegistries", "nodePortNamespaces", "loadBalancerNamespaces", "exemptNamespaces"]);
+    knownKeys(k, v, ["allowedRegistries", "nodePortNamespaces", "loadBalancerNamespaces", "exemptNamespaces", "serviceAccounts", "workloadSecrets"]);
     const raw = v as Record<string, unknown>;
     let registries = [...DEFAULT_ALLOWED_REGISTRIES];
     if (raw.allowedRegistries !== undefined) {
@@ -52,6 +75,8 @@ export function validateAdmission(k: string, v: unknown): AdmissionSettings {
         nodePortNamespaces: namespaceList(key(k, "nodePortNamespaces"), raw.nodePortNamespaces),
         loadBalancerNamespaces: namespaceList(key(k, "loadBalancerNamespaces"), raw.loadBalancerNamespaces),
         exemptNamespaces: namespaceList(key(k, "exemptNamespaces"), raw.exemptNamespaces),
+        serviceAccounts: namesByNamespace(key(k, "serviceAccounts"), raw.serviceAccounts, "ServiceAccount"),
+        workloadSecrets: namesByNamespace(key(k, "workloadSecrets"), raw.workloadSecrets, "Secret"),
     };
 }
 
@@ -95,7 +120,7 @@ export function celServiceTypeAllowed(type: "NodePort" | "LoadBalancer", namespa
 export interface ResourceRule {
     apiGroups: string[];
     apiVersions: string[];
-    operations: ("CREATE" | "UPDATE")[];
+    operations: ("CREATE" | "UPDATE" | "DELETE")[];
     resources: string[];
 }
 

@@ -3,6 +3,7 @@
 import { podSecurityLabels, type PodSecurity } from "../secure-namespace/pod-security";
 import { PSA_EXCEPTION_ANNOTATION, type NamespaceObject } from "../secure-namespace/plan";
 import { podSecurityWeakenings, type NamespacePosture } from "../secure-namespace/posture";
+import { NETWORK_POLICY_NAMES, renderDenyAll, type NetworkPolicyObject } from "../secure-namespace/network";
 
 type Levels = Pick<PodSecurity, "enforce" | "audit" | "warn" | "exception">;
 
@@ -19,6 +20,14 @@ export const BUILT_IN_NAMESPACE_LEVELS: Readonly<Record<string, Levels>> = {
 
 function podSecurity(name: string, version: string): PodSecurity {
     return { ...BUILT_IN_NAMESPACE_LEVELS[name], version };
+}
+
+/** Built-in namespaces that get the tenants' default deny. kube-system is left out: CoreDNS and the node
+ * agents there must answer every namespace, and no tenant persona can create pods in it. */
+export const DENY_ALL_BUILT_IN_NAMESPACES: readonly string[] = ["default", "kube-public", "kube-node-lease"];
+
+export function renderBuiltInDenyAll(): NetworkPolicyObject[] {
+    return DENY_ALL_BUILT_IN_NAMESPACES.map(renderDenyAll);
 }
 
 /** The patch body for each built-in namespace: name, PSA labels, and the exception annotation if any. */
@@ -38,7 +47,7 @@ export function builtInNamespacePostures(version: string): NamespacePosture[] {
             name,
             builtIn: true,
             podSecurity: ps,
-            networkPolicies: [],
+            networkPolicies: DENY_ALL_BUILT_IN_NAMESPACES.includes(name) ? [NETWORK_POLICY_NAMES.denyAll] : [],
             egressTo: [],
             ingressFromNamespaces: [],
             defaultServiceAccountAutomount: "unmanaged",

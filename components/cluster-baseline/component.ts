@@ -43,6 +43,14 @@ export class ClusterBaseline extends pulumi.ComponentResource {
             dependsOn: [policy],
         });
 
+        // The guards go in before any tenant: a namespace that exists before its guard is open meanwhile.
+        const guards = objs.guards.map((g) => new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(`${name}-${g.metadata.name}`, g, { parent: this }));
+        const guardBindings = objs.guardBindings.map((b, i) =>
+            new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(`${name}-${b.metadata.name}-binding`, b, { parent: this, dependsOn: [guards[i]] }));
+        for (const np of objs.builtInNetworkPolicies) {
+            new k8s.networking.v1.NetworkPolicy(`${name}-${np.metadata.namespace}-${np.metadata.name}`, np, { parent: this });
+        }
+
         this.namespaces = {};
         (config.tenants ?? []).forEach((tenant, i) => {
             const tenantName = plan.tenants[i].name;
@@ -50,9 +58,14 @@ export class ClusterBaseline extends pulumi.ComponentResource {
             this.namespaces[tenantName] = new SecureNamespace(
                 `${name}-${tenantName}`,
                 { ...tenant, configKey: key(configKey, "tenants", i), personas: this.rbac.personas, podSecurityVersion: plan.podSecurityVersion },
-                { parent: this, dependsOn: [this.rbac] },
+                { parent: this, dependsOn: [this.rbac, ...guardBindings] },
             );
         });
+
+        for (const rb of objs.platformAdminTenantBindings) {
+            const ns = this.namespaces[rb.metadata.namespace!];
+            new k8s.rbac.v1.RoleBinding(`${name}-${rb.metadata.namespace}-platform-admin`, rb, { parent: this, dependsOn: [ns, this.rbac] });
+        }
 
         this.posture = pulumi.output(clusterPosture(plan)) as pulumi.Output<ClusterPosture>;
         this.registerOutputs({ posture: this.posture });

@@ -4,3 +4,4 @@ export * from "./builtin-namespaces";
 export * from "./plan";
 export * from "./posture";
 export * from "./component";
+export * from "./guards";

@@ -19,7 +19,20 @@ import {
     type ValidatingAdmissionPolicyBindingObject,
     type ValidatingAdmissionPolicyObject,
 } from "./admission";
-import { renderBuiltInNamespacePatches } from "./builtin-namespaces";
+import { renderBuiltInDenyAll, renderBuiltInNamespacePatches } from "./builtin-namespaces";
+import {
+    renderPrivilegeGuard,
+    renderPrivilegeGuardBinding,
+    renderTenantGuard,
+    renderTenantGuardBinding,
+    type GuardBindingObject,
+    type GuardSettings,
+    type Identities,
+} from "./guards";
+import { KUBEADM_ADMINS_GROUP, personaBindingName } from "../rbac/names";
+import { renderRoleBinding, type BindingObject } from "../rbac/render";
+import type { RbacSubject } from "../rbac/subjects";
+import type { NetworkPolicyObject } from "../secure-namespace/network";
 
 export interface ClusterBaselineConfig {
     /** PSA version for every namespace that sets none; defaults to the cluster minor (DEFAULT_PSA_VERSION). */
@@ -37,6 +50,7 @@ export interface ClusterBaselinePlan {
     rbac: RbacPlan;
     tenants: SecureNamespacePlan[];
     admission: AdmissionSettings;
+    guards: GuardSettings;
 }
 
 export interface ClusterBaselineObjects {
@@ -44,6 +58,57 @@ export interface ClusterBaselineObjects {
     tenants: SecureNamespaceObjects[];
     policy: ValidatingAdmissionPolicyObject;
     policyBinding: ValidatingAdmissionPolicyBindingObject;
+    guards: ValidatingAdmissionPolicyObject[];
+    guardBindings: GuardBindingObject[];
+    /** Default deny in the built-in namespaces other than kube-system. */
+    builtInNetworkPolicies: NetworkPolicyObject[];
+    /** platform-admin's subjects bound to namespace-admin in every tenant namespace. */
+    platformAdminTenantBindings: BindingObject<"RoleBinding">[];
+}
+
+/** The group every API server trusts without RBAC; always break-glass. */
+export const SYSTEM_MASTERS = "system:masters";
+
+function identities(k: string, subjects: readonly RbacSubject[]): Identities {
+    const out: Identities = { groups: [], users: [] };
+    for (const s of subjects) {
+        if (typeof s.name !== "string") {
+            fail(k, "(computed)", "the admission guards name cluster-admin and platform-admin subjects, so their names must be plain strings");
+        }
+        if (s.kind === "Group") out.groups.push(s.name);
+        else if (s.kind === "User") out.users.push(s.name);
+        else out.users.push(`system:serviceaccount:${s.namespace}:${s.name}`);
+    }
+    return out;
+}
+
+function merge(a: Identities, b: Identities): Identities {
+    return { groups: [...new Set([...a.groups, ...b.groups])], users: [...new Set([...a.users, ...b.users])] };
+}
+
+function subjectsOf(rbac: RbacPlan, persona: string): RbacSubject[] {
+    return rbac.clusterRoleBindings.find((b) => b.metadata.name === personaBindingName(persona))?.subjects ?? [];
+}
+
+function tenantNames(k: string, map: Record<string, string[]>, tenants: readonly string[]): void {
+    for (const ns of Object.keys(map)) {
+        if (!tenants.includes(ns)) fail(key(k, ns), ns, `not a tenant namespace; tenants: ${tenants.join(", ") || "(none)"}`);
+    }
+}
+
+function guardSettings(configKey: string, rbac: RbacPlan, tenants: string[], admission: AdmissionSettings): GuardSettings {
+    const rbacKey = key(configKey, "rbac", "clusterBindings");
+    const breakGlass = merge(
+        { groups: [SYSTEM_MASTERS, ...(rbac.kubeadmAdminsBinding ? [KUBEADM_ADMINS_GROUP] : [])], users: [] },
+        identities(key(rbacKey, "cluster-admin"), subjectsOf(rbac, "cluster-admin")),
+    );
+    const platform = merge(breakGlass, identities(key(rbacKey, "platform-admin"), subjectsOf(rbac, "platform-admin")));
+    const admKey = key(configKey, "admission");
+    tenantNames(key(admKey, "serviceAccounts"), admission.serviceAccounts, tenants);
+    tenantNames(key(admKey, "workloadSecrets"), admission.workloadSecrets, tenants);
+    const serviceAccounts = tenants.flatMap((ns) => [...new Set(["default", ...(admission.serviceAccounts[ns] ?? [])])].map((n) => `${ns}/${n}`));
+    const secrets = tenants.flatMap((ns) => (admission.workloadSecrets[ns] ?? []).map((n) => `${ns}/${n}`));
+    return { breakGlass, platform, tenants, serviceAccounts, secrets };
 }
 
 export function planClusterBaseline(configKey: string, config: ClusterBaselineConfig = {}): ClusterBaselinePlan {
@@ -62,7 +127,9 @@ export function planClusterBaseline(configKey: string, config: ClusterBaselineCo
         return plan;
     });
 
-    return { podSecurityVersion, rbac, tenants, admission: validateAdmission(key(configKey, "admission"), config.admission) };
+    const admission = validateAdmission(key(configKey, "admission"), config.admission);
+    const guards = guardSettings(configKey, rbac, tenants.map((t) => t.name), admission);
+    return { podSecurityVersion, rbac, tenants, admission, guards };
 }
 
 export function renderClusterBaseline(plan: ClusterBaselinePlan): ClusterBaselineObjects {
@@ -71,5 +138,21 @@ export function renderClusterBaseline(plan: ClusterBaselinePlan): ClusterBaselin
         tenants: plan.tenants.map(renderSecureNamespace),
         policy: renderWorkloadPolicy(plan.admission),
         policyBinding: renderWorkloadPolicyBinding(plan.admission),
+        guards: [renderPrivilegeGuard(plan.guards), renderTenantGuard(plan.guards)],
+        guardBindings: [renderPrivilegeGuardBinding(), renderTenantGuardBinding(plan.guards)],
+        builtInNetworkPolicies: renderBuiltInDenyAll(),
+        platformAdminTenantBindings: platformAdminTenantBindings(plan),
     };
+}
+
+function platformAdminTenantBindings(plan: ClusterBaselinePlan): BindingObject<"RoleBinding">[] {
+    const subjects = subjectsOf(plan.rbac, "platform-admin");
+    const nsAdmin = plan.rbac.personas.find((p) => p.name === "namespace-admin");
+    if (subjects.length === 0 || !nsAdmin) return [];
+    return plan.tenants.map((t) => {
+        const b = renderRoleBinding(nsAdmin, t.name, subjects);
+        // Its own name, so a tenant's namespace-admin binding and this one never overwrite each other.
+        b.metadata.name = personaBindingName("platform-admin");
+        return b;
+    });
 }

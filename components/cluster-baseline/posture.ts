@@ -7,6 +7,8 @@ import { namespacePosture, type NamespacePosture } from "../secure-namespace/pos
 import { DEFAULT_ALLOWED_REGISTRIES, WORKLOAD_POLICY_BINDING_NAME, WORKLOAD_POLICY_NAME, type AdmissionSettings } from "./admission";
 import { builtInNamespacePostures } from "./builtin-namespaces";
 import type { ClusterBaselinePlan } from "./plan";
+import { PRIVILEGE_GUARD_NAME, TENANT_GUARD_NAME, type GuardSettings } from "./guards";
+import { WORKLOAD_IMPLICIT_ACCESS } from "../rbac/invariants";
 
 export interface PersonaPosture extends PersonaSummary {
     /** For namespace personas: subjects bound in each namespace. */
@@ -23,7 +25,21 @@ export interface ClusterPosture {
     namespaces: NamespacePosture[];
     personas: PersonaPosture[];
     admission: AdmissionPosture;
+    /** Every identity with cluster-admin power, including the ones no configured binding names. */
+    clusterAdmins: string[];
+    guards: { policies: string[]; implicitWorkloadAccess: string } & Pick<GuardSettings, "serviceAccounts" | "secrets" | "tenants">;
     weakenings: string[];
+}
+
+function guardWeakenings(a: AdmissionSettings): string[] {
+    const out: string[] = [];
+    for (const [ns, names] of Object.entries(a.serviceAccounts)) {
+        if (names.some((n) => n !== "default")) out.push(`admission: pods in ${ns} may run as ServiceAccounts ${names.join(", ")} (so may anyone who can create pods there)`);
+    }
+    for (const [ns, names] of Object.entries(a.workloadSecrets)) {
+        if (names.length > 0) out.push(`admission: pods in ${ns} may read Secrets ${names.join(", ")} (so may anyone who can create pods there)`);
+    }
+    return out;
 }
 
 function admissionWeakenings(a: AdmissionSettings): string[] {
@@ -54,6 +70,19 @@ export function clusterPosture(plan: ClusterBaselinePlan): ClusterPosture {
         namespaces,
         personas,
         admission: { ...plan.admission, policy: WORKLOAD_POLICY_NAME, binding: WORKLOAD_POLICY_BINDING_NAME },
-        weakenings: [...namespaces.flatMap((n) => n.weakenings), ...personaWeakenings, ...admissionWeakenings(plan.admission)],
+        clusterAdmins: [...plan.rbac.clusterAdmins],
+        guards: {
+            policies: [PRIVILEGE_GUARD_NAME, TENANT_GUARD_NAME],
+            implicitWorkloadAccess: WORKLOAD_IMPLICIT_ACCESS,
+            tenants: [...plan.guards.tenants],
+            serviceAccounts: [...plan.guards.serviceAccounts],
+            secrets: [...plan.guards.secrets],
+        },
+        weakenings: [
+            ...namespaces.flatMap((n) => n.weakenings),
+            ...personaWeakenings,
+            ...admissionWeakenings(plan.admission),
+            ...guardWeakenings(plan.admission),
+        ],
     };
 }

@@ -26,8 +26,10 @@ export function controllerManagerFlags(r: ResolvedControlPlane): FlagMap {
         "service-account-private-key-file": serviceAccountKeys(layout).privateKey,
         // Each controller acts as its own service account, so RBAC can scope every one separately.
         "use-service-account-credentials": "true",
-        // bootstrapsigner and tokencleaner are off by default; kubeadm enables them for bootstrap tokens.
-        controllers: "*,bootstrapsigner,tokencleaner",
+        // bootstrapsigner and tokencleaner are off by default; kubeadm enables them for bootstrap tokens. The
+        // legacy token controller is off: it would fill any service-account-token Secret someone creates
+        // (for a kube-system controller, say) with a never-expiring token; pods get bound tokens anyway.
+        controllers: "*,bootstrapsigner,tokencleaner,-serviceaccount-token",
         "leader-elect": "true",
         "service-cluster-ip-range": n.serviceCidr,
         "terminated-pod-gc-threshold": String(cm.terminatedPodGcThreshold),

@@ -15,8 +15,9 @@ export interface PolicyRule {
  * How much a persona may be trusted with:
  * - "break-glass": anything, wildcards included (only the built-in cluster-admin persona);
  * - "admin": no wildcards, but may hold the escalation-capable permissions (escalate, bind, impersonate,
- *   exec into pods, node proxy, minting tokens, reading Secrets);
- * - "standard": none of those.
+ *   exec into pods, proxy, minting tokens, reading Secrets, CSRs, PVs, namespace and admission writes);
+ * - "standard": none of those (the RBAC good-practices list, see invariants.ts); this is the tier that
+ *   claims not to escalate, platform-admin included.
  */
 export type PersonaTier = "break-glass" | "admin" | "standard";
 export const PERSONA_TIERS: readonly PersonaTier[] = ["break-glass", "admin", "standard"];
@@ -134,21 +135,23 @@ function namespaceAdminRules(): PolicyRule[] {
     ];
 }
 
+// Cluster-wide, platform-admin holds nothing from the good-practices escalation list: no workloads, Secrets,
+// PersistentVolumes, namespace writes, CSRs or admission writes. In tenant namespaces the cluster baseline
+// also binds it to namespace-admin, so it runs workloads there and nowhere else (kube-system included).
 function platformAdminRules(): PolicyRule[] {
     return [
-        ...namespaceAdminRules(),
+        ...viewerRules(),
         ...rulesFor(CLUSTER_READABLE, READ),
-        rule("", ["namespaces", "persistentvolumes", "resourcequotas", "limitranges"], ALL),
+        rule("", ["resourcequotas", "limitranges"], ALL),
         // Cordon and label nodes; deleting or proxying to them stays break-glass.
         rule("", ["nodes"], ["patch", "update"]),
-        rule("storage.k8s.io", ["storageclasses", "volumeattachments", "csidrivers"], ALL),
+        rule("storage.k8s.io", ["storageclasses"], ALL),
         rule("apiextensions.k8s.io", ["customresourcedefinitions"], ALL),
         rule("scheduling.k8s.io", ["priorityclasses"], ALL),
-        rule("node.k8s.io", ["runtimeclasses"], ALL),
         rule("networking.k8s.io", ["ingressclasses"], ALL),
-        // Without escalate/bind the apiserver only lets them grant permissions they hold themselves, so they
-        // cannot mint a cluster-admin. Admission policies and CSR approval stay read-only for the same reason.
-        rule("rbac.authorization.k8s.io", ["clusterroles", "clusterrolebindings"], ALL),
+        // Without escalate/bind the apiserver only lets it grant permissions it holds itself, and it holds
+        // none of the escalation routes, so no binding it makes can reach cluster-admin.
+        rule("rbac.authorization.k8s.io", ["roles", "rolebindings", "clusterroles", "clusterrolebindings"], ALL),
     ];
 }
 
@@ -165,6 +168,24 @@ function ciDeployerRules(): PolicyRule[] {
         rule("", ["secrets"], ["create"]),
     ];
 }
+
+// What each persona can do, implicit access included; the README repeats these.
+const PLATFORM_ADMIN_DESCRIPTION =
+    "Operates the platform: cluster-wide it reads everything but Secrets and writes quotas, limits, node labels, " +
+    "storage/priority/ingress classes, CRDs and RBAC (only with permissions it holds); in tenant namespaces it is " +
+    "namespace-admin. No workloads, Secrets, PersistentVolumes, namespace writes, CSRs or admission writes outside " +
+    "tenants; cannot escalate, bind, impersonate, proxy or exec outside tenants.";
+const NAMESPACE_ADMIN_DESCRIPTION =
+    "Full control of one namespace's workloads, Secrets, ServiceAccounts, Roles and NetworkPolicies (not the " +
+    "hardened-* ones) and exec into its pods; so it reads every Secret and acts as every ServiceAccount there. " +
+    "Pods may only use allow-listed ServiceAccounts and Secrets; not its quota, PSA labels or token Secrets.";
+const DEVELOPER_DESCRIPTION =
+    "Deploys workloads in a namespace and reads their logs; creates Secrets but cannot read them back, except " +
+    "that a pod it creates can mount the namespace's allow-listed Secrets and run as its allow-listed " +
+    "ServiceAccounts. No exec, no RBAC, no NetworkPolicies.";
+const CI_DEPLOYER_DESCRIPTION =
+    "Applies workloads, Services, ConfigMaps and ServiceAccounts in a namespace from a pipeline; creates Secrets " +
+    "without reading them; its pods are limited to the allow-listed ServiceAccounts and Secrets. No RBAC, no exec.";
 
 function persona(name: string, description: string, tier: PersonaTier, scope: PersonaScope, rules: PolicyRule[]): Persona {
     return { name, description, tier, scope, clusterRole: personaClusterRoleName(name), renderRole: true, rules };
@@ -186,11 +207,11 @@ export function builtInPersonas(): Persona[] {
                 { nonResourceURLs: ["*"], verbs: ["*"] },
             ],
         },
-        persona("platform-admin", "Operates the platform cluster-wide; cannot escalate, impersonate or proxy to nodes.", "admin", "cluster", platformAdminRules()),
-        persona("namespace-admin", "Full control of one namespace's workloads, Secrets and Roles; not its quota.", "admin", "namespace", namespaceAdminRules()),
-        persona("developer", "Deploys and debugs workloads in a namespace; cannot read Secrets or exec.", "standard", "namespace", developerRules()),
-        persona("viewer", "Reads a namespace's workloads; no Secrets.", "standard", "namespace", viewerRules()),
-        persona("auditor", "Reads everything cluster-wide, RBAC included; no Secret data.", "standard", "cluster", auditorRules()),
-        persona("ci-deployer", "Applies workloads in a namespace from a pipeline; no RBAC, no Secret reads.", "standard", "namespace", ciDeployerRules()),
+        persona("platform-admin", PLATFORM_ADMIN_DESCRIPTION, "standard", "cluster", platformAdminRules()),
+        persona("namespace-admin", NAMESPACE_ADMIN_DESCRIPTION, "admin", "namespace", namespaceAdminRules()),
+        persona("developer", DEVELOPER_DESCRIPTION, "standard", "namespace", developerRules()),
+        persona("viewer", "Reads a namespace's workloads and pod logs; no Secrets, no writes.", "standard", "namespace", viewerRules()),
+        persona("auditor", "Reads everything cluster-wide, RBAC and pod logs included; no Secret data, no writes.", "standard", "cluster", auditorRules()),
+        persona("ci-deployer", CI_DEPLOYER_DESCRIPTION, "standard", "namespace", ciDeployerRules()),
     ];
 }

@@ -36,6 +36,31 @@ export interface RbacPlan {
     /** Rendered separately: it is applied as a patch that survives this stack (see component.ts). */
     kubeadmAdminsBinding?: BindingObject<"ClusterRoleBinding">;
     summary: PersonaSummary[];
+    /** Every identity that holds cluster-admin power, the ones no binding of ours names included. */
+    clusterAdmins: string[];
+}
+
+/** system:masters bypasses RBAC entirely; it is held by whoever holds the cluster CA key (AdminBootstrap
+ * mints one for minutes per call), so the posture always lists it. */
+export const SYSTEM_MASTERS_NOTE = "Group system:masters (bypasses RBAC; any holder of the cluster CA key can mint it)";
+
+function describeSubject(s: RbacSubject): string {
+    const name = typeof s.name === "string" ? s.name : "(computed)";
+    return s.kind === "ServiceAccount" ? `ServiceAccount ${s.namespace}/${name}` : `${s.kind} ${name}`;
+}
+
+/**
+ * The blueprint applies the baseline with the admin credential, whose only right is the kubeadm binding; a
+ * program that does so calls this so `bindKubeadmClusterAdmins: false` is refused instead of ignored.
+ */
+export function assertKubeadmBindingKept(configKey: string, config: RbacConfig = {}): void {
+    if (config.bindKubeadmClusterAdmins === false) {
+        fail(
+            key(configKey, "bindKubeadmClusterAdmins"),
+            false,
+            "this program applies the baseline with the admin credential, which has no right but this binding; keep it true, or use the ClusterBaseline component with your own cluster-admin credential",
+        );
+    }
 }
 
 export function planRbac(configKey: string, config: RbacConfig = {}): RbacPlan {
@@ -65,5 +90,10 @@ export function planRbac(configKey: string, config: RbacConfig = {}): RbacPlan {
         if (p.name === "cluster-admin" && kubeadmAdminsBinding) subjects.push(...kubeadmAdminsBinding.subjects);
         return { name: p.name, tier: p.tier, scope: p.scope, clusterRole: p.clusterRole, description: p.description, clusterSubjects: subjects };
     });
-    return { personas, clusterRoles, clusterRoleBindings, kubeadmAdminsBinding, summary };
+    const clusterAdmins = [
+        ...(kubeadmAdminsBinding?.subjects ?? []).map(describeSubject),
+        ...(subjectsOf.get("cluster-admin") ?? []).map(describeSubject),
+        SYSTEM_MASTERS_NOTE,
+    ];
+    return { personas, clusterRoles, clusterRoleBindings, kubeadmAdminsBinding, summary, clusterAdmins };
 }

@@ -29,6 +29,15 @@ export const EVERYONE_IDENTITIES: readonly string[] = [
     "system:serviceaccounts",
 ];
 
+/** Groups that hold every workload, node or joining machine of the cluster. A cluster-wide binding to one of
+ * them hands the persona to anything that can run a pod, compromise a node or present a bootstrap token.
+ * Prefixes: "system:serviceaccounts:<ns>" and "system:bootstrappers:<name>" are covered too. */
+export const BROAD_SYSTEM_GROUP_PREFIXES: readonly string[] = ["system:serviceaccounts", "system:bootstrappers", "system:nodes"];
+
+export function isBroadSystemGroup(name: string): boolean {
+    return BROAD_SYSTEM_GROUP_PREFIXES.some((p) => name === p || name.startsWith(`${p}:`));
+}
+
 function isDnsSubdomain(s: string): boolean {
     return s.length <= 253 && s.split(".").every(isDnsLabel);
 }
@@ -47,6 +56,9 @@ export function validateSubject(k: string, s: unknown, bindingNamespace?: string
         if (name.length === 0) fail(key(k, "name"), name, "use a non-empty name");
         if (EVERYONE_IDENTITIES.includes(name)) {
             fail(key(k, "name"), name, `${EVERYONE_IDENTITIES.join(", ")} stand for every caller; bind a named ${kind} instead`);
+        }
+        if (bindingNamespace === undefined && isBroadSystemGroup(name)) {
+            fail(key(k, "name"), name, `${BROAD_SYSTEM_GROUP_PREFIXES.join(", ")} (and their sub-groups) stand for every workload, node or joining machine; bind a named ${kind} instead`);
         }
         if (kind === "ServiceAccount" && !isDnsSubdomain(name)) {
             fail(key(k, "name"), name, "a ServiceAccount name is a DNS subdomain (lower-case letters, digits, '-', '.')");

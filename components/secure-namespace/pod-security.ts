@@ -30,8 +30,25 @@ export interface PodSecurity {
     exception?: string;
 }
 
+/** The newest check of the restricted profile is "Running as Non-root user (v1.23+)" (Pod Security
+ * Standards): a label pinned to an older version evaluates pods without it, so root containers pass
+ * "restricted". Older pins are refused rather than silently weaker. */
+export const MIN_PSA_VERSION = "v1.23";
+
+function minor(v: string): [number, number] {
+    const [major, min] = v.slice(1).split(".").map(Number);
+    return [major, min];
+}
+
 export function validatePsaVersion(k: string, v: unknown): string {
     if (v !== "latest" && (typeof v !== "string" || !VERSION.test(v))) fail(k, v, 'use "latest" or a minor version "vX.Y", e.g. "v1.34"');
+    if (v !== "latest") {
+        const [a, b] = minor(v as string);
+        const [ma, mb] = minor(MIN_PSA_VERSION);
+        if (a < ma || (a === ma && b < mb)) {
+            fail(k, v, `versions before ${MIN_PSA_VERSION} lack restricted checks (runAsUser 0 passes); use ${MIN_PSA_VERSION} or later, or "latest"`);
+        }
+    }
     return v as string;
 }
 

@@ -1,5 +1,7 @@
 // The in-cluster baseline: tenant namespaces, RBAC personas and the workload admission policy.
 import { ClusterBaselineConfig, planClusterBaseline } from "../../components/cluster-baseline/plan";
+import { key } from "../../components/common";
+import { assertKubeadmBindingKept } from "../../components/rbac/plan";
 import { ConfigEntry } from "../types";
 import { objectValue } from "./shared";
 
@@ -13,14 +15,15 @@ export const baseline: ConfigEntry<ClusterBaselineConfig> = {
         admission: { allowedRegistries: ["registry.k8s.io", "ghcr.io"] },
     },
     fields: {
-        podSecurityVersion: 'Pod Security Admission version for namespaces that set none: "vX.Y" or "latest" (default the cluster minor).',
+        podSecurityVersion: 'Pod Security Admission version for namespaces that set none: "vX.Y" (v1.23 or later: older pins lack restricted checks) or "latest" (default the cluster minor).',
         tenants: "Namespaces: [{ name, podSecurity?, allowSameNamespace?, allowEgressTo?, resourceQuota?, roleBindings?, ... }]; below-restricted PSA needs a named exception.",
-        rbac: "personas (custom ones), clusterBindings (persona -> subjects), bindKubeadmClusterAdmins (default true).",
-        admission: "allowedRegistries, nodePortNamespaces, loadBalancerNamespaces, exemptNamespaces of the workload guard policy.",
+        rbac: "personas (custom ones), clusterBindings (persona -> subjects), bindKubeadmClusterAdmins (must stay true here: the program applies the baseline with the admin credential).",
+        admission: "allowedRegistries, nodePortNamespaces, loadBalancerNamespaces, exemptNamespaces of the workload guard policy; serviceAccounts and workloadSecrets (tenant -> names) allow-list what tenant pods may run as and read (each a named weakening).",
     },
     validate: (value, ctx) => {
         const o = objectValue(ctx.key, value) as ClusterBaselineConfig;
         planClusterBaseline(ctx.key, o);
+        assertKubeadmBindingKept(key(ctx.key, "rbac"), o.rbac);
         return o;
     },
 };

@@ -60,6 +60,7 @@ function parse(src: string): Node {
         if (tok.startsWith("'")) return { k: "lit", v: tok.slice(1, -1).replace(/\\(.)/g, "$1") };
         if (/^\d+$/.test(tok)) return { k: "lit", v: Number(tok) };
         if (tok === "true" || tok === "false") return { k: "lit", v: tok === "true" };
+        if (tok === "null") return { k: "lit", v: null };
         if (/^[A-Za-z_]/.test(tok)) {
             if (peek() === "(") return take("("), { k: "call", fn: tok, args: args(")") };
             return { k: "id", name: tok };
@@ -124,6 +125,7 @@ function evalNode(n: Node, s: Scope): unknown {
         case "idx": {
             const list = evalNode(n.on, s) as unknown[];
             const at = evalNode(n.at, s) as number;
+            if (typeof at === "string") return field(list, at);
             if (!Array.isArray(list) || at >= list.length) throw new Error("index out of range");
             return list[at];
         }
@@ -169,6 +171,7 @@ function binary(op: string, l: Node, r: Node, s: Scope): unknown {
         case "!=":
             return a !== b;
         case "in":
+            if (typeof b === "object" && b !== null && !Array.isArray(b)) return a as string in b;
             if (!Array.isArray(b)) throw new Error("no such overload: in");
             return b.includes(a);
         case "+":
@@ -186,25 +189,51 @@ function call(n: Extract<Node, { k: "call" }>, s: Scope): unknown {
         const on = evalNode(sel.on, s);
         return typeof on === "object" && on !== null && sel.field in on;
     }
-    const recv = evalNode(n.on, s);
-    if (["map", "all", "filter"].includes(n.fn)) {
+    const onValue = evalNode(n.on, s);
+    if (["map", "all", "filter", "exists"].includes(n.fn)) {
         const [v, body] = n.args;
+        // Comprehensions over a map range over its keys, as in CEL.
+        const recv = typeof onValue === "object" && onValue !== null && !Array.isArray(onValue) ? Object.keys(onValue) : onValue;
         if (v.k !== "id" || !Array.isArray(recv)) throw new Error(`cel-subset: bad ${n.fn}`);
         const run = (x: unknown) => evalNode(body, { ...s, [v.name]: x });
         if (n.fn === "map") return recv.map(run);
         if (n.fn === "filter") return recv.filter((x) => bool(run(x)));
+        if (n.fn === "exists") return recv.some((x) => bool(run(x)));
         return recv.every((x) => bool(run(x)));
     }
+    const recv = onValue;
     const [arg] = n.args.map((a) => evalNode(a, s));
     if (n.fn === "matches" && typeof recv === "string") return new RegExp(arg as string).test(recv);
     if (n.fn === "split" && typeof recv === "string") return recv.split(arg as string);
+    if (n.fn === "startsWith" && typeof recv === "string") return recv.startsWith(arg as string);
     if (n.fn === "join" && Array.isArray(recv)) return recv.join(arg as string);
     throw new Error(`cel-subset: method ${n.fn}`);
 }
 
 /** The policy's variables, evaluated lazily and once each, as the apiserver does. */
-function scope(policy: ValidatingAdmissionPolicyObject, object: unknown, namespace: string): Scope {
-    const s: Scope = { object, namespaceObject: { metadata: { name: namespace } } };
+/** The rest of an admission request, for policies that look at who asks and what was there before. */
+export interface RequestContext {
+    operation?: "CREATE" | "UPDATE" | "DELETE";
+    oldObject?: unknown;
+    username?: string;
+    groups?: string[];
+    resource?: string;
+    name?: string;
+}
+
+function scope(policy: ValidatingAdmissionPolicyObject, object: unknown, namespace: string, ctx: RequestContext = {}): Scope {
+    const s: Scope = {
+        object: ctx.operation === "DELETE" ? null : object,
+        oldObject: ctx.oldObject ?? null,
+        namespaceObject: { metadata: { name: namespace } },
+        request: {
+            operation: ctx.operation ?? "CREATE",
+            namespace,
+            name: ctx.name ?? "",
+            resource: { resource: ctx.resource ?? "" },
+            userInfo: { username: ctx.username ?? "someone", groups: ctx.groups ?? ["system:authenticated"] },
+        },
+    };
     const variables: Record<string, unknown> = {};
     const cache = new Map<string, unknown>();
     for (const v of policy.spec.variables) {
@@ -223,8 +252,8 @@ function scope(policy: ValidatingAdmissionPolicyObject, object: unknown, namespa
 
 /** Messages of the validations that refuse `object` in `namespace` (an evaluation error refuses too, as
  * under failurePolicy Fail). */
-export function evaluate(policy: ValidatingAdmissionPolicyObject, object: unknown, namespace: string): { denied: string[] } {
-    const s = scope(policy, object, namespace);
+export function evaluate(policy: ValidatingAdmissionPolicyObject, object: unknown, namespace: string, ctx?: RequestContext): { denied: string[] } {
+    const s = scope(policy, object, namespace, ctx);
     const denied = policy.spec.validations.filter((v) => attempt(parse(v.expression), s).v !== true).map((v) => v.message);
     return { denied };
 }

@@ -25,12 +25,15 @@ describe("ClusterBaseline component", () => {
         const patches = ofType("kubernetes:core/v1:NamespacePatch");
         assert.deepEqual(patches.map((p) => p.inputs.metadata.name).sort(), ["default", "kube-node-lease", "kube-public", "kube-system"]);
         for (const p of patches) assert.equal(p.inputs.metadata.annotations["pulumi.com/patchForce"], "true");
-        const [vap] = ofType("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy");
-        assert.equal(vap.inputs.metadata.name, "hardened-workload-guard");
-        assert.equal(vap.inputs.spec.failurePolicy, "Fail");
-        const [binding] = ofType("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding");
-        assert.equal(binding.inputs.spec.policyName, "hardened-workload-guard");
-        assert.deepEqual(binding.inputs.spec.validationActions, ["Deny"]);
+        const vaps = ofType("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy");
+        assert.deepEqual(vaps.map((v) => v.inputs.metadata.name).sort(), ["hardened-privilege-guard", "hardened-tenant-guard", "hardened-workload-guard"]);
+        for (const vap of vaps) assert.equal(vap.inputs.spec.failurePolicy, "Fail");
+        const bindings = ofType("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding");
+        assert.deepEqual(bindings.map((b) => b.inputs.spec.policyName).sort(), ["hardened-privilege-guard", "hardened-tenant-guard", "hardened-workload-guard"]);
+        for (const b of bindings) assert.deepEqual(b.inputs.spec.validationActions, ["Deny"]);
+        // Built-in namespaces get the tenants' default deny too (kube-system excepted, see builtin-namespaces.ts).
+        const denies = ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy").filter((n) => n.inputs.metadata.name === "hardened-deny-all");
+        assert.deepEqual(denies.map((n) => n.inputs.metadata.namespace).sort(), ["default", "kube-node-lease", "kube-public", "team-a", "team-b"]);
         // Everything sits below the baseline: mock URNs carry the immediate parent's type, so check each link.
         const parentOf = (u: string) => u.split("::")[2].split("$").slice(-2, -1)[0];
         const urns = registeredUrns().filter((u) => !u.includes("pulumi:providers") && !u.endsWith("::baseline"));

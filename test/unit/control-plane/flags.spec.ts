@@ -68,7 +68,7 @@ describe("control plane: flags", () => {
             assert.equal(f["cluster-signing-cert-file"], pkiPair(LAYOUT, "ca").cert);
             assert.equal(f["cluster-signing-key-file"], pkiPair(LAYOUT, "ca").key);
             assert.equal(f["requestheader-client-ca-file"], pkiPair(LAYOUT, "front-proxy-ca").cert);
-            assert.equal(f.controllers, "*,bootstrapsigner,tokencleaner");
+            assert.equal(f.controllers, "*,bootstrapsigner,tokencleaner,-serviceaccount-token");
             assert.equal(f["leader-elect"], "true");
             assert.equal(f["cluster-cidr"], "10.244.0.0/16");
             assert.equal(f["terminated-pod-gc-threshold"], "12500");

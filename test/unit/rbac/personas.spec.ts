@@ -54,7 +54,7 @@ describe("rbac personas: invariants over every rendered rule", () => {
     });
 
     it("standard personas hold no escalate, bind, impersonate, nodes/proxy, token minting or container entry", () => {
-        assert.deepEqual(standard.map((p) => p.name).sort(), ["auditor", "ci-deployer", "developer", "viewer"]);
+        assert.deepEqual(standard.map((p) => p.name).sort(), ["auditor", "ci-deployer", "developer", "platform-admin", "viewer"]);
         for (const p of standard) {
             const rules = effectiveRules(p);
             for (const r of rules) {
