@@ -85,6 +85,13 @@ export function renderPrivilegeGuard(s: GuardSettings): ValidatingAdmissionPolic
     };
 }
 
+/** The controller-manager identities (with --use-service-account-credentials) that empty a deleted namespace. */
+export const NAMESPACE_CLEANUP_USERS = ["system:serviceaccount:kube-system:namespace-controller"];
+
+function ownerRefs(obj: string): string {
+    return `(has(${obj}.metadata.ownerReferences) ? ${obj}.metadata.ownerReferences : [])`;
+}
+
 /** `ref` is a CEL expression naming a Secret in the request's namespace. */
 function secretAllowed(ref: string): string {
     return `(request.namespace + '/' + ${ref}) in variables.allowedSecrets`;
@@ -143,7 +150,14 @@ export function renderTenantGuard(s: GuardSettings): ValidatingAdmissionPolicyOb
                     reason: "Forbidden",
                 },
                 {
-                    expression: `!(${notPod}) || !request.name.startsWith(${celString(PROTECTED_POLICY_PREFIX)}) || variables.platform`,
+                    // Two writes stay open to everyone: an update that keeps spec and owner references (the garbage
+                    // collector removing its foregroundDeletion finalizer is one; owner references stay closed, or
+                    // a tenant could hand the policy to an object it deletes), and the deletion by the namespace
+                    // controller of a namespace that only break-glass identities may delete.
+                    expression:
+                        `!(${notPod}) || !request.name.startsWith(${celString(PROTECTED_POLICY_PREFIX)}) || variables.platform || ` +
+                        `(request.operation == 'UPDATE' && object.spec == oldObject.spec && ${ownerRefs("object")} == ${ownerRefs("oldObject")}) || ` +
+                        `(request.operation == 'DELETE' && request.userInfo.username in ${celStringList(NAMESPACE_CLEANUP_USERS)})`,
                     message: `the ${PROTECTED_POLICY_PREFIX}* NetworkPolicies (default deny included) are changed or deleted only by platform identities`,
                     reason: "Forbidden",
                 },

@@ -4,6 +4,7 @@
 // presence without reading it, a missing field is an error, and `||`/`&&` absorb an error on one side when
 // the other side decides. Anything outside the subset is a parse error, so a generator change that outgrows
 // this interpreter fails loudly instead of being misread.
+import { isDeepStrictEqual } from "node:util";
 import type { ValidatingAdmissionPolicyObject } from "../../../components/cluster-baseline";
 
 type Node =
@@ -166,10 +167,11 @@ function binary(op: string, l: Node, r: Node, s: Scope): unknown {
     }
     const [a, b] = [evalNode(l, s), evalNode(r, s)];
     switch (op) {
+        // CEL compares lists and maps by value.
         case "==":
-            return a === b;
+            return isDeepStrictEqual(a, b);
         case "!=":
-            return a !== b;
+            return !isDeepStrictEqual(a, b);
         case "in":
             if (typeof b === "object" && b !== null && !Array.isArray(b)) return a as string in b;
             if (!Array.isArray(b)) throw new Error("no such overload: in");

@@ -120,14 +120,32 @@ describe("cluster-baseline guards: tenant guard", () => {
     it("lets only platform identities change or delete the hardened-* NetworkPolicies, default deny included", () => {
         const { tenant } = guards();
         const np = (name: string) => ({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name }, spec: { podSelector: {} } });
+        // An update that opens the policy: it now selects only pods labelled x, so every other pod is let go.
+        const opened = { ...np("hardened-deny-all"), spec: { podSelector: { matchLabels: { x: "y" } } } };
         for (const op of ["UPDATE", "DELETE"] as const) {
             const c = { resource: "networkpolicies", name: "hardened-deny-all", operation: op, oldObject: np("hardened-deny-all") };
-            assert.equal(evaluate(tenant, np("hardened-deny-all"), "team-a", { ...TENANT_USER, ...c }).denied.length, 1, op);
-            assert.deepEqual(evaluate(tenant, np("hardened-deny-all"), "team-a", { ...PLATFORM_ADMIN, ...c }).denied, [], op);
-            assert.deepEqual(evaluate(tenant, np("hardened-deny-all"), "team-a", { ...ADMIN_CREDENTIAL, ...c }).denied, [], op);
+            assert.equal(evaluate(tenant, opened, "team-a", { ...TENANT_USER, ...c }).denied.length, 1, op);
+            assert.deepEqual(evaluate(tenant, opened, "team-a", { ...PLATFORM_ADMIN, ...c }).denied, [], op);
+            assert.deepEqual(evaluate(tenant, opened, "team-a", { ...ADMIN_CREDENTIAL, ...c }).denied, [], op);
         }
         const own = { resource: "networkpolicies", name: "allow-web", operation: "DELETE" as const, oldObject: np("allow-web") };
         assert.deepEqual(evaluate(tenant, np("allow-web"), "team-a", { ...TENANT_USER, ...own }).denied, [], "a tenant's own policy");
+    });
+
+    it("lets the controllers finish a deletion, but not hand the policy to an object a tenant deletes", () => {
+        const { tenant } = guards();
+        const np = (metadata: Record<string, unknown>) => ({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name: "hardened-deny-all", ...metadata }, spec: { podSelector: {} } });
+        const update = { resource: "networkpolicies", name: "hardened-deny-all", operation: "UPDATE" as const };
+        const gc: RequestContext = { username: "system:serviceaccount:kube-system:generic-garbage-collector", groups: ["system:serviceaccounts"] };
+        // Foreground deletion: the garbage collector removes its finalizer with a metadata-only patch.
+        const finalizing = np({ finalizers: ["foregroundDeletion"], deletionTimestamp: "2026-12-02T00:00:00Z" });
+        assert.deepEqual(evaluate(tenant, np({ deletionTimestamp: "2026-12-02T00:00:00Z" }), "team-a", { ...gc, ...update, oldObject: finalizing }).denied, []);
+        const owned = np({ ownerReferences: [{ apiVersion: "v1", kind: "ConfigMap", name: "mine", uid: "u" }] });
+        assert.equal(evaluate(tenant, owned, "team-a", { ...TENANT_USER, ...update, oldObject: np({}) }).denied.length, 1, "owner reference added");
+        const del = { resource: "networkpolicies", name: "hardened-deny-all", operation: "DELETE" as const, oldObject: np({}) };
+        const nsController: RequestContext = { username: "system:serviceaccount:kube-system:namespace-controller", groups: ["system:serviceaccounts"] };
+        assert.deepEqual(evaluate(tenant, np({}), "team-a", { ...nsController, ...del }).denied, [], "namespace controller");
+        assert.equal(evaluate(tenant, np({}), "team-a", { ...gc, ...del }).denied.length, 1, "the garbage collector has no owner to follow");
     });
 });
 
