@@ -101,25 +101,29 @@ export class LocalCluster extends pulumi.ComponentResource {
         const files: LocalFile[] = [];
         // etcd's own user must exist before the files it owns are written.
         const etcdUser = system ? new SystemUser(`${name}-etcd-user`, { name: local.etcdUser! }, child) : undefined;
-        const write = (id: string, filePath: string, content: pulumi.Input<string>, mode: number, readers: Readers, owner?: string) => {
+        interface Placement { owner?: string; dirOwner?: string; dirMode?: number }
+        const write = (id: string, filePath: string, content: pulumi.Input<string>, mode: number, readers: Readers, where: Placement = {}) => {
             const f = new LocalFile(`${name}-${id}`, {
-                path: filePath, content, mode, dirMode: 0o700, owner: owner ?? plan.owner?.root,
-            }, { ...child, dependsOn: owner && etcdUser ? [etcdUser] : [] });
+                path: filePath, content, mode, dirMode: where.dirMode ?? 0o700, owner: where.owner ?? plan.owner?.root,
+                ...(where.dirOwner ? { dirOwner: where.dirOwner } : {}),
+            }, { ...child, dependsOn: etcdUser && (where.owner ?? where.dirOwner) ? [etcdUser] : [] });
             files.push(f);
             for (const r of readers) hashes[r].push(f.sha256);
             return f;
         };
+        // etcd's key directory stays root's: etcd may read it through its group, never write it, so nothing it
+        // plants there can redirect a write made as root.
+        const etcdKeyDir: Placement = system ? { dirOwner: plan.owner!.etcdReader, dirMode: 0o750 } : {};
 
-        // Markers first: they are what lets a later run of this stack reuse kubeadm's directories.
-        if (system) {
-            for (const dir of [layout.configDir, layout.etcdDataDir, local.etcdServerPkiDir]) {
-                const owner = dir === local.etcdServerPkiDir ? plan.owner!.etcd : undefined;
-                write(`marker${dir.replace(/\//g, "-")}`, path.join(dir, MARKER), args.stack, 0o600, [], owner);
-            }
+        // Markers first: they are what lets a later run of this stack reuse its directories. The data directory's
+        // marker is written while root still owns the directory; once etcd owns it, root never writes there again.
+        for (const dir of system ? [layout.configDir, layout.etcdDataDir, local.etcdServerPkiDir] : [this.stateDir]) {
+            write(`marker${dir.replace(/\//g, "-")}`, path.join(dir, MARKER), args.stack, 0o600, [], dir === local.etcdServerPkiDir ? etcdKeyDir : {});
         }
 
-        // PKI. In the system layout the etcd server and peer pairs go to a directory the etcd user owns
-        // (CIS 1.1.19 wants /etc/kubernetes/pki root-owned); the API server keeps the etcd CA and its client pair.
+        // PKI. In the system layout the etcd server and peer pairs go to etcd's key directory, root:etcd 0750 with
+        // files root:etcd 0640 (CIS 1.1.19 wants /etc/kubernetes/pki root-owned, and etcd only needs to read
+        // them); the API server keeps the etcd CA and its client pair.
         const etcdOwnFiles = new Set([pkiFiles.etcdCa, pkiFiles.etcdServer, pkiFiles.etcdPeer].flatMap((b) => Object.values(pkiPair(plan.etcdLayout, b, true))));
         const etcdServerOnly = new Set([pkiFiles.etcdServer, pkiFiles.etcdPeer].flatMap((b) => Object.values(pkiPair(layout, b, true))));
         const kubeletConf = configFile(layout, "kubelet"); // no kubelet on this platform
@@ -130,7 +134,7 @@ export class LocalCluster extends pulumi.ComponentResource {
         if (system) {
             for (const f of pkiFileSet(this.pki, plan.etcdLayout)) {
                 if (!etcdOwnFiles.has(f.path)) continue;
-                write(`etcd-own-${path.basename(f.path)}`, f.path, f.content, f.mode, readersOf(f.path), plan.owner!.etcd);
+                write(`etcd-own-${path.basename(f.path)}`, f.path, f.content, f.mode | 0o040, readersOf(f.path), { ...etcdKeyDir, owner: plan.owner!.etcdReader });
             }
         }
 

@@ -46,7 +46,8 @@ export interface LocalPlan {
     argsFiles: Record<ProcessName, string>;
     logFiles: Record<ProcessName, string>;
     kubeBenchConfig: string;
-    owner?: { root: string; etcd: string };
+    /** System layout: root's files; etcd's data directory; files etcd reads but may not change (root:etcd). */
+    owner?: { root: string; etcd: string; etcdReader: string };
 }
 
 export function planLocal(input: LocalPlanInput, isRoot?: boolean): LocalPlan {
@@ -88,7 +89,7 @@ export function planLocal(input: LocalPlanInput, isRoot?: boolean): LocalPlan {
 
     const at = (dir: string, suffix: string) =>
         Object.fromEntries(PROCESSES.map((p) => [p, path.join(local.runDir, dir, `${p}${suffix}`)])) as Record<ProcessName, string>;
-    if (local.layoutKind === "system") checkSystemDirs(local, input.stack, localKey);
+    checkLayoutDirs(local, input.stack, localKey);
     return {
         local,
         server,
@@ -99,7 +100,7 @@ export function planLocal(input: LocalPlanInput, isRoot?: boolean): LocalPlan {
         argsFiles: at("args", ".args"),
         logFiles: at("logs", ".log"),
         kubeBenchConfig: path.join(local.runDir, "kube-bench", "config.yaml"),
-        owner: local.layoutKind === "system" ? { root: "root:root", etcd: `${local.etcdUser}:${local.etcdUser}` } : undefined,
+        owner: local.layoutKind === "system" ? { root: "root:root", etcd: `${local.etcdUser}:${local.etcdUser}`, etcdReader: `root:${local.etcdUser}` } : undefined,
     };
 }
 
@@ -108,21 +109,58 @@ export function auditFiles(plan: LocalPlan) {
     return auditLogFiles(plan.local.layout);
 }
 
+/** Directories a stack claims with its marker: kubeadm's in the system layout, the state directory otherwise. */
+export function claimedDirs(local: ResolvedLocal): string[] {
+    return local.layoutKind === "system" ? [local.layout.configDir, local.layout.etcdDataDir, local.etcdServerPkiDir] : [local.stateDir!];
+}
+
 /**
- * The system layout takes over kubeadm's directories, so it refuses any it did not create: a directory that
- * exists, holds files and carries no marker of this stack belongs to someone else (kubeadm, another stack).
+ * A stack takes over its directories, so it refuses any it did not create: a directory that exists, holds
+ * files and carries no marker of this stack belongs to someone else (kubeadm, another cluster, a home
+ * directory). The one exception is a user-layout stack's default state directory, which no other stack can
+ * name and which stacks made before markers existed lack. A marker's content is never shown: anyone who could
+ * write it could make it say anything.
  */
-export function checkSystemDirs(local: ResolvedLocal, stack: string, configKey: string, exists = fs.existsSync, read = readDir): void {
-    for (const dir of [local.layout.configDir, local.layout.etcdDataDir, local.etcdServerPkiDir]) {
+export function checkLayoutDirs(local: ResolvedLocal, stack: string, configKey: string, exists = fs.existsSync, read = readDir, marker = readMarker): void {
+    const field = local.layoutKind === "system" ? "layout" : "stateDir";
+    const value = local.layoutKind === "system" ? "system" : local.stateDir;
+    for (const dir of claimedDirs(local)) {
         if (!exists(dir)) continue;
         const entries = read(dir);
         if (entries.length === 0) continue;
-        const marker = path.join(dir, MARKER);
         if (!entries.includes(MARKER)) {
-            fail(key(configKey, "layout"), "system", `${dir} exists and was not created by hardened-cluster (no ${MARKER} marker); move it away or use layout: user`);
+            if (local.layoutKind === "user" && local.defaultStateDir) continue;
+            fail(key(configKey, field), value, `${dir} exists and was not created by hardened-cluster (no ${MARKER} marker); move it away or choose another directory`);
         }
-        const owner = fs.readFileSync(marker, "utf8").trim();
-        if (owner !== stack) fail(key(configKey, "layout"), "system", `${dir} belongs to stack "${owner}"; destroy that stack first or use layout: user`);
+        const owner = marker(path.join(dir, MARKER));
+        if (owner === undefined) fail(key(configKey, field), value, `${dir}/${MARKER} is not a valid marker (a small regular file naming a stack); remove the directory or fix the marker`);
+        if (owner !== stack) fail(key(configKey, field), value, `${dir} belongs to another stack; destroy that stack first or choose another directory`);
+    }
+}
+
+/** A stack name that may sit in a marker: Pulumi's stack name characters, nothing else. */
+const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/**
+ * The stack a marker names, or undefined when it is not a marker: a symlink is not followed (O_NOFOLLOW),
+ * anything but a regular file of at most 256 bytes holding one stack name is refused.
+ */
+export function readMarker(file: string): string | undefined {
+    let fd: number;
+    try {
+        fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    } catch {
+        return undefined;
+    }
+    try {
+        const st = fs.fstatSync(fd);
+        if (!st.isFile() || st.size > 256) return undefined;
+        const buf = Buffer.alloc(257);
+        const n = fs.readSync(fd, buf, 0, buf.length, 0);
+        const text = buf.subarray(0, n).toString("utf8").trim();
+        return n <= 256 && STACK_NAME.test(text) ? text : undefined;
+    } finally {
+        fs.closeSync(fd);
     }
 }
 

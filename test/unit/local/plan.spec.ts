@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError } from "../../../components/common";
-import { checkSystemDirs, MARKER, planLocal } from "../../../platforms/local/plan";
+import { checkLayoutDirs, MARKER, planLocal } from "../../../platforms/local/plan";
 import { resolveLocal } from "../../../platforms/local/options";
 
 const flag = (args: string[], name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -37,7 +37,7 @@ describe("local plan", function () {
     });
 
     it("points etcd at its own key directory and the API server at the etcd CA and client pair", function () {
-        const plan = planLocal({ stack: "s", local: { layout: "user", stateDir: "/tmp/hc-y" } }, true);
+        const plan = planLocal({ stack: "s", local: { layout: "user", stateDir: "/tmp/hc-y" } }, false);
         assert.equal(flag(plan.etcd.args, "key-file"), "/tmp/hc-y/pki/etcd/server.key");
         assert.equal(flag(plan.controlPlane.apiServer.args, "etcd-cafile"), "/tmp/hc-y/pki/etcd/ca.crt");
     });
@@ -94,25 +94,25 @@ describe("system layout ownership markers", function () {
 
     it("accepts missing and empty directories", function () {
         fs.mkdirSync(path.join(root, "etc"));
-        assert.doesNotThrow(() => checkSystemDirs(local(), "mine", "local"));
+        assert.doesNotThrow(() => checkLayoutDirs(local(), "mine", "local"));
     });
 
     it("refuses a populated directory without a marker", function () {
         fs.mkdirSync(path.join(root, "etc"));
         fs.writeFileSync(path.join(root, "etc", "admin.conf"), "x");
-        assert.throws(() => checkSystemDirs(local(), "mine", "local"), /local\.layout: .*not created by hardened-cluster/);
+        assert.throws(() => checkLayoutDirs(local(), "mine", "local"), /local\.layout: .*not created by hardened-cluster/);
     });
 
     it("refuses a directory another stack marked", function () {
         fs.mkdirSync(path.join(root, "etcd"));
         fs.writeFileSync(path.join(root, "etcd", MARKER), "theirs\n");
-        assert.throws(() => checkSystemDirs(local(), "mine", "local"), /belongs to stack "theirs"/);
+        assert.throws(() => checkLayoutDirs(local(), "mine", "local"), /belongs to another stack/);
     });
 
     it("accepts its own marker", function () {
         fs.mkdirSync(path.join(root, "etcd"));
         fs.writeFileSync(path.join(root, "etcd", MARKER), "mine");
         fs.writeFileSync(path.join(root, "etcd", "member"), "");
-        assert.doesNotThrow(() => checkSystemDirs(local(), "mine", "local"));
+        assert.doesNotThrow(() => checkLayoutDirs(local(), "mine", "local"));
     });
 });
