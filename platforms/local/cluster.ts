@@ -15,8 +15,9 @@ import { AdminBootstrap, ClusterPki, pkiFileSet } from "../../components/pki";
 import { LocalFile } from "./file";
 import { kubeBenchConfig } from "./kube-bench";
 import { LocalOptions } from "./options";
-import { LocalControlPlaneOptions, LocalPkiOptions, MARKER, planLocal, ProcessName } from "./plan";
+import { claimedDirs, LocalControlPlaneOptions, LocalPkiOptions, MARKER, planLocal, ProcessName } from "./plan";
 import { HealthCheck, LocalProcess } from "./process";
+import { LocalPurge } from "./purge";
 import { SystemUser } from "./user";
 
 export interface LocalClusterArgs {
@@ -101,12 +102,12 @@ export class LocalCluster extends pulumi.ComponentResource {
         const files: LocalFile[] = [];
         // etcd's own user must exist before the files it owns are written.
         const etcdUser = system ? new SystemUser(`${name}-etcd-user`, { name: local.etcdUser! }, child) : undefined;
-        interface Placement { owner?: string; dirOwner?: string; dirMode?: number }
+        interface Placement { owner?: string; dirOwner?: string; dirMode?: number; retain?: boolean }
         const write = (id: string, filePath: string, content: pulumi.Input<string>, mode: number, readers: Readers, where: Placement = {}) => {
             const f = new LocalFile(`${name}-${id}`, {
                 path: filePath, content, mode, dirMode: where.dirMode ?? 0o700, owner: where.owner ?? plan.owner?.root,
                 ...(where.dirOwner ? { dirOwner: where.dirOwner } : {}),
-            }, { ...child, dependsOn: etcdUser && (where.owner ?? where.dirOwner) ? [etcdUser] : [] });
+            }, { ...child, dependsOn: etcdUser && (where.owner ?? where.dirOwner) ? [etcdUser] : [], retainOnDelete: where.retain });
             files.push(f);
             for (const r of readers) hashes[r].push(f.sha256);
             return f;
@@ -117,9 +118,13 @@ export class LocalCluster extends pulumi.ComponentResource {
 
         // Markers first: they are what lets a later run of this stack reuse its directories. The data directory's
         // marker is written while root still owns the directory; once etcd owns it, root never writes there again.
-        for (const dir of system ? [layout.configDir, layout.etcdDataDir, local.etcdServerPkiDir] : [this.stateDir]) {
-            write(`marker${dir.replace(/\//g, "-")}`, path.join(dir, MARKER), args.stack, 0o600, [], dir === local.etcdServerPkiDir ? etcdKeyDir : {});
+        // Unless destroy purges, the data outlives the stack, so its markers do too: only this stack may reuse it.
+        for (const dir of claimedDirs(local)) {
+            write(`marker${dir.replace(/\//g, "-")}`, path.join(dir, MARKER), args.stack, 0o600, [],
+                { ...(dir === local.etcdServerPkiDir ? etcdKeyDir : {}), retain: !local.purgeOnDestroy });
         }
+        // Deleted after every process has stopped (they depend on it); purges only with local.purgeOnDestroy.
+        const purge = new LocalPurge(`${name}-purge`, { enabled: local.purgeOnDestroy, dirs: [layout.etcdDataDir, layout.auditLogDir] }, child);
 
         // PKI. In the system layout the etcd server and peer pairs go to etcd's key directory, root:etcd 0750 with
         // files root:etcd 0640 (CIS 1.1.19 wants /etc/kubernetes/pki root-owned, and etcd only needs to read
@@ -202,7 +207,7 @@ export class LocalCluster extends pulumi.ComponentResource {
             caFile: pki("ca", true).cert,
             certFile: pki(pkiFiles.etcdHealthcheckClient, true).cert,
             keyFile: pki(pkiFiles.etcdHealthcheckClient, true).key,
-        }, etcdUser ? [...files, etcdUser] : files, {
+        }, etcdUser ? [...files, etcdUser, purge] : [...files, purge], {
             user: system ? local.etcdUser : undefined,
             dirs: [{ path: layout.etcdDataDir, mode: 0o700, owner: plan.owner?.etcd }],
         });
@@ -212,7 +217,7 @@ export class LocalCluster extends pulumi.ComponentResource {
             caFile: pki(pkiFiles.ca).cert,
             certFile: pki(pkiFiles.apiserverKubeletClient).cert,
             keyFile: pki(pkiFiles.apiserverKubeletClient).key,
-        }, [etcd], { dirs: [{ path: layout.auditLogDir, mode: 0o700, owner: plan.owner?.root }] });
+        }, [etcd, purge], { dirs: [{ path: layout.auditLogDir, mode: 0o700, owner: plan.owner?.root }] });
         const bootstrap = new AdminBootstrap(`${name}-admin-bootstrap`, {
             server: plan.server,
             caCertPem: this.pki.cas.kubernetes.certPem,
@@ -242,6 +247,7 @@ export class LocalCluster extends pulumi.ComponentResource {
         this.posture = {
             platform: "local",
             layout: local.layoutKind,
+            purgeOnDestroy: local.purgeOnDestroy,
             endpoint: plan.server,
             controlPlane: controlPlane.posture,
             pki: this.pki.posture,

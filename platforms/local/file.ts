@@ -94,9 +94,12 @@ export const fileProvider: pulumi.dynamic.ResourceProvider = {
         const root = typeof process.geteuid === "function" && process.geteuid() === 0;
         const owner = root && spec.owner ? self.ids(spec.owner) : undefined;
         const dirOwner = root && spec.dirOwner ? self.ids(spec.dirOwner) : undefined;
+        const bytes = self.bytes(spec);
+        const sha256 = crypto.createHash("sha256").update(bytes).digest("hex");
+        // A file already as wanted (a marker kept by an earlier destroy, in a directory etcd now owns) needs no write.
+        if (self.already(spec.path, sha256, spec.mode, owner)) return sha256;
         const dir: string = self.trustedDir(path.dirname(path.resolve(spec.path)), spec.dirMode ?? 0o700, dirOwner);
         const target = path.join(dir, path.basename(spec.path));
-        const bytes = self.bytes(spec);
         // A fresh random name that must not exist: nobody can have prepared it, and a symlink there is an error.
         const tmp = path.join(dir, `.${path.basename(spec.path)}.${crypto.randomBytes(12).toString("hex")}.tmp`);
         const c = fs.constants;
@@ -115,7 +118,27 @@ export const fileProvider: pulumi.dynamic.ResourceProvider = {
             fs.rmSync(tmp, { force: true });
             throw e;
         }
-        return crypto.createHash("sha256").update(bytes).digest("hex");
+        return sha256;
+    },
+
+    /** Whether a regular file (never a symlink) with this content, mode and owner is at `file` already. */
+    already(file: string, sha256: string, mode: number, owner?: { uid: number; gid: number }): boolean {
+        const fs = require("node:fs");
+        const crypto = require("node:crypto");
+        let fd: number;
+        try {
+            fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+        } catch {
+            return false;
+        }
+        try {
+            const st = fs.fstatSync(fd);
+            if (!st.isFile() || (st.mode & 0o7777) !== mode || st.nlink !== 1) return false;
+            if (owner ? st.uid !== owner.uid || st.gid !== owner.gid : st.uid !== (process.geteuid?.() ?? st.uid)) return false;
+            return crypto.createHash("sha256").update(fs.readFileSync(fd)).digest("hex") === sha256;
+        } finally {
+            fs.closeSync(fd);
+        }
     },
 
     /** "user:group" to numeric ids, from the system's user and group databases. */

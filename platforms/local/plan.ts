@@ -127,7 +127,7 @@ export function checkLayoutDirs(local: ResolvedLocal, stack: string, configKey: 
     for (const dir of claimedDirs(local)) {
         if (!exists(dir)) continue;
         const entries = read(dir);
-        if (entries.length === 0) continue;
+        if (!populated(dir, entries, read)) continue;
         if (!entries.includes(MARKER)) {
             if (local.layoutKind === "user" && local.defaultStateDir) continue;
             fail(key(configKey, field), value, `${dir} exists and was not created by hardened-cluster (no ${MARKER} marker); move it away or choose another directory`);
@@ -162,6 +162,21 @@ export function readMarker(file: string): string | undefined {
     } finally {
         fs.closeSync(fd);
     }
+}
+
+/** Whether a directory holds anything but empty directories (what a destroy leaves behind). */
+function populated(dir: string, entries: string[], read: (d: string) => string[], depth = 0): boolean {
+    for (const e of entries) {
+        const p = path.join(dir, e);
+        let st: fs.Stats | undefined;
+        try {
+            st = fs.lstatSync(p);
+        } catch {
+            st = undefined;
+        }
+        if (!st?.isDirectory() || depth > 8 || populated(p, read(p), read, depth + 1)) return true;
+    }
+    return false;
 }
 
 function readDir(dir: string): string[] {

@@ -42,20 +42,27 @@ export interface ProcessState extends ProcessSpec {
     startTicks: string;
 }
 
-const processProvider: pulumi.dynamic.ResourceProvider = {
+export const processProvider: pulumi.dynamic.ResourceProvider = {
     async create(spec: ProcessSpec) {
         const self = processProvider as any;
         const attempts = spec.startAttempts ?? 1;
         let lastError = "";
         for (let attempt = 1; attempt <= attempts; attempt++) {
             const pid: number = self.spawn(spec);
-            const outcome: string = await self.waitHealthy(spec, pid);
+            let outcome: string;
+            try {
+                outcome = await self.waitHealthy(spec, pid);
+            } catch (e) {
+                outcome = `health check failed: ${(e as Error).message}`;
+            }
             if (outcome === "healthy") {
                 const state: ProcessState = { ...spec, pid, startTicks: self.startTicks(pid) };
                 return { id: `${spec.name}:${pid}`, outs: state };
             }
             lastError = outcome;
-            self.stop(pid, 5);
+            // A start that failed leaves nothing behind: the process and anything it started are gone before
+            // the next attempt, or before the error reaches the engine (which would forget the pid).
+            await self.stop(pid, 5);
         }
         throw new Error(`${spec.name} did not become healthy after ${attempts} attempt(s): ${lastError}\n--- ${spec.logFile} (tail) ---\n${self.logTail(spec.logFile)}`);
     },
@@ -181,7 +188,13 @@ const processProvider: pulumi.dynamic.ResourceProvider = {
     async stop(pid: number, timeoutSeconds: number): Promise<void> {
         const self = processProvider as any;
         const ticks = self.startTicks(pid);
-        const signal = (sig: string) => { try { process.kill(pid, sig); } catch { /* already gone */ } };
+        // Each process leads its own process group (it was spawned detached): the group holds whatever it
+        // started, which must not outlive it.
+        const signal = (sig: string) => {
+            for (const target of [-pid, pid]) {
+                try { process.kill(target, sig); } catch { /* already gone */ }
+            }
+        };
         signal("SIGTERM");
         const deadline = Date.now() + timeoutSeconds * 1000;
         while (self.alive(pid, ticks) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -190,6 +203,9 @@ const processProvider: pulumi.dynamic.ResourceProvider = {
             signal("SIGKILL");
             while (self.alive(pid, ticks)) await new Promise((r) => setTimeout(r, 50));
         }
+        // Children that ignored SIGTERM outlive their leader; a group with members keeps its id, so this
+        // reaches only them.
+        try { process.kill(-pid, "SIGKILL"); } catch { /* the group is empty */ }
     },
 
     async waitPortFree(host: string, port: number): Promise<void> {

@@ -93,6 +93,21 @@ describe("file provider under a local attacker", function () {
         untouched();
     });
 
+    it("leaves an identical file where it is without writing, even in a directory it may no longer write", async function () {
+        const dir = path.join(scratch, "data");
+        const marker = { path: path.join(dir, ".hardened-cluster"), content: "mine", mode: 0o600 };
+        await provider.create(marker);
+        fs.chownSync(dir, uid, gid);
+        const before = fs.statSync(marker.path).ino;
+        await provider.create(marker);
+        assert.equal(fs.statSync(marker.path).ino, before);
+        // A hard link the other user made to root's file is not "the same file": that create is refused.
+        fs.rmSync(marker.path);
+        asAttacker(`ln ${outside} ${marker.path} 2>/dev/null || true`);
+        await assert.rejects(provider.create({ ...marker, content: original, mode: 0o644 }), /refusing/);
+        untouched();
+    });
+
     it("refuses a directory the attacker's group may write", async function () {
         const dir = path.join(scratch, "shared");
         fs.mkdirSync(dir, { mode: 0o770 });

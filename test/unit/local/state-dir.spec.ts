@@ -73,12 +73,21 @@ describe("local state directory", function () {
         assert.doesNotThrow(plan);
     });
 
+    it("takes a tree of empty directories, what a destroy leaves, as unclaimed", function () {
+        const dir = path.join(root, "left");
+        fs.mkdirSync(path.join(dir, "pki", "etcd"), { recursive: true, mode: 0o700 });
+        assert.doesNotThrow(() => planLocal({ stack: "mine", local: { layout: "user", stateDir: dir } }, false));
+        fs.writeFileSync(path.join(dir, "pki", "etcd", "ca.key"), "");
+        refused(() => planLocal({ stack: "mine", local: { layout: "user", stateDir: dir } }, false), "local.stateDir", /not created/);
+    });
+
     it("accepts this stack's default state directory from before markers existed", function () {
         const saved = process.env.XDG_STATE_HOME;
         process.env.XDG_STATE_HOME = root;
         try {
             const dir = path.join(root, "hardened-cluster", "mine");
             fs.mkdirSync(path.join(dir, "pki"), { recursive: true, mode: 0o700 });
+            fs.writeFileSync(path.join(dir, "pki", "ca.crt"), "");
             assert.doesNotThrow(() => planLocal({ stack: "mine", local: { layout: "user" } }, false));
             // The same directory named explicitly by another stack is not its default.
             refused(() => planLocal({ stack: "other", local: { layout: "user", stateDir: dir } }, false), "local.stateDir", /not created/);
