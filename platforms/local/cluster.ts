@@ -17,6 +17,7 @@ import { kubeBenchConfig } from "./kube-bench";
 import { LocalOptions } from "./options";
 import { claimedDirs, LocalControlPlaneOptions, LocalPkiOptions, MARKER, planLocal, ProcessName } from "./plan";
 import { HealthCheck, LocalProcess } from "./process";
+import { servingPair } from "./serving";
 import { LocalPurge } from "./purge";
 import { SystemUser } from "./user";
 
@@ -86,12 +87,7 @@ export class LocalCluster extends pulumi.ComponentResource {
             configKey: args.configKeys?.encryption ?? "encryption",
         }, child);
 
-        const argv: Record<ProcessName, string[]> = {
-            etcd: plan.etcd.args,
-            "kube-apiserver": controlPlane.apiServer.args,
-            "kube-controller-manager": controlPlane.controllerManager.args,
-            "kube-scheduler": controlPlane.scheduler.args,
-        };
+        const argv = plan.args;
         // A process reads a file exactly when its command line names it; a renewed certificate then restarts
         // only its readers. (Files named only inside other files, such as the EventRateLimit config, say so.)
         const readersOf = (filePath: string): Readers =>
@@ -143,6 +139,13 @@ export class LocalCluster extends pulumi.ComponentResource {
             }
         }
 
+        for (const component of ["kube-controller-manager", "kube-scheduler"] as const) {
+            const pair = servingPair(name, component, this.pki.cas.kubernetes, plan.pki, child);
+            const paths = plan.serving[component];
+            write(fileId(paths.cert, layout.configDir), paths.cert, pair.certPem, 0o644, readersOf(paths.cert));
+            write(fileId(paths.key, layout.configDir), paths.key, pair.keyPem, 0o600, readersOf(paths.key));
+        }
+
         // Settings files. The encryption config is not a restart trigger: the API server reloads it itself
         // (--encryption-provider-config-automatic-reload), which is what makes staged key rotation work.
         write("encryption-config", configFile(layout, "encryption"), encryption.configYaml, 0o600, []);
@@ -185,7 +188,6 @@ export class LocalCluster extends pulumi.ComponentResource {
 
         // Processes, in the order the control plane needs them.
         const digest = (p: ProcessName) => pulumi.all(hashes[p]).apply((h) => h.join(","));
-        const pki = (base: string, etcd = false) => pkiPair(layout, base, etcd);
         const start = (p: ProcessName, health: HealthCheck, dependsOn: pulumi.Resource[], extra: { user?: string; startAttempts?: number; dirs?: { path: string; mode: number; owner?: string }[] } = {}) => {
             const bin = binary(p);
             return new LocalProcess(`${name}-${p}`, {
@@ -201,37 +203,20 @@ export class LocalCluster extends pulumi.ComponentResource {
             }, { ...child, dependsOn: bin.installed ? [...dependsOn, bin.installed] : dependsOn });
         };
 
-        const etcd = start("etcd", {
-            kind: "https",
-            url: `https://${local.address}:${local.ports.etcdClient}/health`,
-            caFile: pki("ca", true).cert,
-            certFile: pki(pkiFiles.etcdHealthcheckClient, true).cert,
-            keyFile: pki(pkiFiles.etcdHealthcheckClient, true).key,
-        }, etcdUser ? [...files, etcdUser, purge] : [...files, purge], {
+        const etcd = start("etcd", plan.health.etcd, etcdUser ? [...files, etcdUser, purge] : [...files, purge], {
             user: system ? local.etcdUser : undefined,
             dirs: [{ path: layout.etcdDataDir, mode: 0o700, owner: plan.owner?.etcd }],
         });
-        const apiserver = start("kube-apiserver", {
-            kind: "https",
-            url: `${plan.server}/readyz`,
-            caFile: pki(pkiFiles.ca).cert,
-            certFile: pki(pkiFiles.apiserverKubeletClient).cert,
-            keyFile: pki(pkiFiles.apiserverKubeletClient).key,
-        }, [etcd, purge], { dirs: [{ path: layout.auditLogDir, mode: 0o700, owner: plan.owner?.root }] });
+        const apiserver = start("kube-apiserver", plan.health["kube-apiserver"], [etcd, purge], { dirs: [{ path: layout.auditLogDir, mode: 0o700, owner: plan.owner?.root }] });
         const bootstrap = new AdminBootstrap(`${name}-admin-bootstrap`, {
             server: plan.server,
             caCertPem: this.pki.cas.kubernetes.certPem,
             caKeyPem: this.pki.cas.kubernetes.keyPem,
         }, { ...child, dependsOn: [apiserver] });
         // The controller manager exits when the RBAC bootstrap roles do not exist yet, hence after /readyz
-        // and with more than one attempt. Their serving certificates are self-signed (kubeadm does the same),
-        // so the loopback health probe does not verify them.
-        const kcm = start("kube-controller-manager", {
-            kind: "https", url: `https://127.0.0.1:${local.ports.controllerManager}/healthz`, insecure: true,
-        }, [apiserver], { startAttempts: 3 });
-        const scheduler = start("kube-scheduler", {
-            kind: "https", url: `https://127.0.0.1:${local.ports.scheduler}/healthz`, insecure: true,
-        }, [apiserver], { startAttempts: 3 });
+        // and with more than one attempt.
+        const kcm = start("kube-controller-manager", plan.health["kube-controller-manager"], [apiserver], { startAttempts: 3 });
+        const scheduler = start("kube-scheduler", plan.health["kube-scheduler"], [apiserver], { startAttempts: 3 });
 
         this.kubeconfigPath = configFile(layout, "admin");
         this.kubeconfig = pulumi.secret(this.pki.kubeconfigs.admin);

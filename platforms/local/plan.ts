@@ -5,11 +5,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AuditLogOptions } from "../../components/audit";
 import { auditLogFiles } from "../../components/audit";
-import { fail, FileLayout, key } from "../../components/common";
+import { componentServingFiles, fail, FileLayout, key, pkiFiles, pkiPair } from "../../components/common";
 import type { ControlPlaneOptions, NetworkOptions, RenderedControlPlane } from "../../components/control-plane";
 import { renderControlPlane } from "../../components/control-plane";
 import type { PkiOptions } from "../../components/pki";
 import { LocalOptions, ResolvedLocal, resolveLocal } from "./options";
+import type { HealthCheck } from "./process";
 
 export const LOCAL_NODE = "control-plane";
 export const LOCAL_ETCD_MEMBER = "etcd-local";
@@ -46,6 +47,12 @@ export interface LocalPlan {
     argsFiles: Record<ProcessName, string>;
     logFiles: Record<ProcessName, string>;
     kubeBenchConfig: string;
+    /** Each process's command line: the shared renderer's flags, plus the controller manager's and scheduler's serving pairs. */
+    args: Record<ProcessName, string[]>;
+    /** How each process's start is judged: always over TLS verified against the CA that issued its certificate. */
+    health: Record<ProcessName, HealthCheck>;
+    /** The controller manager's and scheduler's serving pairs, issued by the platform from the cluster CA. */
+    serving: Record<"kube-controller-manager" | "kube-scheduler", { cert: string; key: string }>;
     /** System layout: root's files; etcd's data directory; files etcd reads but may not change (root:etcd). */
     owner?: { root: string; etcd: string; etcdReader: string };
 }
@@ -55,6 +62,11 @@ export function planLocal(input: LocalPlanInput, isRoot?: boolean): LocalPlan {
     const local = resolveLocal(input.local, input.stack, localKey, isRoot);
     const network = input.controlPlane?.network ?? {};
     const ip = local.address;
+    const cpKey = input.configKeys?.controlPlane ?? "controlPlane";
+    const serving = {
+        "kube-controller-manager": pkiPair(local.layout, componentServingFiles.controllerManager),
+        "kube-scheduler": pkiPair(local.layout, componentServingFiles.scheduler),
+    };
     const controlPlaneOptions: ControlPlaneOptions = {
         ...input.controlPlane,
         audit: input.audit,
@@ -71,8 +83,12 @@ export function planLocal(input: LocalPlanInput, isRoot?: boolean): LocalPlan {
             etcdMembers: [{ name: LOCAL_ETCD_MEMBER, ip }],
         },
     };
-    const cpKey = input.configKeys?.controlPlane ?? "controlPlane";
     const controlPlane = renderControlPlane(controlPlaneOptions, local.layout, cpKey);
+    // Their own serving pairs, so a health check can tell them from whatever else answers on the port. Added
+    // after rendering: the shared flags stay byte-identical across platforms, this is the local platform's probe.
+    noServingFlags(input.controlPlane?.controllerManager?.extraArgs, key(cpKey, "controllerManager", "extraArgs"));
+    noServingFlags(input.controlPlane?.scheduler?.extraArgs, key(cpKey, "scheduler", "extraArgs"));
+    const servingFlags = (pair: { cert: string; key: string }) => [`--tls-cert-file=${pair.cert}`, `--tls-private-key-file=${pair.key}`];
     const etcdLayout = { ...local.layout, etcdPkiDir: local.etcdServerPkiDir };
     const etcd = renderControlPlane(controlPlaneOptions, etcdLayout, cpKey).etcd[0];
 
@@ -100,7 +116,45 @@ export function planLocal(input: LocalPlanInput, isRoot?: boolean): LocalPlan {
         argsFiles: at("args", ".args"),
         logFiles: at("logs", ".log"),
         kubeBenchConfig: path.join(local.runDir, "kube-bench", "config.yaml"),
+        args: {
+            etcd: etcd.args,
+            "kube-apiserver": controlPlane.apiServer.args,
+            "kube-controller-manager": [...controlPlane.controllerManager.args, ...servingFlags(serving["kube-controller-manager"])],
+            "kube-scheduler": [...controlPlane.scheduler.args, ...servingFlags(serving["kube-scheduler"])],
+        },
+        health: healthChecks(local, server),
+        serving,
         owner: local.layoutKind === "system" ? { root: "root:root", etcd: `${local.etcdUser}:${local.etcdUser}`, etcdReader: `root:${local.etcdUser}` } : undefined,
+    };
+}
+
+/** The platform sets the serving pair of these components itself; a flag the user set would fight it. */
+function noServingFlags(extraArgs: Record<string, unknown> | undefined, argsKey: string): void {
+    for (const flag of ["tls-cert-file", "tls-private-key-file", "cert-dir"]) {
+        if (extraArgs?.[flag] !== undefined) {
+            fail(key(argsKey, flag), extraArgs[flag], "the local platform issues this component's serving certificate from the cluster CA itself; remove the flag");
+        }
+    }
+}
+
+/**
+ * Every health check verifies the server against the CA that issued its certificate (a process that is not
+ * ours, squatting the port, fails it) and, where the endpoint needs one, presents a client certificate.
+ */
+export function healthChecks(local: ResolvedLocal, server: string): Record<ProcessName, HealthCheck> {
+    const pki = (base: string, etcd = false) => pkiPair(local.layout, base, etcd);
+    const ca = pki(pkiFiles.ca).cert;
+    return {
+        etcd: {
+            kind: "https", url: `https://${local.address}:${local.ports.etcdClient}/health`, caFile: pki(pkiFiles.etcdCa, true).cert,
+            certFile: pki(pkiFiles.etcdHealthcheckClient, true).cert, keyFile: pki(pkiFiles.etcdHealthcheckClient, true).key,
+        },
+        "kube-apiserver": {
+            kind: "https", url: `${server}/readyz`, caFile: ca,
+            certFile: pki(pkiFiles.apiserverKubeletClient).cert, keyFile: pki(pkiFiles.apiserverKubeletClient).key,
+        },
+        "kube-controller-manager": { kind: "https", url: `https://${local.address}:${local.ports.controllerManager}/healthz`, caFile: ca },
+        "kube-scheduler": { kind: "https", url: `https://${local.address}:${local.ports.scheduler}/healthz`, caFile: ca },
     };
 }
 

@@ -61,6 +61,42 @@ describe("local plan", function () {
     });
 });
 
+describe("local plan: health checks verify who answers", function () {
+    const plan = planLocal({ stack: "s", local: { stateDir: "/tmp/hc-h" } }, false);
+
+    it("gives the controller manager and scheduler serving pairs under the PKI directory", function () {
+        assert.equal(flag(plan.args["kube-controller-manager"], "tls-cert-file"), "/tmp/hc-h/pki/kube-controller-manager.crt");
+        assert.equal(flag(plan.args["kube-controller-manager"], "tls-private-key-file"), "/tmp/hc-h/pki/kube-controller-manager.key");
+        assert.equal(flag(plan.args["kube-scheduler"], "tls-cert-file"), "/tmp/hc-h/pki/kube-scheduler.crt");
+        assert.equal(flag(plan.args["kube-scheduler"], "tls-private-key-file"), "/tmp/hc-h/pki/kube-scheduler.key");
+        // Each flag once: the shared renderer sets none of them.
+        for (const p of ["kube-controller-manager", "kube-scheduler"] as const) {
+            assert.equal(plan.args[p].filter((a) => a.startsWith("--tls-cert-file=")).length, 1);
+        }
+    });
+
+    it("probes every process over verified TLS, never insecure", function () {
+        const checks = Object.entries(plan.health);
+        assert.equal(checks.length, 4);
+        for (const [p, h] of checks as [string, { kind: string; insecure?: boolean; caFile?: string }][]) {
+            assert.equal(h.kind, "https", p);
+            assert.ok(!h.insecure && h.caFile, `${p} is probed without verifying its server`);
+        }
+        assert.equal((plan.health["kube-controller-manager"] as { caFile: string }).caFile, "/tmp/hc-h/pki/ca.crt");
+        assert.equal((plan.health["kube-scheduler"] as { caFile: string }).caFile, "/tmp/hc-h/pki/ca.crt");
+        assert.equal((plan.health.etcd as { caFile: string }).caFile, "/tmp/hc-h/pki/etcd/ca.crt");
+    });
+
+    it("refuses a serving certificate flag the user set for them, naming it", function () {
+        const cp = (component: string, flagName: string) => () => planLocal({
+            stack: "s", local: { stateDir: "/tmp/hc-h" }, controlPlane: { [component]: { extraArgs: { [flagName]: "/x" } } },
+            configKeys: { controlPlane: "hardened-cluster:controlPlane" },
+        }, false);
+        assert.throws(cp("controllerManager", "tls-cert-file"), (e: Error) => e instanceof ConfigError && e.key === "hardened-cluster:controlPlane.controllerManager.extraArgs.tls-cert-file");
+        assert.throws(cp("scheduler", "cert-dir"), (e: Error) => e instanceof ConfigError && e.key === "hardened-cluster:controlPlane.scheduler.extraArgs.cert-dir");
+    });
+});
+
 describe("local plan: bad input", function () {
     const ck = { local: "hardened-cluster:local" };
     const plan = (local: object, isRoot = false) => () => planLocal({ stack: "s", local, configKeys: ck }, isRoot);

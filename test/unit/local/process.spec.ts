@@ -1,7 +1,9 @@
 // The process provider's failure path: a start that never becomes healthy must leave no process behind,
 // including one that ignores SIGTERM and anything it started, before the error reaches the engine.
 import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import * as https from "node:https";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -60,5 +62,46 @@ describe("local process provider: a failed start", function () {
         } finally {
             for (const p of [...survivors, ...group.map(Number)]) try { process.kill(p, "SIGKILL"); } catch { /* gone */ }
         }
+    });
+});
+
+describe("local process provider: the https health check", function () {
+    this.timeout(30_000);
+    let dir: string;
+    let server: https.Server;
+    let port: number;
+    /** A CA and a 127.0.0.1 serving pair it signed, made with openssl. */
+    const ca = (n: string) => {
+        const f = (x: string) => path.join(dir, `${n}-${x}`);
+        const ssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
+        ssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f("ca.key"), "-out", f("ca.crt"), "-subj", `/CN=${n}-ca`, "-days", "1");
+        ssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f("srv.key"), "-out", f("srv.csr"), "-subj", "/CN=kube-scheduler");
+        fs.writeFileSync(f("ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+        ssl("x509", "-req", "-in", f("srv.csr"), "-CA", f("ca.crt"), "-CAkey", f("ca.key"), "-CAcreateserial", "-out", f("srv.crt"), "-days", "1", "-extfile", f("ext"));
+        return { ca: f("ca.crt"), cert: f("srv.crt"), key: f("srv.key") };
+    };
+
+    before(async function () {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-probe-"));
+        const squatter = ca("squatter");
+        server = https.createServer({ cert: fs.readFileSync(squatter.cert), key: fs.readFileSync(squatter.key) }, (_req, res) => res.end("ok"));
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        port = (server.address() as net.AddressInfo).port;
+    });
+    after(() => {
+        server?.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("does not accept a server whose certificate the cluster CA did not issue", async function () {
+        const cluster = ca("cluster");
+        const outcome = await (processProvider as any).probe({ kind: "https", url: `https://127.0.0.1:${port}/healthz`, caFile: cluster.ca });
+        assert.notEqual(outcome, "ok");
+        assert.match(outcome, /certificate/i);
+    });
+
+    it("accepts the same server when verified against the CA that issued it", async function () {
+        const outcome = await (processProvider as any).probe({ kind: "https", url: `https://127.0.0.1:${port}/healthz`, caFile: path.join(dir, "squatter-ca.crt") });
+        assert.equal(outcome, "ok");
     });
 });
