@@ -42,7 +42,7 @@ export interface ResolvedLocal {
     layout: FileLayout;
     /** Per-stack working files that are not part of the kubeadm layout: logs, pid files, process args. */
     runDir: string;
-    /** Directory of the files only etcd reads (owned by the etcd user in the system layout). */
+    /** Directory of the files only etcd reads (root:etcd 0750 in the system layout). */
     etcdServerPkiDir: string;
     ports: LocalPorts;
     etcdUser?: string;
@@ -93,8 +93,8 @@ export function resolveLocal(options: LocalOptions | undefined, stack: string, c
         return {
             layoutKind, layout, ports, etcdUser, address: "127.0.0.1", purgeOnDestroy,
             runDir: path.join("/var/lib/hardened-cluster", stack),
-            // CIS 1.1.19 wants everything under /etc/kubernetes/pki owned by root, and etcd runs as its own user,
-            // so the files only etcd reads live in a directory that user owns.
+            // CIS 1.1.19 wants everything under /etc/kubernetes/pki owned by root:root, and etcd runs as its own
+            // user, so the files only etcd reads live apart: root owns them, etcd's group may read them.
             etcdServerPkiDir: "/etc/etcd/pki",
         };
     }
