@@ -95,10 +95,18 @@ export const processProvider: pulumi.dynamic.ResourceProvider = {
         const path = require("node:path");
         const cp = require("node:child_process");
         fs.mkdirSync(path.dirname(spec.logFile), { recursive: true, mode: 0o700 });
+        const me = typeof process.geteuid === "function" ? process.geteuid() : 0;
         for (const d of spec.dirs ?? []) {
             fs.mkdirSync(d.path, { recursive: true, mode: d.mode });
+            // Only a directory that is ours or already its intended owner's is taken over: never one someone
+            // else made (or a symlink they planted) in its place.
+            const want = d.owner && me === 0 ? (processProvider as any).userIds(d.owner.split(":")[0]) : undefined;
+            const st = fs.lstatSync(d.path);
+            if (!st.isDirectory() || (st.uid !== me && st.uid !== want?.uid)) {
+                throw new Error(`${spec.name}: ${d.path} is not a directory owned by uid ${me}${want ? ` or ${want.uid}` : ""}; refusing to use it`);
+            }
             fs.chmodSync(d.path, d.mode);
-            if (d.owner && process.getuid && process.getuid() === 0) cp.execFileSync("chown", [d.owner, d.path]);
+            if (want) fs.lchownSync(d.path, want.uid, want.gid);
         }
         const fd = fs.openSync(spec.logFile, "a", 0o600);
         const ids = spec.user ? (processProvider as any).userIds(spec.user) : {};

@@ -65,6 +65,32 @@ describe("local process provider: a failed start", function () {
     });
 });
 
+describe("local process provider: the directories it prepares", function () {
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-procdir-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("refuses a symlink or another user's directory where its data directory goes, changing nothing", async function () {
+        const victim = path.join(dir, "victim");
+        fs.mkdirSync(victim, { mode: 0o755 });
+        fs.chmodSync(victim, 0o755);
+        const data = path.join(dir, "data");
+        fs.symlinkSync(victim, data);
+        fs.lchownSync(data, 65534, 65534);
+        const spec = {
+            name: "etcd", command: "/bin/true", args: [], logFile: path.join(dir, "log"), dirs: [{ path: data, mode: 0o700, owner: "root:root" }],
+            health: { kind: "tcp", host: "127.0.0.1", port: 1 }, startTimeoutSeconds: 1,
+        };
+        await assert.rejects((processProvider as any).create(spec), /refusing to use it/);
+        assert.equal(fs.statSync(victim).mode & 0o777, 0o755);
+        fs.rmSync(data);
+        fs.mkdirSync(data, { mode: 0o755 });
+        fs.chownSync(data, 65534, 65534);
+        await assert.rejects((processProvider as any).create(spec), /refusing to use it/);
+        assert.equal(fs.statSync(data).uid, 65534);
+    });
+});
+
 describe("local process provider: the https health check", function () {
     this.timeout(30_000);
     let dir: string;
