@@ -27,7 +27,7 @@ export interface FileSpec {
 
 export type FileInputs = { [K in keyof FileSpec]: pulumi.Input<FileSpec[K]> };
 
-export const fileProvider: pulumi.dynamic.ResourceProvider = {
+const fileProvider: pulumi.dynamic.ResourceProvider = {
     async create(spec: FileSpec) {
         const sha256: string = (fileProvider as any).write(spec);
         return { id: spec.path, outs: (fileProvider as any).outs(spec, sha256) };
@@ -219,3 +219,7 @@ export class LocalFile extends pulumi.dynamic.Resource {
         super(fileProvider, name, { ...args, sha256: undefined }, { ...opts, additionalSecretOutputs: ["content"] }, "hardened-cluster", "LocalFile");
     }
 }
+
+// Exported after its declaration: methods then reference the local binding, which survives serialization
+// (an `export const` would be reached through `exports`, which the serialized provider does not have).
+export { fileProvider };

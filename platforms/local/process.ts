@@ -42,7 +42,7 @@ export interface ProcessState extends ProcessSpec {
     startTicks: string;
 }
 
-export const processProvider: pulumi.dynamic.ResourceProvider = {
+const processProvider: pulumi.dynamic.ResourceProvider = {
     async create(spec: ProcessSpec) {
         const self = processProvider as any;
         const attempts = spec.startAttempts ?? 1;
@@ -244,3 +244,7 @@ export class LocalProcess extends pulumi.dynamic.Resource {
         super(processProvider, name, { ...args, pid: undefined, startTicks: undefined }, opts, "hardened-cluster", "LocalProcess");
     }
 }
+
+// Exported after its declaration: methods then reference the local binding, which survives serialization
+// (an `export const` would be reached through `exports`, which the serialized provider does not have).
+export { processProvider };

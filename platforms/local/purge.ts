@@ -12,7 +12,7 @@ export interface PurgeState {
     dirs: string[];
 }
 
-export const purgeProvider: pulumi.dynamic.ResourceProvider = {
+const purgeProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: PurgeState) {
         return { id: "purge", outs: { enabled: inputs.enabled, dirs: inputs.dirs } };
     },
@@ -61,3 +61,7 @@ export class LocalPurge extends pulumi.dynamic.Resource {
         super(purgeProvider, name, args, opts, "hardened-cluster", "LocalPurge");
     }
 }
+
+// Exported after its declaration: methods then reference the local binding, which survives serialization
+// (an `export const` would be reached through `exports`, which the serialized provider does not have).
+export { purgeProvider };
