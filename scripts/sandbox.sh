@@ -13,8 +13,16 @@ dirs=(/etc/kubernetes /etc/etcd /var/lib/etcd /var/log/kubernetes /var/lib/harde
 # Bind mounts need their mount points to exist on the host. Those this tool creates are recorded in a shared
 # file and removed only by the last sandbox to leave: removing one while another sandbox still has a mount on
 # it would make that sandbox's next `mkdir -p` create a real directory on the host, outside its scratch.
-lockdir=/run/lock/hardened-cluster
-mkdir -p "$lockdir"
+# The locks and that list live in a directory only root can touch: in a world-writable one such as /run/lock,
+# anyone could plant a symlink at a lock name (opened for writing as root) or list directories to remove.
+# HC_SANDBOX_LOCKDIR moves it (tests only); whatever it names must pass the same check.
+lockdir=${HC_SANDBOX_LOCKDIR:-/run/hardened-cluster}
+if [ ! -e "$lockdir" ] && [ ! -L "$lockdir" ]; then mkdir -m 0700 "$lockdir" 2>/dev/null || true; fi
+if [ -L "$lockdir" ] || [ ! -d "$lockdir" ] || [ "$(stat -c %u:%a -- "$lockdir")" != 0:700 ] \
+  || [ "$(stat -c %u -- "$(dirname -- "$lockdir")")" != 0 ] || [ $(( 0$(stat -c %a -- "$(dirname -- "$lockdir")") & 022 )) != 0 ]; then
+  echo "sandbox: $lockdir must be a directory owned by root, mode 0700, in a root-owned directory nobody else can write; remove it and run again" >&2
+  exit 1
+fi
 exec 8>"$lockdir/mountpoints.lock" 9>"$lockdir/running.lock"
 # Creating mount points and joining the running set happen under one lock, so a sandbox that is leaving can
 # never remove a mount point that another one is about to bind.

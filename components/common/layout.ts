@@ -54,6 +54,15 @@ export const pkiFiles = {
     etcdHealthcheckClient: "healthcheck-client",
 } as const;
 
+/**
+ * Serving certificates of the controller manager and scheduler, in pkiDir. kubeadm lets both self-sign in
+ * memory; a platform that issues them from the cluster CA can verify who answers its health checks.
+ */
+export const componentServingFiles = {
+    controllerManager: "kube-controller-manager",
+    scheduler: "kube-scheduler",
+} as const;
+
 /** Kubeconfig and config file names in configDir. */
 export const configFiles = {
     admin: "admin.conf",

@@ -175,7 +175,7 @@ function issue(
     return { certPem: cert.certPem, keyPem: pulumi.secret(leafKey.privateKeyPem), caPem: ca.certPem };
 }
 
-function keyArgs(algorithm: KeyAlgorithm): tls.PrivateKeyArgs {
+export function keyArgs(algorithm: KeyAlgorithm): tls.PrivateKeyArgs {
     switch (algorithm) {
         case "ECDSA-P256":
             return { algorithm: "ECDSA", ecdsaCurve: "P256" };

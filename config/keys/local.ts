@@ -15,9 +15,10 @@ export const local: ConfigEntry<LocalOptions> = {
     platforms: ["local"],
     fields: {
         layout: '"auto" (system when root, user otherwise), "user" (one state directory per stack) or "system" (kubeadm\'s paths; needs root).',
-        stateDir: "User layout only: absolute path of the state directory (default `~/.local/state/hardened-cluster/<stack>`).",
+        stateDir: "User layout only: absolute path of the state directory (default `~/.local/state/hardened-cluster/<stack>`); only you and root may be able to write it and every directory above it (a sticky one such as /tmp excepted), it is not / or /tmp, and it is empty or already this stack's.",
         ports: "Any of apiServer, etcdClient, etcdPeer, controllerManager, scheduler; all must differ, so two stacks can run side by side.",
-        etcdUser: 'System layout only: the user etcd runs as, created if missing (default "etcd").',
+        etcdUser: 'System layout only: the user etcd runs as, created if missing (default "etcd"); never root.',
+        purgeOnDestroy: "Destroy also deletes etcd's data and the audit logs (default false: both survive a destroy).",
     },
     validate: (value, ctx) => {
         const o = objectValue(ctx.key, value) as LocalOptions;

@@ -15,8 +15,10 @@ import { AdminBootstrap, ClusterPki, pkiFileSet } from "../../components/pki";
 import { LocalFile } from "./file";
 import { kubeBenchConfig } from "./kube-bench";
 import { LocalOptions } from "./options";
-import { LocalControlPlaneOptions, LocalPkiOptions, MARKER, planLocal, ProcessName } from "./plan";
+import { claimedDirs, LocalControlPlaneOptions, LocalPkiOptions, MARKER, planLocal, ProcessName } from "./plan";
 import { HealthCheck, LocalProcess } from "./process";
+import { servingPair } from "./serving";
+import { LocalPurge } from "./purge";
 import { SystemUser } from "./user";
 
 export interface LocalClusterArgs {
@@ -85,12 +87,7 @@ export class LocalCluster extends pulumi.ComponentResource {
             configKey: args.configKeys?.encryption ?? "encryption",
         }, child);
 
-        const argv: Record<ProcessName, string[]> = {
-            etcd: plan.etcd.args,
-            "kube-apiserver": controlPlane.apiServer.args,
-            "kube-controller-manager": controlPlane.controllerManager.args,
-            "kube-scheduler": controlPlane.scheduler.args,
-        };
+        const argv = plan.args;
         // A process reads a file exactly when its command line names it; a renewed certificate then restarts
         // only its readers. (Files named only inside other files, such as the EventRateLimit config, say so.)
         const readersOf = (filePath: string): Readers =>
@@ -101,25 +98,33 @@ export class LocalCluster extends pulumi.ComponentResource {
         const files: LocalFile[] = [];
         // etcd's own user must exist before the files it owns are written.
         const etcdUser = system ? new SystemUser(`${name}-etcd-user`, { name: local.etcdUser! }, child) : undefined;
-        const write = (id: string, filePath: string, content: pulumi.Input<string>, mode: number, readers: Readers, owner?: string) => {
+        interface Placement { owner?: string; dirOwner?: string; dirMode?: number; retain?: boolean }
+        const write = (id: string, filePath: string, content: pulumi.Input<string>, mode: number, readers: Readers, where: Placement = {}) => {
             const f = new LocalFile(`${name}-${id}`, {
-                path: filePath, content, mode, dirMode: 0o700, owner: owner ?? plan.owner?.root,
-            }, { ...child, dependsOn: owner && etcdUser ? [etcdUser] : [] });
+                path: filePath, content, mode, dirMode: where.dirMode ?? 0o700, owner: where.owner ?? plan.owner?.root,
+                ...(where.dirOwner ? { dirOwner: where.dirOwner } : {}),
+            }, { ...child, dependsOn: etcdUser && (where.owner ?? where.dirOwner) ? [etcdUser] : [], retainOnDelete: where.retain });
             files.push(f);
             for (const r of readers) hashes[r].push(f.sha256);
             return f;
         };
+        // etcd's key directory stays root's: etcd may read it through its group, never write it, so nothing it
+        // plants there can redirect a write made as root.
+        const etcdKeyDir: Placement = system ? { dirOwner: plan.owner!.etcdReader, dirMode: 0o750 } : {};
 
-        // Markers first: they are what lets a later run of this stack reuse kubeadm's directories.
-        if (system) {
-            for (const dir of [layout.configDir, layout.etcdDataDir, local.etcdServerPkiDir]) {
-                const owner = dir === local.etcdServerPkiDir ? plan.owner!.etcd : undefined;
-                write(`marker${dir.replace(/\//g, "-")}`, path.join(dir, MARKER), args.stack, 0o600, [], owner);
-            }
+        // Markers first: they are what lets a later run of this stack reuse its directories. The data directory's
+        // marker is written while root still owns the directory; once etcd owns it, root never writes there again.
+        // Unless destroy purges, the data outlives the stack, so its markers do too: only this stack may reuse it.
+        for (const dir of claimedDirs(local)) {
+            write(`marker${dir.replace(/\//g, "-")}`, path.join(dir, MARKER), args.stack, 0o600, [],
+                { ...(dir === local.etcdServerPkiDir ? etcdKeyDir : {}), retain: !local.purgeOnDestroy });
         }
+        // Deleted after every process has stopped (they depend on it); purges only with local.purgeOnDestroy.
+        const purge = new LocalPurge(`${name}-purge`, { enabled: local.purgeOnDestroy, dirs: [layout.etcdDataDir, layout.auditLogDir] }, child);
 
-        // PKI. In the system layout the etcd server and peer pairs go to a directory the etcd user owns
-        // (CIS 1.1.19 wants /etc/kubernetes/pki root-owned); the API server keeps the etcd CA and its client pair.
+        // PKI. In the system layout the etcd server and peer pairs go to etcd's key directory, root:etcd 0750 with
+        // files root:etcd 0640 (CIS 1.1.19 wants /etc/kubernetes/pki root-owned, and etcd only needs to read
+        // them); the API server keeps the etcd CA and its client pair.
         const etcdOwnFiles = new Set([pkiFiles.etcdCa, pkiFiles.etcdServer, pkiFiles.etcdPeer].flatMap((b) => Object.values(pkiPair(plan.etcdLayout, b, true))));
         const etcdServerOnly = new Set([pkiFiles.etcdServer, pkiFiles.etcdPeer].flatMap((b) => Object.values(pkiPair(layout, b, true))));
         const kubeletConf = configFile(layout, "kubelet"); // no kubelet on this platform
@@ -130,8 +135,15 @@ export class LocalCluster extends pulumi.ComponentResource {
         if (system) {
             for (const f of pkiFileSet(this.pki, plan.etcdLayout)) {
                 if (!etcdOwnFiles.has(f.path)) continue;
-                write(`etcd-own-${path.basename(f.path)}`, f.path, f.content, f.mode, readersOf(f.path), plan.owner!.etcd);
+                write(`etcd-own-${path.basename(f.path)}`, f.path, f.content, f.mode | 0o040, readersOf(f.path), { ...etcdKeyDir, owner: plan.owner!.etcdReader });
             }
+        }
+
+        for (const component of ["kube-controller-manager", "kube-scheduler"] as const) {
+            const pair = servingPair(name, component, this.pki.cas.kubernetes, plan.pki, child);
+            const paths = plan.serving[component];
+            write(fileId(paths.cert, layout.configDir), paths.cert, pair.certPem, 0o644, readersOf(paths.cert));
+            write(fileId(paths.key, layout.configDir), paths.key, pair.keyPem, 0o600, readersOf(paths.key));
         }
 
         // Settings files. The encryption config is not a restart trigger: the API server reloads it itself
@@ -176,7 +188,6 @@ export class LocalCluster extends pulumi.ComponentResource {
 
         // Processes, in the order the control plane needs them.
         const digest = (p: ProcessName) => pulumi.all(hashes[p]).apply((h) => h.join(","));
-        const pki = (base: string, etcd = false) => pkiPair(layout, base, etcd);
         const start = (p: ProcessName, health: HealthCheck, dependsOn: pulumi.Resource[], extra: { user?: string; startAttempts?: number; dirs?: { path: string; mode: number; owner?: string }[] } = {}) => {
             const bin = binary(p);
             return new LocalProcess(`${name}-${p}`, {
@@ -192,37 +203,20 @@ export class LocalCluster extends pulumi.ComponentResource {
             }, { ...child, dependsOn: bin.installed ? [...dependsOn, bin.installed] : dependsOn });
         };
 
-        const etcd = start("etcd", {
-            kind: "https",
-            url: `https://${local.address}:${local.ports.etcdClient}/health`,
-            caFile: pki("ca", true).cert,
-            certFile: pki(pkiFiles.etcdHealthcheckClient, true).cert,
-            keyFile: pki(pkiFiles.etcdHealthcheckClient, true).key,
-        }, etcdUser ? [...files, etcdUser] : files, {
+        const etcd = start("etcd", plan.health.etcd, etcdUser ? [...files, etcdUser, purge] : [...files, purge], {
             user: system ? local.etcdUser : undefined,
             dirs: [{ path: layout.etcdDataDir, mode: 0o700, owner: plan.owner?.etcd }],
         });
-        const apiserver = start("kube-apiserver", {
-            kind: "https",
-            url: `${plan.server}/readyz`,
-            caFile: pki(pkiFiles.ca).cert,
-            certFile: pki(pkiFiles.apiserverKubeletClient).cert,
-            keyFile: pki(pkiFiles.apiserverKubeletClient).key,
-        }, [etcd], { dirs: [{ path: layout.auditLogDir, mode: 0o700, owner: plan.owner?.root }] });
+        const apiserver = start("kube-apiserver", plan.health["kube-apiserver"], [etcd, purge], { dirs: [{ path: layout.auditLogDir, mode: 0o700, owner: plan.owner?.root }] });
         const bootstrap = new AdminBootstrap(`${name}-admin-bootstrap`, {
             server: plan.server,
             caCertPem: this.pki.cas.kubernetes.certPem,
             caKeyPem: this.pki.cas.kubernetes.keyPem,
         }, { ...child, dependsOn: [apiserver] });
         // The controller manager exits when the RBAC bootstrap roles do not exist yet, hence after /readyz
-        // and with more than one attempt. Their serving certificates are self-signed (kubeadm does the same),
-        // so the loopback health probe does not verify them.
-        const kcm = start("kube-controller-manager", {
-            kind: "https", url: `https://127.0.0.1:${local.ports.controllerManager}/healthz`, insecure: true,
-        }, [apiserver], { startAttempts: 3 });
-        const scheduler = start("kube-scheduler", {
-            kind: "https", url: `https://127.0.0.1:${local.ports.scheduler}/healthz`, insecure: true,
-        }, [apiserver], { startAttempts: 3 });
+        // and with more than one attempt.
+        const kcm = start("kube-controller-manager", plan.health["kube-controller-manager"], [apiserver], { startAttempts: 3 });
+        const scheduler = start("kube-scheduler", plan.health["kube-scheduler"], [apiserver], { startAttempts: 3 });
 
         this.kubeconfigPath = configFile(layout, "admin");
         this.kubeconfig = pulumi.secret(this.pki.kubeconfigs.admin);
@@ -238,6 +232,7 @@ export class LocalCluster extends pulumi.ComponentResource {
         this.posture = {
             platform: "local",
             layout: local.layoutKind,
+            purgeOnDestroy: local.purgeOnDestroy,
             endpoint: plan.server,
             controlPlane: controlPlane.posture,
             pki: this.pki.posture,

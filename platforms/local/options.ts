@@ -2,9 +2,11 @@
 // components. Two layouts: "system" uses kubeadm's paths (/etc/kubernetes, /var/lib/etcd) and runs etcd as a
 // dedicated user, which the CIS file checks expect; "user" keeps everything in one state directory per stack
 // for an unprivileged user. "auto" picks "system" when running as root.
+import { execFileSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fail, FileLayout, key, knownKeys, kubeadmLayout, oneOf, port, stateDirLayout } from "../../components/common";
+import { fileProvider } from "./file";
 
 export const LAYOUTS = ["auto", "user", "system"] as const;
 
@@ -29,8 +31,10 @@ export interface LocalOptions {
     /** User layout: the state directory (default ~/.local/state/hardened-cluster/<stack>). */
     stateDir?: string;
     ports?: Partial<LocalPorts>;
-    /** System layout: the user etcd runs as (created if missing). */
+    /** System layout: the user etcd runs as (created if missing; never root). */
     etcdUser?: string;
+    /** Destroy also deletes etcd's data and the audit logs (default false: they survive a destroy). */
+    purgeOnDestroy?: boolean;
 }
 
 export interface ResolvedLocal {
@@ -38,14 +42,18 @@ export interface ResolvedLocal {
     layout: FileLayout;
     /** Per-stack working files that are not part of the kubeadm layout: logs, pid files, process args. */
     runDir: string;
-    /** Directory of the files only etcd reads (owned by the etcd user in the system layout). */
+    /** Directory of the files only etcd reads (root:etcd 0750 in the system layout). */
     etcdServerPkiDir: string;
     ports: LocalPorts;
     etcdUser?: string;
     address: string;
+    /** User layout: the normalised state directory, and whether it is this stack's default one. */
+    stateDir?: string;
+    defaultStateDir?: boolean;
+    purgeOnDestroy: boolean;
 }
 
-const KNOWN = ["layout", "stateDir", "ports", "etcdUser"];
+const KNOWN = ["layout", "stateDir", "ports", "etcdUser", "purgeOnDestroy"];
 
 export function resolveLocal(options: LocalOptions | undefined, stack: string, configKey = "local", isRoot = isRunningAsRoot()): ResolvedLocal {
     const o = options ?? {};
@@ -67,25 +75,63 @@ export function resolveLocal(options: LocalOptions | undefined, stack: string, c
         if (other) fail(key(configKey, "ports", name), value, `each port must differ; ${other} uses it too`);
         seen.set(value, name);
     }
-    if (o.stateDir !== undefined && (typeof o.stateDir !== "string" || !path.isAbsolute(o.stateDir))) {
+    if (o.stateDir !== undefined && (typeof o.stateDir !== "string" || !path.isAbsolute(o.stateDir) || /[\0-\x1f]/.test(o.stateDir))) {
         fail(key(configKey, "stateDir"), o.stateDir, "use an absolute path");
     }
     const etcdUser = o.etcdUser ?? "etcd";
     if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(etcdUser)) fail(key(configKey, "etcdUser"), etcdUser, "use a system user name such as etcd");
+    if (etcdUser === "root" || uidOf(etcdUser) === 0) {
+        fail(key(configKey, "etcdUser"), etcdUser, "etcd must not run as root (CIS 1.1.12 wants its own user); use a dedicated user such as etcd");
+    }
+    if (o.purgeOnDestroy !== undefined && typeof o.purgeOnDestroy !== "boolean") {
+        fail(key(configKey, "purgeOnDestroy"), o.purgeOnDestroy, "use true or false");
+    }
+    const purgeOnDestroy = o.purgeOnDestroy ?? false;
 
     if (layoutKind === "system") {
         const layout = kubeadmLayout("/");
         return {
-            layoutKind, layout, ports, etcdUser, address: "127.0.0.1",
+            layoutKind, layout, ports, etcdUser, address: "127.0.0.1", purgeOnDestroy,
             runDir: path.join("/var/lib/hardened-cluster", stack),
-            // CIS 1.1.19 wants everything under /etc/kubernetes/pki owned by root, and etcd runs as its own user,
-            // so the files only etcd reads live in a directory that user owns.
+            // CIS 1.1.19 wants everything under /etc/kubernetes/pki owned by root:root, and etcd runs as its own
+            // user, so the files only etcd reads live apart: root owns them, etcd's group may read them.
             etcdServerPkiDir: "/etc/etcd/pki",
         };
     }
-    const stateDir = o.stateDir ?? path.join(process.env.XDG_STATE_HOME ?? path.join(os.homedir(), ".local/state"), "hardened-cluster", stack);
+    const defaultDir = path.join(process.env.XDG_STATE_HOME ?? path.join(os.homedir(), ".local/state"), "hardened-cluster", stack);
+    // Normalised, so "/var/../tmp" is judged as the /tmp it is.
+    const stateDir = path.resolve(o.stateDir ?? defaultDir);
+    checkStateDir(stateDir, key(configKey, "stateDir"), o.stateDir === undefined);
     const layout = stateDirLayout(stateDir);
-    return { layoutKind, layout, ports, address: "127.0.0.1", runDir: path.join(stateDir, "run"), etcdServerPkiDir: layout.etcdPkiDir };
+    return {
+        layoutKind, layout, ports, address: "127.0.0.1", runDir: path.join(stateDir, "run"), etcdServerPkiDir: layout.etcdPkiDir,
+        stateDir, defaultStateDir: stateDir === path.resolve(defaultDir), purgeOnDestroy,
+    };
+}
+
+/**
+ * The state directory must be one only the running user (and root) can change, on a path only they can
+ * change: the same rule the file provider applies to every write, checked here before anything is created.
+ * A sticky world-writable ancestor such as /tmp is accepted, since only an entry's owner may rename it there;
+ * a world-writable directory itself, such as /tmp, is refused, and so is "/".
+ */
+export function checkStateDir(stateDir: string, configKey: string, isDefault: boolean): void {
+    const given = isDefault ? " (the default state directory)" : "";
+    if (stateDir === "/") fail(configKey, stateDir, "the state directory cannot be /; use a directory of its own");
+    try {
+        (fileProvider as any).trustedDir(stateDir, 0o700, undefined, false, false);
+    } catch (e) {
+        fail(configKey, stateDir, `${(e as Error).message}${given}; use a directory only you can write, on a path nobody else can change`);
+    }
+}
+
+/** The uid of a user that exists, or undefined. */
+function uidOf(user: string): number | undefined {
+    try {
+        return Number(execFileSync("id", ["-u", "--", user], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim());
+    } catch {
+        return undefined;
+    }
 }
 
 export function isRunningAsRoot(): boolean {

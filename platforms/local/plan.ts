@@ -5,11 +5,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { AuditLogOptions } from "../../components/audit";
 import { auditLogFiles } from "../../components/audit";
-import { fail, FileLayout, key } from "../../components/common";
+import { componentServingFiles, fail, FileLayout, key, pkiFiles, pkiPair } from "../../components/common";
 import type { ControlPlaneOptions, NetworkOptions, RenderedControlPlane } from "../../components/control-plane";
 import { renderControlPlane } from "../../components/control-plane";
 import type { PkiOptions } from "../../components/pki";
 import { LocalOptions, ResolvedLocal, resolveLocal } from "./options";
+import type { HealthCheck } from "./process";
 
 export const LOCAL_NODE = "control-plane";
 export const LOCAL_ETCD_MEMBER = "etcd-local";
@@ -46,7 +47,14 @@ export interface LocalPlan {
     argsFiles: Record<ProcessName, string>;
     logFiles: Record<ProcessName, string>;
     kubeBenchConfig: string;
-    owner?: { root: string; etcd: string };
+    /** Each process's command line: the shared renderer's flags, plus the controller manager's and scheduler's serving pairs. */
+    args: Record<ProcessName, string[]>;
+    /** How each process's start is judged: always over TLS verified against the CA that issued its certificate. */
+    health: Record<ProcessName, HealthCheck>;
+    /** The controller manager's and scheduler's serving pairs, issued by the platform from the cluster CA. */
+    serving: Record<"kube-controller-manager" | "kube-scheduler", { cert: string; key: string }>;
+    /** System layout: root's files; etcd's data directory; files etcd reads but may not change (root:etcd). */
+    owner?: { root: string; etcd: string; etcdReader: string };
 }
 
 export function planLocal(input: LocalPlanInput, isRoot?: boolean): LocalPlan {
@@ -54,6 +62,11 @@ export function planLocal(input: LocalPlanInput, isRoot?: boolean): LocalPlan {
     const local = resolveLocal(input.local, input.stack, localKey, isRoot);
     const network = input.controlPlane?.network ?? {};
     const ip = local.address;
+    const cpKey = input.configKeys?.controlPlane ?? "controlPlane";
+    const serving = {
+        "kube-controller-manager": pkiPair(local.layout, componentServingFiles.controllerManager),
+        "kube-scheduler": pkiPair(local.layout, componentServingFiles.scheduler),
+    };
     const controlPlaneOptions: ControlPlaneOptions = {
         ...input.controlPlane,
         audit: input.audit,
@@ -70,8 +83,12 @@ export function planLocal(input: LocalPlanInput, isRoot?: boolean): LocalPlan {
             etcdMembers: [{ name: LOCAL_ETCD_MEMBER, ip }],
         },
     };
-    const cpKey = input.configKeys?.controlPlane ?? "controlPlane";
     const controlPlane = renderControlPlane(controlPlaneOptions, local.layout, cpKey);
+    // Their own serving pairs, so a health check can tell them from whatever else answers on the port. Added
+    // after rendering: the shared flags stay byte-identical across platforms, this is the local platform's probe.
+    noServingFlags(input.controlPlane?.controllerManager?.extraArgs, key(cpKey, "controllerManager", "extraArgs"));
+    noServingFlags(input.controlPlane?.scheduler?.extraArgs, key(cpKey, "scheduler", "extraArgs"));
+    const servingFlags = (pair: { cert: string; key: string }) => [`--tls-cert-file=${pair.cert}`, `--tls-private-key-file=${pair.key}`];
     const etcdLayout = { ...local.layout, etcdPkiDir: local.etcdServerPkiDir };
     const etcd = renderControlPlane(controlPlaneOptions, etcdLayout, cpKey).etcd[0];
 
@@ -88,7 +105,7 @@ export function planLocal(input: LocalPlanInput, isRoot?: boolean): LocalPlan {
 
     const at = (dir: string, suffix: string) =>
         Object.fromEntries(PROCESSES.map((p) => [p, path.join(local.runDir, dir, `${p}${suffix}`)])) as Record<ProcessName, string>;
-    if (local.layoutKind === "system") checkSystemDirs(local, input.stack, localKey);
+    checkLayoutDirs(local, input.stack, localKey);
     return {
         local,
         server,
@@ -99,7 +116,45 @@ export function planLocal(input: LocalPlanInput, isRoot?: boolean): LocalPlan {
         argsFiles: at("args", ".args"),
         logFiles: at("logs", ".log"),
         kubeBenchConfig: path.join(local.runDir, "kube-bench", "config.yaml"),
-        owner: local.layoutKind === "system" ? { root: "root:root", etcd: `${local.etcdUser}:${local.etcdUser}` } : undefined,
+        args: {
+            etcd: etcd.args,
+            "kube-apiserver": controlPlane.apiServer.args,
+            "kube-controller-manager": [...controlPlane.controllerManager.args, ...servingFlags(serving["kube-controller-manager"])],
+            "kube-scheduler": [...controlPlane.scheduler.args, ...servingFlags(serving["kube-scheduler"])],
+        },
+        health: healthChecks(local, server),
+        serving,
+        owner: local.layoutKind === "system" ? { root: "root:root", etcd: `${local.etcdUser}:${local.etcdUser}`, etcdReader: `root:${local.etcdUser}` } : undefined,
+    };
+}
+
+/** The platform sets the serving pair of these components itself; a flag the user set would fight it. */
+function noServingFlags(extraArgs: Record<string, unknown> | undefined, argsKey: string): void {
+    for (const flag of ["tls-cert-file", "tls-private-key-file", "cert-dir"]) {
+        if (extraArgs?.[flag] !== undefined) {
+            fail(key(argsKey, flag), extraArgs[flag], "the local platform issues this component's serving certificate from the cluster CA itself; remove the flag");
+        }
+    }
+}
+
+/**
+ * Every health check verifies the server against the CA that issued its certificate (a process that is not
+ * ours, squatting the port, fails it) and, where the endpoint needs one, presents a client certificate.
+ */
+export function healthChecks(local: ResolvedLocal, server: string): Record<ProcessName, HealthCheck> {
+    const pki = (base: string, etcd = false) => pkiPair(local.layout, base, etcd);
+    const ca = pki(pkiFiles.ca).cert;
+    return {
+        etcd: {
+            kind: "https", url: `https://${local.address}:${local.ports.etcdClient}/health`, caFile: pki(pkiFiles.etcdCa, true).cert,
+            certFile: pki(pkiFiles.etcdHealthcheckClient, true).cert, keyFile: pki(pkiFiles.etcdHealthcheckClient, true).key,
+        },
+        "kube-apiserver": {
+            kind: "https", url: `${server}/readyz`, caFile: ca,
+            certFile: pki(pkiFiles.apiserverKubeletClient).cert, keyFile: pki(pkiFiles.apiserverKubeletClient).key,
+        },
+        "kube-controller-manager": { kind: "https", url: `https://${local.address}:${local.ports.controllerManager}/healthz`, caFile: ca },
+        "kube-scheduler": { kind: "https", url: `https://${local.address}:${local.ports.scheduler}/healthz`, caFile: ca },
     };
 }
 
@@ -108,22 +163,74 @@ export function auditFiles(plan: LocalPlan) {
     return auditLogFiles(plan.local.layout);
 }
 
+/** Directories a stack claims with its marker: kubeadm's in the system layout, the state directory otherwise. */
+export function claimedDirs(local: ResolvedLocal): string[] {
+    return local.layoutKind === "system" ? [local.layout.configDir, local.layout.etcdDataDir, local.etcdServerPkiDir] : [local.stateDir!];
+}
+
 /**
- * The system layout takes over kubeadm's directories, so it refuses any it did not create: a directory that
- * exists, holds files and carries no marker of this stack belongs to someone else (kubeadm, another stack).
+ * A stack takes over its directories, so it refuses any it did not create: a directory that exists, holds
+ * files and carries no marker of this stack belongs to someone else (kubeadm, another cluster, a home
+ * directory). The one exception is a user-layout stack's default state directory, which no other stack can
+ * name and which stacks made before markers existed lack. A marker's content is never shown: anyone who could
+ * write it could make it say anything.
  */
-export function checkSystemDirs(local: ResolvedLocal, stack: string, configKey: string, exists = fs.existsSync, read = readDir): void {
-    for (const dir of [local.layout.configDir, local.layout.etcdDataDir, local.etcdServerPkiDir]) {
+export function checkLayoutDirs(local: ResolvedLocal, stack: string, configKey: string, exists = fs.existsSync, read = readDir, marker = readMarker): void {
+    const field = local.layoutKind === "system" ? "layout" : "stateDir";
+    const value = local.layoutKind === "system" ? "system" : local.stateDir;
+    for (const dir of claimedDirs(local)) {
         if (!exists(dir)) continue;
         const entries = read(dir);
-        if (entries.length === 0) continue;
-        const marker = path.join(dir, MARKER);
+        if (!populated(dir, entries, read)) continue;
         if (!entries.includes(MARKER)) {
-            fail(key(configKey, "layout"), "system", `${dir} exists and was not created by hardened-cluster (no ${MARKER} marker); move it away or use layout: user`);
+            if (local.layoutKind === "user" && local.defaultStateDir) continue;
+            fail(key(configKey, field), value, `${dir} exists and was not created by hardened-cluster (no ${MARKER} marker); move it away or choose another directory`);
         }
-        const owner = fs.readFileSync(marker, "utf8").trim();
-        if (owner !== stack) fail(key(configKey, "layout"), "system", `${dir} belongs to stack "${owner}"; destroy that stack first or use layout: user`);
+        const owner = marker(path.join(dir, MARKER));
+        if (owner === undefined) fail(key(configKey, field), value, `${dir}/${MARKER} is not a valid marker (a small regular file naming a stack); remove the directory or fix the marker`);
+        if (owner !== stack) fail(key(configKey, field), value, `${dir} belongs to another stack; destroy that stack first or choose another directory`);
     }
+}
+
+/** A stack name that may sit in a marker: Pulumi's stack name characters, nothing else. */
+const STACK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/**
+ * The stack a marker names, or undefined when it is not a marker: a symlink is not followed (O_NOFOLLOW),
+ * anything but a regular file of at most 256 bytes holding one stack name is refused.
+ */
+export function readMarker(file: string): string | undefined {
+    let fd: number;
+    try {
+        fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    } catch {
+        return undefined;
+    }
+    try {
+        const st = fs.fstatSync(fd);
+        if (!st.isFile() || st.size > 256) return undefined;
+        const buf = Buffer.alloc(257);
+        const n = fs.readSync(fd, buf, 0, buf.length, 0);
+        const text = buf.subarray(0, n).toString("utf8").trim();
+        return n <= 256 && STACK_NAME.test(text) ? text : undefined;
+    } finally {
+        fs.closeSync(fd);
+    }
+}
+
+/** Whether a directory holds anything but empty directories (what a destroy leaves behind). */
+function populated(dir: string, entries: string[], read: (d: string) => string[], depth = 0): boolean {
+    for (const e of entries) {
+        const p = path.join(dir, e);
+        let st: fs.Stats | undefined;
+        try {
+            st = fs.lstatSync(p);
+        } catch {
+            st = undefined;
+        }
+        if (!st?.isDirectory() || depth > 8 || populated(p, read(p), read, depth + 1)) return true;
+    }
+    return false;
 }
 
 function readDir(dir: string): string[] {

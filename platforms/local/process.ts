@@ -49,13 +49,20 @@ const processProvider: pulumi.dynamic.ResourceProvider = {
         let lastError = "";
         for (let attempt = 1; attempt <= attempts; attempt++) {
             const pid: number = self.spawn(spec);
-            const outcome: string = await self.waitHealthy(spec, pid);
+            let outcome: string;
+            try {
+                outcome = await self.waitHealthy(spec, pid);
+            } catch (e) {
+                outcome = `health check failed: ${(e as Error).message}`;
+            }
             if (outcome === "healthy") {
                 const state: ProcessState = { ...spec, pid, startTicks: self.startTicks(pid) };
                 return { id: `${spec.name}:${pid}`, outs: state };
             }
             lastError = outcome;
-            self.stop(pid, 5);
+            // A start that failed leaves nothing behind: the process and anything it started are gone before
+            // the next attempt, or before the error reaches the engine (which would forget the pid).
+            await self.stop(pid, 5);
         }
         throw new Error(`${spec.name} did not become healthy after ${attempts} attempt(s): ${lastError}\n--- ${spec.logFile} (tail) ---\n${self.logTail(spec.logFile)}`);
     },
@@ -88,10 +95,18 @@ const processProvider: pulumi.dynamic.ResourceProvider = {
         const path = require("node:path");
         const cp = require("node:child_process");
         fs.mkdirSync(path.dirname(spec.logFile), { recursive: true, mode: 0o700 });
+        const me = typeof process.geteuid === "function" ? process.geteuid() : 0;
         for (const d of spec.dirs ?? []) {
             fs.mkdirSync(d.path, { recursive: true, mode: d.mode });
+            // Only a directory that is ours or already its intended owner's is taken over: never one someone
+            // else made (or a symlink they planted) in its place.
+            const want = d.owner && me === 0 ? (processProvider as any).userIds(d.owner.split(":")[0]) : undefined;
+            const st = fs.lstatSync(d.path);
+            if (!st.isDirectory() || (st.uid !== me && st.uid !== want?.uid)) {
+                throw new Error(`${spec.name}: ${d.path} is not a directory owned by uid ${me}${want ? ` or ${want.uid}` : ""}; refusing to use it`);
+            }
             fs.chmodSync(d.path, d.mode);
-            if (d.owner && process.getuid && process.getuid() === 0) cp.execFileSync("chown", [d.owner, d.path]);
+            if (want) fs.lchownSync(d.path, want.uid, want.gid);
         }
         const fd = fs.openSync(spec.logFile, "a", 0o600);
         const ids = spec.user ? (processProvider as any).userIds(spec.user) : {};
@@ -181,7 +196,13 @@ const processProvider: pulumi.dynamic.ResourceProvider = {
     async stop(pid: number, timeoutSeconds: number): Promise<void> {
         const self = processProvider as any;
         const ticks = self.startTicks(pid);
-        const signal = (sig: string) => { try { process.kill(pid, sig); } catch { /* already gone */ } };
+        // Each process leads its own process group (it was spawned detached): the group holds whatever it
+        // started, which must not outlive it.
+        const signal = (sig: string) => {
+            for (const target of [-pid, pid]) {
+                try { process.kill(target, sig); } catch { /* already gone */ }
+            }
+        };
         signal("SIGTERM");
         const deadline = Date.now() + timeoutSeconds * 1000;
         while (self.alive(pid, ticks) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -190,6 +211,9 @@ const processProvider: pulumi.dynamic.ResourceProvider = {
             signal("SIGKILL");
             while (self.alive(pid, ticks)) await new Promise((r) => setTimeout(r, 50));
         }
+        // Children that ignored SIGTERM outlive their leader; a group with members keeps its id, so this
+        // reaches only them.
+        try { process.kill(-pid, "SIGKILL"); } catch { /* the group is empty */ }
     },
 
     async waitPortFree(host: string, port: number): Promise<void> {
@@ -220,3 +244,7 @@ export class LocalProcess extends pulumi.dynamic.Resource {
         super(processProvider, name, { ...args, pid: undefined, startTicks: undefined }, opts, "hardened-cluster", "LocalProcess");
     }
 }
+
+// Exported after its declaration: methods then reference the local binding, which survives serialization
+// (an `export const` would be reached through `exports`, which the serialized provider does not have).
+export { processProvider };

@@ -3,11 +3,12 @@
 // hardening claim is checked against the running processes. As root (CI) this runs inside scripts/sandbox.sh
 // with the system layout under kubeadm's paths; otherwise with the user layout in a temporary directory.
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes, X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as tls from "node:tls";
 import { mintClientCert } from "../../components/pki";
 import { pkiPair } from "../../components/common";
 import { LocalPlan, planLocal } from "../../platforms/local/plan";
@@ -160,6 +161,45 @@ describe("local platform (real control plane)", function () {
         for (const [id, why] of Object.entries(notApplicable)) console.log(`      not applicable in the user layout: ${id} (${why})`);
         assert.equal(scored.length, 53, `expected 53 scored checks (47 master + 6 etcd), got ${scored.length}`);
         assert.deepEqual(failing.map((c) => `${c.id} ${c.status}: ${c.text} ${c.reason ?? ""}`), []);
+    });
+
+    it("keeps etcd's key directory root's: etcd reads its keys through its group and can plant nothing there", function () {
+        const dir = plan.local.etcdServerPkiDir;
+        const files = fs.readdirSync(dir).filter((f) => f !== ".hardened-cluster");
+        assert.ok(files.length >= 6, files.join(","));
+        const st = fs.lstatSync(dir);
+        if (!system) {
+            // The user layout: one user runs everything; nobody else may write on the way.
+            assert.equal(st.uid, process.getuid!());
+            assert.equal(st.mode & 0o022, 0);
+            return;
+        }
+        const uid = Number(execFileSync("id", ["-u", "etcd"], { encoding: "utf8" }));
+        const gid = Number(execFileSync("id", ["-g", "etcd"], { encoding: "utf8" }));
+        assert.deepEqual([st.uid, st.gid, (st.mode & 0o777).toString(8)], [0, gid, "750"]);
+        for (const f of files) {
+            const fst = fs.lstatSync(path.join(dir, f));
+            assert.ok(fst.isFile(), f);
+            assert.deepEqual([fst.uid, fst.gid, (fst.mode & 0o777).toString(8)], [0, gid, f.endsWith(".key") ? "640" : "644"], f);
+        }
+        // etcd (healthy above) read its keys; as etcd, planting a file or a symlink there fails.
+        const plant = spawnSync("sh", ["-c", `ln -s /etc/shadow ${dir}/server.key.tmp-1 || touch ${dir}/planted`], { uid, gid, encoding: "utf8" });
+        assert.notEqual(plant.status, 0);
+        assert.match(plant.stderr, /Permission denied/);
+        assert.deepEqual(fs.readdirSync(dir).filter((f) => !files.includes(f) && f !== ".hardened-cluster"), []);
+    });
+
+    it("serves the controller manager and scheduler with certificates the cluster CA issued", async function () {
+        for (const [component, port] of [["kube-controller-manager", ports.controllerManager], ["kube-scheduler", ports.scheduler]] as const) {
+            const cert = await new Promise<tls.PeerCertificate>((resolve, reject) => {
+                const s = tls.connect({ host: "127.0.0.1", port, ca: admin.caPem, rejectUnauthorized: true }, () => {
+                    resolve(s.getPeerCertificate());
+                    s.end();
+                });
+                s.on("error", reject);
+            });
+            assert.equal(cert.subject.CN, component);
+        }
     });
 
     const pod = restrictedPod;

@@ -1,5 +1,6 @@
 // scripts/pulumi, the one way the README runs Pulumi: the toolchain's CLI, a file backend under the state
-// directory when the user has chosen none, and a generated passphrase (0600) for the local stack only.
+// directory when the user has chosen none, and a generated passphrase (0600) for the local stack only, kept
+// in the config directory, away from the state backups it decrypts.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -55,12 +56,31 @@ describe("scripts/pulumi", function () {
         }
     });
 
-    it("generates a 0600 passphrase file for the local stack, and none for other stacks", function () {
+    it("generates a 0600 passphrase file for the local stack in ~/.config, not beside the state, and none for other stacks", function () {
+        const dir = path.join(home, ".config", "hardened-cluster");
+        const file = path.join(dir, "local.passphrase");
         run("stack", "ls", "-s", "dev");
-        assert.equal(fs.existsSync(path.join(home, "state", "local.passphrase")), false);
+        assert.equal(fs.existsSync(file), false);
         run("stack", "ls", "-s", "local");
-        const file = path.join(home, "state", "local.passphrase");
         assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+        assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
         assert.ok(fs.readFileSync(file, "utf8").length >= 32);
+        assert.equal(fs.existsSync(path.join(home, "state", "local.passphrase")), false, "the passphrase sits beside the state backups");
+        fs.rmSync(dir, { recursive: true });
+    });
+
+    it("moves a passphrase left beside the state by earlier versions, so existing stacks still decrypt", function () {
+        const old = path.join(home, "state", "local.passphrase");
+        fs.mkdirSync(path.dirname(old), { recursive: true });
+        fs.writeFileSync(old, "an-existing-passphrase-of-an-earlier-version", { mode: 0o600 });
+        const res = run("stack", "ls", "-s", "local");
+        assert.match(res.stderr, /moved the local stack's passphrase/);
+        const file = path.join(home, ".config", "hardened-cluster", "local.passphrase");
+        assert.equal(fs.readFileSync(file, "utf8"), "an-existing-passphrase-of-an-earlier-version");
+        assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+        assert.equal(fs.existsSync(old), false);
+        // Kept, not regenerated, on the next run.
+        run("stack", "ls", "-s", "local");
+        assert.equal(fs.readFileSync(file, "utf8"), "an-existing-passphrase-of-an-earlier-version");
     });
 });

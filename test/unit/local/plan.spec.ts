@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError } from "../../../components/common";
-import { checkSystemDirs, MARKER, planLocal } from "../../../platforms/local/plan";
+import { checkLayoutDirs, MARKER, planLocal } from "../../../platforms/local/plan";
 import { resolveLocal } from "../../../platforms/local/options";
 
 const flag = (args: string[], name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -37,7 +37,7 @@ describe("local plan", function () {
     });
 
     it("points etcd at its own key directory and the API server at the etcd CA and client pair", function () {
-        const plan = planLocal({ stack: "s", local: { layout: "user", stateDir: "/tmp/hc-y" } }, true);
+        const plan = planLocal({ stack: "s", local: { layout: "user", stateDir: "/tmp/hc-y" } }, false);
         assert.equal(flag(plan.etcd.args, "key-file"), "/tmp/hc-y/pki/etcd/server.key");
         assert.equal(flag(plan.controlPlane.apiServer.args, "etcd-cafile"), "/tmp/hc-y/pki/etcd/ca.crt");
     });
@@ -58,6 +58,42 @@ describe("local plan", function () {
         assert.deepEqual(plan.pki.endpoint, { ipAddresses: ["127.0.0.1"] });
         assert.equal(plan.pki.controlPlaneNodes.length, 1);
         assert.equal(plan.pki.etcdMembers.length, 1);
+    });
+});
+
+describe("local plan: health checks verify who answers", function () {
+    const plan = planLocal({ stack: "s", local: { stateDir: "/tmp/hc-h" } }, false);
+
+    it("gives the controller manager and scheduler serving pairs under the PKI directory", function () {
+        assert.equal(flag(plan.args["kube-controller-manager"], "tls-cert-file"), "/tmp/hc-h/pki/kube-controller-manager.crt");
+        assert.equal(flag(plan.args["kube-controller-manager"], "tls-private-key-file"), "/tmp/hc-h/pki/kube-controller-manager.key");
+        assert.equal(flag(plan.args["kube-scheduler"], "tls-cert-file"), "/tmp/hc-h/pki/kube-scheduler.crt");
+        assert.equal(flag(plan.args["kube-scheduler"], "tls-private-key-file"), "/tmp/hc-h/pki/kube-scheduler.key");
+        // Each flag once: the shared renderer sets none of them.
+        for (const p of ["kube-controller-manager", "kube-scheduler"] as const) {
+            assert.equal(plan.args[p].filter((a) => a.startsWith("--tls-cert-file=")).length, 1);
+        }
+    });
+
+    it("probes every process over verified TLS, never insecure", function () {
+        const checks = Object.entries(plan.health);
+        assert.equal(checks.length, 4);
+        for (const [p, h] of checks as [string, { kind: string; insecure?: boolean; caFile?: string }][]) {
+            assert.equal(h.kind, "https", p);
+            assert.ok(!h.insecure && h.caFile, `${p} is probed without verifying its server`);
+        }
+        assert.equal((plan.health["kube-controller-manager"] as { caFile: string }).caFile, "/tmp/hc-h/pki/ca.crt");
+        assert.equal((plan.health["kube-scheduler"] as { caFile: string }).caFile, "/tmp/hc-h/pki/ca.crt");
+        assert.equal((plan.health.etcd as { caFile: string }).caFile, "/tmp/hc-h/pki/etcd/ca.crt");
+    });
+
+    it("refuses a serving certificate flag the user set for them, naming it", function () {
+        const cp = (component: string, flagName: string) => () => planLocal({
+            stack: "s", local: { stateDir: "/tmp/hc-h" }, controlPlane: { [component]: { extraArgs: { [flagName]: "/x" } } },
+            configKeys: { controlPlane: "hardened-cluster:controlPlane" },
+        }, false);
+        assert.throws(cp("controllerManager", "tls-cert-file"), (e: Error) => e instanceof ConfigError && e.key === "hardened-cluster:controlPlane.controllerManager.extraArgs.tls-cert-file");
+        assert.throws(cp("scheduler", "cert-dir"), (e: Error) => e instanceof ConfigError && e.key === "hardened-cluster:controlPlane.scheduler.extraArgs.cert-dir");
     });
 });
 
@@ -94,25 +130,25 @@ describe("system layout ownership markers", function () {
 
     it("accepts missing and empty directories", function () {
         fs.mkdirSync(path.join(root, "etc"));
-        assert.doesNotThrow(() => checkSystemDirs(local(), "mine", "local"));
+        assert.doesNotThrow(() => checkLayoutDirs(local(), "mine", "local"));
     });
 
     it("refuses a populated directory without a marker", function () {
         fs.mkdirSync(path.join(root, "etc"));
         fs.writeFileSync(path.join(root, "etc", "admin.conf"), "x");
-        assert.throws(() => checkSystemDirs(local(), "mine", "local"), /local\.layout: .*not created by hardened-cluster/);
+        assert.throws(() => checkLayoutDirs(local(), "mine", "local"), /local\.layout: .*not created by hardened-cluster/);
     });
 
     it("refuses a directory another stack marked", function () {
         fs.mkdirSync(path.join(root, "etcd"));
         fs.writeFileSync(path.join(root, "etcd", MARKER), "theirs\n");
-        assert.throws(() => checkSystemDirs(local(), "mine", "local"), /belongs to stack "theirs"/);
+        assert.throws(() => checkLayoutDirs(local(), "mine", "local"), /belongs to another stack/);
     });
 
     it("accepts its own marker", function () {
         fs.mkdirSync(path.join(root, "etcd"));
         fs.writeFileSync(path.join(root, "etcd", MARKER), "mine");
         fs.writeFileSync(path.join(root, "etcd", "member"), "");
-        assert.doesNotThrow(() => checkSystemDirs(local(), "mine", "local"));
+        assert.doesNotThrow(() => checkLayoutDirs(local(), "mine", "local"));
     });
 });

@@ -1,0 +1,133 @@
+// The process provider's failure path: a start that never becomes healthy must leave no process behind,
+// including one that ignores SIGTERM and anything it started, before the error reaches the engine.
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as https from "node:https";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { processProvider } from "../../../platforms/local/process";
+
+/** Pids whose command line carries the token. */
+function withToken(token: string): number[] {
+    const pids: number[] = [];
+    for (const entry of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(entry)) continue;
+        try {
+            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+            if (/\) Z /.test(stat)) continue;
+            if (fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(token)) pids.push(Number(entry));
+        } catch { /* exited meanwhile */ }
+    }
+    return pids;
+}
+
+/** A loopback port nothing listens on. */
+async function freePort(): Promise<number> {
+    const srv = net.createServer();
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    const port = (srv.address() as net.AddressInfo).port;
+    await new Promise((r) => srv.close(r));
+    return port;
+}
+
+describe("local process provider: a failed start", function () {
+    this.timeout(60_000);
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-proc-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("kills a process that ignores SIGTERM, and its child, before reporting the failure", async function () {
+        const token = `hc-orphan-${randomBytes(4).toString("hex")}`;
+        // bash ignores TERM and so does the sleep it starts (an ignored signal stays ignored across exec).
+        const script = `trap '' TERM; sleep 3007 & sleep 3011; : ${token}`;
+        const spec = {
+            name: "stubborn", command: "/bin/bash", args: ["-c", script], logFile: path.join(dir, "stubborn.log"),
+            health: { kind: "tcp", host: "127.0.0.1", port: await freePort() }, startTimeoutSeconds: 1, startAttempts: 2,
+        };
+        await assert.rejects((processProvider as any).create(spec), /did not become healthy after 2 attempt/);
+        const survivors = withToken(token);
+        // The bash leader carries the token; its sleeps are found through their process group.
+        const group = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e)).filter((e) => {
+            try {
+                const cmd = fs.readFileSync(`/proc/${e}/cmdline`, "utf8");
+                return /sleep\u0000(3007|3011)/.test(cmd) && !/\) Z /.test(fs.readFileSync(`/proc/${e}/stat`, "utf8"));
+            } catch { return false; }
+        });
+        try {
+            assert.deepEqual(survivors, [], "the process outlived its failed start");
+            assert.deepEqual(group, [], "a child of the process outlived its failed start");
+        } finally {
+            for (const p of [...survivors, ...group.map(Number)]) try { process.kill(p, "SIGKILL"); } catch { /* gone */ }
+        }
+    });
+});
+
+describe("local process provider: the directories it prepares", function () {
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-procdir-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("refuses a symlink or another user's directory where its data directory goes, changing nothing", async function () {
+        const victim = path.join(dir, "victim");
+        fs.mkdirSync(victim, { mode: 0o755 });
+        fs.chmodSync(victim, 0o755);
+        const data = path.join(dir, "data");
+        fs.symlinkSync(victim, data);
+        fs.lchownSync(data, 65534, 65534);
+        const spec = {
+            name: "etcd", command: "/bin/true", args: [], logFile: path.join(dir, "log"), dirs: [{ path: data, mode: 0o700, owner: "root:root" }],
+            health: { kind: "tcp", host: "127.0.0.1", port: 1 }, startTimeoutSeconds: 1,
+        };
+        await assert.rejects((processProvider as any).create(spec), /refusing to use it/);
+        assert.equal(fs.statSync(victim).mode & 0o777, 0o755);
+        fs.rmSync(data);
+        fs.mkdirSync(data, { mode: 0o755 });
+        fs.chownSync(data, 65534, 65534);
+        await assert.rejects((processProvider as any).create(spec), /refusing to use it/);
+        assert.equal(fs.statSync(data).uid, 65534);
+    });
+});
+
+describe("local process provider: the https health check", function () {
+    this.timeout(30_000);
+    let dir: string;
+    let server: https.Server;
+    let port: number;
+    /** A CA and a 127.0.0.1 serving pair it signed, made with openssl. */
+    const ca = (n: string) => {
+        const f = (x: string) => path.join(dir, `${n}-${x}`);
+        const ssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "ignore" });
+        ssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f("ca.key"), "-out", f("ca.crt"), "-subj", `/CN=${n}-ca`, "-days", "1");
+        ssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f("srv.key"), "-out", f("srv.csr"), "-subj", "/CN=kube-scheduler");
+        fs.writeFileSync(f("ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+        ssl("x509", "-req", "-in", f("srv.csr"), "-CA", f("ca.crt"), "-CAkey", f("ca.key"), "-CAcreateserial", "-out", f("srv.crt"), "-days", "1", "-extfile", f("ext"));
+        return { ca: f("ca.crt"), cert: f("srv.crt"), key: f("srv.key") };
+    };
+
+    before(async function () {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-probe-"));
+        const squatter = ca("squatter");
+        server = https.createServer({ cert: fs.readFileSync(squatter.cert), key: fs.readFileSync(squatter.key) }, (_req, res) => res.end("ok"));
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        port = (server.address() as net.AddressInfo).port;
+    });
+    after(() => {
+        server?.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("does not accept a server whose certificate the cluster CA did not issue", async function () {
+        const cluster = ca("cluster");
+        const outcome = await (processProvider as any).probe({ kind: "https", url: `https://127.0.0.1:${port}/healthz`, caFile: cluster.ca });
+        assert.notEqual(outcome, "ok");
+        assert.match(outcome, /certificate/i);
+    });
+
+    it("accepts the same server when verified against the CA that issued it", async function () {
+        const outcome = await (processProvider as any).probe({ kind: "https", url: `https://127.0.0.1:${port}/healthz`, caFile: path.join(dir, "squatter-ca.crt") });
+        assert.equal(outcome, "ok");
+    });
+});
