@@ -1,7 +1,7 @@
 // Stack configuration as Pulumi hands it over (pulumi.runtime.allConfig(): "namespace:key" -> string, objects
 // as JSON) -> a typed, fully validated BlueprintConfig, or a ConfigError naming the full key. Nothing here
 // falls back quietly: an unknown key is an error with a suggestion, never a default in disguise.
-import { fail } from "../components/common";
+import { ConfigErrorList, fail, NOT_SHOWN } from "../components/common";
 import { isRunningAsRoot } from "../platforms/local/options";
 import { checkPlatform, checkPlatformKeys } from "./platform-check";
 import { BLUEPRINT_SCHEMA, SCHEMA_KEYS } from "./schema";
@@ -19,29 +19,35 @@ export function loadBlueprintConfig(all: Readonly<Record<string, string>>, stack
     const isRoot = options.isRoot ?? isRunningAsRoot();
     const given: Partial<Record<BlueprintKey, unknown>> = {};
     const others: Record<string, string> = {};
+    // Every key is checked before anything is reported, so a user sees all of a stack's problems at once.
+    const errors = new ConfigErrorList();
     for (const fullKey of Object.keys(all).sort()) {
         if (!fullKey.startsWith(PREFIX)) {
             others[fullKey] = all[fullKey];
             continue;
         }
         const name = fullKey.slice(PREFIX.length);
-        if (!isSchemaKey(name)) unknownKey(fullKey, name);
-        const value = parseValue(fullKey, all[fullKey], BLUEPRINT_SCHEMA[name]);
-        // Pulumi.yaml must declare a default for object keys (a key without one is required), so `{}` arrives
-        // for every key a stack leaves out; it means "all defaults", exactly like an absent key.
-        if (!isEmpty(value)) given[name] = value;
+        errors.attempt(() => {
+            if (!isSchemaKey(name)) unknownKey(fullKey, name);
+            const value = parseValue(fullKey, all[fullKey], BLUEPRINT_SCHEMA[name]);
+            // Pulumi.yaml must declare a default for object keys (a key without one is required), so `{}` arrives
+            // for every key a stack leaves out; it means "all defaults", exactly like an absent key.
+            if (!isEmpty(value)) given[name] = value;
+        });
     }
 
     const ctx = (name: BlueprintKey) => ({ key: PREFIX + name, stack, isRoot });
-    const platform: Platform = BLUEPRINT_SCHEMA.platform.validate(given.platform ?? BLUEPRINT_SCHEMA.platform.defaultValue, ctx("platform"));
-    checkPlatformKeys({ ...given, platform } as BlueprintConfig);
+    let platform: Platform = BLUEPRINT_SCHEMA.platform.defaultValue as Platform;
+    errors.attempt(() => (platform = BLUEPRINT_SCHEMA.platform.validate(given.platform ?? platform, ctx("platform"))));
+    errors.attempt(() => checkPlatformKeys({ ...given, platform } as BlueprintConfig));
 
     const config: Record<string, unknown> = {};
     for (const name of SCHEMA_KEYS) {
         const entry = BLUEPRINT_SCHEMA[name] as ConfigEntry;
         const value = given[name] ?? entry.defaultValue;
-        if (value !== undefined) config[name] = entry.validate(value, ctx(name));
+        if (value !== undefined) errors.attempt(() => (config[name] = entry.validate(value, ctx(name))));
     }
+    errors.throwIfAny();
     const result = config as unknown as BlueprintConfig;
     checkPlatform(result, stack, isRoot, others);
     return result;
@@ -54,7 +60,7 @@ function isSchemaKey(name: string): name is BlueprintKey {
 function unknownKey(fullKey: string, name: string): never {
     const hint = suggestKey(name, BLUEPRINT_SCHEMA, NAMESPACE);
     // The value is not echoed: a misspelt key may well be a secret, decrypted by the time it gets here.
-    return fail(fullKey, "(value not shown)", `${NAMESPACE} has no key "${name}"; ${hint ?? "check the spelling."} Known keys: ${SCHEMA_KEYS.join(", ")}`);
+    return fail(fullKey, NOT_SHOWN, `${NAMESPACE} has no key "${name}"; ${hint ?? "check the spelling."} Known keys: ${SCHEMA_KEYS.join(", ")}`);
 }
 
 /** Turns Pulumi's string form back into the value the schema declares, checking its type on the way. */

@@ -31,6 +31,31 @@ export function describe(value: unknown): string {
     }
 }
 
+/** Several ConfigErrors shown together; `key` and `value` are the first one's, so one-error callers still work. */
+export class ConfigErrors extends ConfigError {
+    constructor(readonly errors: readonly ConfigError[]) {
+        super(errors[0].key, errors[0].value, errors[0].allowed);
+        this.message = `${errors.length} settings are not allowed:\n${errors.map((e) => `  ${e.message}`).join("\n")}`;
+    }
+}
+
+/** Runs independent checks, keeping each ConfigError (other errors propagate), and throws them together. */
+export class ConfigErrorList {
+    private readonly found: ConfigError[] = [];
+    attempt(check: () => unknown): void {
+        try {
+            check();
+        } catch (e) {
+            if (!(e instanceof ConfigError)) throw e;
+            this.found.push(...(e instanceof ConfigErrors ? e.errors : [e]));
+        }
+    }
+    throwIfAny(): void {
+        if (this.found.length === 1) throw this.found[0];
+        if (this.found.length > 1) throw new ConfigErrors(this.found);
+    }
+}
+
 export function fail(key: string, value: unknown, allowed: string): never {
     throw new ConfigError(key, value, allowed);
 }

@@ -1,6 +1,6 @@
 // loadBlueprintConfig: what Pulumi hands the program -> a typed config, or a ConfigError naming the full key.
 import { strict as assert } from "node:assert";
-import { ConfigError } from "../../../components/common";
+import { ConfigError, ConfigErrors } from "../../../components/common";
 import { loadBlueprintConfig, parseValue } from "../../../config";
 
 const NS = "hardened-cluster";
@@ -22,6 +22,16 @@ function throwsAt(fn: () => unknown, key: string, message?: RegExp): void {
 const tenants = (second: Record<string, unknown>) => json({ tenants: [{ name: "team-a" }, { name: "team-b", ...second }] });
 
 describe("config: loadBlueprintConfig", function () {
+    it("reports every wrong key of a stack at once, each with its path", function () {
+        const all = { ...LOCAL, [`${NS}:pkii`]: json({}), [`${NS}:baseline`]: tenants({ allowSameNamspace: true }), [`${NS}:audit`]: json({ preset: "loud" }) };
+        assert.throws(() => load(all), (e: unknown) => {
+            assert.ok(e instanceof ConfigErrors, `expected ConfigErrors, got ${e}`);
+            assert.deepEqual(e.errors.map((x) => x.key).sort(), [`${NS}:audit.preset`, `${NS}:baseline.tenants[1].allowSameNamspace`, `${NS}:pkii`]);
+            for (const x of e.errors) assert.ok(e.message.includes(x.message), x.message);
+            return true;
+        });
+    });
+
     it("defaults to the local platform and the pinned Kubernetes version when nothing is set", function () {
         assert.deepEqual(load({}), { platform: "local", kubernetesVersion: "v1.34.12" });
     });
