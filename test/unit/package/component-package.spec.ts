@@ -99,11 +99,14 @@ describe("component package: the wrappers", function () {
         });
     }
 
-    it("ClusterBaseline creates a SecureNamespace per tenant and the workload guard", async function () {
+    it("ClusterBaseline creates a SecureNamespace per tenant, the workload guard and the privilege and tenant guards", async function () {
         const b = new ClusterBaseline("baseline", { tenants: [{ name: "team-a" }, { name: "team-b" }] });
         await settle();
         assert.deepEqual(ofType("hardened-cluster:secure-namespace:SecureNamespace").length, 2);
-        assert.equal(ofType("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy").length, 1);
+        assert.deepEqual(
+            ofType("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy").map((r) => r.inputs.metadata.name).sort(),
+            ["hardened-privilege-guard", "hardened-tenant-guard", "hardened-workload-guard"],
+        );
         assert.deepEqual(await outputValue(b.namespaces), ["team-a", "team-b"]);
         assert.equal(await outputValue(b.podSecurityVersion), "v1.34");
     });
