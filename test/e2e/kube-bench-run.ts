@@ -12,3 +12,21 @@ export function runKubeBench(bin: string, cfgDir: string, config: string): KubeB
     if (start < 0) throw new Error(`kube-bench produced no JSON report (exit ${res.status}): ${res.stderr.slice(-2000)}`);
     return kubeBenchChecks(JSON.parse(res.stdout.slice(start)));
 }
+
+/**
+ * The scored checks no layout owned by an ordinary user can pass, measured by running the user layout as an
+ * unprivileged uid (test/e2e/new-user.spec.ts): CIS wants these files owned by root (or etcd), or looks only at
+ * kubeadm's fixed paths. Everything else passes in the user layout too.
+ */
+export const USER_LAYOUT_ROOT_ONLY: Readonly<Record<string, string>> = {
+    "1.1.2": "API server spec file owned by root:root",
+    "1.1.4": "controller-manager spec file owned by root:root",
+    "1.1.6": "scheduler spec file owned by root:root",
+    "1.1.8": "etcd spec file owned by root:root",
+    "1.1.12": "etcd data directory owned by etcd:etcd",
+    "1.1.13": "looks only at /etc/kubernetes/admin.conf",
+    "1.1.14": "looks only at /etc/kubernetes/admin.conf",
+    "1.1.16": "scheduler.conf owned by root:root",
+    "1.1.18": "controller-manager.conf owned by root:root",
+    "1.1.19": "looks only at /etc/kubernetes/pki, owned by root:root",
+};

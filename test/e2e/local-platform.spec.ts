@@ -15,7 +15,7 @@ import { LocalPlan, planLocal } from "../../platforms/local/plan";
 import { Credential, fromKubeconfig, handshake, request, restrictedPod } from "./kube";
 import { listening, processesOn } from "./processes";
 import { privateKeyBlocks, programStack, ProgramStack, toolchain } from "./harness";
-import { runKubeBench } from "./kube-bench-run";
+import { runKubeBench, USER_LAYOUT_ROOT_ONLY } from "./kube-bench-run";
 
 // Ports of their own, so a local stack a developer left running never meets this one.
 const ports = { apiServer: 36443, etcdClient: 32379, etcdPeer: 32380, controllerManager: 30257, scheduler: 30259 };
@@ -148,12 +148,7 @@ describe("local platform (real control plane)", function () {
         const report = runKubeBench(toolchain().bin, toolchain().kubeBenchCfg, outputs.kubeBenchConfigPath.value);
         const scored = report.filter((c) => c.scored);
         // The user layout cannot satisfy the checks that hard-code kubeadm's paths or need root ownership.
-        const notApplicable: Record<string, string> = system ? {} : {
-            "1.1.12": "etcd data dir owned by etcd:etcd needs root",
-            "1.1.13": "looks only at /etc/kubernetes/admin.conf",
-            "1.1.14": "looks only at /etc/kubernetes/admin.conf",
-            "1.1.19": "looks only at /etc/kubernetes/pki",
-        };
+        const notApplicable: Readonly<Record<string, string>> = system ? {} : USER_LAYOUT_ROOT_ONLY;
         const failing = scored.filter((c) => c.status !== "PASS" && !(c.id in notApplicable));
         const counts = { PASS: 0, FAIL: 0, WARN: 0, INFO: 0 };
         for (const c of scored) counts[c.status]++;
