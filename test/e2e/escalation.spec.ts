@@ -79,7 +79,8 @@ describe("escalation routes (real control plane, every persona)", function () {
     before(async function () {
         toolchain(...BINARIES);
         if (!system) stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-e2e-escalation-state-"));
-        const local = system ? { layout: "system", ports } : { layout: "user", stateDir, ports };
+        // Purged on destroy, so the next spec in the same sandbox finds kubeadm's directories free.
+        const local = system ? { layout: "system", ports, purgeOnDestroy: true } : { layout: "user", stateDir, ports, purgeOnDestroy: true };
         ps = await programStack({
             name: "escalation",
             blueprint: true,
