@@ -12,7 +12,7 @@ import * as path from "node:path";
 import * as auto from "@pulumi/pulumi/automation";
 import { Credential, fromKubeconfig, request, restrictedPod } from "./kube";
 import { listening, processesOn } from "./processes";
-import { engineEnv, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
+import { bareClusterProgram, engineEnv, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
 
 // Ports of their own, distinct from local-platform.spec's and the defaults, so no other cluster is ever reached.
 const ports = { apiServer: 37443, etcdClient: 33379, etcdPeer: 33380, controllerManager: 31257, scheduler: 31259 };
@@ -28,22 +28,6 @@ const shared = "shared-services"; // the example's standalone SecureNamespace
 const allNamespaces = [...tenants.map((t) => t.name), shared];
 const personaRoles = ["platform-admin", "namespace-admin", "developer", "viewer", "auditor", "ci-deployer"].map((p) => `hardened:${p}`);
 
-/** The bare cluster: LocalCluster alone. The harness links only components/ into inline programs, so the
- * platform is imported by its absolute path in the repository. The user layout keeps it clear of kubeadm's
- * paths, which local-platform.spec's system layout claims. */
-function bareClusterProgram(stateDir: string): string {
-    return `
-import * as pulumi from "@pulumi/pulumi";
-import { LocalCluster } from ${JSON.stringify(path.join(repoRoot, "platforms/local/cluster"))};
-const cluster = new LocalCluster("bare", {
-    stack: pulumi.getStack(),
-    toolchainBin: ${JSON.stringify(toolchain().bin)},
-    local: { layout: "user", stateDir: ${JSON.stringify(stateDir)}, ports: ${JSON.stringify(ports)} },
-});
-export const kubeconfig = cluster.kubeconfig;
-export const ready = cluster.ready;
-`;
-}
 
 interface ExampleStack {
     stack: auto.Stack;
@@ -112,7 +96,7 @@ describe("composition: the library's baseline on an existing cluster (examples/b
         // The example loads dist/, not the sources: a build that fails (or is stale) must fail here.
         execFileSync("npm", ["run", "build"], { cwd: repoRoot, stdio: "pipe" });
 
-        cluster = await programStack({ name: "bare", program: bareClusterProgram(stateDir), binaries: BINARIES });
+        cluster = await programStack({ name: "bare", program: bareClusterProgram(stateDir, ports), binaries: BINARIES });
         const bare = await cluster.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) });
         assert.equal(bare.summary.result, "succeeded");
         assert.equal(bare.outputs.kubeconfig.secret, true);

@@ -151,3 +151,20 @@ export async function programStack(opts: ProgramOptions): Promise<ProgramStack> 
 export function privateKeyBlocks(text: string): string[] {
     return text.match(/-----BEGIN [A-Z ]*PRIVATE KEY-----/g) ?? [];
 }
+
+/** A bare cluster stack: LocalCluster alone (no baseline), exporting its admin kubeconfig. The harness links
+ * only components/ into inline programs, so the platform is imported by its absolute path in the repository.
+ * The user layout keeps it clear of kubeadm's paths, which the system-layout specs claim. */
+export function bareClusterProgram(stateDir: string, ports: Record<string, number>): string {
+    return `
+import * as pulumi from "@pulumi/pulumi";
+import { LocalCluster } from ${JSON.stringify(path.join(repoRoot, "platforms/local/cluster"))};
+const cluster = new LocalCluster("bare", {
+    stack: pulumi.getStack(),
+    toolchainBin: ${JSON.stringify(toolchain().bin)},
+    local: { layout: "user", stateDir: ${JSON.stringify(stateDir)}, ports: ${JSON.stringify(ports)} },
+});
+export const kubeconfig = cluster.kubeconfig;
+export const ready = cluster.ready;
+`;
+}

@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as auto from "@pulumi/pulumi/automation";
 import { Credential, fromKubeconfig, request } from "./kube";
-import { engineEnv, privateKeyBlocks, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
+import { bareClusterProgram, engineEnv, privateKeyBlocks, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
 import { cleanCopy, diskBytes, installConsumer, installedCopies, npmRunPack, packDryRun, PackSize, tarFile, tarList } from "./package-consumer";
 import { listening } from "./processes";
 
@@ -26,19 +26,6 @@ const exampleDir = path.join(repoRoot, "examples/baseline-existing-cluster");
 const project = "baseline-existing-cluster";
 const tenants = [{ name: "team-a", roleBindings: { developer: [{ kind: "Group", name: "team-a-devs" }] } }];
 
-/** The stand-in cluster stack: a bare LocalCluster (no baseline) whose only output is the admin kubeconfig. */
-function clusterProgram(stateDir: string): string {
-    return `
-import * as pulumi from "@pulumi/pulumi";
-import { LocalCluster } from ${JSON.stringify(path.join(repoRoot, "platforms/local/cluster"))};
-const cluster = new LocalCluster("bare", {
-    stack: pulumi.getStack(),
-    toolchainBin: ${JSON.stringify(toolchain().bin)},
-    local: { layout: "user", stateDir: ${JSON.stringify(stateDir)}, ports: ${JSON.stringify(ports)} },
-});
-export const kubeconfig = cluster.kubeconfig;
-`;
-}
 
 describe("package: the packed library installed and run by a consumer (npm run pack, examples/baseline-existing-cluster)", function () {
     this.timeout(30 * 60_000);
@@ -139,7 +126,7 @@ describe("package: the packed library installed and run by a consumer (npm run p
         before(async function () {
             const tc = toolchain(...BINARIES);
             const stateDir = path.join(root, "cluster-state");
-            cluster = await programStack({ name: "pkg-cluster", program: clusterProgram(stateDir), binaries: BINARIES });
+            cluster = await programStack({ name: "pkg-cluster", program: bareClusterProgram(stateDir, ports), binaries: BINARIES });
             const up = await cluster.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) });
             assert.equal(up.summary.result, "succeeded");
             admin = fromKubeconfig(up.outputs.kubeconfig.value);

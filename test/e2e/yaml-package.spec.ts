@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as auto from "@pulumi/pulumi/automation";
 import { stringify } from "yaml";
-import { engineEnv, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
+import { bareClusterProgram, engineEnv, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
 import { listening, processesOn } from "./processes";
 
 // Ports of their own, distinct from every other spec's, so no other cluster is ever reached.
@@ -20,19 +20,6 @@ const BINARIES = ["pulumi-language-yaml", "pulumi-resource-pulumi-nodejs", "pulu
 const project = "hc-e2e-yaml";
 const tenant = "yaml-tenant";
 
-function bareClusterProgram(stateDir: string): string {
-    return `
-import * as pulumi from "@pulumi/pulumi";
-import { LocalCluster } from ${JSON.stringify(path.join(repoRoot, "platforms/local/cluster"))};
-const cluster = new LocalCluster("bare", {
-    stack: pulumi.getStack(),
-    toolchainBin: ${JSON.stringify(toolchain().bin)},
-    local: { layout: "user", stateDir: ${JSON.stringify(stateDir)}, ports: ${JSON.stringify(ports)} },
-});
-export const kubeconfig = cluster.kubeconfig;
-export const ready = cluster.ready;
-`;
-}
 
 /** The YAML program as a user of another language writes it: the package by path, a Kubernetes provider
  * from the kubeconfig in its config, and the component with plain YAML values. */
@@ -102,7 +89,7 @@ describe("component package: a Pulumi YAML program creates a SecureNamespace", f
         execFileSync(path.join(toolchain().bin, "kubectl"), ["--kubeconfig", kubeconfigFile, ...args], { encoding: "utf8" });
 
     before(async function () {
-        cluster = await programStack({ name: "yaml-bare", program: bareClusterProgram(stateDir), binaries: BINARIES });
+        cluster = await programStack({ name: "yaml-bare", program: bareClusterProgram(stateDir, ports), binaries: BINARIES });
         const bare = await cluster.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) });
         assert.equal(bare.summary.result, "succeeded");
         fs.writeFileSync(kubeconfigFile, bare.outputs.kubeconfig.value, { mode: 0o600 });
