@@ -11,3 +11,14 @@ export function rejects(run: () => unknown, path: string, mentions?: RegExp): vo
         return true;
     });
 }
+
+/** The ConfigError `run` throws (any other error propagates), for tests that look at more than its key. */
+export function refusal(run: () => unknown): ConfigError {
+    try {
+        run();
+    } catch (e) {
+        if (e instanceof ConfigError) return e;
+        throw e;
+    }
+    assert.fail("expected a ConfigError");
+}

@@ -2,8 +2,8 @@
 // rbac-good-practices), one persona rule set per route, each tried as a custom persona of the tier that
 // claims not to escalate. Every one of these was accepted by the validator before the routes were modelled.
 import { strict as assert } from "node:assert";
-import { ConfigError } from "../../../components/common";
 import { builtInPersonas, resolvePersonas, type PersonaScope, type PolicyRule } from "../../../components/rbac";
+import { refusal } from "../config-error";
 
 interface Route {
     route: string;
@@ -33,16 +33,6 @@ const ROUTES: Route[] = [
     { route: "pods/proxy", scope: "namespace", rule: r("", ["pods/proxy"], ["create"]), names: "pods/proxy" },
     { route: "token Secret create cluster-wide", scope: "cluster", rule: r("", ["secrets"], ["create"]), names: "token Secret" },
 ];
-
-function refusal(fn: () => unknown): ConfigError {
-    try {
-        fn();
-    } catch (e) {
-        if (e instanceof ConfigError) return e;
-        throw e;
-    }
-    assert.fail("expected a ConfigError");
-}
 
 describe("rbac invariants: the good-practices escalation routes", () => {
     it("refuses each route in a standard persona, naming the rule's key and the route", () => {

@@ -1,7 +1,7 @@
 // The validator over the whole cross product: every persona tier/scope we ship x every forbidden rule.
 import { strict as assert } from "node:assert";
-import { ConfigError } from "../../../components/common";
 import { builtInPersonas, resolvePersonas, type PolicyRule } from "../../../components/rbac";
+import { refusal } from "../config-error";
 
 /** Rules no non-break-glass persona may hold, with a word the refusal must contain. */
 const WILDCARDS: [PolicyRule, string][] = [
@@ -29,16 +29,6 @@ const shapes = builtInPersonas().filter((p) => p.tier !== "break-glass");
 
 function customLike(p: (typeof shapes)[number], extra: PolicyRule) {
     return { name: `custom-${p.name}`, tier: p.tier as "admin" | "standard", scope: p.scope, rules: [...p.rules, extra] };
-}
-
-function refusal(fn: () => unknown): ConfigError {
-    try {
-        fn();
-    } catch (e) {
-        if (e instanceof ConfigError) return e;
-        throw e;
-    }
-    assert.fail("expected a ConfigError");
 }
 
 describe("rbac invariants: custom personas x forbidden rules", () => {

@@ -1,19 +1,9 @@
 // Cluster-wide bindings to groups that stand for every workload, node or joining machine; the cluster-admin
 // list of the plan; the kubeadm switch the program cannot honour; PSA pins older than the restricted checks.
 import { strict as assert } from "node:assert";
-import { ConfigError } from "../../../components/common";
 import { assertKubeadmBindingKept, planRbac, validateSubjects } from "../../../components/rbac";
 import { MIN_PSA_VERSION, validatePsaVersion } from "../../../components/secure-namespace/pod-security";
-
-function refusal(fn: () => unknown): ConfigError {
-    try {
-        fn();
-    } catch (e) {
-        if (e instanceof ConfigError) return e;
-        throw e;
-    }
-    assert.fail("expected a ConfigError");
-}
+import { refusal } from "../config-error";
 
 // Groups the apiserver puts callers in (kubernetes.io/docs/reference/access-authn-authz/authentication and
 // rbac "Default roles and role bindings"): every SA, every SA of a namespace, bootstrap-token holders, nodes.
