@@ -43,16 +43,21 @@ const purgeProvider: pulumi.dynamic.ResourceProvider = {
         }
         if (!st.isDirectory()) throw new Error(`purge: ${dir} is not a directory; remove it by hand`);
         const me = typeof process.geteuid === "function" ? process.geteuid() : 0;
+        const entries = fs.readdirSync(dir).map((e: string) => path.join(dir, e));
         if (st.uid !== me) {
-            const entries = fs.readdirSync(dir).map((e: string) => path.join(dir, e));
             if (entries.length > 0) {
                 const res = cp.spawnSync("rm", ["-rf", "--one-file-system", "--", ...entries], { uid: st.uid, gid: st.gid, encoding: "utf8" });
                 if (res.status !== 0) throw new Error(`purge: could not empty ${dir} as uid ${st.uid}: ${res.stderr || res.error}`);
             }
-            fs.rmdirSync(dir);
-            return;
+        } else {
+            for (const e of entries) fs.rmSync(e, { recursive: true, force: true });
         }
-        fs.rmSync(dir, { recursive: true, force: true });
+        // A data directory is often a mount point of its own (a dedicated etcd disk): emptied, it stays.
+        try {
+            fs.rmdirSync(dir);
+        } catch (e: any) {
+            if (e?.code !== "EBUSY") throw e;
+        }
     },
 } as pulumi.dynamic.ResourceProvider;
 
