@@ -52,11 +52,15 @@ const purgeProvider: pulumi.dynamic.ResourceProvider = {
         } else {
             for (const e of entries) fs.rmSync(e, { recursive: true, force: true });
         }
-        // A data directory is often a mount point of its own (a dedicated etcd disk): emptied, it stays.
+        // A data directory is often a mount point of its own (a dedicated etcd disk): emptied, it stays, and goes
+        // back to the purging user, as a directory the next stack creates would be (it refuses to write as root
+        // into one another user owns). Its parent is not writable by that user, so it cannot be swapped meanwhile.
         try {
             fs.rmdirSync(dir);
         } catch (e: any) {
             if (e?.code !== "EBUSY") throw e;
+            fs.lchownSync(dir, me, typeof process.getegid === "function" ? process.getegid() : 0);
+            fs.chmodSync(dir, 0o700);
         }
     },
 } as pulumi.dynamic.ResourceProvider;
