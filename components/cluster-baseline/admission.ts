@@ -144,7 +144,7 @@ export interface ValidatingAdmissionPolicyBindingObject {
     spec: {
         policyName: string;
         validationActions: "Deny"[];
-        matchResources?: { namespaceSelector: { matchExpressions: { key: string; operator: "NotIn"; values: string[] }[] } };
+        matchResources?: { namespaceSelector: { matchExpressions: { key: string; operator: "In" | "NotIn"; values: string[] }[] } };
     };
 }
 

@@ -7,7 +7,7 @@
 //     allow-listed Secrets (whoever creates them: controllers create pods from already-checked templates),
 //     and the blueprint's hardened-* NetworkPolicies change only by platform identities.
 import { PART_OF_LABELS } from "../rbac/names";
-import { celPodSpec, celString, celStringList, type ResourceRule, type ValidatingAdmissionPolicyObject } from "./admission";
+import { celPodSpec, celString, celStringList, type ResourceRule, type ValidatingAdmissionPolicyBindingObject, type ValidatingAdmissionPolicyObject } from "./admission";
 
 export const PRIVILEGE_GUARD_NAME = "hardened-privilege-guard";
 export const TENANT_GUARD_NAME = "hardened-tenant-guard";
@@ -166,16 +166,7 @@ export function renderTenantGuard(s: GuardSettings): ValidatingAdmissionPolicyOb
     };
 }
 
-export interface GuardBindingObject {
-    apiVersion: "admissionregistration.k8s.io/v1";
-    kind: "ValidatingAdmissionPolicyBinding";
-    metadata: { name: string; labels: Record<string, string> };
-    spec: {
-        policyName: string;
-        validationActions: "Deny"[];
-        matchResources?: { namespaceSelector: { matchExpressions: { key: string; operator: "In"; values: string[] }[] } };
-    };
-}
+export type GuardBindingObject = ValidatingAdmissionPolicyBindingObject;
 
 export function renderPrivilegeGuardBinding(): GuardBindingObject {
     return {

@@ -1,7 +1,6 @@
 // The privilege and tenant guards, their generated CEL run by the test interpreter against the requests an
 // attacker would send (and the legitimate ones next to them, so a refusal is never an accident).
 import { strict as assert } from "node:assert";
-import { ConfigError } from "../../../components/common";
 import {
     PRIVILEGE_GUARD_NAME,
     TENANT_GUARD_NAME,
@@ -10,6 +9,7 @@ import {
     renderClusterBaseline,
     type ClusterBaselineConfig,
 } from "../../../components/cluster-baseline";
+import { refusal as refused } from "../config-error";
 import { evaluate, type RequestContext } from "./cel-subset";
 
 const CONFIG: ClusterBaselineConfig = {
@@ -150,15 +150,7 @@ describe("cluster-baseline guards: tenant guard", () => {
 });
 
 describe("cluster-baseline guards: configuration", () => {
-    function refusal(config: unknown): ConfigError {
-        try {
-            planClusterBaseline("hc:baseline", config as ClusterBaselineConfig);
-        } catch (e) {
-            if (e instanceof ConfigError) return e;
-            throw e;
-        }
-        assert.fail("expected a ConfigError");
-    }
+    const refusal = (config: unknown) => refused(() => planClusterBaseline("hc:baseline", config as ClusterBaselineConfig));
 
     it("refuses allow-lists for namespaces that are not tenants, and names that are not object names", () => {
         assert.equal(refusal({ tenants: [{ name: "team-a" }], admission: { serviceAccounts: { "kube-system": ["x"] } } }).key, "hc:baseline.admission.serviceAccounts.kube-system");
