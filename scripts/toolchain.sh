@@ -78,6 +78,7 @@ cold_seconds() {
     kubernetes-provider) echo 767 ;;
     kubernetes) echo 586 ;;
     kube-bench) echo 129 ;;
+    pulumi-yaml) echo 981 ;;
   esac
 }
 announced=0
