@@ -124,8 +124,3 @@ export function nthIPv4(cidr: string, n: number): string {
     if (!c || c.family !== 4) throw new Error(`nthIPv4: ${cidr} is not an IPv4 CIDR`);
     return canonicalIp(fromBigInt(c.first + BigInt(n), 4));
 }
-
-/** Whether two IPv4 CIDRs overlap (false for anything else); cidrsOverlap covers both families. */
-export function ipv4Overlap(a: string, b: string): boolean {
-    return parseCidr(a)?.family === 4 && cidrsOverlap(a, b);
-}
