@@ -1,6 +1,6 @@
 // The blueprint's stack configuration: schema, loader and generated docs. The program calls
 // loadBlueprintConfig(pulumi.runtime.allConfig(), pulumi.getStack()) and passes the typed result on.
-export { loadBlueprintConfig, parseValue } from "./load";
+export { loadBlueprintConfig, readBlueprintConfig, checkPlatformKeys, parseValue } from "./load";
 export type { LoadOptions } from "./load";
 export { BLUEPRINT_SCHEMA, SCHEMA_KEYS } from "./schema";
 export type { BlueprintSchema } from "./schema";

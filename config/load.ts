@@ -3,7 +3,6 @@
 // falls back quietly: an unknown key is an error with a suggestion, never a default in disguise.
 import { ConfigErrorList, fail, NOT_SHOWN } from "../components/common";
 import { isRunningAsRoot } from "../platforms/local/options";
-import { checkPlatform, checkPlatformKeys } from "./platform-check";
 import { BLUEPRINT_SCHEMA, SCHEMA_KEYS } from "./schema";
 import { suggestKey } from "./suggest";
 import { BlueprintConfig, BlueprintKey, ConfigEntry, NAMESPACE, Platform } from "./types";
@@ -15,17 +14,23 @@ export interface LoadOptions {
 
 const PREFIX = `${NAMESPACE}:`;
 
+/** The stack's keys, each validated; throws every problem found at once. */
 export function loadBlueprintConfig(all: Readonly<Record<string, string>>, stack: string, options: LoadOptions = {}): BlueprintConfig {
+    const errors = new ConfigErrorList();
+    const config = readBlueprintConfig(all, stack, errors, options);
+    errors.throwIfAny();
+    return config;
+}
+
+/**
+ * The stack's keys, each validated on its own: errors go to `errors` (so a caller can add the errors of later
+ * checks and show them all together), and a key that failed is left out of the result.
+ */
+export function readBlueprintConfig(all: Readonly<Record<string, string>>, stack: string, errors: ConfigErrorList, options: LoadOptions = {}): BlueprintConfig {
     const isRoot = options.isRoot ?? isRunningAsRoot();
     const given: Partial<Record<BlueprintKey, unknown>> = {};
-    const others: Record<string, string> = {};
-    // Every key is checked before anything is reported, so a user sees all of a stack's problems at once.
-    const errors = new ConfigErrorList();
     for (const fullKey of Object.keys(all).sort()) {
-        if (!fullKey.startsWith(PREFIX)) {
-            others[fullKey] = all[fullKey];
-            continue;
-        }
+        if (!fullKey.startsWith(PREFIX)) continue;
         const name = fullKey.slice(PREFIX.length);
         errors.attempt(() => {
             if (!isSchemaKey(name)) unknownKey(fullKey, name);
@@ -47,10 +52,16 @@ export function loadBlueprintConfig(all: Readonly<Record<string, string>>, stack
         const value = given[name] ?? entry.defaultValue;
         if (value !== undefined) errors.attempt(() => (config[name] = entry.validate(value, ctx(name))));
     }
-    errors.throwIfAny();
-    const result = config as unknown as BlueprintConfig;
-    checkPlatform(result, stack, isRoot, others);
-    return result;
+    return config as unknown as BlueprintConfig;
+}
+
+/** A key read by one platform only must not be set for the other: it would be ignored without a word. */
+export function checkPlatformKeys(c: Partial<BlueprintConfig> & Pick<BlueprintConfig, "platform">): void {
+    for (const name of SCHEMA_KEYS) {
+        const platforms = BLUEPRINT_SCHEMA[name].platforms;
+        if (c[name] === undefined || platforms === undefined || platforms.includes(c.platform)) continue;
+        fail(PREFIX + name, c[name], `only the ${platforms.join("/")} platform reads this and ${PREFIX}platform is "${c.platform}"; remove it or change the platform`);
+    }
 }
 
 function isSchemaKey(name: string): name is BlueprintKey {

@@ -4,9 +4,8 @@ import type { AuditLogOptions } from "../components/audit";
 import type { ClusterBaselineConfig } from "../components/cluster-baseline";
 import type { EncryptionOptions } from "../components/encryption";
 import type { AwsOptions } from "../platforms/aws/options";
+import type { StackControlPlaneOptions, StackPkiOptions } from "../components/cluster";
 import type { LocalOptions } from "../platforms/local/options";
-import type { LocalControlPlaneOptions } from "../platforms/local/plan";
-import type { StackPkiOptions } from "./keys/local";
 
 /** Pulumi's project config namespace: stack files say `hardened-cluster:<key>`. */
 export const NAMESPACE = "hardened-cluster";
@@ -56,7 +55,7 @@ export interface BlueprintConfig {
     pki?: StackPkiOptions;
     encryption?: EncryptionOptions;
     audit?: AuditLogOptions;
-    controlPlane?: LocalControlPlaneOptions;
+    controlPlane?: StackControlPlaneOptions;
     baseline?: ClusterBaselineConfig;
     aws?: AwsOptions;
 }

@@ -1,11 +1,11 @@
 // `npm start`'s configuration check, before the engine runs: reads `pulumi config --json --show-secrets` on stdin
-// and validates it exactly as the program does (loadBlueprintConfig). A ConfigError is printed as one line and
+// and validates it exactly as the program does (planStack). A ConfigError is printed as one line and
 // exits 1; the engine would print it twice (as it happens and again in its summary). Anything else this check
 // cannot judge is left to the program, which validates the same keys again.
 //
 //   scripts/pulumi config --json --show-secrets -s local | node -r ts-node/register scripts/check-config.ts local
 import { ConfigError } from "../components/common/errors";
-import { loadBlueprintConfig } from "../config";
+import { planStack } from "../platforms";
 
 interface Entry { value?: string; objectValue?: unknown; secret?: boolean }
 
@@ -23,7 +23,7 @@ function main(stack: string, text: string): number {
         else if (e.objectValue !== undefined) all[k] = JSON.stringify(e.objectValue);
     }
     try {
-        loadBlueprintConfig(all, stack);
+        planStack(all, stack);
         return 0;
     } catch (e) {
         if (!(e instanceof ConfigError)) return 0;

@@ -50,6 +50,10 @@ export class ConfigErrorList {
             this.found.push(...(e instanceof ConfigErrors ? e.errors : [e]));
         }
     }
+    /** Whether an error was found for this key or a key below it. */
+    has(k: string): boolean {
+        return this.found.some((e) => e.key === k || e.key.startsWith(`${k}.`) || e.key.startsWith(`${k}[`));
+    }
     throwIfAny(): void {
         if (this.found.length === 1) throw this.found[0];
         if (this.found.length > 1) throw new ConfigErrors(this.found);

@@ -2,7 +2,7 @@
 // The table mirrors the set kubeadm issues for a control plane (its phases/certs/certlist.go), plus the
 // client certificates kubeadm embeds in kubeconfigs, kubelet certificates and persona users. The Pulumi
 // component only walks this table, so a test of the table is a test of what gets issued.
-import { nthIPv4, pkiFiles } from "../common";
+import { componentServingFiles, nthIPv4, pkiFiles } from "../common";
 import { CLUSTER_ADMINS_GROUP, PkiOptions, ResolvedPkiOptions, resolvePkiOptions, SYSTEM_MASTERS_GROUP } from "./options";
 
 export type CaName = "kubernetes" | "etcd" | "frontProxy";
@@ -118,6 +118,11 @@ export function tableOf(o: ResolvedPkiOptions): CertSpec[] {
         );
     }
 
+    // kubeadm lets these two self-sign in memory, so a health check could only skip verification and accept
+    // any process holding the port. Issued here, the check verifies who answers. Both bind to loopback only.
+    for (const [row, base] of [["controller-manager-serving", componentServingFiles.controllerManager], ["scheduler-serving", componentServingFiles.scheduler]] as const) {
+        rows.push(leaf(row, "kubernetes", base, [], SERVER_USAGES, { dns: ["localhost"], ips: ["127.0.0.1"], file: base }));
+    }
     rows.push(
         leaf("controller-manager", "kubernetes", COMMON_NAMES.controllerManager, [], CLIENT_USAGES),
         leaf("scheduler", "kubernetes", COMMON_NAMES.scheduler, [], CLIENT_USAGES),

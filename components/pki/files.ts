@@ -23,10 +23,26 @@ export interface PkiFileSelection {
     kubeletServing?: CertPaths;
 }
 
+/** A file of the PKI planned from its tables alone; `from` reads its content out of the issued material. */
+export interface PlannedPkiFile {
+    path: string;
+    mode: 0o600 | 0o644;
+    kind: "pki" | "kubeconfig";
+    from: (pki: PkiMaterial) => pulumi.Output<string>;
+}
+
 /** Files for one host; `select` picks the node and etcd member whose per-host credentials it gets. */
 export function pkiFileSet(pki: PkiMaterial, layout: FileLayout, select: PkiFileSelection = {}, configKey = "pkiFileSet"): PkiFile[] {
+    return planPkiFiles(pki, layout, select, configKey).map((f) => ({ path: f.path, content: f.from(pki), mode: f.mode }));
+}
+
+/**
+ * The same files as pkiFileSet, decided from the certificate and kubeconfig tables only (which follow from the
+ * resolved options), so a plan can be complete and checked before any key exists.
+ */
+export function planPkiFiles(tables: Pick<PkiMaterial, "table" | "kubeconfigSpecs">, layout: FileLayout, select: PkiFileSelection = {}, configKey = "pkiFileSet"): PlannedPkiFile[] {
     knownKeys(configKey, select, ["node", "etcdMember", "kubeletServing"]);
-    const hostsOf = (prefix: (h: string) => string) => pki.table.filter((r) => r.host !== undefined && r.name === prefix(r.host)).map((r) => r.host!);
+    const hostsOf = (prefix: (h: string) => string) => tables.table.filter((r) => r.host !== undefined && r.name === prefix(r.host)).map((r) => r.host!);
     const nodes = hostsOf(certNames.kubeletClient);
     const members = hostsOf(certNames.etcdServer);
     const node = select.node ?? nodes[0];
@@ -34,36 +50,37 @@ export function pkiFileSet(pki: PkiMaterial, layout: FileLayout, select: PkiFile
     if (!nodes.includes(node)) fail(`${configKey}.node`, node, `use one of: ${nodes.join(", ")}`);
     if (!members.includes(member)) fail(`${configKey}.etcdMember`, member, `use one of: ${members.join(", ")}`);
 
-    const files: PkiFile[] = [];
-    const pair = (name: PkiFileName, cert: pulumi.Output<string>, keyPem?: pulumi.Output<string>) => {
+    const files: PlannedPkiFile[] = [];
+    const pair = (name: PkiFileName, cert: PlannedPkiFile["from"], keyPem?: PlannedPkiFile["from"]) => {
         const paths = pkiPair(layout, name.base, name.etcd);
-        files.push({ path: paths.cert, content: cert, mode: 0o644 });
-        if (keyPem) files.push({ path: paths.key, content: keyPem, mode: 0o600 });
+        files.push({ path: paths.cert, mode: 0o644, kind: "pki", from: cert });
+        if (keyPem) files.push({ path: paths.key, mode: 0o600, kind: "pki", from: keyPem });
     };
 
     // Only the Kubernetes CA key goes to disk: the controller-manager signs kubelet CSRs with it. No
     // process needs the etcd or front-proxy CA keys at run time, so they stay in (encrypted) state only.
-    for (const ca of CA_SPECS) pair(ca.file, pki.cas[ca.name].certPem, ca.name === "kubernetes" ? pki.cas[ca.name].keyPem : undefined);
+    for (const ca of CA_SPECS) {
+        pair(ca.file, (m) => m.cas[ca.name].certPem, ca.name === "kubernetes" ? (m) => m.cas[ca.name].keyPem : undefined);
+    }
 
-    for (const row of pki.table) {
+    for (const row of tables.table) {
         if (row.file === undefined || (row.host !== undefined && row.host !== member)) continue;
-        const issued = pki.certificates[row.name];
-        pair(row.file, issued.certPem, issued.keyPem);
+        pair(row.file, (m) => m.certificates[row.name].certPem, (m) => m.certificates[row.name].keyPem);
     }
 
     const sa = serviceAccountKeys(layout);
-    files.push({ path: sa.privateKey, content: pki.serviceAccount.privateKeyPem, mode: 0o600 });
-    files.push({ path: sa.publicKey, content: pki.serviceAccount.publicKeyPem, mode: 0o644 });
+    files.push({ path: sa.privateKey, mode: 0o600, kind: "pki", from: (m) => m.serviceAccount.privateKeyPem });
+    files.push({ path: sa.publicKey, mode: 0o644, kind: "pki", from: (m) => m.serviceAccount.publicKeyPem });
 
-    for (const spec of pki.kubeconfigSpecs) {
+    for (const spec of tables.kubeconfigSpecs) {
         if (spec.file === undefined || (spec.host !== undefined && spec.host !== node)) continue;
-        files.push({ path: configFile(layout, spec.file), content: pki.kubeconfigs[spec.name], mode: 0o600 });
+        files.push({ path: configFile(layout, spec.file), mode: 0o600, kind: "kubeconfig", from: (m) => m.kubeconfigs[spec.name] });
     }
 
     if (select.kubeletServing !== undefined) {
-        const serving = pki.certificates[certNames.kubeletServing(node)];
-        files.push({ path: select.kubeletServing.cert, content: serving.certPem, mode: 0o644 });
-        files.push({ path: select.kubeletServing.key, content: serving.keyPem, mode: 0o600 });
+        const serving = certNames.kubeletServing(node);
+        files.push({ path: select.kubeletServing.cert, mode: 0o644, kind: "pki", from: (m) => m.certificates[serving].certPem });
+        files.push({ path: select.kubeletServing.key, mode: 0o600, kind: "pki", from: (m) => m.certificates[serving].keyPem });
     }
     return files;
 }

@@ -1,13 +1,9 @@
 // The control-plane settings a stack may choose. Addresses, ports and etcd members belong to the platform, and
 // audit settings have their own key, so those parts of ControlPlaneOptions are refused here with a pointer.
-import { fail, kubeadmLayout, key, knownKeys, NOT_SHOWN } from "../../components/common";
-import { renderControlPlane } from "../../components/control-plane";
-import type { LocalControlPlaneOptions, LocalNetworkOptions } from "../../platforms/local/plan";
+// The settings resolve once, with the platform's facts, in components/cluster (resolveCluster).
+import { STACK_NETWORK_FIELDS, StackControlPlaneOptions } from "../../components/cluster";
 import { ConfigEntry } from "../types";
-import { objectValue, standInHosts } from "./shared";
-
-/** The network fields a stack sets; every other NetworkOptions field is the platform's. */
-export const STACK_NETWORK_FIELDS: readonly (keyof LocalNetworkOptions)[] = ["serviceCidr", "podCidr", "clusterDomain", "clusterName", "serviceAccountIssuer"];
+import { objectValue } from "./shared";
 
 const FIELDS = {
     network: `Cluster-wide ranges and names: ${STACK_NETWORK_FIELDS.join(", ")} (defaults 10.96.0.0/12, 10.244.0.0/16, cluster.local, kubernetes).`,
@@ -22,7 +18,7 @@ const FIELDS = {
     weakenings: "Named switches that loosen a CIS default (anonymousAuth, profiling, verboseLogs, ...) and acceptExtraArgs; each one is reported in the posture.",
 } as const;
 
-export const controlPlane: ConfigEntry<LocalControlPlaneOptions> = {
+export const controlPlane: ConfigEntry<StackControlPlaneOptions> = {
     type: "object",
     description: "Settings of kube-apiserver, kube-controller-manager, kube-scheduler, etcd and the kubelet, hardened to the CIS benchmark by default; deliberate loosenings go under weakenings.",
     default: "every CIS control-plane recommendation applied, TLS 1.2+ with strong suites only, no OIDC issuers, no weakenings",
@@ -32,21 +28,6 @@ export const controlPlane: ConfigEntry<LocalControlPlaneOptions> = {
         controllerManager: { terminatedPodGcThreshold: 1000 },
     },
     fields: FIELDS,
-    validate: (value, ctx) => {
-        const o = objectValue(ctx.key, value);
-        if ("audit" in o) fail(key(ctx.key, "audit"), NOT_SHOWN, "audit settings have their own key; move them to hardened-cluster:audit");
-        knownKeys(ctx.key, o, Object.keys(FIELDS));
-        if (o.network !== undefined) {
-            const network = objectValue(key(ctx.key, "network"), o.network);
-            for (const name of Object.keys(network)) {
-                if (!(STACK_NETWORK_FIELDS as readonly string[]).includes(name)) {
-                    fail(key(ctx.key, "network", name), NOT_SHOWN, `the platform sets listen addresses, ports and etcd members (local: hardened-cluster:local.ports); a stack sets only ${STACK_NETWORK_FIELDS.join(", ")}`);
-                }
-            }
-        }
-        const [host] = standInHosts(1);
-        const network = { ...(o.network as LocalNetworkOptions | undefined), advertiseAddress: host.ip, etcdMembers: [host] };
-        renderControlPlane({ ...(o as LocalControlPlaneOptions), network }, kubeadmLayout(), ctx.key);
-        return o as LocalControlPlaneOptions;
-    },
+    // Resolved once, against the platform's addresses and ports, by components/cluster (resolveCluster).
+    validate: (value, ctx) => objectValue(ctx.key, value) as StackControlPlaneOptions,
 };

@@ -1,11 +1,8 @@
 // The local platform's own key, and the PKI settings a stack may choose (the platform fills in the hosts).
-import { fail, key, knownKeys } from "../../components/common";
-import { NETWORK_DEFAULTS } from "../../components/control-plane/options";
-import { resolvePkiOptions } from "../../components/pki/options";
+import type { StackPkiOptions } from "../../components/cluster";
 import { LocalOptions, resolveLocal } from "../../platforms/local/options";
-import type { LocalPkiOptions } from "../../platforms/local/plan";
 import { ConfigEntry } from "../types";
-import { objectValue, standInHosts } from "./shared";
+import { objectValue } from "./shared";
 
 export const local: ConfigEntry<LocalOptions> = {
     type: "object",
@@ -27,20 +24,6 @@ export const local: ConfigEntry<LocalOptions> = {
     },
 };
 
-/**
- * PKI fields the platform owns: it knows the nodes, etcd members and API endpoint, and takes the Service range
- * from the control-plane settings so the certificate and the apiserver can never disagree. Setting them here
- * would be overwritten silently, so they are refused with a pointer to where the setting lives.
- */
-export const PLATFORM_PKI_FIELDS: Readonly<Record<string, string>> = {
-    serviceCidr: "set hardened-cluster:controlPlane.network.serviceCidr; the platform copies it into the API server certificate",
-    controlPlaneNodes: "the platform names its control-plane nodes and their addresses",
-    etcdMembers: "the platform names its etcd members and their addresses",
-};
-
-/** The PKI settings a stack may give: the local platform's, plus (AWS only) the DNS names of the API endpoint. */
-export type StackPkiOptions = LocalPkiOptions & { endpoint?: { dnsNames?: string[] } };
-
 export const pki: ConfigEntry<StackPkiOptions> = {
     type: "object",
     description: "Key algorithm, certificate lifetimes and persona client certificates of the cluster PKI; the platform adds every node, etcd member and endpoint.",
@@ -58,17 +41,6 @@ export const pki: ConfigEntry<StackPkiOptions> = {
         breakGlass: "WEAKENING. Also issue a system:masters credential that bypasses RBAC (default false).",
         endpoint: "AWS only: { dnsNames: [...] }, the names clients use for the API server, put in its certificate; required with a public endpoint (the NLB has no address before it exists). The platform adds every IP itself.",
     },
-    validate: (value, ctx) => {
-        const o = objectValue(ctx.key, value);
-        for (const [field, where] of Object.entries(PLATFORM_PKI_FIELDS)) {
-            if (field in o) fail(key(ctx.key, field), o[field], where);
-        }
-        // Checked against the settable fields first, so the list in the error holds only what may be set here.
-        knownKeys(ctx.key, o, Object.keys(pki.fields ?? {}));
-        // Addresses are the platform's to choose; only names a user will point at the cluster may be given.
-        if (o.endpoint !== undefined) knownKeys(key(ctx.key, "endpoint"), objectValue(key(ctx.key, "endpoint"), o.endpoint), ["dnsNames"]);
-        const hosts = standInHosts(1).map((h) => ({ name: h.name, ipAddresses: [h.ip] }));
-        resolvePkiOptions({ ...o, serviceCidr: NETWORK_DEFAULTS.serviceCidr, controlPlaneNodes: hosts, etcdMembers: hosts }, ctx.key);
-        return o as StackPkiOptions;
-    },
+    // Resolved once, against the platform's nodes and endpoint, by components/cluster (resolveCluster).
+    validate: (value, ctx) => objectValue(ctx.key, value) as StackPkiOptions,
 };

@@ -5,17 +5,20 @@
 // credential), the k8s provider, and what workers need in the cluster to join.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AdminBootstrap, ClusterPki, kubeconfigNames, PkiMaterial, pkiPosture } from "../../components/pki";
+import type { ClusterMaterial } from "../../components/cluster";
+import { AdminBootstrap, ClusterPki, kubeconfigNames } from "../../components/pki";
 import { ApiServerReady } from "./api-ready";
 import { AwsCluster, AwsClusterArgs, planAwsCluster } from "./index";
-import { controlPlaneSoftware, plannedPkiMaterial, workerSoftware } from "./node-software-plan";
+import { controlPlaneSoftware, workerSoftware } from "./node-software-plan";
 import { awsPosture } from "./posture";
-import { AwsProgramInput, AwsProgramPlan, LOCAL_API_SERVER, planAwsProgram } from "./program-plan";
+import { AwsProgramPlan } from "./program-plan";
 import { applyWorkerJoin } from "./worker-join";
 
-export type { AwsProgramInput, AwsPkiOptions, AwsControlPlaneOptions, AwsNetworkOptions, AwsConfigKeys } from "./program-plan";
+export type { AwsProgramInput, AwsProgramKeys } from "./program-plan";
 
-export interface AwsProgramArgs extends AwsProgramInput {
+export interface AwsProgramArgs {
+    /** The stack plan (planAwsProgram): resolved settings and every node's bundle. */
+    plan: AwsProgramPlan;
     /** Prefix of every Pulumi resource name. Default "aws". */
     name?: string;
     /** Clock for the worker join-token window; tests pin it. */
@@ -39,50 +42,52 @@ export interface AwsProgram {
     posture: Record<string, unknown>;
 }
 
-function clusterArgs(args: AwsProgramArgs, plan: AwsProgramPlan, pki: PkiMaterial): AwsClusterArgs {
-    const cp = controlPlaneSoftware(plan, pki);
+function clusterArgs(args: AwsProgramArgs, plan: AwsProgramPlan, material?: ClusterMaterial): AwsClusterArgs {
+    const cp = controlPlaneSoftware(plan, material);
     return {
         options: plan.awsOptions,
         configKey: plan.keys.aws,
         controlPlane: cp.software,
         workers: workerSoftware(plan),
         secrets: cp.secrets,
-        clusterCaPem: pki.cas.kubernetes.certPem,
+        clusterCaPem: material?.pki.cas.kubernetes.certPem ?? "",
         // Workers join at the same URL admins use: its host is a SAN of the apiserver certificate.
-        apiServerUrl: plan.server,
-        encryption: plan.encryption,
+        apiServerUrl: plan.cluster.server,
+        encryption: plan.cluster.resolved.encryption,
         nowMs: args.nowMs,
     };
 }
 
 export function awsProgram(args: AwsProgramArgs, opts: pulumi.ComponentResourceOptions = {}): AwsProgram {
-    const plan = planAwsProgram(args);
+    const { plan } = args;
     // AwsCluster's own checks (units, files, parameter scopes, worker kubelet) on the full wiring, still
-    // before the first resource: the file list depends only on the PKI tables, not on any key.
-    const clusterPlan = planAwsCluster(clusterArgs(args, plan, plannedPkiMaterial(plan)));
+    // before the first resource: the file list is the plan's, contents are bound later.
+    const clusterPlan = planAwsCluster(clusterArgs(args, plan));
+    const { cluster: cp } = plan;
     const posture = {
-        ...plan.posture,
-        aws: awsPosture(plan.awsOptions, plan.keys.aws, clusterPlan.parameters),
-        pki: pkiPosture(plan.pki, plan.keys.pki),
+        ...cp.posture,
+        platform: { ...cp.posture.platform, aws: awsPosture(plan.awsOptions, plan.keys.aws, clusterPlan.parameters) },
     };
 
     const name = args.name ?? "aws";
+    const facts = cp.resolved.facts;
     const pki = new ClusterPki(`${name}-pki`, {
-        options: plan.pki,
-        // The controller manager and scheduler talk to the apiserver on their own node (LOCAL_API_SERVER).
-        servers: { external: plan.server, local: LOCAL_API_SERVER },
+        options: cp.resolved.pki,
+        // The controller manager and scheduler talk to the apiserver on their own node.
+        servers: { external: cp.server, ...(facts.localApiServer ? { local: facts.localApiServer } : {}) },
         clusterName: plan.r.clusterName,
         configKey: plan.keys.pki,
     }, opts);
-    const cluster = new AwsCluster(name, clusterArgs(args, plan, pki), opts);
+    // AwsCluster creates the encryption keys itself and delivers their config as its own parameter.
+    const cluster = new AwsCluster(name, clusterArgs(args, plan, { pki, encryptionConfig: "" }), opts);
 
     const ca = pki.cas.kubernetes;
     const only = { parent: opts.parent };
     const ready = new ApiServerReady(`${name}-api-ready`, {
-        server: plan.server, caCertPem: ca.certPem, caKeyPem: ca.keyPem, timeoutSeconds: args.readyTimeoutSeconds,
+        server: cp.server, caCertPem: ca.certPem, caKeyPem: ca.keyPem, timeoutSeconds: args.readyTimeoutSeconds,
     }, { ...only, dependsOn: [cluster] });
     const bootstrap = new AdminBootstrap(`${name}-admin-bootstrap`, {
-        server: plan.server, caCertPem: ca.certPem, caKeyPem: ca.keyPem,
+        server: cp.server, caCertPem: ca.certPem, caKeyPem: ca.keyPem,
     }, { ...only, dependsOn: [ready] });
     const kubeconfig = pulumi.secret(pki.kubeconfigs.admin);
     const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig, enableServerSideApply: true }, { ...only, dependsOn: [bootstrap] });
@@ -90,5 +95,5 @@ export function awsProgram(args: AwsProgramArgs, opts: pulumi.ComponentResourceO
 
     const users = pki.kubeconfigSpecs.filter((s) => s.name.startsWith(kubeconfigNames.user("")));
     const userKubeconfigs = pulumi.secret(pulumi.all(Object.fromEntries(users.map((s) => [s.name.slice(kubeconfigNames.user("").length), pki.kubeconfigs[s.name]]))));
-    return { cluster, pki, server: pulumi.output(plan.server), kubeconfig, userKubeconfigs, caCertPem: ca.certPem, provider, posture };
+    return { cluster, pki, server: pulumi.output(cp.server), kubeconfig, userKubeconfigs, caCertPem: ca.certPem, provider, posture };
 }

@@ -1,43 +1,28 @@
-// The local platform: a hardened control plane as processes on this machine, from the same PKI,
-// encryption, audit and settings components every platform uses. It writes the files, starts etcd,
-// kube-apiserver, kube-controller-manager and kube-scheduler in order, bootstraps the admin group's
-// binding, and hands back a Kubernetes provider for whatever the program applies next.
+// The local platform's delivery: the cluster plan's node bundle as files and supervised processes on this
+// machine. It decides only how (owners, markers, argument files, order); what each file holds and which
+// process reads it comes from components/cluster. Hands back a Kubernetes provider for the in-cluster half.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { AuditLogOptions, auditLogFiles, renderAuditPolicy } from "../../components/audit";
-import { configFile, pkiFiles, pkiPair, toYaml } from "../../components/common";
-import { controlPlaneFileList } from "../../components/control-plane";
-import { EncryptionAtRest, EncryptionOptions } from "../../components/encryption";
-import { AdminBootstrap, ClusterPki, pkiFileSet } from "../../components/pki";
+import { contentOf, PlannedProcess, ProcessName, PROCESSES } from "../../components/cluster";
+import { configFile, toYaml } from "../../components/common";
+import { EncryptionAtRest } from "../../components/encryption";
+import { AdminBootstrap, ClusterPki, kubeconfigNames } from "../../components/pki";
 import { LocalFile } from "./file";
 import { kubeBenchConfig } from "./kube-bench";
-import { LocalOptions } from "./options";
-import { claimedDirs, LocalControlPlaneOptions, LocalPkiOptions, MARKER, planLocal, ProcessName } from "./plan";
-import { HealthCheck, LocalProcess } from "./process";
-import { servingPair } from "./serving";
+import { claimedDirs, LocalStackPlan, MARKER } from "./plan";
+import { LocalProcess } from "./process";
 import { LocalPurge } from "./purge";
 import { SystemUser } from "./user";
 
 export interface LocalClusterArgs {
-    /** The stack name: keys the state directory and the system-layout markers. */
-    stack: string;
-    /** Directory holding etcd, kube-apiserver, kube-controller-manager and kube-scheduler. */
-    toolchainBin: string;
+    /** The stack plan (planLocalStack): resolved settings and the node's bundle. */
+    plan: LocalStackPlan;
     /** kube-bench's cfg directory; when given, a kube-bench config pointing at this cluster's files is written. */
     kubeBenchCfg?: string;
-    local?: LocalOptions;
-    pki?: LocalPkiOptions;
-    encryption?: EncryptionOptions;
-    audit?: AuditLogOptions;
-    controlPlane?: LocalControlPlaneOptions;
-    /** Roots of error keys, e.g. { local: "hardened-cluster:local" }. */
-    configKeys?: { local?: string; pki?: string; encryption?: string; controlPlane?: string };
 }
-
-type Readers = ProcessName[];
 
 export class LocalCluster extends pulumi.ComponentResource {
     readonly server: string;
@@ -56,12 +41,14 @@ export class LocalCluster extends pulumi.ComponentResource {
     readonly pki: ClusterPki;
 
     constructor(name: string, args: LocalClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-        // Everything that can be wrong with the input fails here, before the component registers.
-        const plan = planLocal({ ...args, configKeys: args.configKeys });
-        for (const p of ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]) {
-            if (!fs.existsSync(path.join(args.toolchainBin, p))) {
-                throw new Error(`local platform: ${p} is not in ${args.toolchainBin} (build the toolchain: npm run toolchain)`);
-            }
+        const { plan } = args;
+        const { local, cluster } = plan;
+        const [bundle] = cluster.nodes;
+        const { resolved } = cluster;
+        // A missing binary or kube-bench config fails here, before the component registers anything.
+        for (const p of bundle.processes) {
+            const source = sourceBinary(plan, p);
+            if (!fs.existsSync(source)) throw new Error(`local platform: ${path.basename(source)} is not in ${path.dirname(source)} (build the toolchain: npm run toolchain)`);
         }
         let stock: Record<string, unknown> | undefined;
         if (args.kubeBenchCfg) {
@@ -70,97 +57,51 @@ export class LocalCluster extends pulumi.ComponentResource {
             stock = parse(fs.readFileSync(stockFile, "utf8"));
         }
         super("hardened-cluster:local:LocalCluster", name, {}, opts);
-        const { local, controlPlane } = plan;
         const layout = local.layout;
         const system = local.layoutKind === "system";
         const child = { parent: this };
+        const root = system ? "root:root" : undefined;
 
-        this.server = plan.server;
+        this.server = cluster.server;
         this.stateDir = system ? layout.configDir : path.dirname(local.runDir);
-        this.pki = new ClusterPki(`${name}-pki`, {
-            options: plan.pki,
-            servers: { external: plan.server },
-            configKey: args.configKeys?.pki ?? "pki",
-        }, child);
-        const encryption = new EncryptionAtRest(`${name}-encryption`, {
-            options: args.encryption,
-            configKey: args.configKeys?.encryption ?? "encryption",
-        }, child);
+        this.pki = new ClusterPki(`${name}-pki`, { options: resolved.pki, servers: { external: cluster.server }, configKey: resolved.keys.pki }, child);
+        const encryption = new EncryptionAtRest(`${name}-encryption`, { options: resolved.encryption, configKey: resolved.keys.encryption }, child);
+        const material = { pki: this.pki, encryptionConfig: encryption.configYaml };
 
-        const argv = plan.args;
-        // A process reads a file exactly when its command line names it; a renewed certificate then restarts
-        // only its readers. (Files named only inside other files, such as the EventRateLimit config, say so.)
-        const readersOf = (filePath: string): Readers =>
-            (Object.keys(argv) as ProcessName[]).filter((p) => argv[p].some((a) => a.endsWith(`=${filePath}`) || a.includes(`=${filePath},`)));
-        const hashes: Record<ProcessName, pulumi.Output<string>[]> = {
-            etcd: [], "kube-apiserver": [], "kube-controller-manager": [], "kube-scheduler": [],
-        };
+        const hashes: Record<ProcessName, pulumi.Output<string>[]> = { etcd: [], "kube-apiserver": [], "kube-controller-manager": [], "kube-scheduler": [] };
         const files: LocalFile[] = [];
         // etcd's own user must exist before the files it owns are written.
         const etcdUser = system ? new SystemUser(`${name}-etcd-user`, { name: local.etcdUser! }, child) : undefined;
-        interface Placement { owner?: string; dirOwner?: string; dirMode?: number; retain?: boolean }
-        const write = (id: string, filePath: string, content: pulumi.Input<string>, mode: number, readers: Readers, where: Placement = {}) => {
+        interface Placement { owner?: string; dir?: { mode: number; owner?: string }; retain?: boolean }
+        const write = (id: string, filePath: string, content: pulumi.Input<string>, mode: number, restarts: ProcessName[], where: Placement = {}) => {
+            const owner = where.owner ?? root;
             const f = new LocalFile(`${name}-${id}`, {
-                path: filePath, content, mode, dirMode: where.dirMode ?? 0o700, owner: where.owner ?? plan.owner?.root,
-                ...(where.dirOwner ? { dirOwner: where.dirOwner } : {}),
-            }, { ...child, dependsOn: etcdUser && (where.owner ?? where.dirOwner) ? [etcdUser] : [], retainOnDelete: where.retain });
+                path: filePath, content, mode, dirMode: where.dir?.mode ?? 0o700, owner,
+                ...(where.dir?.owner ? { dirOwner: where.dir.owner } : {}),
+            }, { ...child, dependsOn: etcdUser && (where.owner || where.dir?.owner) ? [etcdUser] : [], retainOnDelete: where.retain });
             files.push(f);
-            for (const r of readers) hashes[r].push(f.sha256);
+            for (const r of restarts) hashes[r].push(f.sha256);
             return f;
         };
-        // etcd's key directory stays root's: etcd may read it through its group, never write it, so nothing it
-        // plants there can redirect a write made as root.
-        const etcdKeyDir: Placement = system ? { dirOwner: plan.owner!.etcdReader, dirMode: 0o750 } : {};
 
-        // Markers first: they are what lets a later run of this stack reuse its directories. The data directory's
-        // marker is written while root still owns the directory; once etcd owns it, root never writes there again.
-        // Unless destroy purges, the data outlives the stack, so its markers do too: only this stack may reuse it.
+        // Markers first: they are what lets a later run of this stack reuse its directories. Unless destroy
+        // purges, the data outlives the stack, so its markers do too: only this stack may reuse it.
+        const etcdDir = bundle.files.find((f) => f.path.startsWith(local.etcdServerPkiDir + "/") && f.dir)?.dir;
         for (const dir of claimedDirs(local)) {
-            write(`marker${dir.replace(/\//g, "-")}`, path.join(dir, MARKER), args.stack, 0o600, [],
-                { ...(dir === local.etcdServerPkiDir ? etcdKeyDir : {}), retain: !local.purgeOnDestroy });
+            write(`marker${dir.replace(/\//g, "-")}`, path.join(dir, MARKER), plan.stack, 0o600, [],
+                { dir: dir === local.etcdServerPkiDir ? etcdDir : undefined, retain: !local.purgeOnDestroy });
         }
         // Deleted after every process has stopped (they depend on it); purges only with local.purgeOnDestroy.
         const purge = new LocalPurge(`${name}-purge`, { enabled: local.purgeOnDestroy, dirs: [layout.etcdDataDir, layout.auditLogDir] }, child);
 
-        // PKI. In the system layout the etcd server and peer pairs go to etcd's key directory, root:etcd 0750 with
-        // files root:etcd 0640 (CIS 1.1.19 wants /etc/kubernetes/pki root-owned, and etcd only needs to read
-        // them); the API server keeps the etcd CA and its client pair.
-        const etcdOwnFiles = new Set([pkiFiles.etcdCa, pkiFiles.etcdServer, pkiFiles.etcdPeer].flatMap((b) => Object.values(pkiPair(plan.etcdLayout, b, true))));
-        const etcdServerOnly = new Set([pkiFiles.etcdServer, pkiFiles.etcdPeer].flatMap((b) => Object.values(pkiPair(layout, b, true))));
-        const kubeletConf = configFile(layout, "kubelet"); // no kubelet on this platform
-        for (const f of pkiFileSet(this.pki, layout)) {
-            if ((system && etcdServerOnly.has(f.path)) || f.path === kubeletConf) continue;
-            write(fileId(f.path, layout.configDir), f.path, f.content, f.mode, readersOf(f.path));
+        // The bundle: a file that a process reads restarts it when it changes, unless the process reloads it.
+        for (const f of bundle.files) {
+            const restarts = f.onChange === "restart" ? f.readers : [];
+            write(fileId(f.path, layout.configDir), f.path, contentOf(f, material), f.mode, restarts, { owner: f.owner, dir: f.dir });
         }
-        if (system) {
-            for (const f of pkiFileSet(this.pki, plan.etcdLayout)) {
-                if (!etcdOwnFiles.has(f.path)) continue;
-                write(`etcd-own-${path.basename(f.path)}`, f.path, f.content, f.mode | 0o040, readersOf(f.path), { ...etcdKeyDir, owner: plan.owner!.etcdReader });
-            }
-        }
-
-        for (const component of ["kube-controller-manager", "kube-scheduler"] as const) {
-            const pair = servingPair(name, component, this.pki.cas.kubernetes, plan.pki, child);
-            const paths = plan.serving[component];
-            write(fileId(paths.cert, layout.configDir), paths.cert, pair.certPem, 0o644, readersOf(paths.cert));
-            write(fileId(paths.key, layout.configDir), paths.key, pair.keyPem, 0o600, readersOf(paths.key));
-        }
-
-        // Settings files. The encryption config is not a restart trigger: the API server reloads it itself
-        // (--encryption-provider-config-automatic-reload), which is what makes staged key rotation work.
-        write("encryption-config", configFile(layout, "encryption"), encryption.configYaml, 0o600, []);
-        const audit = auditLogFiles(layout);
-        write("audit-policy", audit.policyFile, toYaml(renderAuditPolicy(args.audit)), 0o600, readersOf(audit.policyFile));
-        for (const f of controlPlaneFileList(controlPlane)) {
-            if (f.path === controlPlane.filePaths.kubeletConfig) continue; // no kubelet on this platform
-            // The EventRateLimit config is named by the admission config, not by a flag.
-            const readers = f.path === controlPlane.filePaths.eventRateLimit ? ["kube-apiserver" as const] : readersOf(f.path);
-            write(fileId(f.path, layout.configDir), f.path, f.content, 0o600, readers);
-        }
-
-        // Args files: the record of each process's command line (what kube-bench's file checks look at).
-        for (const p of Object.keys(argv) as ProcessName[]) {
-            write(`args-${p}`, plan.argsFiles[p], `${argv[p].join("\n")}\n`, 0o600, []);
+        // Each process starts from its argument file, the file kube-bench's checks inspect.
+        for (const p of bundle.processes) {
+            write(`args-${p.name}`, plan.argsFiles[p.name], `${p.argv.join("\n")}\n`, 0o600, [p.name]);
         }
         if (stock) {
             const targets = {
@@ -176,69 +117,64 @@ export class LocalCluster extends pulumi.ComponentResource {
             this.kubeBenchConfigPath = plan.kubeBenchConfig;
         }
 
-        // etcd runs as its own user, who cannot reach the toolchain cache under root's home: the system layout
-        // installs the binary root-owned next to the stack's other run files.
-        const binary = (p: ProcessName): { command: string; installed?: LocalFile } => {
-            if (!(system && p === "etcd")) return { command: path.join(args.toolchainBin, p) };
-            const target = path.join(local.runDir, "bin", p);
-            const f = new LocalFile(`${name}-bin-${p}`, { path: target, source: path.join(args.toolchainBin, p), mode: 0o755, dirMode: 0o755, owner: "root:root" }, child);
-            hashes[p].push(f.sha256);
-            return { command: target, installed: f };
-        };
+        const installed: Partial<Record<ProcessName, LocalFile>> = {};
+        if (plan.installedEtcd) {
+            const f = new LocalFile(`${name}-bin-etcd`, { path: plan.installedEtcd, source: sourceBinary(plan, bundle.processes[0]), mode: 0o755, dirMode: 0o755, owner: "root:root" }, child);
+            hashes.etcd.push(f.sha256);
+            installed.etcd = f;
+        }
 
-        // Processes, in the order the control plane needs them.
-        const digest = (p: ProcessName) => pulumi.all(hashes[p]).apply((h) => h.join(","));
-        const start = (p: ProcessName, health: HealthCheck, dependsOn: pulumi.Resource[], extra: { user?: string; startAttempts?: number; dirs?: { path: string; mode: number; owner?: string }[] } = {}) => {
-            const bin = binary(p);
-            return new LocalProcess(`${name}-${p}`, {
-                name: p,
-                command: bin.command,
-                args: argv[p],
-                logFile: plan.logFiles[p],
-                health,
-                inputsDigest: digest(p),
+        const started: Partial<Record<ProcessName, LocalProcess>> = {};
+        const start = (p: PlannedProcess, dependsOn: pulumi.Resource[]) => {
+            const proc = new LocalProcess(`${name}-${p.name}`, {
+                name: p.name,
+                command: p.command,
+                args: p.argv,
+                logFile: plan.logFiles[p.name],
+                health: p.health,
+                inputsDigest: pulumi.all(hashes[p.name]).apply((h) => h.join(",")),
                 startTimeoutSeconds: 90,
                 stopTimeoutSeconds: 20,
-                ...extra,
-            }, { ...child, dependsOn: bin.installed ? [...dependsOn, bin.installed] : dependsOn });
+                ...(p.retriesStart ? { startAttempts: 3 } : {}),
+                ...(p.user ? { user: p.user } : {}),
+                dirs: p.dirs.map((d) => ({ path: d.path, mode: d.mode, ...(d.owner ? { owner: d.owner } : root ? { owner: root } : {}) })),
+            }, { ...child, dependsOn: [...dependsOn, ...p.after.map((a) => started[a]!), ...(installed[p.name] ? [installed[p.name]!] : [])] });
+            started[p.name] = proc;
+            return proc;
         };
-
-        const etcd = start("etcd", plan.health.etcd, etcdUser ? [...files, etcdUser, purge] : [...files, purge], {
-            user: system ? local.etcdUser : undefined,
-            dirs: [{ path: layout.etcdDataDir, mode: 0o700, owner: plan.owner?.etcd }],
-        });
-        const apiserver = start("kube-apiserver", plan.health["kube-apiserver"], [etcd, purge], { dirs: [{ path: layout.auditLogDir, mode: 0o700, owner: plan.owner?.root }] });
+        // In the order the control plane needs them; those with the same predecessors start in parallel.
+        const ordered = PROCESSES.map((n) => bundle.processes.find((p) => p.name === n)!);
+        for (const p of ordered) start(p, p.after.length === 0 ? [...files, purge, ...(etcdUser ? [etcdUser] : [])] : [purge]);
+        const apiserver = started["kube-apiserver"]!;
         const bootstrap = new AdminBootstrap(`${name}-admin-bootstrap`, {
-            server: plan.server,
+            server: cluster.server,
             caCertPem: this.pki.cas.kubernetes.certPem,
             caKeyPem: this.pki.cas.kubernetes.keyPem,
         }, { ...child, dependsOn: [apiserver] });
-        // The controller manager exits when the RBAC bootstrap roles do not exist yet, hence after /readyz
-        // and with more than one attempt.
-        const kcm = start("kube-controller-manager", plan.health["kube-controller-manager"], [apiserver], { startAttempts: 3 });
-        const scheduler = start("kube-scheduler", plan.health["kube-scheduler"], [apiserver], { startAttempts: 3 });
+        const controllers = [started["kube-controller-manager"]!, started["kube-scheduler"]!];
 
         this.kubeconfigPath = configFile(layout, "admin");
         this.kubeconfig = pulumi.secret(this.pki.kubeconfigs.admin);
         this.caCertPem = this.pki.cas.kubernetes.certPem;
-        const users = this.pki.kubeconfigSpecs.filter((k) => k.name.startsWith("user-"));
-        this.userKubeconfigs = pulumi.secret(pulumi.all(users.map((k) => this.pki.kubeconfigs[k.name]))
-            .apply((yamls) => Object.fromEntries(users.map((k, i) => [k.name.slice("user-".length), yamls[i]]))));
-        this.ready = pulumi.all([bootstrap.id, kcm.id, scheduler.id]).apply(() => plan.server);
-        this.provider = new k8s.Provider(`${name}-k8s`, {
-            kubeconfig: this.kubeconfig,
-            enableServerSideApply: true,
-        }, { ...child, dependsOn: [bootstrap, kcm, scheduler] });
+        const users = this.pki.kubeconfigSpecs.filter((s) => s.name.startsWith(kubeconfigNames.user("")));
+        this.userKubeconfigs = pulumi.secret(pulumi.all(users.map((s) => this.pki.kubeconfigs[s.name]))
+            .apply((yamls) => Object.fromEntries(users.map((s, i) => [s.name.slice(kubeconfigNames.user("").length), yamls[i]]))));
+        this.ready = pulumi.all([bootstrap.id, ...controllers.map((c) => c.id)]).apply(() => cluster.server);
+        // In-cluster objects are deleted through this provider before the controllers stop (they depend on it),
+        // so the garbage collector is still there to finish foreground deletions.
+        this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, { ...child, dependsOn: [bootstrap, ...controllers] });
         this.posture = {
-            platform: "local",
-            layout: local.layoutKind,
-            purgeOnDestroy: local.purgeOnDestroy,
-            endpoint: plan.server,
-            controlPlane: controlPlane.posture,
-            pki: this.pki.posture,
+            ...cluster.posture,
+            platform: { ...cluster.posture.platform, layout: local.layoutKind, purgeOnDestroy: local.purgeOnDestroy },
         };
         this.registerOutputs({ server: this.server, kubeconfigPath: this.kubeconfigPath, kubeconfig: this.kubeconfig, ready: this.ready });
     }
+}
+
+/** Where a process's binary comes from: the toolchain, even when the system layout runs an installed copy. */
+function sourceBinary(plan: LocalStackPlan, p: PlannedProcess): string {
+    if (p.command !== plan.installedEtcd) return p.command;
+    return path.join(path.dirname(plan.cluster.resolved.facts.binary("kube-apiserver")), "etcd");
 }
 
 /** A stable resource name from a path under the state directory, e.g. "pki-etcd-ca.crt". */

@@ -1,166 +1,98 @@
-// The local platform's decisions, as a pure plan: which options the shared components get (loopback
-// addresses, this stack's ports, one etcd member, one control-plane node), where each file goes, who may
-// read it and which process must restart when it changes. The Pulumi wiring in cluster.ts only executes it.
+// The local platform's facts and its stack plan: loopback addresses, this stack's ports, one etcd member on
+// one control-plane node, where its run files go. Every setting comes from the cluster plan
+// (components/cluster); cluster.ts only delivers the bundle.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { AuditLogOptions } from "../../components/audit";
-import { auditLogFiles } from "../../components/audit";
-import { componentServingFiles, fail, FileLayout, key, pkiFiles, pkiPair } from "../../components/common";
-import type { ControlPlaneOptions, NetworkOptions, RenderedControlPlane } from "../../components/control-plane";
-import { renderControlPlane } from "../../components/control-plane";
-import type { PkiOptions } from "../../components/pki";
+import { ClusterKeys, ClusterPlan, ClusterSettings, DEFAULT_CLUSTER_KEYS, planCluster, PlatformFacts, PROCESSES, ProcessName, resolveCluster } from "../../components/cluster";
+import { ConfigErrorList, fail, key } from "../../components/common";
+import { ENCRYPTION_PROVIDERS } from "../../components/encryption";
 import { LocalOptions, ResolvedLocal, resolveLocal } from "./options";
-import type { HealthCheck } from "./process";
 
 export const LOCAL_NODE = "control-plane";
-export const LOCAL_ETCD_MEMBER = "etcd-local";
 export const MARKER = ".hardened-cluster";
+export type { ProcessName };
 
-export type ProcessName = "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler";
-export const PROCESSES: readonly ProcessName[] = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
-
-/** What the local platform lets a stack set about the shared components (the rest it decides itself). */
-export type LocalPkiOptions = Omit<PkiOptions, "serviceCidr" | "controlPlaneNodes" | "etcdMembers" | "endpoint">;
-export type LocalNetworkOptions = Pick<NetworkOptions, "serviceCidr" | "podCidr" | "clusterDomain" | "clusterName" | "serviceAccountIssuer">;
-export type LocalControlPlaneOptions = Omit<ControlPlaneOptions, "network" | "audit"> & { network?: LocalNetworkOptions };
-
-export interface LocalPlanInput {
+export interface LocalStackInput {
     stack: string;
     local?: LocalOptions;
-    pki?: LocalPkiOptions;
-    audit?: AuditLogOptions;
-    controlPlane?: LocalControlPlaneOptions;
-    /** Roots of error keys, e.g. "hardened-cluster:local". */
-    configKeys?: { local?: string; controlPlane?: string };
+    settings?: ClusterSettings;
+    /** Where etcd, kube-apiserver, kube-controller-manager and kube-scheduler are (the toolchain's bin directory). */
+    toolchainBin: string;
+    /** Full keys for error paths: the cluster's and "local". */
+    keys?: Partial<ClusterKeys> & { local?: string };
+    isRoot?: boolean;
 }
 
-export interface LocalPlan {
+export interface LocalStackPlan {
+    stack: string;
     local: ResolvedLocal;
-    server: string;
-    pki: PkiOptions;
-    controlPlane: RenderedControlPlane;
-    /** The etcd member's flags, pointing at the files only etcd reads. */
-    etcd: { flags: Record<string, string>; args: string[] };
-    /** Layout of the files etcd itself reads (differs from `local.layout` in the system layout). */
-    etcdLayout: FileLayout;
-    /** Files each process reads: a change to one restarts that process. */
+    cluster: ClusterPlan;
+    /** Each process's command line, one argument per line: what the supervisor starts it from. */
     argsFiles: Record<ProcessName, string>;
     logFiles: Record<ProcessName, string>;
     kubeBenchConfig: string;
-    /** Each process's command line: the shared renderer's flags, plus the controller manager's and scheduler's serving pairs. */
-    args: Record<ProcessName, string[]>;
-    /** How each process's start is judged: always over TLS verified against the CA that issued its certificate. */
-    health: Record<ProcessName, HealthCheck>;
-    /** The controller manager's and scheduler's serving pairs, issued by the platform from the cluster CA. */
-    serving: Record<"kube-controller-manager" | "kube-scheduler", { cert: string; key: string }>;
-    /** System layout: root's files; etcd's data directory; files etcd reads but may not change (root:etcd). */
-    owner?: { root: string; etcd: string; etcdReader: string };
+    /** System layout: the root-owned copy of etcd's binary, which etcd's own user can reach. */
+    installedEtcd?: string;
 }
 
-export function planLocal(input: LocalPlanInput, isRoot?: boolean): LocalPlan {
-    const localKey = input.configKeys?.local ?? "local";
-    const local = resolveLocal(input.local, input.stack, localKey, isRoot);
-    const network = input.controlPlane?.network ?? {};
+/** The local platform's facts about where and how the cluster runs. */
+export function localFacts(local: ResolvedLocal, toolchainBin: string, localKey = "local"): PlatformFacts {
     const ip = local.address;
-    const cpKey = input.configKeys?.controlPlane ?? "controlPlane";
-    const serving = {
-        "kube-controller-manager": pkiPair(local.layout, componentServingFiles.controllerManager),
-        "kube-scheduler": pkiPair(local.layout, componentServingFiles.scheduler),
-    };
-    const controlPlaneOptions: ControlPlaneOptions = {
-        ...input.controlPlane,
-        audit: input.audit,
-        network: {
-            ...network,
-            advertiseAddress: ip,
-            // Loopback only: this control plane has no nodes, and nothing off this machine should reach it.
-            apiServerBindAddress: ip,
-            apiServerPort: local.ports.apiServer,
-            controllerManagerPort: local.ports.controllerManager,
-            schedulerPort: local.ports.scheduler,
-            etcdClientPort: local.ports.etcdClient,
-            etcdPeerPort: local.ports.etcdPeer,
-            etcdMembers: [{ name: LOCAL_ETCD_MEMBER, ip }],
-        },
-    };
-    const controlPlane = renderControlPlane(controlPlaneOptions, local.layout, cpKey);
-    // Their own serving pairs, so a health check can tell them from whatever else answers on the port. Added
-    // after rendering: the shared flags stay byte-identical across platforms, this is the local platform's probe.
-    noServingFlags(input.controlPlane?.controllerManager?.extraArgs, key(cpKey, "controllerManager", "extraArgs"));
-    noServingFlags(input.controlPlane?.scheduler?.extraArgs, key(cpKey, "scheduler", "extraArgs"));
-    const servingFlags = (pair: { cert: string; key: string }) => [`--tls-cert-file=${pair.cert}`, `--tls-private-key-file=${pair.key}`];
-    const etcdLayout = { ...local.layout, etcdPkiDir: local.etcdServerPkiDir };
-    const etcd = renderControlPlane(controlPlaneOptions, etcdLayout, cpKey).etcd[0];
-
+    const system = local.layoutKind === "system";
     const server = `https://${ip}:${local.ports.apiServer}`;
-    const pki: PkiOptions = {
-        ...input.pki,
-        serviceCidr: network.serviceCidr ?? "10.96.0.0/12",
-        clusterDomain: network.clusterDomain ?? input.pki?.clusterDomain,
-        endpoint: { ipAddresses: [ip] },
-        controlPlaneNodes: [{ name: LOCAL_NODE, ipAddresses: [ip] }],
-        etcdMembers: [{ name: LOCAL_ETCD_MEMBER, ipAddresses: [ip] }],
-    };
-    if (pki.clusterDomain === undefined) delete pki.clusterDomain;
-
-    const at = (dir: string, suffix: string) =>
-        Object.fromEntries(PROCESSES.map((p) => [p, path.join(local.runDir, dir, `${p}${suffix}`)])) as Record<ProcessName, string>;
-    checkLayoutDirs(local, input.stack, localKey);
     return {
-        local,
-        server,
-        pki,
-        controlPlane,
-        etcd: { flags: etcd.flags, args: etcd.args },
-        etcdLayout,
+        platform: "local",
+        layout: local.layout,
+        etcdOwnPkiDir: local.etcdServerPkiDir,
+        members: [{ name: LOCAL_NODE, ip }],
+        // Loopback only: this control plane has no nodes, and nothing off this machine should reach it.
+        network: {
+            apiServerBindAddress: ip, apiServerPort: local.ports.apiServer, etcdClientPort: local.ports.etcdClient,
+            etcdPeerPort: local.ports.etcdPeer, controllerManagerPort: local.ports.controllerManager, schedulerPort: local.ports.scheduler,
+        },
+        endpoint: { ipAddresses: [ip], dnsNames: [] },
+        serverUrl: server,
+        // etcd runs as its own user, who cannot reach the toolchain cache under root's home: the system layout
+        // installs the binary root-owned next to the stack's other run files.
+        binary: (p) => (system && p === "etcd" ? installedEtcdPath(local) : path.join(toolchainBin, p)),
+        etcdUser: system ? local.etcdUser : undefined,
+        operatorOnNode: true,
+        encryption: { providers: ENCRYPTION_PROVIDERS.filter((p) => p !== "kms"), why: "it runs no KMS plugin" },
+        portsSetting: `${localKey}.ports`,
+        refused: [{ key: "pki", path: ["endpoint"], reason: "the local platform serves the API on 127.0.0.1 only and names it itself; remove it (it is for the AWS platform)" }],
+    };
+}
+
+function installedEtcdPath(local: ResolvedLocal): string {
+    return path.join(local.runDir, "bin", "etcd");
+}
+
+/** Resolves the local key and every cluster setting in one pass (all errors together), then plans the node. */
+export function planLocalStack(input: LocalStackInput): LocalStackPlan {
+    const keys = { ...DEFAULT_CLUSTER_KEYS, ...input.keys };
+    const localKey = input.keys?.local ?? "local";
+    const errors = new ConfigErrorList();
+    let local: ResolvedLocal | undefined;
+    errors.attempt(() => (local = resolveLocal(input.local, input.stack, localKey, input.isRoot)));
+    if (local === undefined) {
+        errors.throwIfAny();
+        throw new Error("unreachable");
+    }
+    const l = local;
+    let cluster: ClusterPlan | undefined;
+    errors.attempt(() => (cluster = planCluster(resolveCluster(input.settings ?? {}, localFacts(l, input.toolchainBin, localKey), keys))));
+    errors.attempt(() => checkLayoutDirs(l, input.stack, localKey));
+    errors.throwIfAny();
+    const at = (dir: string, suffix: string) => Object.fromEntries(PROCESSES.map((p) => [p, path.join(l.runDir, dir, `${p}${suffix}`)])) as Record<ProcessName, string>;
+    return {
+        stack: input.stack,
+        local: l,
+        cluster: cluster!,
         argsFiles: at("args", ".args"),
         logFiles: at("logs", ".log"),
-        kubeBenchConfig: path.join(local.runDir, "kube-bench", "config.yaml"),
-        args: {
-            etcd: etcd.args,
-            "kube-apiserver": controlPlane.apiServer.args,
-            "kube-controller-manager": [...controlPlane.controllerManager.args, ...servingFlags(serving["kube-controller-manager"])],
-            "kube-scheduler": [...controlPlane.scheduler.args, ...servingFlags(serving["kube-scheduler"])],
-        },
-        health: healthChecks(local, server),
-        serving,
-        owner: local.layoutKind === "system" ? { root: "root:root", etcd: `${local.etcdUser}:${local.etcdUser}`, etcdReader: `root:${local.etcdUser}` } : undefined,
+        kubeBenchConfig: path.join(l.runDir, "kube-bench", "config.yaml"),
+        installedEtcd: l.layoutKind === "system" ? installedEtcdPath(l) : undefined,
     };
-}
-
-/** The platform sets the serving pair of these components itself; a flag the user set would fight it. */
-function noServingFlags(extraArgs: Record<string, unknown> | undefined, argsKey: string): void {
-    for (const flag of ["tls-cert-file", "tls-private-key-file", "cert-dir"]) {
-        if (extraArgs?.[flag] !== undefined) {
-            fail(key(argsKey, flag), extraArgs[flag], "the local platform issues this component's serving certificate from the cluster CA itself; remove the flag");
-        }
-    }
-}
-
-/**
- * Every health check verifies the server against the CA that issued its certificate (a process that is not
- * ours, squatting the port, fails it) and, where the endpoint needs one, presents a client certificate.
- */
-export function healthChecks(local: ResolvedLocal, server: string): Record<ProcessName, HealthCheck> {
-    const pki = (base: string, etcd = false) => pkiPair(local.layout, base, etcd);
-    const ca = pki(pkiFiles.ca).cert;
-    return {
-        etcd: {
-            kind: "https", url: `https://${local.address}:${local.ports.etcdClient}/health`, caFile: pki(pkiFiles.etcdCa, true).cert,
-            certFile: pki(pkiFiles.etcdHealthcheckClient, true).cert, keyFile: pki(pkiFiles.etcdHealthcheckClient, true).key,
-        },
-        "kube-apiserver": {
-            kind: "https", url: `${server}/readyz`, caFile: ca,
-            certFile: pki(pkiFiles.apiserverKubeletClient).cert, keyFile: pki(pkiFiles.apiserverKubeletClient).key,
-        },
-        "kube-controller-manager": { kind: "https", url: `https://${local.address}:${local.ports.controllerManager}/healthz`, caFile: ca },
-        "kube-scheduler": { kind: "https", url: `https://${local.address}:${local.ports.scheduler}/healthz`, caFile: ca },
-    };
-}
-
-/** The audit policy and log paths in this plan's layout. */
-export function auditFiles(plan: LocalPlan) {
-    return auditLogFiles(plan.local.layout);
 }
 
 /** Directories a stack claims with its marker: kubeadm's in the system layout, the state directory otherwise. */

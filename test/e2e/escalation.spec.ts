@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { mintClientCert } from "../../components/pki";
 import { pkiPair } from "../../components/common";
-import { LocalPlan, planLocal } from "../../platforms/local/plan";
+import { ResolvedLocal, resolveLocal } from "../../platforms/local/options";
 import { Credential, fromKubeconfig, request, Response, restrictedPod } from "./kube";
 import { listening } from "./processes";
 import { programStack, ProgramStack, toolchain } from "./harness";
@@ -70,7 +70,7 @@ function csrPem(cn: string, org: string): string {
 describe("escalation routes (real control plane, every persona)", function () {
     this.timeout(20 * 60_000);
     let ps: ProgramStack;
-    let plan: LocalPlan;
+    let plan: { local: ResolvedLocal };
     let admin: Credential;
     let stateDir: string | undefined;
     const as: Partial<Record<PersonaName, Credential>> = {};
@@ -90,7 +90,7 @@ describe("escalation routes (real control plane, every persona)", function () {
                 "hardened-cluster:baseline": { value: JSON.stringify(BASELINE) },
             },
         });
-        plan = planLocal({ stack: ps.stackName, local: local as never }, system);
+        plan = { local: resolveLocal(local as never, ps.stackName, "local", system) };
         const res = await ps.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) });
         assert.equal(res.summary.result, "succeeded");
         admin = fromKubeconfig(res.outputs.kubeconfig.value);

@@ -159,11 +159,13 @@ export function bareClusterProgram(stateDir: string, ports: Record<string, numbe
     return `
 import * as pulumi from "@pulumi/pulumi";
 import { LocalCluster } from ${JSON.stringify(path.join(repoRoot, "platforms/local/cluster"))};
-const cluster = new LocalCluster("bare", {
+import { planLocalStack } from ${JSON.stringify(path.join(repoRoot, "platforms/local/plan"))};
+const plan = planLocalStack({
     stack: pulumi.getStack(),
     toolchainBin: ${JSON.stringify(toolchain().bin)},
     local: { layout: "user", stateDir: ${JSON.stringify(stateDir)}, ports: ${JSON.stringify(ports)} },
 });
+const cluster = new LocalCluster("bare", { plan });
 export const kubeconfig = cluster.kubeconfig;
 export const ready = cluster.ready;
 `;

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import * as tls from "node:tls";
 import { mintClientCert } from "../../components/pki";
 import { pkiPair } from "../../components/common";
-import { LocalPlan, planLocal } from "../../platforms/local/plan";
+import { ResolvedLocal, resolveLocal } from "../../platforms/local/options";
 import { Credential, fromKubeconfig, handshake, request, restrictedPod } from "./kube";
 import { listening, processesOn } from "./processes";
 import { privateKeyBlocks, programStack, ProgramStack, toolchain } from "./harness";
@@ -28,7 +28,7 @@ const ourProcesses = () => processesOn(Object.values(ports));
 describe("local platform (real control plane)", function () {
     this.timeout(20 * 60_000);
     let ps: ProgramStack;
-    let plan: LocalPlan;
+    let plan: { local: ResolvedLocal };
     let admin: Credential;
     let outputs: Record<string, { value: any; secret: boolean }>;
     let stateDir: string | undefined;
@@ -52,7 +52,7 @@ describe("local platform (real control plane)", function () {
                 }) },
             },
         });
-        plan = planLocal({ stack: ps.stackName, local: local as never }, system);
+        plan = { local: resolveLocal(local as never, ps.stackName, "local", system) };
         const res = await ps.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) });
         assert.equal(res.summary.result, "succeeded");
         outputs = res.outputs;

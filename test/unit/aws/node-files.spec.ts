@@ -5,7 +5,10 @@ import { strict as assert } from "node:assert";
 import { existsSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
+import type { ClusterSettings } from "../../../components/cluster";
+import { AwsOptions } from "../../../platforms/aws/options";
 import { awsProgram, AwsProgramArgs } from "../../../platforms/aws/program";
+import { planAwsProgram } from "../../../platforms/aws/program-plan";
 import { FETCH_SCRIPT_PATH } from "../../../platforms/aws/secrets";
 import { baseOptions, Registered, registered, setAwsMocks, settle, userDataOf, valueOf } from "./fixtures";
 
@@ -14,15 +17,17 @@ const NS = "hardened-cluster";
 
 interface NodeFile { path: string; mode: string; owner: string; fetched: boolean; content?: string }
 
-function args(name: string, extra: Partial<AwsProgramArgs> = {}): AwsProgramArgs {
-    return {
-        name,
+type Extra = ClusterSettings & { aws?: AwsOptions };
+
+function args(name: string, extra: Extra = {}): AwsProgramArgs {
+    const { aws, ...settings } = extra;
+    const plan = planAwsProgram({
         stack: "unit",
-        aws: baseOptions(),
-        configKeys: { aws: `${NS}:aws`, pki: `${NS}:pki`, encryption: `${NS}:encryption`, audit: `${NS}:audit`, controlPlane: `${NS}:controlPlane` },
-        nowMs: Date.UTC(2030, 0, 1, 12),
-        ...extra,
-    };
+        aws: aws ?? baseOptions(),
+        settings,
+        keys: { aws: `${NS}:aws`, pki: `${NS}:pki`, encryption: `${NS}:encryption`, audit: `${NS}:audit`, controlPlane: `${NS}:controlPlane` },
+    });
+    return { name, plan, nowMs: Date.UTC(2030, 0, 1, 12) };
 }
 
 function unwrap(v: any): string {
@@ -43,7 +48,7 @@ function filesOf(lt: Registered): NodeFile[] {
 
 interface Built { name: string; server: string; resources: Registered[] }
 
-async function build(name: string, extra: Partial<AwsProgramArgs> = {}): Promise<Built> {
+async function build(name: string, extra: Extra = {}): Promise<Built> {
     await settle();
     registered.splice(0);
     const program = awsProgram(args(name, extra));
@@ -55,7 +60,7 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
     this.timeout(60000);
     before(() => setAwsMocks());
 
-    const cases: [string, Partial<AwsProgramArgs>, string][] = [
+    const cases: [string, Extra, string][] = [
         ["private endpoint", {}, "https://10.0.0.5:6443"],
         ["private endpoint with a DNS name", { pki: { endpoint: { dnsNames: ["api.prod1.internal"] } } }, "https://api.prod1.internal:6443"],
         ["public endpoint with a DNS name", { aws: baseOptions({ environment: "staging", endpoint: "public" }), pki: { endpoint: { dnsNames: ["api.example.com"] } } }, "https://api.example.com:6443"],
@@ -82,7 +87,7 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
         });
     });
 
-    it("writes keys, kubeconfigs and the kubelet config 0600 root:root, and etcd's own keys 0600 etcd:etcd", () => {
+    it("writes keys, kubeconfigs and the kubelet config 0600 root:root, and etcd's own keys root:etcd 0640 (etcd reads, never writes)", () => {
         const lts = built[0].resources.filter((r) => r.type === LT);
         assert.deepEqual(lts.map((lt) => lt.name).sort(), ["n0-cp-cp-0", "n0-cp-cp-1", "n0-cp-cp-2", "n0-workers"]);
         let checked = 0;
@@ -93,12 +98,12 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
                 // Nothing any node gets is writable by group or others, and only the fetch script is executable.
                 assert.equal(parseInt(f.mode, 8) & 0o022, 0, `${where} ${f.mode}`);
                 if (f.path !== FETCH_SCRIPT_PATH) assert.equal(parseInt(f.mode, 8) & 0o111, 0, `${where} ${f.mode}`);
-                if (f.fetched) assert.equal(f.mode, "0600", `${where}: fetched files are secrets`);
                 if (f.path.startsWith("/etc/etcd/pki/")) {
-                    assert.equal(f.owner, "etcd:etcd", where);
-                    if (f.path.endsWith(".key")) assert.equal(f.mode, "0600", where);
+                    assert.equal(f.owner, "root:etcd", where);
+                    assert.equal(f.mode, f.path.endsWith(".key") ? "0640" : "0644", where);
                     continue;
                 }
+                if (f.fetched) assert.equal(f.mode, "0600", `${where}: fetched files are secrets`);
                 assert.equal(f.owner, "root:root", where);
                 if (/^\/etc\/kubernetes\/.*\.(key|conf|yaml)$/.test(f.path)) assert.equal(f.mode, "0600", where);
             }
@@ -111,7 +116,7 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
         }
         const cp = filesOf(lts.find((lt) => lt.name === "n0-cp-cp-1")!);
         for (const p of ["/etc/etcd/pki/server.key", "/etc/etcd/pki/peer.key"]) {
-            assert.deepEqual(cp.filter((f) => f.path === p).map((f) => [f.mode, f.owner, f.fetched]), [["0600", "etcd:etcd", true]], p);
+            assert.deepEqual(cp.filter((f) => f.path === p).map((f) => [f.mode, f.owner, f.fetched]), [["0640", "root:etcd", true]], p);
         }
     });
 

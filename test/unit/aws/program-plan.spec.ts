@@ -3,9 +3,11 @@
 import { strict as assert } from "node:assert";
 import { ConfigError, FileLayout, kubeadmLayout } from "../../../components/common";
 import { FlagMap } from "../../../components/control-plane";
-import { awsProgram, AwsProgramArgs } from "../../../platforms/aws/program";
-import { planAwsProgram } from "../../../platforms/aws/program-plan";
-import { planLocal } from "../../../platforms/local/plan";
+import type { ClusterSettings } from "../../../components/cluster";
+import { AwsOptions } from "../../../platforms/aws/options";
+import { awsProgram } from "../../../platforms/aws/program";
+import { AwsProgramInput, planAwsProgram as planAws } from "../../../platforms/aws/program-plan";
+import { planLocalStack } from "../../../platforms/local/plan";
 import { baseOptions, registered, setAwsMocks, settle } from "./fixtures";
 
 const NS = "hardened-cluster";
@@ -18,8 +20,23 @@ const CONTROL_PLANE = {
 };
 const AUDIT = { preset: "strict" as const, maxAge: 60 };
 
-function args(extra: Partial<AwsProgramArgs> = {}): AwsProgramArgs {
-    return { stack: "prod", aws: baseOptions(), audit: AUDIT, controlPlane: CONTROL_PLANE, configKeys: KEYS, ...extra };
+type Flat = ClusterSettings & { aws?: AwsOptions; name?: string };
+
+function args(extra: Flat = {}): AwsProgramInput {
+    const { aws, name: _name, ...settings } = extra;
+    return { stack: "prod", aws: aws ?? baseOptions(), settings: { audit: AUDIT, controlPlane: CONTROL_PLANE, ...settings }, keys: KEYS };
+}
+
+/** The plan in the shape these tests read: the cluster plan's nodes with their rendered flags. */
+function planAwsProgram(input: AwsProgramInput) {
+    const p = planAws(input);
+    return {
+        ...p,
+        server: p.cluster.server,
+        pki: p.cluster.resolved.pki,
+        encryption: p.cluster.resolved.encryption,
+        nodes: p.cluster.resolved.nodes.map((n) => ({ node: { privateIp: n.member.ip }, controlPlane: n.controlPlane, etcd: n.etcd })),
+    };
 }
 
 /**
@@ -57,11 +74,12 @@ const ADDRESS_FLAGS: Record<string, string[]> = {
 describe("aws program plan", function () {
     it("renders the same flags as the local platform for the same settings, modulo paths and addresses", function () {
         const aws = planAwsProgram(args());
-        const local = planLocal({ stack: "cmp", local: { stateDir: "/tmp/hc-cmp" }, audit: AUDIT, controlPlane: CONTROL_PLANE }, false);
+        const lp = planLocalStack({ stack: "cmp", local: { stateDir: "/tmp/hc-cmp" }, settings: { audit: AUDIT, controlPlane: CONTROL_PLANE }, toolchainBin: "/tc", isRoot: false });
+        const local = { local: lp.local, controlPlane: lp.cluster.resolved.nodes[0].controlPlane, etcd: lp.cluster.resolved.nodes[0].etcd };
         const awsDirs = layoutDirs(kubeadmLayout(), "/etc/etcd/pki");
         const localDirs = layoutDirs(local.local.layout, local.local.etcdServerPkiDir);
         const normAws = normaliser(awsDirs, ["cp-0", "cp-1", "cp-2"]);
-        const normLocal = normaliser(localDirs, ["etcd-local"]);
+        const normLocal = normaliser(localDirs, ["control-plane"]);
         const pathsAws = normaliser(awsDirs, [], false);
         const pathsLocal = normaliser(localDirs, [], false);
         const node = aws.nodes[1];
@@ -122,7 +140,7 @@ describe("aws program: bad input fails before any resource", function () {
     before(() => setAwsMocks());
 
     const kms = (extra: object) => ({ provider: "kms" as const, keys: [{ name: "aws-kms", endpoint: "unix:///var/run/kmsplugin/socket.sock", ...extra }] });
-    const cases: [string, Partial<AwsProgramArgs>, string][] = [
+    const cases: [string, Flat, string][] = [
         ["secretbox encryption", { encryption: { provider: "secretbox" } }, `${NS}:encryption.provider`],
         ["the local default encryption block", { encryption: {} }, `${NS}:encryption.provider`],
         ["an aescbc key", { encryption: { keys: [{ name: "k1", provider: "aescbc" }] } }, `${NS}:encryption.keys[0].provider`],
@@ -152,7 +170,7 @@ describe("aws program: bad input fails before any resource", function () {
         it(`${name}: ${keyPath}`, async function () {
             await settle();
             registered.splice(0);
-            assert.throws(() => awsProgram(args({ name: "bad", ...extra })), (e: unknown) => {
+            assert.throws(() => awsProgram({ plan: planAws(args(extra)), name: "bad" }), (e: unknown) => {
                 assert.ok(e instanceof ConfigError, String(e));
                 assert.equal(e.key, keyPath);
                 assert.ok(e.message.startsWith(`${keyPath}: `), e.message);

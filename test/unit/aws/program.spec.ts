@@ -8,6 +8,7 @@ import { kubeadmLayout } from "../../../components/common";
 import { ControlPlaneOptions, renderControlPlane } from "../../../components/control-plane";
 import type { AwsPosture } from "../../../platforms/aws/posture";
 import { awsProgram, AwsProgram, AwsProgramArgs } from "../../../platforms/aws/program";
+import { planAwsProgram } from "../../../platforms/aws/program-plan";
 import { FETCH_SCRIPT_PATH } from "../../../platforms/aws/secrets";
 import { execLine } from "../../../platforms/aws/systemd";
 import { baseOptions, byType, registered, setAwsMocks, settle, userDataOf, valueOf } from "./fixtures";
@@ -23,17 +24,14 @@ const NLB_IPS = ["10.0.0.5", "10.0.32.5", "10.0.64.5"];
 const CONTROL_PLANE = { apiServer: { extraArgs: { "event-ttl": "2h0m0s" } }, controllerManager: { terminatedPodGcThreshold: 500 } };
 const AUDIT = { preset: "strict" as const, maxAge: 60 };
 
-function programArgs(extra: Partial<AwsProgramArgs> = {}): AwsProgramArgs {
-    return {
-        name: "p",
+function programArgs(): AwsProgramArgs {
+    const plan = planAwsProgram({
         stack: "prod",
         aws: baseOptions(),
-        audit: AUDIT,
-        controlPlane: CONTROL_PLANE,
-        configKeys: { aws: `${NS}:aws`, pki: `${NS}:pki`, encryption: `${NS}:encryption`, audit: `${NS}:audit`, controlPlane: `${NS}:controlPlane` },
-        nowMs: Date.UTC(2030, 0, 1, 12),
-        ...extra,
-    };
+        settings: { audit: AUDIT, controlPlane: CONTROL_PLANE },
+        keys: { aws: `${NS}:aws`, pki: `${NS}:pki`, encryption: `${NS}:encryption`, audit: `${NS}:audit`, controlPlane: `${NS}:controlPlane` },
+    });
+    return { name: "p", plan, nowMs: Date.UTC(2030, 0, 1, 12) };
 }
 
 interface WriteFile { path: string; content: string; permissions: string; owner: string }
@@ -112,8 +110,11 @@ describe("aws: awsProgram (mocked engine)", function () {
             const etcd = renderControlPlane(expectedOptions(i), etcdLayout, `${NS}:controlPlane`).etcd[i];
             const expected: Record<string, string[]> = {
                 "kube-apiserver": ["/usr/local/bin/kube-apiserver", ...cp.apiServer.args],
-                "kube-controller-manager": ["/usr/local/bin/kube-controller-manager", ...cp.controllerManager.args],
-                "kube-scheduler": ["/usr/local/bin/kube-scheduler", ...cp.scheduler.args],
+                // Plus their serving pair from the cluster CA, which the shared renderer leaves to the cluster plan.
+                "kube-controller-manager": ["/usr/local/bin/kube-controller-manager", ...cp.controllerManager.args,
+                    "--tls-cert-file=/etc/kubernetes/pki/kube-controller-manager.crt", "--tls-private-key-file=/etc/kubernetes/pki/kube-controller-manager.key"],
+                "kube-scheduler": ["/usr/local/bin/kube-scheduler", ...cp.scheduler.args,
+                    "--tls-cert-file=/etc/kubernetes/pki/kube-scheduler.crt", "--tls-private-key-file=/etc/kubernetes/pki/kube-scheduler.key"],
                 etcd: ["/usr/local/bin/etcd", ...etcd.args],
             };
             for (const [unit, argv] of Object.entries(expected)) {
@@ -164,17 +165,17 @@ describe("aws: awsProgram (mocked engine)", function () {
         assert.equal(Buffer.from(server1.split("\n")[1], "base64").toString(), "p-pki-etcd-server-cp-1");
     });
 
-    it("keeps keys and kubeconfigs root:root 0600 under /etc/kubernetes, and etcd's own keys etcd-owned outside it", function () {
+    it("keeps keys and kubeconfigs root:root 0600 under /etc/kubernetes, and etcd's own keys root:etcd 0640 outside it", function () {
         const { fetched, files } = cloudConfigOf("cp-0");
         for (const f of fetched) {
             if (f.path.startsWith("/etc/kubernetes/")) assert.deepEqual([f.mode, f.owner], ["0600", "root:root"], f.path);
-            else assert.deepEqual([f.path.startsWith("/etc/etcd/pki/"), f.mode, f.owner], [true, "0600", "etcd:etcd"], f.path);
+            else assert.deepEqual([f.path.startsWith("/etc/etcd/pki/"), f.mode, f.owner], [true, "0640", "root:etcd"], f.path);
         }
         const inlineUnderPki = files.filter((f) => f.path.startsWith("/etc/kubernetes/pki/"));
         assert.ok(inlineUnderPki.length > 0);
         for (const f of inlineUnderPki) assert.equal(f.owner, "root:root", f.path);
         const etcdCa = files.find((f) => f.path === "/etc/etcd/pki/ca.crt")!;
-        assert.deepEqual([etcdCa.permissions, etcdCa.owner], ["0644", "etcd:etcd"]);
+        assert.deepEqual([etcdCa.permissions, etcdCa.owner], ["0644", "root:etcd"]);
         // Nothing on a control-plane node reads the admin or kubelet kubeconfigs.
         for (const p of ["/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf", "/etc/kubernetes/kubelet.conf"]) {
             assert.ok(!fetched.some((f) => f.path === p) && !files.some((f) => f.path === p), p);
@@ -253,18 +254,19 @@ describe("aws: awsProgram (mocked engine)", function () {
 
     it("reports the platform, endpoint and every block's posture", function () {
         const p = program.posture as any;
-        assert.equal(p.platform, "aws");
-        assert.equal(p.endpoint, `https://${NLB_IPS[0]}:6443`);
-        assert.equal(p.aws.etcdMembers, 3);
+        assert.equal(p.platform.name, "aws");
+        assert.equal(p.platform.endpoint, `https://${NLB_IPS[0]}:6443`);
+        assert.deepEqual(p.platform.members, ["cp-0", "cp-1", "cp-2"]);
+        assert.equal(p.platform.aws.etcdMembers, 3);
         assert.equal(p.encryption.writeProvider, "kms");
         assert.equal(p.audit.preset, "strict");
         assert.ok(p.controlPlane && p.pki);
     });
 
     it("says truthfully which node reads which secret: exactly what each role's IAM policy admits", function () {
-        const aws = (program.posture as { aws: AwsPosture }).aws;
+        const aws = (program.posture as { platform: { aws: AwsPosture } }).platform.aws;
         const readers = aws.secretReaders!;
-        assert.ok(readers, "posture.aws.secretReaders");
+        assert.ok(readers, "posture.platform.aws.secretReaders");
         const names = byType(PARAM).map((x) => x.inputs.name as string);
         assert.ok(names.length >= 10, `only ${names.length} parameters`);
         const glob = (pattern: string, v: string) => new RegExp(`^${pattern.split("*").map((x) => x.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(v);

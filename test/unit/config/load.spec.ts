@@ -1,14 +1,15 @@
 // loadBlueprintConfig: what Pulumi hands the program -> a typed config, or a ConfigError naming the full key.
 import { strict as assert } from "node:assert";
+import { planStack } from "../../../platforms";
 import { ConfigError, ConfigErrors } from "../../../components/common";
-import { loadBlueprintConfig, parseValue } from "../../../config";
+import { parseValue } from "../../../config";
 
 const NS = "hardened-cluster";
 const json = (v: unknown) => JSON.stringify(v);
 const LOCAL = { [`${NS}:platform`]: "local" };
 const AWS_OPTIONS = { clusterName: "hc-test", region: "eu-west-1" };
 const AWS = { [`${NS}:platform`]: "aws", [`${NS}:aws`]: json(AWS_OPTIONS) };
-const load = (all: Record<string, string>) => loadBlueprintConfig(all, "test", { isRoot: false });
+const load = (all: Record<string, string>) => planStack(all, "test", { isRoot: false }).config;
 
 function throwsAt(fn: () => unknown, key: string, message?: RegExp): void {
     assert.throws(fn, (e: unknown) => {

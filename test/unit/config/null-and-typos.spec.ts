@@ -1,14 +1,15 @@
 // Through the same loader the program uses: `null` where an object belongs, and misspelt nested keys. Each is a
 // ConfigError naming the full key the user wrote; a misspelt key's value (possibly a secret) is never repeated.
 import { strict as assert } from "node:assert";
+import { planStack } from "../../../platforms";
 import { ConfigError } from "../../../components/common";
-import { loadBlueprintConfig, NAMESPACE } from "../../../config";
+import { NAMESPACE } from "../../../config";
 import { rejects } from "../config-error";
 
 const SECRET = "hunter2-do-not-print";
 
 function load(name: string, value: unknown): unknown {
-    return loadBlueprintConfig({ [`${NAMESPACE}:${name}`]: JSON.stringify(value) }, "local", { isRoot: true });
+    return planStack({ [`${NAMESPACE}:${name}`]: JSON.stringify(value) }, "local", { isRoot: true }).config;
 }
 
 /** Sets `value` at a dotted path ("a.b.0.c"), creating objects and arrays on the way. */

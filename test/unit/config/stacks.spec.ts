@@ -1,6 +1,7 @@
 // Every stack file in stacks/ loads through the same validation the program runs, and the environment
 // presets differ where real teams differ (and only in ways the validators accept).
 import { strict as assert } from "node:assert";
+import { planStack } from "../../../platforms";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -8,14 +9,14 @@ import { parse } from "yaml";
 import { ConfigError } from "../../../components/common";
 import { planClusterBaseline } from "../../../components/cluster-baseline/plan";
 import { resolveAuditOptions } from "../../../components/audit/options";
-import { BlueprintConfig, loadBlueprintConfig } from "../../../config";
+import { BlueprintConfig } from "../../../config";
 import { resolveAwsOptions } from "../../../platforms/aws/options";
 import { allConfigOf, readStack, STACKS_DIR, stackFiles, stackName } from "./stack-files";
 
 const EXPECTED_PLATFORM: Record<string, string> = { local: "local", dev: "aws", staging: "aws", prod: "aws" };
 
 function load(stack: string): BlueprintConfig {
-    return loadBlueprintConfig(allConfigOf(readStack(`Pulumi.${stack}.yaml`)), stack, { isRoot: false });
+    return planStack(allConfigOf(readStack(`Pulumi.${stack}.yaml`)), stack, { isRoot: false }).config;
 }
 
 describe("config: stack files", function () {
@@ -98,7 +99,7 @@ describe("config: stack files", function () {
             const prod = readStack("Pulumi.prod.yaml");
             const options = prod.config!["hardened-cluster:aws"] as Record<string, unknown>;
             const weakened = { config: { ...prod.config, "hardened-cluster:aws": { ...options, allowSingleEtcdMember: true, controlPlane: { etcdMembers: 1 } } } };
-            assert.throws(() => loadBlueprintConfig(allConfigOf(weakened), "prod", { isRoot: false }),
+            assert.throws(() => planStack(allConfigOf(weakened), "prod", { isRoot: false }).config,
                 (e: unknown) => e instanceof ConfigError && e.key === "hardened-cluster:aws.allowSingleEtcdMember");
         });
     });

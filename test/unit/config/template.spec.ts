@@ -1,10 +1,11 @@
 // Pulumi.yaml's `template:` block, what `pulumi new <repository>` prompts for: every key must be one the
 // program reads, and the answers it offers by default (or names in its description) must load as a stack.
 import { strict as assert } from "node:assert";
+import { planStack } from "../../../platforms";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { loadBlueprintConfig, SCHEMA_KEYS } from "../../../config";
+import { SCHEMA_KEYS } from "../../../config";
 import { ConfigError } from "../../../components/common";
 import { allConfigOf, ROOT } from "./stack-files";
 
@@ -18,7 +19,7 @@ const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
 const template = project.template as { displayName?: string; description?: string; config?: Record<string, TemplateValue> } | undefined;
 const entries = () => Object.entries(template?.config ?? {});
 /** A new stack as `pulumi new` writes it: the template's values as plain strings in the stack's config. */
-const newStack = (values: Record<string, string>) => loadBlueprintConfig(allConfigOf({ config: values }), "dev", { isRoot: false });
+const newStack = (values: Record<string, string>) => planStack(allConfigOf({ config: values }), "dev", { isRoot: false }).config;
 
 describe("config: the pulumi new template (Pulumi.yaml template:)", function () {
     it("is a template Pulumi recognizes: a display name, a description and config to prompt for", function () {

@@ -1,7 +1,8 @@
 // Every hostile input of every key family, replayed through the same loader the program uses: each one is
 // refused naming the exact key, or accepted with its weakening named. None may pass silently.
 import { strict as assert } from "node:assert";
-import { loadBlueprintConfig, NAMESPACE } from "../../../config";
+import { planStack } from "../../../platforms";
+import { NAMESPACE } from "../../../config";
 import { rejects } from "../config-error";
 import { rows as controlPlane } from "./control-plane.rows";
 import { rows as local } from "./local.rows";
@@ -27,7 +28,7 @@ describe("hostile input: every family is refused or named", () => {
         describe(family, () => {
             for (const row of list) {
                 it(row.name, () => {
-                    const load = () => loadBlueprintConfig(asPulumiConfig(row.config), row.stack ?? "local", { isRoot: row.isRoot ?? true });
+                    const load = () => planStack(asPulumiConfig(row.config), row.stack ?? "local", { isRoot: row.isRoot ?? true }).config;
                     if (row.rejects) return rejects(load, row.rejects.key, row.rejects.mentions);
                     const named = JSON.stringify(row.weakens!.posture(load()));
                     assert.ok(named.includes(row.weakens!.named), `posture does not name ${row.weakens!.named}: ${named}`);

@@ -4,10 +4,24 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError } from "../../../components/common";
-import { checkLayoutDirs, MARKER, planLocal } from "../../../platforms/local/plan";
+import type { ProcessName } from "../../../components/cluster";
+import { checkLayoutDirs, LocalStackInput, MARKER, planLocalStack } from "../../../platforms/local/plan";
 import { resolveLocal } from "../../../platforms/local/options";
 
 const flag = (args: string[], name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+function planLocal(input: Omit<LocalStackInput, "toolchainBin" | "isRoot">, isRoot: boolean) {
+    const p = planLocalStack({ ...input, toolchainBin: "/toolchain/bin", isRoot });
+    const proc = (n: ProcessName) => p.cluster.nodes[0].processes.find((x) => x.name === n)!;
+    return {
+        ...p,
+        server: p.cluster.server,
+        pki: p.cluster.resolved.pki,
+        args: Object.fromEntries(p.cluster.nodes[0].processes.map((x) => [x.name, x.argv])) as Record<ProcessName, string[]>,
+        health: Object.fromEntries(p.cluster.nodes[0].processes.map((x) => [x.name, x.health])) as Record<ProcessName, unknown>,
+        etcd: { args: proc("etcd").argv },
+        controlPlane: { apiServer: { args: proc("kube-apiserver").argv }, controllerManager: { args: proc("kube-controller-manager").argv }, scheduler: { args: proc("kube-scheduler").argv } },
+    };
+}
 
 describe("local plan", function () {
     it("uses one state directory per stack in the user layout", function () {
@@ -55,7 +69,7 @@ describe("local plan", function () {
 
     it("gives the PKI the loopback endpoint, one node and one etcd member", function () {
         const plan = planLocal({ stack: "s", local: { stateDir: "/tmp/q" } }, false);
-        assert.deepEqual(plan.pki.endpoint, { ipAddresses: ["127.0.0.1"] });
+        assert.deepEqual(plan.pki.endpoint, { ipAddresses: ["127.0.0.1"], dnsNames: [] });
         assert.equal(plan.pki.controlPlaneNodes.length, 1);
         assert.equal(plan.pki.etcdMembers.length, 1);
     });
@@ -89,8 +103,8 @@ describe("local plan: health checks verify who answers", function () {
 
     it("refuses a serving certificate flag the user set for them, naming it", function () {
         const cp = (component: string, flagName: string) => () => planLocal({
-            stack: "s", local: { stateDir: "/tmp/hc-h" }, controlPlane: { [component]: { extraArgs: { [flagName]: "/x" } } },
-            configKeys: { controlPlane: "hardened-cluster:controlPlane" },
+            stack: "s", local: { stateDir: "/tmp/hc-h" },
+            settings: { controlPlane: { [component]: { extraArgs: { [flagName]: "/x" } } } }, keys: { controlPlane: "hardened-cluster:controlPlane" },
         }, false);
         assert.throws(cp("controllerManager", "tls-cert-file"), (e: Error) => e instanceof ConfigError && e.key === "hardened-cluster:controlPlane.controllerManager.extraArgs.tls-cert-file");
         assert.throws(cp("scheduler", "cert-dir"), (e: Error) => e instanceof ConfigError && e.key === "hardened-cluster:controlPlane.scheduler.extraArgs.cert-dir");
@@ -99,7 +113,7 @@ describe("local plan: health checks verify who answers", function () {
 
 describe("local plan: bad input", function () {
     const ck = { local: "hardened-cluster:local" };
-    const plan = (local: object, isRoot = false) => () => planLocal({ stack: "s", local, configKeys: ck }, isRoot);
+    const plan = (local: object, isRoot = false) => () => planLocal({ stack: "s", local, keys: ck }, isRoot);
     const cases: [string, () => unknown, string][] = [
         ["system layout without root", plan({ layout: "system" }), "hardened-cluster:local.layout"],
         ["unknown layout", plan({ layout: "cloud" }), "hardened-cluster:local.layout"],

@@ -6,7 +6,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError } from "../../../components/common";
 import { resolveLocal } from "../../../platforms/local/options";
-import { checkLayoutDirs, MARKER, planLocal, readMarker } from "../../../platforms/local/plan";
+import { checkLayoutDirs, LocalStackInput, MARKER, planLocalStack, readMarker } from "../../../platforms/local/plan";
+
+const planLocal = (input: Omit<LocalStackInput, "toolchainBin" | "isRoot">, isRoot: boolean) => planLocalStack({ ...input, toolchainBin: "/toolchain/bin", isRoot });
 
 const NOBODY = 65534;
 const refused = (run: () => unknown, keyPath: string, mentions: RegExp) =>

@@ -37,6 +37,16 @@ describe("pki certificate table", () => {
         ["scheduler", "kubernetes", "system:kube-scheduler", [], ["client_auth"], undefined, false],
         ["admin", "kubernetes", "kubernetes-admin", ["kubeadm:cluster-admins"], ["client_auth"], undefined, false],
     ];
+    it("issues the controller manager's and scheduler's loopback serving pairs from the cluster CA", () => {
+        for (const [row, cn] of [["controller-manager-serving", "kube-controller-manager"], ["scheduler-serving", "kube-scheduler"]]) {
+            const r = byName(table, row);
+            assert.deepEqual([r.ca, r.commonName, r.file], ["kubernetes", cn, { base: cn, etcd: false }]);
+            assert.deepEqual(sorted(r.usages), sorted(["digital_signature", "key_encipherment", "server_auth"]));
+            // They bind to loopback only (CIS 1.3.7, 1.4.2): no other name may be in the certificate.
+            assert.deepEqual([r.dnsNames, r.ipAddresses], [["localhost"], ["127.0.0.1"]]);
+        }
+    });
+
     for (const [name, ca, cn, o, eku, file, etcd] of kubeadmLeaves) {
         it(`issues ${name} from the ${ca} CA as CN=${cn}`, () => {
             const row = byName(table, name);

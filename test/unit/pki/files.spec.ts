@@ -35,6 +35,11 @@ describe("pkiFileSet", function () {
             "/etc/kubernetes/pki/apiserver-etcd-client.key": "600",
             "/etc/kubernetes/pki/front-proxy-client.crt": "644",
             "/etc/kubernetes/pki/front-proxy-client.key": "600",
+            // Not kubeadm's: the controller manager's and scheduler's serving pairs, so their health is verifiable.
+            "/etc/kubernetes/pki/kube-controller-manager.crt": "644",
+            "/etc/kubernetes/pki/kube-controller-manager.key": "600",
+            "/etc/kubernetes/pki/kube-scheduler.crt": "644",
+            "/etc/kubernetes/pki/kube-scheduler.key": "600",
             "/etc/kubernetes/pki/etcd/healthcheck-client.crt": "644",
             "/etc/kubernetes/pki/etcd/healthcheck-client.key": "600",
             "/etc/kubernetes/pki/etcd/server.crt": "644",
