@@ -9,9 +9,9 @@
 // Each program runs in its own process (urns-run.ts) on the mock monitor, with the engine's URN rule. The
 // blueprint runs as stack "local" with the configuration below and a FAKE toolchain (HC_TOOLCHAIN_DIR), so
 // nothing is built, written or started. It uses the user layout: the system layout plans from /etc/kubernetes
-// and /var/lib/etcd, so its result would depend on this machine, and it claims three directories instead of
-// one, so it has two more marker files (a system-layout stack's URNs are not covered here). The state
-// directory is a fixed path that never exists, because the marker's resource name is made from it.
+// and /var/lib/etcd, so its result would depend on this machine (a system-layout stack's URNs, e.g. one marker
+// per claimed directory, are not pinned here). The state directory is a fixed path that never exists, because
+// the marker's resource name is made from it.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
