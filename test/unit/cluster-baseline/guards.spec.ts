@@ -86,7 +86,7 @@ describe("cluster-baseline guards: tenant guard", () => {
 
     it("with no tenants, selects by a value the API server accepts as a label value and no namespace can be named", () => {
         const { bindings } = guards({ tenants: [] });
-        const values: string[] = bindings[1].spec.matchResources.namespaceSelector.matchExpressions[0].values;
+        const values: string[] = bindings[1].spec.matchResources?.namespaceSelector.matchExpressions[0].values ?? [];
         assert.equal(values.length, 1);
         // Label values and namespace names as the Kubernetes docs define them ("Labels and Selectors": at most 63
         // characters, alphanumeric at both ends, -_. between; "Namespaces": an RFC 1123 label).
