@@ -3,11 +3,21 @@
 // the same 200 tenants render correctly).
 //
 //   TS_NODE_TRANSPILE_ONLY=true node -r ts-node/register bench/baseline-render.ts [tenants] [runs]
+//
+// With HC_BENCH_RESULT=<file> it also writes its figures there as JSON (RenderFigures), for
+// bench/control-plane.ts, which runs it in a process of its own so the long runs before it cannot skew it.
+import { writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { clusterPosture, planClusterBaseline, renderClusterBaseline, type ClusterBaselineConfig } from "../components/cluster-baseline";
 
-const tenantCount = Number(process.argv[2] ?? 200);
-const runs = Number(process.argv[3] ?? 20);
+export interface RenderFigures {
+    tenants: number;
+    objects: number;
+    runs: number;
+    medianMs: number;
+    minMs: number;
+    maxMs: number;
+}
 
 function config(n: number): ClusterBaselineConfig {
     return {
@@ -39,11 +49,21 @@ function once(n: number): { ms: number; objects: number } {
     return { ms, objects: tenantObjects.length + clusterObjects.length };
 }
 
-once(tenantCount); // warm-up: module loading and JIT are not what is measured
-const samples = Array.from({ length: runs }, () => once(tenantCount));
-const times = samples.map((s) => s.ms).sort((a, b) => a - b);
-const median = times[Math.floor(times.length / 2)];
-console.log(
-    `baseline-render: ${tenantCount} tenants -> ${samples[0].objects} objects; ` +
-        `median ${median.toFixed(1)} ms, min ${times[0].toFixed(1)} ms, max ${times[times.length - 1].toFixed(1)} ms over ${runs} runs`,
-);
+function measure(tenantCount: number, runs: number): RenderFigures {
+    once(tenantCount); // warm-up: module loading and JIT are not what is measured
+    const samples = Array.from({ length: runs }, () => once(tenantCount));
+    const times = samples.map((s) => s.ms).sort((a, b) => a - b);
+    return {
+        tenants: tenantCount, objects: samples[0].objects, runs,
+        medianMs: times[Math.floor(times.length / 2)], minMs: times[0], maxMs: times[times.length - 1],
+    };
+}
+
+if (require.main === module) {
+    const f = measure(Number(process.argv[2] ?? 200), Number(process.argv[3] ?? 20));
+    console.log(
+        `baseline-render: ${f.tenants} tenants -> ${f.objects} objects; ` +
+            `median ${f.medianMs.toFixed(1)} ms, min ${f.minMs.toFixed(1)} ms, max ${f.maxMs.toFixed(1)} ms over ${f.runs} runs`,
+    );
+    if (process.env.HC_BENCH_RESULT) writeFileSync(process.env.HC_BENCH_RESULT, JSON.stringify(f));
+}

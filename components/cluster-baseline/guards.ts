@@ -178,9 +178,9 @@ export function renderPrivilegeGuardBinding(): GuardBindingObject {
 }
 
 /** Bound to the tenants by name; with no tenants the selector matches nothing (In with an empty list is
- * invalid, so a name no namespace can have stands in). */
+ * invalid, so a name no namespace can have stands in: "_" is allowed in a label value, never in a namespace name). */
 export function renderTenantGuardBinding(s: GuardSettings): GuardBindingObject {
-    const values = s.tenants.length > 0 ? [...s.tenants] : ["-no-tenants-"];
+    const values = s.tenants.length > 0 ? [...s.tenants] : ["no_tenants"];
     return {
         apiVersion: "admissionregistration.k8s.io/v1",
         kind: "ValidatingAdmissionPolicyBinding",

@@ -84,6 +84,16 @@ describe("cluster-baseline guards: tenant guard", () => {
         });
     });
 
+    it("with no tenants, selects by a value the API server accepts as a label value and no namespace can be named", () => {
+        const { bindings } = guards({ tenants: [] });
+        const values: string[] = bindings[1].spec.matchResources?.namespaceSelector.matchExpressions[0].values ?? [];
+        assert.equal(values.length, 1);
+        // Label values and namespace names as the Kubernetes docs define them ("Labels and Selectors": at most 63
+        // characters, alphanumeric at both ends, -_. between; "Namespaces": an RFC 1123 label).
+        assert.ok(values[0].length <= 63 && /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(values[0]), `${values[0]} is not a valid label value`);
+        assert.ok(!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(values[0]), `${values[0]} could be a namespace's name`);
+    });
+
     it("pins serviceAccountName (and its deprecated alias) to the allow-list, for pods and templates", () => {
         const { tenant } = guards();
         const denied = (o: unknown, where: string) => evaluate(tenant, o, where, ctx(TENANT_USER)).denied;

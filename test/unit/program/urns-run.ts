@@ -1,0 +1,140 @@
+// Runs one program (the blueprint's index.ts or examples/baseline-existing-cluster) once, in this process, on
+// Pulumi's mock monitor, and writes the URN of every resource it registered to a JSON file. One process per
+// program: a program reads its configuration when the module loads and the runtime keeps global state.
+//
+//   HC_URNS_PROGRAM=blueprint|example HC_URNS_STACK=<stack> HC_TEST_RESULT=<file> PULUMI_CONFIG=<json> \
+//     node -r ts-node/register urns-run.ts
+//
+// The mock monitor's own URN rule keeps only the parent's last type segment (`Parent$Child`), while the
+// engine and the SDK's createUrn keep the parent's whole type chain (`Grandparent$Parent$Child`) and drop the
+// root Stack. Resources nested two levels deep would get a URN no real stack has, so the rule is replaced
+// here with the engine's before any resource is registered.
+import { writeFileSync } from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface UrnRun {
+    urns: string[];
+    errors: string[];
+}
+
+const ROOT = path.resolve(__dirname, "../../..");
+const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
+const SETTLE_QUIET_TICKS = 10;
+const OUTPUT_TIMEOUT_MS = 30_000;
+
+const programKind = process.env.HC_URNS_PROGRAM;
+const stack = process.env.HC_URNS_STACK;
+const resultFile = process.env.HC_TEST_RESULT;
+if ((programKind !== "blueprint" && programKind !== "example") || !stack || !resultFile) {
+    throw new Error("urns-run: set HC_URNS_PROGRAM (blueprint|example), HC_URNS_STACK and HC_TEST_RESULT");
+}
+const project = programKind === "blueprint" ? "hardened-cluster" : "baseline-existing-cluster";
+
+const run: UrnRun = { urns: [], errors: [] };
+const describe = (e: unknown) => (e instanceof Error ? e.stack ?? `${e.name}: ${e.message}` : String(e));
+process.on("unhandledRejection", (e) => run.errors.push(`unhandled rejection: ${describe(e)}`));
+process.on("uncaughtException", (e) => run.errors.push(`uncaught exception: ${describe(e)}`));
+
+const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: { newUrn(parent: string, type: string, name: string): string } } };
+MockMonitor.prototype.newUrn = function (parent: string, type: string, name: string): string {
+    // The parent's type part is everything between the project and the name: `urn:pulumi:s::p::<types>::<name>`.
+    const parentTypes = parent ? parent.split("::")[2] : "";
+    const chain = parentTypes && parentTypes !== ROOT_STACK_TYPE ? `${parentTypes}$${type}` : type;
+    const urn = `urn:pulumi:${stack}::${project}::${chain}::${name}`;
+    run.urns.push(urn);
+    return urn;
+};
+
+// The library is imported by its package name in the example; here it is the repository's components/.
+const Module = require("node:module") as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = (request: string, ...rest: unknown[]) =>
+    resolveFilename(request === "hardened-cluster" ? path.join(ROOT, "components") : request, ...rest);
+
+function fakePem(label: string, seed: string): string {
+    return `-----BEGIN ${label}-----\n${Buffer.from(seed).toString("base64")}\n-----END ${label}-----\n`;
+}
+
+/** A deterministic lower-case alphanumeric string (bootstrap tokens must match [a-z0-9]). */
+function fakeString(seed: string, length: number): string {
+    let s = "";
+    for (let i = 0; s.length < length; i++) s += ((seed.charCodeAt(i % seed.length) * (i + 7)) % 36).toString(36);
+    return s.slice(0, length);
+}
+
+/** Outputs a provider would compute and the programs read; everything else is the echoed inputs. */
+function computed(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
+    switch (type) {
+        case "random:index/randomString:RandomString": return { result: fakeString(name, inputs.length) };
+        case "random:index/randomBytes:RandomBytes": {
+            const bytes = Buffer.from(fakeString(name, inputs.length));
+            return { base64: bytes.toString("base64"), hex: bytes.toString("hex") };
+        }
+        case "tls:index/privateKey:PrivateKey": return { privateKeyPem: fakePem("PRIVATE KEY", name), publicKeyPem: fakePem("PUBLIC KEY", name) };
+        case "tls:index/selfSignedCert:SelfSignedCert":
+        case "tls:index/locallySignedCert:LocallySignedCert": return { certPem: fakePem("CERTIFICATE", name) };
+        case "tls:index/certRequest:CertRequest": return { certRequestPem: fakePem("CERTIFICATE REQUEST", name) };
+        // A StackReference is read, not created: the engine answers with the referenced stack's outputs.
+        case "pulumi:pulumi:StackReference": {
+            const outputs = { kubeconfig: "apiVersion: v1\nkind: Config\n" };
+            return { outputs, secretOutputNames: Object.keys(outputs) };
+        }
+        default: return {};
+    }
+}
+
+/** Resolves an export (possibly secret, possibly nested Outputs), or fails after a while. */
+function resolve(value: unknown): Promise<unknown> {
+    return new Promise((ok, fail) => {
+        const timer = setTimeout(() => fail(new Error(`not resolved after ${OUTPUT_TIMEOUT_MS} ms`)), OUTPUT_TIMEOUT_MS);
+        (pulumi.output(value as pulumi.Input<unknown>) as pulumi.Output<unknown>).apply((v) => {
+            clearTimeout(timer);
+            ok(v);
+            return v;
+        });
+    });
+}
+
+/** Waits until no registration has arrived for a while: resources made inside applies register late. */
+async function settle(): Promise<void> {
+    let quiet = 0;
+    let last = -1;
+    while (quiet < SETTLE_QUIET_TICKS) {
+        await new Promise((r) => setTimeout(r, 20));
+        quiet = run.urns.length === last ? quiet + 1 : 0;
+        last = run.urns.length;
+    }
+}
+
+async function main(): Promise<void> {
+    await pulumi.runtime.setMocks({
+        newResource: (a: pulumi.runtime.MockResourceArgs) => ({ id: `${a.name}-id`, state: { ...a.inputs, ...computed(a.type, a.name, a.inputs) } }),
+        call: (a: pulumi.runtime.MockCallArgs) => a.inputs,
+    }, project, stack, false);
+    const entry = programKind === "blueprint" ? path.join(ROOT, "index.ts") : path.join(ROOT, "examples/baseline-existing-cluster/index.ts");
+    let program: Record<string, unknown> | undefined;
+    try {
+        program = require(entry);
+    } catch (e) {
+        run.errors.push(`program: ${describe(e)}`);
+    }
+    await settle();
+    if (program) {
+        for (const [name, value] of Object.entries(program)) {
+            try {
+                await resolve(value);
+            } catch (e) {
+                run.errors.push(`export ${name}: ${describe(e)}`);
+            }
+        }
+        await settle();
+    }
+}
+
+main()
+    .catch((e) => run.errors.push(`runner: ${describe(e)}`))
+    .finally(() => {
+        writeFileSync(resultFile, JSON.stringify(run));
+        process.exit(0);
+    });
