@@ -181,7 +181,7 @@ export class AwsCluster extends pulumi.ComponentResource {
     readonly controlPlaneInstanceIds: pulumi.Output<string[]>;
     readonly apiLoadBalancerArn: pulumi.Output<string>;
     readonly workerGroupName: pulumi.Output<string>;
-    /** The bootstrap-token Secret for kube-system as YAML (a Pulumi secret); the lead applies it through the k8s provider. */
+    /** The bootstrap-token Secret for kube-system as YAML (a Pulumi secret); the AWS program (`awsProgram`) applies it through the k8s provider. */
     readonly joinTokenSecret: pulumi.Output<string>;
     readonly joinTokenExpiration: string;
 

@@ -33,7 +33,7 @@ export function joinTokenWindow(nowMs: number, ttlHours: number): { window: numb
     return { window, expiration: new Date((window + 2) * span).toISOString().replace(/\.\d{3}Z$/, "Z") };
 }
 
-/** The kube-system Secret the lead applies through the k8s provider (kubernetes.io bootstrap token format). */
+/** The kube-system Secret the AWS program (`awsProgram`) applies through the k8s provider (kubernetes.io bootstrap token format). */
 export function bootstrapTokenSecret(id: string, secret: string, expiration: string, clusterName: string): Record<string, unknown> {
     return {
         apiVersion: "v1",
