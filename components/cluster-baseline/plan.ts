@@ -1,5 +1,5 @@
 // Configuration of the whole in-cluster baseline -> everything validated and rendered, before Pulumi is involved.
-import { fail, key, knownKeys } from "../common";
+import { CLUSTER_ADMINS_GROUP, fail, key, knownKeys, SYSTEM_MASTERS_GROUP } from "../common";
 import { planRbac, type RbacConfig, type RbacPlan } from "../rbac/plan";
 import { DEFAULT_PSA_VERSION, validatePsaVersion } from "../secure-namespace/pod-security";
 import {
@@ -29,7 +29,7 @@ import {
     type GuardSettings,
     type Identities,
 } from "./guards";
-import { KUBEADM_ADMINS_GROUP, personaBindingName } from "../rbac/names";
+import { personaBindingName } from "../rbac/names";
 import { renderRoleBinding, type BindingObject } from "../rbac/render";
 import type { RbacSubject } from "../rbac/subjects";
 import type { NetworkPolicyObject } from "../secure-namespace/network";
@@ -66,8 +66,6 @@ export interface ClusterBaselineObjects {
     platformAdminTenantBindings: BindingObject<"RoleBinding">[];
 }
 
-/** The group every API server trusts without RBAC; always break-glass. */
-export const SYSTEM_MASTERS = "system:masters";
 
 function identities(k: string, subjects: readonly RbacSubject[]): Identities {
     const out: Identities = { groups: [], users: [] };
@@ -99,7 +97,7 @@ function tenantNames(k: string, map: Record<string, string[]>, tenants: readonly
 function guardSettings(configKey: string, rbac: RbacPlan, tenants: string[], admission: AdmissionSettings): GuardSettings {
     const rbacKey = key(configKey, "rbac", "clusterBindings");
     const breakGlass = merge(
-        { groups: [SYSTEM_MASTERS, ...(rbac.kubeadmAdminsBinding ? [KUBEADM_ADMINS_GROUP] : [])], users: [] },
+        { groups: [SYSTEM_MASTERS_GROUP, ...(rbac.kubeadmAdminsBinding ? [CLUSTER_ADMINS_GROUP] : [])], users: [] },
         identities(key(rbacKey, "cluster-admin"), subjectsOf(rbac, "cluster-admin")),
     );
     const platform = merge(breakGlass, identities(key(rbacKey, "platform-admin"), subjectsOf(rbac, "platform-admin")));

@@ -4,7 +4,7 @@
 // call that needs one mints a certificate valid for minutes from the CA key and forgets it afterwards.
 import * as pulumi from "@pulumi/pulumi";
 import { mintedRequest } from "./ephemeral";
-import { CLUSTER_ADMINS_GROUP } from "./options";
+import { CLUSTER_ADMINS_GROUP, SYSTEM_MASTERS_GROUP } from "../common";
 
 export const BOOTSTRAP_IDENTITY = "hardened-cluster:bootstrap";
 
@@ -85,7 +85,7 @@ const provider: BootstrapProvider = {
     },
 
     call(s: State, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-        return mintedRequest({ server: s.server, caCertPem: s.caCertPem, caKeyPem: s.caKeyPem, commonName: BOOTSTRAP_IDENTITY, groups: ["system:masters"], method, path, body });
+        return mintedRequest({ server: s.server, caCertPem: s.caCertPem, caKeyPem: s.caKeyPem, commonName: BOOTSTRAP_IDENTITY, groups: [SYSTEM_MASTERS_GROUP], method, path, body });
     },
 };
 

@@ -1,8 +1,8 @@
 // What the PKI settings amount to, for the cluster's posture report. A weakening is anything that makes a
 // stolen or forged credential worth more than with the defaults; x509 client certificates cannot be revoked
 // in Kubernetes, so lifetime and group membership matter more than they would elsewhere.
-import { key } from "../common";
-import { CLUSTER_ADMINS_GROUP, KeyAlgorithm, PKI_DEFAULTS, PkiOptions, resolvePkiOptions } from "./options";
+import { CLUSTER_ADMINS_GROUP, key } from "../common";
+import { KeyAlgorithm, PKI_DEFAULTS, PkiOptions, resolvePkiOptions } from "./options";
 
 export interface PkiPosture {
     algorithm: KeyAlgorithm;

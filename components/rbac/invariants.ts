@@ -4,6 +4,7 @@
 // The standard tier claims not to escalate. Its rules follow the Kubernetes RBAC good-practices list
 // (kubernetes.io/docs/concepts/security/rbac-good-practices, "privilege escalation risks"): every permission
 // named there that lets a holder act with more than it was given is refused, implicit routes included.
+import { WRITE_VERBS } from "../common";
 import type { PersonaScope, PersonaTier, PolicyRule } from "./personas";
 
 /** Verbs that let a holder grant or assume permissions beyond its own. */
@@ -17,7 +18,6 @@ export const CONTAINER_ENTRY_SUBRESOURCES: readonly string[] = ["pods/exec", "po
  * update/patch/delete/deletecollection return the stored object in their responses. */
 export const SECRET_VERBS_WITHOUT_READ: readonly string[] = ["create"];
 
-const WRITE_VERBS = ["create", "update", "patch", "delete", "deletecollection"];
 const CHANGE_VERBS = ["create", "update", "patch"];
 
 /** Kinds whose creation starts a pod: the pod may mount any Secret and run as any ServiceAccount of its

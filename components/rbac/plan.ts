@@ -1,6 +1,6 @@
 // Configuration of the RBAC block -> everything it will create, validated and rendered, with no Pulumi
 // involved (the component only hands these objects to @pulumi/kubernetes).
-import { fail, key, knownKeys } from "../common";
+import { fail, isPlainObject, key, knownKeys } from "../common";
 import type { Persona, PersonaScope, PersonaTier } from "./personas";
 import { renderClusterRole, renderClusterRoleBinding, renderKubeadmAdminsBinding, type BindingObject, type ClusterRoleObject } from "./render";
 import { validateSubjects, type RbacSubject, type SubjectInput } from "./subjects";
@@ -71,7 +71,7 @@ export function planRbac(configKey: string, config: RbacConfig = {}): RbacPlan {
 
     const bindingsKey = key(configKey, "clusterBindings");
     const raw = config.clusterBindings ?? {};
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail(bindingsKey, raw, "use a map of persona name to subjects");
+    if (!isPlainObject(raw)) fail(bindingsKey, raw, "use a map of persona name to subjects");
     const subjectsOf = new Map<string, RbacSubject[]>();
     for (const [name, list] of Object.entries(raw)) {
         const k = key(bindingsKey, name);

@@ -1,7 +1,7 @@
 // Who a persona is bound to. Names may be pulumi.Inputs (a group name from an identity provider resource,
 // say); they are checked here when they are already known, and passed through otherwise.
 import type * as pulumi from "@pulumi/pulumi";
-import { fail, isDnsLabel, key, knownKeys, oneOf } from "../common";
+import { fail, isDnsLabel, isPlainObject, key, knownKeys, oneOf } from "../common";
 
 export const SUBJECT_KINDS = ["User", "Group", "ServiceAccount"] as const;
 export type SubjectKind = (typeof SUBJECT_KINDS)[number];
@@ -47,7 +47,7 @@ function isDnsSubdomain(s: string): boolean {
  * a ServiceAccount without a namespace defaults to it. Cluster bindings pass undefined and then require one.
  */
 export function validateSubject(k: string, s: unknown, bindingNamespace?: string): RbacSubject {
-    if (typeof s !== "object" || s === null || Array.isArray(s)) fail(k, s, "use an object { kind, name, namespace? }");
+    if (!isPlainObject(s)) fail(k, s, "use an object { kind, name, namespace? }");
     const raw = s as Record<string, unknown>;
     knownKeys(k, raw, ["kind", "name", "namespace"]);
     const kind = oneOf(key(k, "kind"), raw.kind, SUBJECT_KINDS);

@@ -1,5 +1,5 @@
 // Label syntax as the apiserver checks it, so a bad label fails at validation rather than mid-deployment.
-import { fail, isDnsLabel, key } from "../common";
+import { fail, isDnsLabel, isPlainObject, key } from "../common";
 
 const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
@@ -18,7 +18,7 @@ export function isLabelValue(s: string): boolean {
 export const RESERVED_LABEL_PREFIXES: readonly string[] = ["pod-security.kubernetes.io/", "kubernetes.io/metadata.name"];
 
 export function validateLabels(k: string, v: unknown, opts: { allowEmpty: boolean; reserved?: boolean }): Record<string, string> {
-    if (typeof v !== "object" || v === null || Array.isArray(v)) fail(k, v, "use a map of label key to value");
+    if (!isPlainObject(v)) fail(k, v, "use a map of label key to value");
     const out: Record<string, string> = {};
     for (const [lk, lv] of Object.entries(v as Record<string, unknown>)) {
         const kk = key(k, lk);

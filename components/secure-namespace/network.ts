@@ -7,7 +7,7 @@
 // NetworkPolicy cannot except a whole block. The forbidden blocks are the whole link-local ranges, the
 // credential endpoints outside them, and the IPv6 forms that carry an IPv4 address to the same place
 // (IPv4-mapped, IPv4-compatible, SIIT-translated and NAT64 well-known-prefix addresses).
-import { cidrContains, fail, key, knownKeys, oneOf, parseCidr, port } from "../common";
+import { cidrContains, fail, isPlainObject, key, knownKeys, oneOf, parseCidr, port } from "../common";
 import { PART_OF_LABELS } from "../rbac/names";
 import { validateLabels } from "./labels";
 
@@ -140,7 +140,7 @@ function validatePorts(k: string, v: unknown): NetworkPort[] | undefined {
     if (!Array.isArray(v) || v.length === 0) fail(k, v, "use a non-empty list of { port, protocol? } (omit it for all ports)");
     return v.map((p, i) => {
         const pk = key(k, i);
-        if (typeof p !== "object" || p === null) fail(pk, p, "use { port, protocol? }");
+        if (!isPlainObject(p)) fail(pk, p, "use { port, protocol? }");
         knownKeys(pk, p, ["port", "protocol"]);
         const raw = p as Record<string, unknown>;
         return { protocol: raw.protocol === undefined ? "TCP" : oneOf(key(pk, "protocol"), raw.protocol, PROTOCOLS), port: port(key(pk, "port"), raw.port) };
@@ -151,7 +151,7 @@ function validateList<T>(k: string, v: unknown, item: (ik: string, x: Record<str
     if (v === undefined) return [];
     if (!Array.isArray(v)) fail(k, v, "use a list");
     return v.map((x, i) => {
-        if (typeof x !== "object" || x === null || Array.isArray(x)) fail(key(k, i), x, "use an object");
+        if (!isPlainObject(x)) fail(key(k, i), x, "use an object");
         return item(key(k, i), x as Record<string, unknown>);
     });
 }

@@ -1,5 +1,5 @@
 // Configuration of one namespace -> validated settings -> the plain Kubernetes objects that make it up.
-import { fail, isDnsLabel, key, knownKeys } from "../common";
+import { fail, isDnsLabel, isPlainObject, key, knownKeys } from "../common";
 import { builtInPersonas, type Persona } from "../rbac/personas";
 import { PART_OF_LABELS } from "../rbac/names";
 import { renderRoleBinding, type BindingObject } from "../rbac/render";
@@ -104,7 +104,7 @@ export function validateNamespaceName(k: string, v: unknown): string {
 
 /** `k` is the key of this namespace's config, e.g. "hardened-cluster:baseline.tenants[2]". */
 export function planSecureNamespace(k: string, config: unknown, ctx: NamespaceContext = {}): SecureNamespacePlan {
-    if (typeof config !== "object" || config === null || Array.isArray(config)) fail(k, config, "use an object { name, ... }");
+    if (!isPlainObject(config)) fail(k, config, "use an object { name, ... }");
     const raw = config as Record<string, unknown>;
     knownKeys(k, raw, SECURE_NAMESPACE_KEYS);
     const name = validateNamespaceName(key(k, "name"), raw.name);
@@ -115,7 +115,7 @@ export function planSecureNamespace(k: string, config: unknown, ctx: NamespaceCo
 
     const rbKey = key(k, "roleBindings");
     const rbRaw = raw.roleBindings ?? {};
-    if (typeof rbRaw !== "object" || rbRaw === null || Array.isArray(rbRaw)) fail(rbKey, rbRaw, "use a map of persona name to subjects");
+    if (!isPlainObject(rbRaw)) fail(rbKey, rbRaw, "use a map of persona name to subjects");
     const roleBindings = Object.entries(rbRaw)
         .map(([persona, subjects]) => ({
             persona: personaForBinding(key(rbKey, persona), personas, persona, "namespace"),
