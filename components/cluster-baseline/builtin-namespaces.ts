@@ -1,5 +1,6 @@
 // Pod Security labels for the namespaces every cluster has. They exist before we run, so they are patched
 // (server-side apply of just these labels), never created or deleted by us.
+import { key } from "../common";
 import { podSecurityLabels, type PodSecurity } from "../secure-namespace/pod-security";
 import { PSA_EXCEPTION_ANNOTATION, type NamespaceObject } from "../secure-namespace/plan";
 import { podSecurityWeakenings, type NamespacePosture } from "../secure-namespace/posture";
@@ -40,7 +41,8 @@ export function renderBuiltInNamespacePatches(version: string): NamespaceObject[
     });
 }
 
-export function builtInNamespacePostures(version: string): NamespacePosture[] {
+/** `configKey` is the baseline's: the levels here are fixed by the block, the version is its podSecurityVersion. */
+export function builtInNamespacePostures(version: string, configKey: string): NamespacePosture[] {
     return Object.keys(BUILT_IN_NAMESPACE_LEVELS).map((name) => {
         const ps = podSecurity(name, version);
         return {
@@ -52,7 +54,7 @@ export function builtInNamespacePostures(version: string): NamespacePosture[] {
             ingressFromNamespaces: [],
             defaultServiceAccountAutomount: "unmanaged",
             roleBindings: {},
-            weakenings: podSecurityWeakenings(name, ps),
+            weakenings: podSecurityWeakenings(name, ps, { levels: configKey, version: key(configKey, "podSecurityVersion") }),
         };
     });
 }

@@ -46,6 +46,8 @@ export interface ClusterBaselineConfig {
 export const CLUSTER_BASELINE_KEYS = ["podSecurityVersion", "tenants", "rbac", "admission"] as const;
 
 export interface ClusterBaselinePlan {
+    /** The key this config was read from; the posture names settings below it. */
+    configKey: string;
     podSecurityVersion: string;
     rbac: RbacPlan;
     tenants: SecureNamespacePlan[];
@@ -119,7 +121,7 @@ export function planClusterBaseline(configKey: string, config: ClusterBaselineCo
     if (!Array.isArray(raw)) fail(tenantsKey, raw, "use a list of namespaces");
     const seen = new Set<string>();
     const tenants = raw.map((t, i) => {
-        const plan = planSecureNamespace(key(tenantsKey, i), t, { personas: rbac.personas, podSecurityVersion });
+        const plan = planSecureNamespace(key(tenantsKey, i), t, { personas: rbac.personas, podSecurityVersion, podSecurityVersionKey: key(configKey, "podSecurityVersion") });
         if (seen.has(plan.name)) fail(key(tenantsKey, i, "name"), plan.name, "another tenant already has this name");
         seen.add(plan.name);
         return plan;
@@ -127,7 +129,7 @@ export function planClusterBaseline(configKey: string, config: ClusterBaselineCo
 
     const admission = validateAdmission(key(configKey, "admission"), config.admission);
     const guards = guardSettings(configKey, rbac, tenants.map((t) => t.name), admission);
-    return { podSecurityVersion, rbac, tenants, admission, guards };
+    return { configKey, podSecurityVersion, rbac, tenants, admission, guards };
 }
 
 export function renderClusterBaseline(plan: ClusterBaselinePlan): ClusterBaselineObjects {

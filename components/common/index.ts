@@ -3,3 +3,4 @@ export * from "./net";
 export * from "./yaml";
 export * from "./layout";
 export * from "./kubernetes";
+export * from "./posture";

@@ -52,6 +52,8 @@ export interface NamespaceContext {
     personas?: readonly Persona[];
     /** PSA version used when the namespace does not set one; defaults to DEFAULT_PSA_VERSION. */
     podSecurityVersion?: string;
+    /** Where podSecurityVersion was set, for errors and the posture; defaults to `<namespace key>.podSecurityVersion`. */
+    podSecurityVersionKey?: string;
 }
 
 export interface PersonaBinding {
@@ -60,6 +62,10 @@ export interface PersonaBinding {
 }
 
 export interface SecureNamespacePlan {
+    /** The key this namespace's config was read from; the posture names settings below it. */
+    configKey: string;
+    /** The key the Pod Security version came from: the namespace's own podSecurity.version, or the inherited one. */
+    podSecurityVersionKey: string;
     name: string;
     labels: Record<string, string>;
     podSecurity: PodSecurity;
@@ -108,7 +114,8 @@ export function planSecureNamespace(k: string, config: unknown, ctx: NamespaceCo
     const raw = config as Record<string, unknown>;
     knownKeys(k, raw, SECURE_NAMESPACE_KEYS);
     const name = validateNamespaceName(key(k, "name"), raw.name);
-    const version = validatePsaVersion(key(k, "podSecurityVersion"), ctx.podSecurityVersion ?? DEFAULT_PSA_VERSION);
+    const inheritedKey = ctx.podSecurityVersionKey ?? key(k, "podSecurityVersion");
+    const version = validatePsaVersion(inheritedKey, ctx.podSecurityVersion ?? DEFAULT_PSA_VERSION);
     const podSecurity = validatePodSecurity(key(k, "podSecurity"), raw.podSecurity, version);
     const extra = raw.labels === undefined ? {} : validateLabels(key(k, "labels"), raw.labels, { allowEmpty: true, reserved: true });
     const personas = ctx.personas ?? builtInPersonas();
@@ -123,7 +130,10 @@ export function planSecureNamespace(k: string, config: unknown, ctx: NamespaceCo
         }))
         .filter((b) => b.subjects.length > 0);
 
+    const ownVersion = isPlainObject(raw.podSecurity) && raw.podSecurity.version !== undefined;
     return {
+        configKey: k,
+        podSecurityVersionKey: ownVersion ? key(k, "podSecurity", "version") : inheritedKey,
         name,
         labels: { ...PART_OF_LABELS, ...extra, ...podSecurityLabels(podSecurity) },
         podSecurity,

@@ -1,6 +1,6 @@
 // What the AWS settings mean for security, as data a report or a test can read. Every option that loosens
 // the default posture appears in `weakenings`, by its config path.
-import { coversWorld, key } from "../../components/common";
+import { coversWorld, key, type Weakening } from "../../components/common";
 import { AwsOptions, Environment, EndpointVisibility, resolveAwsOptions } from "./options";
 import type { PlannedParameter } from "./secrets";
 
@@ -17,7 +17,7 @@ export interface AwsPosture {
     secretReaders?: Record<string, string[]>;
     /** Constant facts of this platform, so a report can state them without reading the code. */
     guarantees: string[];
-    weakenings: { option: string; effect: string }[];
+    weakenings: Weakening[];
 }
 
 export const AWS_GUARANTEES = [
@@ -40,7 +40,7 @@ export function secretReadersOf(parameters: readonly PlannedParameter[]): Record
 
 export function awsPosture(options: AwsOptions | undefined, configKey = "aws", parameters?: readonly PlannedParameter[]): AwsPosture {
     const r = resolveAwsOptions(options, configKey);
-    const weakenings: { option: string; effect: string }[] = [];
+    const weakenings: Weakening[] = [];
     if (r.endpoint === "public") {
         weakenings.push({
             option: key(configKey, "endpoint"),
