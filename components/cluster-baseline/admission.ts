@@ -110,7 +110,7 @@ export function celRegistryOf(image: string): string {
 }
 
 /** The CEL guard a Service of the given type must pass. */
-export function celServiceTypeAllowed(type: "NodePort" | "LoadBalancer", namespaces: readonly string[]): string {
+function celServiceTypeAllowed(type: "NodePort" | "LoadBalancer", namespaces: readonly string[]): string {
     return (
         `object.kind != 'Service' || !has(object.spec.type) || object.spec.type != ${celString(type)} || ` +
         `namespaceObject.metadata.name in ${celStringList(namespaces)}`

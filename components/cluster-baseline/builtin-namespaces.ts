@@ -12,7 +12,7 @@ const RESTRICTED: Levels = { enforce: "restricted", audit: "restricted", warn: "
 
 /** kube-system runs the node agents (CNI, kube-proxy) that need host namespaces and privileges, so it cannot
  * enforce more than privileged; audit and warn stay restricted so anything new there is still reported. */
-export const BUILT_IN_NAMESPACE_LEVELS: Readonly<Record<string, Levels>> = {
+const BUILT_IN_NAMESPACE_LEVELS: Readonly<Record<string, Levels>> = {
     "kube-system": { enforce: "privileged", audit: "restricted", warn: "restricted", exception: "system-components" },
     default: RESTRICTED,
     "kube-public": RESTRICTED,
@@ -25,7 +25,7 @@ function podSecurity(name: string, version: string): PodSecurity {
 
 /** Built-in namespaces that get the tenants' default deny. kube-system is left out: CoreDNS and the node
  * agents there must answer every namespace, and no tenant persona can create pods in it. */
-export const DENY_ALL_BUILT_IN_NAMESPACES: readonly string[] = ["default", "kube-public", "kube-node-lease"];
+const DENY_ALL_BUILT_IN_NAMESPACES: readonly string[] = ["default", "kube-public", "kube-node-lease"];
 
 export function renderBuiltInDenyAll(): NetworkPolicyObject[] {
     return DENY_ALL_BUILT_IN_NAMESPACES.map(renderDenyAll);

@@ -43,7 +43,7 @@ export interface ClusterBaselineConfig {
     admission?: AdmissionInput;
 }
 
-export const CLUSTER_BASELINE_KEYS = ["podSecurityVersion", "tenants", "rbac", "admission"] as const;
+const CLUSTER_BASELINE_KEYS = ["podSecurityVersion", "tenants", "rbac", "admission"] as const;
 
 export interface ClusterBaselinePlan {
     /** The key this config was read from; the posture names settings below it. */

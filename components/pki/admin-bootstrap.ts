@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { mintedRequest } from "./ephemeral";
 import { CLUSTER_ADMINS_GROUP, SYSTEM_MASTERS_GROUP } from "../common";
 
-export const BOOTSTRAP_IDENTITY = "hardened-cluster:bootstrap";
+const BOOTSTRAP_IDENTITY = "hardened-cluster:bootstrap";
 
 export interface AdminBootstrapArgs {
     /** API server URL, e.g. https://127.0.0.1:6443. */

@@ -4,7 +4,7 @@ import { CLUSTER_ADMINS_GROUP } from "../common";
 
 /** Prefix of every persona ClusterRole and binding we render. Built-in ClusterRoles ("cluster-admin", "admin",
  * "edit", "view", "system:*") already exist in every cluster; a prefix keeps ours from overwriting them. */
-export const PERSONA_PREFIX = "hardened:";
+const PERSONA_PREFIX = "hardened:";
 
 export function personaClusterRoleName(persona: string): string {
     return `${PERSONA_PREFIX}${persona}`;

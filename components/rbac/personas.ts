@@ -21,7 +21,6 @@ export interface PolicyRule {
  *   claims not to escalate, platform-admin included.
  */
 export type PersonaTier = "break-glass" | "admin" | "standard";
-export const PERSONA_TIERS: readonly PersonaTier[] = ["break-glass", "admin", "standard"];
 
 /** "cluster": bound once with a ClusterRoleBinding. "namespace": bound per namespace with RoleBindings. */
 export type PersonaScope = "cluster" | "namespace";

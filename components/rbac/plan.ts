@@ -17,7 +17,7 @@ export interface RbacConfig {
     bindKubeadmClusterAdmins?: boolean;
 }
 
-export const RBAC_CONFIG_KEYS = ["personas", "clusterBindings", "bindKubeadmClusterAdmins"] as const;
+const RBAC_CONFIG_KEYS = ["personas", "clusterBindings", "bindKubeadmClusterAdmins"] as const;
 
 export interface PersonaSummary {
     name: string;
@@ -42,7 +42,7 @@ export interface RbacPlan {
 
 /** system:masters bypasses RBAC entirely; it is held by whoever holds the cluster CA key (AdminBootstrap
  * mints one for minutes per call), so the posture always lists it. */
-export const SYSTEM_MASTERS_NOTE = "Group system:masters (bypasses RBAC; any holder of the cluster CA key can mint it)";
+const SYSTEM_MASTERS_NOTE = "Group system:masters (bypasses RBAC; any holder of the cluster CA key can mint it)";
 
 function describeSubject(s: RbacSubject): string {
     const name = typeof s.name === "string" ? s.name : "(computed)";

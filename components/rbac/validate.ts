@@ -42,12 +42,12 @@ function validateRule(k: string, r: unknown): PolicyRule {
 }
 
 /** Checks one rule against the tier's invariants; throws naming the rule and the reason. */
-export function assertRuleAllowed(k: string, p: Pick<Persona, "name" | "tier" | "scope">, r: PolicyRule): void {
+function assertRuleAllowed(k: string, p: Pick<Persona, "name" | "tier" | "scope">, r: PolicyRule): void {
     const reasons = ruleViolations(p.tier, p.scope, r);
     if (reasons.length > 0) fail(k, r, `persona "${p.name}" (${p.tier}): ${reasons.join("; ")}`);
 }
 
-export function validatePersonaInput(k: string, input: unknown, taken: ReadonlySet<string>): Persona {
+function validatePersonaInput(k: string, input: unknown, taken: ReadonlySet<string>): Persona {
     if (!isPlainObject(input)) fail(k, input, "use an object { name, scope, rules, tier?, description? }");
     const raw = input as Record<string, unknown>;
     knownKeys(k, raw, ["name", "description", "tier", "scope", "rules"]);

@@ -39,13 +39,13 @@ export interface SecureNamespaceConfig {
     roleBindings?: Record<string, SubjectInput[]>;
 }
 
-export const SECURE_NAMESPACE_KEYS: readonly string[] = [
+const SECURE_NAMESPACE_KEYS: readonly string[] = [
     "name", "labels", "podSecurity", "allowDns", "allowSameNamespace", "allowIngressFromNamespaces",
     "allowEgressTo", "resourceQuota", "limitRange", "roleBindings",
 ];
 
 /** Namespaces every cluster has; they are labelled in place by the cluster baseline, never created here. */
-export const BUILT_IN_NAMESPACES: readonly string[] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+const BUILT_IN_NAMESPACES: readonly string[] = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 export interface NamespaceContext {
     /** Personas that may be bound here; defaults to the built-in ones. */
@@ -100,7 +100,7 @@ export interface SecureNamespaceObjects {
 
 export const PSA_EXCEPTION_ANNOTATION = "hardened-cluster/pod-security-exception";
 
-export function validateNamespaceName(k: string, v: unknown): string {
+function validateNamespaceName(k: string, v: unknown): string {
     if (typeof v !== "string" || !isDnsLabel(v)) fail(k, v, "use a DNS label: up to 63 lower-case letters, digits and '-'");
     if (BUILT_IN_NAMESPACES.includes(v) || v.startsWith("kube-")) {
         fail(k, v, `built-in namespaces (${BUILT_IN_NAMESPACES.join(", ")}) and names starting "kube-" are reserved`);

@@ -29,7 +29,7 @@ export interface LimitRangeInput {
     max?: ResourceList;
 }
 
-export const DEFAULT_LIMITS: Readonly<Required<Pick<LimitRangeInput, "default" | "defaultRequest">>> = {
+const DEFAULT_LIMITS: Readonly<Required<Pick<LimitRangeInput, "default" | "defaultRequest">>> = {
     default: { cpu: "500m", memory: "512Mi" },
     defaultRequest: { cpu: "100m", memory: "128Mi" },
 };

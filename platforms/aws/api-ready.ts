@@ -10,9 +10,9 @@ import * as pulumi from "@pulumi/pulumi";
 // Imported from its own module, as AdminBootstrap does: the provider is serialized with what it captures.
 import { mintedRequest } from "../../components/pki/ephemeral";
 
-export const READINESS_IDENTITY = "hardened-cluster:readiness";
+const READINESS_IDENTITY = "hardened-cluster:readiness";
 /** First boot: package installation, secret fetch, etcd quorum across three zones. */
-export const DEFAULT_READY_TIMEOUT_SECONDS = 1800;
+const DEFAULT_READY_TIMEOUT_SECONDS = 1800;
 
 export interface ApiServerReadyArgs {
     /** The URL clients use, e.g. https://10.0.0.5:6443 (the certificate must name its host). */

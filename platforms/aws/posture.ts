@@ -20,7 +20,7 @@ export interface AwsPosture {
     weakenings: Weakening[];
 }
 
-export const AWS_GUARANTEES = [
+const AWS_GUARANTEES = [
     "IMDSv2 required with hop limit 1 on every launch template",
     "every EBS volume, log group, SSM parameter and the alarm topic encrypted with the cluster's KMS key (rotation on)",
     "Kubernetes Secrets encrypted with KMS v2 through a key only the control-plane roles may use",
@@ -31,7 +31,7 @@ export const AWS_GUARANTEES = [
 ];
 
 /** Reader (node name or "workers") to the parameters it may read, each list sorted. */
-export function secretReadersOf(parameters: readonly PlannedParameter[]): Record<string, string[]> {
+function secretReadersOf(parameters: readonly PlannedParameter[]): Record<string, string[]> {
     const out: Record<string, string[]> = {};
     for (const p of parameters) for (const reader of p.readers) (out[reader] ??= []).push(p.name);
     for (const list of Object.values(out)) list.sort();
