@@ -1,6 +1,6 @@
 // What a caller may set about API auditing, and the one place it is checked and defaulted. Options usually
 // come from stack config (untyped JSON), so types are checked too and unknown keys are refused.
-import { fail, httpsUrl, isPlainObject, key, knownKeys, NOT_SHOWN, oneOf, positiveInt } from "../common";
+import { fail, parseHttpsUrl, isPlainObject, key, knownKeys, NOT_SHOWN, oneOf, positiveInt } from "../common";
 
 export const AUDIT_PRESETS = ["minimal", "standard", "strict"] as const;
 export type AuditPreset = (typeof AUDIT_PRESETS)[number];
@@ -86,7 +86,7 @@ export function resolveWebhook(webhook: unknown, k: string): NonNullable<Resolve
     knownKeys(k, webhook, WEBHOOK_KEYS);
     const w = webhook as Record<string, unknown>;
 
-    const url = httpsUrl(w.server);
+    const url = parseHttpsUrl(w.server);
     // The URL is never repeated in an error: a token in it would land in logs and CI output.
     if (!url) {
         fail(key(k, "server"), NOT_SHOWN, "use an https:// URL; audit events carry request details and must not cross the network in clear");

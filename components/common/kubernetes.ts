@@ -27,7 +27,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /** The parsed URL when `value` is an https URL with a host, else undefined; callers add their own limits. */
-export function httpsUrl(value: unknown): URL | undefined {
+export function parseHttpsUrl(value: unknown): URL | undefined {
     if (typeof value !== "string") return undefined;
     let url: URL;
     try {

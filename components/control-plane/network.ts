@@ -1,7 +1,7 @@
 // Addresses, ports and ranges, checked together because most mistakes are combinations: two listeners on
 // one port, a Service range inside the pod range, two etcd members claiming one name.
 import { isIP } from "node:net";
-import { cidrsOverlap, fail, isDnsLabel, isDnsName, isIp, isPlainObject, key, knownKeys, parseCidr, port } from "../common";
+import { cidrsOverlap, fail, parseHttpsUrl, isDnsLabel, isDnsName, isIp, isPlainObject, key, knownKeys, parseCidr, port } from "../common";
 import { EtcdMemberOptions, NETWORK_DEFAULTS, NetworkOptions } from "./options";
 
 export interface ResolvedEtcdMember {
@@ -161,13 +161,8 @@ function members(k: string, value: unknown): ResolvedEtcdMember[] {
 
 /** https URL without user info, query or fragment: what Kubernetes demands of token issuers. */
 export function httpsUrl(k: string, value: unknown): string {
-    let u: URL | undefined;
-    try {
-        u = typeof value === "string" ? new URL(value) : undefined;
-    } catch {
-        u = undefined;
-    }
-    if (!u || u.protocol !== "https:") fail(k, value, "use an https:// URL");
+    const u = parseHttpsUrl(value);
+    if (!u) fail(k, value, "use an https:// URL");
     if (u.username !== "" || u.password !== "" || u.search !== "" || u.hash !== "") {
         fail(k, value, "use an https:// URL without user info, query or fragment");
     }

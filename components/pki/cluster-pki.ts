@@ -2,7 +2,7 @@
 // Everything that decides WHAT is issued lives in the pure modules; this file only decides HOW.
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { fail, httpsUrl, isDnsLabel, isPlainObject, key, knownKeys } from "../common";
+import { fail, parseHttpsUrl, isDnsLabel, isPlainObject, key, knownKeys } from "../common";
 import { CA_SPECS, CaName, CertSpec, tableOf } from "./certlist";
 import { kubeconfigsOf, KubeconfigSpec, kubeconfigYaml, ServerRole } from "./kubeconfig";
 import { KeyAlgorithm, PkiOptions, ResolvedPkiOptions, resolvePkiOptions } from "./options";
@@ -210,6 +210,6 @@ function urlKey(role: ServerRole, servers: ApiServerUrls): keyof ApiServerUrls {
 function serverUrl(k: string, value: unknown): string {
     // The API server serves only TLS and the kubeconfig's CA data is what authenticates it; an http URL
     // would neither connect nor be verified, so it can only be a mistake.
-    if (!httpsUrl(value)) fail(k, value, "use an https URL such as https://127.0.0.1:6443");
+    if (!parseHttpsUrl(value)) fail(k, value, "use an https URL such as https://127.0.0.1:6443");
     return value as string;
 }

@@ -3,7 +3,7 @@
 // network, groups, logs, secrets, control plane, load balancer, join token, workers.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { fail, httpsUrl, key, toYaml } from "../../components/common";
+import { fail, parseHttpsUrl, key, toYaml } from "../../components/common";
 import { EncryptionAtRest, EncryptionOptions, resolveEncryption } from "../../components/encryption";
 import {
     ControlPlane, ControlPlaneNode, ENCRYPTION_CONFIG_PATH, KMS_PLUGIN_ENDPOINT, KMS_PLUGIN_UNIT, awsEncryptionOptions, controlPlaneNodes,
@@ -150,7 +150,7 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
  * a DNS name or one of its fixed addresses (a node's own address would bypass the NLB and its failover).
  */
 function checkApiServerUrl(k: string, value: unknown, r: ResolvedAwsOptions): string {
-    const url = httpsUrl(value);
+    const url = parseHttpsUrl(value);
     if (!url || url.port === "" || url.pathname !== "/" || url.search !== "" || url.username !== "" || value !== `https://${url.host}`) {
         fail(k, value, "use https://<host>:<port>, with a host the apiserver certificate names (the program plan's server)");
     }
