@@ -1,6 +1,6 @@
 // Where the audit files live, the kube-apiserver flags that use them, and the posture summary.
 import * as path from "node:path";
-import { FileLayout, configFile } from "../common";
+import { FileLayout, configFile, type Weakening } from "../common";
 import { AUDIT_RETENTION_MINIMUMS, AuditLogOptions, AuditPreset, resolveAuditOptions } from "./options";
 
 export interface AuditLogFiles {
@@ -46,12 +46,12 @@ export interface AuditPosture {
     maxBackup: number;
     maxSize: number;
     webhook: boolean;
-    weakenings: { option: string; effect: string }[];
+    weakenings: Weakening[];
 }
 
 export function auditPosture(options: AuditLogOptions | undefined, configKey = "audit"): AuditPosture {
     const o = resolveAuditOptions(options, configKey);
-    const weakenings: { option: string; effect: string }[] = [];
+    const weakenings: Weakening[] = [];
     if (o.preset === "minimal") {
         weakenings.push({
             option: `${configKey}.preset`,

@@ -1,6 +1,6 @@
 // What a caller may set about API auditing, and the one place it is checked and defaulted. Options usually
 // come from stack config (untyped JSON), so types are checked too and unknown keys are refused.
-import { fail, key, knownKeys, NOT_SHOWN, oneOf, positiveInt } from "../common";
+import { fail, parseHttpsUrl, isPlainObject, key, knownKeys, NOT_SHOWN, oneOf, positiveInt } from "../common";
 
 export const AUDIT_PRESETS = ["minimal", "standard", "strict"] as const;
 export type AuditPreset = (typeof AUDIT_PRESETS)[number];
@@ -49,7 +49,7 @@ const WEBHOOK_KEYS = ["server", "caPem", "mode"];
 const PEM_CERT = /-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----/g;
 
 export function resolveAuditOptions(options: AuditLogOptions | undefined, configKey = "audit"): ResolvedAuditOptions {
-    if (options !== undefined && (options === null || typeof options !== "object" || Array.isArray(options))) {
+    if (options !== undefined && !isPlainObject(options)) {
         fail(configKey, options, "use an object of audit options");
     }
     const o = options ?? {};
@@ -80,20 +80,15 @@ export function resolveAuditOptions(options: AuditLogOptions | undefined, config
 }
 
 export function resolveWebhook(webhook: unknown, k: string): NonNullable<ResolvedAuditOptions["webhook"]> {
-    if (webhook === null || typeof webhook !== "object" || Array.isArray(webhook)) {
+    if (!isPlainObject(webhook)) {
         fail(k, webhook, "use an object such as { server: \"https://audit.example.com/events\" }");
     }
     knownKeys(k, webhook, WEBHOOK_KEYS);
     const w = webhook as Record<string, unknown>;
 
-    let url: URL | undefined;
-    try {
-        url = typeof w.server === "string" ? new URL(w.server) : undefined;
-    } catch {
-        url = undefined;
-    }
+    const url = parseHttpsUrl(w.server);
     // The URL is never repeated in an error: a token in it would land in logs and CI output.
-    if (!url || url.protocol !== "https:" || url.hostname === "") {
+    if (!url) {
         fail(key(k, "server"), NOT_SHOWN, "use an https:// URL; audit events carry request details and must not cross the network in clear");
     }
     if (url.username !== "" || url.password !== "") {

@@ -1,6 +1,7 @@
 // The audit Policy (audit.k8s.io/v1) for each preset. The apiserver uses the FIRST rule that matches a
 // request, so the order below is the security property: noise is dropped first, then every request that
 // could carry key material is pinned to Metadata, and only then do broader rules ask for bodies.
+import { WRITE_VERBS } from "../common";
 import { AuditLogOptions, AuditPreset, resolveAuditOptions } from "./options";
 
 export type AuditLevel = "None" | "Metadata" | "Request" | "RequestResponse";
@@ -29,8 +30,6 @@ export interface AuditPolicy {
     omitManagedFields: boolean;
     rules: AuditPolicyRule[];
 }
-
-const WRITE_VERBS = ["create", "update", "patch", "delete", "deletecollection"];
 
 /**
  * Requests whose bodies can hold secrets: Secret data, ConfigMaps (routinely misused for credentials),
@@ -108,12 +107,12 @@ const NOISE: AuditPolicyRule[] = [
 
 const PRESET_RULES: Record<AuditPreset, AuditPolicyRule[]> = {
     minimal: [],
-    standard: [{ level: "Request", verbs: WRITE_VERBS }],
+    standard: [{ level: "Request", verbs: [...WRITE_VERBS] }],
     strict: [
         // Any verb: kubectl's WebSocket exec, attach and port-forward arrive as "get", not "create".
         { level: "RequestResponse", resources: [{ group: "", resources: ["pods/exec", "pods/attach", "pods/portforward"] }] },
-        { level: "RequestResponse", verbs: WRITE_VERBS, resources: STRICT_WRITE_TARGETS },
-        { level: "Request", verbs: WRITE_VERBS },
+        { level: "RequestResponse", verbs: [...WRITE_VERBS], resources: STRICT_WRITE_TARGETS },
+        { level: "Request", verbs: [...WRITE_VERBS] },
     ],
 };
 

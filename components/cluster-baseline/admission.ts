@@ -1,7 +1,7 @@
 // The cluster's workload guard: one ValidatingAdmissionPolicy (CEL, evaluated inside the apiserver, so no
 // webhook to run or to fail open) refusing images from registries off the allow-list and Services of type
 // NodePort/LoadBalancer outside the namespaces allowed to have them.
-import { fail, isDnsLabel, key, knownKeys } from "../common";
+import { fail, isDnsLabel, isPlainObject, key, knownKeys } from "../common";
 import { PART_OF_LABELS } from "../rbac/names";
 import { DOCKER_HUB, EXPLICIT_REGISTRY_PATTERN, validateRegistry } from "./registry";
 
@@ -34,7 +34,7 @@ const OBJECT_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 function namesByNamespace(k: string, v: unknown, what: string): Record<string, string[]> {
     if (v === undefined) return {};
-    if (typeof v !== "object" || v === null || Array.isArray(v)) fail(k, v, `use a map of tenant namespace to ${what} names`);
+    if (!isPlainObject(v)) fail(k, v, `use a map of tenant namespace to ${what} names`);
     const out: Record<string, string[]> = {};
     for (const [ns, names] of Object.entries(v as Record<string, unknown>)) {
         const nk = key(k, ns);
@@ -59,7 +59,7 @@ function namespaceList(k: string, v: unknown): string[] {
 
 export function validateAdmission(k: string, v: unknown): AdmissionSettings {
     if (v === undefined) v = {};
-    if (typeof v !== "object" || v === null || Array.isArray(v)) fail(k, v, "use an object { allowedRegistries?, nodePortNamespaces?, ... }");
+    if (!isPlainObject(v)) fail(k, v, "use an object { allowedRegistries?, nodePortNamespaces?, ... }");
     knownKeys(k, v, ["allowedRegistries", "nodePortNamespaces", "loadBalancerNamespaces", "exemptNamespaces", "serviceAccounts", "workloadSecrets"]);
     const raw = v as Record<string, unknown>;
     let registries = [...DEFAULT_ALLOWED_REGISTRIES];
@@ -110,7 +110,7 @@ export function celRegistryOf(image: string): string {
 }
 
 /** The CEL guard a Service of the given type must pass. */
-export function celServiceTypeAllowed(type: "NodePort" | "LoadBalancer", namespaces: readonly string[]): string {
+function celServiceTypeAllowed(type: "NodePort" | "LoadBalancer", namespaces: readonly string[]): string {
     return (
         `object.kind != 'Service' || !has(object.spec.type) || object.spec.type != ${celString(type)} || ` +
         `namespaceObject.metadata.name in ${celStringList(namespaces)}`

@@ -1,5 +1,6 @@
 // Pod Security labels for the namespaces every cluster has. They exist before we run, so they are patched
 // (server-side apply of just these labels), never created or deleted by us.
+import { key } from "../common";
 import { podSecurityLabels, type PodSecurity } from "../secure-namespace/pod-security";
 import { PSA_EXCEPTION_ANNOTATION, type NamespaceObject } from "../secure-namespace/plan";
 import { podSecurityWeakenings, type NamespacePosture } from "../secure-namespace/posture";
@@ -11,7 +12,7 @@ const RESTRICTED: Levels = { enforce: "restricted", audit: "restricted", warn: "
 
 /** kube-system runs the node agents (CNI, kube-proxy) that need host namespaces and privileges, so it cannot
  * enforce more than privileged; audit and warn stay restricted so anything new there is still reported. */
-export const BUILT_IN_NAMESPACE_LEVELS: Readonly<Record<string, Levels>> = {
+const BUILT_IN_NAMESPACE_LEVELS: Readonly<Record<string, Levels>> = {
     "kube-system": { enforce: "privileged", audit: "restricted", warn: "restricted", exception: "system-components" },
     default: RESTRICTED,
     "kube-public": RESTRICTED,
@@ -24,7 +25,7 @@ function podSecurity(name: string, version: string): PodSecurity {
 
 /** Built-in namespaces that get the tenants' default deny. kube-system is left out: CoreDNS and the node
  * agents there must answer every namespace, and no tenant persona can create pods in it. */
-export const DENY_ALL_BUILT_IN_NAMESPACES: readonly string[] = ["default", "kube-public", "kube-node-lease"];
+const DENY_ALL_BUILT_IN_NAMESPACES: readonly string[] = ["default", "kube-public", "kube-node-lease"];
 
 export function renderBuiltInDenyAll(): NetworkPolicyObject[] {
     return DENY_ALL_BUILT_IN_NAMESPACES.map(renderDenyAll);
@@ -40,7 +41,8 @@ export function renderBuiltInNamespacePatches(version: string): NamespaceObject[
     });
 }
 
-export function builtInNamespacePostures(version: string): NamespacePosture[] {
+/** `configKey` is the baseline's: the levels here are fixed by the block, the version is its podSecurityVersion. */
+export function builtInNamespacePostures(version: string, configKey: string): NamespacePosture[] {
     return Object.keys(BUILT_IN_NAMESPACE_LEVELS).map((name) => {
         const ps = podSecurity(name, version);
         return {
@@ -52,7 +54,7 @@ export function builtInNamespacePostures(version: string): NamespacePosture[] {
             ingressFromNamespaces: [],
             defaultServiceAccountAutomount: "unmanaged",
             roleBindings: {},
-            weakenings: podSecurityWeakenings(name, ps),
+            weakenings: podSecurityWeakenings(name, ps, { levels: configKey, version: key(configKey, "podSecurityVersion") }),
         };
     });
 }

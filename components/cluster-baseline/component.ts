@@ -57,7 +57,7 @@ export class ClusterBaseline extends pulumi.ComponentResource {
             // After the personas: a RoleBinding to a ClusterRole that does not exist yet grants nothing.
             this.namespaces[tenantName] = new SecureNamespace(
                 `${name}-${tenantName}`,
-                { ...tenant, configKey: key(configKey, "tenants", i), personas: this.rbac.personas, podSecurityVersion: plan.podSecurityVersion },
+                { ...tenant, configKey: key(configKey, "tenants", i), personas: this.rbac.personas, podSecurityVersion: plan.podSecurityVersion, podSecurityVersionKey: key(configKey, "podSecurityVersion") },
                 { parent: this, dependsOn: [this.rbac, ...guardBindings] },
             );
         });

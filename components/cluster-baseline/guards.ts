@@ -11,10 +11,10 @@ import { celPodSpec, celString, celStringList, type ResourceRule, type Validatin
 
 export const PRIVILEGE_GUARD_NAME = "hardened-privilege-guard";
 export const TENANT_GUARD_NAME = "hardened-tenant-guard";
-export const TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token";
-export const PSA_LABEL_PREFIX = "pod-security.kubernetes.io/";
+const TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token";
+const PSA_LABEL_PREFIX = "pod-security.kubernetes.io/";
 /** NetworkPolicies the blueprint owns in tenant namespaces (NETWORK_POLICY_NAMES all start with it). */
-export const PROTECTED_POLICY_PREFIX = "hardened-";
+const PROTECTED_POLICY_PREFIX = "hardened-";
 
 /** Who the guards trust, as the apiserver names them: groups, and usernames (a ServiceAccount is
  * "system:serviceaccount:<ns>:<name>"). */
@@ -36,7 +36,7 @@ export interface GuardSettings {
     secrets: string[];
 }
 
-export function celIsOneOf(who: Identities): string {
+function celIsOneOf(who: Identities): string {
     return `request.userInfo.username in ${celStringList(who.users)} || request.userInfo.groups.exists(g, g in ${celStringList(who.groups)})`;
 }
 
@@ -86,7 +86,7 @@ export function renderPrivilegeGuard(s: GuardSettings): ValidatingAdmissionPolic
 }
 
 /** The controller-manager identities (with --use-service-account-credentials) that empty a deleted namespace. */
-export const NAMESPACE_CLEANUP_USERS = ["system:serviceaccount:kube-system:namespace-controller"];
+const NAMESPACE_CLEANUP_USERS = ["system:serviceaccount:kube-system:namespace-controller"];
 
 function ownerRefs(obj: string): string {
     return `(has(${obj}.metadata.ownerReferences) ? ${obj}.metadata.ownerReferences : [])`;

@@ -1,5 +1,5 @@
 // Configuration of the whole in-cluster baseline -> everything validated and rendered, before Pulumi is involved.
-import { fail, key, knownKeys } from "../common";
+import { CLUSTER_ADMINS_GROUP, fail, key, knownKeys, SYSTEM_MASTERS_GROUP } from "../common";
 import { planRbac, type RbacConfig, type RbacPlan } from "../rbac/plan";
 import { DEFAULT_PSA_VERSION, validatePsaVersion } from "../secure-namespace/pod-security";
 import {
@@ -29,7 +29,7 @@ import {
     type GuardSettings,
     type Identities,
 } from "./guards";
-import { KUBEADM_ADMINS_GROUP, personaBindingName } from "../rbac/names";
+import { personaBindingName } from "../rbac/names";
 import { renderRoleBinding, type BindingObject } from "../rbac/render";
 import type { RbacSubject } from "../rbac/subjects";
 import type { NetworkPolicyObject } from "../secure-namespace/network";
@@ -43,9 +43,11 @@ export interface ClusterBaselineConfig {
     admission?: AdmissionInput;
 }
 
-export const CLUSTER_BASELINE_KEYS = ["podSecurityVersion", "tenants", "rbac", "admission"] as const;
+const CLUSTER_BASELINE_KEYS = ["podSecurityVersion", "tenants", "rbac", "admission"] as const;
 
 export interface ClusterBaselinePlan {
+    /** The key this config was read from; the posture names settings below it. */
+    configKey: string;
     podSecurityVersion: string;
     rbac: RbacPlan;
     tenants: SecureNamespacePlan[];
@@ -66,8 +68,6 @@ export interface ClusterBaselineObjects {
     platformAdminTenantBindings: BindingObject<"RoleBinding">[];
 }
 
-/** The group every API server trusts without RBAC; always break-glass. */
-export const SYSTEM_MASTERS = "system:masters";
 
 function identities(k: string, subjects: readonly RbacSubject[]): Identities {
     const out: Identities = { groups: [], users: [] };
@@ -99,7 +99,7 @@ function tenantNames(k: string, map: Record<string, string[]>, tenants: readonly
 function guardSettings(configKey: string, rbac: RbacPlan, tenants: string[], admission: AdmissionSettings): GuardSettings {
     const rbacKey = key(configKey, "rbac", "clusterBindings");
     const breakGlass = merge(
-        { groups: [SYSTEM_MASTERS, ...(rbac.kubeadmAdminsBinding ? [KUBEADM_ADMINS_GROUP] : [])], users: [] },
+        { groups: [SYSTEM_MASTERS_GROUP, ...(rbac.kubeadmAdminsBinding ? [CLUSTER_ADMINS_GROUP] : [])], users: [] },
         identities(key(rbacKey, "cluster-admin"), subjectsOf(rbac, "cluster-admin")),
     );
     const platform = merge(breakGlass, identities(key(rbacKey, "platform-admin"), subjectsOf(rbac, "platform-admin")));
@@ -121,7 +121,7 @@ export function planClusterBaseline(configKey: string, config: ClusterBaselineCo
     if (!Array.isArray(raw)) fail(tenantsKey, raw, "use a list of namespaces");
     const seen = new Set<string>();
     const tenants = raw.map((t, i) => {
-        const plan = planSecureNamespace(key(tenantsKey, i), t, { personas: rbac.personas, podSecurityVersion });
+        const plan = planSecureNamespace(key(tenantsKey, i), t, { personas: rbac.personas, podSecurityVersion, podSecurityVersionKey: key(configKey, "podSecurityVersion") });
         if (seen.has(plan.name)) fail(key(tenantsKey, i, "name"), plan.name, "another tenant already has this name");
         seen.add(plan.name);
         return plan;
@@ -129,7 +129,7 @@ export function planClusterBaseline(configKey: string, config: ClusterBaselineCo
 
     const admission = validateAdmission(key(configKey, "admission"), config.admission);
     const guards = guardSettings(configKey, rbac, tenants.map((t) => t.name), admission);
-    return { podSecurityVersion, rbac, tenants, admission, guards };
+    return { configKey, podSecurityVersion, rbac, tenants, admission, guards };
 }
 
 export function renderClusterBaseline(plan: ClusterBaselinePlan): ClusterBaselineObjects {

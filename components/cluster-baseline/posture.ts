@@ -1,5 +1,6 @@
 // The cluster's security posture in one object: what every namespace enforces, who holds which persona, what
 // admission refuses, and a flat list of every departure from the restrictive defaults.
+import { key, type Weakening } from "../common";
 import { BUILT_IN_PERSONA_NAMES } from "../rbac/names";
 import type { PersonaSummary } from "../rbac/plan";
 import type { RbacSubject } from "../rbac/subjects";
@@ -28,32 +29,48 @@ export interface ClusterPosture {
     /** Every identity with cluster-admin power, including the ones no configured binding names. */
     clusterAdmins: string[];
     guards: { policies: string[]; implicitWorkloadAccess: string } & Pick<GuardSettings, "serviceAccounts" | "secrets" | "tenants">;
-    weakenings: string[];
+    weakenings: Weakening[];
 }
 
-function guardWeakenings(a: AdmissionSettings): string[] {
-    const out: string[] = [];
+/** `k` is the baseline's admission key. */
+function guardWeakenings(k: string, a: AdmissionSettings): Weakening[] {
+    const out: Weakening[] = [];
     for (const [ns, names] of Object.entries(a.serviceAccounts)) {
-        if (names.some((n) => n !== "default")) out.push(`admission: pods in ${ns} may run as ServiceAccounts ${names.join(", ")} (so may anyone who can create pods there)`);
+        if (names.some((n) => n !== "default")) {
+            out.push({ option: key(k, "serviceAccounts", ns), effect: `pods in ${ns} may run as ServiceAccounts ${names.join(", ")} (so may anyone who can create pods there)` });
+        }
     }
     for (const [ns, names] of Object.entries(a.workloadSecrets)) {
-        if (names.length > 0) out.push(`admission: pods in ${ns} may read Secrets ${names.join(", ")} (so may anyone who can create pods there)`);
+        if (names.length > 0) out.push({ option: key(k, "workloadSecrets", ns), effect: `pods in ${ns} may read Secrets ${names.join(", ")} (so may anyone who can create pods there)` });
     }
     return out;
 }
 
-function admissionWeakenings(a: AdmissionSettings): string[] {
-    const out: string[] = [];
+/** `k` is the baseline's admission key. */
+function admissionWeakenings(k: string, a: AdmissionSettings): Weakening[] {
+    const out: Weakening[] = [];
     const extra = a.allowedRegistries.filter((r) => !DEFAULT_ALLOWED_REGISTRIES.includes(r));
-    if (extra.length > 0) out.push(`admission: images also allowed from ${extra.join(", ")}`);
-    if (a.nodePortNamespaces.length > 0) out.push(`admission: NodePort Services allowed in ${a.nodePortNamespaces.join(", ")}`);
-    if (a.loadBalancerNamespaces.length > 0) out.push(`admission: LoadBalancer Services allowed in ${a.loadBalancerNamespaces.join(", ")}`);
-    if (a.exemptNamespaces.length > 0) out.push(`admission: workload guard does not apply in ${a.exemptNamespaces.join(", ")}`);
+    if (extra.length > 0) out.push({ option: key(k, "allowedRegistries"), effect: `images also allowed from ${extra.join(", ")}` });
+    if (a.nodePortNamespaces.length > 0) out.push({ option: key(k, "nodePortNamespaces"), effect: `NodePort Services allowed in ${a.nodePortNamespaces.join(", ")}` });
+    if (a.loadBalancerNamespaces.length > 0) {
+        out.push({ option: key(k, "loadBalancerNamespaces"), effect: `LoadBalancer Services allowed in ${a.loadBalancerNamespaces.join(", ")}` });
+    }
+    if (a.exemptNamespaces.length > 0) out.push({ option: key(k, "exemptNamespaces"), effect: `workload guard does not apply in ${a.exemptNamespaces.join(", ")}` });
     return out;
+}
+
+/** Custom personas come after the built-in ones, in config order (rbac/validate.ts resolvePersonas). */
+function personaWeakenings(plan: ClusterBaselinePlan): Weakening[] {
+    const builtIn = BUILT_IN_PERSONA_NAMES as readonly string[];
+    return plan.rbac.personas
+        .filter((p) => !builtIn.includes(p.name))
+        .flatMap((p, i) => (p.tier === "admin"
+            ? [{ option: key(plan.configKey, "rbac", "personas", i, "tier"), effect: `custom persona ${p.name} is admin-tier (may escalate, exec, read Secrets)` }]
+            : []));
 }
 
 export function clusterPosture(plan: ClusterBaselinePlan): ClusterPosture {
-    const namespaces = [...builtInNamespacePostures(plan.podSecurityVersion), ...plan.tenants.map(namespacePosture)];
+    const namespaces = [...builtInNamespacePostures(plan.podSecurityVersion, plan.configKey), ...plan.tenants.map(namespacePosture)];
     const personas = plan.rbac.summary.map((p): PersonaPosture => {
         const namespaceSubjects: Record<string, RbacSubject[]> = {};
         for (const ns of namespaces) {
@@ -62,9 +79,7 @@ export function clusterPosture(plan: ClusterBaselinePlan): ClusterPosture {
         }
         return { ...p, namespaceSubjects };
     });
-    const personaWeakenings = plan.rbac.personas
-        .filter((p) => p.tier === "admin" && !(BUILT_IN_PERSONA_NAMES as readonly string[]).includes(p.name))
-        .map((p) => `rbac: custom persona ${p.name} is admin-tier (may escalate, exec, read Secrets)`);
+    const admissionKey = key(plan.configKey, "admission");
     return {
         podSecurityVersion: plan.podSecurityVersion,
         namespaces,
@@ -80,9 +95,9 @@ export function clusterPosture(plan: ClusterBaselinePlan): ClusterPosture {
         },
         weakenings: [
             ...namespaces.flatMap((n) => n.weakenings),
-            ...personaWeakenings,
-            ...admissionWeakenings(plan.admission),
-            ...guardWeakenings(plan.admission),
+            ...personaWeakenings(plan),
+            ...admissionWeakenings(admissionKey, plan.admission),
+            ...guardWeakenings(admissionKey, plan.admission),
         ],
     };
 }

@@ -1,6 +1,7 @@
 // Validation shared by every component. Errors name the offending key as a path from the root the caller
 // chooses (the program passes its config key, e.g. "hardened-cluster:pki"), so a message always says which
 // setting to fix, what it was and what is allowed.
+import { isPlainObject } from "./kubernetes";
 
 export class ConfigError extends Error {
     constructor(
@@ -90,7 +91,7 @@ export function port(k: string, value: unknown): number {
 /** An optional object key: absent is fine, anything but a mapping (null included) is named by its key. */
 export function optionalObject<T extends object>(k: string, value: T | undefined): T | undefined {
     if (value === undefined) return undefined;
-    if (value === null || typeof value !== "object" || Array.isArray(value)) fail(k, value, "use an object (a YAML mapping) or leave the key out");
+    if (!isPlainObject(value)) fail(k, value, "use an object (a YAML mapping) or leave the key out");
     return value;
 }
 

@@ -52,7 +52,7 @@ function fromBigInt(n: bigint, family: 4 | 6): ipaddr.IPv4 | ipaddr.IPv6 {
 }
 
 /** Canonical text of an address: dotted quad, RFC 5952 for IPv6, IPv4-mapped addresses as ::ffff:a.b.c.d (as Go prints them). */
-export function canonicalIp(ip: ipaddr.IPv4 | ipaddr.IPv6): string {
+function canonicalIp(ip: ipaddr.IPv4 | ipaddr.IPv6): string {
     if (ip.kind() === "ipv4") return ip.toString();
     const v6 = ip as ipaddr.IPv6;
     return v6.isIPv4MappedAddress() ? `::ffff:${v6.toIPv4Address().toString()}` : v6.toRFC5952String();

@@ -1,7 +1,7 @@
 // Admission: the hardened plugin set and the AdmissionConfiguration file that configures two of them,
 // PodSecurity (inline) and EventRateLimit (its own file, referenced by path).
-import { fail, isDnsLabel, key, knownKeys, oneOf, positiveInt } from "../common";
-import { AdmissionOptions, EVENT_LIMIT_TYPES, EventLimit, PSA_LEVELS, PsaLevel } from "./options";
+import { DEFAULT_PSA_VERSION, fail, isDnsLabel, isPlainObject, key, knownKeys, oneOf, positiveInt, PSA_LEVELS, type PsaLevel } from "../common";
+import { AdmissionOptions, EVENT_LIMIT_TYPES, EventLimit } from "./options";
 
 /** Every admission plugin kube-apiserver v1.34 registers; any other name stops the binary at start. */
 export const KNOWN_ADMISSION_PLUGINS = [
@@ -104,7 +104,7 @@ function resolvePodSecurity(options: AdmissionOptions["podSecurity"], k: string)
     const level = (name: "enforce" | "audit" | "warn") => (d?.[name] === undefined ? "restricted" : oneOf(key(dk, name), d[name], PSA_LEVELS));
     const version = (name: "enforceVersion" | "auditVersion" | "warnVersion") => {
         const v = d?.[name] ?? "latest";
-        if (v !== "latest" && (typeof v !== "string" || !PSA_VERSION.test(v))) fail(key(dk, name), v, 'use "latest" or a Kubernetes minor version such as "v1.34"');
+        if (v !== "latest" && (typeof v !== "string" || !PSA_VERSION.test(v))) fail(key(dk, name), v, `use "latest" or a Kubernetes minor version such as "${DEFAULT_PSA_VERSION}"`);
         return v;
     };
     const ek = key(k, "exemptions");
@@ -145,7 +145,7 @@ function resolveEventLimits(options: AdmissionOptions["eventRateLimit"], k: stri
     const types = new Set<string>();
     return options.limits.map((l, i) => {
         const ik = key(lk, i);
-        if (typeof l !== "object" || l === null) fail(ik, l, "use { type, qps, burst, cacheSize? }");
+        if (!isPlainObject(l)) fail(ik, l, "use { type, qps, burst, cacheSize? }");
         knownKeys(ik, l, ["type", "qps", "burst", "cacheSize"]);
         const type = oneOf(key(ik, "type"), l.type, EVENT_LIMIT_TYPES);
         if (types.has(type)) fail(key(ik, "type"), type, "use each limit type once");

@@ -3,7 +3,7 @@
 // the ones kube-apiserver applies at start, moved earlier so a typo fails the preview, not the boot.
 // Anonymous access stays on the --anonymous-auth flag (CIS 1.2.1 reads it); the API server refuses the
 // flag and the file's `anonymous` field together, so the file never carries one.
-import { fail, key, knownKeys } from "../common";
+import { fail, isPlainObject, key, knownKeys } from "../common";
 import { httpsUrl } from "./network";
 import { AuthenticationOptions, ClaimMapping, JwtIssuerOptions } from "./options";
 
@@ -38,7 +38,7 @@ export function resolveAuthentication(options: AuthenticationOptions | undefined
 }
 
 function issuer(j: JwtIssuerOptions, k: string): ResolvedJwtIssuer {
-    if (typeof j !== "object" || j === null) fail(k, j, "use { url, audiences, claimMappings? }");
+    if (!isPlainObject(j)) fail(k, j, "use { url, audiences, claimMappings? }");
     knownKeys(k, j, ["url", "discoveryURL", "audiences", "certificateAuthority", "claimMappings"]);
     const url = httpsUrl(key(k, "url"), j.url);
     const out: ResolvedJwtIssuer = {
@@ -74,7 +74,7 @@ function audiences(k: string, value: unknown): string[] {
 
 function mapping(k: string, value: ClaimMapping | undefined, fallback: ClaimMapping): ClaimMapping {
     if (value === undefined) return { ...fallback };
-    if (typeof value !== "object" || value === null) fail(k, value, "use { claim, prefix }");
+    if (!isPlainObject(value)) fail(k, value, "use { claim, prefix }");
     knownKeys(k, value, ["claim", "prefix"]);
     if (typeof value.claim !== "string" || value.claim.trim() === "") fail(key(k, "claim"), value.claim, "name the token claim to read, e.g. sub");
     // Upstream requires an explicit prefix with a claim, so "no prefix" is always a visible decision.

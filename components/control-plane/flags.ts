@@ -3,7 +3,7 @@
 // refused with a pointer to their typed option, free flags are accepted, and every other flag, known or
 // not, needs naming in `weakenings.acceptExtraArgs.<component>` and is then reported in the posture. A
 // value that fails a hardening guard tied to a typed switch (guards.ts) needs that switch as well.
-import { fail, key, NOT_SHOWN } from "../common";
+import { fail, isPlainObject, key, NOT_SHOWN } from "../common";
 import { cisLabel, failedGuards, Guard, GUARDS, isGuarded } from "./guards";
 import { Component, WeakeningOptions } from "./options";
 import { checkValue, FREE_FLAGS, isFree, managedBy } from "./overridable";
@@ -55,7 +55,7 @@ export function resolveExtraArgs(component: Component, extraArgs: unknown, weake
         if (acks.length > 0) fail(key(ackKey, 0), acks[0], `only list flags set in ${k}`);
         return { args, accepted };
     }
-    if (typeof extraArgs !== "object" || extraArgs === null || Array.isArray(extraArgs)) {
+    if (!isPlainObject(extraArgs)) {
         fail(k, extraArgs, 'use a map of flag name (without "--") to value');
     }
     for (const [flag, raw] of Object.entries(extraArgs as Record<string, unknown>)) {

@@ -17,7 +17,9 @@ export type { FlagMap, RenderedFlags } from "./flags";
 export { controlPlaneFileList } from "./render";
 export type { RenderedEtcdMember, ControlPlaneFiles, ControlPlaneFilePaths, RenderedComponents } from "./render";
 export { WEAKENING_EFFECTS, controlPlanePosture } from "./posture";
-export type { ControlPlanePosture, Weakening } from "./posture";
+export type { ControlPlanePosture } from "./posture";
+// Part of this block's public API since before the shape was shared; defined in common.
+export type { Weakening } from "../common";
 export { resolveControlPlane } from "./resolve";
 export type { ResolvedControlPlane } from "./resolve";
 

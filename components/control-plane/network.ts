@@ -1,7 +1,7 @@
 // Addresses, ports and ranges, checked together because most mistakes are combinations: two listeners on
 // one port, a Service range inside the pod range, two etcd members claiming one name.
 import { isIP } from "node:net";
-import { cidrsOverlap, fail, isDnsLabel, isDnsName, isIp, key, knownKeys, parseCidr, port } from "../common";
+import { cidrsOverlap, fail, parseHttpsUrl, isDnsLabel, isDnsName, isIp, isPlainObject, key, knownKeys, parseCidr, port } from "../common";
 import { EtcdMemberOptions, NETWORK_DEFAULTS, NetworkOptions } from "./options";
 
 export interface ResolvedEtcdMember {
@@ -50,7 +50,7 @@ const NETWORK_KEYS: (keyof NetworkOptions)[] = [
 const MAX_SERVICE_HOST_BITS = 20;
 
 export function resolveNetwork(options: NetworkOptions | undefined, k: string): ResolvedNetwork {
-    if (typeof options !== "object" || options === null) fail(k, options, "set network with at least advertiseAddress and etcdMembers");
+    if (!isPlainObject(options)) fail(k, options, "set network with at least advertiseAddress and etcdMembers");
     knownKeys(k, options, NETWORK_KEYS);
 
     const advertiseAddress = ip(key(k, "advertiseAddress"), options.advertiseAddress, false);
@@ -140,7 +140,7 @@ function members(k: string, value: unknown): ResolvedEtcdMember[] {
     const ips = new Set<string>();
     return value.map((m: EtcdMemberOptions, i) => {
         const mk = key(k, i);
-        if (typeof m !== "object" || m === null) fail(mk, m, "use { name, ip }");
+        if (!isPlainObject(m)) fail(mk, m, "use { name, ip }");
         knownKeys(mk, m, ["name", "ip", "dataDir"]);
         // The name is written into --initial-cluster as "name=url,...", so it must stay a plain label.
         if (typeof m.name !== "string" || !isDnsLabel(m.name)) fail(key(mk, "name"), m.name, "use a DNS label (lower-case letters, digits, '-')");
@@ -161,13 +161,8 @@ function members(k: string, value: unknown): ResolvedEtcdMember[] {
 
 /** https URL without user info, query or fragment: what Kubernetes demands of token issuers. */
 export function httpsUrl(k: string, value: unknown): string {
-    let u: URL | undefined;
-    try {
-        u = typeof value === "string" ? new URL(value) : undefined;
-    } catch {
-        u = undefined;
-    }
-    if (!u || u.protocol !== "https:") fail(k, value, "use an https:// URL");
+    const u = parseHttpsUrl(value);
+    if (!u) fail(k, value, "use an https:// URL");
     if (u.username !== "" || u.password !== "" || u.search !== "" || u.hash !== "") {
         fail(k, value, "use an https:// URL without user info, query or fragment");
     }

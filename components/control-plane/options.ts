@@ -2,6 +2,7 @@
 // switches live together under `weakenings` so a reviewer finds every deliberate loosening in one place,
 // and each one shows up in the posture summary.
 import type { AuditLogOptions } from "../audit";
+import { PSA_LEVELS, type PsaLevel } from "../common";
 
 /** Components that receive flags. The names double as option keys (controlPlane.<component>.extraArgs). */
 export const COMPONENTS = ["apiServer", "controllerManager", "scheduler", "etcd", "kubelet"] as const;
@@ -113,8 +114,8 @@ export interface KubeletOptions {
     clusterDns?: string[];
 }
 
-export const PSA_LEVELS = ["privileged", "baseline", "restricted"] as const;
-export type PsaLevel = (typeof PSA_LEVELS)[number];
+// Part of this block's public API (controlPlane.PSA_LEVELS); defined once in common.
+export { PSA_LEVELS, type PsaLevel };
 
 export interface PodSecurityDefaults {
     enforce?: PsaLevel;

@@ -1,7 +1,7 @@
 // What the rendered settings amount to, for reviewers and for the program's outputs. The summary is read
 // back from the rendered flags and files rather than from the options, so an override that slipped in any
 // way shows up here; the weakenings list is what differs from the hardened defaults, and is empty for them.
-import { kubeadmLayout } from "../common";
+import { kubeadmLayout, type Weakening } from "../common";
 import { cisLabel, failedGuardsIn, Guard, listOf, parseGoBool } from "./guards";
 
 // Booleans as the binaries read them (strconv.ParseBool), so "0" reads as off; a value Go rejects (the
@@ -11,11 +11,6 @@ const isOn = (v: string | undefined) => parseGoBool(v ?? "") === true;
 import { DEFAULT_CONFIG_KEY, Component, COMPONENTS, ControlPlaneOptions, WeakeningSwitch } from "./options";
 import { renderResolved, RenderedComponents } from "./render";
 import { ResolvedControlPlane, resolveControlPlane, WEAKENING_SWITCHES } from "./resolve";
-
-export interface Weakening {
-    option: string;
-    effect: string;
-}
 
 export interface ControlPlanePosture {
     tlsMinVersion: string;

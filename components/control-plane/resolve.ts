@@ -1,7 +1,7 @@
 // All validation, in one pass, before anything is rendered: a resolved model either exists completely or a
 // ConfigError names the first bad setting by its path under the caller's config key.
 import { auditApiServerFlags, auditLogFiles, AuditLogOptions } from "../audit";
-import { fail, FileLayout, isIp, key, knownKeys, nthIPv4, oneOf, optionalObject, parseCidr, positiveInt } from "../common";
+import { fail, FileLayout, isIp, isPlainObject, key, knownKeys, nthIPv4, oneOf, optionalObject, parseCidr, positiveInt } from "../common";
 import { ResolvedAdmission, resolveAdmission } from "./admission";
 import { ResolvedJwtIssuer, resolveAuthentication } from "./authentication";
 import { AcceptedOverride, FlagMap, resolveExtraArgs } from "./flags";
@@ -76,7 +76,7 @@ const TOP_KEYS: (keyof ControlPlaneOptions)[] = [
 ];
 
 export function resolveControlPlane(options: ControlPlaneOptions, layout: FileLayout, configKey = DEFAULT_CONFIG_KEY): ResolvedControlPlane {
-    if (typeof options !== "object" || options === null) fail(configKey, options, "use an object with at least network settings");
+    if (!isPlainObject(options)) fail(configKey, options, "use an object with at least network settings");
     knownKeys(configKey, options, TOP_KEYS);
     // Every section is optional but, when given, a mapping: `apiServer: null` is named, never a TypeError.
     for (const name of TOP_KEYS) if (name !== "network") optionalObject(key(configKey, name), options[name]);
@@ -127,7 +127,7 @@ export function resolveControlPlane(options: ControlPlaneOptions, layout: FileLa
 }
 
 function checkLayout(layout: FileLayout, k: string): void {
-    if (typeof layout !== "object" || layout === null) fail(k, layout, "pass a FileLayout (components/common/layout.ts)");
+    if (!isPlainObject(layout)) fail(k, layout, "pass a FileLayout (components/common/layout.ts)");
     for (const name of ["configDir", "pkiDir", "etcdPkiDir", "etcdDataDir", "auditLogDir"] as const) {
         const v = layout[name];
         if (typeof v !== "string" || !v.startsWith("/") || /\s/.test(v)) fail(key(k, name), v, "use an absolute path without whitespace");
@@ -181,7 +181,7 @@ function resolveKubelet(o: ControlPlaneOptions["kubelet"], network: ResolvedNetw
     if (o?.servingCert !== undefined && o.servingCert !== "bootstrap") {
         const sk = key(k, "servingCert");
         const s = o.servingCert;
-        if (typeof s !== "object" || s === null) fail(sk, s, 'use "bootstrap" or { certFile, keyFile }');
+        if (!isPlainObject(s)) fail(sk, s, 'use "bootstrap" or { certFile, keyFile }');
         knownKeys(sk, s, ["certFile", "keyFile"]);
         for (const f of ["certFile", "keyFile"] as const) {
             if (typeof s[f] !== "string" || !s[f].startsWith("/")) fail(key(sk, f), s[f], "use an absolute path");

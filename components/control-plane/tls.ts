@@ -2,7 +2,7 @@
 // kubelet (4.2.12, the narrowest list) and for the API server (1.2.29), spelled the way the Kubernetes
 // binaries and etcd both parse: the ChaCha20 suites use the legacy names without "_SHA256", which are the
 // only spelling kube-bench's kubelet list knows.
-import { fail, key, knownKeys, oneOf } from "../common";
+import { fail, isPlainObject, key, knownKeys, oneOf } from "../common";
 import { TLS_VERSIONS, TlsOptions, TlsVersion } from "./options";
 
 /** Suites every component accepts and CIS 1.2.29 and 4.2.12 both allow. All are ECDHE + AEAD. */
@@ -34,7 +34,7 @@ export interface ResolvedTls {
 }
 
 export function resolveTls(options: TlsOptions | undefined, k: string): ResolvedTls {
-    if (options !== undefined && (typeof options !== "object" || options === null)) fail(k, options, "use an object with minVersion and/or cipherSuites");
+    if (options !== undefined && !isPlainObject(options)) fail(k, options, "use an object with minVersion and/or cipherSuites");
     knownKeys(k, options, ["minVersion", "cipherSuites"]);
     const minVersion = options?.minVersion === undefined ? "VersionTLS12" : oneOf(key(k, "minVersion"), options.minVersion, TLS_VERSIONS);
     let cipherSuites: string[] = [...STRONG_CIPHER_SUITES];

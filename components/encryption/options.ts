@@ -2,7 +2,7 @@
 // Options usually arrive as untyped stack config, so every field is checked for type as well as meaning and
 // unknown keys are refused: a misspelt `readUnencrypted` must not quietly leave plaintext readable.
 import * as path from "node:path";
-import { fail, isDnsLabel, key, knownKeys, oneOf } from "../common";
+import { fail, isDnsLabel, isPlainObject, key, knownKeys, oneOf } from "../common";
 import { resolveResources } from "./resources";
 
 export const ENCRYPTION_PROVIDERS = ["secretbox", "aescbc", "aesgcm", "kms"] as const;
@@ -78,7 +78,7 @@ const OPTION_KEYS = ["provider", "keys", "stage", "resources", "readUnencrypted"
 const KEY_KEYS = ["name", "provider", "endpoint", "timeout"];
 
 export function resolveEncryption(options: EncryptionOptions | undefined, configKey = "encryption"): ResolvedEncryption {
-    if (options !== undefined && (options === null || typeof options !== "object" || Array.isArray(options))) {
+    if (options !== undefined && !isPlainObject(options)) {
         fail(configKey, options, "use an object of encryption options");
     }
     const o = options ?? {};
@@ -139,7 +139,7 @@ function resolveKeys(configKey: string, value: unknown, defaultProvider: Encrypt
     const seen = new Map<string, number>();
     return value.map((raw: unknown, i): ResolvedKey => {
         const p = key(k, i);
-        if (raw === null || typeof raw !== "object" || Array.isArray(raw)) fail(p, raw, "use an object such as { name: \"key2\" }");
+        if (!isPlainObject(raw)) fail(p, raw, "use an object such as { name: \"key2\" }");
         knownKeys(p, raw, KEY_KEYS);
         const spec = raw as Record<string, unknown>;
 

@@ -1,5 +1,6 @@
 // What this block's settings mean for security, as data a report or test can read, and the apiserver flags
 // that switch it on.
+import type { Weakening } from "../common";
 import { EncryptionOptions, EncryptionProvider, RotationStage, resolveEncryption } from "./options";
 
 export interface EncryptionPosture {
@@ -11,7 +12,7 @@ export interface EncryptionPosture {
     keyNames: string[];
     resources: string[];
     readUnencrypted: boolean;
-    weakenings: { option: string; effect: string }[];
+    weakenings: Weakening[];
 }
 
 // Upstream's own guidance on the local AES modes (kubernetes.io, "Encrypting Confidential Data at Rest").
@@ -23,7 +24,7 @@ const WEAK_PROVIDERS: Partial<Record<EncryptionProvider, string>> = {
 
 export function encryptionPosture(options: EncryptionOptions | undefined, configKey = "encryption"): EncryptionPosture {
     const r = resolveEncryption(options, configKey);
-    const weakenings: { option: string; effect: string }[] = [];
+    const weakenings: Weakening[] = [];
     for (const k of r.rendered) {
         const effect = WEAK_PROVIDERS[k.provider];
         if (effect && !weakenings.some((w) => w.option === k.providerOption)) {

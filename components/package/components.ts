@@ -1,6 +1,7 @@
 // Thin wrappers that give the library's components analyzable Args for the component package. They add no
 // rule: the library's planners validate (before anything is registered) and its components create the objects.
 import * as pulumi from "@pulumi/pulumi";
+import { describeWeakening } from "../common/posture";
 import { ClusterBaseline as BaselineComponent } from "../cluster-baseline/component";
 import { planClusterBaseline, type ClusterBaselineConfig } from "../cluster-baseline/plan";
 import { SecureNamespace as NamespaceComponent } from "../secure-namespace/component";
@@ -12,7 +13,7 @@ import type { ClusterBaselineArgs, SecureNamespaceArgs } from "./args";
 export class SecureNamespace extends pulumi.ComponentResource {
     /** The namespace created. */
     namespaceName: pulumi.Output<string>;
-    /** Departures from the restrictive defaults, one sentence each; empty for an untouched namespace. */
+    /** Departures from the restrictive defaults, one "<key path>: <effect>" line each; empty for an untouched namespace. */
     weakenings: pulumi.Output<string[]>;
     /** The namespace's posture as the library reports it. */
     posture: pulumi.Output<any>;
@@ -25,7 +26,7 @@ export class SecureNamespace extends pulumi.ComponentResource {
         const inner = new NamespaceComponent(name, { ...(config as unknown as SecureNamespaceConfig), configKey: name, podSecurityVersion }, { parent: this });
         this.namespaceName = inner.namespaceName;
         this.posture = inner.posture;
-        this.weakenings = inner.posture.apply((p) => p.weakenings);
+        this.weakenings = inner.posture.apply((p) => p.weakenings.map(describeWeakening));
         this.registerOutputs({ namespaceName: this.namespaceName, weakenings: this.weakenings, posture: this.posture });
     }
 }
@@ -50,7 +51,7 @@ export class ClusterBaseline extends pulumi.ComponentResource {
         this.namespaces = pulumi.all(Object.values(inner.namespaces).map((n) => n.namespaceName));
         this.podSecurityVersion = pulumi.output(inner.podSecurityVersion);
         this.posture = inner.posture;
-        this.weakenings = inner.posture.apply((p) => p.weakenings);
+        this.weakenings = inner.posture.apply((p) => p.weakenings.map(describeWeakening));
         this.registerOutputs({ namespaces: this.namespaces, podSecurityVersion: this.podSecurityVersion, weakenings: this.weakenings, posture: this.posture });
     }
 }

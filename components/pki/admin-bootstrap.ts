@@ -4,9 +4,9 @@
 // call that needs one mints a certificate valid for minutes from the CA key and forgets it afterwards.
 import * as pulumi from "@pulumi/pulumi";
 import { mintedRequest } from "./ephemeral";
-import { CLUSTER_ADMINS_GROUP } from "./options";
+import { CLUSTER_ADMINS_GROUP, SYSTEM_MASTERS_GROUP } from "../common";
 
-export const BOOTSTRAP_IDENTITY = "hardened-cluster:bootstrap";
+const BOOTSTRAP_IDENTITY = "hardened-cluster:bootstrap";
 
 export interface AdminBootstrapArgs {
     /** API server URL, e.g. https://127.0.0.1:6443. */
@@ -27,14 +27,19 @@ interface State {
     name: string;
 }
 
-const provider: pulumi.dynamic.ResourceProvider = {
+/** The helpers are methods, not module functions: Pulumi serialises the provider object with what it captures. */
+interface BootstrapProvider extends pulumi.dynamic.ResourceProvider {
+    binding(s: State): object;
+    call(s: State, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }>;
+}
+
+const provider: BootstrapProvider = {
     async create(s: State) {
-        const p = provider as any;
-        const body = p.binding(s);
-        const res = await p.call(s, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings?fieldManager=hardened-cluster-bootstrap", body);
+        const body = provider.binding(s);
+        const res = await provider.call(s, "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings?fieldManager=hardened-cluster-bootstrap", body);
         if (res.status === 409) {
             // Someone created it first (a previous stack, kubeadm): make it say what we need.
-            const put = await p.call(s, "PUT", `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${encodeURIComponent(s.name)}?fieldManager=hardened-cluster-bootstrap`, body);
+            const put = await provider.call(s, "PUT", `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${encodeURIComponent(s.name)}?fieldManager=hardened-cluster-bootstrap`, body);
             if (put.status !== 200) throw new Error(`replacing ClusterRoleBinding ${s.name}: HTTP ${put.status} ${put.text}`);
         } else if (res.status !== 201) {
             throw new Error(`creating ClusterRoleBinding ${s.name}: HTTP ${res.status} ${res.text}`);
@@ -43,17 +48,17 @@ const provider: pulumi.dynamic.ResourceProvider = {
     },
 
     async read(id: string, s: State) {
-        const res = await (provider as any).call(s, "GET", `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${encodeURIComponent(id)}`);
+        const res = await provider.call(s, "GET", `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${encodeURIComponent(id)}`);
         if (res.status === 404) return { id: "" };
         if (res.status !== 200) throw new Error(`reading ClusterRoleBinding ${id}: HTTP ${res.status} ${res.text}`);
         const live = JSON.parse(res.text);
-        const bound = live.roleRef?.name === "cluster-admin" && (live.subjects ?? []).some((x: any) => x.kind === "Group" && x.name === s.group);
+        const bound = live.roleRef?.name === "cluster-admin" && (live.subjects ?? []).some((x: { kind?: string; name?: string }) => x.kind === "Group" && x.name === s.group);
         // A binding edited to grant something else is reported as gone, so the next up restores it.
         return bound ? { id, props: s } : { id: "" };
     },
 
     async diff(_id: string, olds: State, news: State) {
-        const replaces = ["server", "group", "name"].filter((k) => (olds as any)[k] !== (news as any)[k]);
+        const replaces = (["server", "group", "name"] as const).filter((k) => olds[k] !== news[k]);
         const changes = replaces.length > 0 || olds.caCertPem !== news.caCertPem || olds.caKeyPem !== news.caKeyPem;
         return { changes, replaces, deleteBeforeReplace: true };
     },
@@ -63,7 +68,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
     },
 
     async delete(id: string, s: State) {
-        const res = await (provider as any).call(s, "DELETE", `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${encodeURIComponent(id)}`);
+        const res = await provider.call(s, "DELETE", `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${encodeURIComponent(id)}`);
         if (res.status !== 200 && res.status !== 404) throw new Error(`deleting ClusterRoleBinding ${id}: HTTP ${res.status} ${res.text}`);
     },
 
@@ -80,9 +85,9 @@ const provider: pulumi.dynamic.ResourceProvider = {
     },
 
     call(s: State, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-        return mintedRequest({ server: s.server, caCertPem: s.caCertPem, caKeyPem: s.caKeyPem, commonName: BOOTSTRAP_IDENTITY, groups: ["system:masters"], method, path, body });
+        return mintedRequest({ server: s.server, caCertPem: s.caCertPem, caKeyPem: s.caKeyPem, commonName: BOOTSTRAP_IDENTITY, groups: [SYSTEM_MASTERS_GROUP], method, path, body });
     },
-} as pulumi.dynamic.ResourceProvider;
+};
 
 /** Binds the admin group to cluster-admin with a credential that lives only for the duration of each call. */
 export class AdminBootstrap extends pulumi.dynamic.Resource {

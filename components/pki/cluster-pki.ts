@@ -2,7 +2,7 @@
 // Everything that decides WHAT is issued lives in the pure modules; this file only decides HOW.
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { fail, isDnsLabel, key, knownKeys } from "../common";
+import { fail, parseHttpsUrl, isDnsLabel, isPlainObject, key, knownKeys } from "../common";
 import { CA_SPECS, CaName, CertSpec, tableOf } from "./certlist";
 import { kubeconfigsOf, KubeconfigSpec, kubeconfigYaml, ServerRole } from "./kubeconfig";
 import { KeyAlgorithm, PkiOptions, ResolvedPkiOptions, resolvePkiOptions } from "./options";
@@ -123,7 +123,7 @@ export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial 
             const serverKey = key(configKey, "servers", urlKey(spec.server, servers));
             this.kubeconfigs[spec.name] = pulumi.secret(
                 pulumi.all([urls[spec.server], cas.kubernetes.certPem, pair.certPem, pair.keyPem]).apply(([server, caPem, certPem, keyPem]) =>
-                    kubeconfigYaml({ clusterName, server: httpsUrl(serverKey, server), caPem, userName: row.commonName, clientCertPem: certPem, clientKeyPem: keyPem }),
+                    kubeconfigYaml({ clusterName, server: serverUrl(serverKey, server), caPem, userName: row.commonName, clientCertPem: certPem, clientKeyPem: keyPem }),
                 ),
             );
         }
@@ -191,13 +191,13 @@ export function keyArgs(algorithm: KeyAlgorithm): tls.PrivateKeyArgs {
 }
 
 function checkServers(k: string, servers: ApiServerUrls | undefined): ApiServerUrls {
-    if (typeof servers !== "object" || servers === null) fail(k, servers, "give at least servers.external (an https URL)");
+    if (!isPlainObject(servers)) fail(k, servers, "give at least servers.external (an https URL)");
     knownKeys(k, servers, ["external", "local", "kubelet"]);
     if (servers.external === undefined) fail(key(k, "external"), undefined, "give the https URL admins use to reach the API server");
     // Plain strings are checked now; Outputs are checked when they resolve (see the kubeconfig apply).
     for (const name of ["external", "local", "kubelet"] as const) {
         const v = servers[name];
-        if (typeof v === "string") httpsUrl(key(k, name), v);
+        if (typeof v === "string") serverUrl(key(k, name), v);
     }
     return servers;
 }
@@ -207,15 +207,9 @@ function urlKey(role: ServerRole, servers: ApiServerUrls): keyof ApiServerUrls {
     return servers[role] === undefined ? "external" : role;
 }
 
-function httpsUrl(k: string, value: unknown): string {
-    let url: URL | undefined;
-    try {
-        url = typeof value === "string" ? new URL(value) : undefined;
-    } catch {
-        url = undefined;
-    }
+function serverUrl(k: string, value: unknown): string {
     // The API server serves only TLS and the kubeconfig's CA data is what authenticates it; an http URL
     // would neither connect nor be verified, so it can only be a mistake.
-    if (!url || url.protocol !== "https:" || url.hostname === "") fail(k, value, "use an https URL such as https://127.0.0.1:6443");
+    if (!parseHttpsUrl(value)) fail(k, value, "use an https URL such as https://127.0.0.1:6443");
     return value as string;
 }

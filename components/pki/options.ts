@@ -1,7 +1,7 @@
 // What a caller may set about the cluster PKI, and the one place those settings are checked and defaulted.
 // Options usually come straight from stack config (untyped JSON), so every field is checked for type as well
 // as meaning, and unknown keys are refused rather than ignored.
-import { fail, isDnsLabel, isDnsName, isIp, key, knownKeys, oneOf, parseCidr, positiveInt } from "../common";
+import { CLUSTER_ADMINS_GROUP, fail, isDnsLabel, isDnsName, isIp, isPlainObject, key, knownKeys, oneOf, parseCidr, positiveInt, SYSTEM_MASTERS_GROUP } from "../common";
 
 export const KEY_ALGORITHMS = ["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-3072", "RSA-4096"] as const;
 export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
@@ -72,9 +72,7 @@ export interface ResolvedPkiOptions {
     breakGlass: boolean;
 }
 
-/** The group kubeadm binds to cluster-admin; the admin credential carries it instead of system:masters. */
-export const CLUSTER_ADMINS_GROUP = "kubeadm:cluster-admins";
-export const SYSTEM_MASTERS_GROUP = "system:masters";
+export { CLUSTER_ADMINS_GROUP, SYSTEM_MASTERS_GROUP };
 
 const OPTION_KEYS = [
     "algorithm",
@@ -154,7 +152,7 @@ export function resolvePkiOptions(options: PkiOptions, configKey = "pki"): Resol
 }
 
 function record(k: string, value: unknown): void {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) fail(k, value, "use an object");
+    if (!isPlainObject(value)) fail(k, value, "use an object");
 }
 
 function list(k: string, value: unknown): unknown[] {

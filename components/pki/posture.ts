@@ -1,8 +1,8 @@
 // What the PKI settings amount to, for the cluster's posture report. A weakening is anything that makes a
 // stolen or forged credential worth more than with the defaults; x509 client certificates cannot be revoked
 // in Kubernetes, so lifetime and group membership matter more than they would elsewhere.
-import { key } from "../common";
-import { CLUSTER_ADMINS_GROUP, KeyAlgorithm, PKI_DEFAULTS, PkiOptions, resolvePkiOptions } from "./options";
+import { CLUSTER_ADMINS_GROUP, key, type Weakening } from "../common";
+import { KeyAlgorithm, PKI_DEFAULTS, PkiOptions, resolvePkiOptions } from "./options";
 
 export interface PkiPosture {
     algorithm: KeyAlgorithm;
@@ -10,12 +10,12 @@ export interface PkiPosture {
     leafValidityHours: number;
     earlyRenewalHours: number;
     breakGlass: boolean;
-    weakenings: { option: string; effect: string }[];
+    weakenings: Weakening[];
 }
 
 export function pkiPosture(options: PkiOptions, configKey = "pki"): PkiPosture {
     const o = resolvePkiOptions(options, configKey);
-    const weakenings: PkiPosture["weakenings"] = [];
+    const weakenings: Weakening[] = [];
     const at = (...parts: (string | number)[]) => key(configKey, ...parts);
 
     if (o.breakGlass) {

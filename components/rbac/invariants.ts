@@ -4,25 +4,25 @@
 // The standard tier claims not to escalate. Its rules follow the Kubernetes RBAC good-practices list
 // (kubernetes.io/docs/concepts/security/rbac-good-practices, "privilege escalation risks"): every permission
 // named there that lets a holder act with more than it was given is refused, implicit routes included.
+import { WRITE_VERBS } from "../common";
 import type { PersonaScope, PersonaTier, PolicyRule } from "./personas";
 
 /** Verbs that let a holder grant or assume permissions beyond its own. */
-export const ESCALATION_VERBS: readonly string[] = ["escalate", "bind", "impersonate"];
+const ESCALATION_VERBS: readonly string[] = ["escalate", "bind", "impersonate"];
 
 /** Subresources that open a shell or stream into a running container (any verb: exec and attach also
  * upgrade to websockets on GET). */
-export const CONTAINER_ENTRY_SUBRESOURCES: readonly string[] = ["pods/exec", "pods/attach"];
+const CONTAINER_ENTRY_SUBRESOURCES: readonly string[] = ["pods/exec", "pods/attach"];
 
 /** The only verb on Secrets a standard persona may hold: get/list/watch return the data outright, and
  * update/patch/delete/deletecollection return the stored object in their responses. */
-export const SECRET_VERBS_WITHOUT_READ: readonly string[] = ["create"];
+const SECRET_VERBS_WITHOUT_READ: readonly string[] = ["create"];
 
-const WRITE_VERBS = ["create", "update", "patch", "delete", "deletecollection"];
 const CHANGE_VERBS = ["create", "update", "patch"];
 
 /** Kinds whose creation starts a pod: the pod may mount any Secret and run as any ServiceAccount of its
  * namespace, so creating one counts as reading those Secrets and acting as those ServiceAccounts. */
-export const WORKLOAD_RESOURCES: Readonly<Record<string, readonly string[]>> = {
+const WORKLOAD_RESOURCES: Readonly<Record<string, readonly string[]>> = {
     "": ["pods", "replicationcontrollers"],
     apps: ["deployments", "statefulsets", "daemonsets", "replicasets"],
     batch: ["jobs", "cronjobs"],

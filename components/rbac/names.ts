@@ -1,9 +1,10 @@
 // Names other tools (the e2e suite, kubectl users, auditors) look objects up by. Kept in one place so a
 // renderer and a test can never disagree about them.
+import { CLUSTER_ADMINS_GROUP } from "../common";
 
 /** Prefix of every persona ClusterRole and binding we render. Built-in ClusterRoles ("cluster-admin", "admin",
  * "edit", "view", "system:*") already exist in every cluster; a prefix keeps ours from overwriting them. */
-export const PERSONA_PREFIX = "hardened:";
+const PERSONA_PREFIX = "hardened:";
 
 export function personaClusterRoleName(persona: string): string {
     return `${PERSONA_PREFIX}${persona}`;
@@ -14,11 +15,8 @@ export function personaBindingName(persona: string): string {
     return `${PERSONA_PREFIX}${persona}`;
 }
 
-/** The group the PKI block puts the admin credential in, and the binding kubeadm gives it. The admin
- * credential is deliberately not in system:masters (which no RBAC change can ever revoke), so without this
- * binding the admin kubeconfig can do nothing. */
-export const KUBEADM_ADMINS_GROUP = "kubeadm:cluster-admins";
-export const KUBEADM_ADMINS_BINDING = "kubeadm:cluster-admins";
+/** The binding kubeadm gives the admin credential's group; kubeadm names it after the group. */
+export const KUBEADM_ADMINS_BINDING = CLUSTER_ADMINS_GROUP;
 export const BUILT_IN_CLUSTER_ADMIN_ROLE = "cluster-admin";
 
 export const BUILT_IN_PERSONA_NAMES = [

@@ -1,5 +1,6 @@
 // The built-in personas, as data. Users add their own in the same shape; invariants.ts decides what any
 // persona may hold, so a custom persona is held to exactly the rules these are.
+import { WRITE_VERBS } from "../common";
 import { BUILT_IN_CLUSTER_ADMIN_ROLE, personaClusterRoleName } from "./names";
 
 /** An RBAC PolicyRule, field names as in rbac.authorization.k8s.io/v1. */
@@ -20,7 +21,6 @@ export interface PolicyRule {
  *   claims not to escalate, platform-admin included.
  */
 export type PersonaTier = "break-glass" | "admin" | "standard";
-export const PERSONA_TIERS: readonly PersonaTier[] = ["break-glass", "admin", "standard"];
 
 /** "cluster": bound once with a ClusterRoleBinding. "namespace": bound per namespace with RoleBindings. */
 export type PersonaScope = "cluster" | "namespace";
@@ -39,10 +39,9 @@ export interface Persona {
 }
 
 const READ = ["get", "list", "watch"];
-const WRITE = ["create", "update", "patch", "delete", "deletecollection"];
-const ALL = [...READ, ...WRITE];
+const ALL = [...READ, ...WRITE_VERBS];
 
-function rule(apiGroup: string, resources: string[], verbs: string[]): PolicyRule {
+function rule(apiGroup: string, resources: string[], verbs: readonly string[]): PolicyRule {
     return { apiGroups: [apiGroup], resources: [...resources], verbs: [...verbs] };
 }
 
@@ -106,7 +105,7 @@ const CLUSTER_READABLE: Record<string, string[]> = {
     "flowcontrol.apiserver.k8s.io": ["flowschemas", "prioritylevelconfigurations"],
 };
 
-function rulesFor(groups: Record<string, string[]>, verbs: string[]): PolicyRule[] {
+function rulesFor(groups: Record<string, string[]>, verbs: readonly string[]): PolicyRule[] {
     return Object.entries(groups).map(([group, resources]) => rule(group, resources, verbs));
 }
 
@@ -117,7 +116,7 @@ function viewerRules(): PolicyRule[] {
 function developerRules(): PolicyRule[] {
     return [
         ...viewerRules(),
-        ...rulesFor(DEVELOPER_WRITABLE, WRITE),
+        ...rulesFor(DEVELOPER_WRITABLE, WRITE_VERBS),
         // Create only: every other verb on a Secret returns its stored data.
         rule("", ["secrets"], ["create"]),
     ];
@@ -164,7 +163,7 @@ function ciDeployerRules(): PolicyRule[] {
         rule("", ["pods", "pods/log", "events", "services", "endpoints", "configmaps", "serviceaccounts", "persistentvolumeclaims"], READ),
         rule("apps", ["deployments", "statefulsets", "daemonsets", "replicasets"], READ),
         rule("batch", ["jobs", "cronjobs"], READ),
-        ...rulesFor(CI_WRITABLE, WRITE),
+        ...rulesFor(CI_WRITABLE, WRITE_VERBS),
         rule("", ["secrets"], ["create"]),
     ];
 }

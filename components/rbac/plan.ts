@@ -1,6 +1,6 @@
 // Configuration of the RBAC block -> everything it will create, validated and rendered, with no Pulumi
 // involved (the component only hands these objects to @pulumi/kubernetes).
-import { fail, key, knownKeys } from "../common";
+import { fail, isPlainObject, key, knownKeys } from "../common";
 import type { Persona, PersonaScope, PersonaTier } from "./personas";
 import { renderClusterRole, renderClusterRoleBinding, renderKubeadmAdminsBinding, type BindingObject, type ClusterRoleObject } from "./render";
 import { validateSubjects, type RbacSubject, type SubjectInput } from "./subjects";
@@ -17,7 +17,7 @@ export interface RbacConfig {
     bindKubeadmClusterAdmins?: boolean;
 }
 
-export const RBAC_CONFIG_KEYS = ["personas", "clusterBindings", "bindKubeadmClusterAdmins"] as const;
+const RBAC_CONFIG_KEYS = ["personas", "clusterBindings", "bindKubeadmClusterAdmins"] as const;
 
 export interface PersonaSummary {
     name: string;
@@ -42,7 +42,7 @@ export interface RbacPlan {
 
 /** system:masters bypasses RBAC entirely; it is held by whoever holds the cluster CA key (AdminBootstrap
  * mints one for minutes per call), so the posture always lists it. */
-export const SYSTEM_MASTERS_NOTE = "Group system:masters (bypasses RBAC; any holder of the cluster CA key can mint it)";
+const SYSTEM_MASTERS_NOTE = "Group system:masters (bypasses RBAC; any holder of the cluster CA key can mint it)";
 
 function describeSubject(s: RbacSubject): string {
     const name = typeof s.name === "string" ? s.name : "(computed)";
@@ -71,7 +71,7 @@ export function planRbac(configKey: string, config: RbacConfig = {}): RbacPlan {
 
     const bindingsKey = key(configKey, "clusterBindings");
     const raw = config.clusterBindings ?? {};
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail(bindingsKey, raw, "use a map of persona name to subjects");
+    if (!isPlainObject(raw)) fail(bindingsKey, raw, "use a map of persona name to subjects");
     const subjectsOf = new Map<string, RbacSubject[]>();
     for (const [name, list] of Object.entries(raw)) {
         const k = key(bindingsKey, name);

@@ -1,9 +1,9 @@
 // Pure renderers: personas and subjects in, rbac.authorization.k8s.io/v1 objects out.
+import { CLUSTER_ADMINS_GROUP } from "../common";
 import type { Persona, PolicyRule } from "./personas";
 import {
     BUILT_IN_CLUSTER_ADMIN_ROLE,
     KUBEADM_ADMINS_BINDING,
-    KUBEADM_ADMINS_GROUP,
     PART_OF_LABELS,
     PERSONA_LABEL,
     personaBindingName,
@@ -84,6 +84,6 @@ export function renderKubeadmAdminsBinding(): BindingObject<"ClusterRoleBinding"
         kind: "ClusterRoleBinding",
         metadata: { name: KUBEADM_ADMINS_BINDING, labels: labels("cluster-admin") },
         roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: BUILT_IN_CLUSTER_ADMIN_ROLE },
-        subjects: [{ kind: "Group", name: KUBEADM_ADMINS_GROUP, apiGroup: "rbac.authorization.k8s.io" }],
+        subjects: [{ kind: "Group", name: CLUSTER_ADMINS_GROUP, apiGroup: "rbac.authorization.k8s.io" }],
     };
 }

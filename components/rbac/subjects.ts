@@ -1,9 +1,9 @@
 // Who a persona is bound to. Names may be pulumi.Inputs (a group name from an identity provider resource,
 // say); they are checked here when they are already known, and passed through otherwise.
 import type * as pulumi from "@pulumi/pulumi";
-import { fail, isDnsLabel, key, knownKeys, oneOf } from "../common";
+import { fail, isDnsLabel, isPlainObject, key, knownKeys, oneOf } from "../common";
 
-export const SUBJECT_KINDS = ["User", "Group", "ServiceAccount"] as const;
+const SUBJECT_KINDS = ["User", "Group", "ServiceAccount"] as const;
 export type SubjectKind = (typeof SUBJECT_KINDS)[number];
 
 /** A subject as configured. `namespace` is for ServiceAccounts only. */
@@ -22,7 +22,7 @@ export interface RbacSubject {
 }
 
 /** Identities that stand for everyone (or every workload); binding a persona to them grants it to all. */
-export const EVERYONE_IDENTITIES: readonly string[] = [
+const EVERYONE_IDENTITIES: readonly string[] = [
     "system:anonymous",
     "system:unauthenticated",
     "system:authenticated",
@@ -32,9 +32,9 @@ export const EVERYONE_IDENTITIES: readonly string[] = [
 /** Groups that hold every workload, node or joining machine of the cluster. A cluster-wide binding to one of
  * them hands the persona to anything that can run a pod, compromise a node or present a bootstrap token.
  * Prefixes: "system:serviceaccounts:<ns>" and "system:bootstrappers:<name>" are covered too. */
-export const BROAD_SYSTEM_GROUP_PREFIXES: readonly string[] = ["system:serviceaccounts", "system:bootstrappers", "system:nodes"];
+const BROAD_SYSTEM_GROUP_PREFIXES: readonly string[] = ["system:serviceaccounts", "system:bootstrappers", "system:nodes"];
 
-export function isBroadSystemGroup(name: string): boolean {
+function isBroadSystemGroup(name: string): boolean {
     return BROAD_SYSTEM_GROUP_PREFIXES.some((p) => name === p || name.startsWith(`${p}:`));
 }
 
@@ -46,8 +46,8 @@ function isDnsSubdomain(s: string): boolean {
  * Validates one configured subject. `bindingNamespace` is the namespace of the RoleBinding it goes into:
  * a ServiceAccount without a namespace defaults to it. Cluster bindings pass undefined and then require one.
  */
-export function validateSubject(k: string, s: unknown, bindingNamespace?: string): RbacSubject {
-    if (typeof s !== "object" || s === null || Array.isArray(s)) fail(k, s, "use an object { kind, name, namespace? }");
+function validateSubject(k: string, s: unknown, bindingNamespace?: string): RbacSubject {
+    if (!isPlainObject(s)) fail(k, s, "use an object { kind, name, namespace? }");
     const raw = s as Record<string, unknown>;
     knownKeys(k, raw, ["kind", "name", "namespace"]);
     const kind = oneOf(key(k, "kind"), raw.kind, SUBJECT_KINDS);

@@ -1,5 +1,5 @@
 // Turns configured personas into checked Persona data before anything is created.
-import { fail, isDnsLabel, key, knownKeys, oneOf } from "../common";
+import { fail, isDnsLabel, isPlainObject, key, knownKeys, oneOf } from "../common";
 import { ruleViolations } from "./invariants";
 import { personaClusterRoleName } from "./names";
 import { builtInPersonas, PERSONA_SCOPES, type Persona, type PersonaScope, type PolicyRule } from "./personas";
@@ -25,7 +25,7 @@ function stringList(k: string, v: unknown, required: boolean): string[] | undefi
 }
 
 function validateRule(k: string, r: unknown): PolicyRule {
-    if (typeof r !== "object" || r === null || Array.isArray(r)) fail(k, r, "use a PolicyRule object { apiGroups, resources, verbs, ... }");
+    if (!isPlainObject(r)) fail(k, r, "use a PolicyRule object { apiGroups, resources, verbs, ... }");
     const raw = r as Record<string, unknown>;
     knownKeys(k, raw, RULE_KEYS);
     const out: PolicyRule = { verbs: stringList(key(k, "verbs"), raw.verbs, true)! };
@@ -42,13 +42,13 @@ function validateRule(k: string, r: unknown): PolicyRule {
 }
 
 /** Checks one rule against the tier's invariants; throws naming the rule and the reason. */
-export function assertRuleAllowed(k: string, p: Pick<Persona, "name" | "tier" | "scope">, r: PolicyRule): void {
+function assertRuleAllowed(k: string, p: Pick<Persona, "name" | "tier" | "scope">, r: PolicyRule): void {
     const reasons = ruleViolations(p.tier, p.scope, r);
     if (reasons.length > 0) fail(k, r, `persona "${p.name}" (${p.tier}): ${reasons.join("; ")}`);
 }
 
-export function validatePersonaInput(k: string, input: unknown, taken: ReadonlySet<string>): Persona {
-    if (typeof input !== "object" || input === null || Array.isArray(input)) fail(k, input, "use an object { name, scope, rules, tier?, description? }");
+function validatePersonaInput(k: string, input: unknown, taken: ReadonlySet<string>): Persona {
+    if (!isPlainObject(input)) fail(k, input, "use an object { name, scope, rules, tier?, description? }");
     const raw = input as Record<string, unknown>;
     knownKeys(k, raw, ["name", "description", "tier", "scope", "rules"]);
     const name = raw.name;

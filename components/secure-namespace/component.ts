@@ -13,6 +13,8 @@ export interface SecureNamespaceArgs extends SecureNamespaceConfig {
     personas?: readonly Persona[];
     /** PSA version for namespaces that set none; defaults to the cluster minor (DEFAULT_PSA_VERSION). */
     podSecurityVersion?: string;
+    /** Where podSecurityVersion was set (e.g. the baseline's key), so the posture names that setting. */
+    podSecurityVersionKey?: string;
 }
 
 /** Forces our value where another field manager (an earlier `kubectl label`, a GitOps tool) set the same
@@ -27,8 +29,8 @@ export class SecureNamespace extends pulumi.ComponentResource {
     readonly posture: pulumi.Output<NamespacePosture>;
 
     constructor(name: string, args: SecureNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { configKey, personas, podSecurityVersion, ...config } = args;
-        const plan = planSecureNamespace(configKey, config, { personas, podSecurityVersion });
+        const { configKey, personas, podSecurityVersion, podSecurityVersionKey, ...config } = args;
+        const plan = planSecureNamespace(configKey, config, { personas, podSecurityVersion, podSecurityVersionKey });
         super(SecureNamespace.TYPE, name, {}, opts);
 
         const objs = renderSecureNamespace(plan);

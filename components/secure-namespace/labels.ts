@@ -1,24 +1,24 @@
 // Label syntax as the apiserver checks it, so a bad label fails at validation rather than mid-deployment.
-import { fail, isDnsLabel, key } from "../common";
+import { fail, isDnsLabel, isPlainObject, key } from "../common";
 
 const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
-export function isLabelKey(s: string): boolean {
+function isLabelKey(s: string): boolean {
     const slash = s.lastIndexOf("/");
     const [prefix, name] = slash < 0 ? [undefined, s] : [s.slice(0, slash), s.slice(slash + 1)];
     if (prefix !== undefined && (prefix.length > 253 || !prefix.split(".").every(isDnsLabel))) return false;
     return NAME.test(name);
 }
 
-export function isLabelValue(s: string): boolean {
+function isLabelValue(s: string): boolean {
     return s === "" || NAME.test(s);
 }
 
 /** Labels that the blueprint sets itself; letting config set them would let it undo the posture. */
-export const RESERVED_LABEL_PREFIXES: readonly string[] = ["pod-security.kubernetes.io/", "kubernetes.io/metadata.name"];
+const RESERVED_LABEL_PREFIXES: readonly string[] = ["pod-security.kubernetes.io/", "kubernetes.io/metadata.name"];
 
 export function validateLabels(k: string, v: unknown, opts: { allowEmpty: boolean; reserved?: boolean }): Record<string, string> {
-    if (typeof v !== "object" || v === null || Array.isArray(v)) fail(k, v, "use a map of label key to value");
+    if (!isPlainObject(v)) fail(k, v, "use a map of label key to value");
     const out: Record<string, string> = {};
     for (const [lk, lv] of Object.entries(v as Record<string, unknown>)) {
         const kk = key(k, lk);

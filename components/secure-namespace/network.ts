@@ -7,7 +7,7 @@
 // NetworkPolicy cannot except a whole block. The forbidden blocks are the whole link-local ranges, the
 // credential endpoints outside them, and the IPv6 forms that carry an IPv4 address to the same place
 // (IPv4-mapped, IPv4-compatible, SIIT-translated and NAT64 well-known-prefix addresses).
-import { cidrContains, fail, key, knownKeys, oneOf, parseCidr, port } from "../common";
+import { cidrContains, fail, isPlainObject, key, knownKeys, oneOf, parseCidr, port } from "../common";
 import { PART_OF_LABELS } from "../rbac/names";
 import { validateLabels } from "./labels";
 
@@ -20,10 +20,10 @@ export const NETWORK_POLICY_NAMES = {
 } as const;
 
 /** Link-local ranges: the metadata services of AWS, GCP, Azure, OpenStack and others live in them (RFC 3927, RFC 4291). */
-export const LINK_LOCAL_CIDRS = ["169.254.0.0/16", "fe80::/10"] as const;
+const LINK_LOCAL_CIDRS = ["169.254.0.0/16", "fe80::/10"] as const;
 
 /** Credential endpoints by name; those inside a link-local range are covered by it and listed for the record. */
-export const CREDENTIAL_ENDPOINTS = {
+const CREDENTIAL_ENDPOINTS = {
     "instance metadata (AWS, GCP, Azure, OpenStack)": "169.254.169.254/32",
     "ECS task credentials": "169.254.170.2/32",
     "EKS Pod Identity agent": "169.254.170.23/32",
@@ -33,7 +33,7 @@ export const CREDENTIAL_ENDPOINTS = {
 } as const;
 
 /** IPv6 prefixes (/96) whose last 32 bits are an IPv4 address that a host or translator delivers to. */
-export const IPV4_EMBEDDING_PREFIXES = {
+const IPV4_EMBEDDING_PREFIXES = {
     "IPv4-mapped (RFC 4291)": "::ffff:0:0",
     "IPv4-compatible (RFC 4291, deprecated)": "::",
     "IPv4-translated (RFC 2765)": "::ffff:0:0:0",
@@ -60,7 +60,7 @@ const IPV4_MAPPED = `${IPV4_EMBEDDING_PREFIXES["IPv4-mapped (RFC 4291)"]}/96`;
 /** Every block no egress allow may reach, canonical and non-overlapping, IPv4 first. */
 export const FORBIDDEN_EGRESS_CIDRS: readonly string[] = Object.freeze(forbiddenBlocks());
 
-export const PROTOCOLS = ["TCP", "UDP", "SCTP"] as const;
+const PROTOCOLS = ["TCP", "UDP", "SCTP"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 export interface PortInput {
@@ -140,7 +140,7 @@ function validatePorts(k: string, v: unknown): NetworkPort[] | undefined {
     if (!Array.isArray(v) || v.length === 0) fail(k, v, "use a non-empty list of { port, protocol? } (omit it for all ports)");
     return v.map((p, i) => {
         const pk = key(k, i);
-        if (typeof p !== "object" || p === null) fail(pk, p, "use { port, protocol? }");
+        if (!isPlainObject(p)) fail(pk, p, "use { port, protocol? }");
         knownKeys(pk, p, ["port", "protocol"]);
         const raw = p as Record<string, unknown>;
         return { protocol: raw.protocol === undefined ? "TCP" : oneOf(key(pk, "protocol"), raw.protocol, PROTOCOLS), port: port(key(pk, "port"), raw.port) };
@@ -151,7 +151,7 @@ function validateList<T>(k: string, v: unknown, item: (ik: string, x: Record<str
     if (v === undefined) return [];
     if (!Array.isArray(v)) fail(k, v, "use a list");
     return v.map((x, i) => {
-        if (typeof x !== "object" || x === null || Array.isArray(x)) fail(key(k, i), x, "use an object");
+        if (!isPlainObject(x)) fail(key(k, i), x, "use an object");
         return item(key(k, i), x as Record<string, unknown>);
     });
 }
@@ -210,7 +210,7 @@ export function renderAllowDns(namespace: string): NetworkPolicyObject {
     });
 }
 
-export function renderAllowSameNamespace(namespace: string): NetworkPolicyObject {
+function renderAllowSameNamespace(namespace: string): NetworkPolicyObject {
     return policy(namespace, NETWORK_POLICY_NAMES.allowSameNamespace, {
         podSelector: {},
         policyTypes: ["Ingress", "Egress"],
@@ -219,7 +219,7 @@ export function renderAllowSameNamespace(namespace: string): NetworkPolicyObject
     });
 }
 
-export function renderAllowIngressFromNamespaces(namespace: string, rules: IngressRule[]): NetworkPolicyObject {
+function renderAllowIngressFromNamespaces(namespace: string, rules: IngressRule[]): NetworkPolicyObject {
     return policy(namespace, NETWORK_POLICY_NAMES.allowIngressFromNamespaces, {
         podSelector: {},
         policyTypes: ["Ingress"],
@@ -230,7 +230,7 @@ export function renderAllowIngressFromNamespaces(namespace: string, rules: Ingre
     });
 }
 
-export function renderAllowEgressCidrs(namespace: string, rules: EgressRule[]): NetworkPolicyObject {
+function renderAllowEgressCidrs(namespace: string, rules: EgressRule[]): NetworkPolicyObject {
     return policy(namespace, NETWORK_POLICY_NAMES.allowEgressCidrs, {
         podSelector: {},
         policyTypes: ["Egress"],

@@ -1,5 +1,5 @@
 // Configuration of one namespace -> validated settings -> the plain Kubernetes objects that make it up.
-import { fail, isDnsLabel, key, knownKeys } from "../common";
+import { fail, isDnsLabel, isPlainObject, key, knownKeys } from "../common";
 import { builtInPersonas, type Persona } from "../rbac/personas";
 import { PART_OF_LABELS } from "../rbac/names";
 import { renderRoleBinding, type BindingObject } from "../rbac/render";
@@ -39,19 +39,21 @@ export interface SecureNamespaceConfig {
     roleBindings?: Record<string, SubjectInput[]>;
 }
 
-export const SECURE_NAMESPACE_KEYS: readonly string[] = [
+const SECURE_NAMESPACE_KEYS: readonly string[] = [
     "name", "labels", "podSecurity", "allowDns", "allowSameNamespace", "allowIngressFromNamespaces",
     "allowEgressTo", "resourceQuota", "limitRange", "roleBindings",
 ];
 
 /** Namespaces every cluster has; they are labelled in place by the cluster baseline, never created here. */
-export const BUILT_IN_NAMESPACES: readonly string[] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+const BUILT_IN_NAMESPACES: readonly string[] = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 export interface NamespaceContext {
     /** Personas that may be bound here; defaults to the built-in ones. */
     personas?: readonly Persona[];
     /** PSA version used when the namespace does not set one; defaults to DEFAULT_PSA_VERSION. */
     podSecurityVersion?: string;
+    /** Where podSecurityVersion was set, for errors and the posture; defaults to `<namespace key>.podSecurityVersion`. */
+    podSecurityVersionKey?: string;
 }
 
 export interface PersonaBinding {
@@ -60,6 +62,10 @@ export interface PersonaBinding {
 }
 
 export interface SecureNamespacePlan {
+    /** The key this namespace's config was read from; the posture names settings below it. */
+    configKey: string;
+    /** The key the Pod Security version came from: the namespace's own podSecurity.version, or the inherited one. */
+    podSecurityVersionKey: string;
     name: string;
     labels: Record<string, string>;
     podSecurity: PodSecurity;
@@ -94,7 +100,7 @@ export interface SecureNamespaceObjects {
 
 export const PSA_EXCEPTION_ANNOTATION = "hardened-cluster/pod-security-exception";
 
-export function validateNamespaceName(k: string, v: unknown): string {
+function validateNamespaceName(k: string, v: unknown): string {
     if (typeof v !== "string" || !isDnsLabel(v)) fail(k, v, "use a DNS label: up to 63 lower-case letters, digits and '-'");
     if (BUILT_IN_NAMESPACES.includes(v) || v.startsWith("kube-")) {
         fail(k, v, `built-in namespaces (${BUILT_IN_NAMESPACES.join(", ")}) and names starting "kube-" are reserved`);
@@ -104,18 +110,19 @@ export function validateNamespaceName(k: string, v: unknown): string {
 
 /** `k` is the key of this namespace's config, e.g. "hardened-cluster:baseline.tenants[2]". */
 export function planSecureNamespace(k: string, config: unknown, ctx: NamespaceContext = {}): SecureNamespacePlan {
-    if (typeof config !== "object" || config === null || Array.isArray(config)) fail(k, config, "use an object { name, ... }");
+    if (!isPlainObject(config)) fail(k, config, "use an object { name, ... }");
     const raw = config as Record<string, unknown>;
     knownKeys(k, raw, SECURE_NAMESPACE_KEYS);
     const name = validateNamespaceName(key(k, "name"), raw.name);
-    const version = validatePsaVersion(key(k, "podSecurityVersion"), ctx.podSecurityVersion ?? DEFAULT_PSA_VERSION);
+    const inheritedKey = ctx.podSecurityVersionKey ?? key(k, "podSecurityVersion");
+    const version = validatePsaVersion(inheritedKey, ctx.podSecurityVersion ?? DEFAULT_PSA_VERSION);
     const podSecurity = validatePodSecurity(key(k, "podSecurity"), raw.podSecurity, version);
     const extra = raw.labels === undefined ? {} : validateLabels(key(k, "labels"), raw.labels, { allowEmpty: true, reserved: true });
     const personas = ctx.personas ?? builtInPersonas();
 
     const rbKey = key(k, "roleBindings");
     const rbRaw = raw.roleBindings ?? {};
-    if (typeof rbRaw !== "object" || rbRaw === null || Array.isArray(rbRaw)) fail(rbKey, rbRaw, "use a map of persona name to subjects");
+    if (!isPlainObject(rbRaw)) fail(rbKey, rbRaw, "use a map of persona name to subjects");
     const roleBindings = Object.entries(rbRaw)
         .map(([persona, subjects]) => ({
             persona: personaForBinding(key(rbKey, persona), personas, persona, "namespace"),
@@ -123,7 +130,10 @@ export function planSecureNamespace(k: string, config: unknown, ctx: NamespaceCo
         }))
         .filter((b) => b.subjects.length > 0);
 
+    const ownVersion = isPlainObject(raw.podSecurity) && raw.podSecurity.version !== undefined;
     return {
+        configKey: k,
+        podSecurityVersionKey: ownVersion ? key(k, "podSecurity", "version") : inheritedKey,
         name,
         labels: { ...PART_OF_LABELS, ...extra, ...podSecurityLabels(podSecurity) },
         podSecurity,

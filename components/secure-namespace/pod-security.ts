@@ -1,14 +1,8 @@
 // Pod Security Admission settings of a namespace and the labels that carry them.
-import { fail, isDnsLabel, key, knownKeys, oneOf } from "../common";
+import { DEFAULT_PSA_VERSION, fail, isDnsLabel, isPlainObject, key, knownKeys, oneOf, PSA_LEVELS, PSA_MODES, type PsaLevel, type PsaMode } from "../common";
 
-export const PSA_LEVELS = ["privileged", "baseline", "restricted"] as const;
-export type PsaLevel = (typeof PSA_LEVELS)[number];
-export const PSA_MODES = ["enforce", "audit", "warn"] as const;
-export type PsaMode = (typeof PSA_MODES)[number];
-
-/** The cluster's minor version. Labels pin the policy to it so a control-plane upgrade that tightens a
- * level's checks never starts rejecting pods unannounced; "latest" must be asked for. */
-export const DEFAULT_PSA_VERSION = "v1.34";
+// Part of this block's public API (secureNamespace.PSA_LEVELS, ...); defined once in common.
+export { DEFAULT_PSA_VERSION, PSA_LEVELS, PSA_MODES, type PsaLevel, type PsaMode };
 const VERSION = /^v\d+\.\d+$/;
 
 export interface PodSecurityInput {
@@ -41,7 +35,7 @@ function minor(v: string): [number, number] {
 }
 
 export function validatePsaVersion(k: string, v: unknown): string {
-    if (v !== "latest" && (typeof v !== "string" || !VERSION.test(v))) fail(k, v, 'use "latest" or a minor version "vX.Y", e.g. "v1.34"');
+    if (v !== "latest" && (typeof v !== "string" || !VERSION.test(v))) fail(k, v, `use "latest" or a minor version "vX.Y", e.g. "${DEFAULT_PSA_VERSION}"`);
     if (v !== "latest") {
         const [a, b] = minor(v as string);
         const [ma, mb] = minor(MIN_PSA_VERSION);
@@ -54,7 +48,7 @@ export function validatePsaVersion(k: string, v: unknown): string {
 
 export function validatePodSecurity(k: string, input: unknown, defaultVersion: string): PodSecurity {
     const raw = (input ?? {}) as Record<string, unknown>;
-    if (typeof raw !== "object" || Array.isArray(raw)) fail(k, input, "use an object { enforce?, audit?, warn?, version?, exception? }");
+    if (!isPlainObject(raw)) fail(k, input, "use an object { enforce?, audit?, warn?, version?, exception? }");
     knownKeys(k, raw, ["enforce", "audit", "warn", "version", "exception"]);
     const level = (m: PsaMode) => (raw[m] === undefined ? "restricted" : oneOf(key(k, m), raw[m], PSA_LEVELS));
     const ps: PodSecurity = {

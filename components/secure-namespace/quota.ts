@@ -1,6 +1,6 @@
 // ResourceQuota and LimitRange of a namespace. The quota caps what one tenant can take from the others; the
 // LimitRange gives containers that state nothing a request and a limit, which the quota then requires.
-import { fail, key, knownKeys } from "../common";
+import { fail, isPlainObject, key, knownKeys } from "../common";
 import { PART_OF_LABELS } from "../rbac/names";
 
 export const RESOURCE_QUOTA_NAME = "hardened-quota";
@@ -29,7 +29,7 @@ export interface LimitRangeInput {
     max?: ResourceList;
 }
 
-export const DEFAULT_LIMITS: Readonly<Required<Pick<LimitRangeInput, "default" | "defaultRequest">>> = {
+const DEFAULT_LIMITS: Readonly<Required<Pick<LimitRangeInput, "default" | "defaultRequest">>> = {
     default: { cpu: "500m", memory: "512Mi" },
     defaultRequest: { cpu: "100m", memory: "128Mi" },
 };
@@ -61,7 +61,7 @@ function quantity(k: string, v: unknown): string {
 /** The configured keys override the defaults one by one; a quota cannot be switched off. */
 export function validateQuota(k: string, v: unknown): Record<string, string> {
     if (v === undefined) return { ...DEFAULT_QUOTA };
-    if (typeof v !== "object" || v === null || Array.isArray(v)) fail(k, v, "use a map of quota resource to quantity");
+    if (!isPlainObject(v)) fail(k, v, "use a map of quota resource to quantity");
     const out = { ...DEFAULT_QUOTA };
     for (const [name, q] of Object.entries(v as Record<string, unknown>)) {
         if (!QUOTA_RESOURCE.test(name)) fail(key(k, name), name, 'use a quota resource name, e.g. "requests.cpu", "pods", "count/secrets"');
@@ -72,7 +72,7 @@ export function validateQuota(k: string, v: unknown): Record<string, string> {
 
 function resourceList(k: string, v: unknown): ResourceList | undefined {
     if (v === undefined) return undefined;
-    if (typeof v !== "object" || v === null || Array.isArray(v)) fail(k, v, "use { cpu?, memory?, ephemeral-storage? }");
+    if (!isPlainObject(v)) fail(k, v, "use { cpu?, memory?, ephemeral-storage? }");
     knownKeys(k, v, RESOURCE_LIST_KEYS);
     const out: Record<string, string> = {};
     for (const [name, q] of Object.entries(v as Record<string, unknown>)) out[name] = quantity(key(k, name), q);
@@ -81,7 +81,7 @@ function resourceList(k: string, v: unknown): ResourceList | undefined {
 
 export function validateLimitRange(k: string, v: unknown): LimitRangeInput {
     if (v === undefined) return structuredClone(DEFAULT_LIMITS);
-    if (typeof v !== "object" || v === null || Array.isArray(v)) fail(k, v, "use { default?, defaultRequest?, max? }");
+    if (!isPlainObject(v)) fail(k, v, "use { default?, defaultRequest?, max? }");
     knownKeys(k, v, ["default", "defaultRequest", "max"]);
     const raw = v as Record<string, unknown>;
     const out: LimitRangeInput = {

@@ -10,9 +10,9 @@ import * as pulumi from "@pulumi/pulumi";
 // Imported from its own module, as AdminBootstrap does: the provider is serialized with what it captures.
 import { mintedRequest } from "../../components/pki/ephemeral";
 
-export const READINESS_IDENTITY = "hardened-cluster:readiness";
+const READINESS_IDENTITY = "hardened-cluster:readiness";
 /** First boot: package installation, secret fetch, etcd quorum across three zones. */
-export const DEFAULT_READY_TIMEOUT_SECONDS = 1800;
+const DEFAULT_READY_TIMEOUT_SECONDS = 1800;
 
 export interface ApiServerReadyArgs {
     /** The URL clients use, e.g. https://10.0.0.5:6443 (the certificate must name its host). */
@@ -30,15 +30,21 @@ interface State {
     timeoutSeconds: number;
 }
 
-const provider: pulumi.dynamic.ResourceProvider = {
+/** The helpers are methods, not module functions: Pulumi serialises the provider object with what it captures. */
+interface ReadinessProvider extends pulumi.dynamic.ResourceProvider {
+    wait(s: State): Promise<void>;
+    probe(s: State): Promise<{ status: number; text: string }>;
+}
+
+const provider: ReadinessProvider = {
     async create(s: State) {
-        await (provider as any).wait(s);
+        await provider.wait(s);
         return { id: s.server, outs: s };
     },
 
     async diff(_id: string, olds: State, news: State) {
         // A new endpoint or CA is a new control plane to wait for; a new timeout changes nothing live.
-        const replaces = ["server", "caCertPem"].filter((k) => (olds as any)[k] !== (news as any)[k]);
+        const replaces = (["server", "caCertPem"] as const).filter((k) => olds[k] !== news[k]);
         return { changes: replaces.length > 0 || olds.caKeyPem !== news.caKeyPem || olds.timeoutSeconds !== news.timeoutSeconds, replaces };
     },
 
@@ -51,7 +57,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
         let last = "no answer yet";
         for (;;) {
             try {
-                const res = await (provider as any).probe(s);
+                const res = await provider.probe(s);
                 if (res.status === 200) return;
                 last = `HTTP ${res.status} ${res.text.slice(0, 200)}`;
             } catch (e) {
@@ -65,7 +71,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
     probe(s: State): Promise<{ status: number; text: string }> {
         return mintedRequest({ server: s.server, caCertPem: s.caCertPem, caKeyPem: s.caKeyPem, commonName: READINESS_IDENTITY, groups: [], method: "GET", path: "/readyz", timeoutMs: 10_000 });
     },
-} as pulumi.dynamic.ResourceProvider;
+};
 
 /** Completes once the apiserver behind `server` answers /readyz with 200. */
 export class ApiServerReady extends pulumi.dynamic.Resource {

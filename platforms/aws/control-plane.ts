@@ -123,7 +123,7 @@ export function controlPlaneCloudConfig(i: ControlPlaneUserDataInput): CloudConf
     };
 }
 
-/** Where the apiserver reads the EncryptionConfiguration; the lead points --encryption-provider-config here. */
+/** Where the apiserver reads the EncryptionConfiguration; the AWS program points --encryption-provider-config here. */
 export const ENCRYPTION_CONFIG_PATH = configFile(kubeadmLayout(), "encryption");
 
 export interface ControlPlaneArgs {

@@ -3,7 +3,7 @@
 // network, groups, logs, secrets, control plane, load balancer, join token, workers.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { fail, key, toYaml } from "../../components/common";
+import { fail, parseHttpsUrl, key, toYaml } from "../../components/common";
 import { EncryptionAtRest, EncryptionOptions, resolveEncryption } from "../../components/encryption";
 import {
     ControlPlane, ControlPlaneNode, ENCRYPTION_CONFIG_PATH, KMS_PLUGIN_ENDPOINT, KMS_PLUGIN_UNIT, awsEncryptionOptions, controlPlaneNodes,
@@ -150,13 +150,8 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
  * a DNS name or one of its fixed addresses (a node's own address would bypass the NLB and its failover).
  */
 function checkApiServerUrl(k: string, value: unknown, r: ResolvedAwsOptions): string {
-    let url: URL | undefined;
-    try {
-        url = typeof value === "string" ? new URL(value) : undefined;
-    } catch {
-        url = undefined;
-    }
-    if (!url || url.protocol !== "https:" || url.port === "" || url.pathname !== "/" || url.search !== "" || url.username !== "" || value !== `https://${url.host}`) {
+    const url = parseHttpsUrl(value);
+    if (!url || url.port === "" || url.pathname !== "/" || url.search !== "" || url.username !== "" || value !== `https://${url.host}`) {
         fail(k, value, "use https://<host>:<port>, with a host the apiserver certificate names (the program plan's server)");
     }
     const isIp = /^\d{1,3}(\.\d{1,3}){3}$/.test(url.hostname);
@@ -181,7 +176,7 @@ export class AwsCluster extends pulumi.ComponentResource {
     readonly controlPlaneInstanceIds: pulumi.Output<string[]>;
     readonly apiLoadBalancerArn: pulumi.Output<string>;
     readonly workerGroupName: pulumi.Output<string>;
-    /** The bootstrap-token Secret for kube-system as YAML (a Pulumi secret); the lead applies it through the k8s provider. */
+    /** The bootstrap-token Secret for kube-system as YAML (a Pulumi secret); the AWS program (`awsProgram`) applies it through the k8s provider. */
     readonly joinTokenSecret: pulumi.Output<string>;
     readonly joinTokenExpiration: string;
 

@@ -1,4 +1,4 @@
-// What the lead hands a node: systemd units (argv from the shared renderers) and files, each either inline
+// What the AWS program hands a node: systemd units (argv from the shared renderers) and files, each either inline
 // (public material only) or a reference to an SSM parameter fetched at boot. Checked here before any resource
 // exists, including the rule that a node may only reference parameters its own role can read.
 import * as pulumi from "@pulumi/pulumi";

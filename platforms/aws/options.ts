@@ -1,7 +1,7 @@
 // What a caller may set about the AWS platform, and the one place it is checked and defaulted. Options arrive
 // as untyped stack config, so types are checked as well as meaning, unknown keys are refused, and all of it
 // runs before the first resource is registered: a bad plan must not leave half a VPC behind.
-import { cidrContains, cidrsOverlap, coversWorld, worldCoverIndex, describe, fail, key, knownKeys, oneOf, parseCidr, isDnsLabel } from "../../components/common";
+import { cidrContains, cidrsOverlap, coversWorld, describe, fail, isDnsLabel, isPlainObject, key, knownKeys, oneOf, parseCidr, worldCoverIndex } from "../../components/common";
 import { deriveSubnets, MAX_AZS } from "./network-plan";
 import { checkAuthorizedKey } from "./sshd";
 
@@ -158,7 +158,7 @@ export function isInstanceType(s: unknown): s is string {
 
 function object(k: string, v: unknown, allowed: readonly string[]): Record<string, unknown> {
     if (v === undefined) return {};
-    if (v === null || typeof v !== "object" || Array.isArray(v)) fail(k, v, "use an object");
+    if (!isPlainObject(v)) fail(k, v, "use an object");
     knownKeys(k, v, allowed);
     return v as Record<string, unknown>;
 }
@@ -385,7 +385,7 @@ function resolveAmi(k: string, a: Record<string, unknown>): ResolvedAwsOptions["
 
 function resolveTags(k: string, v: unknown): Record<string, string> {
     if (v === undefined) return {};
-    if (v === null || typeof v !== "object" || Array.isArray(v)) fail(k, v, "use an object of tag names to values");
+    if (!isPlainObject(v)) fail(k, v, "use an object of tag names to values");
     for (const [name, value] of Object.entries(v)) {
         if (typeof value !== "string") fail(key(k, name), value, "tag values are strings");
         if (name.toLowerCase().startsWith("aws:")) fail(key(k, name), describe(name), "the aws: prefix is reserved by AWS");

@@ -1,6 +1,6 @@
 // What the AWS settings mean for security, as data a report or a test can read. Every option that loosens
 // the default posture appears in `weakenings`, by its config path.
-import { coversWorld, key } from "../../components/common";
+import { coversWorld, key, type Weakening } from "../../components/common";
 import { AwsOptions, Environment, EndpointVisibility, resolveAwsOptions } from "./options";
 import type { PlannedParameter } from "./secrets";
 
@@ -17,10 +17,10 @@ export interface AwsPosture {
     secretReaders?: Record<string, string[]>;
     /** Constant facts of this platform, so a report can state them without reading the code. */
     guarantees: string[];
-    weakenings: { option: string; effect: string }[];
+    weakenings: Weakening[];
 }
 
-export const AWS_GUARANTEES = [
+const AWS_GUARANTEES = [
     "IMDSv2 required with hop limit 1 on every launch template",
     "every EBS volume, log group, SSM parameter and the alarm topic encrypted with the cluster's KMS key (rotation on)",
     "Kubernetes Secrets encrypted with KMS v2 through a key only the control-plane roles may use",
@@ -31,7 +31,7 @@ export const AWS_GUARANTEES = [
 ];
 
 /** Reader (node name or "workers") to the parameters it may read, each list sorted. */
-export function secretReadersOf(parameters: readonly PlannedParameter[]): Record<string, string[]> {
+function secretReadersOf(parameters: readonly PlannedParameter[]): Record<string, string[]> {
     const out: Record<string, string[]> = {};
     for (const p of parameters) for (const reader of p.readers) (out[reader] ??= []).push(p.name);
     for (const list of Object.values(out)) list.sort();
@@ -40,7 +40,7 @@ export function secretReadersOf(parameters: readonly PlannedParameter[]): Record
 
 export function awsPosture(options: AwsOptions | undefined, configKey = "aws", parameters?: readonly PlannedParameter[]): AwsPosture {
     const r = resolveAwsOptions(options, configKey);
-    const weakenings: { option: string; effect: string }[] = [];
+    const weakenings: Weakening[] = [];
     if (r.endpoint === "public") {
         weakenings.push({
             option: key(configKey, "endpoint"),

@@ -1,4 +1,4 @@
-// systemd unit files from a structured object. The lead's renderers produce argv arrays; the quoting that
+// systemd unit files from a structured object. The AWS program's renderers produce argv arrays; the quoting that
 // turns an argv into an ExecStart line lives here, once, so a value with a space, a quote, a "%" or a "$"
 // reaches the process exactly as rendered.
 import { fail, key } from "../../components/common";

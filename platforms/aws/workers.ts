@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as random from "@pulumi/random";
-import { configFile, fail, key, kubeadmLayout, pkiFiles, pkiPair } from "../../components/common";
+import { configFile, fail, isPlainObject, key, kubeadmLayout, pkiFiles, pkiPair } from "../../components/common";
 import { hardenedLaunchTemplate } from "./launch-template";
 import { NodeSoftware, callerUnits, fetchedFiles, inlineContents, inlineFiles, systemUsers } from "./node-software";
 import { ResolvedAwsOptions } from "./options";
@@ -33,7 +33,7 @@ export function joinTokenWindow(nowMs: number, ttlHours: number): { window: numb
     return { window, expiration: new Date((window + 2) * span).toISOString().replace(/\.\d{3}Z$/, "Z") };
 }
 
-/** The kube-system Secret the lead applies through the k8s provider (kubernetes.io bootstrap token format). */
+/** The kube-system Secret the AWS program (`awsProgram`) applies through the k8s provider (kubernetes.io bootstrap token format). */
 export function bootstrapTokenSecret(id: string, secret: string, expiration: string, clusterName: string): Record<string, unknown> {
     return {
         apiVersion: "v1",
@@ -67,7 +67,7 @@ export function bootstrapKubeconfig(server: string, caPem: string, token: string
  * would issue one), and keep the CIS 4.2 authentication settings the shared renderer sets.
  */
 export function checkKubeletConfiguration(k: string, cfg: unknown): void {
-    if (cfg === null || typeof cfg !== "object") fail(k, cfg, "pass the KubeletConfiguration object from the shared renderer");
+    if (!isPlainObject(cfg)) fail(k, cfg, "pass the KubeletConfiguration object from the shared renderer");
     const c = cfg as Record<string, any>;
     const must: [string, unknown, unknown, string][] = [
         ["kind", c.kind, "KubeletConfiguration", "the shared renderer's KubeletConfiguration"],

@@ -149,7 +149,7 @@ describe("composition: the library's baseline on an existing cluster (examples/b
         assert.equal(posture.admission.policy, "hardened-workload-guard");
         assert.deepEqual(posture.admission.allowedRegistries, ["registry.k8s.io"]);
         // kube-system's privileged exception is built in; the tenants and the defaults add none.
-        assert.deepEqual(posture.weakenings, ['namespace kube-system: pod security enforce=privileged (exception "system-components")']);
+        assert.deepEqual(posture.weakenings, [{ option: project, effect: 'namespace kube-system: pod security enforce=privileged (exception "system-components")' }]);
         for (const t of tenants) {
             const ns = posture.namespaces.find((n: { name: string }) => n.name === t.name);
             assert.ok(ns, `no posture for ${t.name}`);

@@ -1,4 +1,4 @@
-// Shared inputs for the AWS specs: options, the units and files the lead would hand each node, and Pulumi
+// Shared inputs for the AWS specs: options, the units and files the AWS program would hand each node, and Pulumi
 // mocks that record every registered resource with fake but well-formed outputs.
 import * as pulumi from "@pulumi/pulumi";
 import { AwsClusterArgs, AwsOptions, ControlPlaneNode, NodeSoftware, secretParameters } from "../../../platforms/aws";

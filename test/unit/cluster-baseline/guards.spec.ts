@@ -170,13 +170,16 @@ describe("cluster-baseline guards: configuration", () => {
 
     it("names every extra ServiceAccount and Secret in the posture weakenings, and every cluster-admin", () => {
         const posture = clusterPosture(planClusterBaseline("hc:baseline", CONFIG));
-        assert.ok(posture.weakenings.some((w) => w.includes("team-a") && w.includes("builder")), posture.weakenings.join("\n"));
-        assert.ok(posture.weakenings.some((w) => w.includes("team-a") && w.includes("db-password")), posture.weakenings.join("\n"));
+        const shown = JSON.stringify(posture.weakenings);
+        const sa = posture.weakenings.find((w) => w.option === "hc:baseline.admission.serviceAccounts.team-a");
+        assert.ok(sa && sa.effect.includes("team-a") && sa.effect.includes("builder"), shown);
+        const secret = posture.weakenings.find((w) => w.option === "hc:baseline.admission.workloadSecrets.team-a");
+        assert.ok(secret && secret.effect.includes("db-password"), shown);
         assert.ok(posture.clusterAdmins.some((a) => a.includes("kubeadm:cluster-admins")));
         assert.ok(posture.clusterAdmins.some((a) => a.includes("system:masters")));
         assert.ok(posture.clusterAdmins.some((a) => a.includes("root@example.com")));
         const plain = clusterPosture(planClusterBaseline("hc:baseline", { tenants: [{ name: "team-a" }] }));
-        assert.deepEqual(plain.weakenings.filter((w) => w.startsWith("admission:")), []);
+        assert.deepEqual(plain.weakenings.filter((w) => w.option.startsWith("hc:baseline.admission")), []);
     });
 
     it("binds platform-admin's subjects to namespace-admin in every tenant, under its own binding name", () => {

@@ -97,13 +97,34 @@ describe("cluster-baseline posture", () => {
     });
 
     it("collects every weakening, and none for a default cluster", () => {
-        const w = posture.weakenings.join("\n");
-        for (const want of ["kube-system: pod security enforce=privileged", "legacy: pod security enforce=baseline", "legacy: egress to 10.0.0.0/8", "custom persona ops is admin-tier", "images also allowed from ghcr.io", "LoadBalancer Services allowed in team-a", "does not apply in legacy"]) {
-            assert.ok(w.includes(want), want);
+        // Each weakening at the key the config above set it with, and what it says.
+        const want: [string, string][] = [
+            ["hc:baseline", "kube-system: pod security enforce=privileged"],
+            ["hc:baseline.tenants[1].podSecurity", "legacy: pod security enforce=baseline"],
+            ["hc:baseline.tenants[1].allowEgressTo[0]", "legacy: egress to 10.0.0.0/8"],
+            ["hc:baseline.rbac.personas[0].tier", "custom persona ops is admin-tier"],
+            ["hc:baseline.admission.allowedRegistries", "images also allowed from ghcr.io"],
+            ["hc:baseline.admission.loadBalancerNamespaces", "LoadBalancer Services allowed in team-a"],
+            ["hc:baseline.admission.exemptNamespaces", "does not apply in legacy"],
+        ];
+        assert.equal(posture.weakenings.length, want.length, JSON.stringify(posture.weakenings));
+        for (const [option, says] of want) {
+            const w = posture.weakenings.find((x) => x.option === option);
+            assert.ok(w && w.effect.includes(says), `${option}: ${says} in ${JSON.stringify(posture.weakenings)}`);
         }
         assert.deepEqual(clusterPosture(planClusterBaseline("hc:baseline", { tenants: tenants(3) })).weakenings, [
-            'namespace kube-system: pod security enforce=privileged (exception "system-components")',
+            { option: "hc:baseline", effect: 'namespace kube-system: pod security enforce=privileged (exception "system-components")' },
         ]);
+    });
+
+    it("names the setting an unpinned Pod Security version came from", () => {
+        const inherited = clusterPosture(planClusterBaseline("hc:baseline", { podSecurityVersion: "latest", tenants: [{ name: "team-a" }] }));
+        const unpinned = inherited.weakenings.filter((w) => w.effect.includes('"latest"'));
+        // kube-system, default, kube-public, kube-node-lease and the one tenant.
+        assert.equal(unpinned.length, 5, JSON.stringify(inherited.weakenings));
+        assert.deepEqual([...new Set(unpinned.map((w) => w.option))], ["hc:baseline.podSecurityVersion"]);
+        const own = clusterPosture(planClusterBaseline("hc:baseline", { tenants: [{ name: "team-a", podSecurity: { version: "latest" } }] }));
+        assert.deepEqual(own.weakenings.filter((w) => w.effect.includes('"latest"')).map((w) => w.option), ["hc:baseline.tenants[0].podSecurity.version"]);
     });
 
     it("names the admission objects", () => {

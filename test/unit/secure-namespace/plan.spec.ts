@@ -31,8 +31,9 @@ describe("secure-namespace plan and render", () => {
         assert.equal(namespace.metadata.labels["pod-security.kubernetes.io/warn-version"], "latest");
         assert.deepEqual(namespace.metadata.annotations, { "hardened-cluster/pod-security-exception": "legacy-hostpath" });
         const posture = namespacePosture(plan);
-        assert.ok(posture.weakenings.some((w) => w.includes("enforce=baseline") && w.includes("legacy-hostpath")));
-        assert.ok(posture.weakenings.some((w) => w.includes('"latest"')));
+        assert.deepEqual(posture.weakenings.map((w) => w.option), ["k.podSecurity", "k.podSecurity.version"]);
+        assert.ok(posture.weakenings[0].effect.includes("enforce=baseline") && posture.weakenings[0].effect.includes("legacy-hostpath"));
+        assert.ok(posture.weakenings[1].effect.includes('"latest"'));
     });
 
     it("keeps user labels but never lets them override the pod security labels", () => {
@@ -83,7 +84,8 @@ describe("secure-namespace plan and render", () => {
         assert.equal(p.defaultServiceAccountAutomount, false);
         assert.deepEqual(Object.keys(p.roleBindings), ["viewer"]);
         assert.equal(p.weakenings.length, 1);
-        assert.match(p.weakenings[0], /egress to 0\.0\.0\.0\/0 except 169\.254\.0\.0\/16, 100\.100\.100\.200\/32/);
+        assert.equal(p.weakenings[0].option, "k.allowEgressTo[0]");
+        assert.match(p.weakenings[0].effect, /egress to 0\.0\.0\.0\/0 except 169\.254\.0\.0\/16, 100\.100\.100\.200\/32/);
         assert.deepEqual(namespacePosture(planSecureNamespace("k", { name: "quiet" })).weakenings, []);
     });
 });
