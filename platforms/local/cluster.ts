@@ -10,7 +10,8 @@ import { contentOf, PlannedProcess, ProcessName, PROCESSES } from "../../compone
 import { configFile, toYaml } from "../../components/common";
 import { EncryptionAtRest } from "../../components/encryption";
 import { AdminBootstrap, ClusterPki, kubeconfigNames } from "../../components/pki";
-import { LocalFile } from "./file";
+import { FileSpec, LocalFile } from "./file";
+import { LocalFileSet } from "./file-set";
 import { kubeBenchConfig } from "./kube-bench";
 import { claimedDirs, LocalStackPlan, MARKER } from "./plan";
 import { LocalProcess } from "./process";
@@ -94,15 +95,22 @@ export class LocalCluster extends pulumi.ComponentResource {
         // Deleted after every process has stopped (they depend on it); purges only with local.purgeOnDestroy.
         const purge = new LocalPurge(`${name}-purge`, { enabled: local.purgeOnDestroy, dirs: [layout.etcdDataDir, layout.auditLogDir] }, child);
 
-        // The bundle: a file that a process reads restarts it when it changes, unless the process reloads it.
+        // The bundle, one resource per set of files that restart the same processes (the restart semantics
+        // of one resource per file, with far fewer resources): each process starts from its argument file,
+        // the file kube-bench's checks inspect; the encryption config is reloaded, so it restarts nothing.
+        const groups = new Map<string, { restarts: ProcessName[]; files: pulumi.Input<FileSpec>[] }>();
+        const add = (restarts: ProcessName[], spec: pulumi.Input<FileSpec>) => {
+            const sorted = [...restarts].sort();
+            const id = sorted.length > 0 ? sorted.join("+") : "no-restart";
+            const g = groups.get(id) ?? { restarts: sorted, files: [] };
+            g.files.push(spec);
+            groups.set(id, g);
+        };
         for (const f of bundle.files) {
-            const restarts = f.onChange === "restart" ? f.readers : [];
-            write(fileId(f.path, layout.configDir), f.path, contentOf(f, material), f.mode, restarts, { owner: f.owner, dir: f.dir });
+            const spec = pulumi.output(contentOf(f, material)).apply((content) => fileSpec(f.path, content, f.mode, f.owner ?? root, f.dir));
+            add(f.onChange === "restart" ? f.readers : [], spec);
         }
-        // Each process starts from its argument file, the file kube-bench's checks inspect.
-        for (const p of bundle.processes) {
-            write(`args-${p.name}`, plan.argsFiles[p.name], `${p.argv.join("\n")}\n`, 0o600, [p.name]);
-        }
+        for (const p of bundle.processes) add([p.name], fileSpec(plan.argsFiles[p.name], `${p.argv.join("\n")}\n`, 0o600, root));
         if (stock) {
             const targets = {
                 apiServerArgs: plan.argsFiles["kube-apiserver"],
@@ -113,8 +121,14 @@ export class LocalCluster extends pulumi.ComponentResource {
                 etcdArgs: plan.argsFiles.etcd,
                 etcdDataDir: layout.etcdDataDir,
             };
-            write("kube-bench-config", plan.kubeBenchConfig, toYaml(kubeBenchConfig(stock, targets)), 0o600, []);
+            add([], fileSpec(plan.kubeBenchConfig, toYaml(kubeBenchConfig(stock, targets)), 0o600, root));
             this.kubeBenchConfigPath = plan.kubeBenchConfig;
+        }
+        const sets: pulumi.Resource[] = [];
+        for (const [id, g] of groups) {
+            const set = new LocalFileSet(`${name}-files-${id}`, { files: g.files }, { ...child, dependsOn: etcdUser ? [etcdUser] : [] });
+            sets.push(set);
+            for (const r of g.restarts) hashes[r].push(set.sha256);
         }
 
         const installed: Partial<Record<ProcessName, LocalFile>> = {};
@@ -144,7 +158,7 @@ export class LocalCluster extends pulumi.ComponentResource {
         };
         // In the order the control plane needs them; those with the same predecessors start in parallel.
         const ordered = PROCESSES.map((n) => bundle.processes.find((p) => p.name === n)!);
-        for (const p of ordered) start(p, p.after.length === 0 ? [...files, purge, ...(etcdUser ? [etcdUser] : [])] : [purge]);
+        for (const p of ordered) start(p, p.after.length === 0 ? [...files, ...sets, purge, ...(etcdUser ? [etcdUser] : [])] : [purge]);
         const apiserver = started["kube-apiserver"]!;
         const bootstrap = new AdminBootstrap(`${name}-admin-bootstrap`, {
             server: cluster.server,
@@ -171,14 +185,13 @@ export class LocalCluster extends pulumi.ComponentResource {
     }
 }
 
+function fileSpec(path: string, content: string, mode: number, owner: string | undefined, dir?: { mode: number; owner?: string }): FileSpec {
+    // Unset fields are left out, not undefined: the engine's encoding has no undefined.
+    return { path, content, mode, dirMode: dir?.mode ?? 0o700, ...(owner ? { owner } : {}), ...(dir?.owner ? { dirOwner: dir.owner } : {}) };
+}
+
 /** Where a process's binary comes from: the toolchain, even when the system layout runs an installed copy. */
 function sourceBinary(plan: LocalStackPlan, p: PlannedProcess): string {
     if (p.command !== plan.installedEtcd) return p.command;
     return path.join(path.dirname(plan.cluster.resolved.facts.binary("kube-apiserver")), "etcd");
-}
-
-/** A stable resource name from a path under the state directory, e.g. "pki-etcd-ca.crt". */
-function fileId(filePath: string, root: string): string {
-    const rel = path.relative(root, filePath);
-    return (rel.startsWith("..") ? filePath : rel).replace(/^\/+/, "").replace(/\//g, "-");
 }
