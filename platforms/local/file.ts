@@ -27,21 +27,51 @@ export interface FileSpec {
 
 export type FileInputs = { [K in keyof FileSpec]: pulumi.Input<FileSpec[K]> };
 
-const fileProvider: pulumi.dynamic.ResourceProvider = {
+/** What the state keeps: never the content, only its hash. */
+export interface FileState {
+    path: string;
+    mode: number;
+    sha256: string;
+    dirMode?: number;
+    owner?: string;
+    dirOwner?: string;
+}
+
+type Ids = { uid: number; gid: number };
+type Fs = typeof import("node:fs");
+type Stats = import("node:fs").Stats;
+
+export interface FileProvider extends pulumi.dynamic.ResourceProvider<FileSpec, FileState> {
+    create(spec: FileSpec): Promise<pulumi.dynamic.CreateResult<FileState>>;
+    read(id: string, state?: FileState): Promise<pulumi.dynamic.ReadResult<FileState>>;
+    diff(id: string, olds: FileState, news: FileSpec): Promise<pulumi.dynamic.DiffResult>;
+    update(id: string, olds: FileState, news: FileSpec): Promise<pulumi.dynamic.UpdateResult<FileState>>;
+    delete(id: string, state: FileState): Promise<void>;
+    outs(spec: FileSpec, sha256: string): FileState;
+    bytes(spec: FileSpec): Buffer | string;
+    write(spec: FileSpec): string;
+    already(file: string, sha256: string, mode: number, owner?: Ids): boolean;
+    ids(spec: string): Ids;
+    trustedDir(dir: string, mode: number, dirOwner?: Ids, ancestorsOnly?: boolean, create?: boolean): string;
+    errorCode(e: unknown): string | undefined;
+}
+
+const fileProvider: FileProvider = {
     async create(spec: FileSpec) {
-        const sha256: string = (fileProvider as any).write(spec);
-        return { id: spec.path, outs: (fileProvider as any).outs(spec, sha256) };
+        const sha256: string = fileProvider.write(spec);
+        return { id: spec.path, outs: fileProvider.outs(spec, sha256) };
     },
 
-    async read(id: string, state: FileSpec & { sha256: string }) {
-        const fs = require("node:fs");
-        const crypto = require("node:crypto");
+    async read(id: string, state?: FileState) {
+        if (!state) return { id: "" };
+        const fs: Fs = require("node:fs");
+        const crypto: typeof import("node:crypto") = require("node:crypto");
         let fd: number;
         try {
             fd = fs.openSync(id, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-        } catch (e: any) {
+        } catch (e) {
             // A symlink (ELOOP) where the file should be is drift, to be replaced by the next up, never followed.
-            if (e.code === "ELOOP") return { id, props: { ...state, sha256: "not-a-regular-file" } };
+            if (fileProvider.errorCode(e) === "ELOOP") return { id, props: { ...state, sha256: "not-a-regular-file" } };
             return { id: "" };
         }
         try {
@@ -55,42 +85,46 @@ const fileProvider: pulumi.dynamic.ResourceProvider = {
         }
     },
 
-    async diff(_id: string, olds: FileSpec & { sha256: string }, news: FileSpec) {
-        const crypto = require("node:crypto");
+    async diff(_id: string, olds: FileState, news: FileSpec) {
+        const crypto: typeof import("node:crypto") = require("node:crypto");
         const changed: string[] = [];
         for (const k of ["path", "mode", "owner", "dirMode", "dirOwner"] as const) if (olds[k] !== news[k]) changed.push(k);
-        const sha256 = crypto.createHash("sha256").update((fileProvider as any).bytes(news)).digest("hex");
+        const sha256 = crypto.createHash("sha256").update(fileProvider.bytes(news)).digest("hex");
         if (olds.sha256 !== sha256) changed.push("content");
         return { changes: changed.length > 0, replaces: changed.includes("path") ? ["path"] : [], deleteBeforeReplace: true };
     },
 
-    async update(_id: string, _olds: FileSpec, news: FileSpec) {
-        const sha256: string = (fileProvider as any).write(news);
-        return { outs: (fileProvider as any).outs(news, sha256) };
+    async update(_id: string, _olds: FileState, news: FileSpec) {
+        const sha256: string = fileProvider.write(news);
+        return { outs: fileProvider.outs(news, sha256) };
     },
 
-    async delete(id: string) {
+    async delete(id: string, _state: FileState) {
         // unlink removes the name only; it never follows a symlink planted there.
-        require("node:fs").rmSync(id, { force: true });
+        const fs: Fs = require("node:fs");
+        fs.rmSync(id, { force: true });
     },
 
     // The content stays out of the outputs: only its hash is needed to notice a change. Unset fields are
     // left out, not undefined: the engine's protobuf encoding has no undefined.
-    outs(spec: FileSpec, sha256: string) {
-        const outs: Record<string, unknown> = { path: spec.path, mode: spec.mode, sha256 };
-        for (const k of ["dirMode", "owner", "dirOwner"] as const) if (spec[k] !== undefined) outs[k] = spec[k];
+    outs(spec: FileSpec, sha256: string): FileState {
+        const outs: FileState = { path: spec.path, mode: spec.mode, sha256 };
+        if (spec.dirMode !== undefined) outs.dirMode = spec.dirMode;
+        if (spec.owner !== undefined) outs.owner = spec.owner;
+        if (spec.dirOwner !== undefined) outs.dirOwner = spec.dirOwner;
         return outs;
     },
 
     bytes(spec: FileSpec): Buffer | string {
-        return spec.source !== undefined ? require("node:fs").readFileSync(spec.source) : spec.content ?? "";
+        const fs: Fs = require("node:fs");
+        return spec.source !== undefined ? fs.readFileSync(spec.source) : spec.content ?? "";
     },
 
     write(spec: FileSpec): string {
-        const self = fileProvider as any;
-        const fs = require("node:fs");
-        const path = require("node:path");
-        const crypto = require("node:crypto");
+        const self = fileProvider;
+        const fs: Fs = require("node:fs");
+        const path: typeof import("node:path") = require("node:path");
+        const crypto: typeof import("node:crypto") = require("node:crypto");
         const root = typeof process.geteuid === "function" && process.geteuid() === 0;
         const owner = root && spec.owner ? self.ids(spec.owner) : undefined;
         const dirOwner = root && spec.dirOwner ? self.ids(spec.dirOwner) : undefined;
@@ -123,8 +157,8 @@ const fileProvider: pulumi.dynamic.ResourceProvider = {
 
     /** Whether a regular file (never a symlink) with this content, mode and owner is at `file` already. */
     already(file: string, sha256: string, mode: number, owner?: { uid: number; gid: number }): boolean {
-        const fs = require("node:fs");
-        const crypto = require("node:crypto");
+        const fs: Fs = require("node:fs");
+        const crypto: typeof import("node:crypto") = require("node:crypto");
         let fd: number;
         try {
             fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
@@ -143,7 +177,7 @@ const fileProvider: pulumi.dynamic.ResourceProvider = {
 
     /** "user:group" to numeric ids, from the system's user and group databases. */
     ids(spec: string): { uid: number; gid: number } {
-        const cp = require("node:child_process");
+        const cp: typeof import("node:child_process") = require("node:child_process");
         const [user, group] = spec.split(":");
         const uid = Number(cp.execFileSync("id", ["-u", "--", user], { encoding: "utf8" }).trim());
         const gid = group
@@ -162,12 +196,12 @@ const fileProvider: pulumi.dynamic.ResourceProvider = {
      * `create` false it only checks what exists (the configuration check, before any resource).
      */
     trustedDir(dir: string, mode: number, dirOwner?: { uid: number; gid: number }, ancestorsOnly = false, create = true): string {
-        const fs = require("node:fs");
-        const path = require("node:path");
+        const fs: Fs = require("node:fs");
+        const path: typeof import("node:path") = require("node:path");
         const me = typeof process.geteuid === "function" ? process.geteuid() : 0;
         const parts = dir.split("/").filter(Boolean);
         let cur = "/";
-        const check = (p: string, st: any, leaf: boolean) => {
+        const check = (p: string, st: Stats, leaf: boolean) => {
             if (!st.isDirectory()) throw new Error(`${p} is not a directory; refusing to write below it`);
             if (leaf && st.uid !== me) throw new Error(`${p} is owned by uid ${st.uid}, not by uid ${me}; refusing to write into it`);
             if (st.uid !== 0 && st.uid !== me) throw new Error(`${p} is owned by uid ${st.uid}, not by root or uid ${me}; refusing to write below it`);
@@ -180,19 +214,20 @@ const fileProvider: pulumi.dynamic.ResourceProvider = {
         for (let i = 0; i < parts.length; i++) {
             const leaf = i === parts.length - 1 && !ancestorsOnly;
             let next = path.join(cur, parts[i]);
-            let st: any;
+            let st: Stats;
             try {
                 st = fs.lstatSync(next);
-            } catch (e: any) {
+            } catch (e) {
                 // Checking only: what does not exist yet will be created, and checked, by the write itself.
-                if (e.code === "ENOENT" && !create) return path.join(cur, ...parts.slice(i));
-                if (e.code !== "ENOENT" || ancestorsOnly) throw e;
+                const code = fileProvider.errorCode(e);
+                if (code === "ENOENT" && !create) return path.join(cur, ...parts.slice(i));
+                if (code !== "ENOENT" || ancestorsOnly) throw e;
                 try {
                     fs.mkdirSync(next, { mode: leaf ? mode : 0o711 });
                     fs.chmodSync(next, leaf ? mode : 0o711);
                     if (leaf && dirOwner) fs.lchownSync(next, dirOwner.uid, dirOwner.gid);
-                } catch (e2: any) {
-                    if (e2.code !== "EEXIST") throw e2;
+                } catch (e2) {
+                    if (fileProvider.errorCode(e2) !== "EEXIST") throw e2;
                 }
                 st = fs.lstatSync(next);
             }
@@ -200,7 +235,7 @@ const fileProvider: pulumi.dynamic.ResourceProvider = {
                 // A symlink is as trustworthy as whoever could have made it: root or us, in a directory checked above.
                 if (st.uid !== 0 && st.uid !== me) throw new Error(`${next} is a symlink owned by uid ${st.uid}; refusing to follow it`);
                 const real = fs.realpathSync(next);
-                (fileProvider as any).trustedDir(real, 0o711, undefined, true);
+                fileProvider.trustedDir(real, 0o711, undefined, true);
                 next = real;
                 st = fs.lstatSync(next);
             }
@@ -209,7 +244,11 @@ const fileProvider: pulumi.dynamic.ResourceProvider = {
         }
         return cur;
     },
-} as pulumi.dynamic.ResourceProvider;
+
+    errorCode(e: unknown): string | undefined {
+        return typeof e === "object" && e !== null && "code" in e ? String(e.code) : undefined;
+    },
+};
 
 export class LocalFile extends pulumi.dynamic.Resource {
     declare readonly path: pulumi.Output<string>;

@@ -1,24 +1,48 @@
-// A supervised local process as a Pulumi resource. Create starts it detached and waits until its health
-// check passes; read reports a dead process as gone, so `pulumi up --refresh` starts it again; delete stops
-// it (SIGTERM, then SIGKILL after a timeout) and waits until its port is free. Any input change replaces
-// the process (stop, then start), and `inputsDigest` carries the hashes of the files it reads, so a changed
-// certificate or config file restarts exactly the processes that read it.
+// A supervised local process as a Pulumi resource. Create starts a supervisor (platforms/local/supervisor.js)
+// detached, which starts the component and restarts it whenever it exits, as systemd's Restart=always does on
+// a machine, and waits until the component's health check passes; read reports a dead supervisor (one that
+// gave up on a component that kept failing) as gone, so `pulumi up --refresh` starts it again; delete stops
+// it (SIGTERM, then SIGKILL after a timeout), which stops the component for good, and waits until its port is
+// free. Any input change replaces the process (stop, then start), and `inputsDigest` carries the hashes of the
+// files it reads, so a changed certificate or config file restarts exactly the processes that read it.
 //
 // The provider is serialized into the state by Pulumi's dynamic-provider machinery, so it must not capture
 // module-level state: every helper it uses is a method of the provider object, and modules are required
-// inside the methods.
+// inside the methods (typed through `typeof import(...)`, which leaves no reference behind). The supervisor's
+// path is a property computed when this module loads, so it is serialized as a plain string.
+import * as path from "node:path";
+import type * as http from "node:http";
 import * as pulumi from "@pulumi/pulumi";
 
 export type HealthCheck =
     | { kind: "https"; url: string; caFile?: string; certFile?: string; keyFile?: string; insecure?: boolean }
     | { kind: "tcp"; host: string; port: number };
 
+/** When the supervisor restarts an exited process and when it gives up (defaults in brackets). */
+export interface RestartPolicy {
+    /** Wait before the first restart [1]; it doubles with each quick exit in a row. */
+    initialDelaySeconds?: number;
+    /** Longest wait between restarts [30]. */
+    maxDelaySeconds?: number;
+    /** A run at least this long is not a quick exit, and resets the wait [60]. */
+    resetAfterSeconds?: number;
+    /** Quick exits in a row after which the supervisor gives up and exits [6]. */
+    maxQuickFailures?: number;
+}
+
 export interface ProcessSpec {
     /** Shown in errors and used for the log file name. */
     name: string;
     /** Absolute path of the executable. */
     command: string;
-    args: string[];
+    /** The command line, unless `argsFile` is given; with it, a change trigger only (any change replaces). */
+    args?: string[];
+    /**
+     * A file holding the command line, one argument per line, read at every (re)start: the process runs with
+     * exactly what the file says. It must be a regular file owned by the running user (or root) that no group
+     * or other can write. Put its hash in `inputsDigest` (or pass the same `args`) so a change restarts.
+     */
+    argsFile?: string;
     env?: Record<string, string>;
     /** Run as this existing system user (the platform only asks for it when running as root). */
     user?: string;
@@ -29,26 +53,67 @@ export interface ProcessSpec {
     /** Changes whenever a file the process reads changes, which restarts it. */
     inputsDigest?: string;
     startTimeoutSeconds?: number;
-    /** Processes that exit when started too early (kube-controller-manager) get more than one attempt. */
+    /** A start whose health check never passes is retried from scratch this many times in all. */
     startAttempts?: number;
     stopTimeoutSeconds?: number;
+    restart?: RestartPolicy;
 }
 
 export type ProcessInputs = { [K in keyof ProcessSpec]: pulumi.Input<ProcessSpec[K]> };
 
 export interface ProcessState extends ProcessSpec {
+    /** The supervisor's pid (it leads the process group that holds the component). */
     pid: number;
     /** Kernel start time of the pid (clock ticks since boot): tells our process from a reused pid. */
     startTicks: string;
+    /** Set by a provider that supervises; a state without it (an unsupervised process) is replaced. */
+    supervised?: boolean;
 }
 
-const processProvider: pulumi.dynamic.ResourceProvider = {
+/** What the supervisor reads on its stdin. */
+export interface SupervisorSpec {
+    name: string;
+    command: string;
+    args?: string[];
+    argsFile?: string;
+    env: Record<string, string>;
+    uid?: number;
+    gid?: number;
+    stopTimeoutSeconds: number;
+    restart?: RestartPolicy;
+}
+
+export interface ProcessProvider extends pulumi.dynamic.ResourceProvider<ProcessSpec, ProcessState> {
+    create(spec: ProcessSpec): Promise<pulumi.dynamic.CreateResult<ProcessState>>;
+    read(id: string, state?: ProcessState): Promise<pulumi.dynamic.ReadResult<ProcessState>>;
+    diff(id: string, olds: ProcessState, news: ProcessSpec): Promise<pulumi.dynamic.DiffResult>;
+    delete(id: string, state: ProcessState): Promise<void>;
+    /** Absolute path of supervisor.js. */
+    supervisorScript: string;
+    spawn(spec: ProcessSpec): number;
+    userIds(user: string): { uid: number; gid: number };
+    startTicks(pid: number): string;
+    alive(pid: number, startTicks: string): boolean;
+    groupMembers(pgid: number, leaderTicks: string): number[];
+    waitHealthy(spec: ProcessSpec, pid: number): Promise<string>;
+    probe(h: HealthCheck): Promise<string>;
+    stop(pid: number, timeoutSeconds: number): Promise<void>;
+    waitPortFree(host: string, port: number): Promise<void>;
+    logTail(file: string): string;
+}
+
+type Fs = typeof import("node:fs");
+
+const processProvider: ProcessProvider = {
+    supervisorScript: path.join(__dirname, "supervisor.js"),
+
     async create(spec: ProcessSpec) {
-        const self = processProvider as any;
+        const self = processProvider;
+        if (spec.args === undefined && spec.argsFile === undefined) throw new Error(`${spec.name}: give args or argsFile`);
         const attempts = spec.startAttempts ?? 1;
         let lastError = "";
         for (let attempt = 1; attempt <= attempts; attempt++) {
-            const pid: number = self.spawn(spec);
+            const pid = self.spawn(spec);
             let outcome: string;
             try {
                 outcome = await self.waitHealthy(spec, pid);
@@ -56,7 +121,7 @@ const processProvider: pulumi.dynamic.ResourceProvider = {
                 outcome = `health check failed: ${(e as Error).message}`;
             }
             if (outcome === "healthy") {
-                const state: ProcessState = { ...spec, pid, startTicks: self.startTicks(pid) };
+                const state: ProcessState = { ...spec, pid, startTicks: self.startTicks(pid), supervised: true };
                 return { id: `${spec.name}:${pid}`, outs: state };
             }
             lastError = outcome;
@@ -67,20 +132,30 @@ const processProvider: pulumi.dynamic.ResourceProvider = {
         throw new Error(`${spec.name} did not become healthy after ${attempts} attempt(s): ${lastError}\n--- ${spec.logFile} (tail) ---\n${self.logTail(spec.logFile)}`);
     },
 
-    async read(id: string, state: ProcessState) {
-        const self = processProvider as any;
-        return self.alive(state.pid, state.startTicks) ? { id, props: state } : { id: "" };
+    async read(id: string, state?: ProcessState) {
+        if (!state) return { id: "" };
+        return processProvider.alive(state.pid, state.startTicks) ? { id, props: state } : { id: "" };
     },
 
     async diff(_id: string, olds: ProcessState, news: ProcessSpec) {
-        const keys = Object.keys({ ...news, ...olds }).filter((k) => k !== "pid" && k !== "startTicks");
-        const replaces = keys.filter((k) => JSON.stringify((olds as any)[k]) !== JSON.stringify((news as any)[k]));
+        const stateOnly = new Set(["pid", "startTicks", "supervised"]);
+        const o: Record<string, unknown> = { ...olds };
+        const n: Record<string, unknown> = { ...news };
+        const keys = Object.keys({ ...n, ...o }).filter((k) => !stateOnly.has(k));
+        const replaces = keys.filter((k) => JSON.stringify(o[k]) !== JSON.stringify(n[k]));
+        if (olds.supervised !== true) replaces.push("supervised");
         return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
     },
 
     async delete(_id: string, state: ProcessState) {
-        const self = processProvider as any;
-        if (self.alive(state.pid, state.startTicks)) await self.stop(state.pid, state.stopTimeoutSeconds ?? 30);
+        const self = processProvider;
+        if (self.alive(state.pid, state.startTicks)) await self.stop(state.pid, (state.stopTimeoutSeconds ?? 30) + 5);
+        else {
+            // A supervisor that died without its SIGTERM path (SIGKILLed) may have left its group's members.
+            for (const member of self.groupMembers(state.pid, state.startTicks)) {
+                try { process.kill(member, "SIGKILL"); } catch { /* gone */ }
+            }
+        }
         if (state.health.kind === "tcp") await self.waitPortFree(state.health.host, state.health.port);
         else {
             const u = new URL(state.health.url);
@@ -90,17 +165,18 @@ const processProvider: pulumi.dynamic.ResourceProvider = {
 
     // ---- helpers (methods, so they are serialized with the provider) ----
 
+    /** Starts the supervisor, which starts the component; returns the supervisor's pid. */
     spawn(spec: ProcessSpec): number {
-        const fs = require("node:fs");
-        const path = require("node:path");
-        const cp = require("node:child_process");
+        const fs: Fs = require("node:fs");
+        const path: typeof import("node:path") = require("node:path");
+        const cp: typeof import("node:child_process") = require("node:child_process");
         fs.mkdirSync(path.dirname(spec.logFile), { recursive: true, mode: 0o700 });
         const me = typeof process.geteuid === "function" ? process.geteuid() : 0;
         for (const d of spec.dirs ?? []) {
             fs.mkdirSync(d.path, { recursive: true, mode: d.mode });
             // Only a directory that is ours or already its intended owner's is taken over: never one someone
             // else made (or a symlink they planted) in its place.
-            const want = d.owner && me === 0 ? (processProvider as any).userIds(d.owner.split(":")[0]) : undefined;
+            const want = d.owner && me === 0 ? processProvider.userIds(d.owner.split(":")[0]) : undefined;
             const st = fs.lstatSync(d.path);
             if (!st.isDirectory() || (st.uid !== me && st.uid !== want?.uid)) {
                 throw new Error(`${spec.name}: ${d.path} is not a directory owned by uid ${me}${want ? ` or ${want.uid}` : ""}; refusing to use it`);
@@ -108,31 +184,42 @@ const processProvider: pulumi.dynamic.ResourceProvider = {
             fs.chmodSync(d.path, d.mode);
             if (want) fs.lchownSync(d.path, want.uid, want.gid);
         }
+        const supervised: SupervisorSpec = {
+            name: spec.name,
+            command: spec.command,
+            ...(spec.argsFile !== undefined ? { argsFile: spec.argsFile } : { args: spec.args ?? [] }),
+            env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/", ...(spec.env ?? {}) },
+            ...(spec.user ? processProvider.userIds(spec.user) : {}),
+            stopTimeoutSeconds: spec.stopTimeoutSeconds ?? 30,
+            ...(spec.restart ? { restart: spec.restart } : {}),
+        };
         const fd = fs.openSync(spec.logFile, "a", 0o600);
-        const ids = spec.user ? (processProvider as any).userIds(spec.user) : {};
-        const child = cp.spawn(spec.command, spec.args, {
+        // Detached: the supervisor leads a process group of its own, which holds the component too.
+        const child = cp.spawn(process.execPath, [processProvider.supervisorScript], {
             detached: true,
-            stdio: ["ignore", fd, fd],
-            env: { PATH: process.env.PATH, HOME: process.env.HOME, ...(spec.env ?? {}) },
-            ...ids,
+            stdio: ["pipe", fd, fd],
+            env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
         });
         fs.closeSync(fd);
+        // The spec goes through a pipe, never the command line, where every local user could read it.
+        child.stdin?.on("error", () => { /* the supervisor died first: the health wait reports it */ });
+        child.stdin?.end(JSON.stringify(supervised));
         child.unref();
-        if (!child.pid) throw new Error(`${spec.name}: could not start ${spec.command}`);
+        if (!child.pid) throw new Error(`${spec.name}: could not start the supervisor for ${spec.command}`);
         return child.pid;
     },
 
     userIds(user: string): { uid: number; gid: number } {
-        const cp = require("node:child_process");
+        const cp: typeof import("node:child_process") = require("node:child_process");
         const uid = Number(cp.execFileSync("id", ["-u", user], { encoding: "utf8" }).trim());
         const gid = Number(cp.execFileSync("id", ["-g", user], { encoding: "utf8" }).trim());
         return { uid, gid };
     },
 
     startTicks(pid: number): string {
-        const fs = require("node:fs");
+        const fs: Fs = require("node:fs");
         try {
-            const stat: string = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+            const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
             // Field 22; fields after the parenthesised command name, which may itself hold spaces.
             return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] ?? "";
         } catch {
@@ -141,8 +228,8 @@ const processProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     alive(pid: number, startTicks: string): boolean {
-        const fs = require("node:fs");
-        const ticks = (processProvider as any).startTicks(pid);
+        const fs: Fs = require("node:fs");
+        const ticks = processProvider.startTicks(pid);
         if (ticks === "" || ticks !== startTicks) return false;
         try {
             // A zombie has exited; it only waits to be reaped by its parent.
@@ -152,8 +239,29 @@ const processProvider: pulumi.dynamic.ResourceProvider = {
         }
     },
 
+    /**
+     * Live members of the process group our dead leader (pid `pgid`, started at `leaderTicks`) left behind.
+     * None when another process now has that pid: the group id is then someone else's.
+     */
+    groupMembers(pgid: number, leaderTicks: string): number[] {
+        const fs: Fs = require("node:fs");
+        const leader = processProvider.startTicks(pgid);
+        if (leader !== "" && leader !== leaderTicks) return [];
+        const members: number[] = [];
+        for (const entry of fs.readdirSync("/proc")) {
+            if (!/^\d+$/.test(entry)) continue;
+            try {
+                const fields = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+                const rest = fields.slice(fields.lastIndexOf(")") + 2).split(" ");
+                // state, ppid, pgrp, ..., starttime: a member started no earlier than the leader.
+                if (rest[0] !== "Z" && Number(rest[2]) === pgid && BigInt(rest[19]) >= BigInt(leaderTicks || "0")) members.push(Number(entry));
+            } catch { /* exited meanwhile */ }
+        }
+        return members;
+    },
+
     async waitHealthy(spec: ProcessSpec, pid: number): Promise<string> {
-        const self = processProvider as any;
+        const self = processProvider;
         const ticks = self.startTicks(pid);
         const deadline = Date.now() + (spec.startTimeoutSeconds ?? 60) * 1000;
         let last = "not checked yet";
@@ -167,9 +275,9 @@ const processProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     probe(h: HealthCheck): Promise<string> {
-        const fs = require("node:fs");
-        const net = require("node:net");
-        const https = require("node:https");
+        const fs: Fs = require("node:fs");
+        const net: typeof import("node:net") = require("node:net");
+        const https: typeof import("node:https") = require("node:https");
         return new Promise((resolve) => {
             if (h.kind === "tcp") {
                 const s = net.connect({ host: h.host, port: h.port });
@@ -183,7 +291,7 @@ const processProvider: pulumi.dynamic.ResourceProvider = {
             const req = https.get(h.url, {
                 ca: read(h.caFile), cert: read(h.certFile), key: read(h.keyFile),
                 rejectUnauthorized: !h.insecure, timeout: 2000,
-            }, (res: any) => {
+            }, (res: http.IncomingMessage) => {
                 let body = "";
                 res.on("data", (d: Buffer) => (body += d));
                 res.on("end", () => resolve(res.statusCode === 200 ? "ok" : `HTTP ${res.statusCode}: ${body.slice(0, 200)}`));
@@ -194,11 +302,11 @@ const processProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async stop(pid: number, timeoutSeconds: number): Promise<void> {
-        const self = processProvider as any;
+        const self = processProvider;
         const ticks = self.startTicks(pid);
-        // Each process leads its own process group (it was spawned detached): the group holds whatever it
-        // started, which must not outlive it.
-        const signal = (sig: string) => {
+        // The supervisor leads its own process group (it was spawned detached), which holds the component and
+        // whatever that started: none of it may outlive it.
+        const signal = (sig: NodeJS.Signals) => {
             for (const target of [-pid, pid]) {
                 try { process.kill(target, sig); } catch { /* already gone */ }
             }
@@ -217,24 +325,23 @@ const processProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async waitPortFree(host: string, port: number): Promise<void> {
-        const self = processProvider as any;
         const deadline = Date.now() + 30_000;
         while (Date.now() < deadline) {
-            if ((await self.probe({ kind: "tcp", host, port })) !== "ok") return;
+            if ((await processProvider.probe({ kind: "tcp", host, port })) !== "ok") return;
             await new Promise((r) => setTimeout(r, 100));
         }
         throw new Error(`port ${host}:${port} still accepts connections 30s after its process stopped`);
     },
 
     logTail(file: string): string {
-        const fs = require("node:fs");
+        const fs: Fs = require("node:fs");
         try {
             return fs.readFileSync(file, "utf8").split("\n").slice(-25).join("\n");
         } catch {
             return "(no log)";
         }
     },
-} as pulumi.dynamic.ResourceProvider;
+};
 
 export class LocalProcess extends pulumi.dynamic.Resource {
     declare readonly pid: pulumi.Output<number>;

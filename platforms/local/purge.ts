@@ -12,7 +12,16 @@ export interface PurgeState {
     dirs: string[];
 }
 
-const purgeProvider: pulumi.dynamic.ResourceProvider = {
+export interface PurgeProvider extends pulumi.dynamic.ResourceProvider<PurgeState, PurgeState> {
+    create(inputs: PurgeState): Promise<pulumi.dynamic.CreateResult<PurgeState>>;
+    diff(id: string, olds: PurgeState, news: PurgeState): Promise<pulumi.dynamic.DiffResult>;
+    update(id: string, olds: PurgeState, news: PurgeState): Promise<pulumi.dynamic.UpdateResult<PurgeState>>;
+    delete(id: string, state: PurgeState): Promise<void>;
+    /** Empties `dir` and removes it (or hands it back to the purging user when it is a mount point). */
+    purge(dir: string): void;
+}
+
+const purgeProvider: PurgeProvider = {
     async create(inputs: PurgeState) {
         return { id: "purge", outs: { enabled: inputs.enabled, dirs: inputs.dirs } };
     },
@@ -28,14 +37,14 @@ const purgeProvider: pulumi.dynamic.ResourceProvider = {
 
     async delete(_id: string, state: PurgeState) {
         if (!state.enabled) return;
-        for (const dir of state.dirs) (purgeProvider as any).purge(dir);
+        for (const dir of state.dirs) purgeProvider.purge(dir);
     },
 
     purge(dir: string): void {
-        const fs = require("node:fs");
-        const path = require("node:path");
-        const cp = require("node:child_process");
-        let st: any;
+        const fs: typeof import("node:fs") = require("node:fs");
+        const path: typeof import("node:path") = require("node:path");
+        const cp: typeof import("node:child_process") = require("node:child_process");
+        let st: import("node:fs").Stats;
         try {
             st = fs.lstatSync(dir);
         } catch {
@@ -43,7 +52,7 @@ const purgeProvider: pulumi.dynamic.ResourceProvider = {
         }
         if (!st.isDirectory()) throw new Error(`purge: ${dir} is not a directory; remove it by hand`);
         const me = typeof process.geteuid === "function" ? process.geteuid() : 0;
-        const entries = fs.readdirSync(dir).map((e: string) => path.join(dir, e));
+        const entries = fs.readdirSync(dir).map((e) => path.join(dir, e));
         if (st.uid !== me) {
             if (entries.length > 0) {
                 const res = cp.spawnSync("rm", ["-rf", "--one-file-system", "--", ...entries], { uid: st.uid, gid: st.gid, encoding: "utf8" });
@@ -57,13 +66,13 @@ const purgeProvider: pulumi.dynamic.ResourceProvider = {
         // into one another user owns). Its parent is not writable by that user, so it cannot be swapped meanwhile.
         try {
             fs.rmdirSync(dir);
-        } catch (e: any) {
-            if (e?.code !== "EBUSY") throw e;
+        } catch (e) {
+            if (!(typeof e === "object" && e !== null && "code" in e && e.code === "EBUSY")) throw e;
             fs.lchownSync(dir, me, typeof process.getegid === "function" ? process.getegid() : 0);
             fs.chmodSync(dir, 0o700);
         }
     },
-} as pulumi.dynamic.ResourceProvider;
+};
 
 export class LocalPurge extends pulumi.dynamic.Resource {
     constructor(name: string, args: { enabled: pulumi.Input<boolean>; dirs: pulumi.Input<string[]> }, opts?: pulumi.CustomResourceOptions) {

@@ -8,9 +8,20 @@ interface UserState {
     createdHere: boolean;
 }
 
-const userProvider: pulumi.dynamic.ResourceProvider = {
-    async create(inputs: { name: string }) {
-        const cp = require("node:child_process");
+interface UserInputs {
+    name: string;
+}
+
+interface UserProvider extends pulumi.dynamic.ResourceProvider<UserInputs, UserState> {
+    create(inputs: UserInputs): Promise<pulumi.dynamic.CreateResult<UserState>>;
+    read(id: string, state?: UserState): Promise<pulumi.dynamic.ReadResult<UserState>>;
+    diff(id: string, olds: UserState, news: UserInputs): Promise<pulumi.dynamic.DiffResult>;
+    delete(id: string, state: UserState): Promise<void>;
+}
+
+const userProvider: UserProvider = {
+    async create(inputs: UserInputs) {
+        const cp: typeof import("node:child_process") = require("node:child_process");
         let createdHere = false;
         try {
             cp.execFileSync("id", ["-u", inputs.name], { stdio: "ignore" });
@@ -23,31 +34,32 @@ const userProvider: pulumi.dynamic.ResourceProvider = {
         return { id: inputs.name, outs: state };
     },
 
-    async read(id: string, state: UserState) {
-        const cp = require("node:child_process");
+    async read(id: string, state?: UserState) {
+        const cp: typeof import("node:child_process") = require("node:child_process");
         try {
             cp.execFileSync("id", ["-u", id], { stdio: "ignore" });
-            return { id, props: state };
+            // Without a state (an import), the user was there before: never ours to remove.
+            return { id, props: state ?? { name: id, createdHere: false } };
         } catch {
             return { id: "" };
         }
     },
 
-    async diff(_id: string, olds: UserState, news: { name: string }) {
+    async diff(_id: string, olds: UserState, news: UserInputs) {
         const changes = olds.name !== news.name;
         return { changes, replaces: changes ? ["name"] : [], deleteBeforeReplace: true };
     },
 
     async delete(id: string, state: UserState) {
         if (!state.createdHere) return;
-        const cp = require("node:child_process");
+        const cp: typeof import("node:child_process") = require("node:child_process");
         try {
             cp.execFileSync("userdel", [id], { stdio: "ignore" });
         } catch {
             // Already gone.
         }
     },
-} as pulumi.dynamic.ResourceProvider;
+};
 
 export class SystemUser extends pulumi.dynamic.Resource {
     declare readonly name: pulumi.Output<string>;

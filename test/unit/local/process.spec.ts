@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { processProvider } from "../../../platforms/local/process";
+import { processProvider, ProcessSpec } from "../../../platforms/local/process";
 
 /** Pids whose command line carries the token. */
 function withToken(token: string): number[] {
@@ -43,11 +43,11 @@ describe("local process provider: a failed start", function () {
         const token = `hc-orphan-${randomBytes(4).toString("hex")}`;
         // bash ignores TERM and so does the sleep it starts (an ignored signal stays ignored across exec).
         const script = `trap '' TERM; sleep 3007 & sleep 3011; : ${token}`;
-        const spec = {
+        const spec: ProcessSpec = {
             name: "stubborn", command: "/bin/bash", args: ["-c", script], logFile: path.join(dir, "stubborn.log"),
             health: { kind: "tcp", host: "127.0.0.1", port: await freePort() }, startTimeoutSeconds: 1, startAttempts: 2,
         };
-        await assert.rejects((processProvider as any).create(spec), /did not become healthy after 2 attempt/);
+        await assert.rejects(processProvider.create(spec), /did not become healthy after 2 attempt/);
         const survivors = withToken(token);
         // The bash leader carries the token; its sleeps are found through their process group.
         const group = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e)).filter((e) => {
@@ -77,16 +77,16 @@ describe("local process provider: the directories it prepares", function () {
         const data = path.join(dir, "data");
         fs.symlinkSync(victim, data);
         fs.lchownSync(data, 65534, 65534);
-        const spec = {
+        const spec: ProcessSpec = {
             name: "etcd", command: "/bin/true", args: [], logFile: path.join(dir, "log"), dirs: [{ path: data, mode: 0o700, owner: "root:root" }],
             health: { kind: "tcp", host: "127.0.0.1", port: 1 }, startTimeoutSeconds: 1,
         };
-        await assert.rejects((processProvider as any).create(spec), /refusing to use it/);
+        await assert.rejects(processProvider.create(spec), /refusing to use it/);
         assert.equal(fs.statSync(victim).mode & 0o777, 0o755);
         fs.rmSync(data);
         fs.mkdirSync(data, { mode: 0o755 });
         fs.chownSync(data, 65534, 65534);
-        await assert.rejects((processProvider as any).create(spec), /refusing to use it/);
+        await assert.rejects(processProvider.create(spec), /refusing to use it/);
         assert.equal(fs.statSync(data).uid, 65534);
     });
 });
@@ -121,13 +121,13 @@ describe("local process provider: the https health check", function () {
 
     it("does not accept a server whose certificate the cluster CA did not issue", async function () {
         const cluster = ca("cluster");
-        const outcome = await (processProvider as any).probe({ kind: "https", url: `https://127.0.0.1:${port}/healthz`, caFile: cluster.ca });
+        const outcome = await processProvider.probe({ kind: "https", url: `https://127.0.0.1:${port}/healthz`, caFile: cluster.ca });
         assert.notEqual(outcome, "ok");
         assert.match(outcome, /certificate/i);
     });
 
     it("accepts the same server when verified against the CA that issued it", async function () {
-        const outcome = await (processProvider as any).probe({ kind: "https", url: `https://127.0.0.1:${port}/healthz`, caFile: path.join(dir, "squatter-ca.crt") });
+        const outcome = await processProvider.probe({ kind: "https", url: `https://127.0.0.1:${port}/healthz`, caFile: path.join(dir, "squatter-ca.crt") });
         assert.equal(outcome, "ok");
     });
 });

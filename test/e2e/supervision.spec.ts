@@ -1,0 +1,181 @@
+// Supervision of the local control plane, for real: the blueprint's own program brings up a stack with a
+// tenant, then each component is killed with SIGKILL and must come back healthy with no `pulumi up`; a config
+// change that restarts kube-apiserver must leave kube-controller-manager and kube-scheduler holding their
+// leader-election Leases again (they exit when they lose them); and destroying the stack, whose namespaces
+// need the controller manager's namespace controller to finish, must end and leave nothing running.
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { LocalPlan, planLocal, ProcessName } from "../../platforms/local/plan";
+import { processProvider } from "../../platforms/local/process";
+import { Credential, fromKubeconfig, request } from "./kube";
+import { listening } from "./processes";
+import { programStack, ProgramStack, toolchain } from "./harness";
+
+// Ports of its own, distinct from every other spec's.
+const ports = { apiServer: 51443, etcdClient: 51379, etcdPeer: 51380, controllerManager: 51257, scheduler: 51259 };
+const system = process.getuid?.() === 0;
+const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
+    "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
+const COMPONENTS: ProcessName[] = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Proc { pid: number; ppid: number; name: string; args: string[] }
+
+/** Every live process, from /proc. */
+function allProcesses(): Proc[] {
+    const out: Proc[] = [];
+    for (const e of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(e)) continue;
+        try {
+            const rest = fs.readFileSync(`/proc/${e}/stat`, "utf8").split(") ").pop()!.split(" ");
+            if (rest[0] === "Z") continue;
+            const args = fs.readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0").slice(0, -1);
+            out.push({ pid: Number(e), ppid: Number(rest[1]), name: path.basename(args[0] ?? ""), args });
+        } catch { /* exited meanwhile */ }
+    }
+    return out;
+}
+
+/** This stack's control-plane processes (their command lines carry its ports), by component. */
+function components(): Partial<Record<ProcessName, Proc>> {
+    const marks = Object.values(ports).flatMap((p) => [`:${p}`, `=${p}`]);
+    const found: Partial<Record<ProcessName, Proc>> = {};
+    for (const p of allProcesses()) {
+        if (!(COMPONENTS as string[]).includes(p.name) || !marks.some((m) => p.args.some((a) => a.includes(m)))) continue;
+        assert.equal(found[p.name as ProcessName], undefined, `two ${p.name} processes of this stack`);
+        found[p.name as ProcessName] = p;
+    }
+    return found;
+}
+
+async function until<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
+    const deadline = Date.now() + seconds * 1000;
+    for (;;) {
+        const v = await probe();
+        if (v !== undefined) return v;
+        if (Date.now() > deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}`);
+        await sleep(250);
+    }
+}
+
+describe("supervised local control plane (real processes)", function () {
+    this.timeout(30 * 60_000);
+    let ps: ProgramStack;
+    let plan: LocalPlan;
+    let admin: Credential;
+    let stateDir: string | undefined;
+    const timings: string[] = [];
+    const timed = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+        const t0 = Date.now();
+        const v = await run();
+        timings.push(`${what}: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+        return v;
+    };
+
+    /** Every component is running and passes the health check the provider itself uses. */
+    const allHealthy = async (): Promise<Record<ProcessName, Proc> | undefined> => {
+        const now = components();
+        for (const c of COMPONENTS) {
+            if (!now[c] || (await processProvider.probe(plan.health[c])) !== "ok") return undefined;
+        }
+        return now as Record<ProcessName, Proc>;
+    };
+
+    before(async function () {
+        toolchain(...BINARIES);
+        if (!system) stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-e2e-supervision-state-"));
+        const local = system ? { layout: "system", ports, purgeOnDestroy: true } : { layout: "user", stateDir, ports, purgeOnDestroy: true };
+        ps = await programStack({
+            name: "supervision",
+            blueprint: true,
+            binaries: BINARIES,
+            config: {
+                "hardened-cluster:local": { value: JSON.stringify(local) },
+                "hardened-cluster:baseline": { value: JSON.stringify({ tenants: [{ name: "team-a" }] }) },
+            },
+        });
+        plan = planLocal({ stack: ps.stackName, local: local as never }, system);
+        const res = await timed("first up", () => ps.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) }));
+        assert.equal(res.summary.result, "succeeded");
+        admin = fromKubeconfig(res.outputs.kubeconfig.value);
+    });
+    after(async function () {
+        console.log(`    timings:\n      ${timings.join("\n      ")}`);
+        await ps?.cleanup();
+        if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    it("brings each component back healthy after a kill -9, with no pulumi up", async function () {
+        const start = await until("a healthy control plane", 60, allHealthy);
+        const supervisors = Object.fromEntries(COMPONENTS.map((c) => [c, start[c].ppid]));
+        let killed = 0;
+        for (const c of COMPONENTS) {
+            const before = await until("a healthy control plane", 120, allHealthy);
+            process.kill(before[c].pid, "SIGKILL");
+            killed++;
+            const after = await timed(`${c} back healthy after kill -9`, () => until(`${c} to come back`, 120, async () => {
+                const now = await allHealthy();
+                return now && now[c].pid !== before[c].pid ? now : undefined;
+            }));
+            // The same supervisor restarted it: the resource was not recreated.
+            assert.equal(after[c].ppid, supervisors[c], `${c} has a new parent`);
+            assert.match(fs.readFileSync(plan.logFiles[c], "utf8"), new RegExp(`${c}: exited \\(signal SIGKILL\\)`));
+        }
+        assert.equal(killed, COMPONENTS.length);
+        const ns = await request(admin, "GET", "/api/v1/namespaces/team-a");
+        assert.equal(ns.status, 200, ns.body);
+    });
+
+    it("has kube-controller-manager and kube-scheduler hold their Leases again within 60s of a kube-apiserver restart", async function () {
+        const before = await until("a healthy control plane", 120, allHealthy);
+        // readUnencrypted rewrites the encryption config (which the API server reloads by itself); a retention
+        // change is a flag, which restarts it.
+        await ps.stack.setConfig("hardened-cluster:encryption", { value: JSON.stringify({ readUnencrypted: true }) });
+        await ps.stack.setConfig("hardened-cluster:audit", { value: JSON.stringify({ maxAge: 31 }) });
+        const res = await timed("up with the API server restart", () => ps.stack.up());
+        assert.equal(res.summary.result, "succeeded");
+        const upDone = Date.now();
+        const restarted = components()["kube-apiserver"];
+        assert.ok(restarted && restarted.pid !== before["kube-apiserver"].pid, "kube-apiserver was not restarted");
+        assert.ok(restarted.args.includes("--audit-log-maxage=31"), restarted.args.join(" "));
+        const held = async () => {
+            const out: Record<string, { holder: string; renewed: number }> = {};
+            for (const lease of ["kube-controller-manager", "kube-scheduler"]) {
+                const r = await request(admin, "GET", `/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/${lease}`).catch(() => undefined);
+                if (r?.status !== 200) return undefined;
+                const spec = r.json<{ spec: { holderIdentity?: string; renewTime?: string } }>().spec;
+                const renewed = Date.parse(spec.renewTime ?? "");
+                // Renewed after the up finished, so held by a live process now, not a record from before.
+                if (!spec.holderIdentity || !(renewed > upDone)) return undefined;
+                out[lease] = { holder: spec.holderIdentity, renewed };
+            }
+            return out;
+        };
+        await timed("both Leases held again after the up", () => until("both Leases to be held again", 60, held));
+        const after = components();
+        for (const c of ["kube-controller-manager", "kube-scheduler"] as const) {
+            const lost = (fs.readFileSync(plan.logFiles[c], "utf8").match(/leaderelection lost/g) ?? []).length;
+            timings.push(`${c}: pid ${before[c].pid} -> ${after[c]?.pid}, "leaderelection lost" lines in its log: ${lost}`);
+        }
+        assert.equal((await until("a healthy control plane", 60, allHealthy))["kube-apiserver"].pid, restarted.pid);
+    });
+
+    it("destroys a stack with a tenant to the end, leaving no process and no listening port", async function () {
+        const before = await until("a healthy control plane", 120, allHealthy);
+        const supervisors = COMPONENTS.map((c) => before[c].ppid);
+        assert.equal(new Set(supervisors).size, COMPONENTS.length);
+        const res = await timed("destroy", () => ps.stack.destroy());
+        assert.equal(res.summary.result, "succeeded");
+        const pids = new Set(allProcesses().map((p) => p.pid));
+        assert.deepEqual(Object.keys(components()), []);
+        assert.deepEqual(supervisors.filter((s) => pids.has(s)), [], "a supervisor outlived the destroy");
+        let checked = 0;
+        for (const p of Object.values(ports)) {
+            assert.equal(await listening(p), false, `port ${p} still listening`);
+            checked++;
+        }
+        assert.equal(checked, 5);
+    });
+});
