@@ -143,7 +143,9 @@ export class LocalCluster extends pulumi.ComponentResource {
             const proc = new LocalProcess(`${name}-${p.name}`, {
                 name: p.name,
                 command: p.command,
+                // The supervisor starts it from the argument file; the argv here only marks a change.
                 args: p.argv,
+                argsFile: plan.argsFiles[p.name],
                 logFile: plan.logFiles[p.name],
                 health: p.health,
                 inputsDigest: pulumi.all(hashes[p.name]).apply((h) => h.join(",")),

@@ -7,7 +7,8 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LocalPlan, planLocal, ProcessName } from "../../platforms/local/plan";
+import type { HealthCheck } from "../../components/cluster";
+import { planLocalStack, ProcessName } from "../../platforms/local/plan";
 import { processProvider } from "../../platforms/local/process";
 import { Credential, fromKubeconfig, request } from "./kube";
 import { listening } from "./processes";
@@ -63,7 +64,7 @@ async function until<T>(what: string, seconds: number, probe: () => Promise<T | 
 describe("supervised local control plane (real processes)", function () {
     this.timeout(30 * 60_000);
     let ps: ProgramStack;
-    let plan: LocalPlan;
+    let plan: { health: Record<ProcessName, HealthCheck>; logFiles: Record<ProcessName, string> };
     let admin: Credential;
     let stateDir: string | undefined;
     const timings: string[] = [];
@@ -96,7 +97,11 @@ describe("supervised local control plane (real processes)", function () {
                 "hardened-cluster:baseline": { value: JSON.stringify({ tenants: [{ name: "team-a" }] }) },
             },
         });
-        plan = planLocal({ stack: ps.stackName, local: local as never }, system);
+        const planned = planLocalStack({ stack: ps.stackName, local: local as never, toolchainBin: toolchain().bin, isRoot: system });
+        plan = {
+            health: Object.fromEntries(planned.cluster.nodes[0].processes.map((p) => [p.name, p.health])) as Record<ProcessName, HealthCheck>,
+            logFiles: planned.logFiles,
+        };
         const res = await timed("first up", () => ps.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) }));
         assert.equal(res.summary.result, "succeeded");
         admin = fromKubeconfig(res.outputs.kubeconfig.value);
