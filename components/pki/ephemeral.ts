@@ -85,7 +85,7 @@ export interface MintedRequest {
 
 /** One HTTPS request to the API server as a minted identity that lives for the duration of the call. */
 export function mintedRequest(r: MintedRequest): Promise<{ status: number; text: string }> {
-    const https = require("node:https");
+    const https: typeof import("node:https") = require("node:https");
     const cred = mintClientCert(r.caCertPem, r.caKeyPem, r.commonName, r.groups, 5);
     const payload = r.body === undefined ? undefined : JSON.stringify(r.body);
     return new Promise((resolve, reject) => {
@@ -94,10 +94,10 @@ export function mintedRequest(r: MintedRequest): Promise<{ status: number; text:
             ca: r.caCertPem, cert: cred.certPem, key: cred.keyPem,
             headers: { "Content-Type": "application/json", Accept: "application/json" },
             timeout: r.timeoutMs ?? 15_000,
-        }, (res: any) => {
+        }, (res: import("node:http").IncomingMessage) => {
             let text = "";
             res.on("data", (d: Buffer) => (text += d));
-            res.on("end", () => resolve({ status: res.statusCode, text }));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
         });
         req.on("timeout", () => req.destroy(new Error(`${r.method} ${r.path}: timed out`)));
         req.on("error", reject);

@@ -119,7 +119,7 @@ export function checkStateDir(stateDir: string, configKey: string, isDefault: bo
     const given = isDefault ? " (the default state directory)" : "";
     if (stateDir === "/") fail(configKey, stateDir, "the state directory cannot be /; use a directory of its own");
     try {
-        (fileProvider as any).trustedDir(stateDir, 0o700, undefined, false, false);
+        fileProvider.trustedDir(stateDir, 0o700, undefined, false, false);
     } catch (e) {
         fail(configKey, stateDir, `${(e as Error).message}${given}; use a directory only you can write, on a path nobody else can change`);
     }
