@@ -9,6 +9,7 @@ export * as controlPlane from "./control-plane";
 export * as rbac from "./rbac";
 export * as secureNamespace from "./secure-namespace";
 export * as clusterBaseline from "./cluster-baseline";
+export * as cluster from "./cluster";
 
 export { ConfigError, kubeadmLayout, stateDirLayout, toYaml } from "./common";
 export type { FileLayout } from "./common";
@@ -33,3 +34,6 @@ export type { SecureNamespaceConfig, SecureNamespaceArgs } from "./secure-namesp
 
 export { ClusterBaseline, planClusterBaseline, renderClusterBaseline } from "./cluster-baseline";
 export type { ClusterBaselineConfig, ClusterBaselineArgs } from "./cluster-baseline";
+
+export { resolveCluster, planCluster, contentOf, clusterPosture } from "./cluster";
+export type { ClusterSettings, PlatformFacts, ClusterPlan, NodeBundle, PlannedFile, PlannedProcess } from "./cluster";
