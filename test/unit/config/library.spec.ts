@@ -8,13 +8,13 @@ import { ROOT } from "./stack-files";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const lib = require("../../../components");
 
-const NAMESPACES = ["common", "pki", "encryption", "audit", "controlPlane", "rbac", "secureNamespace", "clusterBaseline"];
+const NAMESPACES = ["common", "pki", "encryption", "audit", "controlPlane", "rbac", "secureNamespace", "clusterBaseline", "cluster"];
 const CLASSES = ["ClusterPki", "AdminBootstrap", "EncryptionAtRest", "RbacPersonas", "SecureNamespace", "ClusterBaseline", "ConfigError"];
 const FUNCTIONS = [
     "renderControlPlane", "resolveControlPlane", "controlPlaneFileList", "renderAuditPolicy", "resolveAuditOptions", "auditApiServerFlags",
     "auditLogFiles", "renderEncryptionConfig", "resolveEncryption", "encryptionApiServerFlags", "resolvePkiOptions", "pkiFileSet",
     "renderKubeconfig", "planRbac", "planSecureNamespace", "renderSecureNamespace", "planClusterBaseline", "renderClusterBaseline",
-    "kubeadmLayout", "stateDirLayout", "toYaml",
+    "kubeadmLayout", "stateDirLayout", "toYaml", "resolveCluster", "planCluster", "contentOf", "clusterPosture",
 ];
 
 describe("config: component library entry", function () {
