@@ -133,6 +133,49 @@ describe("supervised local control plane (real processes)", function () {
         assert.equal(ns.status, 200, ns.body);
     });
 
+    /** Both leader-election Leases, when both were renewed after `since` by a holder. */
+    const leasesRenewedAfter = async (since: number) => {
+        const out: Record<string, { holder: string; renewed: number }> = {};
+        for (const lease of ["kube-controller-manager", "kube-scheduler"]) {
+            const r = await request(admin, "GET", `/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/${lease}`).catch(() => undefined);
+            if (r?.status !== 200) return undefined;
+            const spec = r.json<{ spec: { holderIdentity?: string; renewTime?: string } }>().spec;
+            const renewed = Date.parse(spec.renewTime ?? "");
+            if (!spec.holderIdentity || !(renewed > since)) return undefined;
+            out[lease] = { holder: spec.holderIdentity, renewed };
+        }
+        return out;
+    };
+    // kube-controller-manager logs "leaderelection lost", kube-scheduler "Leaderelection lost".
+    const lostLines = (c: ProcessName) => (fs.readFileSync(plan.logFiles[c], "utf8").match(/leaderelection lost/gi) ?? []).length;
+
+    it("restarts kube-controller-manager and kube-scheduler after they exit on losing their Leases", async function () {
+        const t0 = Date.now();
+        const before = await until("a healthy control plane", 120, allHealthy);
+        // Both lead (and renew) before the freeze: only a leader has a Lease to lose.
+        await until("both Leases to be held", 60, () => leasesRenewedAfter(t0));
+        const lostBefore = { kcm: lostLines("kube-controller-manager"), sched: lostLines("kube-scheduler") };
+        // A frozen API server answers nothing: past the renew deadline (10s upstream) both give up leadership
+        // and exit, which is what a real API server outage does to them.
+        process.kill(before["kube-apiserver"].pid, "SIGSTOP");
+        try {
+            await sleep(25_000);
+        } finally {
+            process.kill(before["kube-apiserver"].pid, "SIGCONT");
+        }
+        const resumed = Date.now();
+        await timed("both Leases held again after a 25s API server freeze", () => until("both Leases to be held again", 60, () => leasesRenewedAfter(resumed)));
+        const after = await until("a healthy control plane", 60, allHealthy);
+        assert.equal(after["kube-apiserver"].pid, before["kube-apiserver"].pid, "kube-apiserver was restarted");
+        for (const c of ["kube-controller-manager", "kube-scheduler"] as const) {
+            const tail = fs.readFileSync(plan.logFiles[c], "utf8").split("\n").slice(-15).join("\n");
+            assert.notEqual(after[c].pid, before[c].pid, `${c} did not exit; its log ends:\n${tail}`);
+            assert.equal(after[c].ppid, before[c].ppid, `${c} was not restarted by its own supervisor`);
+        }
+        assert.ok(lostLines("kube-controller-manager") > lostBefore.kcm, "kube-controller-manager logged no lost leadership");
+        assert.ok(lostLines("kube-scheduler") > lostBefore.sched, "kube-scheduler logged no lost leadership");
+    });
+
     it("has kube-controller-manager and kube-scheduler hold their Leases again within 60s of a kube-apiserver restart", async function () {
         const before = await until("a healthy control plane", 120, allHealthy);
         // readUnencrypted rewrites the encryption config (which the API server reloads by itself); a retention
@@ -145,24 +188,11 @@ describe("supervised local control plane (real processes)", function () {
         const restarted = components()["kube-apiserver"];
         assert.ok(restarted && restarted.pid !== before["kube-apiserver"].pid, "kube-apiserver was not restarted");
         assert.ok(restarted.args.includes("--audit-log-maxage=31"), restarted.args.join(" "));
-        const held = async () => {
-            const out: Record<string, { holder: string; renewed: number }> = {};
-            for (const lease of ["kube-controller-manager", "kube-scheduler"]) {
-                const r = await request(admin, "GET", `/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/${lease}`).catch(() => undefined);
-                if (r?.status !== 200) return undefined;
-                const spec = r.json<{ spec: { holderIdentity?: string; renewTime?: string } }>().spec;
-                const renewed = Date.parse(spec.renewTime ?? "");
-                // Renewed after the up finished, so held by a live process now, not a record from before.
-                if (!spec.holderIdentity || !(renewed > upDone)) return undefined;
-                out[lease] = { holder: spec.holderIdentity, renewed };
-            }
-            return out;
-        };
-        await timed("both Leases held again after the up", () => until("both Leases to be held again", 60, held));
+        await timed("both Leases held again after the up", () => until("both Leases to be held again", 60, () => leasesRenewedAfter(upDone)));
         const after = components();
+        timings.push(`changes of that up: ${JSON.stringify(res.summary.resourceChanges)}`);
         for (const c of ["kube-controller-manager", "kube-scheduler"] as const) {
-            const lost = (fs.readFileSync(plan.logFiles[c], "utf8").match(/leaderelection lost/g) ?? []).length;
-            timings.push(`${c}: pid ${before[c].pid} -> ${after[c]?.pid}, "leaderelection lost" lines in its log: ${lost}`);
+            timings.push(`${c}: pid ${before[c].pid} -> ${after[c]?.pid}, supervisor ${before[c].ppid} -> ${after[c]?.ppid}, "leaderelection lost" lines in its log: ${lostLines(c)}`);
         }
         assert.equal((await until("a healthy control plane", 60, allHealthy))["kube-apiserver"].pid, restarted.pid);
     });
