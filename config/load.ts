@@ -2,7 +2,6 @@
 // as JSON) -> a typed, fully validated BlueprintConfig, or a ConfigError naming the full key. Nothing here
 // falls back quietly: an unknown key is an error with a suggestion, never a default in disguise.
 import { ConfigErrorList, fail, NOT_SHOWN } from "../components/common";
-import { isRunningAsRoot } from "../platforms/local/options";
 import { BLUEPRINT_SCHEMA, SCHEMA_KEYS } from "./schema";
 import { suggestKey } from "./suggest";
 import { BlueprintConfig, BlueprintKey, ConfigEntry, NAMESPACE, Platform } from "./types";
@@ -27,7 +26,7 @@ export function loadBlueprintConfig(all: Readonly<Record<string, string>>, stack
  * checks and show them all together), and a key that failed is left out of the result.
  */
 export function readBlueprintConfig(all: Readonly<Record<string, string>>, stack: string, errors: ConfigErrorList, options: LoadOptions = {}): BlueprintConfig {
-    const isRoot = options.isRoot ?? isRunningAsRoot();
+    const isRoot = options.isRoot ?? (typeof process.getuid === "function" && process.getuid() === 0);
     const given: Partial<Record<BlueprintKey, unknown>> = {};
     for (const fullKey of Object.keys(all).sort()) {
         if (!fullKey.startsWith(PREFIX)) continue;

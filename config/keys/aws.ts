@@ -1,5 +1,5 @@
 // The AWS platform's own key: network, node sizes, endpoint exposure and log retention.
-import { AwsOptions, resolveAwsOptions } from "../../platforms/aws/options";
+import type { AwsOptions } from "../../platforms/aws/options";
 import { ConfigEntry } from "../types";
 import { objectValue } from "./shared";
 
@@ -37,9 +37,6 @@ export const aws: ConfigEntry<AwsOptions> = {
         allowSingleEtcdMember: "WEAKENING, dev only: accept controlPlane.etcdMembers: 1.",
         tags: "Extra tags on every taggable resource.",
     },
-    validate: (value, ctx) => {
-        const o = objectValue(ctx.key, value) as unknown as AwsOptions;
-        resolveAwsOptions(o, ctx.key);
-        return o;
-    },
+    // Resolved once, with the stack's other settings, by the AWS platform (planAwsProgram).
+    validate: (value, ctx) => objectValue(ctx.key, value) as unknown as AwsOptions,
 };

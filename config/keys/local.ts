@@ -1,6 +1,6 @@
 // The local platform's own key, and the PKI settings a stack may choose (the platform fills in the hosts).
 import type { StackPkiOptions } from "../../components/cluster";
-import { LocalOptions, resolveLocal } from "../../platforms/local/options";
+import type { LocalOptions } from "../../platforms/local/options";
 import { ConfigEntry } from "../types";
 import { objectValue } from "./shared";
 
@@ -17,11 +17,8 @@ export const local: ConfigEntry<LocalOptions> = {
         etcdUser: 'System layout only: the user etcd runs as, created if missing (default "etcd"); never root.',
         purgeOnDestroy: "Destroy also deletes etcd's data and the audit logs (default false: both survive a destroy).",
     },
-    validate: (value, ctx) => {
-        const o = objectValue(ctx.key, value) as LocalOptions;
-        resolveLocal(o, ctx.stack, ctx.key, ctx.isRoot);
-        return o;
-    },
+    // Resolved once, with the stack's other settings, by the local platform (planLocalStack).
+    validate: (value, ctx) => objectValue(ctx.key, value) as LocalOptions,
 };
 
 export const pki: ConfigEntry<StackPkiOptions> = {
