@@ -7,7 +7,7 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { AuditLogOptions, auditLogFiles, renderAuditPolicy } from "../../components/audit";
+import { AuditLogOptions, auditLogFiles, auditPosture, renderAuditPolicy, renderAuditWebhookConfig } from "../../components/audit";
 import { configFile, pkiFiles, pkiPair, toYaml } from "../../components/common";
 import { controlPlaneFileList } from "../../components/control-plane";
 import { EncryptionAtRest, EncryptionOptions } from "../../components/encryption";
@@ -34,7 +34,7 @@ export interface LocalClusterArgs {
     audit?: AuditLogOptions;
     controlPlane?: LocalControlPlaneOptions;
     /** Roots of error keys, e.g. { local: "hardened-cluster:local" }. */
-    configKeys?: { local?: string; pki?: string; encryption?: string; controlPlane?: string };
+    configKeys?: { local?: string; pki?: string; encryption?: string; audit?: string; controlPlane?: string };
 }
 
 type Readers = ProcessName[];
@@ -151,6 +151,10 @@ export class LocalCluster extends pulumi.ComponentResource {
         write("encryption-config", configFile(layout, "encryption"), encryption.configYaml, 0o600, []);
         const audit = auditLogFiles(layout);
         write("audit-policy", audit.policyFile, toYaml(renderAuditPolicy(args.audit)), 0o600, readersOf(audit.policyFile));
+        const auditKey = args.configKeys?.audit ?? "audit";
+        if (args.audit?.webhook) {
+            write("audit-webhook-config", audit.webhookConfigFile, toYaml(renderAuditWebhookConfig(args.audit.webhook, auditKey)), 0o600, readersOf(audit.webhookConfigFile));
+        }
         for (const f of controlPlaneFileList(controlPlane)) {
             if (f.path === controlPlane.filePaths.kubeletConfig) continue; // no kubelet on this platform
             // The EventRateLimit config is named by the admission config, not by a flag.
@@ -213,6 +217,9 @@ export class LocalCluster extends pulumi.ComponentResource {
             caCertPem: this.pki.cas.kubernetes.certPem,
             caKeyPem: this.pki.cas.kubernetes.keyPem,
         }, { ...child, dependsOn: [apiserver] });
+        // Both exit for good when they cannot renew their leader lease, which a restarting API server causes:
+        // a new API server (new id) restarts them too, after it is healthy.
+        for (const p of ["kube-controller-manager", "kube-scheduler"] as const) hashes[p].push(apiserver.id);
         // The controller manager exits when the RBAC bootstrap roles do not exist yet, hence after /readyz
         // and with more than one attempt.
         const kcm = start("kube-controller-manager", plan.health["kube-controller-manager"], [apiserver], { startAttempts: 3 });
@@ -236,6 +243,7 @@ export class LocalCluster extends pulumi.ComponentResource {
             endpoint: plan.server,
             controlPlane: controlPlane.posture,
             pki: this.pki.posture,
+            audit: auditPosture(args.audit, auditKey),
         };
         this.registerOutputs({ server: this.server, kubeconfigPath: this.kubeconfigPath, kubeconfig: this.kubeconfig, ready: this.ready });
     }
