@@ -17,7 +17,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { planLocal } from "../../platforms/local/plan";
+import { planLocalStack } from "../../platforms/local/plan";
 import { AuditSink, startAuditSink } from "./audit-sink";
 import { Credential, fromKubeconfig, request } from "./kube";
 import { processesOn } from "./processes";
@@ -130,12 +130,10 @@ describe("audit webhook on the local platform (real control plane, real receiver
             config: {
                 "hardened-cluster:local": { value: JSON.stringify(local) },
                 "hardened-cluster:audit": { value: JSON.stringify(webhookConfig("/audit")) },
-                // One tenant: with none, the baseline's tenant guard binding is refused by the API server
-                // (placeholder label value "-no-tenants-"), a baseline matter outside what this spec tests.
                 "hardened-cluster:baseline": { value: JSON.stringify({ tenants: [{ name: "team-a" }] }) },
             },
         });
-        const plan = planLocal({ stack: ps.stackName, local: local as never }, system);
+        const plan = planLocalStack({ stack: ps.stackName, local: local as never, toolchainBin: toolchain().bin, isRoot: system });
         apiServerLog = plan.logFiles["kube-apiserver"];
         auditLog = path.join(plan.local.layout.auditLogDir, "audit.log");
         outputs = (await up()).outputs;
@@ -167,8 +165,8 @@ describe("audit webhook on the local platform (real control plane, real receiver
     });
 
     it("reports the webhook in the local posture output", function () {
-        const audit = outputs.posture.value?.platform?.audit;
-        assert.ok(audit, `no audit in the platform posture: ${JSON.stringify(outputs.posture.value?.platform)}`);
+        const audit = outputs.posture.value?.cluster?.audit;
+        assert.ok(audit, `no audit in the cluster posture: ${JSON.stringify(outputs.posture.value?.cluster)}`);
         assert.equal(audit.webhook, true);
     });
 
