@@ -163,12 +163,15 @@ describe("local process supervision", function () {
         fs.writeFileSync(argsFile, `-e\n${SERVER}\n${port}\n`, { mode: 0o600 });
         const created = await processProvider.create({ ...base, args: ["-e", "process.exit(3)"], argsFile });
         state = outs(created);
-        const first = await until("the child", 10, () => childrenOf(state!.pid)[0]);
+        // A child counts once it runs the component: between fork and exec it is still the supervisor's copy
+        // (or setpriv, which execs the component in turn).
+        const runsComponent = (p: number) => cmdline(p)[1] === "-e";
+        const first = await until("the child", 10, () => childrenOf(state!.pid).find(runsComponent));
         assert.deepEqual(cmdline(first).slice(1), ["-e", SERVER, String(port)]);
         // A changed file is what the next start runs.
         fs.writeFileSync(argsFile, `-e\n${SERVER}\n${port}\n--marker\n`);
         process.kill(first, "SIGKILL");
-        const second = await until("a restarted child", 15, () => childrenOf(state!.pid).find((p) => p !== first));
+        const second = await until("a restarted child", 15, () => childrenOf(state!.pid).find((p) => p !== first && runsComponent(p)));
         assert.deepEqual(cmdline(second).slice(1), ["-e", SERVER, String(port), "--marker"]);
     });
 
