@@ -24,6 +24,6 @@ hardened-cluster: stack "$stack" is up at $endpoint
   kubeconfig:   (umask 077; scripts/pulumi stack output --show-secrets kubeconfig -s $stack > kubeconfig)
   posture:      npm run pulumi -- stack output posture -s $stack
   kube-bench:   $bin/kube-bench run --config-dir $(dirname "$bin")/kube-bench/cfg --config $(bash scripts/pulumi stack output kubeBenchConfigPath -s "$stack" 2>/dev/null) --benchmark cis-1.12 --targets master,etcd
-  recover:      npm run pulumi -- up --refresh --run-program -s $stack   (restarts any process that died)
+  recover:      npm run pulumi -- up --refresh --run-program -s $stack   (restarts a process its supervisor gave up on)
   tear down:    npm run pulumi -- destroy -s $stack
 USAGE
