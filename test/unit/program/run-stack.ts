@@ -11,6 +11,7 @@
 // RegisterResource itself and never loads their providers, so nothing is written or started.
 import { writeFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
+import { computedTlsAndRandom, resolveExport, settle } from "./mock-engine";
 
 export interface StackRun {
     resources: { type: string; name: string; provider?: string; inputs: Record<string, any> }[];
@@ -21,7 +22,6 @@ export interface StackRun {
 const PROJECT = "hardened-cluster";
 const ACCOUNT = "123456789012";
 const AMI = "ami-0123456789abcdef0";
-const OUTPUT_TIMEOUT_MS = 30_000;
 
 const stack = process.env.HC_TEST_STACK;
 const resultFile = process.env.HC_TEST_RESULT;
@@ -31,17 +31,6 @@ const run: StackRun = { resources: [], outputs: {}, errors: [] };
 const describe = (e: unknown) => (e instanceof Error ? e.stack ?? `${e.name}: ${e.message}` : String(e));
 process.on("unhandledRejection", (e) => run.errors.push(`unhandled rejection: ${describe(e)}`));
 process.on("uncaughtException", (e) => run.errors.push(`uncaught exception: ${describe(e)}`));
-
-/** A deterministic lower-case alphanumeric string (bootstrap tokens must match [a-z0-9]). */
-function fakeString(seed: string, length: number): string {
-    let s = "";
-    for (let i = 0; s.length < length; i++) s += ((seed.charCodeAt(i % seed.length) * (i + 7)) % 36).toString(36);
-    return s.slice(0, length);
-}
-
-function fakePem(label: string, seed: string): string {
-    return `-----BEGIN ${label}-----\n${Buffer.from(seed).toString("base64")}\n-----END ${label}-----\n`;
-}
 
 /** Outputs the provider would compute and the program reads; everything else is the echoed inputs. */
 function computed(type: string, name: string, inputs: Record<string, any>, region: string): Record<string, unknown> {
@@ -54,46 +43,9 @@ function computed(type: string, name: string, inputs: Record<string, any>, regio
         case "aws:ec2/launchTemplate:LaunchTemplate": out.latestVersion = 1; break;
         case "aws:lb/loadBalancer:LoadBalancer": out.dnsName = `${name}.elb.${region}.amazonaws.com`; break;
         case "aws:kms/key:Key": out.keyId = `key-${name}`; break;
-        case "random:index/randomString:RandomString": out.result = fakeString(name, inputs.length); break;
-        case "random:index/randomBytes:RandomBytes": {
-            const bytes = Buffer.from(fakeString(name, inputs.length));
-            out.base64 = bytes.toString("base64");
-            out.hex = bytes.toString("hex");
-            break;
-        }
-        case "tls:index/privateKey:PrivateKey":
-            out.privateKeyPem = fakePem("PRIVATE KEY", name);
-            out.publicKeyPem = fakePem("PUBLIC KEY", name);
-            break;
-        case "tls:index/selfSignedCert:SelfSignedCert":
-        case "tls:index/locallySignedCert:LocallySignedCert":
-            out.certPem = fakePem("CERTIFICATE", name);
-            break;
-        case "tls:index/certRequest:CertRequest": out.certRequestPem = fakePem("CERTIFICATE REQUEST", name); break;
     }
+    Object.assign(out, computedTlsAndRandom(type, name, inputs));
     return out;
-}
-
-/** Resolves an export (possibly secret, possibly nested Outputs) to a plain value, or fails after a while. */
-function resolve(value: unknown): Promise<unknown> {
-    return new Promise((ok, fail) => {
-        const timer = setTimeout(() => fail(new Error(`not resolved after ${OUTPUT_TIMEOUT_MS} ms`)), OUTPUT_TIMEOUT_MS);
-        (pulumi.output(value as pulumi.Input<unknown>) as pulumi.Output<unknown>).apply((v) => {
-            clearTimeout(timer);
-            ok(v);
-            return v;
-        });
-    });
-}
-
-async function settle(): Promise<void> {
-    let quiet = 0;
-    let last = -1;
-    while (quiet < 10) {
-        await new Promise((r) => setTimeout(r, 20));
-        quiet = run.resources.length === last ? quiet + 1 : 0;
-        last = run.resources.length;
-    }
 }
 
 async function main(): Promise<void> {
@@ -126,16 +78,16 @@ async function main(): Promise<void> {
     } catch (e) {
         run.errors.push(`program: ${describe(e)}`);
     }
-    await settle();
+    await settle(() => run.resources.length);
     if (program) {
         for (const name of ["endpoint", "kubeconfig", "caCertPem", "userKubeconfigs", "posture", "details"]) {
             try {
-                run.outputs[name] = await resolve(program[name]);
+                run.outputs[name] = await resolveExport(program[name]);
             } catch (e) {
                 run.errors.push(`export ${name}: ${describe(e)}`);
             }
         }
-        await settle();
+        await settle(() => run.resources.length);
     }
 }
 

@@ -10,19 +10,16 @@
 //   the system layout reads /etc/kubernetes, /var/lib/etcd and /etc/etcd/pki (it refuses directories it did
 //   not create), so the result would depend on the machine.
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { parse, stringify } from "yaml";
+import { parse } from "yaml";
 import * as pulumi from "@pulumi/pulumi";
+import { configString, fakeToolchain, projectDefaults, ROOT, runInChild } from "./program-child";
 import type { StackRun } from "./run-stack";
 
-const ROOT = path.resolve(__dirname, "../../..");
 const PROJECT = "hardened-cluster";
 const RUNNER = path.join(__dirname, "run-stack.ts");
-const TOOLCHAIN_BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
-const KUBE_BENCH_STOCK = { master: { apiserver: {}, controllermanager: {}, scheduler: {}, etcd: {} }, etcd: { etcd: {} } };
 
 const T = {
     local: "hardened-cluster:local:LocalCluster",
@@ -36,22 +33,13 @@ const T = {
     localProcess: "pulumi-nodejs:dynamic/hardened-cluster:LocalProcess",
 };
 
-/** The engine's string form of a config value: strings as they are, everything else as JSON. */
-function configString(v: unknown): string {
-    return typeof v === "string" ? v : JSON.stringify(v);
-}
-
 function namespaced(k: string): string {
     return k.includes(":") ? k : `${PROJECT}:${k}`;
 }
 
 /** Pulumi.yaml's declared defaults, then the stack file's values on top, keyed as the program sees them. */
 function engineConfig(stackFile: string): Record<string, string> {
-    const project = parse(readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
-    const out: Record<string, string> = {};
-    for (const [k, decl] of Object.entries<any>(project.config ?? {})) {
-        if (decl && typeof decl === "object" && "default" in decl) out[namespaced(k)] = configString(decl.default);
-    }
+    const out = projectDefaults(namespaced);
     const stack = parse(readFileSync(stackFile, "utf8")) ?? {};
     for (const [k, v] of Object.entries<unknown>(stack.config ?? {})) {
         if (v && typeof v === "object" && "secure" in (v as object)) throw new Error(`${stackFile}: ${k} is encrypted; this spec runs without the stack's passphrase`);
@@ -82,33 +70,8 @@ function stacks(): Stack[] {
     });
 }
 
-function fakeToolchain(dir: string): void {
-    mkdirSync(path.join(dir, "bin"), { recursive: true });
-    for (const b of TOOLCHAIN_BINARIES) {
-        writeFileSync(path.join(dir, "bin", b), "");
-        chmodSync(path.join(dir, "bin", b), 0o755);
-    }
-    mkdirSync(path.join(dir, "kube-bench", "cfg"), { recursive: true });
-    writeFileSync(path.join(dir, "kube-bench", "cfg", "config.yaml"), stringify(KUBE_BENCH_STOCK));
-}
-
 function runStack(s: Stack, config: Record<string, string>, tmp: string): StackRun {
-    const result = path.join(tmp, `${s.name}.json`);
-    const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        TS_NODE_TRANSPILE_ONLY: "true",
-        HC_TOOLCHAIN_DIR: path.join(tmp, "toolchain"),
-        XDG_STATE_HOME: path.join(tmp, "xdg-state"),
-        HC_TEST_STACK: s.name,
-        HC_TEST_RESULT: result,
-        PULUMI_CONFIG: JSON.stringify(config),
-    };
-    for (const k of ["PULUMI_CONFIG_SECRET_KEYS", "PULUMI_NODEJS_STACK", "PULUMI_NODEJS_PROJECT", "PULUMI_NODEJS_DRY_RUN"]) delete env[k];
-    const child = spawnSync(process.execPath, ["-r", "ts-node/register", RUNNER], { cwd: ROOT, env, encoding: "utf8", timeout: 240_000 });
-    if (!existsSync(result)) {
-        throw new Error(`stack ${s.name}: the runner wrote no result (status ${child.status}, signal ${child.signal})\n${child.stdout}\n${child.stderr}`);
-    }
-    return JSON.parse(readFileSync(result, "utf8"));
+    return runInChild<StackRun>(`stack ${s.name}`, RUNNER, config, tmp, path.join(tmp, `${s.name}.json`), { HC_TEST_STACK: s.name });
 }
 
 describe("program: every stack file on the mocked engine", function () {

@@ -12,6 +12,7 @@
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { computedTlsAndRandom, resolveExport, settle } from "./mock-engine";
 
 export interface UrnRun {
     urns: string[];
@@ -20,8 +21,6 @@ export interface UrnRun {
 
 const ROOT = path.resolve(__dirname, "../../..");
 const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
-const SETTLE_QUIET_TICKS = 10;
-const OUTPUT_TIMEOUT_MS = 30_000;
 
 const programKind = process.env.HC_URNS_PROGRAM;
 const stack = process.env.HC_URNS_STACK;
@@ -52,59 +51,14 @@ const resolveFilename = Module._resolveFilename;
 Module._resolveFilename = (request: string, ...rest: unknown[]) =>
     resolveFilename(request === "hardened-cluster" ? path.join(ROOT, "components") : request, ...rest);
 
-function fakePem(label: string, seed: string): string {
-    return `-----BEGIN ${label}-----\n${Buffer.from(seed).toString("base64")}\n-----END ${label}-----\n`;
-}
-
-/** A deterministic lower-case alphanumeric string (bootstrap tokens must match [a-z0-9]). */
-function fakeString(seed: string, length: number): string {
-    let s = "";
-    for (let i = 0; s.length < length; i++) s += ((seed.charCodeAt(i % seed.length) * (i + 7)) % 36).toString(36);
-    return s.slice(0, length);
-}
-
 /** Outputs a provider would compute and the programs read; everything else is the echoed inputs. */
 function computed(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
-    switch (type) {
-        case "random:index/randomString:RandomString": return { result: fakeString(name, inputs.length) };
-        case "random:index/randomBytes:RandomBytes": {
-            const bytes = Buffer.from(fakeString(name, inputs.length));
-            return { base64: bytes.toString("base64"), hex: bytes.toString("hex") };
-        }
-        case "tls:index/privateKey:PrivateKey": return { privateKeyPem: fakePem("PRIVATE KEY", name), publicKeyPem: fakePem("PUBLIC KEY", name) };
-        case "tls:index/selfSignedCert:SelfSignedCert":
-        case "tls:index/locallySignedCert:LocallySignedCert": return { certPem: fakePem("CERTIFICATE", name) };
-        case "tls:index/certRequest:CertRequest": return { certRequestPem: fakePem("CERTIFICATE REQUEST", name) };
-        // A StackReference is read, not created: the engine answers with the referenced stack's outputs.
-        case "pulumi:pulumi:StackReference": {
-            const outputs = { kubeconfig: "apiVersion: v1\nkind: Config\n" };
-            return { outputs, secretOutputNames: Object.keys(outputs) };
-        }
-        default: return {};
+    // A StackReference is read, not created: the engine answers with the referenced stack's outputs.
+    if (type === "pulumi:pulumi:StackReference") {
+        const outputs = { kubeconfig: "apiVersion: v1\nkind: Config\n" };
+        return { outputs, secretOutputNames: Object.keys(outputs) };
     }
-}
-
-/** Resolves an export (possibly secret, possibly nested Outputs), or fails after a while. */
-function resolve(value: unknown): Promise<unknown> {
-    return new Promise((ok, fail) => {
-        const timer = setTimeout(() => fail(new Error(`not resolved after ${OUTPUT_TIMEOUT_MS} ms`)), OUTPUT_TIMEOUT_MS);
-        (pulumi.output(value as pulumi.Input<unknown>) as pulumi.Output<unknown>).apply((v) => {
-            clearTimeout(timer);
-            ok(v);
-            return v;
-        });
-    });
-}
-
-/** Waits until no registration has arrived for a while: resources made inside applies register late. */
-async function settle(): Promise<void> {
-    let quiet = 0;
-    let last = -1;
-    while (quiet < SETTLE_QUIET_TICKS) {
-        await new Promise((r) => setTimeout(r, 20));
-        quiet = run.urns.length === last ? quiet + 1 : 0;
-        last = run.urns.length;
-    }
+    return computedTlsAndRandom(type, name, inputs);
 }
 
 async function main(): Promise<void> {
@@ -119,16 +73,16 @@ async function main(): Promise<void> {
     } catch (e) {
         run.errors.push(`program: ${describe(e)}`);
     }
-    await settle();
+    await settle(() => run.urns.length);
     if (program) {
         for (const [name, value] of Object.entries(program)) {
             try {
-                await resolve(value);
+                await resolveExport(value);
             } catch (e) {
                 run.errors.push(`export ${name}: ${describe(e)}`);
             }
         }
-        await settle();
+        await settle(() => run.urns.length);
     }
 }
 

@@ -13,34 +13,20 @@
 // per claimed directory, are not pinned here). The state directory is a fixed path that never exists, because
 // the marker's resource name is made from it.
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { parse, stringify } from "yaml";
+import { fakeToolchain, projectDefaults, runInChild } from "./program-child";
 import type { UrnRun } from "./urns-run";
 
-const ROOT = path.resolve(__dirname, "../../..");
 const RUNNER = path.join(__dirname, "urns-run.ts");
 const REGENERATE = "UPDATE_URNS=1 TS_NODE_TRANSPILE_ONLY=true npx mocha test/unit/program/urns.spec.ts";
 const STATE_DIR = "/hc-urns-fixture/state";
-const TOOLCHAIN_BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
-const KUBE_BENCH_STOCK = { master: { apiserver: {}, controllermanager: {}, scheduler: {}, etcd: {} }, etcd: { etcd: {} } };
-
-/** Pulumi.yaml's declared defaults, as the engine hands them to the program ("namespace:key" -> string). */
-function projectDefaults(): Record<string, string> {
-    const decls = parse(readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")).config ?? {};
-    const out: Record<string, string> = {};
-    for (const [k, d] of Object.entries<any>(decls)) {
-        if (d && typeof d === "object" && "default" in d) out[`hardened-cluster:${k}`] = typeof d.default === "string" ? d.default : JSON.stringify(d.default);
-    }
-    return out;
-}
 
 /** One tenant with a role binding, one persona user: every kind of resource the local stack makes. */
 function blueprintConfig(): Record<string, string> {
     return {
-        ...projectDefaults(),
+        ...projectDefaults((k) => `hardened-cluster:${k}`),
         "hardened-cluster:platform": "local",
         "hardened-cluster:local": JSON.stringify({ layout: "user", stateDir: STATE_DIR }),
         "hardened-cluster:pki": JSON.stringify({ users: [{ name: "alice", groups: ["team-a-devs"] }] }),
@@ -74,34 +60,8 @@ const CASES: Case[] = [
     },
 ];
 
-function fakeToolchain(dir: string): void {
-    mkdirSync(path.join(dir, "bin"), { recursive: true });
-    for (const b of TOOLCHAIN_BINARIES) {
-        writeFileSync(path.join(dir, "bin", b), "");
-        chmodSync(path.join(dir, "bin", b), 0o755);
-    }
-    mkdirSync(path.join(dir, "kube-bench", "cfg"), { recursive: true });
-    writeFileSync(path.join(dir, "kube-bench", "cfg", "config.yaml"), stringify(KUBE_BENCH_STOCK));
-}
-
 function runProgram(c: Case, config: Record<string, string>, tmp: string): UrnRun {
-    const result = path.join(tmp, `${c.program}.json`);
-    const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        TS_NODE_TRANSPILE_ONLY: "true",
-        HC_TOOLCHAIN_DIR: path.join(tmp, "toolchain"),
-        XDG_STATE_HOME: path.join(tmp, "xdg-state"),
-        HC_URNS_PROGRAM: c.program,
-        HC_URNS_STACK: c.stack,
-        HC_TEST_RESULT: result,
-        PULUMI_CONFIG: JSON.stringify(config),
-    };
-    for (const k of ["PULUMI_CONFIG_SECRET_KEYS", "PULUMI_NODEJS_STACK", "PULUMI_NODEJS_PROJECT", "PULUMI_NODEJS_DRY_RUN"]) delete env[k];
-    const child = spawnSync(process.execPath, ["-r", "ts-node/register", RUNNER], { cwd: ROOT, env, encoding: "utf8", timeout: 240_000 });
-    if (!existsSync(result)) {
-        throw new Error(`${c.title}: the runner wrote no result (status ${child.status}, signal ${child.signal})\n${child.stdout}\n${child.stderr}`);
-    }
-    return JSON.parse(readFileSync(result, "utf8"));
+    return runInChild<UrnRun>(c.title, RUNNER, config, tmp, path.join(tmp, `${c.program}.json`), { HC_URNS_PROGRAM: c.program, HC_URNS_STACK: c.stack });
 }
 
 /** The fixture's URNs: one a line, `#` lines are its header. */

@@ -1,0 +1,58 @@
+// What the specs that run a program in a child process on the mock monitor share (stacks.spec.ts, urns.spec.ts):
+// a fake toolchain, the engine's defaults from Pulumi.yaml, and the child run itself.
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { parse, stringify } from "yaml";
+
+export const ROOT = path.resolve(__dirname, "../../..");
+const TOOLCHAIN_BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
+const KUBE_BENCH_STOCK = { master: { apiserver: {}, controllermanager: {}, scheduler: {}, etcd: {} }, etcd: { etcd: {} } };
+
+/** Empty executables and a minimal kube-bench config: enough for LocalCluster's checks, which stay as strict. */
+export function fakeToolchain(dir: string): void {
+    mkdirSync(path.join(dir, "bin"), { recursive: true });
+    for (const b of TOOLCHAIN_BINARIES) {
+        writeFileSync(path.join(dir, "bin", b), "");
+        chmodSync(path.join(dir, "bin", b), 0o755);
+    }
+    mkdirSync(path.join(dir, "kube-bench", "cfg"), { recursive: true });
+    writeFileSync(path.join(dir, "kube-bench", "cfg", "config.yaml"), stringify(KUBE_BENCH_STOCK));
+}
+
+/** The engine's string form of a config value: strings as they are, everything else as JSON. */
+export function configString(v: unknown): string {
+    return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+/** Pulumi.yaml's declared defaults, as the engine hands them to the program ("namespace:key" -> string). */
+export function projectDefaults(namespaced: (k: string) => string): Record<string, string> {
+    const decls = parse(readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")).config ?? {};
+    const out: Record<string, string> = {};
+    for (const [k, d] of Object.entries<any>(decls)) {
+        if (d && typeof d === "object" && "default" in d) out[namespaced(k)] = configString(d.default);
+    }
+    return out;
+}
+
+/**
+ * Runs `runner` in a child process with the program's configuration as the language host passes it
+ * (PULUMI_CONFIG) and a fake toolchain under `tmp`; returns the JSON the runner wrote to `result`.
+ */
+export function runInChild<T>(label: string, runner: string, config: Record<string, string>, tmp: string, result: string, extra: Record<string, string>): T {
+    const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        TS_NODE_TRANSPILE_ONLY: "true",
+        HC_TOOLCHAIN_DIR: path.join(tmp, "toolchain"),
+        XDG_STATE_HOME: path.join(tmp, "xdg-state"),
+        HC_TEST_RESULT: result,
+        PULUMI_CONFIG: JSON.stringify(config),
+        ...extra,
+    };
+    for (const k of ["PULUMI_CONFIG_SECRET_KEYS", "PULUMI_NODEJS_STACK", "PULUMI_NODEJS_PROJECT", "PULUMI_NODEJS_DRY_RUN"]) delete env[k];
+    const child = spawnSync(process.execPath, ["-r", "ts-node/register", runner], { cwd: ROOT, env, encoding: "utf8", timeout: 240_000 });
+    if (!existsSync(result)) {
+        throw new Error(`${label}: the runner wrote no result (status ${child.status}, signal ${child.signal})\n${child.stdout}\n${child.stderr}`);
+    }
+    return JSON.parse(readFileSync(result, "utf8"));
+}
