@@ -3,10 +3,10 @@
 // an args file at every start.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { processProvider, ProcessSpec, ProcessState } from "../../../platforms/local/process";
+import { freePort, liveProcesses } from "./proc";
 
 /** The state a create returned (it always returns one). */
 function outs(r: { outs?: ProcessState }): ProcessState {
@@ -26,17 +26,9 @@ async function until<T>(what: string, seconds: number, probe: () => T | undefine
     }
 }
 
-/** Live (non-zombie) children of a pid, from /proc. */
+/** Live (non-zombie) children of a pid. */
 function childrenOf(ppid: number): number[] {
-    const out: number[] = [];
-    for (const e of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(e)) continue;
-        try {
-            const rest = fs.readFileSync(`/proc/${e}/stat`, "utf8").split(") ").pop()!.split(" ");
-            if (rest[0] !== "Z" && Number(rest[1]) === ppid) out.push(Number(e));
-        } catch { /* exited meanwhile */ }
-    }
-    return out;
+    return liveProcesses((_pid, rest) => Number(rest[1]) === ppid);
 }
 
 function cmdline(pid: number): string[] {
@@ -57,14 +49,6 @@ const running = (pid: number) => {
 
 /** A TCP server as the child: node listening on a port given on its command line, so the health check has something real. */
 const SERVER = "require('net').createServer().listen(Number(process.argv[1]), '127.0.0.1')";
-
-async function freePort(): Promise<number> {
-    const srv = net.createServer();
-    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-    const port = (srv.address() as net.AddressInfo).port;
-    await new Promise((r) => srv.close(r));
-    return port;
-}
 
 describe("local process supervision", function () {
     this.timeout(120_000);

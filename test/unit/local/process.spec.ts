@@ -9,28 +9,11 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { processProvider, ProcessSpec } from "../../../platforms/local/process";
+import { freePort, liveProcesses } from "./proc";
 
-/** Pids whose command line carries the token. */
+/** Live pids whose command line carries the token. */
 function withToken(token: string): number[] {
-    const pids: number[] = [];
-    for (const entry of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(entry)) continue;
-        try {
-            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-            if (/\) Z /.test(stat)) continue;
-            if (fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(token)) pids.push(Number(entry));
-        } catch { /* exited meanwhile */ }
-    }
-    return pids;
-}
-
-/** A loopback port nothing listens on. */
-async function freePort(): Promise<number> {
-    const srv = net.createServer();
-    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-    const port = (srv.address() as net.AddressInfo).port;
-    await new Promise((r) => srv.close(r));
-    return port;
+    return liveProcesses((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(token));
 }
 
 describe("local process provider: a failed start", function () {
