@@ -14,14 +14,13 @@
 import { strict as assert } from "node:assert";
 import { randomBytes, X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { planLocalStack } from "../../platforms/local/plan";
 import { AuditSink, startAuditSink } from "./audit-sink";
 import { Credential, fromKubeconfig, request } from "./kube";
 import { processesOn } from "./processes";
-import { programStack, ProgramStack, toolchain } from "./harness";
+import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
 
 // Ports of its own, distinct from every other spec's.
 const ports = { apiServer: 52443, etcdClient: 52379, etcdPeer: 52380, controllerManager: 52257, scheduler: 52259 };
@@ -120,9 +119,9 @@ describe("audit webhook on the local platform (real control plane, real receiver
     before(async function () {
         toolchain(...BINARIES);
         sink = await startAuditSink();
-        if (!system) stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-e2e-audit-webhook-state-"));
-        // Purged on destroy, so the next spec in the same sandbox finds kubeadm's directories free.
-        const local = system ? { layout: "system", ports, purgeOnDestroy: true } : { layout: "user", stateDir, ports, purgeOnDestroy: true };
+        const e2e = e2eLocal("audit-webhook", ports, system);
+        stateDir = e2e.stateDir;
+        const local = e2e.local;
         ps = await programStack({
             name: "audit-webhook",
             blueprint: true,

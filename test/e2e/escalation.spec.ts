@@ -14,7 +14,7 @@ import { pkiPair } from "../../components/common";
 import { ResolvedLocal, resolveLocal } from "../../platforms/local/options";
 import { Credential, fromKubeconfig, request, Response, restrictedPod } from "./kube";
 import { listening } from "./processes";
-import { programStack, ProgramStack, toolchain } from "./harness";
+import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
 
 // Ports of its own, distinct from every other spec's.
 const ports = { apiServer: 46443, etcdClient: 42379, etcdPeer: 42380, controllerManager: 40257, scheduler: 40259 };
@@ -78,9 +78,9 @@ describe("escalation routes (real control plane, every persona)", function () {
 
     before(async function () {
         toolchain(...BINARIES);
-        if (!system) stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-e2e-escalation-state-"));
-        // Purged on destroy, so the next spec in the same sandbox finds kubeadm's directories free.
-        const local = system ? { layout: "system", ports, purgeOnDestroy: true } : { layout: "user", stateDir, ports, purgeOnDestroy: true };
+        const e2e = e2eLocal("escalation", ports, system);
+        stateDir = e2e.stateDir;
+        const local = e2e.local;
         ps = await programStack({
             name: "escalation",
             blueprint: true,

@@ -170,3 +170,13 @@ export const kubeconfig = cluster.kubeconfig;
 export const ready = cluster.ready;
 `;
 }
+
+/**
+ * The local key of a blueprint e2e stack: kubeadm's layout as root, else a fresh state directory of its own.
+ * Purged on destroy, so the next spec in the same sandbox finds kubeadm's directories free.
+ */
+export function e2eLocal(name: string, ports: Record<string, number>, system: boolean): { local: Record<string, unknown>; stateDir?: string } {
+    if (system) return { local: { layout: "system", ports, purgeOnDestroy: true } };
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `hc-e2e-${name}-state-`));
+    return { local: { layout: "user", stateDir, ports, purgeOnDestroy: true }, stateDir };
+}

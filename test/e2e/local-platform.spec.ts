@@ -14,7 +14,7 @@ import { pkiPair } from "../../components/common";
 import { ResolvedLocal, resolveLocal } from "../../platforms/local/options";
 import { Credential, fromKubeconfig, handshake, request, restrictedPod } from "./kube";
 import { listening, processesOn } from "./processes";
-import { privateKeyBlocks, programStack, ProgramStack, toolchain } from "./harness";
+import { e2eLocal, privateKeyBlocks, programStack, ProgramStack, toolchain } from "./harness";
 import { runKubeBench, USER_LAYOUT_ROOT_ONLY } from "./kube-bench-run";
 
 // Ports of their own, so a local stack a developer left running never meets this one.
@@ -37,9 +37,9 @@ describe("local platform (real control plane)", function () {
 
     before(async function () {
         toolchain(...BINARIES);
-        if (!system) stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-e2e-local-state-"));
-        // Purged on destroy, so the next spec in the same sandbox finds kubeadm's directories free.
-        const local = system ? { layout: "system", ports, purgeOnDestroy: true } : { layout: "user", stateDir, ports, purgeOnDestroy: true };
+        const e2e = e2eLocal("local", ports, system);
+        stateDir = e2e.stateDir;
+        const local = e2e.local;
         ps = await programStack({
             name: "local",
             blueprint: true,

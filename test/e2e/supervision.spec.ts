@@ -5,14 +5,13 @@
 // need the controller manager's namespace controller to finish, must end and leave nothing running.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { HealthCheck } from "../../components/cluster";
 import { planLocalStack, ProcessName } from "../../platforms/local/plan";
 import { processProvider } from "../../platforms/local/process";
 import { Credential, fromKubeconfig, request } from "./kube";
 import { listening } from "./processes";
-import { programStack, ProgramStack, toolchain } from "./harness";
+import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
 
 // Ports of its own, distinct from every other spec's.
 const ports = { apiServer: 51443, etcdClient: 51379, etcdPeer: 51380, controllerManager: 51257, scheduler: 51259 };
@@ -86,8 +85,9 @@ describe("supervised local control plane (real processes)", function () {
 
     before(async function () {
         toolchain(...BINARIES);
-        if (!system) stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-e2e-supervision-state-"));
-        const local = system ? { layout: "system", ports, purgeOnDestroy: true } : { layout: "user", stateDir, ports, purgeOnDestroy: true };
+        const e2e = e2eLocal("supervision", ports, system);
+        stateDir = e2e.stateDir;
+        const local = e2e.local;
         ps = await programStack({
             name: "supervision",
             blueprint: true,
