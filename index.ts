@@ -23,7 +23,7 @@ function userFacing<T>(build: () => T): T {
 const toolchainBin = () => execFileSync("bash", [path.join(__dirname, "scripts/toolchain.sh"), "--bin-dir"], { encoding: "utf8" }).trim();
 const plan = userFacing(() => planStack(pulumi.runtime.allConfig(), pulumi.getStack(), { toolchainBin }));
 // kube-bench's stock config sits next to the toolchain's bin directory.
-const kubeBenchCfg = plan.platform === "local" ? path.join(path.dirname(path.dirname(plan.cluster.resolved.facts.binary("kube-apiserver"))), "kube-bench/cfg") : undefined;
+const kubeBenchCfg = plan.platform === "local" ? path.join(path.dirname(plan.local.toolchainBin), "kube-bench/cfg") : undefined;
 const platform = userFacing(() => deliverStack(plan, kubeBenchCfg));
 
 // The in-cluster half, through the platform's provider: it waits for a healthy, bootstrapped control plane.

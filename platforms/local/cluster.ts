@@ -70,28 +70,17 @@ export class LocalCluster extends pulumi.ComponentResource {
         const material = { pki: this.pki, encryptionConfig: encryption.configYaml };
 
         const hashes: Record<ProcessName, pulumi.Output<string>[]> = { etcd: [], "kube-apiserver": [], "kube-controller-manager": [], "kube-scheduler": [] };
-        const files: LocalFile[] = [];
         // etcd's own user must exist before the files it owns are written.
         const etcdUser = system ? new SystemUser(`${name}-etcd-user`, { name: local.etcdUser! }, child) : undefined;
-        interface Placement { owner?: string; dir?: { mode: number; owner?: string }; retain?: boolean }
-        const write = (id: string, filePath: string, content: pulumi.Input<string>, mode: number, restarts: ProcessName[], where: Placement = {}) => {
-            const owner = where.owner ?? root;
-            const f = new LocalFile(`${name}-${id}`, {
-                path: filePath, content, mode, dirMode: where.dir?.mode ?? 0o700, owner,
-                ...(where.dir?.owner ? { dirOwner: where.dir.owner } : {}),
-            }, { ...child, dependsOn: etcdUser && (where.owner || where.dir?.owner) ? [etcdUser] : [], retainOnDelete: where.retain });
-            files.push(f);
-            for (const r of restarts) hashes[r].push(f.sha256);
-            return f;
-        };
 
         // Markers first: they are what lets a later run of this stack reuse its directories. Unless destroy
         // purges, the data outlives the stack, so its markers do too: only this stack may reuse it.
         const etcdDir = bundle.files.find((f) => f.path.startsWith(local.etcdServerPkiDir + "/") && f.dir)?.dir;
-        for (const dir of claimedDirs(local)) {
-            write(`marker${dir.replace(/\//g, "-")}`, path.join(dir, MARKER), plan.stack, 0o600, [],
-                { dir: dir === local.etcdServerPkiDir ? etcdDir : undefined, retain: !local.purgeOnDestroy });
-        }
+        const markers = claimedDirs(local).map((dir) => {
+            const dirPlacement = dir === local.etcdServerPkiDir ? etcdDir : undefined;
+            return new LocalFile(`${name}-marker${dir.replace(/\//g, "-")}`, fileSpec(path.join(dir, MARKER), plan.stack, 0o600, root, dirPlacement),
+                { ...child, dependsOn: etcdUser && dirPlacement?.owner ? [etcdUser] : [], retainOnDelete: !local.purgeOnDestroy });
+        });
         // Deleted after every process has stopped (they depend on it); purges only with local.purgeOnDestroy.
         const purge = new LocalPurge(`${name}-purge`, { enabled: local.purgeOnDestroy, dirs: [layout.etcdDataDir, layout.auditLogDir] }, child);
 
@@ -160,7 +149,7 @@ export class LocalCluster extends pulumi.ComponentResource {
         };
         // In the order the control plane needs them; those with the same predecessors start in parallel.
         const ordered = PROCESSES.map((n) => bundle.processes.find((p) => p.name === n)!);
-        for (const p of ordered) start(p, p.after.length === 0 ? [...files, ...sets, purge, ...(etcdUser ? [etcdUser] : [])] : [purge]);
+        for (const p of ordered) start(p, p.after.length === 0 ? [...markers, ...sets, purge, ...(etcdUser ? [etcdUser] : [])] : [purge]);
         const apiserver = started["kube-apiserver"]!;
         const bootstrap = new AdminBootstrap(`${name}-admin-bootstrap`, {
             server: cluster.server,
@@ -194,6 +183,5 @@ function fileSpec(path: string, content: string, mode: number, owner: string | u
 
 /** Where a process's binary comes from: the toolchain, even when the system layout runs an installed copy. */
 function sourceBinary(plan: LocalStackPlan, p: PlannedProcess): string {
-    if (p.command !== plan.installedEtcd) return p.command;
-    return path.join(path.dirname(plan.cluster.resolved.facts.binary("kube-apiserver")), "etcd");
+    return p.command === plan.installedEtcd ? path.join(plan.toolchainBin, p.name) : p.command;
 }

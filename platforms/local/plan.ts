@@ -27,6 +27,8 @@ export interface LocalStackPlan {
     stack: string;
     local: ResolvedLocal;
     cluster: ClusterPlan;
+    /** The toolchain's bin directory the binaries come from. */
+    toolchainBin: string;
     /** Each process's command line, one argument per line: what the supervisor starts it from. */
     argsFiles: Record<ProcessName, string>;
     logFiles: Record<ProcessName, string>;
@@ -88,6 +90,7 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
         stack: input.stack,
         local: l,
         cluster: cluster!,
+        toolchainBin: input.toolchainBin,
         argsFiles: at("args", ".args"),
         logFiles: at("logs", ".log"),
         kubeBenchConfig: path.join(l.runDir, "kube-bench", "config.yaml"),
