@@ -17,11 +17,21 @@ export interface ClusterPlan {
     posture: ClusterPosture;
 }
 
+/** What every node's files are planned from: the PKI tables and who reads which file. */
+interface SharedFacts {
+    tables: Parameters<typeof planPkiFiles>[0];
+    readers: Map<string, ProcessName[]>;
+}
+
 export function planCluster(resolved: ResolvedCluster): ClusterPlan {
+    const shared: SharedFacts = {
+        tables: { table: tableOf(resolved.pkiResolved), kubeconfigSpecs: kubeconfigsOf(resolved.pkiResolved) },
+        readers: pkiReaders(resolved),
+    };
     return {
         resolved,
         server: resolved.facts.serverUrl,
-        nodes: resolved.nodes.map((n) => nodeBundle(resolved, n)),
+        nodes: resolved.nodes.map((n) => ({ node: n.member, files: nodeFiles(resolved, n, shared), processes: nodeProcesses(resolved, n) })),
         posture: clusterPosture(resolved),
     };
 }
@@ -74,11 +84,9 @@ function pkiReaders(r: ResolvedCluster): Map<string, ProcessName[]> {
     return m;
 }
 
-function nodeFiles(r: ResolvedCluster, n: ResolvedNode): PlannedFile[] {
+function nodeFiles(r: ResolvedCluster, n: ResolvedNode, { tables, readers }: SharedFacts): PlannedFile[] {
     const { facts } = r;
     const L = facts.layout;
-    const tables = { table: tableOf(r.pkiResolved), kubeconfigSpecs: kubeconfigsOf(r.pkiResolved) };
-    const readers = pkiReaders(r);
     const select = { node: n.member.name, etcdMember: n.member.name };
     const separateEtcd = r.etcdLayout.etcdPkiDir !== L.etcdPkiDir;
     const etcdOwn = new Set([pkiFiles.etcdCa, pkiFiles.etcdServer, pkiFiles.etcdPeer].flatMap((b) => Object.values(pkiPair(r.etcdLayout, b, true))));
@@ -139,11 +147,10 @@ function nodeProcesses(r: ResolvedCluster, n: ResolvedNode): PlannedProcess[] {
     const ca = pkiPair(L, pkiFiles.ca).cert;
     const etcdClient = pkiPair(L, pkiFiles.etcdHealthcheckClient, true);
     const kubeletClient = pkiPair(L, pkiFiles.apiserverKubeletClient);
-    const flag = (f: Record<string, string>, name: string) => f[name];
     const loopbackUrl = (f: Record<string, string>) => {
-        const bind = flag(f, "bind-address");
+        const bind = f["bind-address"];
         const host = bind === undefined || bind === "0.0.0.0" || bind === "::" ? "127.0.0.1" : bind;
-        return `https://${host.includes(":") ? `[${host}]` : host}:${flag(f, "secure-port")}/healthz`;
+        return `https://${hostOf(host)}:${f["secure-port"]}/healthz`;
     };
     const etcdUrl = n.etcd.flags["advertise-client-urls"].split(",")[0];
     const health: Record<ProcessName, HealthCheck> = {
@@ -175,10 +182,6 @@ function nodeProcesses(r: ResolvedCluster, n: ResolvedNode): PlannedProcess[] {
             health: health["kube-scheduler"], after: ["kube-apiserver"], retriesStart: true, dirs: [],
         },
     ];
-}
-
-function nodeBundle(r: ResolvedCluster, n: ResolvedNode): NodeBundle {
-    return { node: n.member, files: nodeFiles(r, n), processes: nodeProcesses(r, n) };
 }
 
 function hostOf(ip: string): string {
