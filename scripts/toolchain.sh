@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds the pinned offline toolchain (Pulumi CLI + plugins, Kubernetes control plane, etcd, kube-bench)
-# from Go modules into a cache directory keyed by the versions in scripts/lib/versions.sh.
+# from Go modules into a cache directory keyed by the versions in scripts/lib/versions.sh, and unpacks Debian's
+# haproxy (the local platform's load balancer) beside them.
 #
 #   scripts/toolchain.sh            build whatever is missing, then verify every binary
 #   scripts/toolchain.sh --bin-dir  print the bin directory and exit (builds nothing)
 #   scripts/toolchain.sh --check    verify only; exit 1 naming what is missing
 #
 # Release downloads are not reachable from this project's machines, so everything comes from the Go module
-# proxy plus the three sources it does not serve (kept in ../shared/toolchain-src). Each step is skipped when
+# proxy plus the three sources it does not serve (kept in ../shared/toolchain-src); haproxy is a Debian package. Each step is skipped when
 # its binaries already answer with the pinned version, so a second run takes seconds.
 set -euo pipefail
 . "$(dirname "$0")/lib/toolchain-paths.sh"
@@ -46,6 +47,7 @@ version_of() {
     # No version flag either: prove it starts, then read the pulumi-yaml version Go recorded in the binary.
     pulumi-language-yaml) "$b" -help >/dev/null 2>&1 &&
       go version -m "$b" | awk '$2 == "github.com/pulumi/pulumi-yaml" { print $3 }' ;;
+    haproxy) "$b" -v ;;
     *) "$b" --version ;;
   esac 2>/dev/null | head -n 1 || true
 }
@@ -63,6 +65,7 @@ expected_version() {
     etcd|etcdctl) echo "$ETCD_VERSION" ;;
     kube-bench) echo "$KUBE_BENCH_VERSION" ;;
     pulumi-language-yaml) echo "v$PULUMI_YAML_VERSION" ;;
+    haproxy) echo "HAProxy version $HAPROXY_DEB_VERSION " ;;
   esac
 }
 
@@ -79,6 +82,7 @@ cold_seconds() {
     kubernetes) echo 586 ;;
     kube-bench) echo 129 ;;
     pulumi-yaml) echo 981 ;;
+    haproxy) echo 6 ;;
   esac
 }
 announced=0
@@ -205,6 +209,65 @@ build_pulumi_yaml() {
     -o "$HC_TOOLCHAIN_BIN/pulumi-language-yaml" .
 }
 
+# haproxy_debs: the pinned packages as apt names them (the binary, then the libraries a Debian host lacks).
+haproxy_debs() {
+  echo "haproxy=$HAPROXY_DEB_VERSION" "liblua5.3-0=$LIBLUA53_DEB_VERSION" \
+    "libopentracing-c-wrapper0=$LIBOPENTRACING_C_WRAPPER_DEB_VERSION" "libopentracing1=$LIBOPENTRACING_DEB_VERSION"
+}
+
+# unlisted_debs NAME=VERSION...: the ones the local package lists do not offer, each after a space. (apt-cache
+# show exits 0 with no output for an unknown version of a known package, so the answer's Version line decides.)
+unlisted_debs() {
+  local d out
+  for d in "$@"; do
+    out=$(apt-cache show "$d" 2>/dev/null || true)
+    grep -qxF "Version: ${d#*=}" <<< "$out" || printf ' %s' "$d"
+  done
+}
+
+# haproxy comes from Debian's packages rather than a Go module: the .debs are downloaded (any user may) and
+# unpacked into the cache, never installed, and bin/haproxy is a wrapper that points the loader at the libraries
+# unpacked beside it. No root needed, and the host's own packages are left alone.
+install_haproxy() {
+  command -v apt-get >/dev/null && command -v dpkg >/dev/null ||
+    die "haproxy: apt-get and dpkg are needed to fetch Debian's haproxy $HAPROXY_DEB_VERSION"
+  local debs dl=$BUILD/haproxy-debs dst=$HC_TOOLCHAIN_DIR/haproxy tmp=$HC_TOOLCHAIN_DIR/haproxy.new
+  read -r -a debs <<< "$(haproxy_debs)"
+  # Stale package lists (a security update replaced the version) are refreshed once, which only root may do.
+  local missing
+  missing=$(unlisted_debs "${debs[@]}")
+  if [ -n "$missing" ] && [ "$(id -u)" = 0 ]; then
+    log "haproxy: the package lists lack$missing; refreshing them (apt-get update)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || die "haproxy: apt-get update failed"
+    missing=$(unlisted_debs "${debs[@]}")
+  fi
+  if [ -n "$missing" ]; then
+    [ "$(id -u)" = 0 ] && die "haproxy: no configured Debian mirror offers$missing (haproxy $HAPROXY_DEB_VERSION is pinned in scripts/lib/versions.sh)"
+    die "haproxy: the package lists lack$missing; as root run apt-get update, then scripts/toolchain.sh again"
+  fi
+  rm -rf "$dl"; mkdir -p "$dl"
+  # As root apt would hand the download to its _apt user, who cannot enter root's cache; it then falls back to
+  # root with a warning. Saying so up front keeps the log clean.
+  local as=()
+  [ "$(id -u)" = 0 ] && as=(-o APT::Sandbox::User=root)
+  (cd "$dl" && apt-get download -qq "${as[@]}" "${debs[@]}" >&2) || die "haproxy: apt-get download ${debs[*]} failed (is the mirror reachable?)"
+  # Unpacked into a fresh directory and swapped in whole, so a failed run never leaves half a tree behind.
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  local f n=0
+  for f in "$dl"/*.deb; do dpkg -x "$f" "$tmp" || die "haproxy: dpkg -x $f failed"; n=$((n + 1)); done
+  [ "$n" = "${#debs[@]}" ] || die "haproxy: expected ${#debs[@]} packages, got $n in $dl"
+  local lib
+  lib=$(find "$tmp/usr/lib" -name 'liblua5.3.so.0*' -print -quit 2>/dev/null)
+  [ -x "$tmp/usr/sbin/haproxy" ] && [ -n "$lib" ] || die "haproxy: the packages did not hold usr/sbin/haproxy and liblua5.3"
+  lib=$dst$(dirname "${lib#"$tmp"}")
+  rm -rf "$dst"; mv "$tmp" "$dst" || die "haproxy: could not move the unpacked tree to $dst"
+  mkdir -p "$HC_TOOLCHAIN_BIN"
+  # The loader path is replaced, not extended: the binary sees exactly the unpacked libraries plus the system's.
+  printf '#!/bin/sh\n# Debian haproxy %s, unpacked by scripts/toolchain.sh\nLD_LIBRARY_PATH=%s\nexport LD_LIBRARY_PATH\nexec %s "$@"\n' \
+    "$HAPROXY_DEB_VERSION" "'$lib'" "'$dst/usr/sbin/haproxy'" > "$HC_TOOLCHAIN_BIN/haproxy"
+  chmod 0755 "$HC_TOOLCHAIN_BIN/haproxy"
+}
+
 # Host tools the tests and platforms call, from Debian's packages: cloud-init, sshd and systemd-analyze validate
 # the AWS user data, units and sshd config; openssl, ps and unshare serve the local platform and its tests.
 ensure_host_tools() {
@@ -250,6 +313,7 @@ step kubernetes-provider build_kubernetes_provider pulumi-resource-kubernetes
 step kubernetes build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
 step kube-bench build_kube_bench kube-bench
 step pulumi-yaml build_pulumi_yaml pulumi-language-yaml
+step haproxy install_haproxy haproxy
 cd "$HC_ROOT"; rm -rf "$BUILD"
 for b in "$HC_TOOLCHAIN_BIN"/*; do printf '[toolchain]   %-32s %s\n' "$(basename "$b")" "$(version_of "$(basename "$b")")" >&2; done
 log "ready in $((SECONDS - start))s: $HC_TOOLCHAIN_BIN"

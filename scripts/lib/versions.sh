@@ -14,3 +14,9 @@ KUBE_BENCH_VERSION=0.15.6
 PULUMI_YAML_VERSION=1.25.0
 # Bump when a recipe changes in a way that needs a rebuild with the same versions.
 TOOLCHAIN_RECIPE=1
+# haproxy, the local platform's load balancer in front of several API servers: Debian bookworm's package and the
+# three libraries it links that a Debian host lacks by default, unpacked without installing (no root needed).
+HAPROXY_DEB_VERSION=2.6.12-1+deb12u4
+LIBLUA53_DEB_VERSION=5.3.6-2
+LIBOPENTRACING_C_WRAPPER_DEB_VERSION=1.1.3-3+b1
+LIBOPENTRACING_DEB_VERSION=1.6.0-4
