@@ -67,6 +67,7 @@ function makePki(dir: string): Pki {
 class StandIn {
     ready = 200;
     readyzSeen: { sni: unknown; host: unknown; clientCn: unknown }[] = [];
+    watches: import("node:http").ServerResponse[] = [];
     private srv: https.Server;
     port = 0;
 
@@ -79,6 +80,10 @@ class StandIn {
             if (req.url === "/readyz") {
                 this.readyzSeen.push({ sni: sock.servername, host: req.headers.host, clientCn: sock.getPeerCertificate().subject?.CN });
                 res.writeHead(this.ready).end(this.ready === 200 ? "ok" : "not ready");
+            } else if (req.url === "/watch") {
+                // Like a kubectl watch: the response stays open and the server writes to it when it likes.
+                res.writeHead(200).write(`${this.id} start\n`);
+                this.watches.push(res);
             } else {
                 res.writeHead(200).end(this.id);
             }
@@ -324,6 +329,37 @@ describe("local load balancer (haproxy) in front of API-server stand-ins", funct
         assert.match(log, /Server kube-apiservers\/apiserver-2 is DOWN/);
         assert.match(log, /Server kube-apiservers\/apiserver-1 is DOWN/);
         assert.match(log, /Server kube-apiservers\/apiserver-2 is UP/);
+    });
+
+    it("lets a connection to a server marked down finish (no on-marked-down shutdown-sessions)", async function () {
+        const a = await new StandIn("apiserver-1", "127.0.0.11", pki.server, pki.caFile).start();
+        const b = await new StandIn("apiserver-2", "127.0.0.12", pki.server, pki.caFile).start();
+        b.ready = 500;
+        await startBalancer([a, b]);
+        await convergeOn("apiserver-1", 3000);
+        let body = "";
+        let ended = false;
+        const watch = new Promise<void>((resolve, reject) => {
+            const req = https.request({
+                host: "127.0.0.1", port: listenPort, path: "/watch", servername: "localhost", agent: false,
+                ca: fs.readFileSync(pki.caFile), cert: fs.readFileSync(pki.client.cert), key: fs.readFileSync(pki.client.key),
+            }, (res) => res.on("data", (d) => (body += d)).on("end", () => { ended = true; resolve(); }).on("error", reject));
+            req.on("error", reject).end();
+        });
+        // Awaited below; a cut connection must fail the test there, not as an unhandled rejection now.
+        watch.catch(() => undefined);
+        const t0 = Date.now();
+        while (a.watches.length === 0 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
+        assert.equal(a.watches.length, 1, "the watch did not reach the ready server");
+        // The server starts its graceful shutdown: /readyz fails, and haproxy marks it down.
+        a.ready = 500;
+        b.ready = 200;
+        await convergeOn("apiserver-2", 3000);
+        assert.match(log, /Server kube-apiservers\/apiserver-1 is DOWN/);
+        assert.equal(ended, false, "the watch was cut when its server was marked down");
+        a.watches[0].end("apiserver-1 still serving\n");
+        await watch;
+        assert.equal(body, "apiserver-1 start\napiserver-1 still serving\n");
     });
 
     it("never sends traffic to a ready server whose certificate is for another name or from another CA", async function () {
