@@ -8,8 +8,9 @@
 #   scripts/toolchain.sh --check    verify only; exit 1 naming what is missing
 #
 # Release downloads are not reachable from this project's machines, so everything comes from the Go module
-# proxy plus the three sources it does not serve (kept in ../shared/toolchain-src); haproxy is a Debian package. Each step is skipped when
-# its binaries already answer with the pinned version, so a second run takes seconds.
+# proxy plus the three sources it does not serve (kept in ../shared/toolchain-src), and haproxy from Debian's
+# mirror. Each step is skipped when its binaries already answer with the pinned version, so a second run takes
+# seconds.
 set -euo pipefail
 . "$(dirname "$0")/lib/toolchain-paths.sh"
 . "$(dirname "$0")/lib/progress.sh"
