@@ -2,7 +2,7 @@
 // reaches them) and the processes it runs. Platforms only deliver bundles: the local platform as files and
 // supervised processes, AWS as SSM parameters, cloud-init and systemd units.
 import { auditLogFiles, renderAuditPolicy, renderAuditWebhookConfig } from "../audit";
-import { configFile, componentServingFiles, pkiFiles, pkiPair, serviceAccountKeys, toYaml } from "../common";
+import { configFile, componentServingFiles, FileLayout, pkiFiles, pkiPair, serviceAccountKeys, toYaml } from "../common";
 import { controlPlaneFileList } from "../control-plane";
 import { kubeconfigsOf, planPkiFiles, tableOf } from "../pki";
 import { clusterPosture, ClusterPosture } from "./posture";
@@ -17,21 +17,14 @@ export interface ClusterPlan {
     posture: ClusterPosture;
 }
 
-/** What every node's files are planned from: the PKI tables and who reads which file. */
-interface SharedFacts {
-    tables: Parameters<typeof planPkiFiles>[0];
-    readers: Map<string, ProcessName[]>;
-}
+type PkiTables = Parameters<typeof planPkiFiles>[0];
 
 export function planCluster(resolved: ResolvedCluster): ClusterPlan {
-    const shared: SharedFacts = {
-        tables: { table: tableOf(resolved.pkiResolved), kubeconfigSpecs: kubeconfigsOf(resolved.pkiResolved) },
-        readers: pkiReaders(resolved),
-    };
+    const tables: PkiTables = { table: tableOf(resolved.pkiResolved), kubeconfigSpecs: kubeconfigsOf(resolved.pkiResolved) };
     return {
         resolved,
         server: resolved.facts.serverUrl,
-        nodes: resolved.nodes.map((n) => ({ node: n.member, files: nodeFiles(resolved, n, shared), processes: nodeProcesses(resolved, n) })),
+        nodes: resolved.nodes.map((n) => ({ node: n.member, files: nodeFiles(resolved, n, tables), processes: nodeProcesses(resolved, n) })),
         posture: clusterPosture(resolved),
     };
 }
@@ -49,9 +42,7 @@ export function contentOf(f: PlannedFile, m: ClusterMaterial) {
  * Paths are relative to the layout; "etcd/" files are the ones in the etcd key directory. A unit test checks
  * the table against every process's command line, both ways.
  */
-function pkiReaders(r: ResolvedCluster): Map<string, ProcessName[]> {
-    const L = r.facts.layout;
-    const E = r.etcdLayout;
+function pkiReaders(L: FileLayout, E: FileLayout): Map<string, ProcessName[]> {
     const m = new Map<string, ProcessName[]>();
     const add = (p: string, ...readers: ProcessName[]) => m.set(p, [...(m.get(p) ?? []), ...readers]);
     const pair = (base: string, ...readers: ProcessName[]) => {
@@ -84,13 +75,17 @@ function pkiReaders(r: ResolvedCluster): Map<string, ProcessName[]> {
     return m;
 }
 
-function nodeFiles(r: ResolvedCluster, n: ResolvedNode, { tables, readers }: SharedFacts): PlannedFile[] {
+function nodeFiles(r: ResolvedCluster, n: ResolvedNode, tables: PkiTables): PlannedFile[] {
     const { facts } = r;
-    const L = facts.layout;
-    const select = { node: n.member.name, etcdMember: n.member.name };
-    const separateEtcd = r.etcdLayout.etcdPkiDir !== L.etcdPkiDir;
-    const etcdOwn = new Set([pkiFiles.etcdCa, pkiFiles.etcdServer, pkiFiles.etcdPeer].flatMap((b) => Object.values(pkiPair(r.etcdLayout, b, true))));
-    const perNode = new Set([pkiFiles.etcdServer, pkiFiles.etcdPeer].map((b) => pkiPair(r.etcdLayout, b, true).key));
+    const L = n.layout;
+    const E = n.etcdLayout;
+    const readers = pkiReaders(L, E);
+    // An etcd-only member gets no Kubernetes credentials: only etcd's files and the platform's health check pair.
+    const select = n.member.etcdOnly ? { etcdMember: n.member.name } : { node: n.member.name, etcdMember: n.member.name };
+    const etcdHealth = new Set([...Object.values(pkiPair(L, pkiFiles.etcdHealthcheckClient, true)), pkiPair(L, pkiFiles.etcdCa, true).cert]);
+    const separateEtcd = E.etcdPkiDir !== L.etcdPkiDir;
+    const etcdOwn = new Set([pkiFiles.etcdCa, pkiFiles.etcdServer, pkiFiles.etcdPeer].flatMap((b) => Object.values(pkiPair(E, b, true))));
+    const perNode = new Set([pkiFiles.etcdServer, pkiFiles.etcdPeer].map((b) => pkiPair(E, b, true).key));
     // Nothing on a control-plane node reads these: it runs no kubelet, and the admin credentials are stack
     // outputs. Only a platform whose operator works on the node itself (local) puts them on disk.
     const skip = new Set([configFile(L, "kubelet"), ...(facts.operatorOnNode ? [] : [configFile(L, "admin"), configFile(L, "superAdmin")])]);
@@ -103,12 +98,13 @@ function nodeFiles(r: ResolvedCluster, n: ResolvedNode, { tables, readers }: Sha
     for (const f of planPkiFiles(tables, L, select)) {
         if (skip.has(f.path) || (separateEtcd && etcdPairsInKubeDir.has(f.path))) continue;
         if (!separateEtcd && etcdOwn.has(f.path)) continue; // written once below, with etcd's ownership
+        if (n.member.etcdOnly && !etcdHealth.has(f.path)) continue;
         files.push({
             path: f.path, content: { pki: f.from }, mode: f.mode, secret: f.mode === 0o600, scope: f.mode === 0o600 ? "cluster" : undefined,
             readers: readers.get(f.path) ?? [], onChange: "restart", kind: f.kind,
         });
     }
-    for (const f of planPkiFiles(tables, r.etcdLayout, select)) {
+    for (const f of planPkiFiles(tables, E, select)) {
         if (!etcdOwn.has(f.path)) continue;
         const secret = f.mode === 0o600;
         files.push({
@@ -117,6 +113,8 @@ function nodeFiles(r: ResolvedCluster, n: ResolvedNode, { tables, readers }: Sha
             readers: readers.get(f.path) ?? [], onChange: "restart", kind: "pki",
         });
     }
+    // The health check pair's other readers (the apiserver) do not run here.
+    if (n.member.etcdOnly) return files.map((f) => ({ ...f, readers: f.readers.filter((r) => r === "etcd") }));
 
     const apiserver: ProcessName[] = ["kube-apiserver"];
     const settings = (p: string, text: string): PlannedFile => ({ path: p, content: { text }, mode: 0o600, secret: false, readers: apiserver, onChange: "restart", kind: "settings" });
@@ -138,7 +136,7 @@ function nodeFiles(r: ResolvedCluster, n: ResolvedNode, { tables, readers }: Sha
 
 function nodeProcesses(r: ResolvedCluster, n: ResolvedNode): PlannedProcess[] {
     const { facts } = r;
-    const L = facts.layout;
+    const L = n.layout;
     const cp = n.controlPlane;
     const serving = (base: string) => {
         const p = pkiPair(L, base);
@@ -163,11 +161,13 @@ function nodeProcesses(r: ResolvedCluster, n: ResolvedNode): PlannedProcess[] {
         "kube-scheduler": { kind: "https", url: loopbackUrl(cp.scheduler.flags), caFile: ca },
     };
     const etcdData = n.etcd.flags["data-dir"];
+    const etcd: PlannedProcess = {
+        name: "etcd", command: facts.binary("etcd"), argv: n.etcd.args, user: facts.etcdUser, health: health.etcd, after: [], retriesStart: false,
+        dirs: [{ path: etcdData, mode: 0o700, owner: facts.etcdUser ? `${facts.etcdUser}:${facts.etcdUser}` : "" }],
+    };
+    if (n.member.etcdOnly) return [etcd];
     return [
-        {
-            name: "etcd", command: facts.binary("etcd"), argv: n.etcd.args, user: facts.etcdUser, health: health.etcd, after: [], retriesStart: false,
-            dirs: [{ path: etcdData, mode: 0o700, owner: facts.etcdUser ? `${facts.etcdUser}:${facts.etcdUser}` : "" }],
-        },
+        etcd,
         {
             name: "kube-apiserver", command: facts.binary("kube-apiserver"), argv: cp.apiServer.args, health: health["kube-apiserver"], after: ["etcd"],
             retriesStart: false, dirs: [{ path: L.auditLogDir, mode: 0o700, owner: "" }],

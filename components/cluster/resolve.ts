@@ -12,6 +12,9 @@ export const DEFAULT_CLUSTER_KEYS: ClusterKeys = { pki: "pki", encryption: "encr
 
 export interface ResolvedNode {
     member: ClusterMember;
+    /** Where this node's files go, and the same with etcd's own key directory. */
+    layout: FileLayout;
+    etcdLayout: FileLayout;
     /** This node's Kubernetes components, rendered for the platform's layout. */
     controlPlane: RenderedControlPlane;
     /** This node's etcd member, pointing at etcd's own key directory. */
@@ -83,10 +86,12 @@ export function resolveCluster(settings: ClusterSettings, facts: PlatformFacts, 
             // Audit settings are checked under their own key; when they failed, the control plane is still
             // checked (without them) so its own errors show too, and the audit errors are not repeated.
             const options = nodeOptions(s.controlPlane, auditResolved ? s.audit : undefined, facts, member);
+            const layout = member.layout ?? facts.layout;
+            const ownEtcd: FileLayout = { ...layout, etcdPkiDir: member.etcdOwnPkiDir ?? facts.etcdOwnPkiDir };
             nodes.push({
-                member,
-                controlPlane: renderControlPlane(options, facts.layout, keys.controlPlane),
-                etcd: renderControlPlane(options, etcdLayout, keys.controlPlane).etcd[i],
+                member, layout, etcdLayout: ownEtcd,
+                controlPlane: renderControlPlane(options, layout, keys.controlPlane),
+                etcd: renderControlPlane(options, ownEtcd, keys.controlPlane).etcd[i],
             });
         });
     });
@@ -95,7 +100,7 @@ export function resolveCluster(settings: ClusterSettings, facts: PlatformFacts, 
         // The range the control plane serves; a bad one is reported under controlPlane.network, not again here.
         serviceCidr: nodes.length > 0 ? network.serviceCidr ?? NETWORK_DEFAULTS.serviceCidr : NETWORK_DEFAULTS.serviceCidr,
         endpoint: { ipAddresses: facts.endpoint.ipAddresses, dnsNames: [...(s.pki?.endpoint?.dnsNames ?? []), ...facts.endpoint.dnsNames] },
-        controlPlaneNodes: facts.members.map((m) => ({ name: m.name, ipAddresses: [m.ip] })),
+        controlPlaneNodes: facts.members.filter((m) => !m.etcdOnly).map((m) => ({ name: m.name, ipAddresses: [m.ip] })),
         etcdMembers: facts.members.map((m) => ({ name: m.name, ipAddresses: [m.ip] })),
     };
     const domain = network.clusterDomain ?? s.pki?.clusterDomain;
@@ -143,6 +148,8 @@ function nodeOptions(cp: StackControlPlaneOptions | undefined, audit: AuditLogOp
         network: {
             ...(cp?.network ?? {}),
             ...(facts.network ?? {}),
+            ...(member.network ?? {}),
+            ...(facts.balancer ? { apiServerShutdownDelaySeconds: facts.balancer.shutdownDelaySeconds } : {}),
             advertiseAddress: member.ip,
             etcdMembers: facts.members.map((m) => ({ name: m.name, ip: m.ip })),
         },

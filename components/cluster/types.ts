@@ -46,6 +46,14 @@ export interface ClusterMember {
     /** Node and etcd member name. */
     name: string;
     ip: string;
+    /** An etcd member with no Kubernetes components (the local ha topology's third member). */
+    etcdOnly?: boolean;
+    /** Where this node's files go when several nodes share one machine (default: the platform's layout). */
+    layout?: FileLayout;
+    /** This node's directory of the files only etcd reads (default: the platform's). */
+    etcdOwnPkiDir?: string;
+    /** Listeners that must differ per node when nodes share one machine's loopback. */
+    network?: Partial<Pick<NetworkOptions, "apiServerBindAddress" | "controllerManagerPort" | "schedulerPort">>;
 }
 
 /** What the platform decides and the plan takes as given. */
@@ -55,7 +63,7 @@ export interface PlatformFacts {
     layout: FileLayout;
     /** The directory of the files only etcd reads: apart from pkiDir when etcd runs as its own user. */
     etcdOwnPkiDir: string;
-    /** Control-plane nodes, each also an etcd member, in order. */
+    /** Control-plane nodes, each also an etcd member (some only that), in order. */
     members: ClusterMember[];
     /** Ports and bind addresses the platform fixes; absent ones take the control-plane defaults. */
     network?: Partial<Pick<NetworkOptions, "apiServerPort" | "apiServerBindAddress" | "etcdClientPort" | "etcdPeerPort" | "controllerManagerPort" | "schedulerPort">>;
@@ -71,6 +79,11 @@ export interface PlatformFacts {
     etcdUser?: string;
     /** The operator works on the node itself (local): the admin kubeconfig is written there too. */
     operatorOnNode: boolean;
+    /**
+     * The apiservers sit behind a balancer that checks their /readyz: each waits this long after SIGTERM (its
+     * /readyz failing) before it stops serving, so the balancer takes it out first.
+     */
+    balancer?: { shutdownDelaySeconds: number };
     /** Encryption providers this platform accepts, the KMS plugin socket it runs, and its default settings. */
     encryption: { providers: readonly EncryptionProvider[]; kmsEndpoint?: string; defaults?: EncryptionOptions; why: string };
     /** Where a stack sets the platform's listen ports, if it can, for error messages. */

@@ -14,6 +14,7 @@ export interface ResolvedNetwork {
     advertiseAddress: string;
     apiServerBindAddress: string;
     apiServerPort: number;
+    apiServerShutdownDelaySeconds: number;
     controllerManagerBindAddress: string;
     controllerManagerPort: number;
     schedulerBindAddress: string;
@@ -32,6 +33,7 @@ const NETWORK_KEYS: (keyof NetworkOptions)[] = [
     "advertiseAddress",
     "apiServerBindAddress",
     "apiServerPort",
+    "apiServerShutdownDelaySeconds",
     "controllerManagerBindAddress",
     "controllerManagerPort",
     "schedulerBindAddress",
@@ -79,6 +81,10 @@ export function resolveNetwork(options: NetworkOptions | undefined, k: string): 
         byPort.set(p, name);
     }
 
+    const delay = options.apiServerShutdownDelaySeconds ?? 0;
+    // Longer than the apiserver's own request timeout (60 s) only delays every restart for nothing.
+    if (!Number.isInteger(delay) || delay < 0 || delay > 60) fail(key(k, "apiServerShutdownDelaySeconds"), delay, "use a whole number of seconds from 0 to 60");
+
     const etcdMembers = members(key(k, "etcdMembers"), options.etcdMembers);
 
     const serviceCidr = cidr(key(k, "serviceCidr"), options.serviceCidr ?? NETWORK_DEFAULTS.serviceCidr);
@@ -111,6 +117,7 @@ export function resolveNetwork(options: NetworkOptions | undefined, k: string): 
         controllerManagerBindAddress,
         schedulerBindAddress,
         ...ports,
+        apiServerShutdownDelaySeconds: delay,
         etcdMembers,
         serviceCidr,
         podCidr,

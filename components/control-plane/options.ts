@@ -27,6 +27,11 @@ export interface NetworkOptions {
     apiServerBindAddress?: string;
     /** Default 6443. */
     apiServerPort?: number;
+    /**
+     * kube-apiserver --shutdown-delay-duration, for apiservers behind a balancer that health-checks /readyz:
+     * after SIGTERM /readyz fails at once while requests are still served this long. Default 0 (unset).
+     */
+    apiServerShutdownDelaySeconds?: number;
     /** Default 127.0.0.1 (CIS 1.3.7); anything else needs weakenings.nonLoopbackBind. */
     controllerManagerBindAddress?: string;
     /** Default 10257. */
