@@ -16,6 +16,7 @@ export const local: ConfigEntry<LocalOptions> = {
         ports: "Any of apiServer, etcdClient, etcdPeer, controllerManager, scheduler; all must differ, so two stacks can run side by side.",
         etcdUser: 'System layout only: the user etcd runs as, created if missing (default "etcd"); never root.',
         purgeOnDestroy: "Destroy also deletes etcd's data and the audit logs (default false: both survive a destroy).",
+        topology: '"single" (default: one node on 127.0.0.1) or "ha": two control-plane nodes and an etcd-only member on 127.0.0.11-13 (three etcd members, two apiservers) behind haproxy on 127.0.0.1; the second node\'s controller-manager and scheduler use the next port up.',
     },
     // Resolved once, with the stack's other settings, by the local platform (planLocalStack).
     validate: (value, ctx) => objectValue(ctx.key, value) as LocalOptions,

@@ -9,6 +9,8 @@ import { fail, FileLayout, key, knownKeys, kubeadmLayout, oneOf, port, stateDirL
 import { fileProvider } from "./file";
 
 export const LAYOUTS = ["auto", "user", "system"] as const;
+export const TOPOLOGIES = ["single", "ha"] as const;
+export type Topology = (typeof TOPOLOGIES)[number];
 
 export interface LocalPorts {
     apiServer: number;
@@ -35,8 +37,26 @@ export interface LocalOptions {
     etcdUser?: string;
     /** Destroy also deletes etcd's data and the audit logs (default false: they survive a destroy). */
     purgeOnDestroy?: boolean;
+    /**
+     * "single" (default): one node runs everything on 127.0.0.1. "ha": two control-plane nodes and an
+     * etcd-only member on 127.0.0.11-13 (three etcd members, two apiservers), behind a balancer on 127.0.0.1.
+     */
+    topology?: Topology;
 }
 
+/** One node of the local cluster: its address, its own files and its run files (arguments, logs). */
+export interface LocalNode {
+    name: string;
+    ip: string;
+    etcdOnly: boolean;
+    layout: FileLayout;
+    /** Directory of the files only etcd reads on this node. */
+    etcdServerPkiDir: string;
+    /** Per-node arguments, logs and kube-bench config. */
+    runDir: string;
+    /** Controller-manager and scheduler ports: they bind 127.0.0.1 (CIS 1.3.7, 1.4.2), so each node needs its own. */
+    ports: { controllerManager: number; scheduler: number };
+}
 export interface ResolvedLocal {
     layoutKind: "user" | "system";
     layout: FileLayout;
@@ -51,9 +71,22 @@ export interface ResolvedLocal {
     stateDir?: string;
     defaultStateDir?: boolean;
     purgeOnDestroy: boolean;
+    topology: Topology;
+    /** The nodes, control-plane nodes first; "single" has one, whose files are the layout above. */
+    nodes: LocalNode[];
+    /** "ha": where the balancer listens (the cluster endpoint). */
+    balancer?: { address: string; port: number };
 }
 
-const KNOWN = ["layout", "stateDir", "ports", "etcdUser", "purgeOnDestroy"];
+const KNOWN = ["layout", "stateDir", "ports", "etcdUser", "purgeOnDestroy", "topology"];
+
+/** The "ha" topology's nodes: two control-plane nodes and an etcd-only third member. */
+export const HA_NODES = [
+    { name: "control-plane-1", ip: "127.0.0.11", etcdOnly: false },
+    { name: "control-plane-2", ip: "127.0.0.12", etcdOnly: false },
+    { name: "etcd-3", ip: "127.0.0.13", etcdOnly: true },
+] as const;
+export const SINGLE_NODE = "control-plane";
 
 export function resolveLocal(options: LocalOptions | undefined, stack: string, configKey = "local", isRoot = isRunningAsRoot()): ResolvedLocal {
     const o = options ?? {};
@@ -87,26 +120,62 @@ export function resolveLocal(options: LocalOptions | undefined, stack: string, c
         fail(key(configKey, "purgeOnDestroy"), o.purgeOnDestroy, "use true or false");
     }
     const purgeOnDestroy = o.purgeOnDestroy ?? false;
+    const topology = oneOf(key(configKey, "topology"), o.topology ?? "single", TOPOLOGIES);
+    const base = { ports, address: "127.0.0.1", purgeOnDestroy, topology };
 
     if (layoutKind === "system") {
-        const layout = kubeadmLayout("/");
-        return {
-            layoutKind, layout, ports, etcdUser, address: "127.0.0.1", purgeOnDestroy,
-            runDir: path.join("/var/lib/hardened-cluster", stack),
-            // CIS 1.1.19 wants everything under /etc/kubernetes/pki owned by root:root, and etcd runs as its own
-            // user, so the files only etcd reads live apart: root owns them, etcd's group may read them.
-            etcdServerPkiDir: "/etc/etcd/pki",
-        };
+        const runDir = path.join("/var/lib/hardened-cluster", stack);
+        // CIS 1.1.19 wants everything under /etc/kubernetes/pki owned by root:root, and etcd runs as its own
+        // user, so the files only etcd reads live apart: root owns them, etcd's group may read them.
+        const etcdPki = (root: string) => path.join(root, "etc/etcd/pki");
+        const nodes = localNodes(topology, ports, configKey, runDir, (root) => ({ layout: kubeadmLayout(root ?? "/"), etcdServerPkiDir: etcdPki(root ?? "/") }));
+        return { ...base, layoutKind, layout: kubeadmLayout("/"), etcdUser, runDir, etcdServerPkiDir: etcdPki("/"), nodes, ...balancerOf(topology, ports) };
     }
     const defaultDir = path.join(process.env.XDG_STATE_HOME ?? path.join(os.homedir(), ".local/state"), "hardened-cluster", stack);
     // Normalised, so "/var/../tmp" is judged as the /tmp it is.
     const stateDir = path.resolve(o.stateDir ?? defaultDir);
     checkStateDir(stateDir, key(configKey, "stateDir"), o.stateDir === undefined);
     const layout = stateDirLayout(stateDir);
+    const runDir = path.join(stateDir, "run");
+    const nodes = localNodes(topology, ports, configKey, runDir, (root) => {
+        const l = stateDirLayout(root ?? stateDir);
+        return { layout: l, etcdServerPkiDir: l.etcdPkiDir };
+    });
     return {
-        layoutKind, layout, ports, address: "127.0.0.1", runDir: path.join(stateDir, "run"), etcdServerPkiDir: layout.etcdPkiDir,
-        stateDir, defaultStateDir: stateDir === path.resolve(defaultDir), purgeOnDestroy,
+        ...base, layoutKind, layout, runDir, etcdServerPkiDir: layout.etcdPkiDir,
+        stateDir, defaultStateDir: stateDir === path.resolve(defaultDir), nodes, ...balancerOf(topology, ports),
     };
+}
+
+/**
+ * The nodes of a topology. "single" keeps the layout's own paths (kubeadm's, or the state directory). "ha" puts
+ * each node's files below <run directory>/nodes/<node>, laid out as on a machine of its own, so every node
+ * reads only its own certificates and data, and kube-bench can be pointed at one node's files.
+ */
+function localNodes(topology: Topology, ports: LocalPorts, configKey: string, runDir: string, at: (root?: string) => { layout: FileLayout; etcdServerPkiDir: string }): LocalNode[] {
+    if (topology === "single") {
+        return [{ name: SINGLE_NODE, ip: "127.0.0.1", etcdOnly: false, ...at(), runDir, ports: { controllerManager: ports.controllerManager, scheduler: ports.scheduler } }];
+    }
+    const nodes = HA_NODES.map((n, i) => {
+        const root = path.join(runDir, "nodes", n.name);
+        return { ...n, ...at(root), runDir: root, ports: { controllerManager: ports.controllerManager + i, scheduler: ports.scheduler + i } };
+    });
+    // Each control-plane node binds its controller-manager and scheduler to 127.0.0.1 on the next port up.
+    const used = new Map<number, string>();
+    for (const [name, p] of Object.entries(ports)) if (name !== "controllerManager" && name !== "scheduler") used.set(p, name);
+    for (const n of nodes.filter((x) => !x.etcdOnly)) {
+        for (const [name, p] of Object.entries(n.ports)) {
+            if (p > 65535) fail(key(configKey, "ports", name), p - 1, "the ha topology uses this port and the next one up; pick a lower port");
+            const other = used.get(p);
+            if (other) fail(key(configKey, "ports", name), (ports as unknown as Record<string, number>)[name], `the ha topology uses this port and the next one up (one per control-plane node); ${other} uses ${p}`);
+            used.set(p, name);
+        }
+    }
+    return nodes;
+}
+
+function balancerOf(topology: Topology, ports: LocalPorts): { balancer?: { address: string; port: number } } {
+    return topology === "ha" ? { balancer: { address: "127.0.0.1", port: ports.apiServer } } : {};
 }
 
 /**

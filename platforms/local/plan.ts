@@ -1,14 +1,14 @@
-// The local platform's facts and its stack plan: loopback addresses, this stack's ports, one etcd member on
-// one control-plane node, where its run files go. Every setting comes from the cluster plan
+// The local platform's facts and its stack plan: loopback addresses, this stack's ports, its nodes (one, or
+// the ha topology's three), where their run files go. Every setting comes from the cluster plan
 // (components/cluster); cluster.ts only delivers the bundle.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ClusterKeys, ClusterPlan, ClusterSettings, DEFAULT_CLUSTER_KEYS, planCluster, PlatformFacts, PROCESSES, ProcessName, resolveCluster } from "../../components/cluster";
+import { ClusterKeys, ClusterPlan, ClusterSettings, DEFAULT_CLUSTER_KEYS, NodeBundle, planCluster, PlatformFacts, PROCESSES, ProcessName, resolveCluster } from "../../components/cluster";
 import { ConfigErrorList, fail, key } from "../../components/common";
 import { ENCRYPTION_PROVIDERS } from "../../components/encryption";
-import { LocalOptions, ResolvedLocal, resolveLocal } from "./options";
+import { LocalNode, LocalOptions, ResolvedLocal, resolveLocal, SINGLE_NODE } from "./options";
 
-export const LOCAL_NODE = "control-plane";
+export const LOCAL_NODE = SINGLE_NODE;
 export const MARKER = ".hardened-cluster";
 export type { ProcessName };
 
@@ -23,13 +23,25 @@ export interface LocalStackInput {
     isRoot?: boolean;
 }
 
+/** A node's bundle with where the platform keeps its run files. */
+export interface LocalNodePlan {
+    node: LocalNode;
+    bundle: NodeBundle;
+    /** Each process's command line, one argument per line: what the supervisor starts it from. */
+    argsFiles: Record<ProcessName, string>;
+    logFiles: Record<ProcessName, string>;
+    kubeBenchConfig: string;
+}
+
 export interface LocalStackPlan {
     stack: string;
     local: ResolvedLocal;
     cluster: ClusterPlan;
     /** The toolchain's bin directory the binaries come from. */
     toolchainBin: string;
-    /** Each process's command line, one argument per line: what the supervisor starts it from. */
+    /** One per node, in the cluster plan's order. */
+    nodes: LocalNodePlan[];
+    /** The first node's run files (the only node of the single topology). */
     argsFiles: Record<ProcessName, string>;
     logFiles: Record<ProcessName, string>;
     kubeBenchConfig: string;
@@ -42,18 +54,29 @@ export function localFacts(local: ResolvedLocal, toolchainBin: string, localKey 
     const ip = local.address;
     const system = local.layoutKind === "system";
     const server = `https://${ip}:${local.ports.apiServer}`;
+    const ha = local.topology === "ha";
     return {
         platform: "local",
         layout: local.layout,
         etcdOwnPkiDir: local.etcdServerPkiDir,
-        members: [{ name: LOCAL_NODE, ip }],
-        // Loopback only: this control plane has no nodes, and nothing off this machine should reach it.
+        members: local.nodes.map((n) => ({
+            name: n.name, ip: n.ip,
+            ...(ha ? {
+                layout: n.layout, etcdOwnPkiDir: n.etcdServerPkiDir,
+                network: { apiServerBindAddress: n.ip, controllerManagerPort: n.ports.controllerManager, schedulerPort: n.ports.scheduler },
+            } : {}),
+            ...(n.etcdOnly ? { etcdOnly: true } : {}),
+        })),
+        // Loopback only: this control plane has no nodes, and nothing off this machine should reach it. Each
+        // apiserver binds its own node's address (ha: the balancer holds 127.0.0.1 and the same port).
         network: {
-            apiServerBindAddress: ip, apiServerPort: local.ports.apiServer, etcdClientPort: local.ports.etcdClient,
+            ...(ha ? {} : { apiServerBindAddress: ip }), apiServerPort: local.ports.apiServer, etcdClientPort: local.ports.etcdClient,
             etcdPeerPort: local.ports.etcdPeer, controllerManagerPort: local.ports.controllerManager, schedulerPort: local.ports.scheduler,
         },
         endpoint: { ipAddresses: [ip], dnsNames: [] },
         serverUrl: server,
+        // The balancer checks /readyz every half second and takes a server out after two failures.
+        ...(ha ? { balancer: { shutdownDelaySeconds: 3 } } : {}),
         // etcd runs as its own user, who cannot reach the toolchain cache under root's home: the system layout
         // installs the binary root-owned next to the stack's other run files.
         binary: (p) => (system && p === "etcd" ? installedEtcdPath(local) : path.join(toolchainBin, p)),
@@ -85,22 +108,33 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
     errors.attempt(() => (cluster = planCluster(resolveCluster(input.settings ?? {}, localFacts(l, input.toolchainBin, localKey), keys))));
     errors.attempt(() => checkLayoutDirs(l, input.stack, localKey));
     errors.throwIfAny();
-    const at = (dir: string, suffix: string) => Object.fromEntries(PROCESSES.map((p) => [p, path.join(l.runDir, dir, `${p}${suffix}`)])) as Record<ProcessName, string>;
+    const nodes = cluster!.nodes.map((bundle, i): LocalNodePlan => {
+        const node = l.nodes[i];
+        const at = (dir: string, suffix: string) => Object.fromEntries(PROCESSES.map((p) => [p, path.join(node.runDir, dir, `${p}${suffix}`)])) as Record<ProcessName, string>;
+        return { node, bundle, argsFiles: at("args", ".args"), logFiles: at("logs", ".log"), kubeBenchConfig: path.join(node.runDir, "kube-bench", "config.yaml") };
+    });
     return {
         stack: input.stack,
         local: l,
         cluster: cluster!,
         toolchainBin: input.toolchainBin,
-        argsFiles: at("args", ".args"),
-        logFiles: at("logs", ".log"),
-        kubeBenchConfig: path.join(l.runDir, "kube-bench", "config.yaml"),
+        nodes,
+        argsFiles: nodes[0].argsFiles,
+        logFiles: nodes[0].logFiles,
+        kubeBenchConfig: nodes[0].kubeBenchConfig,
         installedEtcd: l.layoutKind === "system" ? installedEtcdPath(l) : undefined,
     };
 }
 
 /** Directories a stack claims with its marker: kubeadm's in the system layout, the state directory otherwise. */
 export function claimedDirs(local: ResolvedLocal): string[] {
-    return local.layoutKind === "system" ? [local.layout.configDir, local.layout.etcdDataDir, local.etcdServerPkiDir] : [local.stateDir!];
+    if (local.layoutKind === "user") return [local.stateDir!];
+    return local.topology === "ha" ? [haNodesDir(local)] : [local.layout.configDir, local.layout.etcdDataDir, local.etcdServerPkiDir];
+}
+
+/** The system layout's ha nodes live below this directory (one subdirectory per node). */
+export function haNodesDir(local: ResolvedLocal): string {
+    return path.join(local.runDir, "nodes");
 }
 
 /**

@@ -96,6 +96,22 @@ describe("cluster plan: declared readers match every command line, both ways", f
         assert.ok(checkReaders(plan.nodes[0], inside) >= 30);
     });
 
+    it("on every node of the local ha topology, each naming only its own files", function () {
+        const plan = planLocalStack({ stack: "cmp", local: { layout: "user", stateDir: "/tmp/hc-plan-cmp", topology: "ha" }, settings: { ...settings, encryption: LOCAL_ENCRYPTION }, toolchainBin: "/toolchain/bin", isRoot: false });
+        assert.equal(plan.cluster.nodes.length, 3);
+        for (const n of plan.nodes) {
+            const inside = new Set([configFile(n.node.layout, "eventRateLimit")]);
+            assert.ok(checkReaders(n.bundle, inside) >= (n.node.etcdOnly ? 5 : 30), n.node.name);
+            const own = n.node.runDir + "/";
+            for (const p of n.bundle.processes) {
+                for (const named of pathsIn(p.argv)) {
+                    if (named.startsWith("/toolchain/")) continue;
+                    assert.ok(named.startsWith(own), `${n.node.name}: ${p.name} names ${named}, outside its node's directory ${own}`);
+                }
+            }
+        }
+    });
+
     it("on every AWS node", function () {
         const plan = aws({ ...settings, encryption: AWS_ENCRYPTION });
         assert.equal(plan.nodes.length, 3);
