@@ -3,10 +3,17 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { KubeBenchCheck, kubeBenchChecks } from "../../platforms/local/kube-bench";
 
-export function runKubeBench(bin: string, cfgDir: string, config: string): KubeBenchCheck[] {
-    const res = spawnSync(path.join(bin, "kube-bench"), [
-        "run", "--config-dir", cfgDir, "--config", config, "--benchmark", "cis-1.12", "--targets", "master,etcd", "--json",
-    ], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, maxBuffer: 64 * 1024 * 1024 });
+/**
+ * `nodeRoot`: a node of the ha topology, laid out below a directory of its own. Some checks read kubeadm's
+ * fixed paths (/etc/kubernetes/admin.conf, /etc/kubernetes/pki), so kube-bench runs in a mount namespace
+ * where that node's etc/kubernetes is /etc/kubernetes, as it would be on a machine of its own (needs root).
+ */
+export function runKubeBench(bin: string, cfgDir: string, config: string, opts: { targets?: string; nodeRoot?: string } = {}): KubeBenchCheck[] {
+    const argv = [path.join(bin, "kube-bench"), "run", "--config-dir", cfgDir, "--config", config, "--benchmark", "cis-1.12", "--targets", opts.targets ?? "master,etcd", "--json"];
+    const [cmd, ...args] = opts.nodeRoot
+        ? ["unshare", "--mount", "--propagation", "private", "sh", "-c", 'mount --bind "$0/etc/kubernetes" /etc/kubernetes && exec "$@"', opts.nodeRoot, ...argv]
+        : argv;
+    const res = spawnSync(cmd, args, { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, maxBuffer: 64 * 1024 * 1024 });
     // kube-bench exits non-zero when checks fail; the report is what matters, so only a missing one is an error.
     const start = res.stdout.indexOf("{");
     if (start < 0) throw new Error(`kube-bench produced no JSON report (exit ${res.status}): ${res.stderr.slice(-2000)}`);

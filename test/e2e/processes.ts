@@ -1,7 +1,9 @@
 // What a local control plane leaves on this machine: its processes (found by the ports on their command
 // lines, so another stack's never count) and its listening ports.
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as net from "node:net";
+import * as path from "node:path";
 
 export interface ControlPlaneProcess {
     pid: number;
@@ -10,9 +12,9 @@ export interface ControlPlaneProcess {
     args: string;
 }
 
-export function listening(port: number): Promise<boolean> {
+export function listening(port: number, host = "127.0.0.1"): Promise<boolean> {
     return new Promise((resolve) => {
-        const s = net.connect({ host: "127.0.0.1", port });
+        const s = net.connect({ host, port });
         s.once("connect", () => { s.destroy(); resolve(true); });
         s.once("error", () => resolve(false));
     });
@@ -27,4 +29,32 @@ export function processesOn(ports: number[]): ControlPlaneProcess[] {
             return { pid: Number(l.split(/\s+/)[0]), name: args.split(/\s+/)[0].split("/").pop()!, args };
         })
         .filter((p) => /^(etcd|kube-apiserver|kube-controller-manager|kube-scheduler)$/.test(p.name) && marks.some((m) => p.args.includes(m)));
+}
+
+export interface Proc { pid: number; ppid: number; name: string; args: string[] }
+
+/** Every live process, from /proc. */
+export function allProcesses(): Proc[] {
+    const out: Proc[] = [];
+    for (const e of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(e)) continue;
+        try {
+            const rest = fs.readFileSync(`/proc/${e}/stat`, "utf8").split(") ").pop()!.split(" ");
+            if (rest[0] === "Z") continue;
+            const args = fs.readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0").slice(0, -1);
+            out.push({ pid: Number(e), ppid: Number(rest[1]), name: path.basename(args[0] ?? ""), args });
+        } catch { /* exited meanwhile */ }
+    }
+    return out;
+}
+
+/** Polls `probe` every 250 ms until it returns a value. */
+export async function until<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
+    const deadline = Date.now() + seconds * 1000;
+    for (;;) {
+        const v = await probe();
+        if (v !== undefined) return v;
+        if (Date.now() > deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 250));
+    }
 }

@@ -5,12 +5,11 @@
 // need the controller manager's namespace controller to finish, must end and leave nothing running.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import * as path from "node:path";
 import type { HealthCheck } from "../../components/cluster";
 import { planLocalStack, ProcessName } from "../../platforms/local/plan";
 import { processProvider } from "../../platforms/local/process";
 import { Credential, fromKubeconfig, request } from "./kube";
-import { listening } from "./processes";
+import { allProcesses, listening, Proc, until } from "./processes";
 import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
 
 // Ports of its own, distinct from every other spec's.
@@ -20,23 +19,6 @@ const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulum
     "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
 const COMPONENTS: ProcessName[] = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Proc { pid: number; ppid: number; name: string; args: string[] }
-
-/** Every live process, from /proc. */
-function allProcesses(): Proc[] {
-    const out: Proc[] = [];
-    for (const e of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(e)) continue;
-        try {
-            const rest = fs.readFileSync(`/proc/${e}/stat`, "utf8").split(") ").pop()!.split(" ");
-            if (rest[0] === "Z") continue;
-            const args = fs.readFileSync(`/proc/${e}/cmdline`, "utf8").split("\0").slice(0, -1);
-            out.push({ pid: Number(e), ppid: Number(rest[1]), name: path.basename(args[0] ?? ""), args });
-        } catch { /* exited meanwhile */ }
-    }
-    return out;
-}
 
 /** This stack's control-plane processes (their command lines carry its ports), by component. */
 function components(): Partial<Record<ProcessName, Proc>> {
@@ -48,16 +30,6 @@ function components(): Partial<Record<ProcessName, Proc>> {
         found[p.name as ProcessName] = p;
     }
     return found;
-}
-
-async function until<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + seconds * 1000;
-    for (;;) {
-        const v = await probe();
-        if (v !== undefined) return v;
-        if (Date.now() > deadline) throw new Error(`timed out after ${seconds}s waiting for ${what}`);
-        await sleep(250);
-    }
 }
 
 describe("supervised local control plane (real processes)", function () {

@@ -1,0 +1,200 @@
+// The local ha topology, for real: three etcd members and two apiservers behind haproxy, brought up by the
+// blueprint's own program. A probe loop reads through the balancer five times a second while members are
+// killed and while a flag change restarts the apiservers; every member is scored by kube-bench; a destroy
+// leaves nothing behind.
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { LocalStackPlan, planLocalStack, ProcessName } from "../../platforms/local/plan";
+import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
+import { ProbeLoop } from "./ha-probe";
+import { Credential, fromKubeconfig, request } from "./kube";
+import { runKubeBench, USER_LAYOUT_ROOT_ONLY } from "./kube-bench-run";
+import { allProcesses, listening, Proc, until } from "./processes";
+
+// Ports of its own, distinct from every other spec's (the second control-plane node takes the next port up
+// for its controller-manager and scheduler).
+const ports = { apiServer: 53443, etcdClient: 53379, etcdPeer: 53380, controllerManager: 53257, scheduler: 53259 };
+const system = process.getuid?.() === 0;
+const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
+    "etcd", "etcdctl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-bench", "haproxy"];
+const CP = ["control-plane-1", "control-plane-2"];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("local ha topology: three etcd members, two apiservers behind a balancer (real processes)", function () {
+    this.timeout(30 * 60_000);
+    let ps: ProgramStack;
+    let plan: LocalStackPlan;
+    let admin: Credential;
+    let stateDir: string | undefined;
+    const timings: string[] = [];
+    const timed = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+        const t0 = Date.now();
+        const v = await run();
+        timings.push(`${what}: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+        return v;
+    };
+    const nodeOf = (name: string) => plan.nodes.find((n) => n.node.name === name)!;
+
+    /** This stack's processes by "node/component": each names files in its own node's directory only. */
+    const procs = (): Record<string, Proc> => {
+        const out: Record<string, Proc> = {};
+        for (const p of allProcesses()) {
+            if (!/^(etcd|kube-apiserver|kube-controller-manager|kube-scheduler)$/.test(p.name)) continue;
+            const n = plan.nodes.find((x) => p.args.some((a) => a.includes(x.node.runDir + "/")));
+            if (!n) continue;
+            const id = `${n.node.name}/${p.name}`;
+            assert.equal(out[id], undefined, `two ${id} processes`);
+            out[id] = p;
+        }
+        return out;
+    };
+    const direct = (node: string): Credential => ({ ...admin, server: `https://${nodeOf(node).node.ip}:${ports.apiServer}` });
+    const ready = async (node: string) => (await request(direct(node), "GET", "/readyz").catch(() => undefined))?.status === 200;
+
+    /** `etcdctl endpoint health --cluster` with the platform's health-check pair: healthy members by endpoint. */
+    const etcdHealth = (): { endpoint: string; health: boolean }[] => {
+        const files = nodeOf(CP[0]).bundle.files.map((f) => f.path);
+        const pick = (suffix: string) => files.find((f) => f.endsWith(suffix))!;
+        const out = execFileSync(path.join(toolchain().bin, "etcdctl"), [
+            `--endpoints=https://${nodeOf(CP[0]).node.ip}:${ports.etcdClient}`, `--cacert=${pick("/etcd/ca.crt")}`,
+            `--cert=${pick("/etcd/healthcheck-client.crt")}`, `--key=${pick("/etcd/healthcheck-client.key")}`,
+            "endpoint", "health", "--cluster", "-w", "json",
+        ], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        return JSON.parse(out);
+    };
+    const allUp = async () => {
+        const p = procs();
+        if (Object.keys(p).length !== 9) return undefined;
+        try {
+            if (etcdHealth().filter((m) => m.health).length !== 3) return undefined;
+        } catch {
+            return undefined;
+        }
+        for (const n of CP) if (!(await ready(n))) return undefined;
+        return p;
+    };
+
+    before(async function () {
+        toolchain(...BINARIES);
+        const e2e = e2eLocal("ha", ports, system);
+        stateDir = e2e.stateDir;
+        const local = { ...e2e.local, topology: "ha" };
+        ps = await programStack({
+            name: "ha", blueprint: true, binaries: BINARIES,
+            config: { "hardened-cluster:local": { value: JSON.stringify(local) } },
+        });
+        plan = planLocalStack({ stack: ps.stackName, local: local as never, toolchainBin: toolchain().bin, isRoot: system });
+        const res = await timed("ha cold up", () => ps.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) }));
+        assert.equal(res.summary.result, "succeeded");
+        admin = fromKubeconfig(res.outputs.kubeconfig.value);
+        assert.equal(admin.server, `https://127.0.0.1:${ports.apiServer}`, "clients are pointed at the balancer");
+    });
+    after(async function () {
+        console.log(`    timings:\n      ${timings.join("\n      ")}`);
+        await ps?.cleanup();
+        if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    it("comes up with 3/3 etcd members healthy, both apiservers ready and one leader per controller", async function () {
+        await until("every member healthy", 120, allUp);
+        const health = etcdHealth();
+        assert.deepEqual(health.map((m) => m.endpoint).sort(), plan.nodes.map((n) => `https://${n.node.ip}:${ports.etcdClient}`).sort());
+        assert.ok(health.every((m) => m.health), JSON.stringify(health));
+        for (const n of CP) assert.equal(await ready(n), true, n);
+        // Leader election (--leader-elect=true): of the two of each controller, exactly one acquired the Lease.
+        for (const c of ["kube-controller-manager", "kube-scheduler"] as ProcessName[]) {
+            const leaders = CP.filter((n) => fs.readFileSync(nodeOf(n).logFiles[c], "utf8").includes(`successfully acquired lease kube-system/${c}`));
+            assert.equal(leaders.length, 1, `${c}: leaders ${JSON.stringify(leaders)}`);
+        }
+    });
+
+    it("serves every request through the balancer while an etcd member and an apiserver are killed -9", async function () {
+        const before = (await until("every member healthy", 120, allUp))!;
+        const loop = new ProbeLoop(admin, "/api/v1/namespaces/kube-system");
+        try {
+            await sleep(3000);
+            await loop.between(() => process.kill(before["control-plane-2/etcd"].pid, "SIGKILL"));
+            await sleep(5000);
+            await loop.between(() => process.kill(before["control-plane-1/kube-apiserver"].pid, "SIGKILL"));
+            const back = await timed("both killed members back healthy", () => until("both killed members back", 120, async () => {
+                const p = await allUp();
+                return p && p["control-plane-2/etcd"].pid !== before["control-plane-2/etcd"].pid && p["control-plane-1/kube-apiserver"].pid !== before["control-plane-1/kube-apiserver"].pid ? p : undefined;
+            }));
+            // The same supervisors restarted them: nothing was recreated.
+            assert.equal(back["control-plane-2/etcd"].ppid, before["control-plane-2/etcd"].ppid);
+            assert.equal(back["control-plane-1/kube-apiserver"].ppid, before["control-plane-1/kube-apiserver"].ppid);
+            await sleep(3000);
+        } finally {
+            await loop.stop();
+        }
+        const slowest = Math.max(...loop.results.map((r) => r.ms));
+        timings.push(`kill -9 drill: ${loop.results.length} probes, ${loop.failures().length} failed, slowest ${slowest} ms`);
+        assert.ok(loop.results.length >= 40, `only ${loop.results.length} probes ran`);
+        assert.deepEqual(loop.failures(), []);
+        assert.equal(etcdHealth().filter((m) => m.health).length, 3, "quorum and all three members back");
+    });
+
+    it("rolls a flag change across the apiservers one at a time, with no failed request through the balancer", async function () {
+        const before = (await until("every member healthy", 120, allUp))!;
+        const loop = new ProbeLoop(admin, "/api/v1/namespaces/kube-system", async () => Promise.all(CP.map(ready)));
+        let res;
+        try {
+            await sleep(1000);
+            // A retention change is an apiserver flag: it restarts every apiserver.
+            await ps.stack.setConfig("hardened-cluster:audit", { value: JSON.stringify({ maxAge: 31 }) });
+            res = await timed("ha up with a rolling apiserver restart", () => ps.stack.up());
+            await sleep(2000);
+        } finally {
+            await loop.stop();
+        }
+        assert.equal(res.summary.result, "succeeded");
+        const after = procs();
+        for (const n of CP) {
+            const id = `${n}/kube-apiserver`;
+            assert.notEqual(after[id].pid, before[id].pid, `${id} was not restarted`);
+            assert.ok(after[id].args.includes("--audit-log-maxage=31"), id);
+        }
+        const samples = loop.samples.map((s) => s.value as boolean[]);
+        const down = (i: number) => samples.filter((s) => Array.isArray(s) && !s[i]).length;
+        timings.push(`rolling restart: ${loop.results.length} probes, ${loop.failures().length} failed; samples with control-plane-1 not ready: ${down(0)}, control-plane-2: ${down(1)}, both: ${samples.filter((s) => Array.isArray(s) && !s[0] && !s[1]).length}`);
+        assert.ok(loop.results.length >= 40, `only ${loop.results.length} probes ran`);
+        // Each restart was seen (the loop sampled through it), and never both at once.
+        assert.ok(down(0) > 0 && down(1) > 0, "a restart went unobserved");
+        assert.deepEqual(samples.filter((s) => Array.isArray(s) && !s[0] && !s[1]), [], "both apiservers were down at once");
+        assert.deepEqual(loop.failures(), []);
+    });
+
+    it("passes kube-bench on every member: master and etcd on each control-plane node, etcd on the etcd-only one", function () {
+        let checked = 0;
+        for (const n of plan.nodes) {
+            const targets = n.node.etcdOnly ? "etcd" : "master,etcd";
+            const report = runKubeBench(toolchain().bin, toolchain().kubeBenchCfg, n.kubeBenchConfig, { targets, ...(system ? { nodeRoot: n.node.runDir } : {}) });
+            const scored = report.filter((c) => c.scored);
+            const notApplicable: Readonly<Record<string, string>> = system ? {} : USER_LAYOUT_ROOT_ONLY;
+            const failing = scored.filter((c) => c.status !== "PASS" && !(c.id in notApplicable));
+            console.log(`      kube-bench ${n.node.name} (${targets}): ${scored.length} scored, ${scored.filter((c) => c.status === "PASS").length} PASS`);
+            // CIS 1.12: 47 scored master checks and 6 scored etcd checks.
+            assert.equal(scored.length, n.node.etcdOnly ? 6 : 53, n.node.name);
+            assert.deepEqual(failing.map((c) => `${n.node.name} ${c.id} ${c.status}: ${c.text} ${c.reason ?? ""}`), []);
+            checked++;
+        }
+        assert.equal(checked, 3);
+    });
+
+    it("destroys to the end: no process, no listening port, no etcd data directory", async function () {
+        const res = await timed("ha destroy", () => ps.stack.destroy());
+        assert.equal(res.summary.result, "succeeded");
+        assert.deepEqual(Object.keys(procs()), []);
+        assert.deepEqual(allProcesses().filter((p) => p.name === "haproxy" && p.args.some((a) => a.startsWith(plan.local.runDir))).map((p) => p.pid), []);
+        const endpoints: [string, number][] = [["127.0.0.1", ports.apiServer]];
+        for (const n of plan.nodes) {
+            endpoints.push([n.node.ip, ports.etcdClient], [n.node.ip, ports.etcdPeer]);
+            if (!n.node.etcdOnly) endpoints.push([n.node.ip, ports.apiServer], ["127.0.0.1", n.node.ports.controllerManager], ["127.0.0.1", n.node.ports.scheduler]);
+        }
+        assert.equal(endpoints.length, 14);
+        for (const [host, port] of endpoints) assert.equal(await listening(port, host), false, `${host}:${port} still listening`);
+        for (const n of plan.nodes) assert.equal(fs.existsSync(n.node.layout.etcdDataDir), false, `${n.node.layout.etcdDataDir} left behind`);
+    });
+});
