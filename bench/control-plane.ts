@@ -4,6 +4,7 @@
 //   (c) `pulumi up` of the local stack from nothing to a ready, hardened control plane
 //   (d) a no-change `pulumi up` of it
 //   (e) `pulumi preview` of the local stack with 20 and with 200 tenant namespaces, time and peak memory
+//   (f) `pulumi up` of the local ha topology from nothing to ready, and its ratio to (c) (a figure, no goal)
 // Goals (not tests): (c) <= 1.6 x ((a) + (b)); (d) <= 1.5 x (b); (e) 200/20 time ratio <= 10, peak <= 1 GiB.
 // Then bench/baseline-render.ts in a process of its own, and last exactly one line `bench-json: {...}`
 // holding every figure (ms, MiB), the ratios, the goals and whether each is met, for a script to read.
@@ -113,32 +114,37 @@ function baselineRender(): RenderFigures {
 
 const round = (x: number, digits = 0) => Number(x.toFixed(digits));
 
+/** A blueprint stack of the local platform: its cold up, optionally a no-change up, then destroy. */
+async function localUps(name: string, local: Record<string, unknown>, noop: boolean): Promise<{ coldMs: number; noopMs?: number; resources: number }> {
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `hc-${name}-`));
+    const ps = await programStack({
+        name, blueprint: true,
+        config: { "hardened-cluster:local": { value: JSON.stringify({ layout: "user", stateDir, ports, ...local }) } },
+    });
+    try {
+        const [coldMs, cold] = await timed(() => ps.stack.up());
+        const resources = Object.values(cold.summary.resourceChanges ?? {}).reduce((n, k) => n + (k ?? 0), 0);
+        const noopMs = noop ? (await timed(() => ps.stack.up()))[0] : undefined;
+        return { coldMs, noopMs, resources };
+    } finally {
+        await ps.cleanup();
+        fs.rmSync(stateDir, { recursive: true, force: true });
+    }
+}
+
 async function main() {
     const tc = toolchain("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "pulumi-resource-tls",
-        "pulumi-resource-random", "pulumi-resource-kubernetes", "pulumi-resource-pulumi-nodejs");
+        "pulumi-resource-random", "pulumi-resource-kubernetes", "pulumi-resource-pulumi-nodejs", "haproxy");
     const a = await bareFloor(tc.bin);
 
     const empty = await programStack({ name: "bench-empty", program: "export const nothing = true;\n" });
     const [b] = await timed(() => empty.stack.up());
     await empty.cleanup();
 
-    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-bench-local-"));
-    const local = await programStack({
-        name: "bench-local", blueprint: true,
-        config: { "hardened-cluster:local": { value: JSON.stringify({ layout: "user", stateDir, ports }) } },
-    });
-    let c = 0;
-    let d = 0;
-    let localResources = 0;
-    try {
-        const [coldMs, cold] = await timed(() => local.stack.up());
-        c = coldMs;
-        localResources = Object.values(cold.summary.resourceChanges ?? {}).reduce((n, k) => n + (k ?? 0), 0);
-        [d] = await timed(() => local.stack.up());
-    } finally {
-        await local.cleanup();
-        fs.rmSync(stateDir, { recursive: true, force: true });
-    }
+    const single = await localUps("bench-local", {}, true);
+    const [c, d, localResources] = [single.coldMs, single.noopMs!, single.resources];
+    // The ha topology: three etcd members, two apiservers and the balancer, from nothing to ready.
+    const ha = await localUps("bench-ha", { topology: "ha" }, false);
 
     const p20 = await preview(20);
     const p200 = await preview(200);
@@ -158,6 +164,8 @@ async function main() {
         ["(b) pulumi up, empty program", `${seconds(b)} s`],
         ["(c) pulumi up, local stack from nothing to ready", `${seconds(c)} s (${localResources} resources)`],
         ["(d) pulumi up, no change", `${seconds(d)} s`],
+        ["(f) pulumi up, local ha topology from nothing to ready", `${seconds(ha.coldMs)} s (${ha.resources} resources)`],
+        ["(f) / (c)", `${(ha.coldMs / c).toFixed(2)}`],
         ["(e) pulumi preview, 20 tenants", `${seconds(p20.ms)} s, peak ${p20.peakMiB} MiB`],
         ["(e) pulumi preview, 200 tenants", `${seconds(p200.ms)} s, peak ${p200.peakMiB} MiB`],
         ["(c) / ((a) + (b))", `${ratio.coldRatio.toFixed(2)} (goal <= ${GOALS.coldRatio}: ${verdict(met.coldRatio)})`],
@@ -173,6 +181,7 @@ async function main() {
     const json = {
         cores: os.cpus().length, memGiB: round(os.totalmem() / 2 ** 30, 1),
         bareFloorMs: a, emptyUpMs: b, coldUpMs: c, noopUpMs: d, localResources,
+        haColdUpMs: ha.coldMs, haResources: ha.resources, haToSingleColdRatio: round(ha.coldMs / c, 3),
         preview20Ms: p20.ms, preview20PeakMiB: p20.peakMiB, preview200Ms: p200.ms, preview200PeakMiB: p200.peakMiB,
         coldRatio: round(ratio.coldRatio, 3), noopRatio: round(ratio.noopRatio, 3), previewRatio: round(ratio.previewRatio, 3), previewPeakMiB,
         renderTenants: render.tenants, renderObjects: render.objects, renderRuns: render.runs,
