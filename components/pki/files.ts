@@ -12,7 +12,7 @@ export interface PkiFile {
 }
 
 export interface PkiFileSelection {
-    /** Whose kubelet.conf to write. Default: the first control-plane node. */
+    /** Whose apiserver.crt/.key and kubelet.conf to write. Default: the first control-plane node. */
     node?: string;
     /** Whose etcd server/peer pair becomes etcd/server.* and etcd/peer.*. Default: the first etcd member. */
     etcdMember?: string;
@@ -63,8 +63,11 @@ export function planPkiFiles(tables: Pick<PkiMaterial, "table" | "kubeconfigSpec
         pair(ca.file, (m) => m.cas[ca.name].certPem, ca.name === "kubernetes" ? (m) => m.cas[ca.name].keyPem : undefined);
     }
 
+    // A per-host row goes only to its own host: the node's for node rows (a worker has no API server row, so
+    // it gets no apiserver pair), the member's for etcd rows. A machine can be both under one name.
+    const selected = { node, etcdMember: member };
     for (const row of tables.table) {
-        if (row.file === undefined || (row.host !== undefined && row.host !== member)) continue;
+        if (row.file === undefined || (row.host !== undefined && row.host !== selected[row.hostKind ?? "etcdMember"])) continue;
         pair(row.file, (m) => m.certificates[row.name].certPem, (m) => m.certificates[row.name].keyPem);
     }
 
