@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { ConfigError, kubeadmLayout, stateDirLayout } from "../../../components/common";
-import { ClusterPki, pkiFileSet } from "../../../components/pki";
+import { ClusterPki, pkiFileSet, planPkiFiles } from "../../../components/pki";
 import { baseOptions, singleNodeOptions } from "./fixtures";
 import { setPkiMocks, valueOf } from "./mocks";
 
@@ -110,6 +110,20 @@ describe("pkiFileSet", function () {
         assert.equal(await content("/etc/kubernetes/pki/apiserver.key"), "KEY(twin-apiserver-a)");
         assert.equal(await content("/etc/kubernetes/pki/etcd/peer.key"), "KEY(twin-etcd-peer-b)");
         assert.equal(files.filter((f) => f.path.endsWith("/apiserver.crt")).length, 1);
+    });
+
+    it("marks the files that hold one host's own credential, which a platform must not share between hosts", () => {
+        const planned = planPkiFiles(multi, kubeadmLayout("/"), { node: "cp-2", etcdMember: "etcd-b" });
+        const own = Object.fromEntries(planned.filter((f) => f.host !== undefined).map((f) => [f.path, f.host]));
+        assert.deepEqual(own, {
+            "/etc/kubernetes/pki/apiserver.crt": "cp-2",
+            "/etc/kubernetes/pki/apiserver.key": "cp-2",
+            "/etc/kubernetes/pki/etcd/server.crt": "etcd-b",
+            "/etc/kubernetes/pki/etcd/server.key": "etcd-b",
+            "/etc/kubernetes/pki/etcd/peer.crt": "etcd-b",
+            "/etc/kubernetes/pki/etcd/peer.key": "etcd-b",
+            "/etc/kubernetes/kubelet.conf": "cp-2",
+        });
     });
 
     it("writes no API server pair for a worker, which serves no API", () => {
