@@ -35,7 +35,7 @@ export interface PkiOptions {
     clusterDomain?: string;
     /** Extra names/addresses clients use to reach the API server (load balancer, VIP, public name). */
     endpoint?: { dnsNames?: string[]; ipAddresses?: string[] };
-    /** Nodes running the API server: their addresses go into the API server cert; each gets kubelet certs. */
+    /** Nodes running the API server: each gets its own API server serving cert naming it, and kubelet certs. */
     controlPlaneNodes: PkiHost[];
     /** Nodes that only run a kubelet. */
     workerNodes?: PkiHost[];

@@ -94,6 +94,13 @@ describe("pki certificate table", () => {
         assert.equal(table.find((r) => r.name === "apiserver"), undefined);
     });
 
+    it("keeps a single node's API server SANs in the former shared row's order, so the renamed request is unchanged", () => {
+        // A CSR is replaced on any change to its lists; with one node the alias then moves the old pair over as is.
+        const row = byName(certificateTable(singleNodeOptions()), "apiserver-node-0");
+        assert.deepEqual(row.dnsNames, ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost", "node-0"]);
+        assert.deepEqual(row.ipAddresses, ["10.43.0.1", "127.0.0.1"]);
+    });
+
     it("derives the Service IP and cluster domain from the options", () => {
         const row = byName(certificateTable({ ...singleNodeOptions(), clusterDomain: "corp.internal" }), "apiserver-node-0");
         assert.ok(row.ipAddresses.includes("10.43.0.1"));
