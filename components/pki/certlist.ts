@@ -37,6 +37,13 @@ export interface CertSpec {
     file?: PkiFileName;
     /** The node or etcd member a per-host row belongs to. */
     host?: string;
+    /** Which name `host` is: a node's (apiserver, kubelet rows) or an etcd member's; one machine may be both. */
+    hostKind?: "node" | "etcdMember";
+    /**
+     * The row's name in an earlier release. Its Pulumi resources were named after it, so they take that name
+     * as an alias and an existing stack keeps its key instead of replacing the pair.
+     */
+    formerName?: string;
 }
 
 export const CA_USAGES: AllowedUse[] = ["cert_signing", "crl_signing", "digital_signature", "key_encipherment"];
@@ -60,6 +67,7 @@ export const COMMON_NAMES = {
     scheduler: "system:kube-scheduler",
     admin: "kubernetes-admin",
     superAdmin: "kubernetes-super-admin",
+    apiserverHealthClient: "hardened-cluster:apiserver-health-check",
 } as const;
 
 export const NODES_GROUP = "system:nodes";
@@ -75,6 +83,8 @@ export const CA_SPECS: readonly CaSpec[] = [
 ];
 
 export const certNames = {
+    apiserver: (node: string) => `apiserver-${node}`,
+    apiserverHealthClient: "apiserver-health-client",
     etcdServer: (member: string) => `etcd-server-${member}`,
     etcdPeer: (member: string) => `etcd-peer-${member}`,
     kubeletServing: (node: string) => `kubelet-serving-${node}`,
@@ -87,34 +97,41 @@ export function certificateTable(options: PkiOptions, configKey = "pki"): CertSp
     return tableOf(resolvePkiOptions(options, configKey));
 }
 
+/** The single API server row of releases before each node had its own; see CertSpec.formerName. */
+const SHARED_APISERVER_ROW = "apiserver";
+
 export function tableOf(o: ResolvedPkiOptions): CertSpec[] {
     const cp = o.controlPlaneNodes;
-    const apiserverDns = [
-        "kubernetes",
-        "kubernetes.default",
-        "kubernetes.default.svc",
-        `kubernetes.default.svc.${o.clusterDomain}`,
-        "localhost",
-        ...o.endpoint.dnsNames,
-        ...cp.flatMap((n) => [n.name, ...n.dnsNames]),
-    ];
-    const apiserverIps = [nthIPv4(o.serviceCidr, 1), "127.0.0.1", ...o.endpoint.ipAddresses, ...cp.flatMap((n) => n.ipAddresses)];
+    // As kubeadm issues it per node: the names every client may dial plus this node's own, and no other
+    // node's, so one node's serving key cannot answer for another node's address.
+    const sharedDns = ["kubernetes", "kubernetes.default", "kubernetes.default.svc", `kubernetes.default.svc.${o.clusterDomain}`, "localhost", ...o.endpoint.dnsNames];
+    const sharedIps = [nthIPv4(o.serviceCidr, 1), "127.0.0.1", ...o.endpoint.ipAddresses];
 
-    const rows: CertSpec[] = [
-        leaf("apiserver", "kubernetes", COMMON_NAMES.apiserver, [], SERVER_USAGES, { dns: apiserverDns, ips: apiserverIps, file: pkiFiles.apiserver }),
+    const rows: CertSpec[] = cp.map((n, i) =>
+        leaf(certNames.apiserver(n.name), "kubernetes", COMMON_NAMES.apiserver, [], SERVER_USAGES, {
+            dns: [...sharedDns, n.name, ...n.dnsNames],
+            ips: [...sharedIps, ...n.ipAddresses],
+            file: pkiFiles.apiserver,
+            host: n.name,
+            hostKind: "node",
+            // The first node inherits the shared pair's resources: a single-node stack keeps its key and certificate.
+            formerName: i === 0 ? SHARED_APISERVER_ROW : undefined,
+        }),
+    );
+    rows.push(
         // kubeadm puts this identity in the cluster-admins group so `kubectl exec/logs` reach every kubelet.
         leaf("apiserver-kubelet-client", "kubernetes", COMMON_NAMES.apiserverKubeletClient, [CLUSTER_ADMINS_GROUP], CLIENT_USAGES, { file: pkiFiles.apiserverKubeletClient }),
         leaf("apiserver-etcd-client", "etcd", COMMON_NAMES.apiserverEtcdClient, [], CLIENT_USAGES, { file: pkiFiles.apiserverEtcdClient, etcd: false }),
         leaf("front-proxy-client", "frontProxy", COMMON_NAMES.frontProxyClient, [], CLIENT_USAGES, { file: pkiFiles.frontProxyClient }),
         leaf("etcd-healthcheck-client", "etcd", COMMON_NAMES.etcdHealthcheckClient, [], CLIENT_USAGES, { file: pkiFiles.etcdHealthcheckClient, etcd: true }),
-    ];
+    );
 
     for (const m of o.etcdMembers) {
         const dns = [m.name, "localhost", ...m.dnsNames];
         const ips = ["127.0.0.1", "::1", ...m.ipAddresses];
         rows.push(
-            leaf(certNames.etcdServer(m.name), "etcd", m.name, [], SERVER_AND_CLIENT_USAGES, { dns, ips, file: pkiFiles.etcdServer, etcd: true, host: m.name }),
-            leaf(certNames.etcdPeer(m.name), "etcd", m.name, [], SERVER_AND_CLIENT_USAGES, { dns, ips, file: pkiFiles.etcdPeer, etcd: true, host: m.name }),
+            leaf(certNames.etcdServer(m.name), "etcd", m.name, [], SERVER_AND_CLIENT_USAGES, { dns, ips, file: pkiFiles.etcdServer, etcd: true, host: m.name, hostKind: "etcdMember" }),
+            leaf(certNames.etcdPeer(m.name), "etcd", m.name, [], SERVER_AND_CLIENT_USAGES, { dns, ips, file: pkiFiles.etcdPeer, etcd: true, host: m.name, hostKind: "etcdMember" }),
         );
     }
 
@@ -129,11 +146,15 @@ export function tableOf(o: ResolvedPkiOptions): CertSpec[] {
         leaf("admin", "kubernetes", COMMON_NAMES.admin, [CLUSTER_ADMINS_GROUP], CLIENT_USAGES),
     );
     if (o.breakGlass) rows.push(leaf("super-admin", "kubernetes", COMMON_NAMES.superAdmin, [SYSTEM_MASTERS_GROUP], CLIENT_USAGES));
+    // A load balancer's probe of /readyz needs only to be authenticated: the built-in
+    // system:public-info-viewer role lets every authenticated user GET /readyz, /livez, /healthz and
+    // /version. No group, so RBAC grants it nothing more; no file, the platform hands it to the balancer.
+    if (o.apiServerHealthClient) rows.push(leaf(certNames.apiserverHealthClient, "kubernetes", COMMON_NAMES.apiserverHealthClient, [], CLIENT_USAGES));
 
     for (const n of [...cp, ...o.workerNodes]) {
         rows.push(
-            leaf(certNames.kubeletServing(n.name), "kubernetes", nodeUser(n.name), [NODES_GROUP], SERVER_USAGES, { dns: [n.name, ...n.dnsNames], ips: n.ipAddresses, host: n.name }),
-            leaf(certNames.kubeletClient(n.name), "kubernetes", nodeUser(n.name), [NODES_GROUP], CLIENT_USAGES, { host: n.name }),
+            leaf(certNames.kubeletServing(n.name), "kubernetes", nodeUser(n.name), [NODES_GROUP], SERVER_USAGES, { dns: [n.name, ...n.dnsNames], ips: n.ipAddresses, host: n.name, hostKind: "node" }),
+            leaf(certNames.kubeletClient(n.name), "kubernetes", nodeUser(n.name), [NODES_GROUP], CLIENT_USAGES, { host: n.name, hostKind: "node" }),
         );
     }
 
@@ -147,7 +168,7 @@ function leaf(
     commonName: string,
     organizations: string[],
     usages: AllowedUse[],
-    extra: { dns?: string[]; ips?: string[]; file?: string; etcd?: boolean; host?: string } = {},
+    extra: { dns?: string[]; ips?: string[]; file?: string; etcd?: boolean; host?: string; hostKind?: CertSpec["hostKind"]; formerName?: string } = {},
 ): CertSpec {
     const spec: CertSpec = {
         name,
@@ -160,6 +181,8 @@ function leaf(
     };
     if (extra.file !== undefined) spec.file = { base: extra.file, etcd: extra.etcd ?? false };
     if (extra.host !== undefined) spec.host = extra.host;
+    if (extra.hostKind !== undefined) spec.hostKind = extra.hostKind;
+    if (extra.formerName !== undefined) spec.formerName = extra.formerName;
     return spec;
 }
 

@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { fail, parseHttpsUrl, isDnsLabel, isPlainObject, key, knownKeys } from "../common";
-import { CA_SPECS, CaName, CertSpec, tableOf } from "./certlist";
+import { CA_SPECS, CaName, certNames, CertSpec, tableOf } from "./certlist";
 import { kubeconfigsOf, KubeconfigSpec, kubeconfigYaml, ServerRole } from "./kubeconfig";
 import { KeyAlgorithm, PkiOptions, ResolvedPkiOptions, resolvePkiOptions } from "./options";
 import { pkiPosture, PkiPosture } from "./posture";
@@ -80,7 +80,7 @@ export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial 
         this.posture = posture;
 
         const child = { parent: this };
-        const newKey = (resourceName: string) => new tls.PrivateKey(resourceName, keyArgs(resolved.algorithm), child);
+        const newKey = (resourceName: string, opts: pulumi.CustomResourceOptions = child) => new tls.PrivateKey(resourceName, keyArgs(resolved.algorithm), opts);
 
         const cas = {} as Record<CaName, CaPair>;
         for (const spec of CA_SPECS) {
@@ -106,7 +106,11 @@ export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial 
         this.cas = cas;
 
         this.certificates = {};
-        for (const row of this.table) this.certificates[row.name] = issue(`${name}-${row.name}`, row, cas[row.ca], resolved, newKey, child);
+        for (const row of this.table) {
+            // Same type and parent, only the name changed: the engine moves the old state over instead of replacing it.
+            const opts = row.formerName === undefined ? child : { ...child, aliases: [{ name: `${name}-${row.formerName}` }] };
+            this.certificates[row.name] = issue(`${name}-${row.name}`, row, cas[row.ca], resolved, newKey, opts);
+        }
 
         const sa = newKey(`${name}-sa`);
         this.serviceAccount = { publicKeyPem: sa.publicKeyPem, privateKeyPem: pulumi.secret(sa.privateKeyPem) };
@@ -143,12 +147,12 @@ function issue(
     row: CertSpec,
     ca: CaPair,
     o: ResolvedPkiOptions,
-    newKey: (n: string) => tls.PrivateKey,
+    newKey: (n: string, opts: pulumi.CustomResourceOptions) => tls.PrivateKey,
     child: pulumi.CustomResourceOptions,
 ): IssuedCert {
     // @pulumi/tls carries one O per subject; options.ts refuses more, so reaching this is a table bug.
     if (row.organizations.length > 1) throw new Error(`pki: certificate ${row.name} has more than one organization`);
-    const leafKey = newKey(resourceName);
+    const leafKey = newKey(resourceName, child);
     const csr = new tls.CertRequest(
         resourceName,
         {
@@ -173,6 +177,17 @@ function issue(
         child,
     );
     return { certPem: cert.certPem, keyPem: pulumi.secret(leafKey.privateKeyPem), caPem: ca.certPem };
+}
+
+/**
+ * The pair a load balancer presents to each API server's /readyz (PEM; the key is secret), issued when the
+ * platform set pki.apiServerHealthClient. Its CA is the cluster CA, which the balancer also needs to verify
+ * the API servers.
+ */
+export function apiServerHealthClientPair(pki: Pick<PkiMaterial, "certificates">): IssuedCert {
+    const pair = pki.certificates[certNames.apiserverHealthClient];
+    if (pair === undefined) throw new Error("pki: no API server health-check client; set apiServerHealthClient: true in the PKI options");
+    return pair;
 }
 
 export function keyArgs(algorithm: KeyAlgorithm): tls.PrivateKeyArgs {

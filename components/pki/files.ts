@@ -12,7 +12,7 @@ export interface PkiFile {
 }
 
 export interface PkiFileSelection {
-    /** Whose kubelet.conf to write. Default: the first control-plane node. */
+    /** Whose apiserver.crt/.key and kubelet.conf to write. Default: the first control-plane node. */
     node?: string;
     /** Whose etcd server/peer pair becomes etcd/server.* and etcd/peer.*. Default: the first etcd member. */
     etcdMember?: string;
@@ -29,6 +29,8 @@ export interface PlannedPkiFile {
     mode: 0o600 | 0o644;
     kind: "pki" | "kubeconfig";
     from: (pki: PkiMaterial) => pulumi.Output<string>;
+    /** Set when the file holds one host's own credential, so its content differs from host to host. */
+    host?: string;
 }
 
 /** Files for one host; `select` picks the node and etcd member whose per-host credentials it gets. */
@@ -51,10 +53,11 @@ export function planPkiFiles(tables: Pick<PkiMaterial, "table" | "kubeconfigSpec
     if (!members.includes(member)) fail(`${configKey}.etcdMember`, member, `use one of: ${members.join(", ")}`);
 
     const files: PlannedPkiFile[] = [];
-    const pair = (name: PkiFileName, cert: PlannedPkiFile["from"], keyPem?: PlannedPkiFile["from"]) => {
+    const pair = (name: PkiFileName, cert: PlannedPkiFile["from"], keyPem?: PlannedPkiFile["from"], host?: string) => {
         const paths = pkiPair(layout, name.base, name.etcd);
-        files.push({ path: paths.cert, mode: 0o644, kind: "pki", from: cert });
-        if (keyPem) files.push({ path: paths.key, mode: 0o600, kind: "pki", from: keyPem });
+        const own = host === undefined ? {} : { host };
+        files.push({ path: paths.cert, mode: 0o644, kind: "pki", from: cert, ...own });
+        if (keyPem) files.push({ path: paths.key, mode: 0o600, kind: "pki", from: keyPem, ...own });
     };
 
     // Only the Kubernetes CA key goes to disk: the controller-manager signs kubelet CSRs with it. No
@@ -63,9 +66,12 @@ export function planPkiFiles(tables: Pick<PkiMaterial, "table" | "kubeconfigSpec
         pair(ca.file, (m) => m.cas[ca.name].certPem, ca.name === "kubernetes" ? (m) => m.cas[ca.name].keyPem : undefined);
     }
 
+    // A per-host row goes only to its own host: the node's for node rows (a worker has no API server row, so
+    // it gets no apiserver pair), the member's for etcd rows. A machine can be both under one name.
+    const selected = { node, etcdMember: member };
     for (const row of tables.table) {
-        if (row.file === undefined || (row.host !== undefined && row.host !== member)) continue;
-        pair(row.file, (m) => m.certificates[row.name].certPem, (m) => m.certificates[row.name].keyPem);
+        if (row.file === undefined || (row.host !== undefined && row.host !== selected[row.hostKind ?? "etcdMember"])) continue;
+        pair(row.file, (m) => m.certificates[row.name].certPem, (m) => m.certificates[row.name].keyPem, row.host);
     }
 
     const sa = serviceAccountKeys(layout);
@@ -74,13 +80,13 @@ export function planPkiFiles(tables: Pick<PkiMaterial, "table" | "kubeconfigSpec
 
     for (const spec of tables.kubeconfigSpecs) {
         if (spec.file === undefined || (spec.host !== undefined && spec.host !== node)) continue;
-        files.push({ path: configFile(layout, spec.file), mode: 0o600, kind: "kubeconfig", from: (m) => m.kubeconfigs[spec.name] });
+        files.push({ path: configFile(layout, spec.file), mode: 0o600, kind: "kubeconfig", from: (m) => m.kubeconfigs[spec.name], ...(spec.host === undefined ? {} : { host: spec.host }) });
     }
 
     if (select.kubeletServing !== undefined) {
         const serving = certNames.kubeletServing(node);
-        files.push({ path: select.kubeletServing.cert, mode: 0o644, kind: "pki", from: (m) => m.certificates[serving].certPem });
-        files.push({ path: select.kubeletServing.key, mode: 0o600, kind: "pki", from: (m) => m.certificates[serving].keyPem });
+        files.push({ path: select.kubeletServing.cert, mode: 0o644, kind: "pki", from: (m) => m.certificates[serving].certPem, host: node });
+        files.push({ path: select.kubeletServing.key, mode: 0o600, kind: "pki", from: (m) => m.certificates[serving].keyPem, host: node });
     }
     return files;
 }

@@ -35,7 +35,7 @@ export interface PkiOptions {
     clusterDomain?: string;
     /** Extra names/addresses clients use to reach the API server (load balancer, VIP, public name). */
     endpoint?: { dnsNames?: string[]; ipAddresses?: string[] };
-    /** Nodes running the API server: their addresses go into the API server cert; each gets kubelet certs. */
+    /** Nodes running the API server: each gets its own API server serving cert naming it, and kubelet certs. */
     controlPlaneNodes: PkiHost[];
     /** Nodes that only run a kubelet. */
     workerNodes?: PkiHost[];
@@ -44,6 +44,11 @@ export interface PkiOptions {
     users?: PkiUser[];
     /** Issue a system:masters ("super-admin") credential that bypasses RBAC. A weakening; default false. */
     breakGlass?: boolean;
+    /**
+     * Issue a client certificate a load balancer presents to each API server's /readyz. Filled by the platform
+     * that runs such a balancer, like the node lists; default false.
+     */
+    apiServerHealthClient?: boolean;
 }
 
 export const PKI_DEFAULTS = {
@@ -70,6 +75,7 @@ export interface ResolvedPkiOptions {
     etcdMembers: Required<PkiHost>[];
     users: Required<PkiUser>[];
     breakGlass: boolean;
+    apiServerHealthClient: boolean;
 }
 
 export { CLUSTER_ADMINS_GROUP, SYSTEM_MASTERS_GROUP };
@@ -88,7 +94,12 @@ const OPTION_KEYS = [
     "etcdMembers",
     "users",
     "breakGlass",
+    "apiServerHealthClient",
 ] as const;
+
+// Each control-plane node gets a row "apiserver-<node>"; these names would land on the fixed rows
+// apiserver-kubelet-client, apiserver-etcd-client and apiserver-health-client.
+const RESERVED_CONTROL_PLANE_NAMES = ["kubelet-client", "etcd-client", "health-client"];
 
 export function resolvePkiOptions(options: PkiOptions, configKey = "pki"): ResolvedPkiOptions {
     const k = (...parts: (string | number)[]) => key(configKey, ...parts);
@@ -122,6 +133,9 @@ export function resolvePkiOptions(options: PkiOptions, configKey = "pki"): Resol
     knownKeys(k("endpoint"), endpoint, ["dnsNames", "ipAddresses"]);
 
     const controlPlaneNodes = hosts(k("controlPlaneNodes"), options.controlPlaneNodes, true);
+    controlPlaneNodes.forEach((n, i) => {
+        if (RESERVED_CONTROL_PLANE_NAMES.includes(n.name)) fail(k("controlPlaneNodes", i, "name"), n.name, `use another name; ${RESERVED_CONTROL_PLANE_NAMES.join(", ")} would collide with the API server's client certificates`);
+    });
     const workerNodes = hosts(k("workerNodes"), options.workerNodes ?? [], false);
     // Node names key the kubelet certificates and kubeconfigs, so they must be unique across both lists.
     unique([...controlPlaneNodes.map((n, i) => ({ name: n.name, at: k("controlPlaneNodes", i, "name") })), ...workerNodes.map((n, i) => ({ name: n.name, at: k("workerNodes", i, "name") }))]);
@@ -133,6 +147,8 @@ export function resolvePkiOptions(options: PkiOptions, configKey = "pki"): Resol
 
     const breakGlass = options.breakGlass ?? false;
     if (typeof breakGlass !== "boolean") fail(k("breakGlass"), breakGlass, "use true or false");
+    const apiServerHealthClient = options.apiServerHealthClient ?? false;
+    if (typeof apiServerHealthClient !== "boolean") fail(k("apiServerHealthClient"), apiServerHealthClient, "use true or false");
 
     return {
         algorithm,
@@ -148,6 +164,7 @@ export function resolvePkiOptions(options: PkiOptions, configKey = "pki"): Resol
         etcdMembers,
         users,
         breakGlass,
+        apiServerHealthClient,
     };
 }
 

@@ -14,6 +14,7 @@ const options: PkiOptions = {
     etcdMembers: [{ name: "cp-0", ipAddresses: ["10.0.1.10"] }, { name: "cp-1", ipAddresses: ["10.0.2.10"] }],
     users: [{ name: "vera", groups: ["viewers"] }],
     leafValidityHours: 2000,
+    apiServerHealthClient: true,
 };
 
 const program = `
@@ -94,10 +95,25 @@ describe("PKI e2e: every certificate of the table, issued by the real tls provid
             const expected = [...row.dnsNames.map((d) => `DNS:${d}`), ...row.ipAddresses.map((ip) => `IP Address:${ipText(ip)}`)].sort();
             assert.deepEqual(sans, expected, row.name);
         }
-        const api = certs["apiserver"].subjectAltName ?? "";
-        for (const san of ["DNS:kubernetes.default.svc.cluster.local", "IP Address:10.96.0.1", "DNS:api.e2e.example.com", "IP Address:192.0.2.10"]) {
-            assert.ok(api.includes(san), `apiserver lacks ${san}: ${api}`);
+    });
+
+    it("gives each API server a certificate that verifies for its own node and for no other", function () {
+        const nodes = [["cp-0", "10.0.1.10"], ["cp-1", "10.0.2.10"]];
+        for (const [node, ip] of nodes) {
+            const cert = certs[`apiserver-${node}`];
+            // X509Certificate.checkHost/checkIP answer as a TLS client's name check would.
+            for (const host of ["kubernetes.default.svc.cluster.local", "api.e2e.example.com", node]) assert.equal(cert.checkHost(host), host, `${node} ${host}`);
+            for (const addr of ["10.96.0.1", "192.0.2.10", "127.0.0.1", ip]) assert.equal(cert.checkIP(addr), addr, `${node} ${addr}`);
+            for (const [other, otherIp] of nodes.filter(([n]) => n !== node)) {
+                assert.equal(cert.checkHost(other), undefined, `${node} answers for ${other}`);
+                assert.equal(cert.checkIP(otherIp), undefined, `${node} answers for ${otherIp}`);
+            }
         }
+    });
+
+    it("issues the API server health-check client with no O, so RBAC gives it only what every authenticated user has", function () {
+        const subject = certs["apiserver-health-client"].subject.split("\n");
+        assert.deepEqual(subject, ["CN=hardened-cluster:apiserver-health-check"]);
     });
 
     it("keeps the admin out of system:masters", function () {

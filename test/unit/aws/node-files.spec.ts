@@ -78,10 +78,13 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
             const server = parse(unwrap(param!.inputs.value)).clusters[0].cluster.server;
             assert.equal(server, url);
             assert.equal(server, b.server, "the same URL admins and AdminBootstrap use");
-            const csr = b.resources.find((r) => r.type === "tls:index/certRequest:CertRequest" && r.name === `${b.name}-pki-apiserver`);
-            assert.ok(csr, "the apiserver certificate request");
-            const sans: string[] = [...(csr!.inputs.ipAddresses ?? []), ...(csr!.inputs.dnsNames ?? [])];
-            assert.ok(sans.includes(new URL(server).hostname), `${new URL(server).hostname} in ${sans.join(", ")}`);
+            // Workers may land on any control-plane node behind the NLB, so every node's certificate must name it.
+            const csrs = b.resources.filter((r) => r.type === "tls:index/certRequest:CertRequest" && /-pki-apiserver-cp-\d$/.test(r.name));
+            assert.deepEqual(csrs.map((c) => c.name).sort(), ["cp-0", "cp-1", "cp-2"].map((n) => `${b.name}-pki-apiserver-${n}`));
+            for (const csr of csrs) {
+                const sans: string[] = [...(csr.inputs.ipAddresses ?? []), ...(csr.inputs.dnsNames ?? [])];
+                assert.ok(sans.includes(new URL(server).hostname), `${csr.name}: ${new URL(server).hostname} in ${sans.join(", ")}`);
+            }
             const lb = b.resources.find((r) => r.type === "aws:lb/loadBalancer:LoadBalancer")!;
             assert.ok(!server.includes(`${lb.name}.elb.`), "not the NLB's generated name");
         });

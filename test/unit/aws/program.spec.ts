@@ -205,8 +205,14 @@ describe("aws: awsProgram (mocked engine)", function () {
         }
         assert.equal(await valueOf(program.server), `https://${NLB_IPS[0]}:6443`);
         assert.equal(parse(await valueOf(program.kubeconfig)).clusters[0].cluster.server, `https://${NLB_IPS[0]}:6443`);
-        const apiserverCsr = byType("tls:index/certRequest:CertRequest").find((r) => r.name === "p-pki-apiserver")!;
-        for (const ip of [...NLB_IPS, ...NODE_IPS, "127.0.0.1"]) assert.ok(apiserverCsr.inputs.ipAddresses.includes(ip), ip);
+        // Each node serves with its own certificate: the NLB's addresses, loopback and its own address only.
+        const csrs = NODE_IPS.map((_, i) => byType("tls:index/certRequest:CertRequest").find((r) => r.name === `p-pki-apiserver-cp-${i}`));
+        assert.equal(csrs.filter((c) => c !== undefined).length, 3);
+        NODE_IPS.forEach((own, i) => {
+            const ips: string[] = csrs[i]!.inputs.ipAddresses;
+            for (const ip of [...NLB_IPS, own, "127.0.0.1"]) assert.ok(ips.includes(ip), `cp-${i} ${ip}`);
+            for (const other of NODE_IPS.filter((x) => x !== own)) assert.ok(!ips.includes(other), `cp-${i} names ${other}`);
+        });
     });
 
     it("chains the cluster, the readiness gate, AdminBootstrap and the k8s provider", function () {

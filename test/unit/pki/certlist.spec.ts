@@ -26,7 +26,8 @@ describe("pki certificate table", () => {
 
     // What kubeadm issues for a control plane, as [row, CA, CN, O, extended usages, kubeadm file, etcd dir].
     const kubeadmLeaves: [string, string, string, string[], string[], string | undefined, boolean][] = [
-        ["apiserver", "kubernetes", "kube-apiserver", [], ["server_auth"], "apiserver", false],
+        ["apiserver-cp-1", "kubernetes", "kube-apiserver", [], ["server_auth"], "apiserver", false],
+        ["apiserver-cp-2", "kubernetes", "kube-apiserver", [], ["server_auth"], "apiserver", false],
         ["apiserver-kubelet-client", "kubernetes", "kube-apiserver-kubelet-client", ["kubeadm:cluster-admins"], ["client_auth"], "apiserver-kubelet-client", false],
         ["apiserver-etcd-client", "etcd", "kube-apiserver-etcd-client", [], ["client_auth"], "apiserver-etcd-client", false],
         ["front-proxy-client", "frontProxy", "front-proxy-client", [], ["client_auth"], "front-proxy-client", false],
@@ -58,22 +59,64 @@ describe("pki certificate table", () => {
         });
     }
 
-    it("names the kubernetes Service IP, every kubernetes.default name, loopback, the endpoint and control-plane nodes in the API server cert", () => {
-        const row = byName(table, "apiserver");
-        for (const dns of ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost", "api.example.test", "cp-1", "cp-1.example.test", "cp-2"]) {
-            assert.ok(row.dnsNames.includes(dns), `missing DNS SAN ${dns}`);
+    // The kube-apiserver row of "PKI certificates and requirements" (kubernetes.io/docs/setup/best-practices/
+    // certificates): <hostname>, <Host_IP>, <advertise_IP>, the load balancer's name and address, kubernetes,
+    // kubernetes.default, kubernetes.default.svc and kubernetes.default.svc.<domain>; kubeadm adds the first
+    // Service IP. localhost and 127.0.0.1 are this blueprint's: its health checks dial loopback.
+    const expectedApiserverSans = (node: { name: string; dns: string[]; ips: string[] }) => ({
+        dns: sorted(["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost", "api.example.test", node.name, ...node.dns]),
+        ips: sorted(["10.96.0.1", "127.0.0.1", "203.0.113.10", ...node.ips]),
+    });
+    const cpNodes = [
+        { name: "cp-1", dns: ["cp-1.example.test"], ips: ["192.0.2.11"] },
+        { name: "cp-2", dns: [], ips: ["192.0.2.12"] },
+    ];
+
+    it("gives each control-plane node its own API server cert naming that node and no other", () => {
+        const rows = table.filter((r) => r.commonName === "kube-apiserver");
+        assert.deepEqual(rows.map((r) => [r.name, r.host, r.hostKind]), [["apiserver-cp-1", "cp-1", "node"], ["apiserver-cp-2", "cp-2", "node"]]);
+        for (const node of cpNodes) {
+            const row = byName(table, `apiserver-${node.name}`);
+            assert.deepEqual({ dns: sorted(row.dnsNames), ips: sorted(row.ipAddresses) }, expectedApiserverSans(node), node.name);
         }
-        for (const ip of ["10.96.0.1", "127.0.0.1", "203.0.113.10", "192.0.2.11", "192.0.2.12"]) assert.ok(row.ipAddresses.includes(ip), `missing IP SAN ${ip}`);
-        // Workers do not serve the API, so their names must not be in its certificate.
-        assert.ok(!row.dnsNames.includes("worker-1"));
-        assert.ok(!row.ipAddresses.includes("192.0.2.21"));
+        const [a, b] = [byName(table, "apiserver-cp-1"), byName(table, "apiserver-cp-2")];
+        assert.ok(a.ipAddresses.includes("192.0.2.11") && !a.ipAddresses.includes("192.0.2.12"));
+        assert.ok(b.ipAddresses.includes("192.0.2.12") && !b.ipAddresses.includes("192.0.2.11"));
+        assert.ok(!b.dnsNames.includes("cp-1") && !b.dnsNames.includes("cp-1.example.test"));
+        // Workers do not serve the API, so their names must not be in any API server certificate.
+        assert.ok(rows.every((r) => !r.dnsNames.includes("worker-1") && !r.ipAddresses.includes("192.0.2.21")));
+    });
+
+    it("lets only the first node's API server row take over the former shared row's name", () => {
+        assert.equal(byName(table, "apiserver-cp-1").formerName, "apiserver");
+        assert.equal(byName(table, "apiserver-cp-2").formerName, undefined);
+        assert.deepEqual(table.filter((r) => r.formerName !== undefined).map((r) => r.name), ["apiserver-cp-1"]);
+        assert.equal(table.find((r) => r.name === "apiserver"), undefined);
+    });
+
+    it("keeps a single node's API server SANs in the former shared row's order, so the renamed request is unchanged", () => {
+        // A CSR is replaced on any change to its lists; with one node the alias then moves the old pair over as is.
+        const row = byName(certificateTable(singleNodeOptions()), "apiserver-node-0");
+        assert.deepEqual(row.dnsNames, ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost", "node-0"]);
+        assert.deepEqual(row.ipAddresses, ["10.43.0.1", "127.0.0.1"]);
     });
 
     it("derives the Service IP and cluster domain from the options", () => {
-        const row = byName(certificateTable({ ...singleNodeOptions(), clusterDomain: "corp.internal" }), "apiserver");
+        const row = byName(certificateTable({ ...singleNodeOptions(), clusterDomain: "corp.internal" }), "apiserver-node-0");
         assert.ok(row.ipAddresses.includes("10.43.0.1"));
         assert.ok(!row.ipAddresses.includes("10.96.0.1"));
         assert.ok(row.dnsNames.includes("kubernetes.default.svc.corp.internal"));
+    });
+
+    it("adds the API server health-check client only when asked, with no group and no file", () => {
+        assert.equal(table.find((r) => r.name === "apiserver-health-client"), undefined);
+        assert.equal(certificateTable({ ...baseOptions(), apiServerHealthClient: false }).find((r) => r.name === "apiserver-health-client"), undefined);
+        const row = byName(certificateTable({ ...baseOptions(), apiServerHealthClient: true }), "apiserver-health-client");
+        assert.deepEqual([row.ca, row.commonName, row.organizations, row.file, row.host], ["kubernetes", "hardened-cluster:apiserver-health-check", [], undefined, undefined]);
+        assert.deepEqual(sorted(row.usages), sorted(["digital_signature", "key_encipherment", "client_auth"]));
+        assert.deepEqual([row.dnsNames, row.ipAddresses], [[], []]);
+        // system: names are reserved for Kubernetes components; the balancer is not one.
+        assert.ok(!row.commonName.startsWith("system:"));
     });
 
     it("gives each etcd member a server and a peer cert naming the member, loopback and its addresses", () => {
@@ -136,7 +179,7 @@ describe("pki certificate table", () => {
     it("lists a SAN once even when the endpoint repeats a node address", () => {
         const o = singleNodeOptions();
         o.endpoint = { ipAddresses: ["127.0.0.1"], dnsNames: ["node-0"] };
-        const row = byName(certificateTable(o), "apiserver");
+        const row = byName(certificateTable(o), "apiserver-node-0");
         assert.equal(row.ipAddresses.filter((ip) => ip === "127.0.0.1").length, 1);
         assert.equal(row.dnsNames.filter((n) => n === "node-0").length, 1);
     });

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { ConfigError } from "../../../components/common";
-import { certificateTable, ClusterPki, kubeconfigTable } from "../../../components/pki";
+import { apiServerHealthClientPair, certificateTable, ClusterPki, kubeconfigTable } from "../../../components/pki";
 import { baseOptions, singleNodeOptions } from "./fixtures";
 import { registered, setPkiMocks, valueOf } from "./mocks";
 
@@ -73,8 +73,10 @@ describe("ClusterPki (mocked engine)", function () {
     it("puts the row's subject and SANs into the CSR", () => {
         const csr = registered.find((r) => r.type === TLS.csr && r.name === "test-kubelet-client-cp-1")!;
         assert.deepEqual(csr.inputs.subject, { commonName: "system:node:cp-1", organization: "system:nodes" });
-        const api = registered.find((r) => r.type === TLS.csr && r.name === "test-apiserver")!;
+        const api = registered.find((r) => r.type === TLS.csr && r.name === "test-apiserver-cp-2")!;
+        assert.deepEqual(api.inputs.subject, { commonName: "kube-apiserver" });
         assert.ok(api.inputs.ipAddresses.includes("10.96.0.1"));
+        assert.ok(api.inputs.ipAddresses.includes("192.0.2.12") && !api.inputs.ipAddresses.includes("192.0.2.11"));
         assert.ok(api.inputs.dnsNames.includes("kubernetes.default.svc.cluster.local"));
     });
 
@@ -86,7 +88,7 @@ describe("ClusterPki (mocked engine)", function () {
         for (const [name, c] of Object.entries(pki.certificates)) assert.equal(await pulumi.isSecret(c.keyPem), true, name);
         for (const [name, k] of Object.entries(pki.kubeconfigs)) assert.equal(await pulumi.isSecret(k), true, name);
         assert.equal(await pulumi.isSecret(pki.cas.kubernetes.certPem), false);
-        assert.equal(await pulumi.isSecret(pki.certificates.apiserver.certPem), false);
+        assert.equal(await pulumi.isSecret(pki.certificates["apiserver-cp-1"].certPem), false);
     });
 
     it("exposes one output per table row and per kubeconfig", () => {
@@ -112,6 +114,49 @@ describe("ClusterPki (mocked engine)", function () {
         assert.equal(pki.certificates["super-admin"], undefined);
         assert.equal(pki.kubeconfigs["super-admin"], undefined);
         assert.equal(pki.posture.breakGlass, false);
+    });
+
+    it("has no API server health-check client unless the options ask for one", () => {
+        assert.equal(pki.certificates["apiserver-health-client"], undefined);
+        assert.throws(() => apiServerHealthClientPair(pki), /apiServerHealthClient/);
+    });
+});
+
+describe("ClusterPki API server certificates", function () {
+    this.timeout(20000);
+    before(setPkiMocks);
+
+    it("names the former shared apiserver resources as aliases of the first node's, and no others", async () => {
+        // Transformations see each child's options before registration, aliases included.
+        const seen: { type: string; name: string; aliases: unknown[] }[] = [];
+        const pki = new ClusterPki("ha", { options: baseOptions(), servers }, {
+            transformations: [(a) => (seen.push({ type: a.type, name: a.name, aliases: (a.opts.aliases ?? []) as unknown[] }), undefined)],
+        });
+        await valueOf(pki.kubeconfigs.admin);
+        await settle();
+        const aliased = seen.filter((r) => r.aliases.length > 0);
+        assert.deepEqual(aliased.map((r) => [r.type, r.name]).sort(), [[TLS.csr, "ha-apiserver-cp-1"], [TLS.key, "ha-apiserver-cp-1"], [TLS.signed, "ha-apiserver-cp-1"]].sort());
+        for (const r of aliased) assert.deepEqual(r.aliases, [{ name: "ha-apiserver" }], r.type);
+        // The alias must not point at a resource this program still registers.
+        assert.equal(seen.some((r) => r.name === "ha-apiserver"), false);
+        assert.equal(seen.filter((r) => r.name === "ha-apiserver-cp-2").length, 3);
+    });
+
+    it("issues the health-check client with no O, from the cluster CA, and hands out its PEMs", async () => {
+        registered.length = 0;
+        const pki = new ClusterPki("lb", { options: { ...singleNodeOptions(), apiServerHealthClient: true }, servers });
+        const pair = apiServerHealthClientPair(pki);
+        assert.equal(await valueOf(pair.certPem), "CERT(lb-apiserver-health-client)");
+        assert.equal(await valueOf(pair.keyPem), "KEY(lb-apiserver-health-client)");
+        assert.equal(await valueOf(pair.caPem), "CA(lb-ca)");
+        assert.equal(await pulumi.isSecret(pair.keyPem), true);
+        await settle();
+        const csr = registered.find((r) => r.type === TLS.csr && r.name === "lb-apiserver-health-client")!;
+        assert.deepEqual(csr.inputs.subject, { commonName: "hardened-cluster:apiserver-health-check" });
+        const signed = registered.find((r) => r.type === TLS.signed && r.name === "lb-apiserver-health-client")!;
+        assert.deepEqual([...signed.inputs.allowedUses].sort(), ["client_auth", "digital_signature", "key_encipherment"]);
+        // No kubeconfig: the balancer takes the bare pair.
+        assert.deepEqual(Object.keys(pki.kubeconfigs).filter((k) => k.includes("health")), []);
     });
 });
 

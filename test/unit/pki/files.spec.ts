@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { ConfigError, kubeadmLayout, stateDirLayout } from "../../../components/common";
-import { ClusterPki, pkiFileSet } from "../../../components/pki";
+import { ClusterPki, pkiFileSet, planPkiFiles } from "../../../components/pki";
 import { baseOptions, singleNodeOptions } from "./fixtures";
 import { setPkiMocks, valueOf } from "./mocks";
 
@@ -78,6 +78,58 @@ describe("pkiFileSet", function () {
         const files = pkiFileSet(multi, kubeadmLayout("/"));
         assert.equal(await valueOf(files.find((f) => f.path === "/etc/kubernetes/pki/etcd/server.crt")!.content), "CERT(many-etcd-server-etcd-a)");
         assert.equal(files.some((f) => f.path.endsWith("super-admin.conf")), false);
+    });
+
+    it("gives each control-plane node its own apiserver.crt and apiserver.key, chosen by node, not by etcd member", async () => {
+        const nodes = ["cp-1", "cp-2"];
+        let checked = 0;
+        for (const node of nodes) {
+            for (const etcdMember of ["etcd-a", "etcd-c"]) {
+                const files = pkiFileSet(multi, kubeadmLayout("/"), { node, etcdMember });
+                const at = (p: string) => files.filter((f) => f.path === p);
+                assert.equal(at("/etc/kubernetes/pki/apiserver.crt").length, 1);
+                assert.equal(at("/etc/kubernetes/pki/apiserver.key").length, 1);
+                assert.equal(await valueOf(at("/etc/kubernetes/pki/apiserver.crt")[0].content), `CERT(many-apiserver-${node})`);
+                assert.equal(await valueOf(at("/etc/kubernetes/pki/apiserver.key")[0].content), `KEY(many-apiserver-${node})`);
+                assert.equal(await valueOf(at("/etc/kubernetes/pki/etcd/server.key")[0].content), `KEY(many-etcd-server-${etcdMember})`);
+                checked++;
+            }
+        }
+        assert.equal(checked, 4);
+        const byDefault = pkiFileSet(multi, kubeadmLayout("/")).find((f) => f.path === "/etc/kubernetes/pki/apiserver.key")!;
+        assert.equal(await valueOf(byDefault.content), "KEY(many-apiserver-cp-1)");
+    });
+
+    it("tells a node from an etcd member of the same name", async () => {
+        // Machines a and b each run an API server and an etcd member under their own name; this bundle is a's
+        // API server with b's etcd member, so each pair must come from the row of the right kind.
+        const hosts = [{ name: "a", ipAddresses: ["192.0.2.1"] }, { name: "b", ipAddresses: ["192.0.2.2"] }];
+        const twin = new ClusterPki("twin", { options: { serviceCidr: "10.96.0.0/12", controlPlaneNodes: hosts, etcdMembers: hosts }, servers });
+        const files = pkiFileSet(twin, kubeadmLayout("/"), { node: "a", etcdMember: "b" });
+        const content = (p: string) => valueOf(files.find((f) => f.path === p)!.content);
+        assert.equal(await content("/etc/kubernetes/pki/apiserver.key"), "KEY(twin-apiserver-a)");
+        assert.equal(await content("/etc/kubernetes/pki/etcd/peer.key"), "KEY(twin-etcd-peer-b)");
+        assert.equal(files.filter((f) => f.path.endsWith("/apiserver.crt")).length, 1);
+    });
+
+    it("marks the files that hold one host's own credential, which a platform must not share between hosts", () => {
+        const planned = planPkiFiles(multi, kubeadmLayout("/"), { node: "cp-2", etcdMember: "etcd-b" });
+        const own = Object.fromEntries(planned.filter((f) => f.host !== undefined).map((f) => [f.path, f.host]));
+        assert.deepEqual(own, {
+            "/etc/kubernetes/pki/apiserver.crt": "cp-2",
+            "/etc/kubernetes/pki/apiserver.key": "cp-2",
+            "/etc/kubernetes/pki/etcd/server.crt": "etcd-b",
+            "/etc/kubernetes/pki/etcd/server.key": "etcd-b",
+            "/etc/kubernetes/pki/etcd/peer.crt": "etcd-b",
+            "/etc/kubernetes/pki/etcd/peer.key": "etcd-b",
+            "/etc/kubernetes/kubelet.conf": "cp-2",
+        });
+    });
+
+    it("writes no API server pair for a worker, which serves no API", () => {
+        const paths = pkiFileSet(multi, kubeadmLayout("/"), { node: "worker-1" }).map((f) => f.path);
+        assert.ok(paths.includes("/etc/kubernetes/kubelet.conf"));
+        assert.ok(!paths.some((p) => p.startsWith("/etc/kubernetes/pki/apiserver.")));
     });
 
     it("writes the kubelet serving pair only where the caller says", async () => {

@@ -37,6 +37,10 @@ const cases: [string, Mutate, string, string][] = [
     ["a missing service CIDR", (o) => delete o.serviceCidr, "pki.serviceCidr", "(missing)"],
     ["a cluster domain that is not a DNS name", (o) => (o.clusterDomain = "cluster..local"), "pki.clusterDomain", "cluster..local"],
     ["breakGlass given as a string", (o) => (o.breakGlass = "yes"), "pki.breakGlass", "yes"],
+    ["apiServerHealthClient given as a string", (o) => (o.apiServerHealthClient = "true"), "pki.apiServerHealthClient", "true"],
+    // "apiserver-<node>" would be the name of the kubelet-client, etcd-client or health-client row.
+    ["a control-plane node named after an API server client row", (o) => (o.controlPlaneNodes[1].name = "etcd-client"), "pki.controlPlaneNodes[1].name", "etcd-client"],
+    ["a control-plane node named kubelet-client", (o) => (o.controlPlaneNodes[0].name = "kubelet-client"), "pki.controlPlaneNodes[0].name", "kubelet-client"],
     ["users given as an object", (o) => (o.users = { alice: {} }), "pki.users", "alice"],
 ];
 

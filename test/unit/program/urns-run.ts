@@ -16,6 +16,8 @@ import { computedTlsAndRandom, resolveExport, settle } from "./mock-engine";
 
 export interface UrnRun {
     urns: string[];
+    /** The URNs a resource names as its aliases (its former URNs), by its URN. */
+    aliases: Record<string, string[]>;
     errors: string[];
 }
 
@@ -30,19 +32,49 @@ if ((programKind !== "blueprint" && programKind !== "example") || !stack || !res
 }
 const project = programKind === "blueprint" ? "hardened-cluster" : "baseline-existing-cluster";
 
-const run: UrnRun = { urns: [], errors: [] };
+const run: UrnRun = { urns: [], aliases: {}, errors: [] };
 const describe = (e: unknown) => (e instanceof Error ? e.stack ?? `${e.name}: ${e.message}` : String(e));
 process.on("unhandledRejection", (e) => run.errors.push(`unhandled rejection: ${describe(e)}`));
 process.on("uncaughtException", (e) => run.errors.push(`uncaught exception: ${describe(e)}`));
 
-const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: { newUrn(parent: string, type: string, name: string): string } } };
-MockMonitor.prototype.newUrn = function (parent: string, type: string, name: string): string {
+function urnOf(parent: string, type: string, name: string, inStack = stack!, inProject = project): string {
     // The parent's type part is everything between the project and the name: `urn:pulumi:s::p::<types>::<name>`.
     const parentTypes = parent ? parent.split("::")[2] : "";
     const chain = parentTypes && parentTypes !== ROOT_STACK_TYPE ? `${parentTypes}$${type}` : type;
-    const urn = `urn:pulumi:${stack}::${project}::${chain}::${name}`;
+    return `urn:pulumi:${inStack}::${inProject}::${chain}::${name}`;
+}
+
+/** The fields of the engine's Alias message (alias.proto) this runner reads. */
+interface AliasMessage {
+    getUrn(): string;
+    getSpec(): { getName(): string; getType(): string; getStack(): string; getProject(): string; getParenturn(): string; getNoparent(): boolean } | undefined;
+}
+interface RegisterRequest {
+    getParent(): string;
+    getType(): string;
+    getName(): string;
+    getAliasesList(): AliasMessage[];
+}
+
+const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as {
+    MockMonitor: { prototype: { newUrn(parent: string, type: string, name: string): string; registerResource(req: RegisterRequest, cb: unknown): Promise<void> } };
+};
+MockMonitor.prototype.newUrn = function (parent: string, type: string, name: string): string {
+    const urn = urnOf(parent, type, name);
     run.urns.push(urn);
     return urn;
+};
+// The mock monitor ignores aliases; the engine resolves an alias spec's blanks from the resource itself.
+const registerResource = MockMonitor.prototype.registerResource;
+MockMonitor.prototype.registerResource = function (req: RegisterRequest, cb: unknown): Promise<void> {
+    const former = req.getAliasesList().map((a) => {
+        const spec = a.getSpec();
+        if (!spec) return a.getUrn();
+        const parent = spec.getNoparent() ? "" : spec.getParenturn() || req.getParent();
+        return urnOf(parent, spec.getType() || req.getType(), spec.getName() || req.getName(), spec.getStack() || stack!, spec.getProject() || project);
+    });
+    if (former.length > 0) run.aliases[urnOf(req.getParent(), req.getType(), req.getName())] = former;
+    return registerResource.call(this, req, cb);
 };
 
 // The library is imported by its package name in the example; here it is the repository's components/.

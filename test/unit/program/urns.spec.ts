@@ -6,6 +6,9 @@
 //
 //   UPDATE_URNS=1 TS_NODE_TRANSPILE_ONLY=true npx mocha test/unit/program/urns.spec.ts
 //
+// A rename already released is listed under its case (`renames`): the new URN must carry the old one as an alias,
+// so dropping the alias fails here even though the fixture holds only current URNs.
+//
 // Each program runs in its own process (urns-run.ts) on the mock monitor, with the engine's URN rule. The
 // blueprint runs as stack "local" with the configuration below and a FAKE toolchain (HC_TOOLCHAIN_DIR), so
 // nothing is built, written or started. It uses the user layout: the system layout plans from /etc/kubernetes
@@ -47,12 +50,21 @@ interface Case {
     stack: string;
     fixture: string;
     note: string;
+    renames?: { from: string; to: string }[];
 }
+
+// The local stack's single API server pair became the first control-plane node's ("control-plane").
+const LOCAL_PKI = "urn:pulumi:local::hardened-cluster::hardened-cluster:local:LocalCluster$hardened-cluster:pki:ClusterPki$tls:index/";
+const APISERVER_RENAMES = ["privateKey:PrivateKey", "certRequest:CertRequest", "locallySignedCert:LocallySignedCert"].map((t) => ({
+    from: `${LOCAL_PKI}${t}::local-pki-apiserver`,
+    to: `${LOCAL_PKI}${t}::local-pki-apiserver-control-plane`,
+}));
 
 const CASES: Case[] = [
     {
         title: "index.ts, local stack", program: "blueprint", stack: "local", fixture: "urns.local.txt",
         note: `index.ts as stack "local": platform local, layout user (stateDir ${STATE_DIR}), pki.users [alice], baseline.tenants [team-a]`,
+        renames: APISERVER_RENAMES,
     },
     {
         title: "examples/baseline-existing-cluster", program: "example", stack: "dev", fixture: "urns.example.txt",
@@ -115,6 +127,14 @@ describe("program: pinned resource URNs", function () {
             // The engine refuses a second resource with the same URN; the mock monitor does not.
             const dupes = run.urns.filter((u, i) => run.urns.indexOf(u) !== i);
             assert.deepEqual(dupes, [], `${c.title} registers a URN twice`);
+            for (const { from, to } of c.renames ?? []) {
+                assert.ok(run.urns.includes(to), `${to} is not registered`);
+                assert.ok((run.aliases[to] ?? []).includes(from), `${to} does not alias ${from}: existing stacks would replace it`);
+            }
+            // An alias naming a URN the program still registers would tie two live resources to one state.
+            const live = new Set(run.urns);
+            const clashes = Object.entries(run.aliases).filter(([, former]) => former.some((u) => live.has(u)));
+            assert.deepEqual(clashes, [], `${c.title}: an alias names a resource that still exists`);
             const actual = [...run.urns].sort();
             const fixture = path.join(__dirname, c.fixture);
             if (process.env.UPDATE_URNS === "1") {
