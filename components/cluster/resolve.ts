@@ -102,6 +102,8 @@ export function resolveCluster(settings: ClusterSettings, facts: PlatformFacts, 
         endpoint: { ipAddresses: facts.endpoint.ipAddresses, dnsNames: [...(s.pki?.endpoint?.dnsNames ?? []), ...facts.endpoint.dnsNames] },
         controlPlaneNodes: facts.members.filter((m) => !m.etcdOnly).map((m) => ({ name: m.name, ipAddresses: [m.ip] })),
         etcdMembers: facts.members.map((m) => ({ name: m.name, ipAddresses: [m.ip] })),
+        // A balancer checks each apiserver's /readyz with a client identity of its own.
+        ...(facts.balancer ? { apiServerHealthClient: true } : {}),
     };
     const domain = network.clusterDomain ?? s.pki?.clusterDomain;
     if (domain === undefined) delete pki.clusterDomain;
@@ -124,6 +126,7 @@ export const PLATFORM_PKI_FIELDS: Readonly<Record<string, string>> = {
     serviceCidr: "set controlPlane.network.serviceCidr; the platform copies it into the API server certificate",
     controlPlaneNodes: "the platform names its control-plane nodes and their addresses",
     etcdMembers: "the platform names its etcd members and their addresses",
+    apiServerHealthClient: "the platform issues it when its apiservers sit behind a balancer",
 };
 
 function checkPkiShape(pki: ClusterSettings["pki"], k: string): void {

@@ -4,15 +4,12 @@
 // beyond the built-in public-info viewer, so an apiserver shutting down leaves the rotation before it closes.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterPki } from "../../components/pki";
+import { apiServerHealthClientPair, ClusterPki } from "../../components/pki";
 import { balancerArgv, renderBalancerConfig } from "./balancer";
 import { LocalFileSet } from "./file-set";
 import { fileSpec } from "./node";
 import { LocalStackPlan } from "./plan";
 import { LocalProcess } from "./process";
-
-/** The pki row of the balancer's health-check client. */
-export const HEALTH_CLIENT_ROW = "apiserver-health-client";
 
 export function balancerBinary(plan: Pick<LocalStackPlan, "toolchainBin">): string {
     return path.join(plan.toolchainBin, "haproxy");
@@ -36,7 +33,7 @@ export function deliverBalancer(name: string, plan: LocalStackPlan, pki: Cluster
         // As root it reads its files, binds, then drops to an account that owns nothing.
         ...(root ? { user: { user: "nobody", group: "nogroup" } } : {}),
     });
-    const health = pki.certificates[HEALTH_CLIENT_ROW];
+    const health = apiServerHealthClientPair(pki);
     const set = new LocalFileSet(`${name}-balancer-files`, {
         files: [
             fileSpec(files.config, config, 0o600, root),
