@@ -100,7 +100,7 @@ function nodeFiles(r: ResolvedCluster, n: ResolvedNode, tables: PkiTables): Plan
         if (!separateEtcd && etcdOwn.has(f.path)) continue; // written once below, with etcd's ownership
         if (n.member.etcdOnly && !etcdHealth.has(f.path)) continue;
         files.push({
-            path: f.path, content: { pki: f.from }, mode: f.mode, secret: f.mode === 0o600, scope: f.mode === 0o600 ? "cluster" : undefined,
+            path: f.path, content: { pki: f.from }, mode: f.mode, secret: f.mode === 0o600, scope: f.mode === 0o600 ? (f.host !== undefined ? "node" : "cluster") : undefined,
             readers: readers.get(f.path) ?? [], onChange: "restart", kind: f.kind,
         });
     }

@@ -291,9 +291,10 @@ describe("aws: awsProgram (mocked engine)", function () {
             assert.ok(fetched.length > 0);
             for (const f of fetched) assert.ok(readers[n].includes(f.parameter), `${n} fetches ${f.parameter}`);
         }
-        // Only an etcd member's own server and peer keys are for one node; the rest is shared by all three.
+        // Only an etcd member's own server and peer keys and its apiserver's serving key are for one node; the rest is shared by all three.
         const onlyOne = names.filter((n) => Object.values(readers).filter((l) => l.includes(n)).length === 1 && !readers.workers.includes(n));
-        assert.deepEqual(onlyOne.map((n) => n.split("/").pop()).sort(), ["etcd-pki-peer.key", "etcd-pki-peer.key", "etcd-pki-peer.key", "etcd-pki-server.key", "etcd-pki-server.key", "etcd-pki-server.key"]);
+        assert.deepEqual(onlyOne.map((n) => n.split("/").pop()).sort(), ["etcd-pki-peer.key", "etcd-pki-peer.key", "etcd-pki-peer.key", "etcd-pki-server.key", "etcd-pki-server.key", "etcd-pki-server.key",
+            "kubernetes-pki-apiserver.key", "kubernetes-pki-apiserver.key", "kubernetes-pki-apiserver.key"]);
         const shared = names.filter((n) => nodes.every((x) => readers[x].includes(n)));
         assert.ok(shared.some((n) => n.endsWith("/kubernetes-pki-ca.key")) && shared.some((n) => n.endsWith("/kubernetes-pki-sa.key")), shared.join(", "));
         assert.ok(!aws.guarantees.some((g) => /only by the node they belong to/.test(g)), "a guarantee claims per-node secrets that are shared");

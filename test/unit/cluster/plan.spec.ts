@@ -134,7 +134,7 @@ describe("cluster plan: declared readers match every command line, both ways", f
         const keys = b.files.filter((f) => f.path.endsWith(".key"));
         assert.ok(keys.length >= 10);
         for (const f of keys) assert.equal(f.secret, true, f.path);
-        assert.deepEqual(b.files.filter((f) => f.scope === "node").map((f) => f.path).sort(), ["/etc/etcd/pki/peer.key", "/etc/etcd/pki/server.key"]);
+        assert.deepEqual(b.files.filter((f) => f.scope === "node").map((f) => f.path).sort(), ["/etc/etcd/pki/peer.key", "/etc/etcd/pki/server.key", "/etc/kubernetes/pki/apiserver.key"]);
         for (const f of b.files.filter((x) => x.path.endsWith(".crt"))) assert.equal(f.secret, false, f.path);
     });
 });
