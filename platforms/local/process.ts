@@ -170,10 +170,16 @@ const processProvider: ProcessProvider = {
         const fs: Fs = require("node:fs");
         const path: typeof import("node:path") = require("node:path");
         const cp: typeof import("node:child_process") = require("node:child_process");
-        fs.mkdirSync(path.dirname(spec.logFile), { recursive: true, mode: 0o700 });
+        // Directories made on the way stay traversable (0711): a component running as its own user (etcd) may
+        // need to reach its directory below them; only the last one gets the restrictive mode.
+        const mkdir = (dir: string, mode: number) => {
+            fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o711 });
+            if (!fs.existsSync(dir)) fs.mkdirSync(dir, { mode });
+        };
+        mkdir(path.dirname(spec.logFile), 0o700);
         const me = typeof process.geteuid === "function" ? process.geteuid() : 0;
         for (const d of spec.dirs ?? []) {
-            fs.mkdirSync(d.path, { recursive: true, mode: d.mode });
+            mkdir(d.path, d.mode);
             // Only a directory that is ours or already its intended owner's is taken over: never one someone
             // else made (or a symlink they planted) in its place.
             const want = d.owner && me === 0 ? processProvider.userIds(d.owner.split(":")[0]) : undefined;
