@@ -193,7 +193,7 @@ describe("local ha topology: three etcd members, two apiservers behind a balance
             endpoints.push([n.node.ip, ports.etcdClient], [n.node.ip, ports.etcdPeer]);
             if (!n.node.etcdOnly) endpoints.push([n.node.ip, ports.apiServer], ["127.0.0.1", n.node.ports.controllerManager], ["127.0.0.1", n.node.ports.scheduler]);
         }
-        assert.equal(endpoints.length, 14);
+        assert.equal(endpoints.length, 13);
         for (const [host, port] of endpoints) assert.equal(await listening(port, host), false, `${host}:${port} still listening`);
         for (const n of plan.nodes) assert.equal(fs.existsSync(n.node.layout.etcdDataDir), false, `${n.node.layout.etcdDataDir} left behind`);
     });
