@@ -5,6 +5,7 @@
 // not known yet; the engine then reports "can't run policy ... during preview" (advisory) and the rule runs
 // again, mandatory, on the known values of `pulumi up`. The rules leave that in place: a check never passes
 // because a value is unknown, and a preview never fails because of one.
+import { UnknownValueError } from "@pulumi/policy";
 import type { PolicyComplianceFramework, ReportViolation, ResourceValidationPolicy, Severity, StackValidationPolicy } from "@pulumi/policy";
 
 export interface Framework {
@@ -95,4 +96,15 @@ export function goBool(v: unknown): boolean | undefined {
     if (["1", "t", "T", "TRUE", "true", "True"].includes(v)) return true;
     if (["0", "f", "F", "FALSE", "false", "False"].includes(v)) return false;
     return undefined;
+}
+
+// The SDK's sentinel for an unknown object (internal to it, so not in its typings; the pack pins 1.21.0).
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const UNKNOWN_OBJECT: string = require("@pulumi/policy/proxy").unknownObjectValue;
+
+/** Defers a rule to `up` the way the SDK does for an unknown input: the engine reports "can't run ... during
+ * preview" (advisory) and runs the rule, mandatory, on the known values. For stack rules, whose resources
+ * carry outputs, which the engine leaves empty at preview when a provider's configuration is unknown. */
+export function defer(path: string): never {
+    throw new UnknownValueError(UNKNOWN_OBJECT, [path]);
 }

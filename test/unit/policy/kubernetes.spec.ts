@@ -49,6 +49,15 @@ describe("policy pack: namespace-default-deny", () => {
         const ingressOnly = { type: NP, name: "i", props: { metadata: { namespace: "team-a" }, spec: { podSelector: {} } } };
         assert.match((await checkStack("namespace-default-deny", [ns, ingressOnly])).violations.join(), /for Egress$/);
     });
+    it("defers (neither passes nor fails) when outputs are not known at preview", async () => {
+        // A provider with an unknown configuration plans no outputs: the namespace's name is missing.
+        assert.equal((await checkStack("namespace-default-deny", [{ type: NS, name: "ns", props: {} }])).deferred, true);
+        // A policy whose outputs are missing may be the deny this namespace needs.
+        const o = await checkStack("namespace-default-deny", [ns, { type: NP, name: "np", props: {} }]);
+        assert.deepEqual([o.deferred, o.violations], [true, []]);
+        // ...but a namespace another policy already covers is decided.
+        assert.equal((await checkStack("namespace-default-deny", [ns, deny(["Ingress", "Egress"]), { type: NP, name: "np", props: {} }])).deferred, false);
+    });
     it("honours an exempt namespace", async () => {
         const o = await checkStack("namespace-default-deny", [ns], { exceptions: ["team-a"] });
         assert.deepEqual(o.violations, []);

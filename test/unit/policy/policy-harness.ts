@@ -76,7 +76,7 @@ export function checkStack(name: string, resources: FakeResource[], config?: obj
     const byName = new Map<string, PolicyResource>();
     const list: PolicyResource[] = resources.map((r) => {
         const pr = { type: r.type, name: r.name, urn: `urn:pulumi:test::test::${r.type}::${r.name}`, props: unknownCheckingProxy(r.props),
-            opts: {} as any, dependencies: [], propertyDependencies: {} } as PolicyResource;
+            opts: {} as any, dependencies: [], propertyDependencies: {}, isType: () => false, asType: () => undefined } as PolicyResource;
         byName.set(r.name, pr);
         return pr;
     });
