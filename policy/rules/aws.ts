@@ -15,6 +15,8 @@ export const awsImdsv2 = resourceRule({
     remediation: "Set metadataOptions: { httpTokens: \"required\", httpPutResponseHopLimit: 1 } (or httpEndpoint: \"disabled\").",
 }, (args, report) => {
     if (args.type !== LT && args.type !== INSTANCE) return;
+    // An instance launched from a template without options of its own takes the template's (judged there).
+    if (args.type === INSTANCE && args.props.metadataOptions === undefined && isObj(args.props.launchTemplate)) return;
     const m = isObj(args.props.metadataOptions) ? args.props.metadataOptions : {};
     if (m.httpEndpoint === "disabled") return;
     if (m.httpTokens !== "required") report(`${args.name}: metadataOptions.httpTokens is ${m.httpTokens ?? "unset (optional)"}, not required`);
@@ -100,7 +102,8 @@ export const awsCustomerKeys = resourceRule({
     switch (args.type) {
         case "aws:ebs/volume:Volume": return ebs("the volume", p);
         case INSTANCE:
-            ebs("the root block device", p.rootBlockDevice ?? {});
+            // Without a root block device of its own, an instance from a launch template gets the template's.
+            if (p.rootBlockDevice !== undefined || !isObj(p.launchTemplate)) ebs("the root block device", p.rootBlockDevice ?? {});
             for (const d of arr(p.ebsBlockDevices)) ebs(`block device ${d?.deviceName}`, d);
             return;
         case LT: for (const d of arr(p.blockDeviceMappings)) if (isObj(d) && isObj(d.ebs)) ebs(`block device ${d.deviceName}`, d.ebs); return;

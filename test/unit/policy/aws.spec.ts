@@ -14,6 +14,16 @@ describe("policy pack: aws-imdsv2-hop-limit-1", () => {
         assert.deepEqual((await checkResource("aws-imdsv2-hop-limit-1", LT, { metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 } })).violations, []);
         assert.deepEqual((await checkResource("aws-imdsv2-hop-limit-1", "aws:ec2/instance:Instance", { metadataOptions: { httpEndpoint: "disabled" } })).violations, []);
     });
+    it("judges an instance launched from a template on the template, unless it sets options of its own", async () => {
+        const fromTemplate = { launchTemplate: { id: "lt-1", version: "1" } };
+        assert.deepEqual((await checkResource("aws-imdsv2-hop-limit-1", "aws:ec2/instance:Instance", fromTemplate)).violations, []);
+        assert.deepEqual((await checkResource("aws-customer-managed-encryption", "aws:ec2/instance:Instance", fromTemplate)).violations, []);
+        const own = { ...fromTemplate, metadataOptions: { httpTokens: "optional" }, rootBlockDevice: { encrypted: false } };
+        assert.equal((await checkResource("aws-imdsv2-hop-limit-1", "aws:ec2/instance:Instance", own)).violations.length, 2);
+        assert.equal((await checkResource("aws-customer-managed-encryption", "aws:ec2/instance:Instance", own)).violations.length, 1);
+        // No template and no root device: the AMI's default volume, unencrypted unless the account says otherwise.
+        assert.equal((await checkResource("aws-imdsv2-hop-limit-1", "aws:ec2/instance:Instance", {})).violations.length, 2);
+    });
     it("refuses httpTokens optional, a missing block, and hop limit 2", async () => {
         assert.match((await checkResource("aws-imdsv2-hop-limit-1", LT, { metadataOptions: { httpTokens: "optional", httpPutResponseHopLimit: 1 } })).violations.join(), /optional/);
         assert.equal((await checkResource("aws-imdsv2-hop-limit-1", LT, {})).violations.length, 2);
