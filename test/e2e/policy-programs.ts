@@ -39,6 +39,8 @@ export interface Mutation {
     code: string;
     /** The mandatory rules the preview must name, and no others. */
     rules: string[];
+    /** What the violation must say, where one rule covers several mutations. */
+    says?: RegExp;
 }
 
 export const MUTATIONS: Mutation[] = [
@@ -90,6 +92,14 @@ export const MUTATIONS: Mutation[] = [
             return { props: { ...a.props, metadata: { ...a.props.metadata, labels } }, opts: a.opts };
         }] });`,
         rules: ["namespace-pod-security"],
+        says: /namespace stripped has no Pod Security enforce label/,
+    },
+    {
+        name: "a transforms that unpins the component's PSA version (latest)",
+        code: `new SecureNamespace("unpinned", { name: "unpinned", configKey: "unpinned" }, { ...opts, transforms: [(a) => a.type !== "kubernetes:core/v1:Namespace" ? undefined : {
+            props: { ...a.props, metadata: { ...a.props.metadata, labels: { ...a.props.metadata.labels, "pod-security.kubernetes.io/enforce-version": "latest" } } }, opts: a.opts }] });`,
+        rules: ["namespace-pod-security"],
+        says: /namespace unpinned does not pin its Pod Security version \(pod-security\.kubernetes\.io\/enforce-version is 'latest'/,
     },
     {
         name: "a NetworkPolicy allowing egress to 169.254.169.254",
