@@ -90,7 +90,7 @@ export const awsCustomerKeys = resourceRule({
     name: "aws-customer-managed-encryption",
     description: "EBS volumes (instances, launch templates, volumes), CloudWatch log groups, SSM SecureString parameters and S3 default encryption use a customer-managed KMS key.",
     severity: "high",
-    framework: fsbp("EC2.3, EC2.7, S3.17", "Encrypt EBS volumes and S3 buckets with AWS KMS; the hardened-cluster posture extends it to log groups and SSM"),
+    framework: fsbp("EC2.3, S3.17", "Encrypt EBS volumes and S3 buckets with AWS KMS; the hardened-cluster posture extends it to log groups and SSM SecureStrings"),
     remediation: "Give each resource a kmsKeyId / keyId / kmsMasterKeyId of your own aws.kms.Key (with rotation), and set encrypted: true on every EBS volume.",
 }, (args, report) => {
     const p = args.props;

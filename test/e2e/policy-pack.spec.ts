@@ -12,7 +12,7 @@ import * as path from "node:path";
 import * as auto from "@pulumi/pulumi/automation";
 import { allConfigOf, readStack } from "../unit/config/stack-files";
 import { engineEnv, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
-import { MUTATIONS, programOf, UNREACHABLE_KUBECONFIG } from "./policy-programs";
+import { deferredProgram, MUTATIONS, programOf, UNREACHABLE_KUBECONFIG } from "./policy-programs";
 
 const POLICY = path.join(repoRoot, "policy");
 const PLUGINS = ["pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes", "pulumi-resource-pulumi-nodejs"];
@@ -165,6 +165,21 @@ describe("policy pack with the real engine: mutated programs", function () {
         assert.equal(v.failed, false, v.text.slice(-4000));
         assert.deepEqual(v.mandatory, []);
         assert.match(v.text, /exception honoured by namespace-pod-security: namespace legacy enforces 'privileged'/);
+    });
+
+    it("defers a rule whose input is unknown at preview (advisory), then enforces it at up before anything is written", async () => {
+        const ps = stacks[0];
+        const file = path.join(ps.root, "encryption-config.yaml");
+        fs.writeFileSync(path.join(ps.workDir, "index.ts"), deferredProgram(file));
+        const v = await previewWithPack(ps.stack);
+        assert.equal(v.failed, false, v.text.slice(-4000));
+        assert.deepEqual(v.mandatory, []);
+        assert.match(v.text, /can't run policy 'encryption-provider' from policy pack .* during preview/);
+        const up = await ps.stack.up({ policyPacks: [POLICY], color: "never" }).then((r) => ({ failed: false, text: r.stdout }), (e: Error) => ({ failed: true, text: String(e.message) }));
+        assert.equal(up.failed, true, up.text.slice(-4000));
+        assert.match(up.text, /\[mandatory\]\s+\[severity: critical\]\s+encryption-provider/);
+        assert.match(up.text, /the first provider is identity/);
+        assert.equal(fs.existsSync(file), false, "the config was written although the rule refused it");
     });
 
     it("lets the policy config downgrade a rule to advisory", () => {

@@ -117,3 +117,15 @@ export const MUTATIONS: Mutation[] = [
 ];
 
 export const programOf = (code = "") => `${PRELUDE}\n${BASE}\n${code}\n`;
+
+/** An encryption config with identity first whose key is generated: unknown at preview, known at `up`. */
+export function deferredProgram(file: string): string {
+    return `
+import * as random from "@pulumi/random";
+import { LocalFile } from ${JSON.stringify(path.join(repoRoot, "platforms/local/file"))};
+const key = new random.RandomBytes("key", { length: 32 });
+new LocalFile("enc", { path: ${JSON.stringify(file)}, mode: 0o600, content: key.base64.apply((k) => [
+    "apiVersion: apiserver.config.k8s.io/v1", "kind: EncryptionConfiguration", "resources:", "  - resources: [secrets]",
+    "    providers:", "      - identity: {}", "      - secretbox:", "          keys: [{ name: k1, secret: " + k + " }]", ""].join("\\n")) });
+`;
+}
