@@ -5,6 +5,7 @@
 //   (d) a no-change `pulumi up` of it
 //   (e) `pulumi preview` of the local stack with 20 and with 200 tenant namespaces, time and peak memory
 //   (f) `pulumi up` of the local ha topology from nothing to ready, and its ratio to (c) (a figure, no goal)
+//   (g) what the policy pack adds to a preview of the local stack (bench/policy-overhead.ts); goal <= 30 %
 // Goals (not tests): (c) <= 1.6 x ((a) + (b)); (d) <= 1.5 x (b); (e) 200/20 time ratio <= 10, peak <= 1 GiB.
 // Then bench/baseline-render.ts in a process of its own, and last exactly one line `bench-json: {...}`
 // holding every figure (ms, MiB), the ratios, the goals and whether each is met, for a script to read.
@@ -15,9 +16,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { programStack, toolchain } from "../test/e2e/harness";
 import type { RenderFigures } from "./baseline-render";
+import { policyOverhead } from "./policy-overhead";
 
 /** The goals, as the largest ratio (or MiB) that still meets them. */
-const GOALS = { coldRatio: 1.6, noopRatio: 1.5, previewRatio: 10, previewPeakMiB: 1024 } as const;
+const GOALS = { coldRatio: 1.6, noopRatio: 1.5, previewRatio: 10, previewPeakMiB: 1024, policyOverhead: 0.3 } as const;
 
 const ports = { apiServer: 46443, etcdClient: 42379, etcdPeer: 42380, controllerManager: 40257, scheduler: 40259 };
 
@@ -146,6 +148,7 @@ async function main() {
     // The ha topology: three etcd members, two apiservers and the balancer, from nothing to ready.
     const ha = await localUps("bench-ha", { topology: "ha" }, false);
 
+    const policy = await policyOverhead(ports);
     const p20 = await preview(20);
     const p200 = await preview(200);
 
@@ -156,6 +159,7 @@ async function main() {
         noopRatio: ratio.noopRatio <= GOALS.noopRatio,
         previewRatio: ratio.previewRatio <= GOALS.previewRatio,
         previewPeakMiB: previewPeakMiB <= GOALS.previewPeakMiB,
+        policyOverhead: policy.ratio <= GOALS.policyOverhead,
     };
     const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
 
@@ -171,6 +175,8 @@ async function main() {
         ["(c) / ((a) + (b))", `${ratio.coldRatio.toFixed(2)} (goal <= ${GOALS.coldRatio}: ${verdict(met.coldRatio)})`],
         ["(d) / (b)", `${ratio.noopRatio.toFixed(2)} (goal <= ${GOALS.noopRatio}: ${verdict(met.noopRatio)})`],
         ["(e) time 200 / 20", `${ratio.previewRatio.toFixed(2)} (goal <= ${GOALS.previewRatio}: ${verdict(met.previewRatio)})`],
+        ["(g) preview without / with the policy pack", `${seconds(policy.bareMs)} s / ${seconds(policy.packMs)} s`],
+        ["(g) time the pack adds", `${(policy.ratio * 100).toFixed(0)} % (goal <= ${GOALS.policyOverhead * 100} %: ${verdict(met.policyOverhead)})`],
         ["(e) peak memory", `${previewPeakMiB} MiB (goal <= ${GOALS.previewPeakMiB}: ${verdict(met.previewPeakMiB)})`],
     ];
     console.log(`hardened-cluster bench on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`);
@@ -181,6 +187,7 @@ async function main() {
     const json = {
         cores: os.cpus().length, memGiB: round(os.totalmem() / 2 ** 30, 1),
         bareFloorMs: a, emptyUpMs: b, coldUpMs: c, noopUpMs: d, localResources,
+        policyBareMs: policy.bareMs, policyPackMs: policy.packMs, policyOverhead: round(policy.ratio, 3),
         haColdUpMs: ha.coldMs, haResources: ha.resources, haToSingleColdRatio: round(ha.coldMs / c, 3),
         preview20Ms: p20.ms, preview20PeakMiB: p20.peakMiB, preview200Ms: p200.ms, preview200PeakMiB: p200.peakMiB,
         coldRatio: round(ratio.coldRatio, 3), noopRatio: round(ratio.noopRatio, 3), previewRatio: round(ratio.previewRatio, 3), previewPeakMiB,
