@@ -32,10 +32,12 @@ export function libraryManifest(repo: PackageJson, pulumiSdk: Pick<PackageJson, 
             ".": { types: "./components/index.d.ts", default: "./components/index.js" },
             "./package.json": "./package.json",
         },
-        files: ["components"],
+        files: ["components", "policy"],
         // The peer SDK's floor is the library's: it cannot run where @pulumi/pulumi does not.
         engines: { node: pulumiSdk.engines.node },
         dependencies: { ...repo.dependencies },
-        peerDependencies: { ...repo.peerDependencies },
+        // The policy pack's SDK: only a consumer that runs the pack needs it.
+        peerDependencies: { ...repo.peerDependencies, "@pulumi/policy": `^${repo.devDependencies?.["@pulumi/policy"]}` },
+        peerDependenciesMeta: { "@pulumi/policy": { optional: true } },
     };
 }

@@ -21,6 +21,8 @@ const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulum
 const repoPkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8"));
 const PEERS = ["@pulumi/pulumi", "@pulumi/kubernetes"];
 const pins = Object.fromEntries(PEERS.map((p) => [p, repoPkg.devDependencies[p] as string]));
+// The shipped policy pack's SDK, an optional peer: this consumer runs the pack too.
+const POLICY_SDK = { "@pulumi/policy": repoPkg.devDependencies["@pulumi/policy"] as string };
 const devTools = { "typescript": repoPkg.devDependencies.typescript, "@types/node": repoPkg.devDependencies["@types/node"] };
 const exampleDir = path.join(repoRoot, "examples/baseline-existing-cluster");
 const project = "baseline-existing-cluster";
@@ -54,7 +56,7 @@ describe("package: the packed library installed and run by a consumer (npm run p
         // A TypeScript project as `pulumi new typescript` makes one: its own compiler and Node typings (the engine
         // compiles index.ts with the project's TypeScript), at the versions this repository uses.
         fs.writeFileSync(path.join(consumer, "package.json"), JSON.stringify({ name: project, private: true, main: "index.ts", devDependencies: devTools }));
-        installConsumer(consumer, tarball, pins);
+        installConsumer(consumer, tarball, { ...pins, ...POLICY_SDK });
         const modules = path.join(consumer, "node_modules");
         const tools = ["typescript", "@types"].map((d) => diskBytes(path.join(modules, d))).reduce((a, b) => a + b, 0);
         console.log(`      packed: ${dryRun.size} B (${dryRun.entryCount} files, ${dryRun.unpackedSize} B unpacked); consumer node_modules: `
@@ -78,7 +80,7 @@ describe("package: the packed library installed and run by a consumer (npm run p
     });
 
     it("ships nothing a consumer does not need: no tests, no platforms, no TypeScript sources, no blueprint files", function () {
-        const allowed = /^package\/(package\.json|README\.md|LICENSE|components\/[a-z-]+\/README\.md|components\/([a-z-]+\/)?[a-z-]+\.(js|js\.map|d\.ts))$/;
+        const allowed = /^package\/(package\.json|README\.md|LICENSE|components\/[a-z-]+\/README\.md|components\/([a-z-]+\/)?[a-z-]+\.(js|js\.map|d\.ts)|policy\/(PulumiPolicy\.yaml|package\.json|README\.md|(rules\/)?[a-z-]+\.js))$/;
         assert.ok(files.length >= 100);
         assert.deepEqual(files.filter((f) => !allowed.test(f)), []);
         assert.ok(!files.some((f) => /\/(test|platforms|config|scripts|bench|examples|stacks)\//.test(f)));
@@ -91,7 +93,8 @@ describe("package: the packed library installed and run by a consumer (npm run p
         const manifest = JSON.parse(tarFile(tarball, "package/package.json"));
         assert.equal(manifest.license, "Apache-2.0");
         assert.equal(manifest.private, undefined);
-        assert.deepEqual(Object.keys(manifest.peerDependencies).sort(), [...PEERS].sort());
+        assert.deepEqual(Object.keys(manifest.peerDependencies).sort(), [...PEERS, ...Object.keys(POLICY_SDK)].sort());
+        assert.deepEqual(manifest.peerDependenciesMeta, { "@pulumi/policy": { optional: true } });
         assert.equal(manifest.dependencies["@pulumi/aws"], undefined);
         assert.equal(manifest.scripts, undefined);
         assert.equal(manifest.devDependencies, undefined);
@@ -107,7 +110,7 @@ describe("package: the packed library installed and run by a consumer (npm run p
             assert.equal(JSON.parse(fs.readFileSync(path.join(copies[0], "package.json"), "utf8")).version, pins[peer]);
         }
         const consumerPkg = JSON.parse(fs.readFileSync(path.join(consumer, "package.json"), "utf8"));
-        assert.deepEqual(Object.keys(consumerPkg.dependencies).sort(), ["@pulumi/kubernetes", "@pulumi/pulumi", "hardened-cluster"]);
+        assert.deepEqual(Object.keys(consumerPkg.dependencies).sort(), ["@pulumi/kubernetes", "@pulumi/policy", "@pulumi/pulumi", "hardened-cluster"]);
         assert.deepEqual(consumerPkg.devDependencies, devTools);
     });
 
@@ -180,6 +183,16 @@ describe("package: the packed library installed and run by a consumer (npm run p
                 assert.equal(res.status, 200, `${name}: ${res.body}`);
                 assert.equal(res.json().metadata.labels["pod-security.kubernetes.io/enforce"], "restricted", name);
             }
+        });
+
+        it("passes the shipped policy pack, compiled (node_modules/hardened-cluster/policy), and the pack does judge it", async function () {
+            const pack = path.join(consumer, "node_modules/hardened-cluster/policy");
+            assert.ok(fs.existsSync(path.join(pack, "index.js")) && !fs.existsSync(path.join(pack, "index.ts")));
+            let text = "";
+            const res = await consumerStack!.preview({ policyPacks: [pack], onOutput: (o) => (text += o) });
+            assert.ok((res.changeSummary.same ?? 0) > 0, text.slice(-2000));
+            assert.match(text, /Policies:[\s\S]*hardened-cluster/, `the engine ran no policy pack:\n${text.slice(-2000)}`);
+            assert.doesNotMatch(text, /mandatory/i, text.slice(-3000));
         });
 
         it("destroys what it made, then the cluster stack leaves no process or port behind", async function () {

@@ -124,7 +124,10 @@ describe("package: the published manifest", function () {
 
     it("keeps only what a consumer needs: no scripts, no devDependencies, not private", function () {
         for (const field of ["scripts", "devDependencies", "private"]) assert.equal(manifest[field], undefined, field);
-        assert.deepEqual(manifest.peerDependencies, pkg.peerDependencies);
+        // The repository's peers, plus the policy pack's SDK as an optional peer at the pinned version's range.
+        assert.deepEqual(manifest.peerDependencies, { ...pkg.peerDependencies, "@pulumi/policy": `^${pkg.devDependencies?.["@pulumi/policy"]}` });
+        assert.deepEqual(manifest.peerDependenciesMeta, { "@pulumi/policy": { optional: true } });
+        assert.match(String(pkg.devDependencies?.["@pulumi/policy"]), /^\d+\.\d+\.\d+$/);
         assert.deepEqual(manifest.dependencies, pkg.dependencies);
         assert.equal(manifest.license, "Apache-2.0");
         assert.equal(manifest.name, "hardened-cluster");
@@ -148,7 +151,7 @@ describe("package: the published manifest", function () {
             ".": { types: "./components/index.d.ts", default: "./components/index.js" },
             "./package.json": "./package.json",
         });
-        assert.deepEqual(manifest.files, ["components"]);
+        assert.deepEqual(manifest.files, ["components", "policy"]);
     });
 
     it("refuses to derive an engines floor when the SDK declares none", function () {
