@@ -11,7 +11,7 @@ import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
 import { ProbeLoop } from "./ha-probe";
 import { Credential, fromKubeconfig, request } from "./kube";
 import { runKubeBench, USER_LAYOUT_ROOT_ONLY } from "./kube-bench-run";
-import { allProcesses, listening, Proc, until } from "./processes";
+import { allProcesses, listening, Proc, timingLog, until } from "./processes";
 
 // Ports of its own, distinct from every other spec's (the second control-plane node takes the next port up
 // for its controller-manager and scheduler).
@@ -28,13 +28,7 @@ describe("local ha topology: three etcd members, two apiservers behind a balance
     let plan: LocalStackPlan;
     let admin: Credential;
     let stateDir: string | undefined;
-    const timings: string[] = [];
-    const timed = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
-        const t0 = Date.now();
-        const v = await run();
-        timings.push(`${what}: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-        return v;
-    };
+    const { timings, timed } = timingLog();
     const nodeOf = (name: string) => plan.nodes.find((n) => n.node.name === name)!;
 
     /** This stack's processes by "node/component": each names files in its own node's directory only. */

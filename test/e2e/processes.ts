@@ -58,3 +58,17 @@ export async function until<T>(what: string, seconds: number, probe: () => Promi
         await new Promise((r) => setTimeout(r, 250));
     }
 }
+
+/** Lines "what: 12.3s" of the steps a spec times, printed at its end. */
+export function timingLog(): { timings: string[]; timed<T>(what: string, run: () => Promise<T>): Promise<T> } {
+    const timings: string[] = [];
+    return {
+        timings,
+        async timed(what, run) {
+            const t0 = Date.now();
+            const v = await run();
+            timings.push(`${what}: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+            return v;
+        },
+    };
+}

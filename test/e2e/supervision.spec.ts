@@ -9,7 +9,7 @@ import type { HealthCheck } from "../../components/cluster";
 import { planLocalStack, ProcessName } from "../../platforms/local/plan";
 import { processProvider } from "../../platforms/local/process";
 import { Credential, fromKubeconfig, request } from "./kube";
-import { allProcesses, listening, Proc, until } from "./processes";
+import { allProcesses, listening, Proc, timingLog, until } from "./processes";
 import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
 
 // Ports of its own, distinct from every other spec's.
@@ -38,13 +38,7 @@ describe("supervised local control plane (real processes)", function () {
     let plan: { health: Record<ProcessName, HealthCheck>; logFiles: Record<ProcessName, string> };
     let admin: Credential;
     let stateDir: string | undefined;
-    const timings: string[] = [];
-    const timed = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
-        const t0 = Date.now();
-        const v = await run();
-        timings.push(`${what}: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-        return v;
-    };
+    const { timings, timed } = timingLog();
 
     /** Every component is running and passes the health check the provider itself uses. */
     const allHealthy = async (): Promise<Record<ProcessName, Proc> | undefined> => {
