@@ -15,6 +15,7 @@ import { ResolvedLocal, resolveLocal } from "../../platforms/local/options";
 import { Credential, fromKubeconfig, handshake, request, restrictedPod } from "./kube";
 import { listening, processesOn } from "./processes";
 import { e2eLocal, privateKeyBlocks, programStack, ProgramStack, toolchain } from "./harness";
+import { CIS_FLAG_CHECKS } from "../../policy/rules/control-plane";
 import { runKubeBench, USER_LAYOUT_ROOT_ONLY } from "./kube-bench-run";
 
 // Ports of their own, so a local stack a developer left running never meets this one.
@@ -157,6 +158,11 @@ describe("local platform (real control plane)", function () {
         for (const [id, why] of Object.entries(notApplicable)) console.log(`      not applicable in the user layout: ${id} (${why})`);
         assert.equal(scored.length, 53, `expected 53 scored checks (47 master + 6 etcd), got ${scored.length}`);
         assert.deepEqual(failing.map((c) => `${c.id} ${c.status}: ${c.text} ${c.reason ?? ""}`), []);
+        // Every CIS id the policy pack claims to decide before deploy is one this running cluster passes.
+        const claimed = [...new Set(CIS_FLAG_CHECKS.map((c) => c.id))];
+        assert.ok(claimed.length >= 30, `the pack claims ${claimed.length} ids`);
+        const status = new Map(report.map((c) => [c.id, c.status]));
+        assert.deepEqual(claimed.filter((id) => status.get(id) !== "PASS").map((id) => `${id}: ${status.get(id) ?? "not in the report"}`), []);
     });
 
     it("keeps etcd's key directory root's: etcd reads its keys through its group and can plant nothing there", function () {
