@@ -15,10 +15,26 @@ import { restoreArgs } from "./bundle";
 import { defaultKeyFile, etcdClient, etcdMembers, preflight, runTool } from "./local";
 import { hold, Held, release } from "./supervised";
 
+const DEFAULT_BUMP = 1_000_000_000;
+
+/** The highest revision any member still reports; 0 when none answers (every member lost). */
+function liveRevision(plan: LocalStackPlan): number {
+    let max = 0;
+    for (const m of etcdMembers(plan)) {
+        try {
+            const st = JSON.parse(runTool(path.join(plan.toolchainBin, "etcdctl"), [...etcdClient(plan, m.clientUrl), "--command-timeout=3s", "endpoint", "status", "-w", "json"]));
+            max = Math.max(max, Number(st[0]?.Status?.header?.revision ?? 0));
+        } catch { /* this member is down */ }
+    }
+    return max;
+}
+
 export interface RestoreResult {
     /** Where each member's previous data directory was moved. */
     previous: string[];
     revision: number;
+    /** How far revisions were moved past the snapshot's. */
+    bump: number;
     clusterId: string;
     seconds: number;
 }
@@ -60,6 +76,10 @@ export async function restoreBackup(plan: LocalStackPlan, bundleDir: string, opt
     const log = opts.log ?? (() => undefined);
     const verified = preflight(plan, bundleDir, opts.keyFile ?? defaultKeyFile(plan));
     const members = etcdMembers(plan);
+    // Revisions must move past any a client saw: past the live cluster's, when a member still answers (a second
+    // restore of the same snapshot), and by a billion in any case (etcd's own guidance for a lost cluster).
+    const live = liveRevision(plan);
+    const bump = Math.max(DEFAULT_BUMP, live - verified.status.revision + 1_000_000);
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     const staged: string[] = [];
     const held: Held[] = [];
@@ -68,14 +88,14 @@ export async function restoreBackup(plan: LocalStackPlan, bundleDir: string, opt
         for (const m of members) {
             const dest = `${m.dataDir}.restored-${stamp}`;
             staged.push(dest);
-            runTool(path.join(plan.toolchainBin, "etcdutl"), restoreArgs(m.argv, verified.snapshotFile, dest));
+            runTool(path.join(plan.toolchainBin, "etcdutl"), restoreArgs(m.argv, verified.snapshotFile, dest, bump));
             fs.chmodSync(dest, 0o700);
             if (m.user && process.getuid?.() === 0) {
                 const { uid, gid } = ids(m.user);
                 chownTree(dest, uid, gid);
             }
         }
-        log(`restored ${members.length} member data director${members.length === 1 ? "y" : "ies"} from revision ${verified.status.revision}`);
+        log(`restored ${members.length} member data director${members.length === 1 ? "y" : "ies"} from revision ${verified.status.revision} (revisions bumped by ${bump})`);
         const control = (name: "kube-apiserver" | "kube-controller-manager" | "kube-scheduler") =>
             plan.nodes.filter((n) => n.bundle.processes.some((p) => p.name === name)).map((n) => ({ what: `${n.node.name}/${name}`, log: n.logFiles[name] }));
         const apiservers = control("kube-apiserver");
@@ -102,16 +122,24 @@ export async function restoreBackup(plan: LocalStackPlan, bundleDir: string, opt
         });
         runTool(etcdctl, [...etcdClient(plan), "del", "--prefix", "/registry/masterleases/"]);
         for (const a of apiservers) byName(a.what).forEach(release);
+        let check: { caFile?: string; certFile?: string; keyFile?: string } | undefined;
         for (const n of plan.nodes) {
             const p = n.bundle.processes.find((x) => x.name === "kube-apiserver");
             if (!p || p.health.kind !== "https") continue;
             const h = p.health;
+            check ??= h;
             await until(`${n.node.name}/kube-apiserver /readyz`, 120, () => probe(h.url, h.caFile, h.certFile, h.keyFile));
+        }
+        // Clients reach the cluster through its server URL (the ha balancer, which takes a server back only after
+        // its own checks pass): the restore is done when that answers too.
+        if (check) {
+            const c = check;
+            await until(`${plan.cluster.server}/readyz`, 60, () => probe(`${plan.cluster.server}/readyz`, c.caFile, c.certFile, c.keyFile));
         }
         for (const c of controllers) byName(c.what).forEach(release);
         held.length = 0;
         log(`restore done in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-        return { previous, revision: verified.status.revision, clusterId, seconds: (Date.now() - t0) / 1000 };
+        return { previous, revision: verified.status.revision, bump, clusterId, seconds: (Date.now() - t0) / 1000 };
     } finally {
         // Every supervisor still frozen is thawed whatever happened; staged copies never used are dropped.
         held.forEach(release);
