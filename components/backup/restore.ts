@@ -1,8 +1,9 @@
 // The restore choreography on the local platform, one path for one member and for three:
 //   1. pre-flight (local.ts): refuses before any data directory is touched;
-//   2. every member's data is restored from the same snapshot into a new directory beside its data directory;
+//   2. every member's data is restored from the same snapshot into a new directory inside its data directory;
 //   3. apiservers, controller-managers, schedulers, then etcd members are held down (supervised.ts);
-//   4. each data directory is moved aside (kept, named in the result) and the restored one takes its place;
+//   4. each member's member/ directory is moved aside (kept in the data directory as pre-restore-<time>/, named
+//      in the result) and the restored one takes its place;
 //   5. etcd members are released and must report healthy with one cluster ID;
 //   6. the apiservers' stale /registry/masterleases/ keys are dropped (they would list dead endpoints);
 //   7. apiservers are released and must answer /readyz; then controller-managers and schedulers.
@@ -30,7 +31,7 @@ function liveRevision(plan: LocalStackPlan): number {
 }
 
 export interface RestoreResult {
-    /** Where each member's previous data directory was moved. */
+    /** Where each member's previous member/ directory was moved (inside its data directory). */
     previous: string[];
     revision: number;
     /** How far revisions were moved past the snapshot's. */
@@ -86,14 +87,20 @@ export async function restoreBackup(plan: LocalStackPlan, bundleDir: string, opt
     const previous: string[] = [];
     try {
         for (const m of members) {
-            const dest = `${m.dataDir}.restored-${stamp}`;
+            // Staged inside the data directory, never beside it: the data directory may be a mount point of its
+            // own (a dedicated etcd disk, or kubeadm's /var/lib/etcd), which a rename cannot cross. etcd ignores
+            // (and logs) entries there other than member/.
+            if (!fs.existsSync(m.dataDir)) fs.mkdirSync(m.dataDir, { recursive: true, mode: 0o700 });
+            const dest = path.join(m.dataDir, `restore-${stamp}`);
             staged.push(dest);
             runTool(path.join(plan.toolchainBin, "etcdutl"), restoreArgs(m.argv, verified.snapshotFile, dest, bump));
             fs.chmodSync(dest, 0o700);
             if (m.user && process.getuid?.() === 0) {
                 const { uid, gid } = ids(m.user);
                 chownTree(dest, uid, gid);
+                fs.lchownSync(m.dataDir, uid, gid);
             }
+            fs.chmodSync(m.dataDir, 0o700);
         }
         log(`restored ${members.length} member data director${members.length === 1 ? "y" : "ies"} from revision ${verified.status.revision} (revisions bumped by ${bump})`);
         const control = (name: "kube-apiserver" | "kube-controller-manager" | "kube-scheduler") =>
@@ -104,12 +111,20 @@ export async function restoreBackup(plan: LocalStackPlan, bundleDir: string, opt
         for (const c of [...apiservers, ...controllers, ...etcds]) held.push(await hold(c.what, c.log));
         log(`holding ${held.length} components`);
         members.forEach((m, i) => {
-            if (fs.existsSync(m.dataDir)) {
-                const aside = `${m.dataDir}.pre-restore-${stamp}`;
-                fs.renameSync(m.dataDir, aside);
+            const live = path.join(m.dataDir, "member");
+            if (fs.existsSync(live)) {
+                const aside = path.join(m.dataDir, `pre-restore-${stamp}`);
+                fs.mkdirSync(aside, { mode: 0o700 });
+                // etcd's own user owns everything in its data directory (the platform's purge runs as that user).
+                if (m.user && process.getuid?.() === 0) {
+                    const { uid, gid } = ids(m.user);
+                    fs.lchownSync(aside, uid, gid);
+                }
+                fs.renameSync(live, path.join(aside, "member"));
                 previous.push(aside);
             }
-            fs.renameSync(staged[i], m.dataDir);
+            fs.renameSync(path.join(staged[i], "member"), live);
+            fs.rmdirSync(staged[i]);
         });
         staged.length = 0;
         const byName = (what: string) => held.filter((h) => what === h.what);

@@ -16,8 +16,9 @@ import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
 import { Credential, fromKubeconfig, request } from "./kube";
 import { processesOn, until } from "./processes";
 
-// Ports of its own, distinct from every other spec's (the second control-plane node takes the next port up).
-const ports = { apiServer: 54443, etcdClient: 54379, etcdPeer: 54380, controllerManager: 54257, scheduler: 54259 };
+// Ports of its own, distinct from every other spec's (the second control-plane node takes the next port up), and
+// below Linux's ephemeral range (32768-60999): a client socket's source port there once took a listener's port.
+const ports = { apiServer: 29443, etcdClient: 29379, etcdPeer: 29380, controllerManager: 29257, scheduler: 29259 };
 const system = process.getuid?.() === 0;
 const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
     "etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "haproxy"];
@@ -214,19 +215,73 @@ describe("etcd backup and restore on the local ha topology (real processes)", fu
 
     it("leaves nothing behind once destroyed", async function () {
         assert.ok(restored, "the restore ran");
-        // A restore keeps each member's previous data directory (the first had none: the disaster deleted them) and the
-        // bundle key beside the stack: the operator removes them; destroy purges only what the platform created.
-        // Staged copies never outlive a restore.
-        const siblings = () => dataDirs().flatMap((d) => (fs.existsSync(path.dirname(d)) ? fs.readdirSync(path.dirname(d))
-            .filter((e) => e.startsWith(`${path.basename(d)}.`)).map((e) => path.join(path.dirname(d), e)) : []));
+        // A restore keeps each member's previous member/ directory inside its data directory (the first restore had
+        // none: the disaster deleted them), which destroy purges with it; its staged copies never outlive it. The
+        // bundle key stays beside the stack for the operator to keep or remove.
+        const extras = () => dataDirs().flatMap((d) => (fs.existsSync(d) ? fs.readdirSync(d).filter((e) => e !== "member").map((e) => path.join(d, e)) : []));
         assert.equal(asides.length, 3);
-        assert.deepEqual(siblings().sort(), [...asides].sort());
-        for (const p of asides) fs.rmSync(p, { recursive: true, force: true });
+        assert.deepEqual(extras().sort(), [...asides].sort());
         assert.equal(fs.existsSync(defaultKeyFile(plan)), true);
         fs.rmSync(path.dirname(defaultKeyFile(plan)), { recursive: true, force: true });
         await ps.cleanup();
         await until("no process on the spec's ports", 60, async () => (processesOn(Object.values(ports)).length === 0 ? true : undefined));
         for (const d of dataDirs()) assert.equal(fs.existsSync(d), false, `${d} survived destroy`);
-        assert.deepEqual(siblings(), []);
+        assert.deepEqual(extras(), []);
+    });
+});
+
+describe("etcd backup and restore on the local single topology: the same path for one member (real processes)", function () {
+    this.timeout(15 * 60_000);
+    const single = { apiServer: 28443, etcdClient: 28379, etcdPeer: 28380, controllerManager: 28257, scheduler: 28259 };
+    let ps: ProgramStack;
+    let plan: LocalStackPlan;
+    let admin: Credential;
+    let stateDir: string | undefined;
+
+    before(async function () {
+        const e2e = e2eLocal("backup-single", single, system);
+        stateDir = e2e.stateDir;
+        ps = await programStack({ name: "backup-single", blueprint: true, binaries: BINARIES, config: { "hardened-cluster:local": { value: JSON.stringify(e2e.local) } } });
+        plan = planLocalStack({ stack: ps.stackName, local: e2e.local as never, toolchainBin: toolchain().bin, isRoot: system });
+        const res = await ps.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) });
+        assert.equal(res.summary.result, "succeeded");
+        admin = fromKubeconfig(res.outputs.kubeconfig.value);
+    });
+    after(async function () {
+        await ps?.cleanup();
+        if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    it("restores its one member after kill -9 and a deleted data directory", async function () {
+        assert.equal(plan.nodes.length, 1);
+        const post = async (kind: string, body: object) => {
+            const r = await request(admin, "POST", `/api/v1/namespaces/default/${kind}`, body);
+            assert.equal(r.status, 201, r.body);
+            return Number(r.json().metadata.resourceVersion);
+        };
+        await post("secrets", { metadata: { name: "kept-secret" }, stringData: { v: "one" } });
+        let rv = await post("configmaps", { metadata: { name: "kept" } });
+        const b = takeBackup(plan);
+        rv = Math.max(rv, await post("configmaps", { metadata: { name: "lost" } }));
+        const etcd = findSupervisor(plan.nodes[0].logFiles.etcd)!.children;
+        assert.equal(etcd.length, 1);
+        process.kill(etcd[0], "SIGKILL");
+        // Its contents, not the directory: kubeadm's /var/lib/etcd may be a mount point (it is one in the sandbox).
+        const dataDir = plan.nodes[0].node.layout.etcdDataDir;
+        const gone = fs.readdirSync(dataDir);
+        assert.ok(gone.includes("member"));
+        for (const e of gone) fs.rmSync(path.join(dataDir, e), { recursive: true, force: true });
+        const r = await restoreBackup(plan, b.dir);
+        console.log(`    single: backup ${b.bytes} bytes in ${b.seconds.toFixed(1)}s; restore ${r.seconds.toFixed(1)}s`);
+        assert.ok(r.seconds <= RTO_SECONDS);
+        assert.equal((await request(admin, "GET", "/readyz")).status, 200);
+        assert.equal((await request(admin, "GET", "/api/v1/namespaces/default/configmaps/kept")).status, 200);
+        assert.equal((await request(admin, "GET", "/api/v1/namespaces/default/configmaps/lost")).status, 404);
+        assert.equal((await request(admin, "GET", "/api/v1/namespaces/default/secrets/kept-secret")).status, 200);
+        assert.ok(await post("configmaps", { metadata: { name: "after" } }) > rv);
+        fs.rmSync(path.dirname(defaultKeyFile(plan)), { recursive: true, force: true });
+        await ps.cleanup();
+        await until("no process on the spec's ports", 60, async () => (processesOn(Object.values(single)).length === 0 ? true : undefined));
+        assert.deepEqual(fs.existsSync(dataDir) ? fs.readdirSync(dataDir) : [], [], "destroy purges the data directory");
     });
 });
