@@ -114,15 +114,17 @@ export function takeBackup(plan: LocalStackPlan, opts: { outDir?: string; keyFil
     fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
     fs.mkdirSync(dir, { mode: 0o700 });
     // One healthy member: the first that answers its health check.
+    const failures: string[] = [];
     const healthy = members(plan).find((m) => {
         try {
             run(tool(plan, "etcdctl"), [...etcdClient(plan, m.clientUrl), "endpoint", "health"]);
             return true;
-        } catch {
+        } catch (e) {
+            failures.push(`${m.clientUrl}: ${(e as Error).message}`);
             return false;
         }
     });
-    if (!healthy) throw new Error("no etcd member of the stack is healthy: nothing to back up");
+    if (!healthy) throw new Error(`no etcd member of the stack is healthy: nothing to back up (${failures.join("; ")})`);
     const plain = path.join(dir, ".snapshot.db.part");
     try {
         run(tool(plan, "etcdctl"), [...etcdClient(plan, healthy.clientUrl), "snapshot", "save", plain]);
