@@ -43,7 +43,7 @@ version_of() {
     pulumi-resource-kubernetes) "$b" -help >/dev/null 2>&1 && LC_ALL=C grep -a -o '}},"version":"[0-9][0-9.]*"}' "$b" ;;
     pulumi-resource-*) "$b" -version ;;
     kubectl) "$b" version --client ;;
-    etcdctl) "$b" version ;;
+    etcdctl|etcdutl) "$b" version ;;
     kube-bench) "$b" version ;;
     # No version flag either: prove it starts, then read the pulumi-yaml version Go recorded in the binary.
     pulumi-language-yaml) "$b" -help >/dev/null 2>&1 &&
@@ -63,7 +63,7 @@ expected_version() {
     pulumi-resource-random) echo "$PULUMI_RANDOM_VERSION" ;;
     pulumi-resource-kubernetes) echo "$PULUMI_KUBERNETES_VERSION" ;;
     kube-apiserver|kube-controller-manager|kube-scheduler|kubectl) echo "v$KUBERNETES_VERSION" ;;
-    etcd|etcdctl) echo "$ETCD_VERSION" ;;
+    etcd|etcdctl|etcdutl) echo "$ETCD_VERSION" ;;
     kube-bench) echo "$KUBE_BENCH_VERSION" ;;
     pulumi-language-yaml) echo "v$PULUMI_YAML_VERSION" ;;
     haproxy) echo "HAProxy version $HAPROXY_DEB_VERSION " ;;
@@ -75,6 +75,7 @@ expected_version() {
 cold_seconds() {
   case "$1" in
     etcd) echo 140 ;;
+    etcdutl) echo 278 ;;
     pulumi-nodejs-launcher) echo 1 ;;
     pulumi) echo 475 ;;
     tls) echo 189 ;;
@@ -133,6 +134,15 @@ build_etcd() {
   wrapper etcd
   go build -trimpath -o "$HC_TOOLCHAIN_BIN/etcd" go.etcd.io/etcd/server/v3
   go build -trimpath -o "$HC_TOOLCHAIN_BIN/etcdctl" go.etcd.io/etcd/etcdctl/v3
+}
+
+# etcdutl (offline snapshot status/restore; etcdctl 3.6 no longer restores) is its own module, which the etcd
+# wrapper does not require: it is added to a scratch copy of that wrapper, so the etcd and etcdctl dependency
+# versions it shares stay the pinned ones and the committed etcd wrapper is unchanged.
+build_etcdutl() {
+  wrapper etcd
+  go get "go.etcd.io/etcd/etcdutl/v3@v$ETCD_VERSION"
+  go build -trimpath -o "$HC_TOOLCHAIN_BIN/etcdutl" go.etcd.io/etcd/etcdutl/v3
 }
 
 build_kubernetes() {
@@ -306,6 +316,7 @@ start=$SECONDS
 ensure_host_tools
 # Cheapest first, so a broken environment fails fast; the Kubernetes provider and binaries share a build cache.
 step etcd build_etcd etcd etcdctl
+step etcdutl build_etcdutl etcdutl
 step pulumi-nodejs-launcher build_dynamic_launcher pulumi-resource-pulumi-nodejs
 step pulumi build_pulumi pulumi pulumi-language-nodejs
 step tls build_tls pulumi-resource-tls

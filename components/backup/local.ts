@@ -1,0 +1,224 @@
+// The local platform's backup and restore: thin wiring around bundle.ts (what is checked) and supervised.ts
+// (how a component is held down). Paths, flags and the client pair all come from the stack plan.
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { LocalNodePlan, LocalStackPlan } from "../../platforms/local/plan";
+import {
+    BUNDLE_FILES, BUNDLE_FORMAT, BundleFile, checkContents, checkManifest, configuredKeys, fingerprint, KeyRefs, keyRefs,
+    Manifest, newBundleKey, seal, sha256, SnapshotStatus, unseal, flags,
+} from "./bundle";
+
+/** Where the bundle key lives unless given: the stack's run directory. Without it no bundle can be restored. */
+export function defaultKeyFile(plan: LocalStackPlan): string {
+    return path.join(plan.local.runDir, "backup", "bundle.key");
+}
+
+export function defaultBackupDir(plan: LocalStackPlan): string {
+    return path.join(plan.local.runDir, "backup", "bundles");
+}
+
+/** The bundle key, made (0600, in a 0700 directory) on first use when `create`. */
+export function loadKey(file: string, create: boolean): Buffer {
+    if (!fs.existsSync(file)) {
+        if (!create) throw new Error(`the backup key ${file} is missing: bundles sealed with it cannot be restored without it`);
+        fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+        fs.writeFileSync(file, newBundleKey().toString("base64") + "\n", { mode: 0o600, flag: "wx" });
+    }
+    const st = fs.statSync(file);
+    if ((st.mode & 0o077) !== 0) throw new Error(`the backup key ${file} is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+    const key = Buffer.from(fs.readFileSync(file, "utf8").trim(), "base64");
+    if (key.length !== 32) throw new Error(`the backup key ${file} does not hold 32 base64 bytes`);
+    return key;
+}
+
+const fileOf = (n: LocalNodePlan, suffix: string) => n.bundle.files.find((f) => f.path.endsWith(suffix))?.path;
+
+/** etcdctl's connection: the platform's health-check client pair, against every member (or one). */
+function etcdClient(plan: LocalStackPlan, only?: string): string[] {
+    const cp = plan.nodes.find((n) => !n.node.etcdOnly)!;
+    const files = ["/pki/etcd/ca.crt", "/pki/etcd/healthcheck-client.crt", "/pki/etcd/healthcheck-client.key"].map((s) => fileOf(cp, s));
+    if (files.some((f) => f === undefined)) throw new Error("the stack plan has no etcd health-check client pair");
+    const endpoints = only ? [only] : members(plan).map((m) => m.clientUrl);
+    return [`--endpoints=${endpoints.join(",")}`, `--cacert=${files[0]}`, `--cert=${files[1]}`, `--key=${files[2]}`, "--command-timeout=60s"];
+}
+
+interface Member { node: LocalNodePlan; argv: string[]; dataDir: string; clientUrl: string; user?: string }
+
+function members(plan: LocalStackPlan): Member[] {
+    return plan.nodes.map((node) => {
+        const p = node.bundle.processes.find((x) => x.name === "etcd");
+        if (!p) throw new Error(`${node.node.name}: no etcd in its bundle`);
+        const f = flags(p.argv);
+        return { node, argv: p.argv, dataDir: f["data-dir"], clientUrl: f["advertise-client-urls"].split(",")[0], user: p.user };
+    });
+}
+
+function run(bin: string, args: string[], maxBuffer = 64 * 1024 * 1024): string {
+    try {
+        return execFileSync(bin, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer });
+    } catch (e) {
+        const err = e as { stderr?: string; message: string };
+        throw new Error(`${path.basename(bin)} ${args.slice(0, 2).join(" ")} failed: ${(err.stderr || err.message).trim().split("\n").slice(-3).join(" | ")}`);
+    }
+}
+
+const tool = (plan: LocalStackPlan, name: "etcdctl" | "etcdutl") => path.join(plan.toolchainBin, name);
+
+/** The release etcdutl reports ("3.6.14"): the toolchain's pinned etcd. */
+export function toolchainEtcdVersion(plan: LocalStackPlan): string {
+    const m = /etcdutl version:\s*(\S+)/.exec(run(tool(plan, "etcdutl"), ["version"]));
+    if (!m) throw new Error("etcdutl version: no version in its output");
+    return m[1];
+}
+
+export function snapshotStatus(plan: LocalStackPlan, file: string): SnapshotStatus {
+    return JSON.parse(run(tool(plan, "etcdutl"), ["snapshot", "status", file, "-w", "json"])) as SnapshotStatus;
+}
+
+function caFingerprints(plan: LocalStackPlan): Record<string, string> {
+    const cp = plan.nodes.find((n) => !n.node.etcdOnly)!;
+    const out: Record<string, string> = {};
+    for (const [name, suffix] of [["kubernetes", "/pki/ca.crt"], ["etcd", "/pki/etcd/ca.crt"], ["front-proxy", "/pki/front-proxy-ca.crt"]]) {
+        const f = fileOf(cp, suffix);
+        if (f) out[name] = fingerprint(fs.readFileSync(f, "utf8"));
+    }
+    return out;
+}
+
+function encryptionConfig(plan: LocalStackPlan): string {
+    const cp = plan.nodes.find((n) => !n.node.etcdOnly)!;
+    const f = cp.bundle.files.find((x) => x.kind === "encryption")?.path;
+    if (!f) throw new Error("the stack plan has no encryption config file");
+    return fs.readFileSync(f, "utf8");
+}
+
+export interface BackupResult {
+    dir: string;
+    manifest: Manifest;
+    status: SnapshotStatus;
+    refs: KeyRefs;
+    cas: Record<string, string>;
+    bytes: number;
+    seconds: number;
+    /** The member the snapshot was taken from. */
+    member: string;
+}
+
+/** Takes a snapshot of the running stack now and writes it as a sealed bundle (0700 directory, 0600 files). */
+export function takeBackup(plan: LocalStackPlan, opts: { outDir?: string; keyFile?: string; now?: Date } = {}): BackupResult {
+    const t0 = Date.now();
+    const key = loadKey(opts.keyFile ?? defaultKeyFile(plan), true);
+    const now = opts.now ?? new Date();
+    const dir = opts.outDir ?? path.join(defaultBackupDir(plan), now.toISOString().replace(/[:.]/g, "-"));
+    fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
+    fs.mkdirSync(dir, { mode: 0o700 });
+    // One healthy member: the first that answers its health check.
+    const failures: string[] = [];
+    const healthy = members(plan).find((m) => {
+        try {
+            run(tool(plan, "etcdctl"), [...etcdClient(plan, m.clientUrl), "endpoint", "health"]);
+            return true;
+        } catch (e) {
+            failures.push(`${m.clientUrl}: ${(e as Error).message}`);
+            return false;
+        }
+    });
+    if (!healthy) throw new Error(`no etcd member of the stack is healthy: nothing to back up (${failures.join("; ")})`);
+    const plain = path.join(dir, ".snapshot.db.part");
+    try {
+        run(tool(plan, "etcdctl"), [...etcdClient(plan, healthy.clientUrl), "snapshot", "save", plain]);
+        const status = snapshotStatus(plan, plain);
+        const etcdVersion = (JSON.parse(run(tool(plan, "etcdctl"), [...etcdClient(plan, healthy.clientUrl), "endpoint", "status", "-w", "json"]))[0]?.Status?.version as string) ?? "";
+        const listing = JSON.parse(run(tool(plan, "etcdctl"), [...etcdClient(plan, healthy.clientUrl), "get", "--prefix", "/registry", "-w", "json"], 512 * 1024 * 1024)) as { kvs?: { key: string; value?: string }[] };
+        const refs = keyRefs(listing.kvs ?? []);
+        const cas = caFingerprints(plan);
+        const snapshot = fs.readFileSync(plain);
+        const contents: Record<BundleFile, Buffer> = {
+            "snapshot.db.sealed": snapshot,
+            "status.json.sealed": Buffer.from(JSON.stringify(status)),
+            "keys.json.sealed": Buffer.from(JSON.stringify(refs)),
+            "cas.json.sealed": Buffer.from(JSON.stringify(cas)),
+        };
+        const files = {} as Record<BundleFile, string>;
+        let bytes = 0;
+        for (const f of BUNDLE_FILES) {
+            const sealed = seal(key, contents[f], f);
+            fs.writeFileSync(path.join(dir, f), sealed, { mode: 0o600 });
+            files[f] = sha256(sealed);
+            bytes += sealed.length;
+        }
+        const manifest: Manifest = { format: BUNDLE_FORMAT, stack: plan.stack, createdAt: now.toISOString(), etcdVersion, files, snapshotSha256: sha256(snapshot) };
+        fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n", { mode: 0o600 });
+        return { dir, manifest, status, refs, cas, bytes, seconds: (Date.now() - t0) / 1000, member: healthy.node.node.name };
+    } finally {
+        fs.rmSync(plain, { force: true });
+    }
+}
+
+export interface Verified {
+    manifest: Manifest;
+    status: SnapshotStatus;
+    refs: KeyRefs;
+    /** The unsealed snapshot, in a 0700 scratch directory the caller removes. */
+    snapshotFile: string;
+    scratch: string;
+}
+
+/** Raised when the pre-flight refuses a bundle; nothing has been touched. */
+export class RestoreRefused extends Error {
+    constructor(readonly problems: string[]) {
+        super(`restore refused, nothing was changed:\n  - ${problems.join("\n  - ")}`);
+    }
+}
+
+/** The whole pre-flight: manifest hashes, etcd release, snapshot integrity, CAs and encryption keys. */
+export function preflight(plan: LocalStackPlan, bundleDir: string, keyFile = defaultKeyFile(plan)): Verified {
+    let manifest: Manifest;
+    try {
+        manifest = JSON.parse(fs.readFileSync(path.join(bundleDir, "manifest.json"), "utf8")) as Manifest;
+    } catch (e) {
+        throw new RestoreRefused([`${bundleDir}/manifest.json cannot be read: ${(e as Error).message}`]);
+    }
+    const stored: Partial<Record<BundleFile, Buffer>> = {};
+    for (const f of BUNDLE_FILES) {
+        try { stored[f] = fs.readFileSync(path.join(bundleDir, f)); } catch { /* reported as missing */ }
+    }
+    const storedHashes = Object.fromEntries(Object.entries(stored).map(([f, b]) => [f, sha256(b!)]));
+    const etcdVersion = toolchainEtcdVersion(plan);
+    const first = checkManifest({ manifest, storedHashes, stack: plan.stack, etcdVersion });
+    if (first.length > 0) throw new RestoreRefused(first);
+    const key = loadKey(keyFile, false);
+    const open = (f: BundleFile) => unseal(key, stored[f]!, f);
+    let snapshot: Buffer;
+    let status: SnapshotStatus;
+    let refs: KeyRefs;
+    let cas: Record<string, string>;
+    try {
+        snapshot = open("snapshot.db.sealed");
+        status = JSON.parse(open("status.json.sealed").toString("utf8"));
+        refs = JSON.parse(open("keys.json.sealed").toString("utf8"));
+        cas = JSON.parse(open("cas.json.sealed").toString("utf8"));
+    } catch (e) {
+        throw new RestoreRefused([(e as Error).message]);
+    }
+    if (sha256(snapshot) !== manifest.snapshotSha256) throw new RestoreRefused(["the unsealed snapshot's sha256 differs from the manifest's"]);
+    const scratch = fs.mkdtempSync(path.join(plan.local.runDir, "restore-"));
+    fs.chmodSync(scratch, 0o700);
+    const snapshotFile = path.join(scratch, "snapshot.db");
+    try {
+        fs.writeFileSync(snapshotFile, snapshot, { mode: 0o600 });
+        const problems = checkContents({ status, restoredStatus: snapshotStatus(plan, snapshotFile), refs, configured: configuredKeys(encryptionConfig(plan)), etcdVersion });
+        const now = caFingerprints(plan);
+        for (const [name, fp] of Object.entries(cas)) {
+            if (now[name] !== fp) problems.push(`the ${name} CA differs from the one the backup was taken under (fingerprint ${now[name] ?? "(none)"}, bundle ${fp})`);
+        }
+        if (problems.length > 0) throw new RestoreRefused(problems);
+    } catch (e) {
+        fs.rmSync(scratch, { recursive: true, force: true });
+        throw e;
+    }
+    return { manifest, status, refs, snapshotFile, scratch };
+}
+
+export { members as etcdMembers, etcdClient, run as runTool };

@@ -1,0 +1,287 @@
+// etcd backup and restore on the local ha topology, for real: marker ConfigMaps every 10 s, a backup, more
+// markers, then every etcd member killed -9 and every data directory deleted; the restore must bring both
+// apiservers back with the markers up to the snapshot, a Secret still encrypted at rest and revisions above
+// anything seen before. A bundle with one flipped byte is refused with no data directory changed.
+import { strict as assert } from "node:assert";
+import { createHash } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { configuredKeys } from "../../components/backup/bundle";
+import { RestoreRefused, takeBackup, BackupResult, defaultKeyFile } from "../../components/backup/local";
+import { restoreBackup, RestoreResult } from "../../components/backup/restore";
+import { findSupervisor } from "../../components/backup/supervised";
+import { LocalStackPlan, planLocalStack } from "../../platforms/local/plan";
+import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
+import { Credential, fromKubeconfig, request } from "./kube";
+import { processesOn, until } from "./processes";
+
+// Ports of its own, distinct from every other spec's (the second control-plane node takes the next port up), and
+// below Linux's ephemeral range (32768-60999): a client socket's source port there once took a listener's port.
+const ports = { apiServer: 29443, etcdClient: 29379, etcdPeer: 29380, controllerManager: 29257, scheduler: 29259 };
+const system = process.getuid?.() === 0;
+const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
+    "etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "haproxy"];
+const RTO_SECONDS = 120;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** sha256 over every file's path, mode and bytes below each directory (a missing directory hashes as such). */
+function treeHash(dirs: string[]): string {
+    const h = createHash("sha256");
+    const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+            const p = path.join(d, e.name);
+            h.update(`${p}\0${fs.lstatSync(p).mode}\0`);
+            if (e.isDirectory()) walk(p);
+            else if (e.isFile()) h.update(fs.readFileSync(p));
+        }
+    };
+    for (const d of dirs) (fs.existsSync(d) ? walk(d) : h.update(`${d}: missing`));
+    return h.digest("hex");
+}
+
+describe("etcd backup and restore on the local ha topology (real processes)", function () {
+    this.timeout(20 * 60_000);
+    let ps: ProgramStack;
+    let plan: LocalStackPlan;
+    let admin: Credential;
+    let stateDir: string | undefined;
+    let backup: BackupResult;
+    let restored: RestoreResult;
+    const markers: { name: string; at: number; rv: number }[] = [];
+    let maxRv = 0;
+    let backupStart = 0;
+    let backupEnd = 0;
+    let disasterAt = 0;
+    /** Data directories the restores kept aside. */
+    const asides: string[] = [];
+
+    const etcdctl = (endpoint: string | undefined, ...args: string[]) => {
+        const files = plan.nodes[0].bundle.files.map((f) => f.path);
+        const pick = (suffix: string) => files.find((f) => f.endsWith(suffix))!;
+        const eps = endpoint ?? plan.nodes.map((n) => `https://${n.node.ip}:${ports.etcdClient}`).join(",");
+        return execFileSync(path.join(toolchain().bin, "etcdctl"), [`--endpoints=${eps}`, `--cacert=${pick("/pki/etcd/ca.crt")}`,
+            `--cert=${pick("/etcd/healthcheck-client.crt")}`, `--key=${pick("/etcd/healthcheck-client.key")}`, ...args],
+        { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
+    };
+    const direct = (i: number): Credential => ({ ...admin, server: `https://${plan.nodes[i].node.ip}:${ports.apiServer}` });
+    const ready = async (i: number) => (await request(direct(i), "GET", "/readyz").catch(() => undefined))?.status === 200;
+    const dataDirs = () => plan.nodes.map((n) => n.node.layout.etcdDataDir);
+    const noteRv = (rv: unknown) => (maxRv = Math.max(maxRv, Number(rv)));
+
+    const writeMarker = async () => {
+        const name = `marker-${markers.length}`;
+        const r = await request(admin, "POST", "/api/v1/namespaces/default/configmaps", { metadata: { name }, data: { n: String(markers.length) } });
+        assert.equal(r.status, 201, r.body);
+        const rv = Number(r.json().metadata.resourceVersion);
+        noteRv(rv);
+        markers.push({ name, at: Date.now(), rv });
+    };
+
+    before(async function () {
+        toolchain(...BINARIES);
+        const e2e = e2eLocal("backup", ports, system);
+        stateDir = e2e.stateDir;
+        const local = { ...e2e.local, topology: "ha" };
+        ps = await programStack({ name: "backup", blueprint: true, binaries: BINARIES, config: { "hardened-cluster:local": { value: JSON.stringify(local) } } });
+        plan = planLocalStack({ stack: ps.stackName, local: local as never, toolchainBin: toolchain().bin, isRoot: system });
+        const res = await ps.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) });
+        assert.equal(res.summary.result, "succeeded");
+        admin = fromKubeconfig(res.outputs.kubeconfig.value);
+    });
+    after(async function () {
+        await ps?.cleanup();
+        if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    it("takes a sealed backup between markers written every 10 s", async function () {
+        const secret = await request(admin, "POST", "/api/v1/namespaces/default/secrets", { metadata: { name: "before-backup" }, stringData: { token: "s3cr3t-value" } });
+        assert.equal(secret.status, 201, secret.body);
+        noteRv(secret.json().metadata.resourceVersion);
+        for (let i = 0; i < 2; i++) {
+            await writeMarker();
+            await sleep(10_000);
+        }
+        backupStart = Date.now();
+        backup = takeBackup(plan);
+        backupEnd = Date.now();
+        for (let i = 0; i < 2; i++) {
+            await sleep(10_000);
+            await writeMarker();
+        }
+        console.log(`    backup: ${backup.bytes} bytes sealed in ${backup.seconds.toFixed(1)}s, revision ${backup.status.revision}, ${backup.status.totalKey} keys`);
+        // What the bundle is: a 0700 directory of 0600 files, each matching the manifest's sha256.
+        assert.equal(fs.statSync(backup.dir).mode & 0o777, 0o700);
+        const entries = fs.readdirSync(backup.dir).sort();
+        assert.deepEqual(entries, ["cas.json.sealed", "keys.json.sealed", "manifest.json", "snapshot.db.sealed", "status.json.sealed"]);
+        for (const e of entries) assert.equal(fs.statSync(path.join(backup.dir, e)).mode & 0o777, 0o600, e);
+        assert.equal(fs.statSync(defaultKeyFile(plan)).mode & 0o777, 0o600);
+        for (const [f, h] of Object.entries(backup.manifest.files)) {
+            assert.equal(createHash("sha256").update(fs.readFileSync(path.join(backup.dir, f))).digest("hex"), h, f);
+        }
+        // Sealed at rest: the Secret's name is in the snapshot, but not readable in the stored file.
+        assert.equal(fs.readFileSync(path.join(backup.dir, "snapshot.db.sealed")).includes(Buffer.from("before-backup")), false);
+        // Secrets are encrypted at rest (CIS 1.2.27): the snapshot references at least one key, each one configured.
+        const encFile = plan.nodes[0].bundle.files.find((f) => f.kind === "encryption")!.path;
+        const configured = configuredKeys(fs.readFileSync(encFile, "utf8"));
+        const refs = Object.keys(backup.refs);
+        assert.ok(refs.length >= 1 && Object.values(backup.refs).reduce((a, b) => a + b, 0) >= 1, JSON.stringify(backup.refs));
+        for (const r of refs) assert.ok(configured.includes(r), `${r} not in ${configured.join(", ")}`);
+        assert.equal(Object.keys(backup.cas).sort().join(","), "etcd,front-proxy,kubernetes");
+    });
+
+    it("refuses a bundle with one flipped byte in the snapshot, leaving every data directory as it was", async function () {
+        const bad = `${backup.dir}-flipped`;
+        fs.cpSync(backup.dir, bad, { recursive: true });
+        const snap = path.join(bad, "snapshot.db.sealed");
+        const bytes = fs.readFileSync(snap);
+        bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+        fs.writeFileSync(snap, bytes);
+        // The members are paused so their own writes cannot change the hash while the restore is refused.
+        const etcds = plan.nodes.map((n) => findSupervisor(n.logFiles.etcd)!.children).flat();
+        assert.equal(etcds.length, 3);
+        etcds.forEach((p) => process.kill(p, "SIGSTOP"));
+        try {
+            const before = treeHash(dataDirs());
+            await assert.rejects(restoreBackup(plan, bad), (e: unknown) => e instanceof RestoreRefused && /snapshot\.db\.sealed: sha256/.test((e as Error).message));
+            assert.equal(treeHash(dataDirs()), before, "a data directory changed");
+        } finally {
+            etcds.forEach((p) => process.kill(p, "SIGCONT"));
+            fs.rmSync(bad, { recursive: true, force: true });
+        }
+    });
+
+    it("restores after every member is killed -9 and every data directory deleted", async function () {
+        const rvBefore = maxRv;
+        const victims = plan.nodes.map((n) => findSupervisor(n.logFiles.etcd)!.children).flat();
+        assert.equal(victims.length, 3, "one etcd per member");
+        disasterAt = Date.now();
+        victims.forEach((p) => process.kill(p, "SIGKILL"));
+        for (const d of dataDirs()) fs.rmSync(d, { recursive: true, force: true });
+        await sleep(2000);
+        restored = await restoreBackup(plan, backup.dir, { log: (l) => console.log(`    ${l}`) });
+        const rto = (Date.now() - disasterAt) / 1000;
+        console.log(`    RTO: ${restored.seconds.toFixed(1)}s restore, ${rto.toFixed(1)}s from the disaster; RPO: ${((disasterAt - backupStart) / 1000).toFixed(1)}s`);
+        assert.ok(restored.seconds <= RTO_SECONDS, `restore took ${restored.seconds}s`);
+        for (let i = 0; i < 2; i++) assert.equal(await ready(i), true, `${plan.nodes[i].node.name} /readyz`);
+
+        // Three healthy members, one cluster ID.
+        const health = JSON.parse(etcdctl(undefined, "endpoint", "health", "-w", "json")) as { health: boolean }[];
+        assert.equal(health.filter((m) => m.health).length, 3, JSON.stringify(health));
+        const status = JSON.parse(etcdctl(undefined, "endpoint", "status", "-w", "json")) as { Status: { header: { cluster_id: number } } }[];
+        assert.equal(new Set(status.map((s) => String(s.Status.header.cluster_id))).size, 1);
+        assert.equal(status.length, 3);
+
+        // Markers up to the snapshot are back; those written after it are gone.
+        const kept = markers.filter((m) => m.at < backupStart);
+        const lost = markers.filter((m) => m.at > backupEnd);
+        assert.equal(kept.length, 2);
+        assert.equal(lost.length, 2);
+        const names = new Set((await request(admin, "GET", "/api/v1/namespaces/default/configmaps")).json().items.map((c: { metadata: { name: string } }) => c.metadata.name));
+        for (const m of kept) assert.ok(names.has(m.name), `${m.name} missing`);
+        for (const m of lost) assert.ok(!names.has(m.name), `${m.name} survived a restore to before it`);
+        console.log(`    RPO: markers ${kept.map((m) => m.name).join(", ")} kept; ${lost.map((m) => m.name).join(", ")} lost (written after the snapshot)`);
+
+        // The Secret reads back and is still encrypted in etcd.
+        const s = await request(admin, "GET", "/api/v1/namespaces/default/secrets/before-backup");
+        assert.equal(s.status, 200, s.body);
+        assert.equal(Buffer.from(s.json().data.token, "base64").toString(), "s3cr3t-value");
+        const raw = JSON.parse(etcdctl(undefined, "get", "/registry/secrets/default/before-backup", "-w", "json")) as { kvs: { value: string }[] };
+        assert.equal(raw.kvs.length, 1);
+        assert.ok(Buffer.from(raw.kvs[0].value, "base64").toString("latin1").startsWith("k8s:enc:"), "the Secret is stored in clear");
+
+        // The first write after the restore is above every revision a client saw before.
+        const w = await request(admin, "POST", "/api/v1/namespaces/default/configmaps", { metadata: { name: "after-restore" } });
+        assert.equal(w.status, 201, w.body);
+        assert.ok(Number(w.json().metadata.resourceVersion) > rvBefore, `${w.json().metadata.resourceVersion} <= ${rvBefore}`);
+        noteRv(w.json().metadata.resourceVersion);
+        asides.push(...restored.previous);
+    });
+
+    it("restores the same bundle again over live data directories, keeping them aside and revisions rising", async function () {
+        const rvBefore = maxRv;
+        const again = await restoreBackup(plan, backup.dir);
+        assert.equal(again.previous.length, 3, "each live data directory is kept aside");
+        for (const p of again.previous) assert.ok(fs.existsSync(path.join(p, "member")), `${p} holds no etcd member data`);
+        asides.push(...again.previous);
+        for (let i = 0; i < 2; i++) assert.equal(await ready(i), true, `${plan.nodes[i].node.name} /readyz`);
+        assert.equal((await request(admin, "GET", "/api/v1/namespaces/default/configmaps/after-restore")).status, 404);
+        assert.equal((await request(admin, "GET", "/api/v1/namespaces/default/configmaps/marker-0")).status, 200);
+        const w = await request(admin, "POST", "/api/v1/namespaces/default/configmaps", { metadata: { name: "after-second-restore" } });
+        assert.equal(w.status, 201, w.body);
+        assert.ok(Number(w.json().metadata.resourceVersion) > rvBefore, `${w.json().metadata.resourceVersion} <= ${rvBefore}`);
+        console.log(`    second restore: ${again.seconds.toFixed(1)}s, revisions bumped by ${again.bump}`);
+    });
+
+    it("leaves nothing behind once destroyed", async function () {
+        assert.ok(restored, "the restore ran");
+        // A restore keeps each member's previous member/ directory inside its data directory (the first restore had
+        // none: the disaster deleted them), which destroy purges with it; its staged copies never outlive it. The
+        // bundle key stays beside the stack for the operator to keep or remove.
+        const extras = () => dataDirs().flatMap((d) => (fs.existsSync(d) ? fs.readdirSync(d).filter((e) => e !== "member").map((e) => path.join(d, e)) : []));
+        assert.equal(asides.length, 3);
+        assert.deepEqual(extras().sort(), [...asides].sort());
+        assert.equal(fs.existsSync(defaultKeyFile(plan)), true);
+        fs.rmSync(path.dirname(defaultKeyFile(plan)), { recursive: true, force: true });
+        await ps.cleanup();
+        await until("no process on the spec's ports", 60, async () => (processesOn(Object.values(ports)).length === 0 ? true : undefined));
+        for (const d of dataDirs()) assert.equal(fs.existsSync(d), false, `${d} survived destroy`);
+        assert.deepEqual(extras(), []);
+    });
+});
+
+describe("etcd backup and restore on the local single topology: the same path for one member (real processes)", function () {
+    this.timeout(15 * 60_000);
+    const single = { apiServer: 28443, etcdClient: 28379, etcdPeer: 28380, controllerManager: 28257, scheduler: 28259 };
+    let ps: ProgramStack;
+    let plan: LocalStackPlan;
+    let admin: Credential;
+    let stateDir: string | undefined;
+
+    before(async function () {
+        const e2e = e2eLocal("backup-single", single, system);
+        stateDir = e2e.stateDir;
+        ps = await programStack({ name: "backup-single", blueprint: true, binaries: BINARIES, config: { "hardened-cluster:local": { value: JSON.stringify(e2e.local) } } });
+        plan = planLocalStack({ stack: ps.stackName, local: e2e.local as never, toolchainBin: toolchain().bin, isRoot: system });
+        const res = await ps.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) });
+        assert.equal(res.summary.result, "succeeded");
+        admin = fromKubeconfig(res.outputs.kubeconfig.value);
+    });
+    after(async function () {
+        await ps?.cleanup();
+        if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    it("restores its one member after kill -9 and a deleted data directory", async function () {
+        assert.equal(plan.nodes.length, 1);
+        const post = async (kind: string, body: object) => {
+            const r = await request(admin, "POST", `/api/v1/namespaces/default/${kind}`, body);
+            assert.equal(r.status, 201, r.body);
+            return Number(r.json().metadata.resourceVersion);
+        };
+        await post("secrets", { metadata: { name: "kept-secret" }, stringData: { v: "one" } });
+        let rv = await post("configmaps", { metadata: { name: "kept" } });
+        const b = takeBackup(plan);
+        rv = Math.max(rv, await post("configmaps", { metadata: { name: "lost" } }));
+        const etcd = findSupervisor(plan.nodes[0].logFiles.etcd)!.children;
+        assert.equal(etcd.length, 1);
+        process.kill(etcd[0], "SIGKILL");
+        // Its contents, not the directory: kubeadm's /var/lib/etcd may be a mount point (it is one in the sandbox).
+        const dataDir = plan.nodes[0].node.layout.etcdDataDir;
+        const gone = fs.readdirSync(dataDir);
+        assert.ok(gone.includes("member"));
+        for (const e of gone) fs.rmSync(path.join(dataDir, e), { recursive: true, force: true });
+        const r = await restoreBackup(plan, b.dir);
+        console.log(`    single: backup ${b.bytes} bytes in ${b.seconds.toFixed(1)}s; restore ${r.seconds.toFixed(1)}s`);
+        assert.ok(r.seconds <= RTO_SECONDS);
+        assert.equal((await request(admin, "GET", "/readyz")).status, 200);
+        assert.equal((await request(admin, "GET", "/api/v1/namespaces/default/configmaps/kept")).status, 200);
+        assert.equal((await request(admin, "GET", "/api/v1/namespaces/default/configmaps/lost")).status, 404);
+        assert.equal((await request(admin, "GET", "/api/v1/namespaces/default/secrets/kept-secret")).status, 200);
+        assert.ok(await post("configmaps", { metadata: { name: "after" } }) > rv);
+        fs.rmSync(path.dirname(defaultKeyFile(plan)), { recursive: true, force: true });
+        await ps.cleanup();
+        await until("no process on the spec's ports", 60, async () => (processesOn(Object.values(single)).length === 0 ? true : undefined));
+        assert.deepEqual(fs.existsSync(dataDir) ? fs.readdirSync(dataDir) : [], [], "destroy purges the data directory");
+    });
+});
