@@ -4,7 +4,7 @@
 // is needed for every restore: keep a copy of it away from this machine.
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
-import { takeBackup } from "../components/backup/local";
+import { takeBackup } from "../platforms/local/backup/backup";
 import type { LocalStackPlan } from "../platforms/local/plan";
 import { planStack } from "../platforms";
 

@@ -2,7 +2,7 @@
 // the running local stack. The pre-flight refuses (exit 1, nothing changed) unless the manifest hashes, the
 // etcd release, the CAs and every encryption key the snapshot needs all check out. Each member's previous data
 // directory is kept beside it (printed); remove those once the restored cluster is confirmed.
-import { restoreBackup } from "../components/backup/restore";
+import { restoreBackup } from "../platforms/local/backup/restore";
 import { parseArgs, stackPlan } from "./backup";
 
 async function main(): Promise<void> {

@@ -1,6 +1,4 @@
-// etcd backup and restore for the local platform: sealed snapshot bundles and a restore that checks first.
+// etcd backup bundles, platform-neutral: sealing, the manifest and its checks, the encryption key names a
+// snapshot's values reference, and the arguments of a restore. Taking and restoring one on the local platform
+// is platforms/local/backup.
 export * from "./bundle";
-export { takeBackup, preflight, RestoreRefused, defaultKeyFile, defaultBackupDir } from "./local";
-export type { BackupResult, Verified } from "./local";
-export { restoreBackup } from "./restore";
-export type { RestoreResult } from "./restore";

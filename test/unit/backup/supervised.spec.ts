@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { findSupervisor, hold, release } from "../../../components/backup/supervised";
+import { findSupervisor, hold, release } from "../../../platforms/local/backup/supervised";
 
 const SUPERVISOR = path.resolve(__dirname, "../../../platforms/local/supervisor.js");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

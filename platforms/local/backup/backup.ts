@@ -1,13 +1,13 @@
-// The local platform's backup and restore: thin wiring around bundle.ts (what is checked) and supervised.ts
+// The local platform's backup and restore: thin wiring around components/backup (what is checked) and supervised.ts
 // (how a component is held down). Paths, flags and the client pair all come from the stack plan.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { LocalNodePlan, LocalStackPlan } from "../../platforms/local/plan";
+import type { LocalNodePlan, LocalStackPlan } from "../plan";
 import {
     BUNDLE_FILES, BUNDLE_FORMAT, BundleFile, checkContents, checkManifest, configuredKeys, fingerprint, KeyRefs, keyRefs,
     Manifest, newBundleKey, seal, sha256, SnapshotStatus, unseal, flags,
-} from "./bundle";
+} from "../../../components/backup";
 
 /** Where the bundle key lives unless given: the stack's run directory. Without it no bundle can be restored. */
 export function defaultKeyFile(plan: LocalStackPlan): string {

@@ -11,9 +11,9 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { LocalStackPlan } from "../../platforms/local/plan";
-import { restoreArgs } from "./bundle";
-import { defaultKeyFile, etcdClient, etcdMembers, preflight, runTool } from "./local";
+import type { LocalStackPlan } from "../plan";
+import { restoreArgs } from "../../../components/backup";
+import { defaultKeyFile, etcdClient, etcdMembers, preflight, runTool } from "./backup";
 import { hold, Held, release } from "./supervised";
 
 const DEFAULT_BUMP = 1_000_000_000;
