@@ -8,6 +8,7 @@ import { apiServerHealthClientPair, ClusterPki } from "../../components/pki";
 import { balancerArgv, renderBalancerConfig } from "./balancer";
 import { LocalFileSet } from "./file-set";
 import { fileSpec } from "./node";
+import { HA_BALANCER_CHECK } from "./options";
 import { LocalStackPlan } from "./plan";
 import { LocalProcess } from "./process";
 
@@ -30,6 +31,7 @@ export function deliverBalancer(name: string, plan: LocalStackPlan, pki: Cluster
         backends,
         caFile: files.ca,
         healthClientPem: files.health,
+        healthIntervalMs: HA_BALANCER_CHECK.intervalMs, fall: HA_BALANCER_CHECK.fall, rise: HA_BALANCER_CHECK.rise,
         // As root it reads its files, binds, then drops to an account that owns nothing.
         ...(root ? { user: { user: "nobody", group: "nogroup" } } : {}),
     });

@@ -12,6 +12,7 @@ import { AdminBootstrap, ClusterPki, kubeconfigNames } from "../../components/pk
 import { balancerBinary, deliverBalancer } from "./balancer-process";
 import { LocalFile } from "./file";
 import { deliverNode, fileSpec, sourceBinary } from "./node";
+import { HA_SETTLE_SECONDS } from "./options";
 import { claimedDirs, haNodesDir, LocalStackPlan, MARKER } from "./plan";
 import { LocalProcess } from "./process";
 import { LocalPurge } from "./purge";
@@ -89,7 +90,7 @@ export class LocalCluster extends pulumi.ComponentResource {
             ? new LocalFile(`${name}-bin-etcd`, { path: plan.installedEtcd, source: sourceBinary(plan, plan.nodes[0].bundle.processes[0]), mode: 0o755, dirMode: 0o755, owner: "root:root" }, child)
             : undefined;
         const base = [...markers, purge, ...(etcdUser ? [etcdUser] : [])];
-        const nodes = plan.nodes.map((n) => deliverNode(name, n, { plan, material, stock, root, etcdUser, installed, ha, base, parent: this }));
+        const nodes = plan.nodes.map((n) => deliverNode(name, n, { plan, material, stock, root, etcdUser, installed, ha, base, parent: this, ...(ha ? { apiServerSettleSeconds: HA_SETTLE_SECONDS } : {}) }));
         if (stock) this.kubeBenchConfigPath = plan.kubeBenchConfig;
         // Each apiserver restarts only once the one before it is ready again: a change never takes them all down.
         const apiservers: LocalProcess[] = [];

@@ -24,6 +24,8 @@ export interface NodeDeliveryContext {
     installed?: LocalFile;
     /** Resource names carry the node's name (ha); the single topology keeps the names it always had. */
     ha: boolean;
+    /** Seconds an apiserver waits once ready before the next one may restart (the balancer's rise time). */
+    apiServerSettleSeconds?: number;
     /** What every node's first process waits for (markers, purge, etcd's user). */
     base: pulumi.Resource[];
     parent: pulumi.Resource;
@@ -92,6 +94,7 @@ export function deliverNode(name: string, n: LocalNodePlan, ctx: NodeDeliveryCon
             startTimeoutSeconds: 90,
             stopTimeoutSeconds: 20,
             ...(p.retriesStart ? { startAttempts: 3 } : {}),
+            ...(p.name === "kube-apiserver" && ctx.apiServerSettleSeconds ? { settleSeconds: ctx.apiServerSettleSeconds } : {}),
             ...(p.user ? { user: p.user } : {}),
             dirs: p.dirs.map((d) => ({ path: d.path, mode: d.mode, ...(d.owner ? { owner: d.owner } : root ? { owner: root } : {}) })),
         }, { ...child, dependsOn: [...dependsOn, ...p.after.map((a) => started.get(a)!), ...(p.name === "etcd" && ctx.installed ? [ctx.installed] : [])] });

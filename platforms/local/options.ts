@@ -88,6 +88,13 @@ export const HA_NODES = [
 ] as const;
 export const SINGLE_NODE = "control-plane";
 
+/** How the ha balancer checks each apiserver's /readyz, and the timings of a restart that follow from it. */
+export const HA_BALANCER_CHECK = { intervalMs: 500, fall: 2, rise: 2 } as const;
+/** After SIGTERM an apiserver leaves the rotation within fall x interval plus one check's timeout (2 s); it keeps serving longer. */
+export const HA_SHUTDOWN_DELAY_SECONDS = 5;
+/** A ready apiserver is back in rotation within rise x interval; the next one restarts only after that and two more checks. */
+export const HA_SETTLE_SECONDS = 3;
+
 export function resolveLocal(options: LocalOptions | undefined, stack: string, configKey = "local", isRoot = isRunningAsRoot()): ResolvedLocal {
     const o = options ?? {};
     knownKeys(configKey, o, KNOWN);

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { ClusterKeys, ClusterPlan, ClusterSettings, DEFAULT_CLUSTER_KEYS, NodeBundle, planCluster, PlatformFacts, PROCESSES, ProcessName, resolveCluster } from "../../components/cluster";
 import { ConfigErrorList, fail, key } from "../../components/common";
 import { ENCRYPTION_PROVIDERS } from "../../components/encryption";
-import { LocalNode, LocalOptions, ResolvedLocal, resolveLocal, SINGLE_NODE } from "./options";
+import { HA_SHUTDOWN_DELAY_SECONDS, LocalNode, LocalOptions, ResolvedLocal, resolveLocal, SINGLE_NODE } from "./options";
 
 export const LOCAL_NODE = SINGLE_NODE;
 export const MARKER = ".hardened-cluster";
@@ -75,8 +75,7 @@ export function localFacts(local: ResolvedLocal, toolchainBin: string, localKey 
         },
         endpoint: { ipAddresses: [ip], dnsNames: [] },
         serverUrl: server,
-        // The balancer checks /readyz every half second and takes a server out after two failures.
-        ...(ha ? { balancer: { shutdownDelaySeconds: 3 } } : {}),
+        ...(ha ? { balancer: { shutdownDelaySeconds: HA_SHUTDOWN_DELAY_SECONDS } } : {}),
         // etcd runs as its own user, who cannot reach the toolchain cache under root's home: the system layout
         // installs the binary root-owned next to the stack's other run files.
         binary: (p) => (system && p === "etcd" ? installedEtcdPath(local) : path.join(toolchainBin, p)),

@@ -53,6 +53,11 @@ export interface ProcessSpec {
     /** Changes whenever a file the process reads changes, which restarts it. */
     inputsDigest?: string;
     startTimeoutSeconds?: number;
+    /**
+     * Seconds to wait after the health check first passes before the start counts as done: what a balancer
+     * checking the same endpoint needs to put the process back in rotation, before the next one is stopped.
+     */
+    settleSeconds?: number;
     /** A start whose health check never passes is retried from scratch this many times in all. */
     startAttempts?: number;
     stopTimeoutSeconds?: number;
@@ -121,6 +126,7 @@ const processProvider: ProcessProvider = {
                 outcome = `health check failed: ${(e as Error).message}`;
             }
             if (outcome === "healthy") {
+                if (spec.settleSeconds) await new Promise((r) => setTimeout(r, spec.settleSeconds! * 1000));
                 const state: ProcessState = { ...spec, pid, startTicks: self.startTicks(pid), supervised: true };
                 return { id: `${spec.name}:${pid}`, outs: state };
             }

@@ -60,7 +60,8 @@ describe("local ha topology: the plan", function () {
     });
 
     it("delays each apiserver's shutdown so the balancer's health check takes it out first; single does not", function () {
-        for (const node of ["control-plane-1", "control-plane-2"]) assert.equal(flagsOf(proc(node, "kube-apiserver")!.argv)["shutdown-delay-duration"], "3s");
+        // Out of the balancer's rotation within fall x interval plus one check's 2 s timeout: 3 s; the delay is longer.
+        for (const node of ["control-plane-1", "control-plane-2"]) assert.equal(flagsOf(proc(node, "kube-apiserver")!.argv)["shutdown-delay-duration"], "5s");
         const single = planLocalStack({ stack: "one", local: { layout: "user", stateDir: "/tmp/hc-plan-one" }, toolchainBin: "/toolchain/bin", isRoot: false });
         assert.equal(flagsOf(single.nodes[0].bundle.processes.find((p) => p.name === "kube-apiserver")!.argv)["shutdown-delay-duration"], undefined);
     });
