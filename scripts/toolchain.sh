@@ -48,7 +48,8 @@ version_of() {
     # No version flag either: prove it starts, then read the pulumi-yaml version Go recorded in the binary.
     pulumi-language-yaml) "$b" -help >/dev/null 2>&1 &&
       go version -m "$b" | awk '$2 == "github.com/pulumi/pulumi-yaml" { print $3 }' ;;
-    haproxy) "$b" -v ;;
+    # The wrapper must find the unpacked tree from its own place (the cache may be reached by another path).
+    haproxy) grep -q '^here=' "$b" && "$b" -v ;;
     *) "$b" --version ;;
   esac 2>/dev/null | head -n 1 || true
 }
@@ -270,12 +271,13 @@ install_haproxy() {
   local lib
   lib=$(find "$tmp/usr/lib" -name 'liblua5.3.so.0*' -print -quit 2>/dev/null)
   [ -x "$tmp/usr/sbin/haproxy" ] && [ -n "$lib" ] || die "haproxy: the packages did not hold usr/sbin/haproxy and liblua5.3"
-  lib=$dst$(dirname "${lib#"$tmp"}")
+  lib=$(dirname "${lib#"$tmp/"}")
   rm -rf "$dst"; mv "$tmp" "$dst" || die "haproxy: could not move the unpacked tree to $dst"
   mkdir -p "$HC_TOOLCHAIN_BIN"
-  # The loader path is replaced, not extended: the binary sees exactly the unpacked libraries plus the system's.
-  printf '#!/bin/sh\n# Debian haproxy %s, unpacked by scripts/toolchain.sh\nLD_LIBRARY_PATH=%s\nexport LD_LIBRARY_PATH\nexec %s "$@"\n' \
-    "$HAPROXY_DEB_VERSION" "'$lib'" "'$dst/usr/sbin/haproxy'" > "$HC_TOOLCHAIN_BIN/haproxy"
+  # Paths are taken from the wrapper's own place, so the cache works wherever it is reached from (another
+  # user's view of it, a copy). The loader path is replaced, not extended: the unpacked libraries plus the system's.
+  printf '#!/bin/sh\n# Debian haproxy %s, unpacked by scripts/toolchain.sh\nhere=$(cd "$(dirname "$0")/../%s" && pwd) || exit 1\nLD_LIBRARY_PATH="$here/%s"\nexport LD_LIBRARY_PATH\nexec "$here/usr/sbin/haproxy" "$@"\n' \
+    "$HAPROXY_DEB_VERSION" "$(basename "$dst")" "$lib" > "$HC_TOOLCHAIN_BIN/haproxy"
   chmod 0755 "$HC_TOOLCHAIN_BIN/haproxy"
 }
 

@@ -77,9 +77,10 @@ export function renderBalancerConfig(spec: BalancerSpec): string {
         "log global",
         "option tcplog",
         "option dontlognull",
-        // A connection refused by one server (stopped, restarting) is retried, then sent to another.
+        // A connection refused by one server (stopped, restarting) is retried on another, never on the same one:
+        // that one's restarted process may already listen before it is ready.
         "retries 3",
-        "option redispatch",
+        "option redispatch 1",
         "timeout connect 5s",
         `timeout client ${LONG_IDLE}`,
         `timeout server ${LONG_IDLE}`,

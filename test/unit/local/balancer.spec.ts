@@ -160,7 +160,7 @@ describe("local load balancer (haproxy) config", function () {
         // Comments aside: only directives count.
         const lines = renderBalancerConfig(base()).split("\n").map((l) => l.trim()).filter((l) => !l.startsWith("#"));
         const cfg = lines.join("\n");
-        for (const want of ["mode tcp", "balance roundrobin", "option redispatch", "retries 3", "option httpchk",
+        for (const want of ["mode tcp", "balance roundrobin", "option redispatch 1", "retries 3", "option httpchk",
             "http-check expect status 200", "nbthread 1", "log stderr format raw local0"]) {
             assert.ok(lines.includes(want), `missing "${want}"`);
         }
