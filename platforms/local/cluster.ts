@@ -91,7 +91,7 @@ export class LocalCluster extends pulumi.ComponentResource {
             : undefined;
         const base = [...markers, purge, ...(etcdUser ? [etcdUser] : [])];
         const nodes = plan.nodes.map((n) => deliverNode(name, n, { plan, material, stock, root, etcdUser, installed, ha, base, parent: this, ...(ha ? { apiServerSettleSeconds: HA_SETTLE_SECONDS } : {}) }));
-        if (stock) this.kubeBenchConfigPath = plan.kubeBenchConfig;
+        if (stock) this.kubeBenchConfigPath = plan.nodes[0].kubeBenchConfig;
         // Each apiserver restarts only once the one before it is ready again: a change never takes them all down.
         const apiservers: LocalProcess[] = [];
         for (const n of nodes) {

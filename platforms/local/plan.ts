@@ -39,12 +39,8 @@ export interface LocalStackPlan {
     cluster: ClusterPlan;
     /** The toolchain's bin directory the binaries come from. */
     toolchainBin: string;
-    /** One per node, in the cluster plan's order. */
+    /** One per node, in the cluster plan's order (the single topology's only node first). */
     nodes: LocalNodePlan[];
-    /** The first node's run files (the only node of the single topology). */
-    argsFiles: Record<ProcessName, string>;
-    logFiles: Record<ProcessName, string>;
-    kubeBenchConfig: string;
     /** System layout: the root-owned copy of etcd's binary, which etcd's own user can reach. */
     installedEtcd?: string;
 }
@@ -118,9 +114,6 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
         cluster: cluster!,
         toolchainBin: input.toolchainBin,
         nodes,
-        argsFiles: nodes[0].argsFiles,
-        logFiles: nodes[0].logFiles,
-        kubeBenchConfig: nodes[0].kubeBenchConfig,
         installedEtcd: l.layoutKind === "system" ? installedEtcdPath(l) : undefined,
     };
 }

@@ -133,7 +133,7 @@ describe("audit webhook on the local platform (real control plane, real receiver
             },
         });
         const plan = planLocalStack({ stack: ps.stackName, local: local as never, toolchainBin: toolchain().bin, isRoot: system });
-        apiServerLog = plan.logFiles["kube-apiserver"];
+        apiServerLog = plan.nodes[0].logFiles["kube-apiserver"];
         auditLog = path.join(plan.local.layout.auditLogDir, "audit.log");
         outputs = (await up()).outputs;
         admin = fromKubeconfig(outputs.kubeconfig.value);

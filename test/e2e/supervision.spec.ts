@@ -66,7 +66,7 @@ describe("supervised local control plane (real processes)", function () {
         const planned = planLocalStack({ stack: ps.stackName, local: local as never, toolchainBin: toolchain().bin, isRoot: system });
         plan = {
             health: Object.fromEntries(planned.cluster.nodes[0].processes.map((p) => [p.name, p.health])) as Record<ProcessName, HealthCheck>,
-            logFiles: planned.logFiles,
+            logFiles: planned.nodes[0].logFiles,
         };
         const res = await timed("first up", () => ps.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) }));
         assert.equal(res.summary.result, "succeeded");
