@@ -316,19 +316,18 @@ const processProvider: ProcessProvider = {
     async stop(pid: number, timeoutSeconds: number): Promise<void> {
         const self = processProvider;
         const ticks = self.startTicks(pid);
-        // The supervisor leads its own process group (it was spawned detached), which holds the component and
-        // whatever that started: none of it may outlive it.
-        const signal = (sig: NodeJS.Signals) => {
-            for (const target of [-pid, pid]) {
-                try { process.kill(target, sig); } catch { /* already gone */ }
-            }
-        };
-        signal("SIGTERM");
+        // SIGTERM goes to the supervisor alone, which passes exactly one on to its component: kube-apiserver
+        // takes a second SIGTERM as "exit now" (code 1), skipping --shutdown-delay-duration and its drain, so a
+        // group-wide SIGTERM (supervisor forwarding + the group's own) made every apiserver stop abruptly.
+        try { process.kill(pid, "SIGTERM"); } catch { /* already gone */ }
         const deadline = Date.now() + timeoutSeconds * 1000;
         while (self.alive(pid, ticks) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
         if (self.alive(pid, ticks)) {
-            // kube-apiserver can ignore SIGTERM for minutes once etcd is gone.
-            signal("SIGKILL");
+            // kube-apiserver can ignore SIGTERM for minutes once etcd is gone. The supervisor leads its own
+            // process group (it was spawned detached), which holds the component and whatever that started.
+            for (const target of [-pid, pid]) {
+                try { process.kill(target, "SIGKILL"); } catch { /* already gone */ }
+            }
             while (self.alive(pid, ticks)) await new Promise((r) => setTimeout(r, 50));
         }
         // Children that ignored SIGTERM outlive their leader; a group with members keeps its id, so this

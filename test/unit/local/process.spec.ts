@@ -114,3 +114,32 @@ describe("local process provider: the https health check", function () {
         assert.equal(outcome, "ok");
     });
 });
+
+describe("local process provider: stopping a component", function () {
+    this.timeout(60_000);
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-proc-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    // kube-apiserver's signal handler exits at once (code 1) on a second SIGTERM, skipping its shutdown delay
+    // and drain: a stop must deliver exactly one, or a balancer sees the server vanish instead of drain.
+    it("delivers exactly one SIGTERM to the component and lets it finish its own graceful shutdown", async function () {
+        const signals = path.join(dir, "signals");
+        const port = await freePort();
+        const script = [
+            `const fs = require("node:fs");`,
+            `require("node:net").createServer().listen(${port}, "127.0.0.1");`,
+            `process.on("SIGTERM", () => { fs.appendFileSync(${JSON.stringify(signals)}, "TERM\\n"); setTimeout(() => { fs.appendFileSync(${JSON.stringify(signals)}, "done\\n"); process.exit(0); }, 1500); });`,
+        ].join("\n");
+        const spec: ProcessSpec = {
+            name: "graceful", command: process.execPath, args: ["-e", script], logFile: path.join(dir, "graceful.log"),
+            health: { kind: "tcp", host: "127.0.0.1", port }, startTimeoutSeconds: 20,
+        };
+        const { id, outs } = await processProvider.create(spec);
+        assert.ok(outs);
+        await processProvider.delete(id, outs);
+        // "done" shows the component ran its 1.5 s shutdown to the end rather than being killed first.
+        assert.deepEqual(fs.readFileSync(signals, "utf8").split("\n").filter(Boolean), ["TERM", "done"]);
+        assert.equal(processProvider.alive(outs.pid, outs.startTicks), false);
+    });
+});
