@@ -64,6 +64,7 @@ export function apiServerFlags(r: ResolvedControlPlane): FlagMap {
         ...r.auditFlags,
         ...encryptionApiServerFlags(configFile(layout, "encryption")),
     };
+    flags["shutdown-watch-termination-grace-period"] = `${n.apiServerWatchDrainSeconds}s`;
     if (n.apiServerShutdownDelaySeconds > 0) flags["shutdown-delay-duration"] = `${n.apiServerShutdownDelaySeconds}s`;
     if (r.jwt.length > 0) flags["authentication-config"] = configFile(layout, "authentication");
     return { ...flags, ...r.extraArgs.apiServer };

@@ -15,6 +15,7 @@ export interface ResolvedNetwork {
     apiServerBindAddress: string;
     apiServerPort: number;
     apiServerShutdownDelaySeconds: number;
+    apiServerWatchDrainSeconds: number;
     controllerManagerBindAddress: string;
     controllerManagerPort: number;
     schedulerBindAddress: string;
@@ -34,6 +35,7 @@ const NETWORK_KEYS: (keyof NetworkOptions)[] = [
     "apiServerBindAddress",
     "apiServerPort",
     "apiServerShutdownDelaySeconds",
+    "apiServerWatchDrainSeconds",
     "controllerManagerBindAddress",
     "controllerManagerPort",
     "schedulerBindAddress",
@@ -85,6 +87,9 @@ export function resolveNetwork(options: NetworkOptions | undefined, k: string): 
     // Longer than the apiserver's own request timeout (60 s) only delays every restart for nothing.
     if (!Number.isInteger(delay) || delay < 0 || delay > 60) fail(key(k, "apiServerShutdownDelaySeconds"), delay, "use a whole number of seconds from 0 to 60");
 
+    const drain = options.apiServerWatchDrainSeconds ?? NETWORK_DEFAULTS.apiServerWatchDrainSeconds;
+    if (!Number.isInteger(drain) || drain < 0 || drain > 60) fail(key(k, "apiServerWatchDrainSeconds"), drain, "use a whole number of seconds from 0 to 60");
+
     const etcdMembers = members(key(k, "etcdMembers"), options.etcdMembers);
 
     const serviceCidr = cidr(key(k, "serviceCidr"), options.serviceCidr ?? NETWORK_DEFAULTS.serviceCidr);
@@ -118,6 +123,7 @@ export function resolveNetwork(options: NetworkOptions | undefined, k: string): 
         schedulerBindAddress,
         ...ports,
         apiServerShutdownDelaySeconds: delay,
+        apiServerWatchDrainSeconds: drain,
         etcdMembers,
         serviceCidr,
         podCidr,

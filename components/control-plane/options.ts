@@ -32,6 +32,13 @@ export interface NetworkOptions {
      * after SIGTERM /readyz fails at once while requests are still served this long. Default 0 (unset).
      */
     apiServerShutdownDelaySeconds?: number;
+    /**
+     * kube-apiserver --shutdown-watch-termination-grace-period. Default 3. At upstream's 0 a stopping apiserver
+     * keeps every watch open until its HTTP server gives up (~60 s), so each restart waits that long or is cut by
+     * its supervisor; within this window watches are closed (rate-limited), clients re-establish them on
+     * another server, and the process exits by itself.
+     */
+    apiServerWatchDrainSeconds?: number;
     /** Default 127.0.0.1 (CIS 1.3.7); anything else needs weakenings.nonLoopbackBind. */
     controllerManagerBindAddress?: string;
     /** Default 10257. */
@@ -239,6 +246,7 @@ export const DEFAULT_CONFIG_KEY = "controlPlane";
 export const NETWORK_DEFAULTS = {
     apiServerBindAddress: "0.0.0.0",
     apiServerPort: 6443,
+    apiServerWatchDrainSeconds: 3,
     controllerManagerBindAddress: "127.0.0.1",
     controllerManagerPort: 10257,
     schedulerBindAddress: "127.0.0.1",

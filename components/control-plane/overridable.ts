@@ -25,6 +25,7 @@ export const MANAGED_FLAGS: Record<Component, Readonly<Record<string, string>>> 
         "bind-address": "network.apiServerBindAddress",
         "secure-port": "network.apiServerPort",
         "shutdown-delay-duration": "network.apiServerShutdownDelaySeconds (set by the platform's balancer)",
+        "shutdown-watch-termination-grace-period": "network.apiServerWatchDrainSeconds",
         "service-cluster-ip-range": "network.serviceCidr",
         "etcd-servers": "network.etcdMembers",
         "service-account-issuer": "network.serviceAccountIssuer",
@@ -145,7 +146,7 @@ export const FREE_FLAGS: Record<Component, readonly string[]> = {
     apiServer: [
         ...LOGGING,
         "event-ttl", "request-timeout", "min-request-timeout", "max-requests-inflight", "max-mutating-requests-inflight",
-        "goaway-chance", "shutdown-send-retry-after", "shutdown-watch-termination-grace-period",
+        "goaway-chance", "shutdown-send-retry-after",
         "livez-grace-period", "delete-collection-workers", "default-watch-cache-size", "watch-cache-sizes",
         "etcd-compaction-interval", "etcd-count-metric-poll-period", "etcd-db-metric-poll-interval", "etcd-healthcheck-timeout",
         "etcd-readycheck-timeout", "kubelet-timeout", "default-not-ready-toleration-seconds", "default-unreachable-toleration-seconds",

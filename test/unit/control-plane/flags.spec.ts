@@ -57,6 +57,9 @@ describe("control plane: flags", () => {
             assert.equal(f["bind-address"], "0.0.0.0");
             assert.equal(f["authentication-config"], undefined);
             assert.equal(f["disable-admission-plugins"], undefined);
+            // Watches are closed within a window on shutdown (upstream's 0 keeps them open ~60 s); no balancer, no delay.
+            assert.equal(f["shutdown-watch-termination-grace-period"], "3s");
+            assert.equal(f["shutdown-delay-duration"], undefined);
         });
 
         it("kube-controller-manager: its kubeconfig three times, signing CA, controllers, loopback port 10257", () => {

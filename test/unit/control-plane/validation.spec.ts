@@ -88,6 +88,8 @@ const CASES: BadCase[] = [
     },
     { name: "a CIDR with a prefix over 32", patch: (o) => net(o, { serviceCidr: "10.96.0.0/33" }), key: "controlPlane.network.serviceCidr", says: ['"10.96.0.0/33"'] },
     { name: "a pod CIDR that is not a CIDR", patch: (o) => net(o, { podCidr: "10.244.0.0" }), key: "controlPlane.network.podCidr" },
+    { name: "a fractional watch drain", patch: (o) => net(o, { apiServerWatchDrainSeconds: 2.5 }), key: "controlPlane.network.apiServerWatchDrainSeconds", says: ["0 to 60"] },
+    { name: "a watch drain past the request timeout", patch: (o) => net(o, { apiServerWatchDrainSeconds: 61 }), key: "controlPlane.network.apiServerWatchDrainSeconds", says: ["61"] },
     { name: "a Service range wider than 20 host bits", patch: (o) => net(o, { serviceCidr: "10.0.0.0/8" }), key: "controlPlane.network.serviceCidr", says: ["20 host bits"] },
     { name: "a CIDR with host bits set", patch: (o) => net(o, { podCidr: "10.244.1.0/16" }), key: "controlPlane.network.podCidr", says: ["10.244.0.0/16"] },
     { name: "a pod CIDR overlapping the Service CIDR", patch: (o) => net(o, { podCidr: "10.100.0.0/16" }), key: "controlPlane.network.podCidr", says: ["10.96.0.0/12"] },
