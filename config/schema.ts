@@ -1,6 +1,7 @@
 // Every key the program reads under the hardened-cluster namespace, in the order the docs list them.
 // Pulumi.yaml's config block and the README's configuration reference are generated from this object.
 import { aws } from "./keys/aws";
+import { backup } from "./keys/backup";
 import { baseline } from "./keys/baseline";
 import { controlPlane } from "./keys/control-plane";
 import { local, pki } from "./keys/local";
@@ -20,6 +21,7 @@ export const BLUEPRINT_SCHEMA: BlueprintSchema = {
     audit,
     controlPlane,
     baseline,
+    backup,
 };
 
 export const SCHEMA_KEYS = Object.keys(BLUEPRINT_SCHEMA) as (keyof BlueprintSchema)[];

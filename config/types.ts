@@ -1,6 +1,7 @@
 // The shape of the blueprint's stack configuration and of one schema entry. Entries validate by calling the
 // owning component's resolver, so this folder describes keys but never re-implements a component's rules.
 import type { AuditLogOptions } from "../components/audit";
+import type { BackupOptions } from "../components/backup/options";
 import type { ClusterBaselineConfig } from "../components/cluster-baseline";
 import type { EncryptionOptions } from "../components/encryption";
 import type { AwsOptions } from "../platforms/aws/options";
@@ -57,6 +58,7 @@ export interface BlueprintConfig {
     audit?: AuditLogOptions;
     controlPlane?: StackControlPlaneOptions;
     baseline?: ClusterBaselineConfig;
+    backup?: BackupOptions;
     aws?: AwsOptions;
 }
 

@@ -10,9 +10,9 @@ import type { AwsOptions } from "./aws/options";
 import type { AwsProgramPlan } from "./aws/program-plan";
 import type { LocalStackPlan } from "./local/plan";
 
-export const CONFIG_KEYS: ClusterKeys & { local: string; aws: string } = {
+export const CONFIG_KEYS: ClusterKeys & { local: string; aws: string; backup: string } = {
     pki: `${NAMESPACE}:pki`, encryption: `${NAMESPACE}:encryption`, audit: `${NAMESPACE}:audit`,
-    controlPlane: `${NAMESPACE}:controlPlane`, local: `${NAMESPACE}:local`, aws: `${NAMESPACE}:aws`,
+    controlPlane: `${NAMESPACE}:controlPlane`, local: `${NAMESPACE}:local`, aws: `${NAMESPACE}:aws`, backup: `${NAMESPACE}:backup`,
 };
 
 export type StackPlan =
@@ -63,7 +63,7 @@ export function planStack(all: Readonly<Record<string, string>>, stack: string, 
         const { planLocalStack } = require("./local/plan") as typeof import("./local/plan");
         errors.attempt(() => {
             const local = planLocalStack({
-                stack, local: config.local, settings, keys: CONFIG_KEYS, isRoot: options.isRoot,
+                stack, local: config.local, settings, backup: config.backup, keys: CONFIG_KEYS, isRoot: options.isRoot,
                 toolchainBin: options.toolchainBin?.() ?? "/nonexistent/toolchain-bin",
             });
             plan = { platform: "local", config, cluster: local.cluster, local };

@@ -45,7 +45,8 @@ function main(): void {
     const r = takeBackup(stackPlan(stack), { outDir: opts.out, keyFile: opts.key });
     const refs = Object.entries(r.refs).map(([k, n]) => `${k} (${n})`).join(", ") || "none";
     process.stdout.write(`backup of ${stack} from ${r.member}: ${r.dir}\n  revision ${r.status.revision}, ${r.status.totalKey} keys, ` +
-        `${r.bytes} bytes sealed in ${r.seconds.toFixed(1)}s; encryption keys referenced: ${refs}\n`);
+        `${r.bytes} bytes sealed in ${r.seconds.toFixed(1)}s; encryption keys referenced: ${refs}\n` +
+        (r.pruned.length > 0 ? `  removed ${r.pruned.length} older bundle(s) beyond the retention: ${r.pruned.join(", ")}\n` : ""));
 }
 
 if (require.main === module) {

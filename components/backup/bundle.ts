@@ -28,6 +28,11 @@ export interface Manifest {
     files: Record<BundleFile, string>;
     /** sha256 (hex) of the plaintext snapshot, checked again after unsealing. */
     snapshotSha256: string;
+    /**
+     * The encryption keys ("<provider>:<name>") the snapshot's values were written with, in clear: names are not
+     * key material, and the stack checks them without the bundle key before it drops a key (retention.ts).
+     */
+    encryptionKeys?: string[];
 }
 
 /** Encryption key references found in the snapshot's values: "<provider>:<name>" -> number of values. */

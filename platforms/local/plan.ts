@@ -3,9 +3,11 @@
 // (components/cluster); cluster.ts only delivers the bundle.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { BackupOptions, resolveBackup } from "../../components/backup/options";
 import { ClusterKeys, ClusterPlan, ClusterSettings, DEFAULT_CLUSTER_KEYS, NodeBundle, planCluster, PlatformFacts, PROCESSES, ProcessName, resolveCluster } from "../../components/cluster";
 import { ConfigErrorList, fail, key } from "../../components/common";
 import { ENCRYPTION_PROVIDERS } from "../../components/encryption";
+import { checkKeptBackups } from "./backup/stored";
 import { HA_SHUTDOWN_DELAY_SECONDS, LocalNode, LocalOptions, ResolvedLocal, resolveLocal, SINGLE_NODE } from "./options";
 
 export const LOCAL_NODE = SINGLE_NODE;
@@ -16,10 +18,11 @@ export interface LocalStackInput {
     stack: string;
     local?: LocalOptions;
     settings?: ClusterSettings;
+    backup?: BackupOptions;
     /** Where etcd, kube-apiserver, kube-controller-manager and kube-scheduler are (the toolchain's bin directory). */
     toolchainBin: string;
     /** Full keys for error paths: the cluster's and "local". */
-    keys?: Partial<ClusterKeys> & { local?: string };
+    keys?: Partial<ClusterKeys> & { local?: string; backup?: string };
     isRoot?: boolean;
 }
 
@@ -43,6 +46,8 @@ export interface LocalStackPlan {
     nodes: LocalNodePlan[];
     /** System layout: the root-owned copy of etcd's binary, which etcd's own user can reach. */
     installedEtcd?: string;
+    /** Where `npm run backup` writes bundles (default <run dir>/backup/bundles) and how many it keeps. */
+    backup: { directory: string; retention: number };
 }
 
 /** The local platform's facts about where and how the cluster runs. */
@@ -99,9 +104,15 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
         throw new Error("unreachable");
     }
     const l = local;
+    let backup: LocalStackPlan["backup"] | undefined;
+    errors.attempt(() => {
+        const b = resolveBackup(input.backup, input.keys?.backup ?? "backup");
+        backup = { directory: b.directory ?? path.join(l.runDir, "backup", "bundles"), retention: b.retention };
+    });
     let cluster: ClusterPlan | undefined;
     errors.attempt(() => (cluster = planCluster(resolveCluster(input.settings ?? {}, localFacts(l, input.toolchainBin, localKey), keys))));
     errors.attempt(() => checkLayoutDirs(l, input.stack, localKey));
+    errors.attempt(() => cluster && backup && checkKeptBackups(backup, input.stack, cluster.resolved.encryptionResolved.keys, keys.encryption));
     errors.throwIfAny();
     const nodes = cluster!.nodes.map((bundle, i): LocalNodePlan => {
         const node = l.nodes[i];
@@ -115,6 +126,7 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
         toolchainBin: input.toolchainBin,
         nodes,
         installedEtcd: l.layoutKind === "system" ? installedEtcdPath(l) : undefined,
+        backup: backup!,
     };
 }
 

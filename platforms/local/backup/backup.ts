@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LocalNodePlan, LocalStackPlan } from "../plan";
+import { pruneBundles } from "./stored";
 import {
     BUNDLE_FILES, BUNDLE_FORMAT, BundleFile, checkContents, checkManifest, configuredKeys, fingerprint, KeyRefs, keyRefs,
     Manifest, newBundleKey, seal, sha256, SnapshotStatus, unseal, flags,
@@ -14,8 +15,9 @@ export function defaultKeyFile(plan: LocalStackPlan): string {
     return path.join(plan.local.runDir, "backup", "bundle.key");
 }
 
+/** The stack's backup directory (hardened-cluster:backup.directory, default <run dir>/backup/bundles). */
 export function defaultBackupDir(plan: LocalStackPlan): string {
-    return path.join(plan.local.runDir, "backup", "bundles");
+    return plan.backup.directory;
 }
 
 /** The bundle key, made (0600, in a 0700 directory) on first use when `create`. */
@@ -103,6 +105,8 @@ export interface BackupResult {
     seconds: number;
     /** The member the snapshot was taken from. */
     member: string;
+    /** Older bundles removed to keep hardened-cluster:backup.retention. */
+    pruned: string[];
 }
 
 /** Takes a snapshot of the running stack now and writes it as a sealed bundle (0700 directory, 0600 files). */
@@ -112,6 +116,12 @@ export function takeBackup(plan: LocalStackPlan, opts: { outDir?: string; keyFil
     const now = opts.now ?? new Date();
     const dir = opts.outDir ?? path.join(defaultBackupDir(plan), now.toISOString().replace(/[:.]/g, "-"));
     fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
+    // Sealed bundles, but still: nobody else may swap a symlink in or prune them for us.
+    const parent = fs.lstatSync(path.dirname(dir));
+    const me = process.geteuid?.() ?? parent.uid;
+    if (!parent.isDirectory() || parent.uid !== me || (parent.mode & 0o022) !== 0) {
+        throw new Error(`${path.dirname(dir)} must be a directory owned by uid ${me} that nobody else can write (hardened-cluster:backup.directory)`);
+    }
     fs.mkdirSync(dir, { mode: 0o700 });
     // One healthy member: the first that answers its health check.
     const failures: string[] = [];
@@ -148,9 +158,14 @@ export function takeBackup(plan: LocalStackPlan, opts: { outDir?: string; keyFil
             files[f] = sha256(sealed);
             bytes += sealed.length;
         }
-        const manifest: Manifest = { format: BUNDLE_FORMAT, stack: plan.stack, createdAt: now.toISOString(), etcdVersion, files, snapshotSha256: sha256(snapshot) };
+        const manifest: Manifest = {
+            format: BUNDLE_FORMAT, stack: plan.stack, createdAt: now.toISOString(), etcdVersion, files, snapshotSha256: sha256(snapshot),
+            encryptionKeys: Object.keys(refs).sort(),
+        };
         fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n", { mode: 0o600 });
-        return { dir, manifest, status, refs, cas, bytes, seconds: (Date.now() - t0) / 1000, member: healthy.node.node.name };
+        // Only a bundle written into the stack's backup directory counts towards its retention there.
+        const pruned = path.dirname(dir) === plan.backup.directory ? pruneBundles(plan.backup.directory, plan.stack, plan.backup.retention) : [];
+        return { dir, manifest, status, refs, cas, bytes, seconds: (Date.now() - t0) / 1000, member: healthy.node.node.name, pruned };
     } finally {
         fs.rmSync(plain, { force: true });
     }

@@ -30,7 +30,7 @@ function knownKeysOf(fn: () => unknown): string[] {
 
 describe("config: schema", function () {
     it("has exactly the keys the program reads", function () {
-        assert.deepEqual([...SCHEMA_KEYS].sort(), ["audit", "aws", "baseline", "controlPlane", "encryption", "kubernetesVersion", "local", "pki", "platform"]);
+        assert.deepEqual([...SCHEMA_KEYS].sort(), ["audit", "aws", "backup", "baseline", "controlPlane", "encryption", "kubernetesVersion", "local", "pki", "platform"]);
     });
 
     it("covers every key index.ts reads through pulumi.Config", function () {
