@@ -22,6 +22,8 @@ export type StackPlan =
 export interface PlanStackOptions extends LoadOptions {
     /** The toolchain's bin directory (local stacks only): asked for only when the stack is local. */
     toolchainBin?: () => string;
+    /** Planning for an etcd restore (see LocalStackInput.restoring). */
+    restoring?: boolean;
 }
 
 /** What every platform hands back, under the same names. */
@@ -63,7 +65,7 @@ export function planStack(all: Readonly<Record<string, string>>, stack: string, 
         const { planLocalStack } = require("./local/plan") as typeof import("./local/plan");
         errors.attempt(() => {
             const local = planLocalStack({
-                stack, local: config.local, settings, backup: config.backup, keys: CONFIG_KEYS, isRoot: options.isRoot,
+                stack, local: config.local, settings, backup: config.backup, keys: CONFIG_KEYS, isRoot: options.isRoot, restoring: options.restoring,
                 toolchainBin: options.toolchainBin?.() ?? "/nonexistent/toolchain-bin",
             });
             plan = { platform: "local", config, cluster: local.cluster, local };

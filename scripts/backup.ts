@@ -3,6 +3,7 @@
 // for the stack, resolved by planStack. The bundle key (default <run dir>/backup/bundle.key, made on first use)
 // is needed for every restore: keep a copy of it away from this machine.
 import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { takeBackup } from "../platforms/local/backup/backup";
 import type { LocalStackPlan } from "../platforms/local/plan";
@@ -25,17 +26,22 @@ export function parseArgs(argv: string[]): { stack: string; opts: Record<string,
     return { stack, opts, rest };
 }
 
-/** The local stack's plan, from its Pulumi config (secrets travel through a pipe, never argv). */
-export function stackPlan(stack: string): LocalStackPlan {
-    const text = execFileSync("bash", [path.join(root, "scripts/pulumi"), "config", "--json", "--show-secrets", "-s", stack],
-        { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 * 1024 * 1024 });
+/**
+ * The local stack's plan, from its Pulumi config (secrets travel through a pipe, never argv). The config is read
+ * in the project npm runs in (its Pulumi.yaml beside package.json), which is this checkout unless it was linked
+ * into another project directory.
+ */
+export function stackPlan(stack: string, opts: { restoring?: boolean } = {}): LocalStackPlan {
+    const project = fs.existsSync(path.join(process.cwd(), "Pulumi.yaml")) ? process.cwd() : root;
+    const text = execFileSync("bash", [path.join(root, "scripts/pulumi"), "--cwd", project, "config", "--json", "--show-secrets", "-s", stack],
+        { cwd: project, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 * 1024 * 1024 });
     const all: Record<string, string> = {};
     for (const [k, e] of Object.entries(JSON.parse(text) as Record<string, { value?: string; objectValue?: unknown }>)) {
         if (typeof e.value === "string") all[k] = e.value;
         else if (e.objectValue !== undefined) all[k] = JSON.stringify(e.objectValue);
     }
     const bin = execFileSync("bash", [path.join(root, "scripts/toolchain.sh"), "--bin-dir"], { encoding: "utf8" }).trim();
-    const plan = planStack(all, stack, { toolchainBin: () => bin });
+    const plan = planStack(all, stack, { toolchainBin: () => bin, restoring: opts.restoring });
     if (plan.platform !== "local") throw new Error(`stack ${stack} is on platform ${plan.platform}: backup and restore are local-only so far`);
     return plan.local;
 }

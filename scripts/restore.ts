@@ -8,7 +8,7 @@ import { parseArgs, stackPlan } from "./backup";
 async function main(): Promise<void> {
     const { stack, opts, rest } = parseArgs(process.argv.slice(2));
     if (rest.length !== 1) throw new Error("give exactly one bundle directory");
-    const r = await restoreBackup(stackPlan(stack), rest[0], { keyFile: opts.key, log: (l) => process.stdout.write(`restore: ${l}\n`) });
+    const r = await restoreBackup(stackPlan(stack, { restoring: true }), rest[0], { keyFile: opts.key, log: (l) => process.stdout.write(`restore: ${l}\n`) });
     process.stdout.write(`restored ${stack} to revision ${r.revision} (cluster ${r.clusterId}) in ${r.seconds.toFixed(1)}s\n` +
         (r.previous.length ? `  previous data directories kept: ${r.previous.join(" ")}\n` : ""));
 }

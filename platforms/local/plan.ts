@@ -24,6 +24,12 @@ export interface LocalStackInput {
     /** Full keys for error paths: the cluster's and "local". */
     keys?: Partial<ClusterKeys> & { local?: string; backup?: string };
     isRoot?: boolean;
+    /**
+     * Planning for a restore: etcd's data directory may have lost its marker with its data (a dead disk), and
+     * the restore replaces what is there (keeping it aside), so a marker-less one is not refused; the restore
+     * writes the marker back.
+     */
+    restoring?: boolean;
 }
 
 /** A node's bundle with where the platform keeps its run files. */
@@ -111,7 +117,7 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
     });
     let cluster: ClusterPlan | undefined;
     errors.attempt(() => (cluster = planCluster(resolveCluster(input.settings ?? {}, localFacts(l, input.toolchainBin, localKey), keys))));
-    errors.attempt(() => checkLayoutDirs(l, input.stack, localKey));
+    errors.attempt(() => checkLayoutDirs(l, input.stack, localKey, undefined, undefined, undefined, input.restoring ? [l.layout.etcdDataDir] : []));
     errors.attempt(() => cluster && backup && checkKeptBackups(backup, input.stack, cluster.resolved.encryptionResolved.keys, keys.encryption));
     errors.throwIfAny();
     const nodes = cluster!.nodes.map((bundle, i): LocalNodePlan => {
@@ -148,7 +154,7 @@ export function haNodesDir(local: ResolvedLocal): string {
  * name and which stacks made before markers existed lack. A marker's content is never shown: anyone who could
  * write it could make it say anything.
  */
-export function checkLayoutDirs(local: ResolvedLocal, stack: string, configKey: string, exists = fs.existsSync, read = readDir, marker = readMarker): void {
+export function checkLayoutDirs(local: ResolvedLocal, stack: string, configKey: string, exists = fs.existsSync, read = readDir, marker = readMarker, markerMayBeLost: readonly string[] = []): void {
     const field = local.layoutKind === "system" ? "layout" : "stateDir";
     const value = local.layoutKind === "system" ? "system" : local.stateDir;
     for (const dir of claimedDirs(local)) {
@@ -157,6 +163,7 @@ export function checkLayoutDirs(local: ResolvedLocal, stack: string, configKey: 
         if (!populated(dir, entries, read)) continue;
         if (!entries.includes(MARKER)) {
             if (local.layoutKind === "user" && local.defaultStateDir) continue;
+            if (markerMayBeLost.includes(dir)) continue;
             fail(key(configKey, field), value, `${dir} exists and was not created by hardened-cluster (no ${MARKER} marker); move it away or choose another directory`);
         }
         const owner = marker(path.join(dir, MARKER));

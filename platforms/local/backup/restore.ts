@@ -11,7 +11,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { LocalStackPlan } from "../plan";
+import { claimedDirs, LocalStackPlan, MARKER } from "../plan";
 import { restoreArgs } from "../../../components/backup";
 import { defaultKeyFile, etcdClient, etcdMembers, preflight, runTool } from "./backup";
 import { hold, Held, release } from "./supervised";
@@ -127,6 +127,14 @@ export async function restoreBackup(plan: LocalStackPlan, bundleDir: string, opt
             fs.rmdirSync(staged[i]);
         });
         staged.length = 0;
+        // A data directory the stack claims with its marker (the single system layout's) lost it with its data:
+        // written back, or the next plan would refuse the directory as someone else's.
+        for (const dir of claimedDirs(plan.local)) {
+            const marker = path.join(dir, MARKER);
+            if (members.some((m) => m.dataDir === dir) && fs.existsSync(dir) && fs.lstatSync(marker, { throwIfNoEntry: false }) === undefined) {
+                fs.writeFileSync(marker, plan.stack, { mode: 0o600, flag: "wx" });
+            }
+        }
         const byName = (what: string) => held.filter((h) => what === h.what);
         for (const e of etcds) byName(e.what).forEach(release);
         const etcdctl = path.join(plan.toolchainBin, "etcdctl");

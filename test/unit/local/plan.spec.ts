@@ -165,4 +165,20 @@ describe("system layout ownership markers", function () {
         fs.writeFileSync(path.join(root, "etcd", "member"), "");
         assert.doesNotThrow(() => checkLayoutDirs(local(), "mine", "local"));
     });
+
+    it("for a restore, lets etcd's data directory lack the marker it lost with its data, and nothing else", function () {
+        const l = local();
+        fs.mkdirSync(path.join(root, "etcd"));
+        fs.writeFileSync(path.join(root, "etcd", "member"), "");
+        const restoring = (lc = l) => checkLayoutDirs(lc, "mine", "local", undefined, undefined, undefined, [lc.layout.etcdDataDir]);
+        assert.throws(() => checkLayoutDirs(l, "mine", "local"), /not created by hardened-cluster/);
+        assert.doesNotThrow(() => restoring());
+        // Another stack's marker is still refused, and so is any other unmarked directory.
+        fs.writeFileSync(path.join(root, "etcd", MARKER), "theirs\n");
+        assert.throws(() => restoring(), /belongs to another stack/);
+        fs.rmSync(path.join(root, "etcd", MARKER));
+        fs.mkdirSync(path.join(root, "etc"));
+        fs.writeFileSync(path.join(root, "etc", "admin.conf"), "x");
+        assert.throws(() => restoring(), /etc exists and was not created by hardened-cluster/);
+    });
 });
