@@ -6,6 +6,7 @@
 //   (e) `pulumi preview` of the local stack with 20 and with 200 tenant namespaces, time and peak memory
 //   (f) `pulumi up` of the local ha topology from nothing to ready, and its ratio to (c) (a figure, no goal)
 //   (g) what the policy pack adds to a preview of the local stack (bench/policy-overhead.ts); goal <= 30 %
+//   (h) etcd backup size and time, and restore time, of the local stack holding 5,000 Secrets (bench/backup.ts)
 // Goals (not tests): (c) <= 1.6 x ((a) + (b)); (d) <= 1.5 x (b); (e) 200/20 time ratio <= 10, peak <= 1 GiB.
 // Then bench/baseline-render.ts in a process of its own, and last exactly one line `bench-json: {...}`
 // holding every figure (ms, MiB), the ratios, the goals and whether each is met, for a script to read.
@@ -16,6 +17,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { programStack, toolchain } from "../test/e2e/harness";
 import type { RenderFigures } from "./baseline-render";
+import { backupFigures } from "./backup";
 import { policyOverhead } from "./policy-overhead";
 
 /** The goals, as the largest ratio (or MiB) that still meets them. */
@@ -136,7 +138,7 @@ async function localUps(name: string, local: Record<string, unknown>, noop: bool
 
 async function main() {
     const tc = toolchain("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "pulumi-resource-tls",
-        "pulumi-resource-random", "pulumi-resource-kubernetes", "pulumi-resource-pulumi-nodejs", "haproxy");
+        "pulumi-resource-random", "pulumi-resource-kubernetes", "pulumi-resource-pulumi-nodejs", "haproxy", "etcdctl", "etcdutl");
     const a = await bareFloor(tc.bin);
 
     const empty = await programStack({ name: "bench-empty", program: "export const nothing = true;\n" });
@@ -149,6 +151,7 @@ async function main() {
     const ha = await localUps("bench-ha", { topology: "ha" }, false);
 
     const policy = await policyOverhead(ports);
+    const bk = await backupFigures(ports);
     const p20 = await preview(20);
     const p200 = await preview(200);
 
@@ -177,6 +180,7 @@ async function main() {
         ["(e) time 200 / 20", `${ratio.previewRatio.toFixed(2)} (goal <= ${GOALS.previewRatio}: ${verdict(met.previewRatio)})`],
         ["(g) preview without / with the policy pack", `${seconds(policy.bareMs)} s / ${seconds(policy.packMs)} s`],
         ["(g) time the pack adds", `${(policy.ratio * 100).toFixed(0)} % (goal <= ${GOALS.policyOverhead * 100} %: ${verdict(met.policyOverhead)})`],
+        ["(h) 5,000 Secrets: created / backup / restore", `${seconds(bk.createMs)} s / ${seconds(bk.backupMs)} s (${(bk.bundleBytes / 2 ** 20).toFixed(1)} MiB sealed, revision ${bk.revision}) / ${seconds(bk.restoreMs)} s`],
         ["(e) peak memory", `${previewPeakMiB} MiB (goal <= ${GOALS.previewPeakMiB}: ${verdict(met.previewPeakMiB)})`],
     ];
     console.log(`hardened-cluster bench on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`);
@@ -188,6 +192,7 @@ async function main() {
         cores: os.cpus().length, memGiB: round(os.totalmem() / 2 ** 30, 1),
         bareFloorMs: a, emptyUpMs: b, coldUpMs: c, noopUpMs: d, localResources,
         policyBareMs: policy.bareMs, policyPackMs: policy.packMs, policyOverhead: round(policy.ratio, 3),
+        backupSecrets: bk.secrets, backupCreateMs: bk.createMs, backupBytes: bk.bundleBytes, backupMs: bk.backupMs, restoreMs: bk.restoreMs,
         haColdUpMs: ha.coldMs, haResources: ha.resources, haToSingleColdRatio: round(ha.coldMs / c, 3),
         preview20Ms: p20.ms, preview20PeakMiB: p20.peakMiB, preview200Ms: p200.ms, preview200PeakMiB: p200.peakMiB,
         coldRatio: round(ratio.coldRatio, 3), noopRatio: round(ratio.noopRatio, 3), previewRatio: round(ratio.previewRatio, 3), previewPeakMiB,
