@@ -72,6 +72,32 @@ describe("etcd backup and restore on the local ha topology (real processes)", fu
     const dataDirs = () => plan.nodes.map((n) => n.node.layout.etcdDataDir);
     const noteRv = (rv: unknown) => (maxRv = Math.max(maxRv, Number(rv)));
 
+    /**
+     * What RBAC answers for a fixed set of subjects (SubjectAccessReview): the admin credential's user, the
+     * scheduler's and controller-manager's identities, and an authenticated nobody. A restore brings back the
+     * bindings with the data, so the answers must not change.
+     */
+    const accessAnswers = async (): Promise<string[]> => {
+        const asks: [string, string[], string, string, string][] = [
+            ["kubernetes-admin", [], "list", "secrets", "kube-system"],
+            ["system:kube-scheduler", [], "create", "bindings", "default"],
+            ["system:kube-controller-manager", [], "get", "secrets", "kube-system"],
+            ["mallory", ["system:authenticated"], "list", "secrets", "default"],
+            ["mallory", ["system:authenticated"], "create", "clusterrolebindings", ""],
+        ];
+        const out: string[] = [];
+        for (const [user, groups, verb, resource, namespace] of asks) {
+            const r = await request(admin, "POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+                apiVersion: "authorization.k8s.io/v1", kind: "SubjectAccessReview",
+                spec: { user, groups, resourceAttributes: { verb, resource, ...(namespace ? { namespace } : {}) } },
+            });
+            assert.equal(r.status, 201, r.body);
+            out.push(`${user} ${verb} ${resource}: ${r.json().status.allowed === true}`);
+        }
+        return out;
+    };
+    let accessBefore: string[] = [];
+
     const writeMarker = async () => {
         const name = `marker-${markers.length}`;
         const r = await request(admin, "POST", "/api/v1/namespaces/default/configmaps", { metadata: { name }, data: { n: String(markers.length) } });
@@ -101,6 +127,10 @@ describe("etcd backup and restore on the local ha topology (real processes)", fu
         const secret = await request(admin, "POST", "/api/v1/namespaces/default/secrets", { metadata: { name: "before-backup" }, stringData: { token: "s3cr3t-value" } });
         assert.equal(secret.status, 201, secret.body);
         noteRv(secret.json().metadata.resourceVersion);
+        accessBefore = await accessAnswers();
+        console.log(`    RBAC answers before the backup: ${accessBefore.join("; ")}`);
+        // Both answers occur, so an unchanged list after the restore says something.
+        assert.ok(accessBefore.some((a) => a.endsWith("true")) && accessBefore.some((a) => a.endsWith("false")), JSON.stringify(accessBefore));
         for (let i = 0; i < 2; i++) {
             await writeMarker();
             await sleep(10_000);
@@ -208,6 +238,9 @@ describe("etcd backup and restore on the local ha topology (real processes)", fu
             return ev.type === "ERROR" && ev.object?.code === 410;
         }));
         assert.ok(gone, `a watch from revision ${markers[0].rv} got ${watch.status} ${watch.body.slice(0, 300)}`);
+
+        // RBAC answers as before the disaster (the bindings came back with the data).
+        assert.deepEqual(await accessAnswers(), accessBefore);
 
         // Every restored member still passes kube-bench's etcd checks (CIS 1.12 section 2: 6 scored).
         let benched = 0;
