@@ -1,7 +1,7 @@
 // etcd backups: how many bundles a stack keeps and where (components/backup resolves the value).
 import { BackupOptions, resolveBackup } from "../../components/backup/options";
 import { ConfigEntry } from "../types";
-import { objectValue } from "./shared";
+import { resolvedBy } from "./shared";
 
 export const backup: ConfigEntry<BackupOptions> = {
     type: "object",
@@ -13,9 +13,5 @@ export const backup: ConfigEntry<BackupOptions> = {
         directory: "Absolute path bundles are written to and pruned from (default `<run dir>/backup/bundles`); keep the bundle key (`<run dir>/backup/bundle.key`) elsewhere too.",
         retention: "Bundles of this stack kept, 1 to 1000 (default 5); each new backup removes the oldest beyond it.",
     },
-    validate: (value, ctx) => {
-        const o = objectValue(ctx.key, value) as BackupOptions;
-        resolveBackup(o, ctx.key);
-        return o;
-    },
+    validate: resolvedBy(resolveBackup),
 };

@@ -2,7 +2,7 @@
 import { AuditLogOptions, resolveAuditOptions } from "../../components/audit/options";
 import { EncryptionOptions, resolveEncryption } from "../../components/encryption/options";
 import { ConfigEntry } from "../types";
-import { objectValue } from "./shared";
+import { resolvedBy } from "./shared";
 
 export const encryption: ConfigEntry<EncryptionOptions> = {
     type: "object",
@@ -18,11 +18,7 @@ export const encryption: ConfigEntry<EncryptionOptions> = {
         resources: "Resources encrypted besides secrets, e.g. `configmaps`, `<resource>.<group>` or `*.<group>`.",
         readUnencrypted: "WEAKENING. Keep reading objects written before encryption was enabled (identity appended last).",
     },
-    validate: (value, ctx) => {
-        const o = objectValue(ctx.key, value) as EncryptionOptions;
-        resolveEncryption(o, ctx.key);
-        return o;
-    },
+    validate: resolvedBy(resolveEncryption),
 };
 
 export const audit: ConfigEntry<AuditLogOptions> = {
@@ -38,9 +34,5 @@ export const audit: ConfigEntry<AuditLogOptions> = {
         webhook: '{ server: "https://...", caPem?, mode?: batch | blocking | blocking-strict }.',
         allowReducedRetention: "WEAKENING. Accept retention below the CIS minimums, e.g. on a small test disk.",
     },
-    validate: (value, ctx) => {
-        const o = objectValue(ctx.key, value) as AuditLogOptions;
-        resolveAuditOptions(o, ctx.key);
-        return o;
-    },
+    validate: resolvedBy(resolveAuditOptions),
 };
