@@ -32,9 +32,10 @@ export function parseArgs(argv: string[]): { stack: string; opts: Record<string,
  * into another project directory.
  */
 export function stackPlan(stack: string, opts: { restoring?: boolean } = {}): LocalStackPlan {
+    // scripts/pulumi runs in this checkout; --cwd points the CLI at the project whose stack files hold the config.
     const project = fs.existsSync(path.join(process.cwd(), "Pulumi.yaml")) ? process.cwd() : root;
     const text = execFileSync("bash", [path.join(root, "scripts/pulumi"), "--cwd", project, "config", "--json", "--show-secrets", "-s", stack],
-        { cwd: project, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 * 1024 * 1024 });
+        { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 64 * 1024 * 1024 });
     const all: Record<string, string> = {};
     for (const [k, e] of Object.entries(JSON.parse(text) as Record<string, { value?: string; objectValue?: unknown }>)) {
         if (typeof e.value === "string") all[k] = e.value;

@@ -117,7 +117,7 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
     });
     let cluster: ClusterPlan | undefined;
     errors.attempt(() => (cluster = planCluster(resolveCluster(input.settings ?? {}, localFacts(l, input.toolchainBin, localKey), keys))));
-    errors.attempt(() => checkLayoutDirs(l, input.stack, localKey, undefined, undefined, undefined, input.restoring ? [l.layout.etcdDataDir] : []));
+    errors.attempt(() => checkLayoutDirs(l, input.stack, localKey, input.restoring ? [l.layout.etcdDataDir] : []));
     errors.attempt(() => cluster && backup && checkKeptBackups(backup, input.stack, cluster.resolved.encryptionResolved.keys, keys.encryption));
     errors.throwIfAny();
     const nodes = cluster!.nodes.map((bundle, i): LocalNodePlan => {
@@ -154,7 +154,7 @@ export function haNodesDir(local: ResolvedLocal): string {
  * name and which stacks made before markers existed lack. A marker's content is never shown: anyone who could
  * write it could make it say anything.
  */
-export function checkLayoutDirs(local: ResolvedLocal, stack: string, configKey: string, exists = fs.existsSync, read = readDir, marker = readMarker, markerMayBeLost: readonly string[] = []): void {
+export function checkLayoutDirs(local: ResolvedLocal, stack: string, configKey: string, markerMayBeLost: readonly string[] = [], exists = fs.existsSync, read = readDir, marker = readMarker): void {
     const field = local.layoutKind === "system" ? "layout" : "stateDir";
     const value = local.layoutKind === "system" ? "system" : local.stateDir;
     for (const dir of claimedDirs(local)) {

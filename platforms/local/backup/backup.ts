@@ -15,11 +15,6 @@ export function defaultKeyFile(plan: LocalStackPlan): string {
     return path.join(plan.local.runDir, "backup", "bundle.key");
 }
 
-/** The stack's backup directory (hardened-cluster:backup.directory, default <run dir>/backup/bundles). */
-export function defaultBackupDir(plan: LocalStackPlan): string {
-    return plan.backup.directory;
-}
-
 /** The bundle key, made (0600, in a 0700 directory) on first use when `create`. */
 export function loadKey(file: string, create: boolean): Buffer {
     if (!fs.existsSync(file)) {
@@ -114,7 +109,7 @@ export function takeBackup(plan: LocalStackPlan, opts: { outDir?: string; keyFil
     const t0 = Date.now();
     const key = loadKey(opts.keyFile ?? defaultKeyFile(plan), true);
     const now = opts.now ?? new Date();
-    const dir = opts.outDir ?? path.join(defaultBackupDir(plan), now.toISOString().replace(/[:.]/g, "-"));
+    const dir = opts.outDir ?? path.join(plan.backup.directory, now.toISOString().replace(/[:.]/g, "-"));
     fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
     // Sealed bundles, but still: nobody else may swap a symlink in or prune them for us.
     const parent = fs.lstatSync(path.dirname(dir));

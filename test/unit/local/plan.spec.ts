@@ -170,7 +170,7 @@ describe("system layout ownership markers", function () {
         const l = local();
         fs.mkdirSync(path.join(root, "etcd"));
         fs.writeFileSync(path.join(root, "etcd", "member"), "");
-        const restoring = (lc = l) => checkLayoutDirs(lc, "mine", "local", undefined, undefined, undefined, [lc.layout.etcdDataDir]);
+        const restoring = (lc = l) => checkLayoutDirs(lc, "mine", "local", [lc.layout.etcdDataDir]);
         assert.throws(() => checkLayoutDirs(l, "mine", "local"), /not created by hardened-cluster/);
         assert.doesNotThrow(() => restoring());
         // Another stack's marker is still refused, and so is any other unmarked directory.
