@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LocalNodePlan, LocalStackPlan } from "../plan";
+import { fileProvider } from "../file";
 import { pruneBundles } from "./stored";
 import {
     BUNDLE_FILES, BUNDLE_FORMAT, BundleFile, checkContents, checkManifest, configuredKeys, fingerprint, KeyRefs, keyRefs,
@@ -110,12 +111,11 @@ export function takeBackup(plan: LocalStackPlan, opts: { outDir?: string; keyFil
     const key = loadKey(opts.keyFile ?? defaultKeyFile(plan), true);
     const now = opts.now ?? new Date();
     const dir = opts.outDir ?? path.join(plan.backup.directory, now.toISOString().replace(/[:.]/g, "-"));
-    fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o700 });
-    // Sealed bundles, but still: nobody else may swap a symlink in or prune them for us.
-    const parent = fs.lstatSync(path.dirname(dir));
-    const me = process.geteuid?.() ?? parent.uid;
-    if (!parent.isDirectory() || parent.uid !== me || (parent.mode & 0o022) !== 0) {
-        throw new Error(`${path.dirname(dir)} must be a directory owned by uid ${me} that nobody else can write (hardened-cluster:backup.directory)`);
+    // Sealed bundles, but still: nobody else may swap a symlink in on the way or prune them for us.
+    try {
+        fileProvider.trustedDir(path.dirname(dir), 0o700);
+    } catch (e) {
+        throw new Error(`hardened-cluster:backup.directory: ${(e as Error).message}`);
     }
     fs.mkdirSync(dir, { mode: 0o700 });
     // One healthy member: the first that answers its health check.

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import {
     BUNDLE_FORMAT, encryptionRefs, keyRefs, Manifest, resolveBackup, retainedKeyProblems, splitByRetention, StoredBundle,
 } from "../../../components/backup";
+import { takeBackup } from "../../../platforms/local/backup/backup";
 import { listBundles, pruneBundles } from "../../../platforms/local/backup/stored";
 import { planLocalStack } from "../../../platforms/local/plan";
 import { refusal, rejects } from "../config-error";
@@ -88,6 +89,18 @@ describe("local backup directory: listing, pruning and the plan's check", () => 
         assert.deepEqual(removed, [path.join(dir, "b2"), path.join(dir, "b1")]);
         assert.deepEqual(fs.readdirSync(dir).sort(), ["b3", "b4", "elsewhere", "link", "notes", "theirs"]);
         assert.deepEqual(listBundles(path.join(dir, "missing"), "mine"), []);
+    });
+
+    it("refuses to write a bundle below a directory others can write, before any etcd is asked", () => {
+        const open = path.join(dir, "open");
+        fs.mkdirSync(open);
+        fs.chmodSync(open, 0o777);
+        const plan = planLocalStack({
+            stack: "guarded", local: { layout: "user", stateDir: path.join(dir, "state") }, toolchainBin: "/nonexistent", isRoot: false,
+            backup: { directory: path.join(open, "bundles") },
+        });
+        assert.throws(() => takeBackup(plan), /^Error: hardened-cluster:backup\.directory: .*open is writable by group or others/);
+        assert.equal(fs.existsSync(path.join(open, "bundles")), false);
     });
 
     it("refuses a plan that drops a key a kept bundle needs, naming the key setting and the bundle", () => {
