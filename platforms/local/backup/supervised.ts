@@ -33,7 +33,10 @@ function processes(): Proc[] {
  */
 export function findSupervisor(logFile: string): { supervisor: number; children: number[] } | undefined {
     const all = processes();
-    const sups = all.filter((p) => p.state !== "Z" && p.args.some((a) => a.endsWith("/supervisor.js")) && fdTarget(p.pid, 1) === logFile);
+    const matching = all.filter((p) => p.state !== "Z" && p.args.some((a) => a.endsWith("/supervisor.js")) && fdTarget(p.pid, 1) === logFile);
+    // Between fork and exec, the component the supervisor is starting still shows the supervisor's command line
+    // and stdout: it is that supervisor's child, not a second supervisor.
+    const sups = matching.filter((p) => !matching.some((q) => q.pid === p.ppid));
     if (sups.length > 1) throw new Error(`${sups.length} supervisors write ${logFile}`);
     if (sups.length === 0) return undefined;
     const supervisor = sups[0].pid;

@@ -59,6 +59,26 @@ describe("backup: holding a supervised component", function () {
         assert.match(fs.readFileSync(log, "utf8"), /exited \(signal SIGKILL\).*restarting/);
     });
 
+    it("takes a child caught between fork and exec (same command line and stdout) for the component, not a second supervisor", async () => {
+        // A stand-in named supervisor.js whose child runs the same script with the same stdout: what the real
+        // supervisor's child looks like until it execs the component.
+        const script = path.join(dir, "supervisor.js");
+        fs.writeFileSync(script, `if (process.argv[2] === "child") setInterval(() => {}, 1000);
+else { require("child_process").spawn(process.execPath, [__filename, "child"], { stdio: "inherit" }); setInterval(() => {}, 1000); }`);
+        const log = path.join(dir, "fork.log");
+        const fd = fs.openSync(log, "a", 0o600);
+        const child = spawn(process.execPath, [script], { detached: true, stdio: ["ignore", fd, fd] });
+        fs.closeSync(fd);
+        child.unref();
+        supervisor = child.pid;
+        const found = await waitFor("the child", () => {
+            const f = findSupervisor(log);
+            return f && f.children.length === 1 ? f : undefined;
+        });
+        assert.equal(found.supervisor, supervisor);
+        try { process.kill(found.children[0], "SIGKILL"); } catch { /* gone */ }
+    });
+
     it("names the stack's recovery when no supervisor writes the log", async () => {
         await assert.rejects(hold("etcd", path.join(dir, "none.log")), /has no supervisor .*up --refresh/);
     });
