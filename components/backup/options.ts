@@ -8,21 +8,29 @@ export interface BackupOptions {
     directory?: string;
     /** How many bundles of the stack are kept; a new one prunes the oldest beyond it. Default 5 (RKE2 keeps 5). */
     retention?: number;
+    /**
+     * Minutes between scheduled backups, 1 to 1440; the first comes one interval after the schedule starts.
+     * Default: none on the local platform (`npm run backup` on demand).
+     */
+    intervalMinutes?: number;
 }
 
 export interface ResolvedBackup {
     /** Absent when the platform decides. */
     directory?: string;
     retention: number;
+    /** Absent: no schedule, backups on demand only. */
+    intervalMinutes?: number;
 }
 
 export const BACKUP_DEFAULTS = { retention: 5 } as const;
 const MAX_RETENTION = 1000;
-const OPTION_KEYS: readonly (keyof BackupOptions)[] = ["directory", "retention"];
+const MAX_INTERVAL_MINUTES = 24 * 60;
+const OPTION_KEYS: readonly (keyof BackupOptions)[] = ["directory", "retention", "intervalMinutes"];
 
 export function resolveBackup(options: BackupOptions | undefined, configKey: string): ResolvedBackup {
     const raw: unknown = options ?? {};
-    if (!isPlainObject(raw)) fail(configKey, raw, "use an object with the fields directory and retention");
+    if (!isPlainObject(raw)) fail(configKey, raw, "use an object with the fields directory, retention and intervalMinutes");
     knownKeys(configKey, raw, OPTION_KEYS);
     const o = raw as BackupOptions;
     const retention: number = o.retention ?? BACKUP_DEFAULTS.retention;
@@ -30,6 +38,13 @@ export function resolveBackup(options: BackupOptions | undefined, configKey: str
         fail(key(configKey, "retention"), retention, `use a whole number of bundles from 1 to ${MAX_RETENTION}`);
     }
     const out: ResolvedBackup = { retention };
+    if (o.intervalMinutes !== undefined) {
+        const m = o.intervalMinutes;
+        if (!Number.isInteger(m) || m < 1 || m > MAX_INTERVAL_MINUTES) {
+            fail(key(configKey, "intervalMinutes"), m, `use a whole number of minutes from 1 to ${MAX_INTERVAL_MINUTES} (kOps backs up every 15)`);
+        }
+        out.intervalMinutes = m;
+    }
     if (o.directory !== undefined) {
         const d = o.directory;
         if (typeof d !== "string" || !path.isAbsolute(d) || path.normalize(d) !== d || (d.length > 1 && d.endsWith("/"))) {

@@ -9,6 +9,7 @@ import { parse } from "yaml";
 import { configFile } from "../../components/common";
 import { EncryptionAtRest } from "../../components/encryption";
 import { AdminBootstrap, ClusterPki, kubeconfigNames } from "../../components/pki";
+import { deliverBackupSchedule } from "./backup/schedule-process";
 import { balancerBinary, deliverBalancer } from "./balancer-process";
 import { LocalFile } from "./file";
 import { deliverNode, fileSpec, sourceBinary } from "./node";
@@ -101,6 +102,7 @@ export class LocalCluster extends pulumi.ComponentResource {
         const controllers = nodes.flatMap((n) => (["kube-controller-manager", "kube-scheduler"] as const).map((c) => n.start(c, [])).filter((p): p is LocalProcess => p !== undefined));
         const balancer = ha ? deliverBalancer(name, plan, this.pki, root, child) : undefined;
         const serving = [...apiservers, ...(balancer ? [balancer] : [])];
+        const schedule = deliverBackupSchedule(name, plan, root, serving, child);
         const bootstrap = new AdminBootstrap(`${name}-admin-bootstrap`, {
             server: cluster.server,
             caCertPem: this.pki.cas.kubernetes.certPem,
@@ -113,13 +115,14 @@ export class LocalCluster extends pulumi.ComponentResource {
         const users = this.pki.kubeconfigSpecs.filter((s) => s.name.startsWith(kubeconfigNames.user("")));
         this.userKubeconfigs = pulumi.secret(pulumi.all(users.map((s) => this.pki.kubeconfigs[s.name]))
             .apply((yamls) => Object.fromEntries(users.map((s, i) => [s.name.slice(kubeconfigNames.user("").length), yamls[i]]))));
-        this.ready = pulumi.all([bootstrap.id, ...controllers.map((c) => c.id)]).apply(() => cluster.server);
+        this.ready = pulumi.all([bootstrap.id, ...controllers.map((c) => c.id), ...(schedule ? [schedule.id] : [])]).apply(() => cluster.server);
         // In-cluster objects are deleted through this provider before the controllers stop (they depend on it),
         // so the garbage collector is still there to finish foreground deletions.
         this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, { ...child, dependsOn: [bootstrap, ...controllers] });
         this.posture = {
             ...cluster.posture,
             platform: { ...cluster.posture.platform, layout: local.layoutKind, purgeOnDestroy: local.purgeOnDestroy, topology: local.topology },
+            backup: { schedule: plan.backup.intervalMinutes ? `every ${plan.backup.intervalMinutes} min` : "on demand", retention: plan.backup.retention },
         };
         this.registerOutputs({ server: this.server, kubeconfigPath: this.kubeconfigPath, kubeconfig: this.kubeconfig, ready: this.ready });
     }

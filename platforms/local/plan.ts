@@ -52,8 +52,8 @@ export interface LocalStackPlan {
     nodes: LocalNodePlan[];
     /** System layout: the root-owned copy of etcd's binary, which etcd's own user can reach. */
     installedEtcd?: string;
-    /** Where `npm run backup` writes bundles (default <run dir>/backup/bundles) and how many it keeps. */
-    backup: { directory: string; retention: number };
+    /** Where backups go (default <run dir>/backup/bundles), how many are kept, and the schedule if any. */
+    backup: { directory: string; retention: number; intervalMinutes?: number };
 }
 
 /** The local platform's facts about where and how the cluster runs. */
@@ -113,7 +113,7 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
     let backup: LocalStackPlan["backup"] | undefined;
     errors.attempt(() => {
         const b = resolveBackup(input.backup, input.keys?.backup ?? "backup");
-        backup = { directory: b.directory ?? path.join(l.runDir, "backup", "bundles"), retention: b.retention };
+        backup = { directory: b.directory ?? path.join(l.runDir, "backup", "bundles"), retention: b.retention, ...(b.intervalMinutes ? { intervalMinutes: b.intervalMinutes } : {}) };
     });
     let cluster: ClusterPlan | undefined;
     errors.attempt(() => (cluster = planCluster(resolveCluster(input.settings ?? {}, localFacts(l, input.toolchainBin, localKey), keys))));

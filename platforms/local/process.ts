@@ -16,7 +16,9 @@ import * as pulumi from "@pulumi/pulumi";
 
 export type HealthCheck =
     | { kind: "https"; url: string; caFile?: string; certFile?: string; keyFile?: string; insecure?: boolean }
-    | { kind: "tcp"; host: string; port: number };
+    | { kind: "tcp"; host: string; port: number }
+    // A component with no port (the backup schedule) proves it started by writing this file after its spawn.
+    | { kind: "status-file"; path: string };
 
 /** When the supervisor restarts an exited process and when it gives up (defaults in brackets). */
 export interface RestartPolicy {
@@ -100,8 +102,9 @@ export interface ProcessProvider extends pulumi.dynamic.ResourceProvider<Process
     startTicks(pid: number): string;
     alive(pid: number, startTicks: string): boolean;
     groupMembers(pgid: number, leaderTicks: string): number[];
-    waitHealthy(spec: ProcessSpec, pid: number): Promise<string>;
-    probe(h: HealthCheck): Promise<string>;
+    waitHealthy(spec: ProcessSpec, pid: number, since?: number): Promise<string>;
+    /** `since`: when the process was spawned (a status file older than that is a previous run's). */
+    probe(h: HealthCheck, since?: number): Promise<string>;
     stop(pid: number, timeoutSeconds: number): Promise<void>;
     waitPortFree(host: string, port: number): Promise<void>;
     logTail(file: string): string;
@@ -118,10 +121,12 @@ const processProvider: ProcessProvider = {
         const attempts = spec.startAttempts ?? 1;
         let lastError = "";
         for (let attempt = 1; attempt <= attempts; attempt++) {
+            // The kernel stamps files from a clock a tick behind Date.now().
+            const since = Date.now() - 50;
             const pid = self.spawn(spec);
             let outcome: string;
             try {
-                outcome = await self.waitHealthy(spec, pid);
+                outcome = await self.waitHealthy(spec, pid, since);
             } catch (e) {
                 outcome = `health check failed: ${(e as Error).message}`;
             }
@@ -163,7 +168,7 @@ const processProvider: ProcessProvider = {
             }
         }
         if (state.health.kind === "tcp") await self.waitPortFree(state.health.host, state.health.port);
-        else {
+        else if (state.health.kind === "https") {
             const u = new URL(state.health.url);
             await self.waitPortFree(u.hostname, Number(u.port || 443));
         }
@@ -272,22 +277,29 @@ const processProvider: ProcessProvider = {
         return members;
     },
 
-    async waitHealthy(spec: ProcessSpec, pid: number): Promise<string> {
+    async waitHealthy(spec: ProcessSpec, pid: number, since = Date.now()): Promise<string> {
         const self = processProvider;
         const ticks = self.startTicks(pid);
         const deadline = Date.now() + (spec.startTimeoutSeconds ?? 60) * 1000;
         let last = "not checked yet";
         while (Date.now() < deadline) {
             if (!self.alive(pid, ticks)) return `process exited (last health check: ${last})`;
-            last = await self.probe(spec.health);
+            last = await self.probe(spec.health, since);
             if (last === "ok") return "healthy";
             await new Promise((r) => setTimeout(r, 200));
         }
         return `timed out after ${spec.startTimeoutSeconds ?? 60}s (last health check: ${last})`;
     },
 
-    probe(h: HealthCheck): Promise<string> {
+    probe(h: HealthCheck, since = 0): Promise<string> {
         const fs: Fs = require("node:fs");
+        if (h.kind === "status-file") {
+            try {
+                return Promise.resolve(fs.statSync(h.path).mtimeMs >= since ? "ok" : `${h.path} not written since the start`);
+            } catch {
+                return Promise.resolve(`${h.path} not written yet`);
+            }
+        }
         const net: typeof import("node:net") = require("node:net");
         const https: typeof import("node:https") = require("node:https");
         return new Promise((resolve) => {

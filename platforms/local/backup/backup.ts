@@ -1,20 +1,16 @@
 // The local platform's backup and restore: thin wiring around components/backup (what is checked) and supervised.ts
-// (how a component is held down). Paths, flags and the client pair all come from the stack plan.
+// (how a component is held down). Paths, flags and the client pair all come from the stack plan (target.ts).
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LocalNodePlan, LocalStackPlan } from "../plan";
 import { fileProvider } from "../file";
 import { pruneBundles } from "./stored";
+import { BackupTarget, backupTarget, defaultKeyFile, etcdClient } from "./target";
 import {
     BUNDLE_FILES, BUNDLE_FORMAT, BundleFile, checkContents, checkManifest, configuredKeys, fingerprint, KeyRefs, keyRefs,
     Manifest, newBundleKey, seal, sha256, SnapshotStatus, unseal, flags,
 } from "../../../components/backup";
-
-/** Where the bundle key lives unless given: the stack's run directory. Without it no bundle can be restored. */
-export function defaultKeyFile(plan: LocalStackPlan): string {
-    return path.join(plan.local.runDir, "backup", "bundle.key");
-}
 
 /** The bundle key, made (0600, in a 0700 directory) on first use when `create`. */
 export function loadKey(file: string, create: boolean): Buffer {
@@ -28,17 +24,6 @@ export function loadKey(file: string, create: boolean): Buffer {
     const key = Buffer.from(fs.readFileSync(file, "utf8").trim(), "base64");
     if (key.length !== 32) throw new Error(`the backup key ${file} does not hold 32 base64 bytes`);
     return key;
-}
-
-const fileOf = (n: LocalNodePlan, suffix: string) => n.bundle.files.find((f) => f.path.endsWith(suffix))?.path;
-
-/** etcdctl's connection: the platform's health-check client pair, against every member (or one). */
-function etcdClient(plan: LocalStackPlan, only?: string): string[] {
-    const cp = plan.nodes.find((n) => !n.node.etcdOnly)!;
-    const files = ["/pki/etcd/ca.crt", "/pki/etcd/healthcheck-client.crt", "/pki/etcd/healthcheck-client.key"].map((s) => fileOf(cp, s));
-    if (files.some((f) => f === undefined)) throw new Error("the stack plan has no etcd health-check client pair");
-    const endpoints = only ? [only] : members(plan).map((m) => m.clientUrl);
-    return [`--endpoints=${endpoints.join(",")}`, `--cacert=${files[0]}`, `--cert=${files[1]}`, `--key=${files[2]}`, "--command-timeout=60s"];
 }
 
 interface Member { node: LocalNodePlan; argv: string[]; dataDir: string; clientUrl: string; user?: string }
@@ -61,27 +46,21 @@ function run(bin: string, args: string[], maxBuffer = 64 * 1024 * 1024): string 
     }
 }
 
-const tool = (plan: LocalStackPlan, name: "etcdctl" | "etcdutl") => path.join(plan.toolchainBin, name);
+const tool = (plan: Pick<LocalStackPlan, "toolchainBin">, name: "etcdctl" | "etcdutl") => path.join(plan.toolchainBin, name);
 
 /** The release etcdutl reports ("3.6.14"): the toolchain's pinned etcd. */
-export function toolchainEtcdVersion(plan: LocalStackPlan): string {
+export function toolchainEtcdVersion(plan: Pick<LocalStackPlan, "toolchainBin">): string {
     const m = /etcdutl version:\s*(\S+)/.exec(run(tool(plan, "etcdutl"), ["version"]));
     if (!m) throw new Error("etcdutl version: no version in its output");
     return m[1];
 }
 
-export function snapshotStatus(plan: LocalStackPlan, file: string): SnapshotStatus {
+export function snapshotStatus(plan: Pick<LocalStackPlan, "toolchainBin">, file: string): SnapshotStatus {
     return JSON.parse(run(tool(plan, "etcdutl"), ["snapshot", "status", file, "-w", "json"])) as SnapshotStatus;
 }
 
-function caFingerprints(plan: LocalStackPlan): Record<string, string> {
-    const cp = plan.nodes.find((n) => !n.node.etcdOnly)!;
-    const out: Record<string, string> = {};
-    for (const [name, suffix] of [["kubernetes", "/pki/ca.crt"], ["etcd", "/pki/etcd/ca.crt"], ["front-proxy", "/pki/front-proxy-ca.crt"]]) {
-        const f = fileOf(cp, suffix);
-        if (f) out[name] = fingerprint(fs.readFileSync(f, "utf8"));
-    }
-    return out;
+function caFingerprints(t: BackupTarget): Record<string, string> {
+    return Object.fromEntries(Object.entries(t.caFiles).map(([name, f]) => [name, fingerprint(fs.readFileSync(f, "utf8"))]));
 }
 
 function encryptionConfig(plan: LocalStackPlan): string {
@@ -105,12 +84,16 @@ export interface BackupResult {
     pruned: string[];
 }
 
-/** Takes a snapshot of the running stack now and writes it as a sealed bundle (0700 directory, 0600 files). */
-export function takeBackup(plan: LocalStackPlan, opts: { outDir?: string; keyFile?: string; now?: Date } = {}): BackupResult {
+/**
+ * Takes a snapshot of the running stack now and writes it as a sealed bundle (0700 directory, 0600 files), from
+ * the stack plan or from the target the schedule was given.
+ */
+export function takeBackup(from: LocalStackPlan | BackupTarget, opts: { outDir?: string; keyFile?: string; now?: Date } = {}): BackupResult {
     const t0 = Date.now();
-    const key = loadKey(opts.keyFile ?? defaultKeyFile(plan), true);
+    const t = "nodes" in from ? backupTarget(from, opts.keyFile) : { ...from, ...(opts.keyFile ? { keyFile: opts.keyFile } : {}) };
+    const key = loadKey(t.keyFile, true);
     const now = opts.now ?? new Date();
-    const dir = opts.outDir ?? path.join(plan.backup.directory, now.toISOString().replace(/[:.]/g, "-"));
+    const dir = opts.outDir ?? path.join(t.directory, now.toISOString().replace(/[:.]/g, "-"));
     // Sealed bundles, but still: nobody else may swap a symlink in on the way or prune them for us.
     try {
         fileProvider.trustedDir(path.dirname(dir), 0o700);
@@ -120,9 +103,9 @@ export function takeBackup(plan: LocalStackPlan, opts: { outDir?: string; keyFil
     fs.mkdirSync(dir, { mode: 0o700 });
     // One healthy member: the first that answers its health check.
     const failures: string[] = [];
-    const healthy = members(plan).find((m) => {
+    const healthy = t.members.find((m) => {
         try {
-            run(tool(plan, "etcdctl"), [...etcdClient(plan, m.clientUrl), "endpoint", "health"]);
+            run(tool(t, "etcdctl"), [...etcdClient(t, m.clientUrl), "endpoint", "health"]);
             return true;
         } catch (e) {
             failures.push(`${m.clientUrl}: ${(e as Error).message}`);
@@ -132,12 +115,12 @@ export function takeBackup(plan: LocalStackPlan, opts: { outDir?: string; keyFil
     if (!healthy) throw new Error(`no etcd member of the stack is healthy: nothing to back up (${failures.join("; ")})`);
     const plain = path.join(dir, ".snapshot.db.part");
     try {
-        run(tool(plan, "etcdctl"), [...etcdClient(plan, healthy.clientUrl), "snapshot", "save", plain]);
-        const status = snapshotStatus(plan, plain);
-        const etcdVersion = (JSON.parse(run(tool(plan, "etcdctl"), [...etcdClient(plan, healthy.clientUrl), "endpoint", "status", "-w", "json"]))[0]?.Status?.version as string) ?? "";
-        const listing = JSON.parse(run(tool(plan, "etcdctl"), [...etcdClient(plan, healthy.clientUrl), "get", "--prefix", "/registry", "-w", "json"], 512 * 1024 * 1024)) as { kvs?: { key: string; value?: string }[] };
+        run(tool(t, "etcdctl"), [...etcdClient(t, healthy.clientUrl), "snapshot", "save", plain]);
+        const status = snapshotStatus(t, plain);
+        const etcdVersion = (JSON.parse(run(tool(t, "etcdctl"), [...etcdClient(t, healthy.clientUrl), "endpoint", "status", "-w", "json"]))[0]?.Status?.version as string) ?? "";
+        const listing = JSON.parse(run(tool(t, "etcdctl"), [...etcdClient(t, healthy.clientUrl), "get", "--prefix", "/registry", "-w", "json"], 512 * 1024 * 1024)) as { kvs?: { key: string; value?: string }[] };
         const refs = keyRefs(listing.kvs ?? []);
-        const cas = caFingerprints(plan);
+        const cas = caFingerprints(t);
         const snapshot = fs.readFileSync(plain);
         const contents: Record<BundleFile, Buffer> = {
             "snapshot.db.sealed": snapshot,
@@ -154,13 +137,13 @@ export function takeBackup(plan: LocalStackPlan, opts: { outDir?: string; keyFil
             bytes += sealed.length;
         }
         const manifest: Manifest = {
-            format: BUNDLE_FORMAT, stack: plan.stack, createdAt: now.toISOString(), etcdVersion, files, snapshotSha256: sha256(snapshot),
+            format: BUNDLE_FORMAT, stack: t.stack, createdAt: now.toISOString(), etcdVersion, files, snapshotSha256: sha256(snapshot),
             encryptionKeys: Object.keys(refs).sort(),
         };
         fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n", { mode: 0o600 });
         // Only a bundle written into the stack's backup directory counts towards its retention there.
-        const pruned = path.dirname(dir) === plan.backup.directory ? pruneBundles(plan.backup.directory, plan.stack, plan.backup.retention) : [];
-        return { dir, manifest, status, refs, cas, bytes, seconds: (Date.now() - t0) / 1000, member: healthy.node.node.name, pruned };
+        const pruned = path.dirname(dir) === t.directory ? pruneBundles(t.directory, t.stack, t.retention) : [];
+        return { dir, manifest, status, refs, cas, bytes, seconds: (Date.now() - t0) / 1000, member: healthy.name, pruned };
     } finally {
         fs.rmSync(plain, { force: true });
     }
@@ -219,7 +202,7 @@ export function preflight(plan: LocalStackPlan, bundleDir: string, keyFile = def
     try {
         fs.writeFileSync(snapshotFile, snapshot, { mode: 0o600 });
         const problems = checkContents({ status, restoredStatus: snapshotStatus(plan, snapshotFile), refs, configured: configuredKeys(encryptionConfig(plan)), etcdVersion });
-        const now = caFingerprints(plan);
+        const now = caFingerprints(backupTarget(plan));
         for (const [name, fp] of Object.entries(cas)) {
             if (now[name] !== fp) problems.push(`the ${name} CA differs from the one the backup was taken under (fingerprint ${now[name] ?? "(none)"}, bundle ${fp})`);
         }
@@ -231,4 +214,5 @@ export function preflight(plan: LocalStackPlan, bundleDir: string, keyFile = def
     return { manifest, status, refs, snapshotFile, scratch };
 }
 
-export { members as etcdMembers, etcdClient, run as runTool };
+export { members as etcdMembers, run as runTool };
+export { defaultKeyFile, etcdClient };

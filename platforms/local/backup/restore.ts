@@ -13,7 +13,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { claimedDirs, LocalStackPlan, MARKER } from "../plan";
 import { restoreArgs } from "../../../components/backup";
-import { defaultKeyFile, etcdClient, etcdMembers, preflight, runTool } from "./backup";
+import { defaultKeyFile, etcdMembers, preflight, runTool } from "./backup";
+import { backupTarget, etcdClient } from "./target";
 import { hold, Held, release } from "./supervised";
 
 const DEFAULT_BUMP = 1_000_000_000;
@@ -23,7 +24,7 @@ function liveRevision(plan: LocalStackPlan): number {
     let max = 0;
     for (const m of etcdMembers(plan)) {
         try {
-            const st = JSON.parse(runTool(path.join(plan.toolchainBin, "etcdctl"), [...etcdClient(plan, m.clientUrl), "--command-timeout=3s", "endpoint", "status", "-w", "json"]));
+            const st = JSON.parse(runTool(path.join(plan.toolchainBin, "etcdctl"), [...etcdClient(backupTarget(plan), m.clientUrl), "--command-timeout=3s", "endpoint", "status", "-w", "json"]));
             max = Math.max(max, Number(st[0]?.Status?.header?.revision ?? 0));
         } catch { /* this member is down */ }
     }
@@ -139,11 +140,11 @@ export async function restoreBackup(plan: LocalStackPlan, bundleDir: string, opt
         for (const e of etcds) byName(e.what).forEach(release);
         const etcdctl = path.join(plan.toolchainBin, "etcdctl");
         const clusterId = await until("every etcd member healthy with one cluster ID", 120, () => {
-            const st = JSON.parse(runTool(etcdctl, [...etcdClient(plan), "endpoint", "status", "-w", "json"])) as { Status: { header: { cluster_id: number | string } } }[];
+            const st = JSON.parse(runTool(etcdctl, [...etcdClient(backupTarget(plan)), "endpoint", "status", "-w", "json"])) as { Status: { header: { cluster_id: number | string } } }[];
             const clusters = new Set(st.map((s) => String(s.Status.header.cluster_id)));
             return st.length === members.length && clusters.size === 1 ? [...clusters][0] : undefined;
         });
-        runTool(etcdctl, [...etcdClient(plan), "del", "--prefix", "/registry/masterleases/"]);
+        runTool(etcdctl, [...etcdClient(backupTarget(plan)), "del", "--prefix", "/registry/masterleases/"]);
         for (const a of apiservers) byName(a.what).forEach(release);
         let check: { caFile?: string; certFile?: string; keyFile?: string } | undefined;
         for (const n of plan.nodes) {

@@ -24,6 +24,7 @@ describe("backup settings (hardened-cluster:backup)", () => {
     it("defaults to 5 kept bundles and leaves the directory to the platform", () => {
         assert.deepEqual(resolveBackup(undefined, "hardened-cluster:backup"), { retention: 5 });
         assert.deepEqual(resolveBackup({ retention: 1, directory: "/var/backups/hc" }, "b"), { retention: 1, directory: "/var/backups/hc" });
+        assert.deepEqual(resolveBackup({ intervalMinutes: 15 }, "b"), { retention: 5, intervalMinutes: 15 });
     });
     const bad: [string, object, string][] = [
         ["no bundle kept", { retention: 0 }, "hardened-cluster:backup.retention"],
@@ -33,6 +34,10 @@ describe("backup settings (hardened-cluster:backup)", () => {
         ["the root directory", { directory: "/" }, "hardened-cluster:backup.directory"],
         ["a directory with ..", { directory: "/var/../tmp/b" }, "hardened-cluster:backup.directory"],
         ["a misspelt key", { retension: 3 }, "hardened-cluster:backup.retension"],
+        ["a schedule of 0 minutes", { intervalMinutes: 0 }, "hardened-cluster:backup.intervalMinutes"],
+        ["a schedule in seconds", { intervalMinutes: 0.5 }, "hardened-cluster:backup.intervalMinutes"],
+        ["a schedule past a day", { intervalMinutes: 1441 }, "hardened-cluster:backup.intervalMinutes"],
+        ["a schedule as text", { intervalMinutes: "15m" }, "hardened-cluster:backup.intervalMinutes"],
     ];
     for (const [name, value, key] of bad) {
         it(`refuses ${name}, naming ${key}`, () => rejects(() => resolveBackup(value as never, "hardened-cluster:backup"), key));

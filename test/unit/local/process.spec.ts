@@ -143,3 +143,30 @@ describe("local process provider: stopping a component", function () {
         assert.equal(processProvider.alive(outs.pid, outs.startTicks), false);
     });
 });
+
+describe("local process provider: a component with no port (status-file health)", function () {
+    this.timeout(30_000);
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-procstatus-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("is healthy once the status file is written after its start, not by a previous run's file", async function () {
+        const status = path.join(dir, "status.json");
+        // A stale file from an earlier run: a component that never writes must not pass on it.
+        fs.writeFileSync(status, "{}");
+        fs.utimesSync(status, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+        const spec = (script: string): ProcessSpec => ({
+            name: "scheduled", command: "/bin/sh", args: ["-c", script], logFile: path.join(dir, "log"),
+            health: { kind: "status-file", path: status }, startTimeoutSeconds: 2, stopTimeoutSeconds: 2,
+        });
+        await assert.rejects(processProvider.create(spec("exec sleep 300")), /not written since the start/);
+        const made = await processProvider.create(spec(`sleep 0.5; echo '{}' > ${status}; exec sleep 300`));
+        const outs = made.outs!;
+        try {
+            assert.ok(processProvider.alive(outs.pid, outs.startTicks));
+        } finally {
+            await processProvider.delete(made.id, outs);
+        }
+        assert.equal(processProvider.alive(outs.pid, outs.startTicks), false);
+    });
+});

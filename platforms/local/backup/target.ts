@@ -1,0 +1,60 @@
+// What a backup needs to know about a local stack, and nothing more: plain paths and URLs, no secret. The
+// schedule gets it as a JSON file (the `etcd-backup` process cannot plan the stack: it has no Pulumi config);
+// `npm run backup` and the exported takeBackup derive it from the stack plan the same way.
+import * as path from "node:path";
+import { flags } from "../../../components/backup";
+import type { LocalNodePlan, LocalStackPlan } from "../plan";
+
+export interface BackupTarget {
+    stack: string;
+    /** The toolchain's bin directory: etcdctl and etcdutl. */
+    toolchainBin: string;
+    /** The bundle key; made (0600) on first use. */
+    keyFile: string;
+    directory: string;
+    retention: number;
+    /** Every etcd member, in the plan's order. */
+    members: { name: string; clientUrl: string }[];
+    /** etcdctl's identity: the platform's health-check client pair, which may read and snapshot but not write. */
+    client: { caFile: string; certFile: string; keyFile: string };
+    /** The CA certificates whose fingerprints a bundle records, by CA name. */
+    caFiles: Record<string, string>;
+}
+
+const fileOf = (n: LocalNodePlan, suffix: string) => n.bundle.files.find((f) => f.path.endsWith(suffix))?.path;
+
+/** Where the bundle key lives unless given: the stack's run directory. Without it no bundle can be restored. */
+export function defaultKeyFile(plan: Pick<LocalStackPlan, "local">): string {
+    return path.join(plan.local.runDir, "backup", "bundle.key");
+}
+
+/** The backup schedule's status file, beside the bundle key. */
+export function scheduleStatusFile(plan: Pick<LocalStackPlan, "local">): string {
+    return path.join(plan.local.runDir, "backup", "schedule.json");
+}
+
+export function backupTarget(plan: LocalStackPlan, keyFile = defaultKeyFile(plan)): BackupTarget {
+    const cp = plan.nodes.find((n) => !n.node.etcdOnly)!;
+    const client = ["/pki/etcd/ca.crt", "/pki/etcd/healthcheck-client.crt", "/pki/etcd/healthcheck-client.key"].map((s) => fileOf(cp, s));
+    if (client.some((f) => f === undefined)) throw new Error("the stack plan has no etcd health-check client pair");
+    const caFiles: Record<string, string> = {};
+    for (const [name, suffix] of [["kubernetes", "/pki/ca.crt"], ["etcd", "/pki/etcd/ca.crt"], ["front-proxy", "/pki/front-proxy-ca.crt"]]) {
+        const f = fileOf(cp, suffix);
+        if (f) caFiles[name] = f;
+    }
+    const members = plan.nodes.map((node) => {
+        const p = node.bundle.processes.find((x) => x.name === "etcd");
+        if (!p) throw new Error(`${node.node.name}: no etcd in its bundle`);
+        return { name: node.node.name, clientUrl: flags(p.argv)["advertise-client-urls"].split(",")[0] };
+    });
+    return {
+        stack: plan.stack, toolchainBin: plan.toolchainBin, keyFile, directory: plan.backup.directory, retention: plan.backup.retention,
+        members, client: { caFile: client[0]!, certFile: client[1]!, keyFile: client[2]! }, caFiles,
+    };
+}
+
+/** etcdctl's connection flags: against every member, or the one given. */
+export function etcdClient(t: BackupTarget, only?: string): string[] {
+    const endpoints = only ? [only] : t.members.map((m) => m.clientUrl);
+    return [`--endpoints=${endpoints.join(",")}`, `--cacert=${t.client.caFile}`, `--cert=${t.client.certFile}`, `--key=${t.client.keyFile}`, "--command-timeout=60s"];
+}
