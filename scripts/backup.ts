@@ -11,14 +11,15 @@ import { planStack } from "../platforms";
 
 const root = path.resolve(__dirname, "..");
 
-/** `-s <stack>` plus `--name value` options and the remaining positional arguments. */
-export function parseArgs(argv: string[]): { stack: string; opts: Record<string, string>; rest: string[] } {
+/** `-s <stack>` plus `--name value` options (`--name` alone for the `switches`) and the remaining positional arguments. */
+export function parseArgs(argv: string[], switches: readonly string[] = []): { stack: string; opts: Record<string, string>; rest: string[] } {
     const opts: Record<string, string> = {};
     const rest: string[] = [];
     let stack = "";
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         if (a === "-s" || a === "--stack") stack = argv[++i] ?? "";
+        else if (switches.includes(a.slice(2))) opts[a.slice(2)] = "true";
         else if (a.startsWith("--")) opts[a.slice(2)] = argv[++i] ?? "";
         else rest.push(a);
     }
@@ -43,7 +44,7 @@ export function stackPlan(stack: string, opts: { restoring?: boolean } = {}): Lo
     }
     const bin = execFileSync("bash", [path.join(root, "scripts/toolchain.sh"), "--bin-dir"], { encoding: "utf8" }).trim();
     const plan = planStack(all, stack, { toolchainBin: () => bin, restoring: opts.restoring });
-    if (plan.platform !== "local") throw new Error(`stack ${stack} is on platform ${plan.platform}: backup and restore are local-only so far`);
+    if (plan.platform !== "local") throw new Error(`stack ${stack} is on platform ${plan.platform}: backup, restore and the certificate inventory are local-only so far`);
     return plan.local;
 }
 

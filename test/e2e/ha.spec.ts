@@ -6,6 +6,7 @@ import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { Inventory } from "../../components/pki/inventory";
 import { LocalStackPlan, planLocalStack, ProcessName } from "../../platforms/local/plan";
 import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
 import { ProbeLoop } from "./ha-probe";
@@ -103,6 +104,46 @@ describe("local ha topology: three etcd members, two apiservers behind a balance
             const leaders = CP.filter((n) => fs.readFileSync(nodeOf(n).logFiles[c], "utf8").includes(`successfully acquired lease kube-system/${c}`));
             assert.equal(leaders.length, 1, `${c}: leaders ${JSON.stringify(leaders)}`);
         }
+    });
+
+    it("npm run certs: lists every certificate and endpoint, and fails once an endpoint serves another certificate than its file", async function () {
+        const certs = (...args: string[]) => {
+            try {
+                return { code: 0, out: execFileSync("npm", ["run", "--silent", "certs", "--", "-s", ps.stackName, ...args], { cwd: ps.workDir, env: { ...process.env, ...ps.env }, encoding: "utf8" }) };
+            } catch (e) {
+                const err = e as { status: number; stdout: string; stderr: string };
+                return { code: err.status, out: `${err.stdout}${err.stderr}` };
+            }
+        };
+        const first = certs("--json");
+        assert.equal(first.code, 0, first.out.slice(-3000));
+        const inv = JSON.parse(first.out) as Inventory;
+        // 2 apiservers, 3 etcd members (client and peer port each), 2 controller-managers, 2 schedulers.
+        assert.equal(inv.endpoints.length, 12, JSON.stringify(inv.endpoints.map((e) => `${e.node} ${e.process}`)));
+        for (const e of inv.endpoints) {
+            assert.ok(e.served, `${e.node} ${e.process}: ${e.error}`);
+            if (e.file) assert.equal(e.served.serial, e.fileSerial, `${e.node} ${e.process}`);
+        }
+        // Each serves from a file the blueprint issued (the controllers' too: CIS 1.3.x/1.4.x, no self-signed in memory).
+        assert.equal(inv.endpoints.filter((e) => e.file).length, 12, "every endpoint serves from a file");
+        // Issued by the blueprint's CAs, within their windows; every node's apiserver serving certificate listed.
+        assert.ok(inv.certificates.length > 20, `${inv.certificates.length} certificates`);
+        assert.deepEqual(inv.certificates.filter((c) => c.due), []);
+        for (const n of CP) assert.ok(inv.certificates.some((c) => c.node === n && c.source.endsWith("/pki/apiserver.crt") && c.readers.includes("kube-apiserver")), n);
+
+        // On disk, control-plane-2's apiserver certificate is replaced by control-plane-1's (its key does not match,
+        // so the apiserver keeps serving its own): the inventory names the endpoint and exits 1.
+        const file = (n: string) => nodeOf(n).bundle.files.find((f) => f.path.endsWith("/pki/apiserver.crt"))!.path;
+        const original = fs.readFileSync(file(CP[1]));
+        fs.writeFileSync(file(CP[1]), fs.readFileSync(file(CP[0])));
+        try {
+            const stale = certs();
+            assert.equal(stale.code, 1, stale.out.slice(-3000));
+            assert.match(stale.out, new RegExp(`control-plane-2 kube-apiserver at 127\\.0\\.0\\.12:${ports.apiServer} serves serial [0-9A-F]+ but ${file(CP[1]).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} holds`));
+        } finally {
+            fs.writeFileSync(file(CP[1]), original);
+        }
+        assert.equal(certs().code, 0);
     });
 
     it("serves every request through the balancer while an etcd member and an apiserver are killed -9", async function () {

@@ -1,0 +1,103 @@
+// The certificate inventory of a running local stack: every certificate its node bundles hold (files, and the
+// client certificates kubeconfigs embed) with who reads it, and what each TLS endpoint actually serves, dialled
+// now. The rules (due for renewal, served against disk) are components/pki/inventory.ts.
+import * as fs from "node:fs";
+import * as tls from "node:tls";
+import { X509Certificate } from "node:crypto";
+import { parse } from "yaml";
+import { flags } from "../../components/backup";
+import { resolvePkiOptions } from "../../components/pki/options";
+import { certificatesIn, factsOf, Inventory, InventoryCert, InventoryEndpoint, inventoryProblems, renewalStart } from "../../components/pki/inventory";
+import type { LocalNodePlan, LocalStackPlan } from "./plan";
+
+/** Every certificate in the stack's files, in plan order, each with its renewal window. */
+export function inventoryCertificates(plan: LocalStackPlan, now: Date): InventoryCert[] {
+    const pki = resolvePkiOptions(plan.cluster.resolved.pki);
+    const out: InventoryCert[] = [];
+    for (const n of plan.nodes) {
+        for (const f of n.bundle.files) {
+            const sources: [string, string][] = [];
+            if (f.kind === "kubeconfig") {
+                const kc = parse(fs.readFileSync(f.path, "utf8")) as { users?: { name: string; user?: { "client-certificate-data"?: string } }[] };
+                for (const u of kc.users ?? []) {
+                    const data = u.user?.["client-certificate-data"];
+                    if (data) sources.push([`${f.path}#${u.name}`, Buffer.from(data, "base64").toString("utf8")]);
+                }
+            } else if (f.path.endsWith(".crt")) {
+                sources.push([f.path, fs.readFileSync(f.path, "utf8")]);
+            }
+            for (const [source, pem] of sources) {
+                for (const cert of certificatesIn(pem)) {
+                    const renewFrom = renewalStart(cert, cert.ca ? pki.caEarlyRenewalHours : pki.earlyRenewalHours);
+                    out.push({ node: n.node.name, source, cert, readers: [...f.readers], onChange: f.onChange, renewFrom: renewFrom.toISOString(), due: now >= renewFrom });
+                }
+            }
+        }
+    }
+    return out;
+}
+
+interface Dial { node: LocalNodePlan; process: string; host: string; port: number; file?: string; clientPair?: { cert: string; key: string } }
+
+const hostPort = (url: string) => {
+    const u = new URL(url);
+    return { host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) };
+};
+
+/** The TLS endpoints of every node's processes, with the file each serves from (none: made in memory). */
+export function inventoryDials(plan: LocalStackPlan): Dial[] {
+    const dials: Dial[] = [];
+    // etcd asks every client for a certificate: the platform's health-check pair, which a control-plane node holds.
+    const cp = plan.nodes.find((x) => !x.node.etcdOnly)!;
+    const cpFile = (suffix: string) => cp.bundle.files.find((f) => f.path.endsWith(suffix))?.path;
+    const cert = cpFile("/pki/etcd/healthcheck-client.crt");
+    const key = cpFile("/pki/etcd/healthcheck-client.key");
+    if (!cert || !key) throw new Error("the stack plan has no etcd health-check client pair");
+    const pair = { cert, key };
+    for (const n of plan.nodes) {
+        for (const p of n.bundle.processes) {
+            const f = flags(p.argv);
+            if (p.name === "etcd") {
+                dials.push({ node: n, process: "etcd (client)", ...hostPort(f["advertise-client-urls"].split(",")[0]), file: f["cert-file"], clientPair: pair });
+                dials.push({ node: n, process: "etcd (peer)", ...hostPort(f["initial-advertise-peer-urls"].split(",")[0]), file: f["peer-cert-file"], clientPair: pair });
+            } else {
+                dials.push({ node: n, process: p.name, host: f["bind-address"] ?? f["advertise-address"], port: Number(f["secure-port"]), ...(f["tls-cert-file"] ? { file: f["tls-cert-file"] } : {}) });
+            }
+        }
+    }
+    return dials;
+}
+
+/** The certificate an endpoint presents, read without trusting it (the inventory compares, it does not authenticate). */
+export function servedCertificate(d: Pick<Dial, "host" | "port" | "clientPair">, timeoutMs = 3000): Promise<X509Certificate> {
+    return new Promise((resolve, reject) => {
+        const s = tls.connect({
+            host: d.host, port: d.port, rejectUnauthorized: false, timeout: timeoutMs,
+            ...(d.clientPair ? { cert: fs.readFileSync(d.clientPair.cert), key: fs.readFileSync(d.clientPair.key) } : {}),
+        });
+        s.once("secureConnect", () => {
+            const raw = s.getPeerCertificate().raw;
+            s.destroy();
+            if (!raw) reject(new Error("no certificate presented"));
+            else resolve(new X509Certificate(raw));
+        });
+        s.once("timeout", () => s.destroy(new Error(`no TLS handshake within ${timeoutMs} ms`)));
+        s.once("error", reject);
+    });
+}
+
+export async function certificateInventory(plan: LocalStackPlan, now = new Date()): Promise<Inventory> {
+    const certificates = inventoryCertificates(plan, now);
+    const endpoints: InventoryEndpoint[] = [];
+    for (const d of inventoryDials(plan)) {
+        const e: InventoryEndpoint = { node: d.node.node.name, process: d.process, address: `${d.host}:${d.port}`, ...(d.file ? { file: d.file } : {}) };
+        if (d.file) e.fileSerial = certificatesIn(fs.readFileSync(d.file, "utf8"))[0]?.serial;
+        try {
+            e.served = factsOf(await servedCertificate(d));
+        } catch (err) {
+            e.error = (err as Error).message;
+        }
+        endpoints.push(e);
+    }
+    return { at: now.toISOString(), certificates, endpoints, problems: inventoryProblems(certificates, endpoints) };
+}
