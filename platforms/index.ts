@@ -88,6 +88,7 @@ export function deliverStack(plan: StackPlan, kubeBenchCfg?: string): ClusterDel
             outputs: {
                 vpcId: c.vpcId, apiDnsName: c.apiDnsName, apiLoadBalancerArn: c.apiLoadBalancerArn, controlPlaneInstanceIds: c.controlPlaneInstanceIds,
                 workerGroupName: c.workerGroupName, auditLogGroup: c.auditLogGroupName, alarmTopicArn: c.alarmTopicArn,
+                certificates: aws.pki.inventory,
             },
         };
     }
@@ -96,6 +97,6 @@ export function deliverStack(plan: StackPlan, kubeBenchCfg?: string): ClusterDel
     return {
         server: cluster.server, kubeconfig: cluster.kubeconfig, caCertPem: cluster.caCertPem, userKubeconfigs: cluster.userKubeconfigs,
         provider: cluster.provider, posture: cluster.posture,
-        outputs: { kubeconfigPath: cluster.kubeconfigPath, kubeBenchConfigPath: cluster.kubeBenchConfigPath, ready: cluster.ready },
+        outputs: { kubeconfigPath: cluster.kubeconfigPath, kubeBenchConfigPath: cluster.kubeBenchConfigPath, ready: cluster.ready, certificates: cluster.pki.inventory },
     };
 }

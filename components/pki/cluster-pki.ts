@@ -5,6 +5,7 @@ import * as tls from "@pulumi/tls";
 import { fail, parseHttpsUrl, isDnsLabel, isPlainObject, key, knownKeys } from "../common";
 import { CA_SPECS, CaName, certNames, CertSpec, tableOf } from "./certlist";
 import { kubeconfigsOf, KubeconfigSpec, kubeconfigYaml, ServerRole } from "./kubeconfig";
+import { certificatesIn, renewalStart } from "./inventory";
 import { KeyAlgorithm, PkiOptions, ResolvedPkiOptions, resolvePkiOptions } from "./options";
 import { pkiPosture, PkiPosture } from "./posture";
 
@@ -32,6 +33,15 @@ export interface CaPair {
     certPem: pulumi.Output<string>;
     /** Secret. */
     keyPem: pulumi.Output<string>;
+}
+
+export interface IssuedInventoryRow {
+    /** The table row's name, or `ca:<name>` for a CA. */
+    name: string;
+    subject: string;
+    serial: string;
+    notAfter: string;
+    renewFrom: string;
 }
 
 export interface IssuedCert {
@@ -63,6 +73,11 @@ export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial 
     readonly serviceAccount: { publicKeyPem: pulumi.Output<string>; privateKeyPem: pulumi.Output<string> };
     /** Kubeconfig YAML by name (see kubeconfigTable); all secret. */
     readonly kubeconfigs: Record<string, pulumi.Output<string>>;
+    /**
+     * Every CA and issued certificate as issued: name, subject, serial, expiry and the start of its renewal
+     * window (no key material). What the files and endpoints hold is checked on the cluster (npm run certs).
+     */
+    readonly inventory: pulumi.Output<IssuedInventoryRow[]>;
 
     constructor(name: string, args: ClusterPkiArgs, opts?: pulumi.ComponentResourceOptions) {
         // Validate everything before registering anything, so bad config never leaves a half-built stack.
@@ -132,7 +147,20 @@ export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial 
             );
         }
 
+        const issued: [string, boolean, pulumi.Output<string>][] = [
+            ...Object.entries(this.cas).map(([n, c]): [string, boolean, pulumi.Output<string>] => [`ca:${n}`, true, c.certPem]),
+            ...Object.entries(this.certificates).map(([n, c]): [string, boolean, pulumi.Output<string>] => [n, false, c.certPem]),
+        ];
+        this.inventory = pulumi.all(issued.map(([, , pem]) => pem)).apply((pems) => pems.map((pem, i) => {
+            const [name, isCa] = issued[i];
+            const [facts] = certificatesIn(pem ?? "");
+            if (!facts) return { name, subject: "", serial: "", notAfter: "", renewFrom: "" };
+            const renewFrom = renewalStart(facts, isCa ? resolved.caEarlyRenewalHours : resolved.earlyRenewalHours).toISOString();
+            return { name, subject: facts.subject, serial: facts.serial, notAfter: facts.notAfter, renewFrom };
+        }));
+
         this.registerOutputs({
+            inventory: this.inventory,
             posture: this.posture,
             cas: this.cas,
             certificates: this.certificates,

@@ -8,3 +8,4 @@ export * from "./cluster-pki";
 export * from "./files";
 export * from "./ephemeral";
 export * from "./admin-bootstrap";
+export * from "./inventory";

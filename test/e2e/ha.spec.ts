@@ -6,6 +6,7 @@ import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { IssuedInventoryRow } from "../../components/pki/cluster-pki";
 import type { Inventory } from "../../components/pki/inventory";
 import { LocalStackPlan, planLocalStack, ProcessName } from "../../platforms/local/plan";
 import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
@@ -29,6 +30,7 @@ describe("local ha topology: three etcd members, two apiservers behind a balance
     let ps: ProgramStack;
     let plan: LocalStackPlan;
     let admin: Credential;
+    let issued: IssuedInventoryRow[] = [];
     let stateDir: string | undefined;
     const { timings, timed } = timingLog();
     const nodeOf = (name: string) => plan.nodes.find((n) => n.node.name === name)!;
@@ -85,6 +87,7 @@ describe("local ha topology: three etcd members, two apiservers behind a balance
         const res = await timed("ha cold up", () => ps.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) }));
         assert.equal(res.summary.result, "succeeded");
         admin = fromKubeconfig(res.outputs.kubeconfig.value);
+        issued = res.outputs.details.value.certificates;
         assert.equal(admin.server, `https://127.0.0.1:${ports.apiServer}`, "clients are pointed at the balancer");
     });
     after(async function () {
@@ -130,6 +133,13 @@ describe("local ha topology: three etcd members, two apiservers behind a balance
         assert.ok(inv.certificates.length > 20, `${inv.certificates.length} certificates`);
         assert.deepEqual(inv.certificates.filter((c) => c.due), []);
         for (const n of CP) assert.ok(inv.certificates.some((c) => c.node === n && c.source.endsWith("/pki/apiserver.crt") && c.readers.includes("kube-apiserver")), n);
+        // The stack output lists what was issued: every served certificate is one of its rows, same serial and expiry.
+        assert.ok(issued.length >= 20 && issued.some((r) => r.name === "ca:kubernetes"), JSON.stringify(issued.map((r) => r.name)));
+        for (const e of inv.endpoints) {
+            const row = issued.find((r) => r.serial === e.served!.serial);
+            assert.ok(row, `${e.node} ${e.process}: serial ${e.served!.serial} not in the stack output`);
+            assert.equal(row.notAfter, e.served!.notAfter);
+        }
 
         // On disk, control-plane-2's apiserver certificate is replaced by control-plane-1's (its key does not match,
         // so the apiserver keeps serving its own): the inventory names the endpoint and exits 1.
