@@ -5,7 +5,7 @@ import * as tls from "@pulumi/tls";
 import { fail, parseHttpsUrl, isDnsLabel, isPlainObject, key, knownKeys } from "../common";
 import { CA_SPECS, CaName, certNames, CertSpec, tableOf } from "./certlist";
 import { kubeconfigsOf, KubeconfigSpec, kubeconfigYaml, ServerRole } from "./kubeconfig";
-import { certificatesIn, renewalStart } from "./inventory";
+import { CertFacts, certificatesIn, renewalStart } from "./inventory";
 import { KeyAlgorithm, PkiOptions, ResolvedPkiOptions, resolvePkiOptions } from "./options";
 import { pkiPosture, PkiPosture } from "./posture";
 
@@ -42,6 +42,8 @@ export interface IssuedInventoryRow {
     serial: string;
     notAfter: string;
     renewFrom: string;
+    /** Set when the issued PEM could not be read. */
+    error?: string;
 }
 
 export interface IssuedCert {
@@ -153,8 +155,14 @@ export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial 
         ];
         this.inventory = pulumi.all(issued.map(([, , pem]) => pem)).apply((pems) => pems.map((pem, i) => {
             const [name, isCa] = issued[i];
-            const [facts] = certificatesIn(pem ?? "");
-            if (!facts) return { name, subject: "", serial: "", notAfter: "", renewFrom: "" };
+            let facts: CertFacts | undefined;
+            try {
+                [facts] = certificatesIn(pem ?? "");
+            } catch (e) {
+                // Not a certificate (a test's mock engine makes up the PEM): listed as unreadable, never a failed up.
+                return { name, subject: "", serial: "", notAfter: "", renewFrom: "", error: (e as Error).message };
+            }
+            if (!facts) return { name, subject: "", serial: "", notAfter: "", renewFrom: "", error: "no certificate" };
             const renewFrom = renewalStart(facts, isCa ? resolved.caEarlyRenewalHours : resolved.earlyRenewalHours).toISOString();
             return { name, subject: facts.subject, serial: facts.serial, notAfter: facts.notAfter, renewFrom };
         }));

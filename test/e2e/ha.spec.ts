@@ -135,6 +135,7 @@ describe("local ha topology: three etcd members, two apiservers behind a balance
         for (const n of CP) assert.ok(inv.certificates.some((c) => c.node === n && c.source.endsWith("/pki/apiserver.crt") && c.readers.includes("kube-apiserver")), n);
         // The stack output lists what was issued: every served certificate is one of its rows, same serial and expiry.
         assert.ok(issued.length >= 20 && issued.some((r) => r.name === "ca:kubernetes"), JSON.stringify(issued.map((r) => r.name)));
+        assert.deepEqual(issued.filter((r) => r.error !== undefined), []);
         for (const e of inv.endpoints) {
             const row = issued.find((r) => r.serial === e.served!.serial);
             assert.ok(row, `${e.node} ${e.process}: serial ${e.served!.serial} not in the stack output`);
