@@ -4,6 +4,7 @@
 // leaves nothing behind.
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { IssuedInventoryRow } from "../../components/pki/cluster-pki";
@@ -34,6 +35,16 @@ describe("local ha topology: three etcd members, two apiservers behind a balance
     let stateDir: string | undefined;
     const { timings, timed } = timingLog();
     const nodeOf = (name: string) => plan.nodes.find((n) => n.node.name === name)!;
+
+    /** `npm run <script> -- -s <stack> ...` in the project, as an operator runs it: exit code and output. */
+    const npmRun = (script: string, ...args: string[]) => {
+        try {
+            return { code: 0, out: execFileSync("npm", ["run", "--silent", script, "--", "-s", ps.stackName, ...args], { cwd: ps.workDir, env: { ...process.env, ...ps.env }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }) };
+        } catch (e) {
+            const err = e as { status: number; stdout: string; stderr: string };
+            return { code: err.status, out: `${err.stdout}${err.stderr}` };
+        }
+    };
 
     /** This stack's processes by "node/component": each names files in its own node's directory only. */
     const procs = (): Record<string, Proc> => {
@@ -110,14 +121,7 @@ describe("local ha topology: three etcd members, two apiservers behind a balance
     });
 
     it("npm run certs: lists every certificate and endpoint, and fails once an endpoint serves another certificate than its file", async function () {
-        const certs = (...args: string[]) => {
-            try {
-                return { code: 0, out: execFileSync("npm", ["run", "--silent", "certs", "--", "-s", ps.stackName, ...args], { cwd: ps.workDir, env: { ...process.env, ...ps.env }, encoding: "utf8" }) };
-            } catch (e) {
-                const err = e as { status: number; stdout: string; stderr: string };
-                return { code: err.status, out: `${err.stdout}${err.stderr}` };
-            }
-        };
+        const certs = (...args: string[]) => npmRun("certs", ...args);
         const first = certs("--json");
         assert.equal(first.code, 0, first.out.slice(-3000));
         const inv = JSON.parse(first.out) as Inventory;
@@ -155,6 +159,36 @@ describe("local ha topology: three etcd members, two apiservers behind a balance
             fs.writeFileSync(file(CP[1]), original);
         }
         assert.equal(certs().code, 0);
+    });
+
+    it("npm run kubeconfig: a 10-minute admin credential named after the caller; refused outside 10m-24h and over an existing file", async function () {
+        const out = path.join(ps.workDir, "alice.kubeconfig");
+        const made = npmRun("kubeconfig", "--ttl", "10m", "--user", "alice", "--out", out);
+        assert.equal(made.code, 0, made.out);
+        assert.equal(fs.statSync(out).mode & 0o777, 0o600);
+        const yaml = fs.readFileSync(out, "utf8");
+        const cred = fromKubeconfig(yaml);
+        assert.equal(cred.server, admin.server, "through the balancer, like the stack's admin kubeconfig");
+        const certPem = Buffer.from(/client-certificate-data: (\S+)/.exec(yaml)![1], "base64").toString();
+        const ttl = (Date.parse(new X509Certificate(certPem).validTo) - Date.now()) / 60_000;
+        assert.ok(ttl > 8.5 && ttl <= 10, `valid for ${ttl.toFixed(1)} more minutes`);
+        // The apiserver's own account of who this is (SelfSubjectReview), and an admin-only read.
+        const who = await request(cred, "POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" });
+        assert.equal(who.status, 201, who.body);
+        assert.equal(who.json().status.userInfo.username, "alice");
+        assert.ok(who.json().status.userInfo.groups.includes("kubeadm:cluster-admins"), JSON.stringify(who.json().status.userInfo));
+        assert.equal((await request(cred, "GET", "/api/v1/namespaces/kube-system/secrets")).status, 200);
+        // Never written over an existing file; never longer than a day or shorter than 10 minutes.
+        const again = npmRun("kubeconfig", "--ttl", "10m", "--user", "alice", "--out", out);
+        assert.equal(again.code, 1, again.out);
+        assert.match(again.out, /EEXIST/);
+        assert.equal(fs.readFileSync(out, "utf8"), yaml);
+        for (const ttlArg of ["25h", "5m", "forever"]) {
+            const refused = npmRun("kubeconfig", "--ttl", ttlArg);
+            assert.equal(refused.code, 1, refused.out);
+            assert.match(refused.out, new RegExp(`--ttl: "${ttlArg}" is not a duration from 10m to 24h`));
+            assert.doesNotMatch(refused.out, /BEGIN|client-key-data/);
+        }
     });
 
     it("serves every request through the balancer while an etcd member and an apiserver are killed -9", async function () {
