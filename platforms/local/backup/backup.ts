@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LocalNodePlan, LocalStackPlan } from "../plan";
 import { fileProvider } from "../file";
-import { pruneBundles } from "./stored";
+import { pruneBundles, removeUnfinished } from "./stored";
 import { BackupTarget, backupTarget, defaultKeyFile, etcdClient } from "./target";
 import {
     BUNDLE_FILES, BUNDLE_FORMAT, BundleFile, checkContents, checkManifest, configuredKeys, fingerprint, KeyRefs, keyRefs,
@@ -80,7 +80,7 @@ export interface BackupResult {
     seconds: number;
     /** The member the snapshot was taken from. */
     member: string;
-    /** Older bundles removed to keep hardened-cluster:backup.retention. */
+    /** Older bundles removed to keep hardened-cluster:backup.retention, and unfinished ones a killed backup left. */
     pruned: string[];
 }
 
@@ -142,7 +142,7 @@ export function takeBackup(from: LocalStackPlan | BackupTarget, opts: { outDir?:
         };
         fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n", { mode: 0o600 });
         // Only a bundle written into the stack's backup directory counts towards its retention there.
-        const pruned = path.dirname(dir) === t.directory ? pruneBundles(t.directory, t.stack, t.retention) : [];
+        const pruned = path.dirname(dir) === t.directory ? [...pruneBundles(t.directory, t.stack, t.retention), ...removeUnfinished(t.directory)] : [];
         return { dir, manifest, status, refs, cas, bytes, seconds: (Date.now() - t0) / 1000, member: healthy.name, pruned };
     } finally {
         fs.rmSync(plain, { force: true });

@@ -2,7 +2,7 @@
 // it) and for the plan's check that every kept bundle's encryption keys are still configured.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BUNDLE_FORMAT, encryptionRefs, Manifest, retainedKeyProblems, splitByRetention, StoredBundle } from "../../../components/backup";
+import { BUNDLE_FILES, BUNDLE_FORMAT, encryptionRefs, Manifest, retainedKeyProblems, splitByRetention, StoredBundle } from "../../../components/backup";
 import { fail } from "../../../components/common";
 
 /**
@@ -37,6 +37,37 @@ export function pruneBundles(dir: string, stack: string, retention: number): str
     const { prune } = splitByRetention(listBundles(dir, stack), retention);
     for (const b of prune) fs.rmSync(b.dir, { recursive: true, force: true });
     return prune.map((b) => b.dir);
+}
+
+/** How a bundle directory is named (its creation time), and what one holds before its manifest is written. */
+const BUNDLE_NAME = /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z$/;
+const UNFINISHED_PART = ".snapshot.db.part";
+
+/**
+ * Removes bundles a killed backup left unfinished: directories named like a bundle, holding no manifest and
+ * nothing but a bundle's files, untouched for `olderThanMs`. The plain snapshot part in one is the cluster's
+ * data unsealed. A backup under way is younger than that; anything else in `dir` is left alone.
+ */
+export function removeUnfinished(dir: string, now = Date.now(), olderThanMs = 3_600_000): string[] {
+    const ours = new Set<string>([UNFINISHED_PART, ...BUNDLE_FILES]);
+    const removed: string[] = [];
+    let entries: fs.Dirent[];
+    try {
+        entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+        return removed;
+    }
+    for (const e of entries) {
+        if (!e.isDirectory() || !BUNDLE_NAME.test(e.name)) continue;
+        const bundle = path.join(dir, e.name);
+        const inside = fs.readdirSync(bundle);
+        if (inside.includes("manifest.json") || !inside.every((f) => ours.has(f))) continue;
+        const newest = Math.max(fs.lstatSync(bundle).mtimeMs, ...inside.map((f) => fs.lstatSync(path.join(bundle, f)).mtimeMs));
+        if (now - newest < olderThanMs) continue;
+        fs.rmSync(bundle, { recursive: true, force: true });
+        removed.push(bundle);
+    }
+    return removed;
 }
 
 /**

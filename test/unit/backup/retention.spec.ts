@@ -9,7 +9,7 @@ import {
     BUNDLE_FORMAT, encryptionRefs, keyRefs, Manifest, resolveBackup, retainedKeyProblems, splitByRetention, StoredBundle,
 } from "../../../components/backup";
 import { takeBackup } from "../../../platforms/local/backup/backup";
-import { listBundles, pruneBundles } from "../../../platforms/local/backup/stored";
+import { listBundles, pruneBundles, removeUnfinished } from "../../../platforms/local/backup/stored";
 import { planLocalStack } from "../../../platforms/local/plan";
 import { refusal, rejects } from "../config-error";
 
@@ -94,6 +94,28 @@ describe("local backup directory: listing, pruning and the plan's check", () => 
         assert.deepEqual(removed, [path.join(dir, "b2"), path.join(dir, "b1")]);
         assert.deepEqual(fs.readdirSync(dir).sort(), ["b3", "b4", "elsewhere", "link", "notes", "theirs"]);
         assert.deepEqual(listBundles(path.join(dir, "missing"), "mine"), []);
+    });
+
+    it("removes bundles a killed backup left unfinished (its plain snapshot part) once an hour old, and nothing else", () => {
+        const hourAgo = new Date(Date.now() - 3_601_000);
+        const make = (name: string, files: string[], old: boolean) => {
+            const d = path.join(dir, name);
+            fs.mkdirSync(d);
+            for (const f of files) fs.writeFileSync(path.join(d, f), "x");
+            if (old) for (const p of [...files.map((f) => path.join(d, f)), d]) fs.utimesSync(p, hourAgo, hourAgo);
+        };
+        make("2026-01-01T00-00-00-000Z", [".snapshot.db.part"], true);
+        make("2026-01-01T00-01-00-000Z", [".snapshot.db.part", "snapshot.db.sealed"], true);
+        make("2026-01-01T00-02-00-000Z", [".snapshot.db.part"], false);
+        make("2026-01-01T00-03-00-000Z", [".snapshot.db.part", "notes.txt"], true);
+        make("unfinished", [".snapshot.db.part"], true);
+        put("2026-01-01T00-04-00-000Z", manifest("mine", "2026-01-01T00:04:00.000Z"));
+        fs.utimesSync(path.join(dir, "2026-01-01T00-04-00-000Z"), hourAgo, hourAgo);
+        const removed = removeUnfinished(dir);
+        assert.deepEqual(removed.sort(), [path.join(dir, "2026-01-01T00-00-00-000Z"), path.join(dir, "2026-01-01T00-01-00-000Z")]);
+        // Under way (young), holding something else, not named like a bundle, or finished: left alone.
+        assert.deepEqual(fs.readdirSync(dir).sort(), ["2026-01-01T00-02-00-000Z", "2026-01-01T00-03-00-000Z", "2026-01-01T00-04-00-000Z", "unfinished"]);
+        assert.deepEqual(removeUnfinished(path.join(dir, "missing")), []);
     });
 
     it("refuses to write a bundle below a directory others can write, before any etcd is asked", () => {
