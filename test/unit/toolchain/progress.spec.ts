@@ -37,10 +37,12 @@ describe("toolchain build progress (scripts/lib/progress.sh)", function () {
     });
 
     it("says when a step runs past its measured timing, and when none was measured", function () {
-        const over = run("with_progress fake-step 1 sleep 2.5");
+        // Elapsed counts bash's whole wall-clock seconds, so a tick 1.0x s in may read 1s or 2s; and a loaded machine
+        // delays each tick: the steps run long enough for two ticks either way.
+        const over = run("with_progress fake-step 1 sleep 3.5");
         assert.ok(over.lines.some((l) => /^\[toolchain\] fake-step: still building, [2-9]s elapsed past the 1s measured/.test(l)), over.lines.join("\n"));
-        const none = run("with_progress fake-step '' sleep 1.5");
-        assert.ok(none.lines.some((l) => /^\[toolchain\] fake-step: still building, 1s elapsed no measured timing for this step$/.test(l)), none.lines.join("\n"));
+        const none = run("with_progress fake-step '' sleep 2.5");
+        assert.ok(none.lines.some((l) => /^\[toolchain\] fake-step: still building, [1-3]s elapsed no measured timing for this step$/.test(l)), none.lines.join("\n"));
     });
 
     it("returns the step's own exit status", function () {
