@@ -9,7 +9,7 @@ import { configFile } from "../../components/common";
 import { mintClientCert } from "../../components/pki/ephemeral";
 import { kubeconfigYaml } from "../../components/pki/kubeconfig";
 import { CLUSTER_ADMINS_GROUP } from "../../components/pki/options";
-import type { LocalStackPlan } from "./plan";
+import { controlPlaneFile, LocalStackPlan } from "./plan";
 
 /** Shortest and longest TTL: the floor Kubernetes' CSR API sets (10 minutes), and one day at most: never a standing credential. */
 export const ADMIN_TTL_MINUTES = { min: 10, max: 24 * 60 } as const;
@@ -42,7 +42,7 @@ export function mintAdminKubeconfig(plan: LocalStackPlan, opts: { ttlMinutes: nu
     }
     const cp = plan.nodes.find((n) => !n.node.etcdOnly)!;
     const file = (suffix: string) => {
-        const f = cp.bundle.files.find((x) => x.path.endsWith(suffix))?.path;
+        const f = controlPlaneFile(plan, suffix);
         if (!f) throw new Error(`the stack plan has no ${suffix}`);
         return f;
     };

@@ -8,7 +8,7 @@ import { parse } from "yaml";
 import { flags } from "../../components/backup";
 import { resolvePkiOptions } from "../../components/pki/options";
 import { certificatesIn, factsOf, Inventory, InventoryCert, InventoryEndpoint, inventoryProblems, renewalStart } from "../../components/pki/inventory";
-import type { LocalNodePlan, LocalStackPlan } from "./plan";
+import { etcdHealthClient, LocalNodePlan, LocalStackPlan } from "./plan";
 
 /** Every certificate in the stack's files, in plan order, each with its renewal window. */
 export function inventoryCertificates(plan: LocalStackPlan, now: Date): InventoryCert[] {
@@ -47,13 +47,9 @@ const hostPort = (url: string) => {
 /** The TLS endpoints of every node's processes, with the file each serves from (none: made in memory). */
 export function inventoryDials(plan: LocalStackPlan): Dial[] {
     const dials: Dial[] = [];
-    // etcd asks every client for a certificate: the platform's health-check pair, which a control-plane node holds.
-    const cp = plan.nodes.find((x) => !x.node.etcdOnly)!;
-    const cpFile = (suffix: string) => cp.bundle.files.find((f) => f.path.endsWith(suffix))?.path;
-    const cert = cpFile("/pki/etcd/healthcheck-client.crt");
-    const key = cpFile("/pki/etcd/healthcheck-client.key");
-    if (!cert || !key) throw new Error("the stack plan has no etcd health-check client pair");
-    const pair = { cert, key };
+    // etcd asks every client for a certificate: the platform's health-check pair.
+    const client = etcdHealthClient(plan);
+    const pair = { cert: client.certFile, key: client.keyFile };
     for (const n of plan.nodes) {
         for (const p of n.bundle.processes) {
             const f = flags(p.argv);

@@ -136,6 +136,21 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
     };
 }
 
+/**
+ * A file of the first control-plane node's bundle, by how its path ends (e.g. "/pki/ca.key"): the node that holds
+ * the cluster CAs and the platform's client pairs in every topology.
+ */
+export function controlPlaneFile(plan: Pick<LocalStackPlan, "nodes">, suffix: string): string | undefined {
+    return plan.nodes.find((n) => !n.node.etcdOnly)?.bundle.files.find((f) => f.path.endsWith(suffix))?.path;
+}
+
+/** The platform's etcd health-check client pair (with etcd's CA): what the local tools dial etcd with. */
+export function etcdHealthClient(plan: Pick<LocalStackPlan, "nodes">): { caFile: string; certFile: string; keyFile: string } {
+    const [caFile, certFile, keyFile] = ["/pki/etcd/ca.crt", "/pki/etcd/healthcheck-client.crt", "/pki/etcd/healthcheck-client.key"].map((s) => controlPlaneFile(plan, s));
+    if (!caFile || !certFile || !keyFile) throw new Error("the stack plan has no etcd health-check client pair");
+    return { caFile, certFile, keyFile };
+}
+
 /** Directories a stack claims with its marker: kubeadm's in the system layout, the state directory otherwise. */
 export function claimedDirs(local: ResolvedLocal): string[] {
     if (local.layoutKind === "user") return [local.stateDir!];

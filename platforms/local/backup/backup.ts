@@ -3,13 +3,13 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { LocalNodePlan, LocalStackPlan } from "../plan";
+import type { LocalStackPlan } from "../plan";
 import { fileProvider } from "../file";
 import { pruneBundles, removeUnfinished } from "./stored";
 import { BackupTarget, backupTarget, defaultKeyFile, etcdClient } from "./target";
 import {
     BUNDLE_FILES, BUNDLE_FORMAT, BundleFile, checkContents, checkManifest, configuredKeys, fingerprint, KeyRefs, keyRefs,
-    Manifest, newBundleKey, seal, sha256, SnapshotStatus, unseal, flags,
+    Manifest, newBundleKey, seal, sha256, SnapshotStatus, unseal,
 } from "../../../components/backup";
 
 /** The bundle key, made (0600, in a 0700 directory) on first use when `create`. */
@@ -24,17 +24,6 @@ export function loadKey(file: string, create: boolean): Buffer {
     const key = Buffer.from(fs.readFileSync(file, "utf8").trim(), "base64");
     if (key.length !== 32) throw new Error(`the backup key ${file} does not hold 32 base64 bytes`);
     return key;
-}
-
-interface Member { node: LocalNodePlan; argv: string[]; dataDir: string; clientUrl: string; user?: string }
-
-function members(plan: LocalStackPlan): Member[] {
-    return plan.nodes.map((node) => {
-        const p = node.bundle.processes.find((x) => x.name === "etcd");
-        if (!p) throw new Error(`${node.node.name}: no etcd in its bundle`);
-        const f = flags(p.argv);
-        return { node, argv: p.argv, dataDir: f["data-dir"], clientUrl: f["advertise-client-urls"].split(",")[0], user: p.user };
-    });
 }
 
 function run(bin: string, args: string[], maxBuffer = 64 * 1024 * 1024): string {
@@ -214,5 +203,5 @@ export function preflight(plan: LocalStackPlan, bundleDir: string, keyFile = def
     return { manifest, status, refs, snapshotFile, scratch };
 }
 
-export { members as etcdMembers, run as runTool };
-export { defaultKeyFile, etcdClient };
+export { run as runTool };
+export { defaultKeyFile };

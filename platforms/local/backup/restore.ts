@@ -13,18 +13,18 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { claimedDirs, LocalStackPlan, MARKER } from "../plan";
 import { restoreArgs } from "../../../components/backup";
-import { defaultKeyFile, etcdMembers, preflight, runTool } from "./backup";
-import { backupTarget, etcdClient } from "./target";
+import { defaultKeyFile, preflight, runTool } from "./backup";
+import { BackupTarget, backupTarget, etcdClient, etcdMembers } from "./target";
 import { hold, Held, release } from "./supervised";
 
 const DEFAULT_BUMP = 1_000_000_000;
 
 /** The highest revision any member still reports; 0 when none answers (every member lost). */
-function liveRevision(plan: LocalStackPlan): number {
+function liveRevision(target: BackupTarget): number {
     let max = 0;
-    for (const m of etcdMembers(plan)) {
+    for (const m of target.members) {
         try {
-            const st = JSON.parse(runTool(path.join(plan.toolchainBin, "etcdctl"), [...etcdClient(backupTarget(plan), m.clientUrl), "--command-timeout=3s", "endpoint", "status", "-w", "json"]));
+            const st = JSON.parse(runTool(path.join(target.toolchainBin, "etcdctl"), [...etcdClient(target, m.clientUrl), "--command-timeout=3s", "endpoint", "status", "-w", "json"]));
             max = Math.max(max, Number(st[0]?.Status?.header?.revision ?? 0));
         } catch { /* this member is down */ }
     }
@@ -78,9 +78,10 @@ export async function restoreBackup(plan: LocalStackPlan, bundleDir: string, opt
     const log = opts.log ?? (() => undefined);
     const verified = preflight(plan, bundleDir, opts.keyFile ?? defaultKeyFile(plan));
     const members = etcdMembers(plan);
+    const target = backupTarget(plan);
     // Revisions must move past any a client saw: past the live cluster's, when a member still answers (a second
     // restore of the same snapshot), and by a billion in any case (etcd's own guidance for a lost cluster).
-    const live = liveRevision(plan);
+    const live = liveRevision(target);
     const bump = Math.max(DEFAULT_BUMP, live - verified.status.revision + 1_000_000);
     const stamp = new Date().toISOString().replace(/[:.]/g, "-");
     const staged: string[] = [];
@@ -140,11 +141,11 @@ export async function restoreBackup(plan: LocalStackPlan, bundleDir: string, opt
         for (const e of etcds) byName(e.what).forEach(release);
         const etcdctl = path.join(plan.toolchainBin, "etcdctl");
         const clusterId = await until("every etcd member healthy with one cluster ID", 120, () => {
-            const st = JSON.parse(runTool(etcdctl, [...etcdClient(backupTarget(plan)), "endpoint", "status", "-w", "json"])) as { Status: { header: { cluster_id: number | string } } }[];
+            const st = JSON.parse(runTool(etcdctl, [...etcdClient(target), "endpoint", "status", "-w", "json"])) as { Status: { header: { cluster_id: number | string } } }[];
             const clusters = new Set(st.map((s) => String(s.Status.header.cluster_id)));
             return st.length === members.length && clusters.size === 1 ? [...clusters][0] : undefined;
         });
-        runTool(etcdctl, [...etcdClient(backupTarget(plan)), "del", "--prefix", "/registry/masterleases/"]);
+        runTool(etcdctl, [...etcdClient(target), "del", "--prefix", "/registry/masterleases/"]);
         for (const a of apiservers) byName(a.what).forEach(release);
         let check: { caFile?: string; certFile?: string; keyFile?: string } | undefined;
         for (const n of plan.nodes) {

@@ -17,7 +17,7 @@ export function scheduleJob(plan: LocalStackPlan): ScheduleJob | undefined {
 }
 
 /** node's command line for schedule.ts: compiled, it runs as is; from source, through ts-node's transpiler. */
-export function scheduleArgv(jobFile: string, entry = path.join(__dirname, path.basename(__filename).replace("schedule-process", "schedule"))): string[] {
+export function scheduleArgv(jobFile: string, entry = path.join(__dirname, `schedule${path.extname(__filename)}`)): string[] {
     return entry.endsWith(".ts") ? ["-r", require.resolve("ts-node/register/transpile-only"), entry, jobFile] : [entry, jobFile];
 }
 

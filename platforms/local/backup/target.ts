@@ -3,7 +3,7 @@
 // `npm run backup` and the exported takeBackup derive it from the stack plan the same way.
 import * as path from "node:path";
 import { flags } from "../../../components/backup";
-import type { LocalNodePlan, LocalStackPlan } from "../plan";
+import { controlPlaneFile, etcdHealthClient, LocalNodePlan, LocalStackPlan } from "../plan";
 
 export interface BackupTarget {
     stack: string;
@@ -21,8 +21,6 @@ export interface BackupTarget {
     caFiles: Record<string, string>;
 }
 
-const fileOf = (n: LocalNodePlan, suffix: string) => n.bundle.files.find((f) => f.path.endsWith(suffix))?.path;
-
 /** Where the bundle key lives unless given: the stack's run directory. Without it no bundle can be restored. */
 export function defaultKeyFile(plan: Pick<LocalStackPlan, "local">): string {
     return path.join(plan.local.runDir, "backup", "bundle.key");
@@ -33,23 +31,27 @@ export function scheduleStatusFile(plan: Pick<LocalStackPlan, "local">): string 
     return path.join(plan.local.runDir, "backup", "schedule.json");
 }
 
-export function backupTarget(plan: LocalStackPlan, keyFile = defaultKeyFile(plan)): BackupTarget {
-    const cp = plan.nodes.find((n) => !n.node.etcdOnly)!;
-    const client = ["/pki/etcd/ca.crt", "/pki/etcd/healthcheck-client.crt", "/pki/etcd/healthcheck-client.key"].map((s) => fileOf(cp, s));
-    if (client.some((f) => f === undefined)) throw new Error("the stack plan has no etcd health-check client pair");
-    const caFiles: Record<string, string> = {};
-    for (const [name, suffix] of [["kubernetes", "/pki/ca.crt"], ["etcd", "/pki/etcd/ca.crt"], ["front-proxy", "/pki/front-proxy-ca.crt"]]) {
-        const f = fileOf(cp, suffix);
-        if (f) caFiles[name] = f;
-    }
-    const members = plan.nodes.map((node) => {
+/** An etcd member as its node bundle runs it: what a restore rewrites and whom a backup dials. */
+export interface EtcdMember { node: LocalNodePlan; argv: string[]; dataDir: string; clientUrl: string; user?: string }
+
+export function etcdMembers(plan: Pick<LocalStackPlan, "nodes">): EtcdMember[] {
+    return plan.nodes.map((node) => {
         const p = node.bundle.processes.find((x) => x.name === "etcd");
         if (!p) throw new Error(`${node.node.name}: no etcd in its bundle`);
-        return { name: node.node.name, clientUrl: flags(p.argv)["advertise-client-urls"].split(",")[0] };
+        const f = flags(p.argv);
+        return { node, argv: p.argv, dataDir: f["data-dir"], clientUrl: f["advertise-client-urls"].split(",")[0], user: p.user };
     });
+}
+
+export function backupTarget(plan: LocalStackPlan, keyFile = defaultKeyFile(plan)): BackupTarget {
+    const caFiles: Record<string, string> = {};
+    for (const [name, suffix] of [["kubernetes", "/pki/ca.crt"], ["etcd", "/pki/etcd/ca.crt"], ["front-proxy", "/pki/front-proxy-ca.crt"]]) {
+        const f = controlPlaneFile(plan, suffix);
+        if (f) caFiles[name] = f;
+    }
     return {
         stack: plan.stack, toolchainBin: plan.toolchainBin, keyFile, directory: plan.backup.directory, retention: plan.backup.retention,
-        members, client: { caFile: client[0]!, certFile: client[1]!, keyFile: client[2]! }, caFiles,
+        members: etcdMembers(plan).map((m) => ({ name: m.node.node.name, clientUrl: m.clientUrl })), client: etcdHealthClient(plan), caFiles,
     };
 }
 
