@@ -19,11 +19,12 @@ import { programStack, toolchain } from "../test/e2e/harness";
 import type { RenderFigures } from "./baseline-render";
 import { backupFigures } from "./backup";
 import { policyOverhead } from "./policy-overhead";
+import { E2E_PORTS } from "../test/e2e/ports";
 
 /** The goals, as the largest ratio (or MiB) that still meets them. */
 const GOALS = { coldRatio: 1.6, noopRatio: 1.5, previewRatio: 10, previewPeakMiB: 1024, policyOverhead: 0.3 } as const;
 
-const ports = { apiServer: 46443, etcdClient: 42379, etcdPeer: 42380, controllerManager: 40257, scheduler: 40259 };
+const ports = E2E_PORTS.bench;
 
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
 const timed = async <T>(f: () => Promise<T>): Promise<[number, T]> => {

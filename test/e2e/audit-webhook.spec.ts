@@ -21,9 +21,9 @@ import { AuditSink, startAuditSink } from "./audit-sink";
 import { Credential, fromKubeconfig, request } from "./kube";
 import { processesOn } from "./processes";
 import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
+import { E2E_PORTS } from "./ports";
 
-// Ports of its own, distinct from every other spec's.
-const ports = { apiServer: 52443, etcdClient: 52379, etcdPeer: 52380, controllerManager: 52257, scheduler: 52259 };
+const ports = E2E_PORTS.auditWebhook;
 const system = process.getuid?.() === 0;
 const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
     "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];

@@ -21,10 +21,9 @@ import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
 import { Credential, fromKubeconfig, request } from "./kube";
 import { runKubeBench, USER_LAYOUT_ROOT_ONLY } from "./kube-bench-run";
 import { processesOn, until } from "./processes";
+import { E2E_PORTS } from "./ports";
 
-// Ports of its own, distinct from every other spec's (the second control-plane node takes the next port up), and
-// below Linux's ephemeral range (32768-60999): a client socket's source port there once took a listener's port.
-const ports = { apiServer: 29443, etcdClient: 29379, etcdPeer: 29380, controllerManager: 29257, scheduler: 29259 };
+const ports = E2E_PORTS.backup;
 const system = process.getuid?.() === 0;
 const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
     "etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "haproxy", "kube-bench"];
@@ -360,7 +359,7 @@ describe("etcd backup and restore on the local ha topology (real processes)", fu
 
 describe("etcd backup and restore on the local single topology: the same path for one member (real processes)", function () {
     this.timeout(15 * 60_000);
-    const single = { apiServer: 28443, etcdClient: 28379, etcdPeer: 28380, controllerManager: 28257, scheduler: 28259 };
+    const single = E2E_PORTS.backupSingle;
     let ps: ProgramStack;
     let plan: LocalStackPlan;
     let admin: Credential;

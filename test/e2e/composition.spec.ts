@@ -13,9 +13,9 @@ import * as auto from "@pulumi/pulumi/automation";
 import { Credential, fromKubeconfig, request, restrictedPod } from "./kube";
 import { listening, processesOn } from "./processes";
 import { bareClusterProgram, engineEnv, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
+import { E2E_PORTS } from "./ports";
 
-// Ports of their own, distinct from local-platform.spec's and the defaults, so no other cluster is ever reached.
-const ports = { apiServer: 37443, etcdClient: 33379, etcdPeer: 33380, controllerManager: 31257, scheduler: 31259 };
+const ports = E2E_PORTS.composition;
 const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
     "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
 const exampleDir = path.join(repoRoot, "examples/baseline-existing-cluster");

@@ -15,9 +15,9 @@ import { ResolvedLocal, resolveLocal } from "../../platforms/local/options";
 import { Credential, fromKubeconfig, request, Response, restrictedPod } from "./kube";
 import { listening } from "./processes";
 import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
+import { E2E_PORTS } from "./ports";
 
-// Ports of its own, distinct from every other spec's.
-const ports = { apiServer: 46443, etcdClient: 42379, etcdPeer: 42380, controllerManager: 40257, scheduler: 40259 };
+const ports = E2E_PORTS.escalation;
 const system = process.getuid?.() === 0;
 const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
     "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];

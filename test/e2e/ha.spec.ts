@@ -15,11 +15,9 @@ import { ProbeLoop } from "./ha-probe";
 import { Credential, fromKubeconfig, request } from "./kube";
 import { runKubeBench, USER_LAYOUT_ROOT_ONLY } from "./kube-bench-run";
 import { allProcesses, listening, Proc, timingLog, until } from "./processes";
+import { E2E_PORTS } from "./ports";
 
-// Ports of its own, distinct from every other spec's and below Linux's ephemeral range (32768-60999), so no
-// client's source port can take one first (the second control-plane node takes the next port up for its
-// controller-manager and scheduler).
-const ports = { apiServer: 26443, etcdClient: 26379, etcdPeer: 26380, controllerManager: 26257, scheduler: 26259 };
+const ports = E2E_PORTS.ha;
 const system = process.getuid?.() === 0;
 const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
     "etcd", "etcdctl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-bench", "haproxy"];

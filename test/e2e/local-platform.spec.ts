@@ -17,9 +17,9 @@ import { listening, processesOn } from "./processes";
 import { e2eLocal, privateKeyBlocks, programStack, ProgramStack, toolchain } from "./harness";
 import { CIS_FLAG_CHECKS } from "../../policy/rules/control-plane";
 import { runKubeBench, USER_LAYOUT_ROOT_ONLY } from "./kube-bench-run";
+import { E2E_PORTS } from "./ports";
 
-// Ports of their own, so a local stack a developer left running never meets this one.
-const ports = { apiServer: 36443, etcdClient: 32379, etcdPeer: 32380, controllerManager: 30257, scheduler: 30259 };
+const ports = E2E_PORTS.localPlatform;
 const system = process.getuid?.() === 0;
 const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
     "etcd", "etcdctl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-bench"];

@@ -13,9 +13,9 @@ import { Credential, fromKubeconfig, request } from "./kube";
 import { bareClusterProgram, engineEnv, privateKeyBlocks, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
 import { cleanCopy, diskBytes, installConsumer, installedCopies, npmRunPack, packDryRun, PackSize, tarFile, tarList } from "./package-consumer";
 import { listening } from "./processes";
+import { E2E_PORTS } from "./ports";
 
-// Ports of their own (local-platform: 36443..., composition: 37443...), so no other spec's cluster is reached.
-const ports = { apiServer: 38443, etcdClient: 34379, etcdPeer: 34380, controllerManager: 32257, scheduler: 32259 };
+const ports = E2E_PORTS.package;
 const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
     "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
 const repoPkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8"));

@@ -11,9 +11,9 @@ import { processProvider } from "../../platforms/local/process";
 import { Credential, fromKubeconfig, request } from "./kube";
 import { allProcesses, listening, Proc, timingLog, until } from "./processes";
 import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
+import { E2E_PORTS } from "./ports";
 
-// Ports of its own, distinct from every other spec's.
-const ports = { apiServer: 51443, etcdClient: 51379, etcdPeer: 51380, controllerManager: 51257, scheduler: 51259 };
+const ports = E2E_PORTS.supervision;
 const system = process.getuid?.() === 0;
 const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
     "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];

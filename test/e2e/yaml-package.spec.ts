@@ -12,9 +12,9 @@ import * as auto from "@pulumi/pulumi/automation";
 import { stringify } from "yaml";
 import { bareClusterProgram, engineEnv, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
 import { listening, processesOn } from "./processes";
+import { E2E_PORTS } from "./ports";
 
-// Ports of their own, distinct from every other spec's, so no other cluster is ever reached.
-const ports = { apiServer: 38443, etcdClient: 34379, etcdPeer: 34380, controllerManager: 32257, scheduler: 32259 };
+const ports = E2E_PORTS.yamlPackage;
 const BINARIES = ["pulumi-language-yaml", "pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random",
     "pulumi-resource-kubernetes", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl"];
 const project = "hc-e2e-yaml";
