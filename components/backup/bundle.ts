@@ -1,7 +1,9 @@
 // The pure half of etcd backup and restore: what a bundle holds, how it is sealed, and every check the restore
 // pre-flight makes. Nothing here touches a process or a data directory, so each rule is testable alone.
 import { createCipheriv, createDecipheriv, createHash, randomBytes, X509Certificate } from "node:crypto";
-import { parse } from "yaml";
+import type { KeyRefs } from "../encryption/scan";
+
+export { configuredKeys, keyRefs, KeyRefs } from "../encryption/scan";
 
 export const BUNDLE_FORMAT = "hardened-cluster/etcd-backup/v1";
 /** Files a bundle holds besides manifest.json, each sealed (AES-256-GCM). */
@@ -34,9 +36,6 @@ export interface Manifest {
      */
     encryptionKeys?: string[];
 }
-
-/** Encryption key references found in the snapshot's values: "<provider>:<name>" -> number of values. */
-export type KeyRefs = Record<string, number>;
 
 export const sha256 = (b: Buffer | string): string => createHash("sha256").update(b).digest("hex");
 
@@ -72,41 +71,6 @@ export function unseal(key: Buffer, sealed: Buffer, label: string): Buffer {
 }
 
 // ---- what the snapshot needs ----
-
-/**
- * Counts the encryption keys the stored values name. The apiserver prefixes every value it encrypted with
- * `k8s:enc:<provider>:v1:<key name>:` (KMS v2: `k8s:enc:kms:v2:<plugin name>:`); anything else is stored clear.
- */
-export function keyRefs(kvs: readonly { key: string; value?: string }[]): KeyRefs {
-    const refs: KeyRefs = {};
-    const prefix = Buffer.from("k8s:enc:");
-    for (const kv of kvs) {
-        if (!Buffer.from(kv.key, "base64").toString("latin1").startsWith("/registry/") || !kv.value) continue;
-        const v = Buffer.from(kv.value, "base64");
-        if (!v.subarray(0, prefix.length).equals(prefix)) continue;
-        // Only the header is text; the ciphertext after the name's colon may hold anything.
-        const m = /^k8s:enc:([a-z0-9]+):v[0-9]+:([^:]+):/.exec(v.subarray(0, 300).toString("latin1"));
-        if (!m) continue;
-        const ref = `${m[1]}:${m[2]}`;
-        refs[ref] = (refs[ref] ?? 0) + 1;
-    }
-    return refs;
-}
-
-/** "<provider>:<name>" of every key an EncryptionConfiguration holds (identity has none). */
-export function configuredKeys(encryptionConfigYaml: string): string[] {
-    const doc = parse(encryptionConfigYaml) as { resources?: { providers?: Record<string, { keys?: { name: string }[]; name?: string }>[] }[] };
-    const out = new Set<string>();
-    for (const r of doc?.resources ?? []) {
-        for (const p of r.providers ?? []) {
-            for (const [provider, body] of Object.entries(p)) {
-                if (provider === "kms" && body?.name) out.add(`kms:${body.name}`);
-                for (const k of body?.keys ?? []) out.add(`${provider}:${k.name}`);
-            }
-        }
-    }
-    return [...out].sort();
-}
 
 // ---- pre-flight ----
 

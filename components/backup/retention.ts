@@ -3,6 +3,8 @@
 // but never read. Pure: the platform lists the bundles and applies the result.
 import type { Manifest } from "./bundle";
 
+export { encryptionRefs } from "../encryption/scan";
+
 export interface StoredBundle {
     dir: string;
     manifest: Manifest;
@@ -12,11 +14,6 @@ export interface StoredBundle {
 export function splitByRetention(bundles: readonly StoredBundle[], retention: number): { keep: StoredBundle[]; prune: StoredBundle[] } {
     const sorted = [...bundles].sort((a, b) => b.manifest.createdAt.localeCompare(a.manifest.createdAt) || b.dir.localeCompare(a.dir));
     return { keep: sorted.slice(0, retention), prune: sorted.slice(retention) };
-}
-
-/** "<provider>:<name>" of each key, as the apiserver writes it into a value's prefix (and keyRefs reads it back). */
-export function encryptionRefs(keys: readonly { provider: string; name: string }[]): string[] {
-    return [...new Set(keys.map((k) => `${k.provider}:${k.name}`))].sort();
 }
 
 /** One line per kept bundle that needs a key `configured` lacks, naming the bundle and the keys. */
