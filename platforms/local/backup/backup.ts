@@ -6,7 +6,7 @@ import * as path from "node:path";
 import type { LocalStackPlan } from "../plan";
 import { fileProvider } from "../file";
 import { pruneBundles, removeUnfinished } from "./stored";
-import { BackupTarget, backupTarget, defaultKeyFile, etcdClient } from "./target";
+import { BackupTarget, backupTarget, defaultKeyFile, etcdClient, registryValues } from "./target";
 import {
     BUNDLE_FILES, BUNDLE_FORMAT, BundleFile, checkContents, checkManifest, configuredKeys, fingerprint, KeyRefs, keyRefs,
     Manifest, newBundleKey, seal, sha256, SnapshotStatus, unseal,
@@ -107,8 +107,7 @@ export function takeBackup(from: LocalStackPlan | BackupTarget, opts: { outDir?:
         run(tool(t, "etcdctl"), [...etcdClient(t, healthy.clientUrl), "snapshot", "save", plain]);
         const status = snapshotStatus(t, plain);
         const etcdVersion = (JSON.parse(run(tool(t, "etcdctl"), [...etcdClient(t, healthy.clientUrl), "endpoint", "status", "-w", "json"]))[0]?.Status?.version as string) ?? "";
-        const listing = JSON.parse(run(tool(t, "etcdctl"), [...etcdClient(t, healthy.clientUrl), "get", "--prefix", "/registry", "-w", "json"], 512 * 1024 * 1024)) as { kvs?: { key: string; value?: string }[] };
-        const refs = keyRefs(listing.kvs ?? []);
+        const refs = keyRefs(registryValues(t, healthy.clientUrl));
         const cas = caFingerprints(t);
         const snapshot = fs.readFileSync(plain);
         const contents: Record<BundleFile, Buffer> = {

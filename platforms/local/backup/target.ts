@@ -1,8 +1,10 @@
 // What a backup needs to know about a local stack, and nothing more: plain paths and URLs, no secret. The
 // schedule gets it as a JSON file (the `etcd-backup` process cannot plan the stack: it has no Pulumi config);
 // `npm run backup` and the exported takeBackup derive it from the stack plan the same way.
+import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { flags } from "../../../components/backup";
+import type { EtcdKv } from "../../../components/encryption/scan";
 import { controlPlaneFile, etcdHealthClient, LocalNodePlan, LocalStackPlan } from "../plan";
 
 export interface BackupTarget {
@@ -55,8 +57,24 @@ export function backupTarget(plan: LocalStackPlan, keyFile = defaultKeyFile(plan
     };
 }
 
+/** What dialing etcd takes: etcdctl, the members, the client pair. */
+export type EtcdAccess = Pick<BackupTarget, "toolchainBin" | "members" | "client">;
+
 /** etcdctl's connection flags: against every member, or the one given. */
-export function etcdClient(t: BackupTarget, only?: string): string[] {
+export function etcdClient(t: Pick<EtcdAccess, "members" | "client">, only?: string): string[] {
     const endpoints = only ? [only] : t.members.map((m) => m.clientUrl);
     return [`--endpoints=${endpoints.join(",")}`, `--cacert=${t.client.caFile}`, `--cert=${t.client.certFile}`, `--key=${t.client.keyFile}`, "--command-timeout=60s"];
+}
+
+/** Every value under /registry/ (keys and values base64), from the member given or any that answers. */
+export function registryValues(t: EtcdAccess, only?: string): EtcdKv[] {
+    let out: string;
+    try {
+        out = execFileSync(path.join(t.toolchainBin, "etcdctl"), [...etcdClient(t, only), "get", "--prefix", "/registry", "-w", "json"],
+            { encoding: "utf8", maxBuffer: 1024 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] });
+    } catch (e) {
+        const err = e as { stderr?: string; message: string };
+        throw new Error(`etcdctl get --prefix /registry failed: ${(err.stderr || err.message).trim().split("\n").slice(-3).join(" | ")}`);
+    }
+    return (JSON.parse(out) as { kvs?: EtcdKv[] }).kvs ?? [];
 }
