@@ -97,6 +97,6 @@ export function deliverStack(plan: StackPlan, kubeBenchCfg?: string): ClusterDel
     return {
         server: cluster.server, kubeconfig: cluster.kubeconfig, caCertPem: cluster.caCertPem, userKubeconfigs: cluster.userKubeconfigs,
         provider: cluster.provider, posture: cluster.posture,
-        outputs: { kubeconfigPath: cluster.kubeconfigPath, kubeBenchConfigPath: cluster.kubeBenchConfigPath, ready: cluster.ready, certificates: cluster.pki.inventory },
+        outputs: { kubeconfigPath: cluster.kubeconfigPath, kubeBenchConfigPath: cluster.kubeBenchConfigPath, ready: cluster.ready, certificates: cluster.pki.inventory, encryption: cluster.encryption },
     };
 }

@@ -10,6 +10,7 @@ import { configFile } from "../../components/common";
 import { EncryptionAtRest } from "../../components/encryption";
 import { AdminBootstrap, ClusterPki, kubeconfigNames } from "../../components/pki";
 import { deliverBackupSchedule } from "./backup/schedule-process";
+import { deliverEncryptionRollout } from "./encryption/rollout-resource";
 import { balancerBinary, deliverBalancer } from "./balancer-process";
 import { LocalFile } from "./file";
 import { deliverNode, fileSpec, sourceBinary } from "./node";
@@ -41,6 +42,8 @@ export class LocalCluster extends pulumi.ComponentResource {
     /** Resolves once every process is healthy and the admin group is bound. */
     readonly ready: pulumi.Output<string>;
     readonly pki: ClusterPki;
+    /** What the last encryption rollout found in etcd: values not under the file's first key, and keys in use. */
+    readonly encryption: Record<string, pulumi.Output<unknown>>;
 
     constructor(name: string, args: LocalClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         const { plan } = args;
@@ -115,7 +118,9 @@ export class LocalCluster extends pulumi.ComponentResource {
         const users = this.pki.kubeconfigSpecs.filter((s) => s.name.startsWith(kubeconfigNames.user("")));
         this.userKubeconfigs = pulumi.secret(pulumi.all(users.map((s) => this.pki.kubeconfigs[s.name]))
             .apply((yamls) => Object.fromEntries(users.map((s, i) => [s.name.slice(kubeconfigNames.user("").length), yamls[i]]))));
-        this.ready = pulumi.all([bootstrap.id, ...controllers.map((c) => c.id), ...(schedule ? [schedule.id] : [])]).apply(() => cluster.server);
+        const rollout = deliverEncryptionRollout(name, plan, encryption.configYaml, root, [bootstrap, ...serving], child);
+        this.encryption = { staleValues: rollout.staleValues, keyRefs: rollout.keyRefs, rewritten: rollout.rewritten, rewritePerSecond: rollout.rewritePerSecond, resumedAt: rollout.resumedAt };
+        this.ready = pulumi.all([bootstrap.id, rollout.id, ...controllers.map((c) => c.id), ...(schedule ? [schedule.id] : [])]).apply(() => cluster.server);
         // In-cluster objects are deleted through this provider before the controllers stop (they depend on it),
         // so the garbage collector is still there to finish foreground deletions.
         this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, { ...child, dependsOn: [bootstrap, ...controllers] });

@@ -8,6 +8,7 @@ import { ClusterKeys, ClusterPlan, ClusterSettings, DEFAULT_CLUSTER_KEYS, NodeBu
 import { ConfigErrorList, fail, key } from "../../components/common";
 import { ENCRYPTION_PROVIDERS } from "../../components/encryption";
 import { checkKeptBackups } from "./backup/stored";
+import { checkDroppedKeys } from "./encryption/gate";
 import { HA_SHUTDOWN_DELAY_SECONDS, LocalNode, LocalOptions, ResolvedLocal, resolveLocal, SINGLE_NODE } from "./options";
 
 export const LOCAL_NODE = SINGLE_NODE;
@@ -125,7 +126,7 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
         const at = (dir: string, suffix: string) => Object.fromEntries(PROCESSES.map((p) => [p, path.join(node.runDir, dir, `${p}${suffix}`)])) as Record<ProcessName, string>;
         return { node, bundle, argsFiles: at("args", ".args"), logFiles: at("logs", ".log"), kubeBenchConfig: path.join(node.runDir, "kube-bench", "config.yaml") };
     });
-    return {
+    const plan: LocalStackPlan = {
         stack: input.stack,
         local: l,
         cluster: cluster!,
@@ -134,6 +135,9 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
         installedEtcd: l.layoutKind === "system" ? installedEtcdPath(l) : undefined,
         backup: backup!,
     };
+    // Needs the whole plan (the file's path, etcd's members), so it comes after every other check.
+    if (!input.restoring) checkDroppedKeys(plan, keys.encryption);
+    return plan;
 }
 
 /**

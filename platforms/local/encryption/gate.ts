@@ -1,0 +1,53 @@
+// The rotation's guard, checked while the stack is planned (so at preview, before any resource changes): a
+// setting that takes a key out of the encryption file is refused while etcd still holds a value written with
+// it, or when etcd cannot be read to tell. Once the file has lost a key, every value it wrote is unreadable.
+import * as fs from "node:fs";
+import { fail, key } from "../../../components/common";
+import { configuredKeys, encryptionRefs, EtcdKv, valuesUsing } from "../../../components/encryption/scan";
+import { backupTarget, EtcdAccess, registryValues } from "../backup/target";
+import type { LocalStackPlan } from "../plan";
+import { encryptionConfigFile } from "./job";
+
+export interface GateDeps {
+    /** The file as the apiservers read it now; undefined when there is none yet. */
+    readConfig(file: string): string | undefined;
+    values(etcd: EtcdAccess): EtcdKv[];
+}
+
+const liveDeps: GateDeps = {
+    readConfig(file) {
+        try {
+            return fs.readFileSync(file, "utf8");
+        } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+            throw new Error(`cannot read ${file}: ${(e as Error).message}`);
+        }
+    },
+    values: (etcd) => registryValues(etcd),
+};
+
+/** The keys the current file holds that the planned one drops. */
+export function droppedKeys(currentYaml: string, planned: readonly { provider: string; name: string }[]): string[] {
+    const next = encryptionRefs(planned);
+    return configuredKeys(currentYaml).filter((k) => !next.includes(k));
+}
+
+export function checkDroppedKeys(plan: LocalStackPlan, configKey: string, deps: GateDeps = liveDeps): void {
+    const current = deps.readConfig(encryptionConfigFile(plan));
+    if (current === undefined) return;
+    const enc = plan.cluster.resolved.encryptionResolved;
+    const dropped = droppedKeys(current, enc.rendered);
+    if (dropped.length === 0) return;
+    const [setting, value] = enc.stage === "retire" ? [key(configKey, "stage"), enc.stage] : [key(configKey, "keys"), enc.keys.map((k) => k.name)];
+    const { toolchainBin, members, client } = backupTarget(plan);
+    let kvs: EtcdKv[];
+    try {
+        kvs = deps.values({ toolchainBin, members, client });
+    } catch (e) {
+        fail(setting, value, `it drops ${dropped.join(", ")} from the encryption config, and etcd cannot be read to check that no value still needs ${dropped.length > 1 ? "them" : "it"} (${(e as Error).message}); bring the cluster up with the current settings first`);
+    }
+    const { count, sample } = valuesUsing(kvs, dropped);
+    if (count > 0) {
+        fail(setting, value, `it drops ${dropped.join(", ")} from the encryption config while etcd still holds ${count} values written with ${dropped.length > 1 ? "them" : "it"} (e.g. ${sample[0]}); run pulumi up in the previous stage until its rewrite finishes (details.encryption.staleValues reads 0)`);
+    }
+}
