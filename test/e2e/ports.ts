@@ -33,4 +33,5 @@ export const E2E_PORTS = {
     backupSingle: portBlock(28),
     backup: portBlock(29),
     bench: portBlock(30),
+    encryptionRotation: portBlock(31),
 } as const;
