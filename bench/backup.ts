@@ -1,5 +1,6 @@
 // (h) etcd backup and restore of the local single stack holding 5,000 Secrets: the bundle's size and the time
-// to take it, and the time a restore takes after etcd is killed -9 and its data deleted (the issue's figure).
+// to take it, and the time a restore takes after etcd is killed -9 and its data deleted (the issue's figure);
+// then the same Secrets through a key rotation (rotation.ts).
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -9,8 +10,9 @@ import { findSupervisor } from "../platforms/local/backup/supervised";
 import { planLocalStack } from "../platforms/local/plan";
 import { programStack, toolchain } from "../test/e2e/harness";
 import { fromKubeconfig, request } from "../test/e2e/kube";
+import { RotationFigures, rotationFigures } from "./rotation";
 
-export interface BackupFigures { secrets: number; createMs: number; bundleBytes: number; backupMs: number; restoreMs: number; revision: number }
+export interface BackupFigures { secrets: number; createMs: number; bundleBytes: number; backupMs: number; restoreMs: number; revision: number; rotation: RotationFigures }
 
 export async function backupFigures(ports: Record<string, number>, secrets = 5000): Promise<BackupFigures> {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-bench-backup-"));
@@ -40,7 +42,9 @@ export async function backupFigures(ports: Record<string, number>, secrets = 500
         const check = await request(admin, "GET", `/api/v1/namespaces/default/secrets/bench-${secrets - 1}`);
         if (check.status !== 200) throw new Error(`the last Secret did not come back: ${check.status}`);
         fs.rmSync(path.join(plan.local.runDir, "backup"), { recursive: true, force: true });
-        return { secrets, createMs, bundleBytes: b.bytes, backupMs: Math.round(b.seconds * 1000), restoreMs: Math.round(r.seconds * 1000), revision: b.status.revision };
+        // The same 5,000 Secrets, now moved to a new key.
+        const rotation = await rotationFigures(ps);
+        return { secrets, createMs, bundleBytes: b.bytes, backupMs: Math.round(b.seconds * 1000), restoreMs: Math.round(r.seconds * 1000), revision: b.status.revision, rotation };
     } finally {
         await ps.cleanup();
         fs.rmSync(stateDir, { recursive: true, force: true });

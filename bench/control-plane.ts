@@ -7,6 +7,7 @@
 //   (f) `pulumi up` of the local ha topology from nothing to ready, and its ratio to (c) (a figure, no goal)
 //   (g) what the policy pack adds to a preview of the local stack (bench/policy-overhead.ts); goal <= 30 %
 //   (h) etcd backup size and time, and restore time, of the local stack holding 5,000 Secrets (bench/backup.ts)
+//   (i) the key rotation's rewrite of those Secrets (bench/rotation.ts); goal >= 50 objects/s
 // Goals (not tests): (c) <= 1.6 x ((a) + (b)); (d) <= 1.5 x (b); (e) 200/20 time ratio <= 10, peak <= 1 GiB.
 // Then bench/baseline-render.ts in a process of its own, and last exactly one line `bench-json: {...}`
 // holding every figure (ms, MiB), the ratios, the goals and whether each is met, for a script to read.
@@ -18,6 +19,7 @@ import * as path from "node:path";
 import { programStack, toolchain } from "../test/e2e/harness";
 import type { RenderFigures } from "./baseline-render";
 import { backupFigures } from "./backup";
+import { MIGRATION_RATE_GOAL } from "./rotation";
 import { policyOverhead } from "./policy-overhead";
 import { E2E_PORTS } from "../test/e2e/ports";
 
@@ -164,6 +166,7 @@ async function main() {
         previewRatio: ratio.previewRatio <= GOALS.previewRatio,
         previewPeakMiB: previewPeakMiB <= GOALS.previewPeakMiB,
         policyOverhead: policy.ratio <= GOALS.policyOverhead,
+        migrationRate: bk.rotation.migrationRate >= MIGRATION_RATE_GOAL,
     };
     const verdict = (ok: boolean) => (ok ? "met" : "MISSED");
 
@@ -182,6 +185,7 @@ async function main() {
         ["(g) preview without / with the policy pack", `${seconds(policy.bareMs)} s / ${seconds(policy.packMs)} s`],
         ["(g) time the pack adds", `${(policy.ratio * 100).toFixed(0)} % (goal <= ${GOALS.policyOverhead * 100} %: ${verdict(met.policyOverhead)})`],
         ["(h) 5,000 Secrets: created / backup / restore", `${seconds(bk.createMs)} s / ${seconds(bk.backupMs)} s (${(bk.bundleBytes / 2 ** 20).toFixed(1)} MiB sealed, revision ${bk.revision}) / ${seconds(bk.restoreMs)} s`],
+        ["(i) key rotation: Secrets rewritten / rate / promote up", `${bk.rotation.rewritten} / ${bk.rotation.migrationRate}/s (goal >= ${MIGRATION_RATE_GOAL}/s: ${verdict(met.migrationRate)}) / ${seconds(bk.rotation.promoteUpMs)} s`],
         ["(e) peak memory", `${previewPeakMiB} MiB (goal <= ${GOALS.previewPeakMiB}: ${verdict(met.previewPeakMiB)})`],
     ];
     console.log(`hardened-cluster bench on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB`);
@@ -194,6 +198,7 @@ async function main() {
         bareFloorMs: a, emptyUpMs: b, coldUpMs: c, noopUpMs: d, localResources,
         policyBareMs: policy.bareMs, policyPackMs: policy.packMs, policyOverhead: round(policy.ratio, 3),
         backupSecrets: bk.secrets, backupCreateMs: bk.createMs, backupBytes: bk.bundleBytes, backupMs: bk.backupMs, restoreMs: bk.restoreMs,
+        migrationRate: bk.rotation.migrationRate, migrationRewritten: bk.rotation.rewritten, promoteUpMs: bk.rotation.promoteUpMs, migrationStaleAfter: bk.rotation.staleAfter,
         haColdUpMs: ha.coldMs, haResources: ha.resources, haToSingleColdRatio: round(ha.coldMs / c, 3),
         preview20Ms: p20.ms, preview20PeakMiB: p20.peakMiB, preview200Ms: p200.ms, preview200PeakMiB: p200.peakMiB,
         coldRatio: round(ratio.coldRatio, 3), noopRatio: round(ratio.noopRatio, 3), previewRatio: round(ratio.previewRatio, 3), previewPeakMiB,
