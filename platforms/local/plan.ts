@@ -8,7 +8,7 @@ import { ClusterKeys, ClusterPlan, ClusterSettings, DEFAULT_CLUSTER_KEYS, NodeBu
 import { ConfigErrorList, fail, key } from "../../components/common";
 import { ENCRYPTION_PROVIDERS } from "../../components/encryption";
 import { checkKeptBackups } from "./backup/stored";
-import { checkDroppedKeys } from "./encryption/gate";
+import { checkKeyChanges } from "./encryption/gate";
 import { HA_SHUTDOWN_DELAY_SECONDS, LocalNode, LocalOptions, ResolvedLocal, resolveLocal, SINGLE_NODE } from "./options";
 
 export const LOCAL_NODE = SINGLE_NODE;
@@ -136,7 +136,7 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
         backup: backup!,
     };
     // Needs the whole plan (the file's path, etcd's members), so it comes after every other check.
-    if (!input.restoring) checkDroppedKeys(plan, keys.encryption);
+    if (!input.restoring) checkKeyChanges(plan, keys.encryption);
     return plan;
 }
 

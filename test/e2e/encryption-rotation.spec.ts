@@ -1,6 +1,7 @@
 // Encryption key rotation on the local ha topology, under load: 5,000 Secrets move from k1 to k2 through the
 // four stages, the rewrite inside `promote` is killed twice and resumed, `retire` is refused while etcd still
-// holds values under k1, and two writers and a reader see no error while no apiserver restarts. etcd is read
+// holds values under k1, a deleted key's name is refused afterwards, and two writers and a reader see no error
+// while no apiserver restarts. etcd is read
 // here with etcdctl and the value prefixes counted by this file, not by the code under test.
 import * as assert from "assert";
 import { execFileSync } from "node:child_process";
@@ -209,6 +210,12 @@ describe("encryption key rotation on the local ha topology: rewrite inside the r
             assert.equal((await up()).outputs.details.value.encryption.staleValues, 0);
             await setStage("steady", ["k2"]);
             assert.equal((await up()).outputs.details.value.encryption.staleValues, 0);
+            // k1's material is gone with the final steady: a new key by that name would be taken for the old one.
+            await setStage("add", ["k2", "k1"]);
+            const reused = await ps.stack.preview().then(() => undefined, (e: Error) => e);
+            assert.ok(reused instanceof Error, "a deleted key's name was accepted again");
+            assert.match(reused.message, /hardened-cluster:encryption\.keys\[1\]\.name: "k1" is not allowed; this stack used secretbox:k1 before and has deleted its material/);
+            await setStage("steady", ["k2"]);
         } finally {
             await load.stop();
         }

@@ -1,17 +1,21 @@
-// The rotation's guard, checked while the stack is planned (so at preview, before any resource changes): a
-// setting that takes a key out of the encryption file is refused while etcd still holds a value written with
-// it, or when etcd cannot be read to tell. Once the file has lost a key, every value it wrote is unreadable.
+// The rotation's guards, checked while the stack is planned (so at preview, before any resource changes):
+// - a setting that takes a key out of the encryption file is refused while etcd still holds a value written
+//   with it, or when etcd cannot be read to tell: once the file has lost a key, every value it wrote is unreadable;
+// - a key name this stack used before and has since deleted is refused: the name is in every old ciphertext's
+//   prefix (in backups too), and new material under it would be taken for the old.
 import * as fs from "node:fs";
 import { fail, key } from "../../../components/common";
 import { configuredKeys, encryptionRefs, EtcdKv, valuesUsing } from "../../../components/encryption/scan";
 import { backupTarget, EtcdAccess, registryValues } from "../backup/target";
 import type { LocalStackPlan } from "../plan";
-import { encryptionConfigFile } from "./job";
+import { encryptionConfigFile, KeyHistory, keyHistoryFile } from "./job";
 
 export interface GateDeps {
     /** The file as the apiservers read it now; undefined when there is none yet. */
     readConfig(file: string): string | undefined;
     values(etcd: EtcdAccess): EtcdKv[];
+    /** The key history the last finished rollout wrote; undefined when there is none. */
+    readHistory(file: string): KeyHistory | undefined;
 }
 
 const liveDeps: GateDeps = {
@@ -24,6 +28,10 @@ const liveDeps: GateDeps = {
         }
     },
     values: (etcd) => registryValues(etcd),
+    readHistory(file) {
+        const text = liveDeps.readConfig(file);
+        return text === undefined ? undefined : (JSON.parse(text) as KeyHistory);
+    },
 };
 
 /** The keys the current file holds that the planned one drops. */
@@ -32,10 +40,20 @@ export function droppedKeys(currentYaml: string, planned: readonly { provider: s
     return configuredKeys(currentYaml).filter((k) => !next.includes(k));
 }
 
-export function checkDroppedKeys(plan: LocalStackPlan, configKey: string, deps: GateDeps = liveDeps): void {
-    const current = deps.readConfig(encryptionConfigFile(plan));
-    if (current === undefined) return;
+export function checkKeyChanges(plan: LocalStackPlan, configKey: string, deps: GateDeps = liveDeps): void {
     const enc = plan.cluster.resolved.encryptionResolved;
+    const current = deps.readConfig(encryptionConfigFile(plan));
+    const history = deps.readHistory(keyHistoryFile(plan));
+    if (history) {
+        const inFile = current === undefined ? [] : configuredKeys(current);
+        enc.keys.forEach((k, i) => {
+            const ref = encryptionRefs([k])[0];
+            if (history.used.includes(ref) && !history.keys.includes(ref) && !inFile.includes(ref)) {
+                fail(key(configKey, "keys", i, "name"), k.name, `this stack used ${ref} before and has deleted its material; old ciphertexts (in etcd backups too) name it, so a new key needs a name never used`);
+            }
+        });
+    }
+    if (current === undefined) return;
     const dropped = droppedKeys(current, enc.rendered);
     if (dropped.length === 0) return;
     const [setting, value] = enc.stage === "retire" ? [key(configKey, "stage"), enc.stage] : [key(configKey, "keys"), enc.keys.map((k) => k.name)];

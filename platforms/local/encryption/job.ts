@@ -22,12 +22,28 @@ export interface RolloutJob {
     resources: string[];
     etcd: EtcdAccess;
     checkpointFile: string;
+    /** Every key name this stack's file has held, and the keys its settings hold now (key-history.json). */
+    historyFile: string;
+    /** "<provider>:<name>" of every configured key, the old one of a rotation included. */
+    keys: string[];
     reloadTimeoutSeconds: number;
 }
 
 /** The rollout's run files, beside the other stack run files. */
 export function rolloutDir(plan: Pick<LocalStackPlan, "local">): string {
     return path.join(plan.local.runDir, "encryption");
+}
+
+/** Key names used before: written by each finished rollout, read by the gate (gate.ts). */
+export function keyHistoryFile(plan: Pick<LocalStackPlan, "local">): string {
+    return path.join(rolloutDir(plan), "key-history.json");
+}
+
+export interface KeyHistory {
+    /** Every "<provider>:<name>" the file has held. */
+    used: string[];
+    /** The configured keys at the last finished rollout: a name here still has its material. */
+    keys: string[];
 }
 
 export function rolloutJob(plan: LocalStackPlan): RolloutJob {
@@ -45,6 +61,7 @@ export function rolloutJob(plan: LocalStackPlan): RolloutJob {
         stack: plan.stack, server: plan.cluster.server, apiservers, caCertFile: need("/pki/ca.crt"), caKeyFile: need("/pki/ca.key"),
         configFile: encryptionConfigFile(plan), writer: encryptionRefs([enc.rendered[0]])[0], resources: enc.resources,
         etcd: { toolchainBin, members, client }, checkpointFile: path.join(rolloutDir(plan), "rewrite-checkpoint.json"),
+        historyFile: keyHistoryFile(plan), keys: encryptionRefs(enc.keys),
         // The apiserver polls the file once a minute.
         reloadTimeoutSeconds: 180,
     };

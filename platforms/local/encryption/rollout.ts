@@ -7,10 +7,10 @@ import * as fs from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
 import { CLUSTER_ADMINS_GROUP } from "../../../components/common";
-import { ApiCall, configHash, coveredResources, plainPrefixes, rewriteAll, RewriteCheckpoint, RewriteResult, scanStale, StaleScan, waitForConfig } from "../../../components/encryption";
+import { ApiCall, configHash, configuredKeys, coveredResources, plainPrefixes, rewriteAll, RewriteCheckpoint, RewriteResult, scanStale, StaleScan, waitForConfig } from "../../../components/encryption";
 import { mintClientCert } from "../../../components/pki/ephemeral";
 import { registryValues } from "../backup/target";
-import type { RolloutJob } from "./job";
+import type { KeyHistory, RolloutJob } from "./job";
 
 const IDENTITY = "hardened-cluster:encryption-rollout";
 
@@ -51,11 +51,23 @@ function readCheckpoint(file: string): RewriteCheckpoint | undefined {
     }
 }
 
-function saveCheckpoint(file: string, c: RewriteCheckpoint): void {
+/** Written whole or not at all (a killed run leaves the previous file). */
+function saveJson(file: string, value: unknown): void {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.part`;
-    fs.writeFileSync(tmp, JSON.stringify(c) + "\n", { mode: 0o600, flag: "wx" });
+    fs.writeFileSync(tmp, JSON.stringify(value) + "\n", { mode: 0o600, flag: "wx" });
     fs.renameSync(tmp, file);
+}
+
+function recordHistory(job: RolloutJob, inFile: string[]): void {
+    let before: KeyHistory = { used: [], keys: [] };
+    try {
+        before = JSON.parse(fs.readFileSync(job.historyFile, "utf8")) as KeyHistory;
+    } catch {
+        // First rollout of this stack.
+    }
+    const history: KeyHistory = { used: [...new Set([...(before.used ?? []), ...inFile, ...job.keys])].sort(), keys: [...job.keys].sort() };
+    saveJson(job.historyFile, history);
 }
 
 export function scanEtcd(job: Pick<RolloutJob, "etcd" | "writer" | "resources">): StaleScan {
@@ -88,7 +100,7 @@ export async function runRollout(job: RolloutJob, log: (line: string) => void = 
         const r = await rewriteAll(call, {
             writer: job.writer, resources, checkpoint,
             save: (c) => {
-                saveCheckpoint(job.checkpointFile, c);
+                saveJson(job.checkpointFile, c);
                 log(`rewrite: ${c.processed} objects (${c.done.length}/${resources.length} resources done)`);
             },
         });
@@ -102,6 +114,7 @@ export async function runRollout(job: RolloutJob, log: (line: string) => void = 
         throw new Error(`etcd still holds ${after.stale} values not written with ${job.writer} after the rewrite (e.g. ${after.sample.join(", ")}); run pulumi up again`);
     }
     fs.rmSync(job.checkpointFile, { force: true });
+    recordHistory(job, configuredKeys(fs.readFileSync(job.configFile, "utf8")));
     return { writer: job.writer, configHash: hash, loadedAfterSeconds, before, ...(rewrite ? { rewrite } : {}), after };
 }
 

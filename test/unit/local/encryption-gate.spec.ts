@@ -1,9 +1,10 @@
-// The rotation's guard on the local platform: a planned encryption file that drops a key etcd still uses is
-// refused with the setting named, and so is one whose effect cannot be checked because etcd cannot be read.
+// The rotation's guards on the local platform: a planned encryption file that drops a key etcd still uses is
+// refused with the setting named, and so is one whose effect cannot be checked because etcd cannot be read;
+// a key name the stack used and deleted is refused.
 import { strict as assert } from "node:assert";
 import { ConfigError } from "../../../components/common";
 import type { EtcdKv } from "../../../components/encryption";
-import { checkDroppedKeys, droppedKeys } from "../../../platforms/local/encryption/gate";
+import { checkKeyChanges, droppedKeys } from "../../../platforms/local/encryption/gate";
 import { encryptionConfigFile } from "../../../platforms/local/encryption/job";
 import { planLocalStack } from "../../../platforms/local/plan";
 
@@ -24,7 +25,7 @@ const plan = (stage: string, keys: string[]) => planLocalStack({
 });
 const under = (k: string, n: number): EtcdKv[] => Array.from({ length: n }, (_, i) => ({ key: b64(`/registry/secrets/ns/s${i}`), value: b64(`k8s:enc:secretbox:v1:${k}:\x01\x02`) }));
 
-describe("local encryption gate: no key leaves the file while etcd uses it", () => {
+describe("local encryption gate: no key leaves the file while etcd uses it, no deleted key name comes back", () => {
     it("names the keys a planned file drops, not those it adds", () => {
         assert.deepEqual(droppedKeys(fileWith("k2", "k1"), [{ provider: "secretbox", name: "k2" }]), ["secretbox:k1"]);
         assert.deepEqual(droppedKeys(fileWith("k1"), [{ provider: "secretbox", name: "k1" }, { provider: "secretbox", name: "k2" }]), []);
@@ -36,7 +37,7 @@ describe("local encryption gate: no key leaves the file while etcd uses it", () 
         let read = "";
         const err = (() => {
             try {
-                checkDroppedKeys(p, "hardened-cluster:encryption", { readConfig: (f) => ((read = f), fileWith("k2", "k1")), values: () => [...under("k1", 3), ...under("k2", 5)] });
+                checkKeyChanges(p, "hardened-cluster:encryption", { readHistory: () => undefined, readConfig: (f) => ((read = f), fileWith("k2", "k1")), values: () => [...under("k1", 3), ...under("k2", 5)] });
             } catch (e) {
                 return e;
             }
@@ -50,18 +51,30 @@ describe("local encryption gate: no key leaves the file while etcd uses it", () 
 
     it("lets retire through once no value uses the dropped key, and never reads etcd when nothing is dropped", () => {
         const p = plan("retire", ["k1", "k2"]);
-        checkDroppedKeys(p, "hardened-cluster:encryption", { readConfig: () => fileWith("k2", "k1"), values: () => under("k2", 5) });
+        checkKeyChanges(p, "hardened-cluster:encryption", { readHistory: () => undefined, readConfig: () => fileWith("k2", "k1"), values: () => under("k2", 5) });
         let reads = 0;
-        checkDroppedKeys(plan("promote", ["k1", "k2"]), "hardened-cluster:encryption", { readConfig: () => fileWith("k1", "k2"), values: () => (reads++, []) });
-        checkDroppedKeys(p, "hardened-cluster:encryption", { readConfig: () => undefined, values: () => (reads++, []) });
+        checkKeyChanges(plan("promote", ["k1", "k2"]), "hardened-cluster:encryption", { readHistory: () => undefined, readConfig: () => fileWith("k1", "k2"), values: () => (reads++, []) });
+        checkKeyChanges(p, "hardened-cluster:encryption", { readHistory: () => undefined, readConfig: () => undefined, values: () => (reads++, []) });
         assert.equal(reads, 0);
     });
 
     it("refuses a steady that drops a key when etcd cannot be read, naming encryption.keys", () => {
         const p = plan("steady", ["k3"]);
-        assert.throws(() => checkDroppedKeys(p, "hardened-cluster:encryption", {
+        assert.throws(() => checkKeyChanges(p, "hardened-cluster:encryption", {
+            readHistory: () => undefined,
             readConfig: () => fileWith("k2"),
             values: () => { throw new Error("etcdctl get --prefix /registry failed: context deadline exceeded"); },
         }), (e: ConfigError) => e.key === "hardened-cluster:encryption.keys" && /etcd cannot be read to check that no value still needs it \(etcdctl get --prefix \/registry failed: context deadline exceeded\)/.test(e.message));
+    });
+
+    it("refuses a key name the stack used and deleted, and lets a rollback re-add the retired key whose material it kept", () => {
+        const history = { used: ["secretbox:k1", "secretbox:k2"], keys: ["secretbox:k2"] };
+        const deps = { readHistory: () => history, readConfig: () => fileWith("k2"), values: () => [] };
+        assert.throws(() => checkKeyChanges(plan("add", ["k2", "k1"]), "hardened-cluster:encryption", deps),
+            (e: ConfigError) => e.key === "hardened-cluster:encryption.keys[1].name" && /this stack used secretbox:k1 before and has deleted its material/.test(e.message));
+        checkKeyChanges(plan("add", ["k2", "k3"]), "hardened-cluster:encryption", deps);
+        // retire keeps k1 in the settings (and its RandomBytes): going back to promote puts it back in the file.
+        const kept = { readHistory: () => ({ used: ["secretbox:k1", "secretbox:k2"], keys: ["secretbox:k1", "secretbox:k2"] }), readConfig: () => fileWith("k2"), values: () => [] };
+        checkKeyChanges(plan("promote", ["k1", "k2"]), "hardened-cluster:encryption", kept);
     });
 });
