@@ -211,6 +211,7 @@ export class AwsCluster extends pulumi.ComponentResource {
                 { roleArn: workerRole.arn, prefixes: workerReadPrefixes(r.clusterName) },
             ],
             deletionWindowInDays: r.environment === "prod" ? 30 : 7,
+            rotationPeriodInDays: r.kmsKeyRotationDays,
             tags,
         }, parent);
         const network = new Network(`${name}-net`, {

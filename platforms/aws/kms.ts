@@ -161,6 +161,8 @@ export interface ClusterKeysArgs {
     parameterReaders: { roleArn: pulumi.Input<string>; prefixes: string[] }[];
     /** 30 in prod (the maximum), so a mistaken destroy can be undone; 7 elsewhere. */
     deletionWindowInDays: number;
+    /** aws.kmsKeyRotationDays. */
+    rotationPeriodInDays: number;
     tags: Record<string, string>;
 }
 
@@ -171,7 +173,7 @@ export class ClusterKeys extends pulumi.ComponentResource {
     constructor(name: string, args: ClusterKeysArgs, opts?: pulumi.ComponentResourceOptions) {
         super("hardened-cluster:aws:ClusterKeys", name, {}, opts);
         const ctx = pulumi.output(args.ctx);
-        const common = { enableKeyRotation: true, rotationPeriodInDays: 365, deletionWindowInDays: args.deletionWindowInDays, tags: args.tags };
+        const common = { enableKeyRotation: true, rotationPeriodInDays: args.rotationPeriodInDays, deletionWindowInDays: args.deletionWindowInDays, tags: args.tags };
         this.clusterKey = new aws.kms.Key(`${name}-cluster`, {
             ...common,
             description: `${args.clusterName}: volumes, logs, parameters, alarms`,

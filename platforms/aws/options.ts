@@ -80,6 +80,8 @@ export interface AwsOptions {
     ami?: { id?: string; ssmParameter?: string };
     /** Path of aws-encryption-provider in the AMI. Default "/usr/local/bin/aws-encryption-provider". */
     kmsPluginPath?: string;
+    /** How often AWS KMS rotates the cluster's keys' material, in days: 90 to 2560 (AWS's range). Default 365. */
+    kmsKeyRotationDays?: number;
     monitoring?: {
         /** Users whose Secret reads are expected (wildcard * allowed at either end). Default: see monitoring.ts. */
         secretReaders?: string[];
@@ -110,6 +112,7 @@ export interface ResolvedAwsOptions {
     ssh: { enabled: boolean; allowedCidrs: string[]; authorizedKeys: string[] };
     ami: { id: string } | { ssmParameter: string };
     kmsPluginPath: string;
+    kmsKeyRotationDays: number;
     secretReaders?: string[];
     allowWorldApiAccess: boolean;
     allowSingleEtcdMember: boolean;
@@ -130,11 +133,12 @@ export const AWS_DEFAULTS = {
     joinTokenTtlHours: 24,
     logRetentionDays: 365,
     kmsPluginPath: "/usr/local/bin/aws-encryption-provider",
+    kmsKeyRotationDays: 365,
 } as const;
 
 const OPTION_KEYS = [
     "clusterName", "environment", "region", "availabilityZones", "azCount", "network", "endpoint", "apiAllowedCidrs",
-    "controlPlane", "workers", "logRetentionDays", "ssh", "ami", "kmsPluginPath", "monitoring",
+    "controlPlane", "workers", "logRetentionDays", "ssh", "ami", "kmsPluginPath", "kmsKeyRotationDays", "monitoring",
     "allowWorldApiAccess", "allowSingleEtcdMember", "tags",
 ];
 const NETWORK_KEYS = ["vpcCidr", "privateSubnets", "publicSubnets"];
@@ -282,6 +286,9 @@ export function resolveAwsOptions(options: AwsOptions | undefined, configKey = "
         fail(k("kmsPluginPath"), kmsPluginPath, "use an absolute path without spaces");
     }
 
+    // AWS KMS accepts a RotationPeriodInDays from 90 to 2560.
+    const kmsKeyRotationDays = wholeNumber(k("kmsKeyRotationDays"), o.kmsKeyRotationDays, AWS_DEFAULTS.kmsKeyRotationDays, 90, 2560);
+
     const mon = object(k("monitoring"), o.monitoring, MONITORING_KEYS);
     const secretReaders = mon.secretReaders === undefined ? undefined : stringList(k("monitoring", "secretReaders"), mon.secretReaders);
     secretReaders?.forEach((u, i) => {
@@ -317,6 +324,7 @@ export function resolveAwsOptions(options: AwsOptions | undefined, configKey = "
         ssh: resolveSsh(k("ssh"), object(k("ssh"), o.ssh, SSH_KEYS)),
         ami: resolveAmi(k("ami"), object(k("ami"), o.ami, AMI_KEYS)),
         kmsPluginPath,
+        kmsKeyRotationDays,
         secretReaders,
         allowWorldApiAccess,
         allowSingleEtcdMember,

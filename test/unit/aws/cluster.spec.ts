@@ -98,7 +98,8 @@ describe("aws: AwsCluster (mocked engine)", function () {
         it("turns on rotation for both KMS keys and limits the secrets key to the control-plane roles", () => {
             const keys = byType("aws:kms/key:Key");
             assert.equal(keys.length, 2);
-            for (const k of keys) assert.equal(k.inputs.enableKeyRotation, true);
+            // AWS KMS's own default period, unless aws.kmsKeyRotationDays says otherwise.
+            for (const k of keys) assert.deepEqual([k.inputs.enableKeyRotation, k.inputs.rotationPeriodInDays], [true, 365], k.name);
             const secrets = keys.find((k) => k.name === "t-keys-secrets")!;
             const users = statements(secrets.inputs.policy).filter((s) => [].concat(s.Action).includes("kms:Decrypt" as never));
             const roleArns = byType("aws:iam/role:Role").filter((r) => /^t-cp-\d$/.test(r.name)).map((r) => `arn:aws:mock:eu-west-1:123456789012:Role/${r.name}`);
@@ -233,6 +234,16 @@ describe("aws: AwsCluster (mocked engine)", function () {
         const ssh = byType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((r) => r.inputs.fromPort === 22);
         assert.deepEqual(ssh.map((r) => r.inputs.cidrIpv4), ["203.0.113.0/24", "203.0.113.0/24"]);
         for (const lt of byType(LT)) assert.match(userDataOf(lt), /AllowUsers ec2-user@203\.0\.113\.0\/24/);
+    });
+
+    describe("aws.kmsKeyRotationDays", () => {
+        it("sets both keys' rotation period", async () => {
+            registered.splice(0);
+            await build(clusterArgs({ options: baseOptions({ kmsKeyRotationDays: 90 }) }));
+            const keys = byType("aws:kms/key:Key");
+            assert.equal(keys.length, 2);
+            for (const k of keys) assert.equal(k.inputs.rotationPeriodInDays, 90, k.name);
+        });
     });
 
     describe("refuses bad input before creating anything", () => {

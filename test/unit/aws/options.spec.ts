@@ -29,6 +29,7 @@ describe("aws: options", () => {
         assert.deepEqual(r.publicSubnets, ["10.0.224.0/22", "10.0.228.0/22", "10.0.232.0/22"]);
         assert.deepEqual(r.ami, { ssmParameter: DEFAULT_AMI_PARAMETER });
         assert.equal(r.logRetentionDays, 365);
+        assert.equal(r.kmsKeyRotationDays, 365);
         assert.deepEqual([r.workers.min, r.workers.max, r.workers.desired], [3, 6, 3]);
     });
 
@@ -125,6 +126,10 @@ describe("aws: options", () => {
         failsAt(baseOptions({ azCount: 2 }), "aws.azCount");
         failsAt(baseOptions({ logRetentionDays: 14 }), "aws.logRetentionDays", /at least 30/);
         failsAt(baseOptions({ logRetentionDays: 100 }), "aws.logRetentionDays");
+        // AWS KMS's RotationPeriodInDays range is 90-2560.
+        failsAt(baseOptions({ kmsKeyRotationDays: 89 }), "aws.kmsKeyRotationDays", /90 to 2560/);
+        failsAt(baseOptions({ kmsKeyRotationDays: 2561 }), "aws.kmsKeyRotationDays", /90 to 2560/);
+        failsAt(baseOptions({ kmsKeyRotationDays: 180.5 }), "aws.kmsKeyRotationDays");
         failsAt(baseOptions({ workers: { min: 4, max: 3 } }), "aws.workers.max");
         failsAt(baseOptions({ workers: { min: 1, max: 3, desired: 5 } }), "aws.workers.desired");
         failsAt(baseOptions({ ami: { id: "ami-123", ssmParameter: "/x" } }), "aws.ami");
