@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds the pinned offline toolchain (Pulumi CLI + plugins, Kubernetes control plane, etcd, kube-bench)
-# from Go modules into a cache directory keyed by the versions in scripts/lib/versions.sh, and unpacks Debian's
-# haproxy (the local platform's load balancer) beside them.
+# Builds the pinned offline toolchain (Pulumi CLI + plugins, Kubernetes control plane, etcd, kube-bench, the
+# project's KMS v2 plugin) from Go modules into a cache directory keyed by the versions in
+# scripts/lib/versions.sh, and unpacks Debian's haproxy (the local platform's load balancer) beside them.
 #
 #   scripts/toolchain.sh            build whatever is missing, then verify every binary
 #   scripts/toolchain.sh --bin-dir  print the bin directory and exit (builds nothing)
@@ -68,6 +68,7 @@ expected_version() {
     kube-bench) echo "$KUBE_BENCH_VERSION" ;;
     pulumi-language-yaml) echo "v$PULUMI_YAML_VERSION" ;;
     haproxy) echo "HAProxy version $HAPROXY_DEB_VERSION " ;;
+    hc-kms-plugin) echo "hc-kms-plugin $KMS_PLUGIN_VERSION" ;;
   esac
 }
 
@@ -86,6 +87,7 @@ cold_seconds() {
     kube-bench) echo 129 ;;
     pulumi-yaml) echo 981 ;;
     haproxy) echo 6 ;;
+    kms-plugin) echo 30 ;;
   esac
 }
 announced=0
@@ -127,6 +129,14 @@ embed_schema() {
     fs.writeFileSync(d+"/schema-embed.json",JSON.stringify(s));
     if(fs.existsSync(d+"/terraform-mapping.json"))
       fs.writeFileSync(d+"/terraform-mapping-embed.json",JSON.stringify(JSON.parse(fs.readFileSync(d+"/terraform-mapping.json","utf8"))));' "$1" "$2"
+}
+
+# The project's own KMS v2 plugin (toolchain/go/kms-plugin): versioned by a hash of its source, so any change
+# to it rebuilds it and nothing else.
+KMS_PLUGIN_VERSION=$(cat "$WRAPPERS/kms-plugin/main.go" "$WRAPPERS/kms-plugin/go.mod" "$WRAPPERS/kms-plugin/go.sum" | sha256sum | cut -c1-12)
+build_kms_plugin() {
+  wrapper kms-plugin
+  go build -trimpath -ldflags "-s -w -X main.version=$KMS_PLUGIN_VERSION" -o "$HC_TOOLCHAIN_BIN/hc-kms-plugin" .
 }
 
 need_shared() { [ -d "$HC_SHARED_DIR/toolchain-src/$1" ] || die "missing $HC_SHARED_DIR/toolchain-src/$1 (set HC_SHARED_DIR to the shared/ folder)"; }
@@ -325,6 +335,7 @@ step tls build_tls pulumi-resource-tls
 step random build_random pulumi-resource-random
 step kubernetes-provider build_kubernetes_provider pulumi-resource-kubernetes
 step kubernetes build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
+step kms-plugin build_kms_plugin hc-kms-plugin
 step kube-bench build_kube_bench kube-bench
 step pulumi-yaml build_pulumi_yaml pulumi-language-yaml
 step haproxy install_haproxy haproxy
