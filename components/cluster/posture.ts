@@ -21,7 +21,7 @@ export function clusterPosture(r: ResolvedCluster): ClusterPosture {
     return {
         platform: { name: r.facts.platform, endpoint: r.facts.serverUrl, members },
         controlPlane: { ...controlPlane, etcd: etcdPosture },
-        encryption: encryptionPosture(r.encryption, r.keys.encryption),
+        encryption: encryptionPosture(r.encryption, r.keys.encryption, r.facts.encryption.kmsEndpoint),
         audit: auditPosture(r.audit, r.keys.audit),
         pki: pkiPosture(r.pki, r.keys.pki),
     };

@@ -75,7 +75,7 @@ export function resolveCluster(settings: ClusterSettings, facts: PlatformFacts, 
     const encryption = s.encryption ?? facts.encryption.defaults ?? {};
     let encryptionResolved: ResolvedEncryption | undefined;
     errors.attempt(() => {
-        encryptionResolved = resolveEncryption(encryption, keys.encryption);
+        encryptionResolved = resolveEncryption(encryption, keys.encryption, facts.encryption.kmsEndpoint);
         checkProviders(encryptionResolved, facts, keys.encryption);
     });
 

@@ -77,7 +77,11 @@ export const ENCRYPTION_DEFAULTS = {
 const OPTION_KEYS = ["provider", "keys", "stage", "resources", "readUnencrypted"];
 const KEY_KEYS = ["name", "provider", "endpoint", "timeout"];
 
-export function resolveEncryption(options: EncryptionOptions | undefined, configKey = "encryption"): ResolvedEncryption {
+/**
+ * `platformKmsEndpoint`: the socket of the KMS v2 plugin the platform runs itself, the endpoint of every kms key
+ * that names none (the local platform's plugin; on AWS, aws-encryption-provider's).
+ */
+export function resolveEncryption(options: EncryptionOptions | undefined, configKey = "encryption", platformKmsEndpoint?: string): ResolvedEncryption {
     if (options !== undefined && !isPlainObject(options)) {
         fail(configKey, options, "use an object of encryption options");
     }
@@ -89,7 +93,7 @@ export function resolveEncryption(options: EncryptionOptions | undefined, config
     if (o.readUnencrypted !== undefined && typeof o.readUnencrypted !== "boolean") {
         fail(key(configKey, "readUnencrypted"), o.readUnencrypted, "use true or false");
     }
-    const keys = resolveKeys(configKey, o.keys, provider);
+    const keys = resolveKeys(configKey, o.keys, provider, platformKmsEndpoint);
     checkStage(configKey, stage, keys);
 
     return {
@@ -125,13 +129,16 @@ function providerType(k: string, value: unknown): EncryptionProvider {
     return oneOf(k, value, ENCRYPTION_PROVIDERS);
 }
 
-function resolveKeys(configKey: string, value: unknown, defaultProvider: EncryptionProvider): ResolvedKey[] {
+function resolveKeys(configKey: string, value: unknown, defaultProvider: EncryptionProvider, platformKmsEndpoint?: string): ResolvedKey[] {
     const k = key(configKey, "keys");
     if (value === undefined) {
         const only: ResolvedKey = {
             name: ENCRYPTION_DEFAULTS.keyName, provider: defaultProvider, path: key(k, 0), providerOption: key(configKey, "provider"),
         };
-        if (defaultProvider === "kms") fail(key(k, 0, "endpoint"), undefined, "a kms key needs its plugin's endpoint; list keys explicitly");
+        if (defaultProvider === "kms") {
+            if (platformKmsEndpoint === undefined) fail(key(k, 0, "endpoint"), undefined, "a kms key needs its plugin's endpoint; list keys explicitly");
+            only.endpoint = kmsEndpoint(key(k, 0, "endpoint"), platformKmsEndpoint);
+        }
         return [only];
     }
     if (!Array.isArray(value) || value.length === 0) fail(k, value, "use a list of one key ([current]) or two ([old, new])");
@@ -156,7 +163,7 @@ function resolveKeys(configKey: string, value: unknown, defaultProvider: Encrypt
         const providerOption = own ? key(p, "provider") : key(configKey, "provider");
         const resolved: ResolvedKey = { name: spec.name, provider, path: p, providerOption };
         if (provider === "kms") {
-            resolved.endpoint = kmsEndpoint(key(p, "endpoint"), spec.endpoint);
+            resolved.endpoint = kmsEndpoint(key(p, "endpoint"), spec.endpoint ?? platformKmsEndpoint);
             if (spec.timeout !== undefined) resolved.timeout = kmsTimeout(key(p, "timeout"), spec.timeout);
         } else {
             for (const f of ["endpoint", "timeout"]) {

@@ -22,8 +22,8 @@ const WEAK_PROVIDERS: Partial<Record<EncryptionProvider, string>> = {
         "this block rotates only when you run the stages",
 };
 
-export function encryptionPosture(options: EncryptionOptions | undefined, configKey = "encryption"): EncryptionPosture {
-    const r = resolveEncryption(options, configKey);
+export function encryptionPosture(options: EncryptionOptions | undefined, configKey = "encryption", platformKmsEndpoint?: string): EncryptionPosture {
+    const r = resolveEncryption(options, configKey, platformKmsEndpoint);
     const weakenings: Weakening[] = [];
     for (const k of r.rendered) {
         const effect = WEAK_PROVIDERS[k.provider];

@@ -94,3 +94,45 @@ export async function waitForConfig(apiservers: readonly ApiServerMetrics[], has
         await sleep(o.pollMs ?? 2000);
     }
 }
+
+/**
+ * The KEK id a KMS v2 provider's last Status call returned, as its hash: the newest sample of
+ * apiserver_envelope_encryption_key_id_hash_status_last_timestamp_seconds{provider_name} ("sha256:<hex of the id>").
+ * The apiserver switches to a new data key when the id changes, so the newest id is the one new writes use.
+ */
+export function latestKmsKeyIdHash(text: string, providerName: string): string | undefined {
+    let best: { hash: string; at: number } | undefined;
+    for (const line of text.split("\n")) {
+        const m = /^apiserver_envelope_encryption_key_id_hash_status_last_timestamp_seconds\{([^}]*)\}\s+(\S+)/.exec(line);
+        if (!m) continue;
+        const l = labels(m[1]);
+        const at = Number(m[2]);
+        if (l.provider_name === providerName && l.key_id_hash && (!best || at > best.at)) best = { hash: l.key_id_hash, at };
+    }
+    return best?.hash;
+}
+
+export function keyIdHash(keyId: string): string {
+    return `sha256:${createHash("sha256").update(keyId).digest("hex")}`;
+}
+
+/** Resolves once every apiserver's KMS v2 provider `providerName` reports `keyId` as current, with the seconds it took. */
+export async function waitForKmsKeyId(apiservers: readonly ApiServerMetrics[], providerName: string, keyId: string, o: WaitOptions): Promise<number> {
+    const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const now = o.now ?? Date.now;
+    const start = now();
+    const want = keyIdHash(keyId);
+    const pending = new Set(apiservers.map((a) => a.name));
+    for (;;) {
+        for (const a of apiservers) {
+            if (!pending.has(a.name)) continue;
+            const got = await a.metrics().then((t) => latestKmsKeyIdHash(t, providerName), () => undefined);
+            if (got === want) pending.delete(a.name);
+        }
+        if (pending.size === 0) return (now() - start) / 1000;
+        if (now() - start > o.timeoutMs) {
+            throw new Error(`not every apiserver uses KMS key id ${keyId} of ${providerName} within ${Math.round(o.timeoutMs / 1000)} s: ${[...pending].join(", ")}`);
+        }
+        await sleep(o.pollMs ?? 2000);
+    }
+}

@@ -17,6 +17,44 @@ function refOf(value: Buffer): string | undefined {
     return m ? `${m[1]}:${m[2]}` : undefined;
 }
 
+function varint(b: Buffer, at: number): [number, number] {
+    let v = 0;
+    let mul = 1;
+    for (let i = at; i < b.length && i < at + 10; i++) {
+        v += (b[i] & 0x7f) * mul;
+        if ((b[i] & 0x80) === 0) return [v, i + 1];
+        mul *= 128;
+    }
+    throw new Error("truncated varint");
+}
+
+/**
+ * The KEK id a KMS v2 value was wrapped under: the `keyID` (field 2) of the EncryptedObject protobuf after the
+ * `k8s:enc:kms:v2:<plugin name>:` header (k8s.io/apiserver kmsv2 api.proto). Undefined for anything else.
+ */
+export function kmsKeyId(value: Buffer): string | undefined {
+    const m = /^k8s:enc:kms:v2:[^:]+:/.exec(value.subarray(0, 300).toString("latin1"));
+    if (!m) return undefined;
+    const b = value.subarray(m[0].length);
+    try {
+        for (let at = 0; at < b.length;) {
+            const [tag, next] = varint(b, at);
+            const field = Math.floor(tag / 8);
+            const wire = tag % 8;
+            if (wire === 0) at = varint(b, next)[1];
+            else if (wire === 2) {
+                const [len, start] = varint(b, next);
+                if (start + len > b.length) return undefined;
+                if (field === 2) return b.subarray(start, start + len).toString("utf8");
+                at = start + len;
+            } else return undefined;
+        }
+    } catch {
+        return undefined;
+    }
+    return undefined;
+}
+
 /** An etcd key-value as `etcdctl get -w json` prints it: both base64. */
 export interface EtcdKv {
     key: string;
@@ -73,11 +111,17 @@ export interface StaleScan {
     stale: number;
     /** Up to three etcd keys of stale values, for messages. */
     sample: string[];
+    /** KMS v2 values by the KEK id that wrapped their data key. */
+    kmsKeyIds: Record<string, number>;
 }
 
-/** Which values a rewrite has not reached yet: written with another key than `writer`, or clear where covered. */
-export function scanStale(kvs: readonly EtcdKv[], writer: string, plainUnder: readonly string[] = []): StaleScan {
+/**
+ * Which values a rewrite has not reached yet: written with another key than `writer`, clear where covered, or
+ * (a KMS v2 writer, given `writerKeyId`) wrapped under another KEK id than the plugin's current one.
+ */
+export function scanStale(kvs: readonly EtcdKv[], writer: string, plainUnder: readonly string[] = [], writerKeyId?: string): StaleScan {
     const refs: KeyRefs = {};
+    const kmsKeyIds: Record<string, number> = {};
     let scanned = 0;
     let stale = 0;
     const sample: string[] = [];
@@ -85,15 +129,18 @@ export function scanStale(kvs: readonly EtcdKv[], writer: string, plainUnder: re
         const k = Buffer.from(kv.key, "base64").toString("latin1");
         if (!k.startsWith("/registry/") || !kv.value) continue;
         scanned++;
-        const ref = refOf(Buffer.from(kv.value, "base64"));
+        const value = Buffer.from(kv.value, "base64");
+        const ref = refOf(value);
         if (ref) refs[ref] = (refs[ref] ?? 0) + 1;
-        const isStale = ref ? ref !== writer : plainUnder.some((p) => k.startsWith(p));
+        const kek = ref?.startsWith("kms:") ? kmsKeyId(value) : undefined;
+        if (kek !== undefined) kmsKeyIds[kek] = (kmsKeyIds[kek] ?? 0) + 1;
+        const isStale = ref ? ref !== writer || (writerKeyId !== undefined && kek !== writerKeyId) : plainUnder.some((p) => k.startsWith(p));
         if (isStale) {
             stale++;
             if (sample.length < 3) sample.push(k);
         }
     }
-    return { scanned, refs, stale, sample };
+    return { scanned, refs, stale, sample, kmsKeyIds };
 }
 
 /** Values that name one of `keys`: what dropping those keys from the file would leave unreadable. */

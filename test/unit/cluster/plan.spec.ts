@@ -17,7 +17,7 @@ const SHARED: ClusterSettings = {
         weakenings: { profiling: true },
     },
 };
-// Each platform accepts different providers (AWS: KMS v2 only; local: no KMS plugin), so only the provider differs.
+// Each platform accepts different providers (AWS: KMS v2 only, on its plugin's socket), so only the provider differs.
 const LOCAL_ENCRYPTION = { provider: "secretbox" as const, keys: [{ name: "k1" }], resources: ["configmaps"], readUnencrypted: true };
 const AWS_ENCRYPTION = { provider: "kms" as const, keys: [{ name: "k1", endpoint: "unix:///var/run/kmsplugin/socket.sock" }], resources: ["configmaps"], readUnencrypted: true };
 

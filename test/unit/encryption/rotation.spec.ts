@@ -5,7 +5,8 @@
 import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
 import {
-    ApiCall, configHash, coveredResources, parseReloadMetrics, plainPrefixes, rewriteAll, RewriteCheckpoint, scanStale, valuesUsing, waitForConfig,
+    ApiCall, configHash, coveredResources, keyIdHash, kmsKeyId, latestKmsKeyIdHash, parseReloadMetrics, plainPrefixes, rewriteAll, RewriteCheckpoint, scanStale,
+    valuesUsing, waitForConfig,
 } from "../../../components/encryption";
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString("base64");
@@ -41,6 +42,40 @@ describe("encryption rotation: the etcd scan", () => {
     it("knows the fixed storage paths of the covered core resources only", () => {
         assert.deepEqual(plainPrefixes(["secrets", "deployments.apps"]), ["/registry/secrets/"]);
         assert.deepEqual(plainPrefixes(["*.*"]), ["/registry/configmaps/", "/registry/secrets/"]);
+    });
+});
+
+describe("encryption rotation: KMS v2 values and key ids", () => {
+    // EncryptedObject (kmsv2 api.proto): encryptedData = 1, keyID = 2, encryptedDEKSource = 3, hand-encoded.
+    const field = (n: number, body: Buffer) => Buffer.concat([Buffer.from([(n << 3) | 2, body.length]), body]);
+    const kmsValue = (plugin: string, keyId: string) => Buffer.concat([
+        Buffer.from(`k8s:enc:kms:v2:${plugin}:`), field(1, Buffer.from([1, 2, 3, 0x3a])), field(2, Buffer.from(keyId)), field(3, Buffer.alloc(32, 7)),
+    ]);
+
+    it("reads the KEK id out of a KMS v2 value, and nothing out of anything else", () => {
+        assert.equal(kmsKeyId(kmsValue("local-kms", "kek2")), "kek2");
+        assert.equal(kmsKeyId(Buffer.from("k8s:enc:secretbox:v1:k1:abc")), undefined);
+        assert.equal(kmsKeyId(Buffer.concat([Buffer.from("k8s:enc:kms:v2:p:"), Buffer.from([0x12, 40, 0x61])])), undefined);
+    });
+
+    it("counts values under the KMS writer but an older KEK as stale", () => {
+        const kvs = [kmsValue("local-kms", "kek1"), kmsValue("local-kms", "kek2"), kmsValue("local-kms", "kek2")]
+            .map((v, i) => ({ key: b64(`/registry/secrets/a/s${i}`), value: v.toString("base64") }));
+        const s = scanStale(kvs, "kms:local-kms", [], "kek2");
+        assert.deepEqual([s.stale, s.kmsKeyIds, s.refs], [1, { kek1: 1, kek2: 2 }, { "kms:local-kms": 3 }]);
+        assert.equal(scanStale(kvs, "kms:local-kms").stale, 0);
+    });
+
+    it("takes the newest key id a provider's Status reported, hashed as sha256:<hex>", () => {
+        const h = (id: string) => `sha256:${createHash("sha256").update(id).digest("hex")}`;
+        assert.equal(keyIdHash("kek1"), h("kek1"));
+        const text = [
+            `apiserver_envelope_encryption_key_id_hash_status_last_timestamp_seconds{apiserver_id_hash="sha256:aa",key_id_hash="${h("kek1")}",provider_name="local-kms"} 1.7e+09`,
+            `apiserver_envelope_encryption_key_id_hash_status_last_timestamp_seconds{apiserver_id_hash="sha256:aa",key_id_hash="${h("kek2")}",provider_name="local-kms"} 1.8e+09`,
+            `apiserver_envelope_encryption_key_id_hash_status_last_timestamp_seconds{apiserver_id_hash="sha256:aa",key_id_hash="${h("x")}",provider_name="other"} 1.9e+09`,
+        ].join("\n");
+        assert.equal(latestKmsKeyIdHash(text, "local-kms"), h("kek2"));
+        assert.equal(latestKmsKeyIdHash(text, "absent"), undefined);
     });
 });
 
