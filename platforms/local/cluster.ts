@@ -13,6 +13,7 @@ import { deliverBackupSchedule } from "./backup/schedule-process";
 import { deliverEncryptionRollout } from "./encryption/rollout-resource";
 import { balancerBinary, deliverBalancer } from "./balancer-process";
 import { LocalFile } from "./file";
+import { deliverKmsPlugin, kmsPluginBinary, usesKms } from "./kms";
 import { deliverNode, fileSpec, sourceBinary } from "./node";
 import { HA_SETTLE_SECONDS } from "./options";
 import { claimedDirs, haNodesDir, LocalStackPlan, MARKER } from "./plan";
@@ -52,6 +53,7 @@ export class LocalCluster extends pulumi.ComponentResource {
         // A missing binary or kube-bench config fails here, before the component registers anything.
         const sources = [...new Set(cluster.nodes.flatMap((b) => b.processes.map((p) => sourceBinary(plan, p))))];
         if (local.topology === "ha") sources.push(balancerBinary(plan));
+        if (usesKms(plan)) sources.push(kmsPluginBinary(plan));
         for (const source of sources) {
             if (!fs.existsSync(source)) throw new Error(`local platform: ${path.basename(source)} is not in ${path.dirname(source)} (build the toolchain: npm run toolchain)`);
         }
@@ -97,9 +99,10 @@ export class LocalCluster extends pulumi.ComponentResource {
         const nodes = plan.nodes.map((n) => deliverNode(name, n, { plan, material, stock, root, etcdUser, installed, ha, base, parent: this, ...(ha ? { apiServerSettleSeconds: HA_SETTLE_SECONDS } : {}) }));
         if (stock) this.kubeBenchConfigPath = plan.nodes[0].kubeBenchConfig;
         // Each apiserver restarts only once the one before it is ready again: a change never takes them all down.
+        const kmsPlugin = deliverKmsPlugin(name, plan, root, base, child);
         const apiservers: LocalProcess[] = [];
         for (const n of nodes) {
-            const p = n.start("kube-apiserver", apiservers.slice(-1));
+            const p = n.start("kube-apiserver", [...apiservers.slice(-1), ...(kmsPlugin ? [kmsPlugin] : [])]);
             if (p) apiservers.push(p);
         }
         const controllers = nodes.flatMap((n) => (["kube-controller-manager", "kube-scheduler"] as const).map((c) => n.start(c, [])).filter((p): p is LocalProcess => p !== undefined));
@@ -119,7 +122,7 @@ export class LocalCluster extends pulumi.ComponentResource {
         this.userKubeconfigs = pulumi.secret(pulumi.all(users.map((s) => this.pki.kubeconfigs[s.name]))
             .apply((yamls) => Object.fromEntries(users.map((s, i) => [s.name.slice(kubeconfigNames.user("").length), yamls[i]]))));
         const rollout = deliverEncryptionRollout(name, plan, encryption.configYaml, root, [bootstrap, ...serving], child);
-        this.encryption = { staleValues: rollout.staleValues, keyRefs: rollout.keyRefs, rewritten: rollout.rewritten, rewritePerSecond: rollout.rewritePerSecond, resumedAt: rollout.resumedAt };
+        this.encryption = { staleValues: rollout.staleValues, keyRefs: rollout.keyRefs, kmsKeyIds: rollout.kmsKeyIds, rewritten: rollout.rewritten, rewritePerSecond: rollout.rewritePerSecond, resumedAt: rollout.resumedAt };
         this.ready = pulumi.all([bootstrap.id, rollout.id, ...controllers.map((c) => c.id), ...(schedule ? [schedule.id] : [])]).apply(() => cluster.server);
         // In-cluster objects are deleted through this provider before the controllers stop (they depend on it),
         // so the garbage collector is still there to finish foreground deletions.

@@ -42,6 +42,12 @@ export interface LocalOptions {
      * etcd-only member on 127.0.0.11-13 (three etcd members, two apiservers), behind a balancer on 127.0.0.1.
      */
     topology?: Topology;
+    /**
+     * The local KMS v2 plugin's key-encryption keys (used only by encryption keys with provider "kms"), oldest
+     * first: the last one wraps new data keys, the others still unwrap. Appending a new id rotates the KEK
+     * without a restart; the next up rewrites everything under it. Default ["kek1"].
+     */
+    kmsKeyIds?: string[];
 }
 
 /** One node of the local cluster: its address, its own files and its run files (arguments, logs). */
@@ -76,9 +82,11 @@ export interface ResolvedLocal {
     nodes: LocalNode[];
     /** "ha": where the balancer listens (the cluster endpoint). */
     balancer?: { address: string; port: number };
+    /** The local KMS v2 plugin: its socket, its keys file and its KEK ids (current last). */
+    kms: { socket: string; keysFile: string; keyIds: string[] };
 }
 
-const KNOWN = ["layout", "stateDir", "ports", "etcdUser", "purgeOnDestroy", "topology"];
+const KNOWN = ["layout", "stateDir", "ports", "etcdUser", "purgeOnDestroy", "topology", "kmsKeyIds"];
 
 /** The "ha" topology's nodes: two control-plane nodes and an etcd-only third member. */
 export const HA_NODES = [
@@ -128,6 +136,7 @@ export function resolveLocal(options: LocalOptions | undefined, stack: string, c
     }
     const purgeOnDestroy = o.purgeOnDestroy ?? false;
     const topology = oneOf(key(configKey, "topology"), o.topology ?? "single", TOPOLOGIES);
+    const kmsKeyIds = resolveKmsKeyIds(key(configKey, "kmsKeyIds"), o.kmsKeyIds);
     const base = { ports, address: "127.0.0.1", purgeOnDestroy, topology };
 
     if (layoutKind === "system") {
@@ -136,7 +145,7 @@ export function resolveLocal(options: LocalOptions | undefined, stack: string, c
         // user, so the files only etcd reads live apart: root owns them, etcd's group may read them.
         const etcdPki = (root: string) => path.join(root, "etc/etcd/pki");
         const nodes = localNodes(topology, ports, configKey, runDir, (root) => ({ layout: kubeadmLayout(root ?? "/"), etcdServerPkiDir: etcdPki(root ?? "/") }));
-        return { ...base, layoutKind, layout: kubeadmLayout("/"), etcdUser, runDir, etcdServerPkiDir: etcdPki("/"), nodes, ...balancerOf(topology, ports) };
+        return { ...base, layoutKind, layout: kubeadmLayout("/"), etcdUser, runDir, etcdServerPkiDir: etcdPki("/"), nodes, ...balancerOf(topology, ports), kms: kmsOf(runDir, kmsKeyIds) };
     }
     const defaultDir = path.join(process.env.XDG_STATE_HOME ?? path.join(os.homedir(), ".local/state"), "hardened-cluster", stack);
     // Normalised, so "/var/../tmp" is judged as the /tmp it is.
@@ -150,8 +159,25 @@ export function resolveLocal(options: LocalOptions | undefined, stack: string, c
     });
     return {
         ...base, layoutKind, layout, runDir, etcdServerPkiDir: layout.etcdPkiDir,
-        stateDir, defaultStateDir: stateDir === path.resolve(defaultDir), nodes, ...balancerOf(topology, ports),
+        stateDir, defaultStateDir: stateDir === path.resolve(defaultDir), nodes, ...balancerOf(topology, ports), kms: kmsOf(runDir, kmsKeyIds),
     };
+}
+
+/** One plugin per stack, beside its other run files; the apiservers of every node dial the same socket. */
+function kmsOf(runDir: string, keyIds: string[]): ResolvedLocal["kms"] {
+    const dir = path.join(runDir, "kms");
+    return { socket: path.join(dir, "kms.sock"), keysFile: path.join(dir, "keys.json"), keyIds };
+}
+
+function resolveKmsKeyIds(k: string, value: unknown): string[] {
+    if (value === undefined) return ["kek1"];
+    if (!Array.isArray(value) || value.length === 0 || value.length > 5) fail(k, value, "use a list of one to five key ids, oldest first, such as [\"kek1\", \"kek2\"]");
+    value.forEach((id: unknown, i) => {
+        if (typeof id !== "string" || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(id)) fail(key(k, i), id, "use an RFC 1123 label such as kek2");
+        const first = value.indexOf(id);
+        if (first !== i) fail(key(k, i), id, `already listed at ${key(k, first)}; every key id is new material`);
+    });
+    return [...(value as string[])];
 }
 
 /**

@@ -8,7 +8,7 @@ import { ClusterKeys, ClusterPlan, ClusterSettings, DEFAULT_CLUSTER_KEYS, NodeBu
 import { ConfigErrorList, fail, key } from "../../components/common";
 import { ENCRYPTION_PROVIDERS } from "../../components/encryption";
 import { checkKeptBackups } from "./backup/stored";
-import { checkKeyChanges } from "./encryption/gate";
+import { checkKekChanges, checkKeyChanges } from "./encryption/gate";
 import { HA_SHUTDOWN_DELAY_SECONDS, LocalNode, LocalOptions, ResolvedLocal, resolveLocal, SINGLE_NODE } from "./options";
 
 export const LOCAL_NODE = SINGLE_NODE;
@@ -89,7 +89,8 @@ export function localFacts(local: ResolvedLocal, toolchainBin: string, localKey 
         binary: (p) => (system && p === "etcd" ? installedEtcdPath(local) : path.join(toolchainBin, p)),
         etcdUser: system ? local.etcdUser : undefined,
         operatorOnNode: true,
-        encryption: { providers: ENCRYPTION_PROVIDERS.filter((p) => p !== "kms"), why: "it runs no KMS plugin" },
+        // KMS v2 through the platform's own plugin (hc-kms-plugin, platforms/local/kms.ts).
+        encryption: { providers: ENCRYPTION_PROVIDERS, kmsEndpoint: `unix://${local.kms.socket}`, why: "" },
         portsSetting: `${localKey}.ports`,
         refused: [{ key: "pki", path: ["endpoint"], reason: "the local platform serves the API on 127.0.0.1 only and names it itself; remove it (it is for the AWS platform)" }],
     };
@@ -136,8 +137,16 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
         backup: backup!,
     };
     // Needs the whole plan (the file's path, etcd's members), so it comes after every other check.
-    if (!input.restoring) checkKeyChanges(plan, keys.encryption);
+    if (!input.restoring) {
+        checkKeyChanges(plan, keys.encryption);
+        checkKekChanges(plan, localKey);
+    }
     return plan;
+}
+
+/** Whether the stack's encryption settings use the local KMS plugin (any configured key, a rotation's old one too). */
+export function usesKms(plan: Pick<LocalStackPlan, "cluster">): boolean {
+    return plan.cluster.resolved.encryptionResolved.keys.some((k) => k.provider === "kms");
 }
 
 /**

@@ -18,7 +18,9 @@ export type HealthCheck =
     | { kind: "https"; url: string; caFile?: string; certFile?: string; keyFile?: string; insecure?: boolean }
     | { kind: "tcp"; host: string; port: number }
     // A component with no port (the backup schedule) proves it started by writing this file after its spawn.
-    | { kind: "status-file"; path: string };
+    | { kind: "status-file"; path: string }
+    // A gRPC server on a unix socket (the KMS plugin): it answers once it accepts a connection there.
+    | { kind: "unix"; path: string };
 
 /** When the supervisor restarts an exited process and when it gives up (defaults in brackets). */
 export interface RestartPolicy {
@@ -303,11 +305,11 @@ const processProvider: ProcessProvider = {
         const net: typeof import("node:net") = require("node:net");
         const https: typeof import("node:https") = require("node:https");
         return new Promise((resolve) => {
-            if (h.kind === "tcp") {
-                const s = net.connect({ host: h.host, port: h.port });
+            if (h.kind === "tcp" || h.kind === "unix") {
+                const s = h.kind === "tcp" ? net.connect({ host: h.host, port: h.port }) : net.connect({ path: h.path });
                 s.setTimeout(1000);
                 s.once("connect", () => { s.destroy(); resolve("ok"); });
-                s.once("timeout", () => { s.destroy(); resolve("tcp timeout"); });
+                s.once("timeout", () => { s.destroy(); resolve(`${h.kind} timeout`); });
                 s.once("error", (e: Error) => resolve(e.message));
                 return;
             }

@@ -34,4 +34,5 @@ export const E2E_PORTS = {
     backup: portBlock(29),
     bench: portBlock(30),
     encryptionRotation: portBlock(31),
+    encryptionKms: portBlock(19),
 } as const;

@@ -2,12 +2,13 @@
 // - a setting that takes a key out of the encryption file is refused while etcd still holds a value written
 //   with it, or when etcd cannot be read to tell: once the file has lost a key, every value it wrote is unreadable;
 // - a key name this stack used before and has since deleted is refused: the name is in every old ciphertext's
-//   prefix (in backups too), and new material under it would be taken for the old.
+//   prefix (in backups too), and new material under it would be taken for the old;
+// - a KEK id of the local KMS plugin that leaves local.kmsKeyIds while etcd holds values it wrapped is refused.
 import * as fs from "node:fs";
 import { fail, key } from "../../../components/common";
-import { configuredKeys, encryptionRefs, EtcdKv, valuesUsing } from "../../../components/encryption/scan";
+import { configuredKeys, encryptionRefs, EtcdKv, kmsKeyId, valuesUsing } from "../../../components/encryption/scan";
 import { backupTarget, EtcdAccess, registryValues } from "../backup/target";
-import type { LocalStackPlan } from "../plan";
+import { LocalStackPlan, usesKms } from "../plan";
 import { encryptionConfigFile, KeyHistory, keyHistoryFile } from "./job";
 
 export interface GateDeps {
@@ -38,6 +39,37 @@ const liveDeps: GateDeps = {
 export function droppedKeys(currentYaml: string, planned: readonly { provider: string; name: string }[]): string[] {
     const next = encryptionRefs(planned);
     return configuredKeys(currentYaml).filter((k) => !next.includes(k));
+}
+
+/** The KEK ids the plugin's keys file on disk holds (names only; the file's key material is not kept). */
+function kekIdsOnDisk(plan: LocalStackPlan, deps: GateDeps): string[] {
+    const text = deps.readConfig(plan.local.kms.keysFile);
+    if (text === undefined) return [];
+    return Object.keys((JSON.parse(text) as { keys?: Record<string, unknown> }).keys ?? {});
+}
+
+export function checkKekChanges(plan: LocalStackPlan, localKey: string, deps: GateDeps = liveDeps): void {
+    if (!usesKms(plan)) return;
+    const dropped = kekIdsOnDisk(plan, deps).filter((id) => !plan.local.kms.keyIds.includes(id));
+    if (dropped.length === 0) return;
+    const setting = key(localKey, "kmsKeyIds");
+    const { toolchainBin, members, client } = backupTarget(plan);
+    let kvs: EtcdKv[];
+    try {
+        kvs = deps.values({ toolchainBin, members, client });
+    } catch (e) {
+        fail(setting, plan.local.kms.keyIds, `it drops KEK ${dropped.join(", ")}, and etcd cannot be read to check that no value still needs it (${(e as Error).message})`);
+    }
+    let count = 0;
+    let sample = "";
+    for (const kv of kvs) {
+        const id = kmsKeyId(Buffer.from(kv.value ?? "", "base64"));
+        if (id !== undefined && dropped.includes(id)) {
+            count++;
+            sample ||= Buffer.from(kv.key, "base64").toString("latin1");
+        }
+    }
+    if (count > 0) fail(setting, plan.local.kms.keyIds, `it drops KEK ${dropped.join(", ")} while etcd still holds ${count} values wrapped with it (e.g. ${sample}); keep it until an up with the new KEK has rewritten them`);
 }
 
 export function checkKeyChanges(plan: LocalStackPlan, configKey: string, deps: GateDeps = liveDeps): void {

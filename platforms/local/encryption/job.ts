@@ -18,6 +18,8 @@ export interface RolloutJob {
     configFile: string;
     /** "<provider>:<name>" of the file's first key, which every covered object must end up under. */
     writer: string;
+    /** A KMS v2 writer: the local plugin's current KEK id, which every value must be wrapped under too. */
+    writerKeyId?: string;
     /** The file's resource list ("secrets", "configmaps", "*.apps"). */
     resources: string[];
     etcd: EtcdAccess;
@@ -60,6 +62,7 @@ export function rolloutJob(plan: LocalStackPlan): RolloutJob {
     return {
         stack: plan.stack, server: plan.cluster.server, apiservers, caCertFile: need("/pki/ca.crt"), caKeyFile: need("/pki/ca.key"),
         configFile: encryptionConfigFile(plan), writer: encryptionRefs([enc.rendered[0]])[0], resources: enc.resources,
+        ...(enc.rendered[0].provider === "kms" ? { writerKeyId: plan.local.kms.keyIds[plan.local.kms.keyIds.length - 1] } : {}),
         etcd: { toolchainBin, members, client }, checkpointFile: path.join(rolloutDir(plan), "rewrite-checkpoint.json"),
         historyFile: keyHistoryFile(plan), keys: encryptionRefs(enc.keys),
         // The apiserver polls the file once a minute.

@@ -63,6 +63,7 @@ const rolloutProvider: RolloutProvider = {
                 staleValues: result.after?.stale ?? -1,
                 scannedValues: result.after?.scanned ?? -1,
                 keyRefs: result.after?.refs ?? {},
+                kmsKeyIds: result.after?.kmsKeyIds ?? {},
                 loadedAfterSeconds: result.loadedAfterSeconds,
                 rewritten: result.rewrite?.rewritten ?? 0,
                 rewriteSeconds: result.rewrite?.seconds ?? 0,
@@ -78,6 +79,8 @@ const rolloutProvider: RolloutProvider = {
 export class EncryptionRollout extends pulumi.dynamic.Resource {
     declare readonly staleValues: pulumi.Output<number>;
     declare readonly keyRefs: pulumi.Output<Record<string, number>>;
+    /** KMS v2 values by the KEK id that wrapped their data key. */
+    declare readonly kmsKeyIds: pulumi.Output<Record<string, number>>;
     declare readonly rewritten: pulumi.Output<number>;
     declare readonly rewritePerSecond: pulumi.Output<number>;
     /** Objects the last rewrite found already done in its checkpoint (0: it started afresh). */
@@ -85,7 +88,7 @@ export class EncryptionRollout extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: { [K in keyof RolloutInputs]: pulumi.Input<RolloutInputs[K]> }, opts?: pulumi.CustomResourceOptions) {
         super(rolloutProvider, name, {
-            ...args, staleValues: undefined, scannedValues: undefined, keyRefs: undefined, loadedAfterSeconds: undefined,
+            ...args, staleValues: undefined, scannedValues: undefined, keyRefs: undefined, kmsKeyIds: undefined, loadedAfterSeconds: undefined,
             rewritten: undefined, rewriteSeconds: undefined, rewritePerSecond: undefined, resumedAt: undefined,
         }, opts, "hardened-cluster", "EncryptionRollout");
     }

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
 import { CLUSTER_ADMINS_GROUP } from "../../../components/common";
-import { ApiCall, configHash, configuredKeys, coveredResources, plainPrefixes, rewriteAll, RewriteCheckpoint, RewriteResult, scanStale, StaleScan, waitForConfig } from "../../../components/encryption";
+import { ApiCall, ApiServerMetrics, configHash, configuredKeys, coveredResources, plainPrefixes, rewriteAll, RewriteCheckpoint, RewriteResult, scanStale, StaleScan, waitForConfig, waitForKmsKeyId } from "../../../components/encryption";
 import { mintClientCert } from "../../../components/pki/ephemeral";
 import { registryValues } from "../backup/target";
 import type { KeyHistory, RolloutJob } from "./job";
@@ -70,13 +70,8 @@ function recordHistory(job: RolloutJob, inFile: string[]): void {
     saveJson(job.historyFile, history);
 }
 
-export function scanEtcd(job: Pick<RolloutJob, "etcd" | "writer" | "resources">): StaleScan {
-    return scanStale(registryValues(job.etcd), job.writer, plainPrefixes(job.resources));
-}
-
-export async function runRollout(job: RolloutJob, log: (line: string) => void = () => undefined): Promise<RolloutResult> {
-    const hash = configHash(fs.readFileSync(job.configFile));
-    const loadedAfterSeconds = await waitForConfig(job.apiservers.map((origin) => {
+function metricsOf(job: RolloutJob): ApiServerMetrics[] {
+    return job.apiservers.map((origin) => {
         const call = api(job, origin);
         return {
             name: `kube-apiserver ${origin}`,
@@ -86,8 +81,23 @@ export async function runRollout(job: RolloutJob, log: (line: string) => void = 
                 return r.text;
             },
         };
-    }), hash, { timeoutMs: job.reloadTimeoutSeconds * 1000 });
+    });
+}
+
+export function scanEtcd(job: Pick<RolloutJob, "etcd" | "writer" | "resources" | "writerKeyId">): StaleScan {
+    return scanStale(registryValues(job.etcd), job.writer, plainPrefixes(job.resources), job.writerKeyId);
+}
+
+export async function runRollout(job: RolloutJob, log: (line: string) => void = () => undefined): Promise<RolloutResult> {
+    const hash = configHash(fs.readFileSync(job.configFile));
+    const loadedAfterSeconds = await waitForConfig(metricsOf(job), hash, { timeoutMs: job.reloadTimeoutSeconds * 1000 });
     log(`every apiserver (${job.apiservers.length}) runs on ${hash} (${loadedAfterSeconds.toFixed(1)} s)`);
+    if (job.writerKeyId) {
+        // The apiserver asks the plugin for its key id about once a minute and switches data keys when it changes.
+        const provider = job.writer.slice("kms:".length);
+        const s = await waitForKmsKeyId(metricsOf(job), provider, job.writerKeyId, { timeoutMs: job.reloadTimeoutSeconds * 1000 });
+        log(`every apiserver wraps new data keys with KEK ${job.writerKeyId} of ${provider} (${s.toFixed(1)} s)`);
+    }
     const before = scanEtcd(job);
     log(`etcd: ${before.scanned} values, ${before.stale} not under ${job.writer} (${JSON.stringify(before.refs)})`);
     const checkpoint = readCheckpoint(job.checkpointFile);

@@ -4,7 +4,7 @@
 import { strict as assert } from "node:assert";
 import { ConfigError } from "../../../components/common";
 import type { EtcdKv } from "../../../components/encryption";
-import { checkKeyChanges, droppedKeys } from "../../../platforms/local/encryption/gate";
+import { checkKekChanges, checkKeyChanges, droppedKeys } from "../../../platforms/local/encryption/gate";
 import { encryptionConfigFile } from "../../../platforms/local/encryption/job";
 import { planLocalStack } from "../../../platforms/local/plan";
 
@@ -76,5 +76,20 @@ describe("local encryption gate: no key leaves the file while etcd uses it, no d
         // retire keeps k1 in the settings (and its RandomBytes): going back to promote puts it back in the file.
         const kept = { readHistory: () => ({ used: ["secretbox:k1", "secretbox:k2"], keys: ["secretbox:k1", "secretbox:k2"] }), readConfig: () => fileWith("k2"), values: () => [] };
         checkKeyChanges(plan("promote", ["k1", "k2"]), "hardened-cluster:encryption", kept);
+    });
+
+    it("refuses dropping a KEK id of the local KMS plugin while etcd holds values it wrapped, naming local.kmsKeyIds", () => {
+        const p = planLocalStack({
+            stack: "gate", local: { layout: "user", stateDir: "/nonexistent/hc-gate", kmsKeyIds: ["kek2"] }, toolchainBin: "/toolchain/bin", isRoot: false,
+            settings: { encryption: { keys: [{ name: "local-kms", provider: "kms" }] } }, keys: { local: "hardened-cluster:local" },
+        });
+        // EncryptedObject with keyID (field 2) "kek1", after the KMS v2 header.
+        const wrapped = (id: string) => b64(`k8s:enc:kms:v2:local-kms:\x0a\x02ab\x12${String.fromCharCode(id.length)}${id}`);
+        const keysOnDisk = JSON.stringify({ current: "kek2", keys: { kek1: "x", kek2: "y" } });
+        const deps = (ids: string[]) => ({ readHistory: () => undefined, readConfig: (f: string) => (f === p.local.kms.keysFile ? keysOnDisk : undefined),
+            values: () => ids.map((id, i) => ({ key: b64(`/registry/secrets/ns/s${i}`), value: wrapped(id) })) });
+        assert.throws(() => checkKekChanges(p, "hardened-cluster:local", deps(["kek1", "kek2", "kek2"])),
+            (e: ConfigError) => e.key === "hardened-cluster:local.kmsKeyIds" && /it drops KEK kek1 while etcd still holds 1 values wrapped with it \(e\.g\. \/registry\/secrets\/ns\/s0\)/.test(e.message));
+        checkKekChanges(p, "hardened-cluster:local", deps(["kek2", "kek2"]));
     });
 });
