@@ -62,6 +62,11 @@ func (p *plugin) load() (*keyring, error) {
 	}
 	ring, err := readKeys(p.path)
 	if err != nil {
+		if p.ring != nil {
+			// Keep serving with the keys already loaded; the next call tries the file again.
+			log.Printf("keeping the loaded keys: %v", err)
+			return p.ring, nil
+		}
 		return nil, err
 	}
 	if p.ring == nil || p.ring.current != ring.current {
