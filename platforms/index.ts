@@ -66,6 +66,8 @@ export function planStack(all: Readonly<Record<string, string>>, stack: string, 
         errors.attempt(() => {
             const local = planLocalStack({
                 stack, local: config.local, settings, backup: config.backup, keys: CONFIG_KEYS, isRoot: options.isRoot, restoring: options.restoring,
+                // A setting already refused stands in as its default here: what the live cluster says of that is moot.
+                liveChecks: !errors.has(CONFIG_KEYS.encryption),
                 toolchainBin: options.toolchainBin?.() ?? "/nonexistent/toolchain-bin",
             });
             plan = { platform: "local", config, cluster: local.cluster, local };

@@ -11,6 +11,8 @@ export interface EncryptionAtRestArgs {
     options?: EncryptionOptions;
     /** Root of error key paths, e.g. the stack config key. Default "encryption". */
     configKey?: string;
+    /** The socket of the KMS v2 plugin the platform runs: the endpoint of a kms key that names none. */
+    platformKmsEndpoint?: string;
 }
 
 export class EncryptionAtRest extends pulumi.ComponentResource {
@@ -23,7 +25,7 @@ export class EncryptionAtRest extends pulumi.ComponentResource {
 
     constructor(name: string, args: EncryptionAtRestArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         // Before super(): a bad option must not leave even the component registered.
-        const resolved = resolveEncryption(args.options, args.configKey ?? "encryption");
+        const resolved = resolveEncryption(args.options, args.configKey ?? "encryption", args.platformKmsEndpoint);
         super("hardened-cluster:encryption:EncryptionAtRest", name, {}, opts);
 
         // One resource per key name, so a stage change adds or drops one key and never regenerates another.

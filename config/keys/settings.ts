@@ -4,6 +4,9 @@ import { EncryptionOptions, resolveEncryption } from "../../components/encryptio
 import { ConfigEntry } from "../types";
 import { resolvedBy } from "./shared";
 
+/** Stands in for whichever socket the platform's KMS plugin uses, while the platform is not known yet. */
+const PLATFORM_PLUGIN_SOCKET = "unix:///run/hardened-cluster/platform-kms-plugin.sock";
+
 export const encryption: ConfigEntry<EncryptionOptions> = {
     type: "object",
     description: "How the API server encrypts Secrets (and any listed resources) in etcd, and which stage of a key rotation the stack is in.",
@@ -18,7 +21,8 @@ export const encryption: ConfigEntry<EncryptionOptions> = {
         resources: "Resources encrypted besides secrets, e.g. `configmaps`, `<resource>.<group>` or `*.<group>`.",
         readUnencrypted: "WEAKENING. Keep reading objects written before encryption was enabled (identity appended last).",
     },
-    validate: resolvedBy(resolveEncryption),
+    // A kms key may leave its endpoint to the platform, which resolves these options again with its own socket.
+    validate: resolvedBy((o: EncryptionOptions | undefined, k: string) => resolveEncryption(o, k, PLATFORM_PLUGIN_SOCKET)),
 };
 
 export const audit: ConfigEntry<AuditLogOptions> = {

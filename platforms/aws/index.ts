@@ -95,7 +95,7 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
 
     const encryption = args.encryption ?? awsEncryptionOptions();
     const ek = key(configKey, "encryption");
-    resolveEncryption(encryption, ek).keys.forEach((k, i) => {
+    resolveEncryption(encryption, ek, KMS_PLUGIN_ENDPOINT).keys.forEach((k, i) => {
         if (k.provider === "kms" && k.endpoint !== KMS_PLUGIN_ENDPOINT) {
             fail(key(ek, "keys", i, "endpoint"), k.endpoint, `the AWS platform runs aws-encryption-provider on ${KMS_PLUGIN_ENDPOINT}`);
         }
@@ -243,7 +243,7 @@ export class AwsCluster extends pulumi.ComponentResource {
         const workerProfile = nodeRole(`${name}-workers`, workerRole,
             pulumi.all([ctx, keys.clusterKey.arn]).apply(([c, arn]) => workerNodePolicy(c, r.clusterName, arn)), tags, parent).profile;
 
-        const encryption = new EncryptionAtRest(`${name}-encryption`, { options: plan.encryption, configKey: key(r.configKey, "encryption") }, parent);
+        const encryption = new EncryptionAtRest(`${name}-encryption`, { options: plan.encryption, configKey: key(r.configKey, "encryption"), platformKmsEndpoint: KMS_PLUGIN_ENDPOINT }, parent);
         const cpSecrets = createSecretParameters(name, [
             ...(args.secrets ?? []),
             { name: plan.encryptionParameter, value: encryption.configYaml },

@@ -72,7 +72,7 @@ export class LocalCluster extends pulumi.ComponentResource {
         this.server = cluster.server;
         this.stateDir = system ? layout.configDir : path.dirname(local.runDir);
         this.pki = new ClusterPki(`${name}-pki`, { options: resolved.pki, servers: { external: cluster.server }, configKey: resolved.keys.pki }, child);
-        const encryption = new EncryptionAtRest(`${name}-encryption`, { options: resolved.encryption, configKey: resolved.keys.encryption }, child);
+        const encryption = new EncryptionAtRest(`${name}-encryption`, { options: resolved.encryption, configKey: resolved.keys.encryption, platformKmsEndpoint: resolved.facts.encryption.kmsEndpoint }, child);
         const material = { pki: this.pki, encryptionConfig: encryption.configYaml };
 
         // etcd's own user must exist before the files it owns are written.

@@ -31,6 +31,8 @@ export interface LocalStackInput {
      * writes the marker back.
      */
     restoring?: boolean;
+    /** Check the planned encryption keys against etcd and the files on disk (encryption/gate.ts). Default true. */
+    liveChecks?: boolean;
 }
 
 /** A node's bundle with where the platform keeps its run files. */
@@ -137,7 +139,7 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
         backup: backup!,
     };
     // Needs the whole plan (the file's path, etcd's members), so it comes after every other check.
-    if (!input.restoring) {
+    if (!input.restoring && input.liveChecks !== false) {
         checkKeyChanges(plan, keys.encryption);
         checkKekChanges(plan, localKey);
     }

@@ -33,6 +33,14 @@ describe("config: loadBlueprintConfig", function () {
         });
     });
 
+    it("gives a kms key without an endpoint the platform's own plugin socket, on either platform", function () {
+        const kms = { [`${NS}:encryption`]: json({ keys: [{ name: "kek", provider: "kms" }] }) };
+        const local = planStack({ ...LOCAL, ...kms, [`${NS}:local`]: json({ layout: "user", stateDir: "/nonexistent/hc-load" }) }, "test", { isRoot: false });
+        assert.equal(local.cluster.resolved.encryptionResolved.keys[0].endpoint, "unix:///nonexistent/hc-load/run/kms/kms.sock");
+        const aws = planStack({ ...AWS, ...kms }, "test", { isRoot: false });
+        assert.equal(aws.cluster.resolved.encryptionResolved.keys[0].endpoint, "unix:///var/run/kmsplugin/socket.sock");
+    });
+
     it("defaults to the local platform and the pinned Kubernetes version when nothing is set", function () {
         assert.deepEqual(load({}), { platform: "local", kubernetesVersion: "v1.34.12" });
     });
