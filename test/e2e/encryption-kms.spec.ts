@@ -4,7 +4,6 @@
 // it. etcd is read here with etcdctl, and the EncryptedObject's keyID (field 2 of the kmsv2 api.proto message)
 // is decoded by this file, not by the code under test.
 import * as assert from "assert";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,6 +11,7 @@ import { LocalStackPlan, planLocalStack } from "../../platforms/local/plan";
 import { ProgramStack, programStack, toolchain } from "./harness";
 import { Credential, fromKubeconfig, request } from "./kube";
 import { allProcesses, processesOn } from "./processes";
+import { countSecretValues } from "./etcd-read";
 import { E2E_PORTS } from "./ports";
 
 const ports = E2E_PORTS.encryptionKms;
@@ -56,18 +56,7 @@ describe("KMS v2 on the local platform: the project's plugin, a rotation onto it
     let stateDir: string | undefined;
     let local: Record<string, unknown>;
 
-    const secretsByValue = (): Record<string, number> => {
-        const pick = (suffix: string) => plan.nodes[0].bundle.files.map((f) => f.path).find((f) => f.endsWith(suffix))!;
-        const out = execFileSync(path.join(toolchain().bin, "etcdctl"), [`--endpoints=https://127.0.0.1:${ports.etcdClient}`, `--cacert=${pick("/etcd/ca.crt")}`,
-            `--cert=${pick("/etcd/healthcheck-client.crt")}`, `--key=${pick("/etcd/healthcheck-client.key")}`, "get", "--prefix", "/registry/secrets/", "-w", "json"],
-        { encoding: "utf8", maxBuffer: 1 << 28 });
-        const counts: Record<string, number> = {};
-        for (const kv of (JSON.parse(out).kvs ?? []) as { value: string }[]) {
-            const d = describeValue(Buffer.from(kv.value, "base64"));
-            counts[d] = (counts[d] ?? 0) + 1;
-        }
-        return counts;
-    };
+    const secretsByValue = (): Record<string, number> => countSecretValues(plan, describeValue);
     const setEncryption = (stage: string, keys: object[]) => ps.stack.setConfig(ENC_KEY, { value: JSON.stringify({ stage, keys }) });
     const up = () => ps.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) });
     const pluginPids = () => allProcesses().filter((p) => p.name === "hc-kms-plugin" && p.args.includes(`--listen=${plan.local.kms.socket}`)).map((p) => p.pid);

@@ -4,13 +4,13 @@
 // while no apiserver restarts. etcd is read
 // here with etcdctl and the value prefixes counted by this file, not by the code under test.
 import * as assert from "assert";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalStackPlan, planLocalStack } from "../../platforms/local/plan";
 import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
 import { Credential, fromKubeconfig, request } from "./kube";
 import { allProcesses, processesOn, until } from "./processes";
+import { countSecretValues } from "./etcd-read";
 import { E2E_PORTS } from "./ports";
 
 const ports = E2E_PORTS.encryptionRotation;
@@ -83,21 +83,10 @@ describe("encryption key rotation on the local ha topology: rewrite inside the r
     let local: Record<string, unknown>;
 
     /** Secret values in etcd by the key that wrote them ("secretbox:k1", or "clear"). */
-    const secretsByKey = (): Record<string, number> => {
-        const pick = (suffix: string) => plan.nodes[0].bundle.files.map((f) => f.path).find((f) => f.endsWith(suffix))!;
-        const endpoint = plan.nodes.map((n) => n.bundle.processes.find((p) => p.name === "etcd")!.argv.find((a) => a.startsWith("--advertise-client-urls="))!.split("=")[1])[0];
-        const out = execFileSync(path.join(toolchain().bin, "etcdctl"), [`--endpoints=${endpoint}`, `--cacert=${pick("/etcd/ca.crt")}`,
-            `--cert=${pick("/etcd/healthcheck-client.crt")}`, `--key=${pick("/etcd/healthcheck-client.key")}`, "get", "--prefix", "/registry/secrets/", "-w", "json"],
-        { encoding: "utf8", maxBuffer: 1 << 30 });
-        const counts: Record<string, number> = {};
-        for (const kv of (JSON.parse(out).kvs ?? []) as { value: string }[]) {
-            const head = Buffer.from(kv.value, "base64").subarray(0, 64).toString("latin1");
-            const m = /^k8s:enc:secretbox:v1:([^:]+):/.exec(head);
-            const k = m ? `secretbox:${m[1]}` : "clear";
-            counts[k] = (counts[k] ?? 0) + 1;
-        }
-        return counts;
-    };
+    const secretsByKey = (): Record<string, number> => countSecretValues(plan, (v) => {
+        const m = /^k8s:enc:secretbox:v1:([^:]+):/.exec(v.subarray(0, 64).toString("latin1"));
+        return m ? `secretbox:${m[1]}` : "clear";
+    });
     const setStage = (stage: string, keys: string[]) => ps.stack.setConfig(ENC_KEY, { value: JSON.stringify({ stage, keys: keys.map((name) => ({ name })) }) });
     const up = () => ps.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) });
     const apiserverPids = () => processesOn([ports.apiServer]).filter((p) => p.name === "kube-apiserver").map((p) => p.pid).sort();
