@@ -143,18 +143,33 @@ export function scanStale(kvs: readonly EtcdKv[], writer: string, plainUnder: re
     return { scanned, refs, stale, sample, kmsKeyIds };
 }
 
-/** Values that name one of `keys`: what dropping those keys from the file would leave unreadable. */
-export function valuesUsing(kvs: readonly EtcdKv[], keys: readonly string[]): { count: number; sample: string[] } {
+/** Values under /registry/ that `match`, with up to three of their etcd keys. */
+function countValues(kvs: readonly EtcdKv[], match: (value: Buffer) => boolean): { count: number; sample: string[] } {
     let count = 0;
     const sample: string[] = [];
     for (const kv of kvs) {
         const k = Buffer.from(kv.key, "base64").toString("latin1");
         if (!k.startsWith("/registry/") || !kv.value) continue;
-        const ref = refOf(Buffer.from(kv.value, "base64"));
-        if (ref && keys.includes(ref)) {
+        if (match(Buffer.from(kv.value, "base64"))) {
             count++;
             if (sample.length < 3) sample.push(k);
         }
     }
     return { count, sample };
+}
+
+/** Values that name one of `keys`: what dropping those keys from the file would leave unreadable. */
+export function valuesUsing(kvs: readonly EtcdKv[], keys: readonly string[]): { count: number; sample: string[] } {
+    return countValues(kvs, (v) => {
+        const ref = refOf(v);
+        return ref !== undefined && keys.includes(ref);
+    });
+}
+
+/** KMS v2 values whose data key one of `kekIds` wrapped: what dropping those KEKs would leave unreadable. */
+export function valuesWrappedWith(kvs: readonly EtcdKv[], kekIds: readonly string[]): { count: number; sample: string[] } {
+    return countValues(kvs, (v) => {
+        const id = kmsKeyId(v);
+        return id !== undefined && kekIds.includes(id);
+    });
 }

@@ -6,7 +6,7 @@
 // - a KEK id of the local KMS plugin that leaves local.kmsKeyIds while etcd holds values it wrapped is refused.
 import * as fs from "node:fs";
 import { fail, key } from "../../../components/common";
-import { configuredKeys, encryptionRefs, EtcdKv, kmsKeyId, valuesUsing } from "../../../components/encryption/scan";
+import { configuredKeys, encryptionRefs, EtcdKv, valuesUsing, valuesWrappedWith } from "../../../components/encryption/scan";
 import { backupTarget, EtcdAccess, registryValues } from "../backup/target";
 import { LocalStackPlan, usesKms } from "../plan";
 import { encryptionConfigFile, KeyHistory, keyHistoryFile } from "./job";
@@ -60,16 +60,8 @@ export function checkKekChanges(plan: LocalStackPlan, localKey: string, deps: Ga
     } catch (e) {
         fail(setting, plan.local.kms.keyIds, `it drops KEK ${dropped.join(", ")}, and etcd cannot be read to check that no value still needs it (${(e as Error).message})`);
     }
-    let count = 0;
-    let sample = "";
-    for (const kv of kvs) {
-        const id = kmsKeyId(Buffer.from(kv.value ?? "", "base64"));
-        if (id !== undefined && dropped.includes(id)) {
-            count++;
-            sample ||= Buffer.from(kv.key, "base64").toString("latin1");
-        }
-    }
-    if (count > 0) fail(setting, plan.local.kms.keyIds, `it drops KEK ${dropped.join(", ")} while etcd still holds ${count} values wrapped with it (e.g. ${sample}); keep it until an up with the new KEK has rewritten them`);
+    const { count, sample } = valuesWrappedWith(kvs, dropped);
+    if (count > 0) fail(setting, plan.local.kms.keyIds, `it drops KEK ${dropped.join(", ")} while etcd still holds ${count} values wrapped with it (e.g. ${sample[0]}); keep it until an up with the new KEK has rewritten them`);
 }
 
 export function checkKeyChanges(plan: LocalStackPlan, configKey: string, deps: GateDeps = liveDeps): void {

@@ -90,12 +90,14 @@ export function scanEtcd(job: Pick<RolloutJob, "etcd" | "writer" | "resources" |
 
 export async function runRollout(job: RolloutJob, log: (line: string) => void = () => undefined): Promise<RolloutResult> {
     const hash = configHash(fs.readFileSync(job.configFile));
-    const loadedAfterSeconds = await waitForConfig(metricsOf(job), hash, { timeoutMs: job.reloadTimeoutSeconds * 1000 });
+    // One client per apiserver (each mints its credential once) for both waits.
+    const apiservers = metricsOf(job);
+    const loadedAfterSeconds = await waitForConfig(apiservers, hash, { timeoutMs: job.reloadTimeoutSeconds * 1000 });
     log(`every apiserver (${job.apiservers.length}) runs on ${hash} (${loadedAfterSeconds.toFixed(1)} s)`);
     if (job.writerKeyId) {
         // The apiserver asks the plugin for its key id about once a minute and switches data keys when it changes.
         const provider = job.writer.slice("kms:".length);
-        const s = await waitForKmsKeyId(metricsOf(job), provider, job.writerKeyId, { timeoutMs: job.reloadTimeoutSeconds * 1000 });
+        const s = await waitForKmsKeyId(apiservers, provider, job.writerKeyId, { timeoutMs: job.reloadTimeoutSeconds * 1000 });
         log(`every apiserver wraps new data keys with KEK ${job.writerKeyId} of ${provider} (${s.toFixed(1)} s)`);
     }
     const before = scanEtcd(job);
