@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
 import type { IssuedInventoryRow } from "../../components/pki/cluster-pki";
 import type { Inventory } from "../../components/pki/inventory";
 import { LocalStackPlan, planLocalStack, ProcessName } from "../../platforms/local/plan";
@@ -16,6 +17,7 @@ import { Credential, fromKubeconfig, request } from "./kube";
 import { runKubeBench, USER_LAYOUT_ROOT_ONLY } from "./kube-bench-run";
 import { allProcesses, listening, Proc, timingLog, until } from "./processes";
 import { E2E_PORTS } from "./ports";
+import { ageLeaves } from "./state-age";
 
 const ports = E2E_PORTS.ha;
 const system = process.getuid?.() === 0;
@@ -254,6 +256,71 @@ describe("local ha topology: three etcd members, two apiservers behind a balance
         // Every request through the balancer was served: a stopping apiserver drains (its /readyz fails first,
         // it serves on for --shutdown-delay-duration) and a starting one gets traffic only once /readyz passes.
         assert.deepEqual(loop.failures(), []);
+    });
+
+    it("renews on a plain `pulumi up`: leaves inside their window are re-issued on their keys, only their readers restart, every request is served", async function () {
+        // front-proxy-client is read by the apiservers only, scheduler-serving by the schedulers only.
+        const rows = ["front-proxy-client", "scheduler-serving"];
+        const before = (await until("every member healthy", 120, allUp))!;
+        const keyFiles = CP.flatMap((n) => nodeOf(n).bundle.files.filter((f) => /\/(front-proxy-client|kube-scheduler)\.key$/.test(f.path)).map((f) => f.path));
+        assert.equal(keyFiles.length, 4, JSON.stringify(keyFiles));
+        const keysBefore = keyFiles.map((f) => fs.readFileSync(f, "utf8"));
+        const serials = (rowsOut: IssuedInventoryRow[]) => Object.fromEntries(rowsOut.map((r) => [r.name, r.serial]));
+        const issuedBefore = serials(issued);
+
+        // 10 minutes before their end, well inside the 720-hour default window.
+        const aged = ageLeaves(ps, rows, new Date(Date.now() + 10 * 60_000));
+        assert.equal(aged.length, 2, JSON.stringify(aged));
+        const replaced = (names: Set<string>) => (e: EngineEvent) => {
+            const m = e.resourcePreEvent?.metadata;
+            if (m && (m.op === "replace" || m.op === "create-replacement")) names.add(m.urn);
+        };
+        // Replaced: the two leaves, and the processes that read them (a process is replaced to restart it).
+        const name = (urn: string) => urn.split("::").pop()!;
+        const expected = [...aged.map(name), ...CP.flatMap((n) => ["kube-apiserver", "kube-scheduler"].map((p) => `local-${n}-${p}`))].sort();
+        const planned = new Set<string>();
+        const preview = await ps.stack.preview({ onEvent: replaced(planned) });
+        assert.deepEqual([...planned].map(name).sort(), expected);
+        assert.equal(preview.changeSummary.replace, expected.length, JSON.stringify(preview.changeSummary));
+
+        const loop = new ProbeLoop(admin, "/api/v1/namespaces/kube-system");
+        const done = new Set<string>();
+        let res;
+        try {
+            res = await timed("renewal up", () => ps.stack.up({ onEvent: replaced(done) }));
+            await sleep(2000);
+        } finally {
+            await loop.stop();
+        }
+        assert.equal(res.summary.result, "succeeded");
+        assert.deepEqual([...done].sort(), [...planned].sort(), "the up replaced what its preview showed");
+        timings.push(`renewal: ${loop.results.length} probes, ${loop.failures().length} failed`);
+        assert.ok(loop.results.length >= 20, `only ${loop.results.length} probes ran`);
+        assert.deepEqual(loop.failures(), []);
+
+        // New serials for the aged rows and for no other; the same keys on disk.
+        issued = res.outputs.details.value.certificates;
+        const issuedAfter = serials(issued);
+        assert.deepEqual(Object.keys(issuedAfter).sort(), Object.keys(issuedBefore).sort());
+        const changed = Object.keys(issuedAfter).filter((n) => issuedAfter[n] !== issuedBefore[n]).sort();
+        assert.deepEqual(changed, [...rows].sort());
+        assert.deepEqual(keyFiles.map((f) => fs.readFileSync(f, "utf8")), keysBefore, "a renewal replaced a private key");
+
+        // The readers restarted, nothing else did.
+        const after = (await until("every member healthy", 120, allUp))!;
+        assert.deepEqual(Object.keys(after).sort(), Object.keys(before).sort());
+        const restarted = Object.keys(after).filter((id) => after[id].pid !== before[id].pid).sort();
+        assert.deepEqual(restarted, CP.flatMap((n) => [`${n}/kube-apiserver`, `${n}/kube-scheduler`]).sort());
+
+        // The inventory: nothing due, and every endpoint serves what its file holds (the schedulers the new serial).
+        const inv = npmRun("certs", "--json");
+        assert.equal(inv.code, 0, inv.out.slice(-3000));
+        const report = JSON.parse(inv.out) as Inventory;
+        assert.deepEqual(report.certificates.filter((c) => c.due), []);
+        const schedulers = report.endpoints.filter((e) => e.process === "kube-scheduler");
+        assert.equal(schedulers.length, 2);
+        for (const e of schedulers) assert.equal(e.served?.serial, e.fileSerial, `${e.node}: ${e.error}`);
+        for (const e of schedulers) assert.equal(e.served!.serial, issuedAfter["scheduler-serving"], e.node);
     });
 
     it("passes kube-bench on every member: master and etcd on each control-plane node, etcd on the etcd-only one", function () {
