@@ -7,7 +7,6 @@ import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { EngineEvent } from "@pulumi/pulumi/automation";
 import type { IssuedInventoryRow } from "../../components/pki/cluster-pki";
 import type { Inventory } from "../../components/pki/inventory";
 import { LocalStackPlan, planLocalStack, ProcessName } from "../../platforms/local/plan";
@@ -17,7 +16,7 @@ import { Credential, fromKubeconfig, request } from "./kube";
 import { runKubeBench, USER_LAYOUT_ROOT_ONLY } from "./kube-bench-run";
 import { allProcesses, listening, Proc, timingLog, until } from "./processes";
 import { E2E_PORTS } from "./ports";
-import { ageLeaves } from "./state-age";
+import { ageLeaves, replacements } from "./renewal";
 
 const ports = E2E_PORTS.ha;
 const system = process.getuid?.() === 0;
@@ -271,29 +270,25 @@ describe("local ha topology: three etcd members, two apiservers behind a balance
         // 10 minutes before their end, well inside the 720-hour default window.
         const aged = ageLeaves(ps, rows, new Date(Date.now() + 10 * 60_000));
         assert.equal(aged.length, 2, JSON.stringify(aged));
-        const replaced = (names: Set<string>) => (e: EngineEvent) => {
-            const m = e.resourcePreEvent?.metadata;
-            if (m && (m.op === "replace" || m.op === "create-replacement")) names.add(m.urn);
-        };
         // Replaced: the two leaves, and the processes that read them (a process is replaced to restart it).
         const name = (urn: string) => urn.split("::").pop()!;
         const expected = [...aged.map(name), ...CP.flatMap((n) => ["kube-apiserver", "kube-scheduler"].map((p) => `local-${n}-${p}`))].sort();
-        const planned = new Set<string>();
-        const preview = await ps.stack.preview({ onEvent: replaced(planned) });
-        assert.deepEqual([...planned].map(name).sort(), expected);
+        const planned = replacements();
+        const preview = await ps.stack.preview({ onEvent: planned.onEvent });
+        assert.deepEqual([...planned.urns].map(name).sort(), expected);
         assert.equal(preview.changeSummary.replace, expected.length, JSON.stringify(preview.changeSummary));
 
         const loop = new ProbeLoop(admin, "/api/v1/namespaces/kube-system");
-        const done = new Set<string>();
+        const done = replacements();
         let res;
         try {
-            res = await timed("renewal up", () => ps.stack.up({ onEvent: replaced(done) }));
+            res = await timed("renewal up", () => ps.stack.up({ onEvent: done.onEvent }));
             await sleep(2000);
         } finally {
             await loop.stop();
         }
         assert.equal(res.summary.result, "succeeded");
-        assert.deepEqual([...done].sort(), [...planned].sort(), "the up replaced what its preview showed");
+        assert.deepEqual([...done.urns].sort(), [...planned.urns].sort(), "the up replaced what its preview showed");
         timings.push(`renewal: ${loop.results.length} probes, ${loop.failures().length} failed`);
         assert.ok(loop.results.length >= 20, `only ${loop.results.length} probes ran`);
         assert.deepEqual(loop.failures(), []);

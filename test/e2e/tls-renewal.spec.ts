@@ -6,8 +6,8 @@
 // the replacement keeps the leaf's key, and that a leaf outside its window is left alone.
 import { strict as assert } from "node:assert";
 import { createPublicKey, KeyObject, X509Certificate } from "node:crypto";
-import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { programStack, ProgramStack } from "./harness";
+import { replacements } from "./renewal";
 
 const program = `
 import * as tls from "@pulumi/tls";
@@ -34,17 +34,8 @@ type Leaf = { certPem: string; publicKeyPem: string };
 const serial = (l: Leaf) => new X509Certificate(l.certPem).serialNumber;
 const spki = (key: KeyObject) => key.export({ type: "spki", format: "der" }).toString("hex");
 
-/** The resources a run replaces, by name, from its engine events. */
-function replacedBy(): { onEvent: (e: EngineEvent) => void; names: Set<string> } {
-    const names = new Set<string>();
-    return {
-        names,
-        onEvent: (e) => {
-            const m = e.resourcePreEvent?.metadata;
-            if (m && (m.op === "replace" || m.op === "create-replacement")) names.add(`${m.type.split(":").pop()}/${m.urn.split("::").pop()}`);
-        },
-    };
-}
+/** The names of the resources a run replaced, as "<type>/<name>". */
+const names = (urns: Set<string>) => [...urns].map((u) => `${u.split("::")[2].split(":").pop()}/${u.split("::").pop()}`);
 
 describe("@pulumi/tls early renewal, with and without --refresh (real engine and provider)", function () {
     this.timeout(10 * 60_000);
@@ -62,19 +53,19 @@ describe("@pulumi/tls early renewal, with and without --refresh (real engine and
     });
 
     it("a plain preview plans to replace the leaf inside its window, and nothing else", async function () {
-        const seen = replacedBy();
+        const seen = replacements();
         const res = await ps.stack.preview({ onEvent: seen.onEvent });
         assert.equal(res.changeSummary.replace, 1, JSON.stringify(res.changeSummary));
-        assert.deepEqual([...seen.names], ["LocallySignedCert/due"]);
+        assert.deepEqual(names(seen.urns), ["LocallySignedCert/due"]);
     });
 
     for (const refresh of [false, true]) {
         it(`a ${refresh ? "`pulumi up --refresh`" : "plain `pulumi up`"} re-issues that leaf with the same key and leaves the other alone`, async function () {
-            const seen = replacedBy();
+            const seen = replacements();
             const before = { due: first.due, fresh: first.fresh };
             const res = await ps.stack.up({ refresh, onEvent: seen.onEvent });
             assert.equal(res.summary.result, "succeeded");
-            assert.deepEqual([...seen.names], ["LocallySignedCert/due"]);
+            assert.deepEqual(names(seen.urns), ["LocallySignedCert/due"]);
             const after: Record<string, Leaf> = { due: res.outputs.due.value, fresh: res.outputs.fresh.value };
             assert.notEqual(serial(after.due), serial(before.due), "the leaf in its window was not re-issued");
             assert.equal(spki(new X509Certificate(after.due.certPem).publicKey), spki(createPublicKey(before.due.publicKeyPem)), "the re-issued leaf carries another key");

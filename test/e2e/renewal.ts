@@ -1,10 +1,11 @@
-// Moves certificates into their renewal window without waiting for it: the end of validity recorded in the
+// Support for the renewal tests. ageLeaves moves certificates into their renewal window without waiting for it: the end of validity recorded in the
 // stack's state is brought forward, which is all the tls provider's plan step reads when it decides whether
 // a certificate is due (see tls-renewal.spec.ts for that step on certificates that are due for real). The
 // files on disk keep their real dates; only the engine's view ages.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { ProgramStack, toolchain } from "./harness";
 
 const LEAF_TYPE = "tls:index/locallySignedCert:LocallySignedCert";
@@ -29,4 +30,16 @@ export function ageLeaves(ps: ProgramStack, rows: string[], endsAt: Date): strin
         fs.rmSync(file, { force: true });
     }
     return aged;
+}
+
+/** An engine-event handler for `up` or `preview` that collects the URNs the run replaces (or plans to). */
+export function replacements(): { onEvent: (e: EngineEvent) => void; urns: Set<string> } {
+    const urns = new Set<string>();
+    return {
+        urns,
+        onEvent: (e) => {
+            const m = e.resourcePreEvent?.metadata;
+            if (m && (m.op === "replace" || m.op === "create-replacement")) urns.add(m.urn);
+        },
+    };
 }
