@@ -60,6 +60,7 @@ export function apiServerFlags(r: ResolvedControlPlane): FlagMap {
         "service-account-signing-key-file": sa.privateKey,
         "service-account-lookup": "true",
         "service-account-extend-token-expiration": String(w.extendServiceAccountTokens),
+        "service-account-max-token-expiration": `${r.apiServer.serviceAccountMaxTokenHours}h`,
 
         ...r.auditFlags,
         ...encryptionApiServerFlags(configFile(layout, "encryption")),
@@ -68,4 +69,13 @@ export function apiServerFlags(r: ResolvedControlPlane): FlagMap {
     if (n.apiServerShutdownDelaySeconds > 0) flags["shutdown-delay-duration"] = `${n.apiServerShutdownDelaySeconds}s`;
     if (r.jwt.length > 0) flags["authentication-config"] = configFile(layout, "authentication");
     return { ...flags, ...r.extraArgs.apiServer };
+}
+
+/** The apiserver extends a projected token to a year when extendServiceAccountTokens is on. */
+const EXTENDED_TOKEN_SECONDS = 365 * 24 * 3600;
+
+/** The longest a token from these apiservers stays valid: how long a retired signing key must keep verifying. */
+export function longestServiceAccountTokenSeconds(r: Pick<ResolvedControlPlane, "apiServer" | "weakenings">): number {
+    const max = r.apiServer.serviceAccountMaxTokenHours * 3600;
+    return r.weakenings.extendServiceAccountTokens ? Math.max(max, EXTENDED_TOKEN_SECONDS) : max;
 }

@@ -15,6 +15,8 @@ export { toArgs } from "./flags";
 export { MANAGED_FLAGS, FREE_FLAGS, MAX_SAFE_VERBOSITY } from "./overridable";
 export type { FlagMap, RenderedFlags } from "./flags";
 export { controlPlaneFileList } from "./render";
+import { longestServiceAccountTokenSeconds } from "./apiserver";
+export { longestServiceAccountTokenSeconds };
 export type { RenderedEtcdMember, ControlPlaneFiles, ControlPlaneFilePaths, RenderedComponents } from "./render";
 export { WEAKENING_EFFECTS, controlPlanePosture } from "./posture";
 export type { ControlPlanePosture } from "./posture";
@@ -25,6 +27,8 @@ export type { ResolvedControlPlane } from "./resolve";
 
 export interface RenderedControlPlane extends RenderedComponents {
     posture: ControlPlanePosture;
+    /** The longest a service-account token from this apiserver stays valid, in seconds. */
+    serviceAccountTokenSeconds: number;
 }
 
 /**
@@ -34,5 +38,5 @@ export interface RenderedControlPlane extends RenderedComponents {
 export function renderControlPlane(options: ControlPlaneOptions, layout: FileLayout, configKey = DEFAULT_CONFIG_KEY): RenderedControlPlane {
     const resolved = resolveControlPlane(options, layout, configKey);
     const components = renderResolved(resolved);
-    return { ...components, posture: postureOf(resolved, components) };
+    return { ...components, posture: postureOf(resolved, components), serviceAccountTokenSeconds: longestServiceAccountTokenSeconds(resolved) };
 }

@@ -76,6 +76,11 @@ export interface TlsOptions {
 
 export interface ApiServerOptions {
     extraArgs?: ExtraArgs;
+    /**
+     * --service-account-max-token-expiration in hours (1 to 8760): the longest token a TokenRequest gets, and so
+     * how long a retired service-account signing key must keep verifying. Default 24.
+     */
+    serviceAccountMaxTokenHours?: number;
 }
 
 export interface ControllerManagerOptions {
@@ -265,6 +270,10 @@ export const KUBELET_DEFAULTS = {
     streamingConnectionIdleTimeout: "5m0s",
     cgroupDriver: "systemd",
     containerRuntimeEndpoint: "unix:///run/containerd/containerd.sock",
+} as const;
+
+export const API_SERVER_DEFAULTS = {
+    serviceAccountMaxTokenHours: 24,
 } as const;
 
 export const CONTROLLER_MANAGER_DEFAULTS = {

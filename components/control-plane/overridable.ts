@@ -34,6 +34,7 @@ export const MANAGED_FLAGS: Record<Component, Readonly<Record<string, string>>> 
         profiling: "weakenings.profiling",
         "allow-privileged": "weakenings.privilegedContainers",
         "service-account-extend-token-expiration": "weakenings.extendServiceAccountTokens",
+        "service-account-max-token-expiration": "apiServer.serviceAccountMaxTokenHours",
         "enable-admission-plugins": "admission.extraPlugins",
         "admission-control-config-file": "admission",
         "authentication-config": "authentication.jwt",

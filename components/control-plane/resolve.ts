@@ -8,6 +8,7 @@ import { AcceptedOverride, FlagMap, resolveExtraArgs } from "./flags";
 import { nonZeroDuration } from "./guards";
 import { ResolvedNetwork, resolveNetwork } from "./network";
 import {
+    API_SERVER_DEFAULTS,
     Component,
     COMPONENTS,
     CONTROLLER_MANAGER_DEFAULTS,
@@ -53,6 +54,7 @@ export interface ResolvedControlPlane {
     audit: AuditLogOptions | undefined;
     /** What the audit block renders for this layout; its own validation has run. */
     auditFlags: FlagMap;
+    apiServer: { serviceAccountMaxTokenHours: number };
     controllerManager: { terminatedPodGcThreshold: number; allocateNodeCidrs: boolean; nodeCidrMaskSize: number };
     etcd: { initialClusterState: "new" | "existing"; initialClusterToken: string };
     kubelet: ResolvedKubelet;
@@ -98,7 +100,8 @@ export function resolveControlPlane(options: ControlPlaneOptions, layout: FileLa
     const admission = resolveAdmission(options.admission, weakenings.skipAlwaysPullImages, k("admission"));
     const jwt = resolveAuthentication(options.authentication, network.serviceAccountIssuer, k("authentication"));
 
-    for (const c of ["apiServer", "controllerManager", "scheduler"] as const) knownKeys(k(c), options[c], c === "controllerManager" ? ["extraArgs", "terminatedPodGcThreshold", "allocateNodeCidrs", "nodeCidrMaskSize"] : ["extraArgs"]);
+    const componentKeys = { apiServer: ["extraArgs", "serviceAccountMaxTokenHours"], controllerManager: ["extraArgs", "terminatedPodGcThreshold", "allocateNodeCidrs", "nodeCidrMaskSize"], scheduler: ["extraArgs"] };
+    for (const c of ["apiServer", "controllerManager", "scheduler"] as const) knownKeys(k(c), options[c], componentKeys[c]);
     knownKeys(k("etcd"), options.etcd, ["extraArgs", "initialClusterState", "initialClusterToken"]);
     knownKeys(k("kubelet"), options.kubelet, ["extraArgs", "servingCert", "podPidsLimit", "eventRecordQPS", "streamingConnectionIdleTimeout", "cgroupDriver", "containerRuntimeEndpoint", "clusterDns"]);
 
@@ -118,6 +121,7 @@ export function resolveControlPlane(options: ControlPlaneOptions, layout: FileLa
         jwt,
         audit: options.audit,
         auditFlags,
+        apiServer: { serviceAccountMaxTokenHours: positiveInt(k("apiServer", "serviceAccountMaxTokenHours"), options.apiServer?.serviceAccountMaxTokenHours ?? API_SERVER_DEFAULTS.serviceAccountMaxTokenHours, 8760) },
         controllerManager: resolveControllerManager(options.controllerManager, network, k("controllerManager")),
         etcd: resolveEtcd(options.etcd, network.clusterName, k("etcd")),
         kubelet: resolveKubelet(options.kubelet, network, k("kubelet")),

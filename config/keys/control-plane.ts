@@ -8,7 +8,7 @@ import { objectValue } from "./shared";
 const FIELDS = {
     network: `Cluster-wide ranges and names: ${STACK_NETWORK_FIELDS.join(", ")} (defaults 10.96.0.0/12, 10.244.0.0/16, cluster.local, kubernetes).`,
     tls: "minVersion (VersionTLS12 or VersionTLS13) and cipherSuites (a subset of the strong suites) of every component.",
-    apiServer: "extraArgs: further kube-apiserver flags from an allow-list (timeouts, limits, v up to 4); any other flag needs weakenings.acceptExtraArgs and is a named weakening.",
+    apiServer: "extraArgs: further kube-apiserver flags from an allow-list (timeouts, limits, v up to 4); any other flag needs weakenings.acceptExtraArgs and is a named weakening. serviceAccountMaxTokenHours: the longest service-account token (1 to 8760, default 24).",
     controllerManager: "extraArgs, terminatedPodGcThreshold, allocateNodeCidrs, nodeCidrMaskSize.",
     scheduler: "extraArgs: further kube-scheduler flags (the same allow-list rule).",
     etcd: 'extraArgs, initialClusterState ("new" or "existing"), initialClusterToken.',

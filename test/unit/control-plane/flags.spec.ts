@@ -45,6 +45,8 @@ describe("control plane: flags", () => {
             assert.equal(f["service-account-key-file"], serviceAccountKeys(LAYOUT).publicKey);
             assert.equal(f["service-account-signing-key-file"], serviceAccountKeys(LAYOUT).privateKey);
             assert.equal(f["service-account-issuer"], "https://kubernetes.default.svc.cluster.local");
+            // Without it a TokenRequest may ask for any lifetime, and no retired signing key could ever be dropped safely.
+            assert.equal(f["service-account-max-token-expiration"], "24h");
             assert.equal(f["requestheader-client-ca-file"], pkiPair(LAYOUT, "front-proxy-ca").cert);
             assert.equal(f["admission-control-config-file"], configFile(LAYOUT, "admission"));
             assert.equal(f["audit-policy-file"], configFile(LAYOUT, "auditPolicy"));
