@@ -197,3 +197,8 @@ function checkProviders(r: ResolvedEncryption, facts: PlatformFacts, k: string):
         }
     });
 }
+
+/** The longest a service-account token from any of the cluster's apiservers stays valid, in seconds. */
+export function serviceAccountTokenSeconds(r: Pick<ResolvedCluster, "nodes">): number {
+    return Math.max(...r.nodes.filter((n) => !n.member.etcdOnly).map((n) => n.controlPlane.serviceAccountTokenSeconds));
+}

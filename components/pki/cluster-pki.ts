@@ -2,12 +2,13 @@
 // Everything that decides WHAT is issued lives in the pure modules; this file only decides HOW.
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { fail, parseHttpsUrl, isDnsLabel, isPlainObject, key, knownKeys } from "../common";
+import { fail, parseHttpsUrl, isDnsLabel, isPlainObject, key, knownKeys, positiveInt } from "../common";
 import { CA_SPECS, CaName, certNames, CertSpec, tableOf } from "./certlist";
 import { kubeconfigsOf, KubeconfigSpec, kubeconfigYaml, ServerRole } from "./kubeconfig";
 import { CertFacts, certificatesIn, renewalStart } from "./inventory";
 import { KeyAlgorithm, PkiOptions, ResolvedPkiOptions, resolvePkiOptions } from "./options";
 import { pkiPosture, PkiPosture } from "./posture";
+import { ServiceAccountKeyGate } from "./service-account-keys";
 
 /** API server URLs by audience. Outputs are allowed: the endpoint may be a load balancer created alongside. */
 export interface ApiServerUrls {
@@ -27,6 +28,12 @@ export interface ClusterPkiArgs {
     clusterName?: string;
     /** Root of error keys, e.g. the stack config key "hardened-cluster:pki". Default "pki". */
     configKey?: string;
+    /**
+     * The longest a service-account token stays valid, in seconds: how long a retired signing key must keep
+     * verifying. Pass what the apiservers enforce (longestServiceAccountTokenSeconds of the control plane).
+     * Default one year, the longest an apiserver extends a token to.
+     */
+    serviceAccountTokenLifetimeSeconds?: number;
 }
 
 export interface CaPair {
@@ -64,7 +71,8 @@ export interface PkiMaterial {
     readonly kubeconfigs: Record<string, pulumi.Output<string>>;
 }
 
-const ARG_KEYS = ["options", "servers", "clusterName", "configKey"] as const;
+const ARG_KEYS = ["options", "servers", "clusterName", "configKey", "serviceAccountTokenLifetimeSeconds"] as const;
+const YEAR_SECONDS = 365 * 24 * 3600;
 
 export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial {
     readonly table: CertSpec[];
@@ -72,6 +80,7 @@ export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial 
     readonly posture: PkiPosture;
     readonly cas: Record<CaName, CaPair>;
     readonly certificates: Record<string, IssuedCert>;
+    /** The signer's private key (secret) and every key's public key, signer first. */
     readonly serviceAccount: { publicKeyPem: pulumi.Output<string>; privateKeyPem: pulumi.Output<string> };
     /** Kubeconfig YAML by name (see kubeconfigTable); all secret. */
     readonly kubeconfigs: Record<string, pulumi.Output<string>>;
@@ -90,6 +99,8 @@ export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial 
         const clusterName = args.clusterName ?? "kubernetes";
         if (typeof clusterName !== "string" || !isDnsLabel(clusterName)) fail(key(configKey, "clusterName"), clusterName, "use an RFC 1123 label");
         const servers = checkServers(key(configKey, "servers"), args.servers);
+        const tokenLifetime = args.serviceAccountTokenLifetimeSeconds ?? YEAR_SECONDS;
+        positiveInt(key(configKey, "serviceAccountTokenLifetimeSeconds"), tokenLifetime);
 
         super("hardened-cluster:pki:ClusterPki", name, {}, opts);
         this.table = tableOf(resolved);
@@ -129,8 +140,17 @@ export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial 
             this.certificates[row.name] = issue(`${name}-${row.name}`, row, cas[row.ca], resolved, newKey, opts);
         }
 
-        const sa = newKey(`${name}-sa`);
-        this.serviceAccount = { publicKeyPem: sa.publicKeyPem, privateKeyPem: pulumi.secret(sa.privateKeyPem) };
+        // The gate refuses a rotation step that would break tokens before any key, file or process changes.
+        const gate = new ServiceAccountKeyGate(`${name}-sa-keys`, {
+            keys: resolved.serviceAccountKeys, lifetimeSeconds: tokenLifetime, configKey: key(configKey, "serviceAccountKeys"),
+        }, child);
+        // "sa" keeps the resource name of the single key of earlier releases.
+        const saKeys = resolved.serviceAccountKeys.map((k) => newKey(k === "sa" ? `${name}-sa` : `${name}-sa-${k}`, { parent: this, dependsOn: [gate] }));
+        this.serviceAccount = {
+            // Every key verifies: the apiserver reads all the PEM blocks of its key file.
+            publicKeyPem: pulumi.all(saKeys.map((k) => k.publicKeyPem)).apply((pems) => pems.map((p) => p.endsWith("\n") ? p : `${p}\n`).join("")),
+            privateKeyPem: pulumi.secret(saKeys[0].privateKeyPem),
+        };
 
         const urls: Record<ServerRole, pulumi.Input<string>> = {
             external: servers.external,

@@ -9,3 +9,4 @@ export * from "./files";
 export * from "./ephemeral";
 export * from "./admin-bootstrap";
 export * from "./inventory";
+export * from "./service-account-keys";

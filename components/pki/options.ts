@@ -45,6 +45,12 @@ export interface PkiOptions {
     /** Issue a system:masters ("super-admin") credential that bypasses RBAC. A weakening; default false. */
     breakGlass?: boolean;
     /**
+     * Names of the service-account signing keys: the first signs new tokens, all of them verify. Rotate by
+     * appending a new name, then moving it first, then dropping the old one (see service-account-keys.ts).
+     * Default ["sa"].
+     */
+    serviceAccountKeys?: string[];
+    /**
      * Issue a client certificate a load balancer presents to each API server's /readyz. Filled by the platform
      * that runs such a balancer, like the node lists; default false.
      */
@@ -58,7 +64,11 @@ export const PKI_DEFAULTS = {
     leafValidityHours: 8760,
     earlyRenewalHours: 720,
     clusterDomain: "cluster.local",
+    serviceAccountKeys: ["sa"] as readonly string[],
 } as const;
+
+/** More would only keep keys around that nothing needs: publish, sign and retire take three at most. */
+export const MAX_SERVICE_ACCOUNT_KEYS = 3;
 
 /** Options after checking, with every default filled in and every list present. */
 export interface ResolvedPkiOptions {
@@ -76,6 +86,8 @@ export interface ResolvedPkiOptions {
     users: Required<PkiUser>[];
     breakGlass: boolean;
     apiServerHealthClient: boolean;
+    /** Signer first. */
+    serviceAccountKeys: string[];
 }
 
 export { CLUSTER_ADMINS_GROUP, SYSTEM_MASTERS_GROUP };
@@ -95,6 +107,7 @@ const OPTION_KEYS = [
     "users",
     "breakGlass",
     "apiServerHealthClient",
+    "serviceAccountKeys",
 ] as const;
 
 // Each control-plane node gets a row "apiserver-<node>"; these names would land on the fixed rows
@@ -150,6 +163,13 @@ export function resolvePkiOptions(options: PkiOptions, configKey = "pki"): Resol
     const apiServerHealthClient = options.apiServerHealthClient ?? false;
     if (typeof apiServerHealthClient !== "boolean") fail(k("apiServerHealthClient"), apiServerHealthClient, "use true or false");
 
+    const saKeys = list(k("serviceAccountKeys"), options.serviceAccountKeys ?? [...PKI_DEFAULTS.serviceAccountKeys]);
+    if (saKeys.length < 1 || saKeys.length > MAX_SERVICE_ACCOUNT_KEYS) {
+        fail(k("serviceAccountKeys"), saKeys, `name 1 to ${MAX_SERVICE_ACCOUNT_KEYS} keys, the signer first`);
+    }
+    saKeys.forEach((n, i) => label(k("serviceAccountKeys", i), n));
+    unique(saKeys.map((n, i) => ({ name: n as string, at: k("serviceAccountKeys", i) })));
+
     return {
         algorithm,
         caValidityHours,
@@ -165,6 +185,7 @@ export function resolvePkiOptions(options: PkiOptions, configKey = "pki"): Resol
         users,
         breakGlass,
         apiServerHealthClient,
+        serviceAccountKeys: saKeys as string[],
     };
 }
 

@@ -5,7 +5,7 @@
 // credential), the k8s provider, and what workers need in the cluster to join.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterMaterial } from "../../components/cluster";
+import { serviceAccountTokenSeconds, type ClusterMaterial } from "../../components/cluster";
 import { AdminBootstrap, ClusterPki, kubeconfigNames } from "../../components/pki";
 import { ApiServerReady } from "./api-ready";
 import { AwsCluster, AwsClusterArgs, planAwsCluster } from "./index";
@@ -77,6 +77,7 @@ export function awsProgram(args: AwsProgramArgs, opts: pulumi.ComponentResourceO
         servers: { external: cp.server, ...(facts.localApiServer ? { local: facts.localApiServer } : {}) },
         clusterName: plan.r.clusterName,
         configKey: plan.keys.pki,
+        serviceAccountTokenLifetimeSeconds: serviceAccountTokenSeconds(cp.resolved),
     }, opts);
     // AwsCluster creates the encryption keys itself and delivers their config as its own parameter.
     const cluster = new AwsCluster(name, clusterArgs(args, plan, { pki, encryptionConfig: "" }), opts);

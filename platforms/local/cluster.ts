@@ -6,6 +6,7 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
+import { serviceAccountTokenSeconds } from "../../components/cluster";
 import { configFile } from "../../components/common";
 import { EncryptionAtRest } from "../../components/encryption";
 import { AdminBootstrap, ClusterPki, kubeconfigNames } from "../../components/pki";
@@ -71,7 +72,10 @@ export class LocalCluster extends pulumi.ComponentResource {
 
         this.server = cluster.server;
         this.stateDir = system ? layout.configDir : path.dirname(local.runDir);
-        this.pki = new ClusterPki(`${name}-pki`, { options: resolved.pki, servers: { external: cluster.server }, configKey: resolved.keys.pki }, child);
+        this.pki = new ClusterPki(`${name}-pki`, {
+            options: resolved.pki, servers: { external: cluster.server }, configKey: resolved.keys.pki,
+            serviceAccountTokenLifetimeSeconds: serviceAccountTokenSeconds(resolved),
+        }, child);
         const encryption = new EncryptionAtRest(`${name}-encryption`, { options: resolved.encryption, configKey: resolved.keys.encryption, platformKmsEndpoint: resolved.facts.encryption.kmsEndpoint }, child);
         const material = { pki: this.pki, encryptionConfig: encryption.configYaml };
 

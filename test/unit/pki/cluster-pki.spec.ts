@@ -122,6 +122,33 @@ describe("ClusterPki (mocked engine)", function () {
     });
 });
 
+describe("ClusterPki service-account keys", function () {
+    this.timeout(20000);
+    before(setPkiMocks);
+
+    it("signs with the first key, verifies with every key, and puts every key behind the rotation gate", async () => {
+        registered.length = 0;
+        const seen: { type: string; name: string; dependsOn: unknown[] }[] = [];
+        const pki = new ClusterPki("rot", { options: { ...singleNodeOptions(), serviceAccountKeys: ["sa-2", "sa"] }, servers, serviceAccountTokenLifetimeSeconds: 7200 }, {
+            transformations: [(a) => (seen.push({ type: a.type, name: a.name, dependsOn: [a.opts.dependsOn ?? []].flat() }), undefined)],
+        });
+        // "sa" keeps the name of the single key of earlier releases, so an existing stack keeps its key.
+        assert.equal(await valueOf(pki.serviceAccount.privateKeyPem), "KEY(rot-sa-sa-2)");
+        assert.equal(await valueOf(pki.serviceAccount.publicKeyPem), "PUB(rot-sa-sa-2)\nPUB(rot-sa)\n");
+        await settle();
+        const gate = registered.find((r) => r.name === "rot-sa-keys")!;
+        assert.ok(gate, "no gate registered");
+        assert.deepEqual([gate.inputs.keys, gate.inputs.lifetimeSeconds, gate.inputs.configKey], [["sa-2", "sa"], 7200, "pki.serviceAccountKeys"]);
+        const keys = seen.filter((r) => r.type === TLS.key && /^rot-sa(-sa-2)?$/.test(r.name));
+        assert.equal(keys.length, 2);
+        for (const k of keys) assert.equal(k.dependsOn.length, 1, k.name);
+    });
+
+    it("refuses a token lifetime that is not a positive whole number of seconds", () => {
+        assert.throws(() => new ClusterPki("bad-life", { options: singleNodeOptions(), servers, serviceAccountTokenLifetimeSeconds: 0 }), (e: ConfigError) => e.key === "pki.serviceAccountTokenLifetimeSeconds");
+    });
+});
+
 describe("ClusterPki API server certificates", function () {
     this.timeout(20000);
     before(setPkiMocks);

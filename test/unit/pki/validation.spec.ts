@@ -38,6 +38,10 @@ const cases: [string, Mutate, string, string][] = [
     ["a cluster domain that is not a DNS name", (o) => (o.clusterDomain = "cluster..local"), "pki.clusterDomain", "cluster..local"],
     ["breakGlass given as a string", (o) => (o.breakGlass = "yes"), "pki.breakGlass", "yes"],
     ["apiServerHealthClient given as a string", (o) => (o.apiServerHealthClient = "true"), "pki.apiServerHealthClient", "true"],
+    ["no service-account key", (o) => (o.serviceAccountKeys = []), "pki.serviceAccountKeys", "[]"],
+    ["four service-account keys", (o) => (o.serviceAccountKeys = ["a", "b", "c", "d"]), "pki.serviceAccountKeys", "d"],
+    ["a service-account key name that is not a DNS label", (o) => (o.serviceAccountKeys = ["sa", "Sa_2"]), "pki.serviceAccountKeys[1]", "Sa_2"],
+    ["a service-account key named twice", (o) => (o.serviceAccountKeys = ["sa", "sa"]), "pki.serviceAccountKeys[1]", "sa"],
     // "apiserver-<node>" would be the name of the kubelet-client, etcd-client or health-client row.
     ["a control-plane node named after an API server client row", (o) => (o.controlPlaneNodes[1].name = "etcd-client"), "pki.controlPlaneNodes[1].name", "etcd-client"],
     ["a control-plane node named kubelet-client", (o) => (o.controlPlaneNodes[0].name = "kubelet-client"), "pki.controlPlaneNodes[0].name", "kubelet-client"],
