@@ -2,7 +2,7 @@
 // connection, with hooks run between two probes (so a kill lands when no probe of this loop is in flight:
 // a request already on a connection that is killed under it is lost on any TCP balancer).
 import * as https from "node:https";
-import { Credential } from "./kube";
+import { authHeaders, Credential } from "./kube";
 
 export interface ProbeResult { at: number; ok: boolean; ms: number; detail?: string }
 
@@ -50,7 +50,7 @@ export class ProbeLoop {
         return new Promise((resolve) => {
             const req = https.request({
                 host: u.hostname, port: u.port, path: u.pathname, method: "GET", agent: false, timeout: 15_000,
-                ca: this.cred.caPem, cert: this.cred.certPem, key: this.cred.keyPem,
+                ca: this.cred.caPem, cert: this.cred.certPem, key: this.cred.keyPem, headers: authHeaders(this.cred),
             }, (res) => {
                 const chunks: Buffer[] = [];
                 res.on("data", (c: Buffer) => chunks.push(c));

@@ -10,6 +10,13 @@ export interface Credential {
     /** Absent for an anonymous request. */
     certPem?: string;
     keyPem?: string;
+    /** A bearer token (a service-account token), sent instead of or beside a client certificate. */
+    token?: string;
+}
+
+/** The request headers for a credential: its bearer token, if it has one. */
+export function authHeaders(cred: Credential): Record<string, string> {
+    return cred.token === undefined ? {} : { Authorization: `Bearer ${cred.token}` };
 }
 
 export interface Response {
@@ -31,7 +38,7 @@ export function fromKubeconfig(yaml: string): Credential {
     };
 }
 
-export function request(cred: Credential, method: string, path: string, body?: unknown): Promise<Response> {
+export function request(cred: Credential, method: string, path: string, body?: unknown, accept = "application/json"): Promise<Response> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
         const req = https.request(new URL(path, cred.server), {
@@ -39,7 +46,7 @@ export function request(cred: Credential, method: string, path: string, body?: u
             ca: cred.caPem,
             cert: cred.certPem,
             key: cred.keyPem,
-            headers: { "Content-Type": "application/json", Accept: "application/json" },
+            headers: { "Content-Type": "application/json", Accept: accept, ...authHeaders(cred) },
             timeout: 20_000,
         }, (res) => {
             let text = "";

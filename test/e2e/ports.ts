@@ -35,4 +35,5 @@ export const E2E_PORTS = {
     bench: portBlock(30),
     encryptionRotation: portBlock(31),
     encryptionKms: portBlock(19),
+    serviceAccountRotation: portBlock(18),
 } as const;
