@@ -2,7 +2,7 @@
 // reaches them) and the processes it runs. Platforms only deliver bundles: the local platform as files and
 // supervised processes, AWS as SSM parameters, cloud-init and systemd units.
 import { auditLogFiles, renderAuditPolicy, renderAuditWebhookConfig } from "../audit";
-import { configFile, componentServingFiles, FileLayout, pkiFiles, pkiPair, serviceAccountKeys, toYaml } from "../common";
+import { configFile, componentClientFiles, componentServingFiles, FileLayout, pkiFiles, pkiPair, serviceAccountKeys, toYaml } from "../common";
 import { controlPlaneFileList } from "../control-plane";
 import { kubeconfigsOf, planPkiFiles, tableOf } from "../pki";
 import { clusterPosture, ClusterPosture } from "./posture";
@@ -59,6 +59,8 @@ function pkiReaders(L: FileLayout, E: FileLayout): Map<string, ProcessName[]> {
     pair(pkiFiles.frontProxyClient, "kube-apiserver");
     pair(componentServingFiles.controllerManager, "kube-controller-manager");
     pair(componentServingFiles.scheduler, "kube-scheduler");
+    pair(componentClientFiles.controllerManager, "kube-controller-manager");
+    pair(componentClientFiles.scheduler, "kube-scheduler");
     const sa = serviceAccountKeys(L);
     add(sa.privateKey, "kube-apiserver", "kube-controller-manager");
     add(sa.publicKey, "kube-apiserver");
@@ -80,6 +82,8 @@ function nodeFiles(r: ResolvedCluster, n: ResolvedNode, tables: PkiTables): Plan
     const L = n.layout;
     const E = n.etcdLayout;
     const readers = pkiReaders(L, E);
+    // Named by path in their kubeconfigs, so client-go reads them again itself (see referencingFiles).
+    const reloaded = new Set([componentClientFiles.controllerManager, componentClientFiles.scheduler].flatMap((b) => Object.values(pkiPair(L, b))));
     // An etcd-only member gets no Kubernetes credentials: only etcd's files and the platform's health check pair.
     const select = n.member.etcdOnly ? { etcdMember: n.member.name } : { node: n.member.name, etcdMember: n.member.name };
     const etcdHealth = new Set([...Object.values(pkiPair(L, pkiFiles.etcdHealthcheckClient, true)), pkiPair(L, pkiFiles.etcdCa, true).cert]);
@@ -101,7 +105,7 @@ function nodeFiles(r: ResolvedCluster, n: ResolvedNode, tables: PkiTables): Plan
         if (n.member.etcdOnly && !etcdHealth.has(f.path)) continue;
         files.push({
             path: f.path, content: { pki: f.from }, mode: f.mode, secret: f.mode === 0o600, scope: f.mode === 0o600 ? (f.host !== undefined ? "node" : "cluster") : undefined,
-            readers: readers.get(f.path) ?? [], onChange: "restart", kind: f.kind,
+            readers: readers.get(f.path) ?? [], onChange: reloaded.has(f.path) ? "reload" : "restart", kind: f.kind,
         });
     }
     for (const f of planPkiFiles(tables, E, select)) {

@@ -63,6 +63,16 @@ export const componentServingFiles = {
     scheduler: "kube-scheduler",
 } as const;
 
+/**
+ * Client pairs of the controller manager and scheduler, in pkiDir. kubeadm embeds them in their kubeconfigs;
+ * as files referenced from the kubeconfigs, client-go re-reads them on each new connection, so a renewed
+ * pair is taken up without a restart.
+ */
+export const componentClientFiles = {
+    controllerManager: "controller-manager-client",
+    scheduler: "scheduler-client",
+} as const;
+
 /** Kubeconfig and config file names in configDir. */
 export const configFiles = {
     admin: "admin.conf",

@@ -2,7 +2,7 @@
 // The table mirrors the set kubeadm issues for a control plane (its phases/certs/certlist.go), plus the
 // client certificates kubeadm embeds in kubeconfigs, kubelet certificates and persona users. The Pulumi
 // component only walks this table, so a test of the table is a test of what gets issued.
-import { componentServingFiles, nthIPv4, pkiFiles } from "../common";
+import { componentClientFiles, componentServingFiles, nthIPv4, pkiFiles } from "../common";
 import { CLUSTER_ADMINS_GROUP, PkiOptions, ResolvedPkiOptions, resolvePkiOptions, SYSTEM_MASTERS_GROUP } from "./options";
 
 export type CaName = "kubernetes" | "etcd" | "frontProxy";
@@ -141,8 +141,8 @@ export function tableOf(o: ResolvedPkiOptions): CertSpec[] {
         rows.push(leaf(row, "kubernetes", base, [], SERVER_USAGES, { dns: ["localhost"], ips: ["127.0.0.1"], file: base }));
     }
     rows.push(
-        leaf("controller-manager", "kubernetes", COMMON_NAMES.controllerManager, [], CLIENT_USAGES),
-        leaf("scheduler", "kubernetes", COMMON_NAMES.scheduler, [], CLIENT_USAGES),
+        leaf("controller-manager", "kubernetes", COMMON_NAMES.controllerManager, [], CLIENT_USAGES, { file: componentClientFiles.controllerManager }),
+        leaf("scheduler", "kubernetes", COMMON_NAMES.scheduler, [], CLIENT_USAGES, { file: componentClientFiles.scheduler }),
         leaf("admin", "kubernetes", COMMON_NAMES.admin, [CLUSTER_ADMINS_GROUP], CLIENT_USAGES),
     );
     if (o.breakGlass) rows.push(leaf("super-admin", "kubernetes", COMMON_NAMES.superAdmin, [SYSTEM_MASTERS_GROUP], CLIENT_USAGES));

@@ -69,6 +69,9 @@ export interface PkiMaterial {
     readonly certificates: Record<string, IssuedCert>;
     readonly serviceAccount: { publicKeyPem: pulumi.Output<string>; privateKeyPem: pulumi.Output<string> };
     readonly kubeconfigs: Record<string, pulumi.Output<string>>;
+    /** The API server URL of each kubeconfig, and the cluster name inside them (for kubeconfigs that reference files). */
+    readonly kubeconfigServers: Record<string, pulumi.Output<string>>;
+    readonly clusterName: string;
 }
 
 const ARG_KEYS = ["options", "servers", "clusterName", "configKey", "serviceAccountTokenLifetimeSeconds"] as const;
@@ -84,6 +87,8 @@ export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial 
     readonly serviceAccount: { publicKeyPem: pulumi.Output<string>; privateKeyPem: pulumi.Output<string> };
     /** Kubeconfig YAML by name (see kubeconfigTable); all secret. */
     readonly kubeconfigs: Record<string, pulumi.Output<string>>;
+    readonly kubeconfigServers: Record<string, pulumi.Output<string>>;
+    readonly clusterName: string;
     /**
      * Every CA and issued certificate as issued: name, subject, serial, expiry and the start of its renewal
      * window (no key material). What the files and endpoints hold is checked on the cluster (npm run certs).
@@ -158,10 +163,13 @@ export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial 
             kubelet: servers.kubelet ?? servers.external,
         };
         this.kubeconfigs = {};
+        this.kubeconfigServers = {};
+        this.clusterName = clusterName;
         for (const spec of this.kubeconfigSpecs) {
             const row = this.table.find((r) => r.name === spec.cert)!;
             const pair = this.certificates[spec.cert];
             const serverKey = key(configKey, "servers", urlKey(spec.server, servers));
+            this.kubeconfigServers[spec.name] = pulumi.output(urls[spec.server]).apply((server) => serverUrl(serverKey, server));
             this.kubeconfigs[spec.name] = pulumi.secret(
                 pulumi.all([urls[spec.server], cas.kubernetes.certPem, pair.certPem, pair.keyPem]).apply(([server, caPem, certPem, keyPem]) =>
                     kubeconfigYaml({ clusterName, server: serverUrl(serverKey, server), caPem, userName: row.commonName, clientCertPem: certPem, clientKeyPem: keyPem }),

@@ -3,6 +3,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CertPaths, configFile, fail, FileLayout, knownKeys, pkiPair, serviceAccountKeys } from "../common";
 import { CA_SPECS, certNames, PkiFileName } from "./certlist";
+import { kubeconfigFilesYaml } from "./kubeconfig";
+
+const CA_FILE = CA_SPECS.find((c) => c.name === "kubernetes")!.file;
 import { PkiMaterial } from "./cluster-pki";
 
 export interface PkiFile {
@@ -80,7 +83,15 @@ export function planPkiFiles(tables: Pick<PkiMaterial, "table" | "kubeconfigSpec
 
     for (const spec of tables.kubeconfigSpecs) {
         if (spec.file === undefined || (spec.host !== undefined && spec.host !== node)) continue;
-        files.push({ path: configFile(layout, spec.file), mode: 0o600, kind: "kubeconfig", from: (m) => m.kubeconfigs[spec.name], ...(spec.host === undefined ? {} : { host: spec.host }) });
+        const row = tables.table.find((r) => r.name === spec.cert);
+        let from: PlannedPkiFile["from"] = (m) => m.kubeconfigs[spec.name];
+        if (spec.referencesFiles) {
+            if (row?.file === undefined) throw new Error(`pki: kubeconfig ${spec.name} references the files of ${spec.cert}, which has none`);
+            const pair = pkiPair(layout, row.file.base, row.file.etcd);
+            const files = { userName: row.commonName, caFile: pkiPair(layout, CA_FILE.base).cert, certFile: pair.cert, keyFile: pair.key };
+            from = (m) => m.kubeconfigServers[spec.name].apply((server) => kubeconfigFilesYaml({ ...files, clusterName: m.clusterName, server }));
+        }
+        files.push({ path: configFile(layout, spec.file), mode: 0o600, kind: "kubeconfig", from, ...(spec.host === undefined ? {} : { host: spec.host }) });
     }
 
     if (select.kubeletServing !== undefined) {

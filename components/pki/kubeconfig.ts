@@ -1,6 +1,7 @@
 // Kubeconfigs: which credentials get one (a table, like the certificates) and how one is rendered.
-// Credentials are embedded rather than referenced by path so each file is self-contained and can be
-// handed to a process or a person as one secret.
+// Credentials are embedded so each kubeconfig is self-contained and can be handed to a process or a person as
+// one secret; the controller manager's and scheduler's files on disk reference their pair instead (see
+// kubeconfigFilesYaml), so the components take up a renewed certificate without a restart.
 import { configFiles, toYaml } from "../common";
 import { certNames } from "./certlist";
 import { PkiOptions, ResolvedPkiOptions, resolvePkiOptions } from "./options";
@@ -21,6 +22,8 @@ export interface KubeconfigSpec {
     file?: keyof typeof configFiles;
     /** The node a kubelet kubeconfig belongs to. */
     host?: string;
+    /** On disk it names the CA and its certificate-table row's pair by path instead of embedding them. */
+    referencesFiles?: boolean;
 }
 
 export const kubeconfigNames = {
@@ -36,8 +39,8 @@ export function kubeconfigTable(options: PkiOptions, configKey = "pki"): Kubecon
 export function kubeconfigsOf(o: ResolvedPkiOptions): KubeconfigSpec[] {
     const specs: KubeconfigSpec[] = [
         { name: "admin", cert: "admin", server: "external", file: "admin" },
-        { name: "controller-manager", cert: "controller-manager", server: "local", file: "controllerManager" },
-        { name: "scheduler", cert: "scheduler", server: "local", file: "scheduler" },
+        { name: "controller-manager", cert: "controller-manager", server: "local", file: "controllerManager", referencesFiles: true },
+        { name: "scheduler", cert: "scheduler", server: "local", file: "scheduler", referencesFiles: true },
     ];
     if (o.breakGlass) specs.push({ name: "super-admin", cert: "super-admin", server: "external", file: "superAdmin" });
     for (const n of [...o.controlPlaneNodes, ...o.workerNodes]) {
@@ -85,6 +88,34 @@ export function renderKubeconfig(input: KubeconfigInput): Kubeconfig {
 
 export function kubeconfigYaml(input: KubeconfigInput): string {
     return toYaml(renderKubeconfig(input));
+}
+
+/** Where a kubeconfig that references files finds the CA and the client pair. */
+export interface KubeconfigFiles {
+    clusterName: string;
+    server: string;
+    userName: string;
+    caFile: string;
+    certFile: string;
+    keyFile: string;
+}
+
+/**
+ * A kubeconfig naming files instead of embedding them: client-go reads a client pair given by path again on
+ * each new connection (and every 5 minutes), a pair given as data never. It holds no secret and changes only
+ * with the server or the paths, so a renewed pair restarts nothing.
+ */
+export function kubeconfigFilesYaml(input: KubeconfigFiles): string {
+    const context = `${input.userName}@${input.clusterName}`;
+    return toYaml({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: input.clusterName, cluster: { server: input.server, "certificate-authority": input.caFile } }],
+        users: [{ name: input.userName, user: { "client-certificate": input.certFile, "client-key": input.keyFile } }],
+        contexts: [{ name: context, context: { cluster: input.clusterName, user: input.userName } }],
+        "current-context": context,
+        preferences: {},
+    });
 }
 
 function b64(pem: string): string {

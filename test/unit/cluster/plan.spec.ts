@@ -2,7 +2,7 @@
 // platform, and the readers each file declares agreeing with what every process's command line names.
 import { strict as assert } from "node:assert";
 import { ClusterPlan, ClusterSettings, NodeBundle } from "../../../components/cluster";
-import { configFile, kubeadmLayout } from "../../../components/common";
+import { configFile, FileLayout, kubeadmLayout, pkiPair } from "../../../components/common";
 import { planAwsProgram } from "../../../platforms/aws/program-plan";
 import { planLocalStack } from "../../../platforms/local/plan";
 import { baseOptions } from "../aws/fixtures";
@@ -60,6 +60,11 @@ describe("cluster plan: the same settings, the same posture on every platform", 
     });
 });
 
+/** Files a process reads through another file: the event limits through the admission config, client pairs through kubeconfigs. */
+function readThroughFiles(l: FileLayout): Set<string> {
+    return new Set([configFile(l, "eventRateLimit"), ...["controller-manager-client", "scheduler-client"].flatMap((b) => Object.values(pkiPair(l, b)))]);
+}
+
 /** Absolute paths a command line names, as flag values or comma-separated parts of them. */
 function pathsIn(argv: string[]): Set<string> {
     return new Set(argv.flatMap((a) => (a.includes("=") ? a.slice(a.indexOf("=") + 1).split(",") : [])).filter((v) => v.startsWith("/")));
@@ -92,7 +97,7 @@ describe("cluster plan: declared readers match every command line, both ways", f
     it("on the local platform", function () {
         const plan = local({ ...settings, encryption: LOCAL_ENCRYPTION });
         assert.equal(plan.nodes.length, 1);
-        const inside = new Set([configFile(plan.resolved.facts.layout, "eventRateLimit")]);
+        const inside = readThroughFiles(plan.resolved.facts.layout);
         assert.ok(checkReaders(plan.nodes[0], inside) >= 30);
     });
 
@@ -100,7 +105,7 @@ describe("cluster plan: declared readers match every command line, both ways", f
         const plan = planLocalStack({ stack: "cmp", local: { layout: "user", stateDir: "/tmp/hc-plan-cmp", topology: "ha" }, settings: { ...settings, encryption: LOCAL_ENCRYPTION }, toolchainBin: "/toolchain/bin", isRoot: false });
         assert.equal(plan.cluster.nodes.length, 3);
         for (const n of plan.nodes) {
-            const inside = new Set([configFile(n.node.layout, "eventRateLimit")]);
+            const inside = readThroughFiles(n.node.layout);
             assert.ok(checkReaders(n.bundle, inside) >= (n.node.etcdOnly ? 5 : 30), n.node.name);
             const own = n.node.runDir + "/";
             for (const p of n.bundle.processes) {
@@ -112,10 +117,24 @@ describe("cluster plan: declared readers match every command line, both ways", f
         }
     });
 
+    it("restarts nothing for a renewed controller-manager or scheduler client pair: client-go reads it again itself", function () {
+        const plan = local({ ...settings, encryption: LOCAL_ENCRYPTION });
+        const l = plan.resolved.facts.layout;
+        const onChange = (p: string) => plan.nodes[0].files.find((f) => f.path === p)?.onChange;
+        for (const [base, reader] of [["controller-manager-client", "kube-controller-manager"], ["scheduler-client", "kube-scheduler"]]) {
+            for (const p of Object.values(pkiPair(l, base))) {
+                assert.equal(onChange(p), "reload", p);
+                assert.deepEqual(plan.nodes[0].files.find((f) => f.path === p)!.readers, [reader]);
+            }
+        }
+        // Their kubeconfigs (which now change only with the server or the paths) and serving pairs still restart.
+        for (const p of [configFile(l, "controllerManager"), configFile(l, "scheduler"), pkiPair(l, "kube-scheduler").cert]) assert.equal(onChange(p), "restart", p);
+    });
+
     it("on every AWS node", function () {
         const plan = aws({ ...settings, encryption: AWS_ENCRYPTION });
         assert.equal(plan.nodes.length, 3);
-        for (const b of plan.nodes) assert.ok(checkReaders(b, new Set([configFile(layout, "eventRateLimit")])) >= 30, b.node.name);
+        for (const b of plan.nodes) assert.ok(checkReaders(b, readThroughFiles(layout)) >= 30, b.node.name);
     });
 
     it("writes the audit webhook config the apiserver is pointed at, on both platforms", function () {

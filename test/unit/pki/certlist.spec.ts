@@ -34,8 +34,9 @@ describe("pki certificate table", () => {
         ["etcd-healthcheck-client", "etcd", "kube-etcd-healthcheck-client", [], ["client_auth"], "healthcheck-client", true],
         ["etcd-server-etcd-a", "etcd", "etcd-a", [], ["client_auth", "server_auth"], "server", true],
         ["etcd-peer-etcd-a", "etcd", "etcd-a", [], ["client_auth", "server_auth"], "peer", true],
-        ["controller-manager", "kubernetes", "system:kube-controller-manager", [], ["client_auth"], undefined, false],
-        ["scheduler", "kubernetes", "system:kube-scheduler", [], ["client_auth"], undefined, false],
+        // kubeadm embeds these two in their kubeconfigs; here they are files the kubeconfigs name (see files.spec).
+        ["controller-manager", "kubernetes", "system:kube-controller-manager", [], ["client_auth"], "controller-manager-client", false],
+        ["scheduler", "kubernetes", "system:kube-scheduler", [], ["client_auth"], "scheduler-client", false],
         ["admin", "kubernetes", "kubernetes-admin", ["kubeadm:cluster-admins"], ["client_auth"], undefined, false],
     ];
     it("issues the controller manager's and scheduler's loopback serving pairs from the cluster CA", () => {

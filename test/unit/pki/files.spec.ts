@@ -40,6 +40,11 @@ describe("pkiFileSet", function () {
             "/etc/kubernetes/pki/kube-controller-manager.key": "600",
             "/etc/kubernetes/pki/kube-scheduler.crt": "644",
             "/etc/kubernetes/pki/kube-scheduler.key": "600",
+            // Not kubeadm's either: their client pairs, named by path in their kubeconfigs.
+            "/etc/kubernetes/pki/controller-manager-client.crt": "644",
+            "/etc/kubernetes/pki/controller-manager-client.key": "600",
+            "/etc/kubernetes/pki/scheduler-client.crt": "644",
+            "/etc/kubernetes/pki/scheduler-client.key": "600",
             "/etc/kubernetes/pki/etcd/healthcheck-client.crt": "644",
             "/etc/kubernetes/pki/etcd/healthcheck-client.key": "600",
             "/etc/kubernetes/pki/etcd/server.crt": "644",
@@ -55,6 +60,23 @@ describe("pkiFileSet", function () {
             "/etc/kubernetes/kubelet.conf": "600",
         });
         assert.equal(files.length, Object.keys(modes).length, "no path is written twice");
+    });
+
+    it("points the controller manager's and scheduler's kubeconfigs at their pair and the CA by path, and embeds the admin's", async () => {
+        const files = pkiFileSet(single, kubeadmLayout("/"));
+        const content = async (p: string) => parse(await valueOf(files.find((f) => f.path === p)!.content));
+        for (const [conf, pair, row] of [["controller-manager.conf", "controller-manager-client", "controller-manager"], ["scheduler.conf", "scheduler-client", "scheduler"]]) {
+            const kc = await content(`/etc/kubernetes/${conf}`);
+            assert.deepEqual(kc.users[0].user, { "client-certificate": `/etc/kubernetes/pki/${pair}.crt`, "client-key": `/etc/kubernetes/pki/${pair}.key` }, conf);
+            assert.deepEqual(Object.keys(kc.clusters[0].cluster).sort(), ["certificate-authority", "server"], conf);
+            assert.equal(kc.clusters[0].cluster["certificate-authority"], "/etc/kubernetes/pki/ca.crt");
+            assert.equal(kc.clusters[0].cluster.server, "https://127.0.0.1:6443");
+            // The files it names hold that row's pair.
+            assert.equal(await valueOf(files.find((f) => f.path === `/etc/kubernetes/pki/${pair}.crt`)!.content), `CERT(one-${row})`);
+            assert.equal(await valueOf(files.find((f) => f.path === `/etc/kubernetes/pki/${pair}.key`)!.content), `KEY(one-${row})`);
+        }
+        const admin = await content("/etc/kubernetes/admin.conf");
+        assert.ok(admin.users[0].user["client-key-data"], "the admin kubeconfig is handed to people whole");
     });
 
     it("keeps the etcd and front-proxy CA keys off disk", () => {
@@ -141,9 +163,19 @@ describe("pkiFileSet", function () {
     });
 
     it("hands out key-bearing content as secrets", async () => {
+        let referencing = 0;
         for (const f of pkiFileSet(single, kubeadmLayout("/"))) {
-            if (f.mode === 0o600) assert.equal(await pulumi.isSecret(f.content), true, f.path);
+            if (f.mode !== 0o600) continue;
+            const text = await valueOf(f.content);
+            // A kubeconfig that names its pair by path holds no key; it stays 0600 as CIS 1.1.15-1.1.18 ask.
+            if (/\n\s+client-key: \//.test(text)) {
+                referencing++;
+                assert.doesNotMatch(text, /-data:|KEY\(/, f.path);
+                continue;
+            }
+            assert.equal(await pulumi.isSecret(f.content), true, f.path);
         }
+        assert.equal(referencing, 2);
     });
 
     it("rejects a node or member the PKI does not know, naming the option", () => {
