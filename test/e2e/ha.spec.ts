@@ -91,7 +91,11 @@ describe("local ha topology: three etcd members, two apiservers behind a balance
         const local = { ...e2e.local, topology: "ha" };
         ps = await programStack({
             name: "ha", blueprint: true, binaries: BINARIES,
-            config: { "hardened-cluster:local": { value: JSON.stringify(local) } },
+            config: {
+                "hardened-cluster:local": { value: JSON.stringify(local) },
+                // At 1 client-go logs when it takes up a renewed client pair (the renewal test looks for it).
+                "hardened-cluster:controlPlane": { value: JSON.stringify({ controllerManager: { extraArgs: { v: 1 } } }) },
+            },
         });
         plan = planLocalStack({ stack: ps.stackName, local: local as never, toolchainBin: toolchain().bin, isRoot: system });
         const res = await timed("ha cold up", () => ps.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) }));
@@ -258,8 +262,11 @@ describe("local ha topology: three etcd members, two apiservers behind a balance
     });
 
     it("renews on a plain `pulumi up`: leaves inside their window are re-issued on their keys, only their readers restart, every request is served", async function () {
-        // front-proxy-client is read by the apiservers only, scheduler-serving by the schedulers only.
-        const rows = ["front-proxy-client", "scheduler-serving"];
+        // front-proxy-client is read by the apiservers only, scheduler-serving by the schedulers only; the
+        // controller-manager's client pair is named by path in its kubeconfig, which client-go reads again itself.
+        const rows = ["front-proxy-client", "scheduler-serving", "controller-manager"];
+        const kcmLog = (n: string) => nodeOf(n).logFiles["kube-controller-manager"];
+        const kcmLogFrom = Object.fromEntries(CP.map((n) => [n, fs.statSync(kcmLog(n)).size]));
         const before = (await until("every member healthy", 120, allUp))!;
         const keyFiles = CP.flatMap((n) => nodeOf(n).bundle.files.filter((f) => /\/(front-proxy-client|kube-scheduler)\.key$/.test(f.path)).map((f) => f.path));
         assert.equal(keyFiles.length, 4, JSON.stringify(keyFiles));
@@ -269,8 +276,8 @@ describe("local ha topology: three etcd members, two apiservers behind a balance
 
         // 10 minutes before their end, well inside the 720-hour default window.
         const aged = ageLeaves(ps, rows, new Date(Date.now() + 10 * 60_000));
-        assert.equal(aged.length, 2, JSON.stringify(aged));
-        // Replaced: the two leaves, and the processes that read them (a process is replaced to restart it).
+        assert.equal(aged.length, 3, JSON.stringify(aged));
+        // Replaced: the three leaves, and the processes that read two of them (a process is replaced to restart it).
         const name = (urn: string) => urn.split("::").pop()!;
         const expected = [...aged.map(name), ...CP.flatMap((n) => ["kube-apiserver", "kube-scheduler"].map((p) => `local-${n}-${p}`))].sort();
         const planned = replacements();
@@ -306,6 +313,10 @@ describe("local ha topology: three etcd members, two apiservers behind a balance
         assert.deepEqual(Object.keys(after).sort(), Object.keys(before).sort());
         const restarted = Object.keys(after).filter((id) => after[id].pid !== before[id].pid).sort();
         assert.deepEqual(restarted, CP.flatMap((n) => [`${n}/kube-apiserver`, `${n}/kube-scheduler`]).sort());
+        // Each controller manager, still the same process, took up its renewed pair when the apiserver
+        // restarts cut its connections and it dialled again.
+        await until("both controller managers on their renewed pair", 120, async () =>
+            CP.every((n) => fs.readFileSync(kcmLog(n)).subarray(kcmLogFrom[n]).toString("utf8").includes("Certificate rotation detected")) || undefined);
 
         // The inventory: nothing due, and every endpoint serves what its file holds (the schedulers the new serial).
         const inv = npmRun("certs", "--json");
@@ -316,6 +327,10 @@ describe("local ha topology: three etcd members, two apiservers behind a balance
         assert.equal(schedulers.length, 2);
         for (const e of schedulers) assert.equal(e.served?.serial, e.fileSerial, `${e.node}: ${e.error}`);
         for (const e of schedulers) assert.equal(e.served!.serial, issuedAfter["scheduler-serving"], e.node);
+        // The controller manager's pair on each node holds the new serial, and is listed as reloaded, not restarted.
+        const kcmPairs = report.certificates.filter((c) => c.source.endsWith("/pki/controller-manager-client.crt"));
+        assert.deepEqual(kcmPairs.map((c) => c.node).sort(), [...CP].sort());
+        for (const c of kcmPairs) assert.deepEqual([c.cert.serial, c.readers, c.onChange], [issuedAfter["controller-manager"], ["kube-controller-manager"], "reload"], c.node);
     });
 
     it("passes kube-bench on every member: master and etcd on each control-plane node, etcd on the etcd-only one", function () {
