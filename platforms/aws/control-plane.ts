@@ -7,12 +7,14 @@ import { auditLogFiles } from "../../components/audit";
 import { configFile, kubeadmLayout } from "../../components/common";
 import { EncryptionOptions } from "../../components/encryption";
 import { ETCD_DEVICE, hardenedLaunchTemplate } from "./launch-template";
-import { CLOUDWATCH_AGENT_CONFIG, CLOUDWATCH_AGENT_CTL, cloudWatchAgentConfig } from "./monitoring";
+import { CERT_EXPIRY_SCRIPT, CERT_EXPIRY_UNIT, certExpiryScript, certExpiryService, certExpiryTimer } from "./cert-expiry";
+import { CLOUDWATCH_AGENT_CONFIG, CLOUDWATCH_AGENT_CTL, cloudWatchAgentConfig, metricNamespace } from "./monitoring";
 import { hostAddress } from "./network-plan";
 import { NodeSoftware, callerUnits, fetchedFiles, inlineContents, inlineFiles, systemUsers } from "./node-software";
 import { ResolvedAwsOptions } from "./options";
 import { SECRETS_CONTEXT_KEY } from "./kms";
-import { execLine, UnitFile } from "./systemd";
+import { FETCH_UNIT } from "./secrets";
+import { CONFINED_SERVICE, execLine, UnitFile } from "./systemd";
 import { CloudConfigSpec, renderCloudConfig } from "./userdata";
 
 export interface ControlPlaneNode {
@@ -69,18 +71,8 @@ export function kmsPluginUnit(p: { pluginPath: string; keyArn: string; region: s
         UMask: "0007",
         Restart: "always",
         RestartSec: 5,
-        NoNewPrivileges: true,
-        ProtectSystem: "strict",
-        ProtectHome: true,
-        PrivateTmp: true,
-        PrivateDevices: true,
-        ProtectKernelTunables: true,
-        ProtectKernelModules: true,
-        ProtectControlGroups: true,
-        RestrictSUIDSGID: true,
-        LockPersonality: true,
+        ...CONFINED_SERVICE,
         MemoryDenyWriteExecute: true,
-        CapabilityBoundingSet: "",
     };
     if (p.apiserverGroup) service.Group = p.apiserverGroup;
     return {
@@ -94,6 +86,8 @@ export const ETCD_DATA_DIR = kubeadmLayout().etcdDataDir;
 
 export interface ControlPlaneUserDataInput {
     r: ResolvedAwsOptions;
+    /** The node's name: the cert-expiry metric's Node dimension. */
+    node: string;
     software: NodeSoftware;
     secretsKeyArn: string;
     auditLogGroupName: string;
@@ -114,7 +108,13 @@ export function controlPlaneCloudConfig(i: ControlPlaneUserDataInput): CloudConf
         files: [
             ...inlineFiles(software, i.contents),
             { path: CLOUDWATCH_AGENT_CONFIG, content: JSON.stringify(cloudWatchAgentConfig(r.region, auditLog, i.auditLogGroupName), null, 2) + "\n", permissions: "0644" },
+            {
+                path: CERT_EXPIRY_SCRIPT, permissions: "0755",
+                content: certExpiryScript({ region: r.region, namespace: metricNamespace(r.clusterName), node: i.node, certFiles: software.files.map((f) => f.path).filter((p) => p.endsWith(".crt")) }),
+            },
         ],
+        // After the fetch unit, so the first run finds the node's files.
+        timers: [{ name: CERT_EXPIRY_UNIT, service: certExpiryService([FETCH_UNIT]), timer: certExpiryTimer() }],
         fetched: fetchedFiles(software),
         disks: [{ device: ETCD_DEVICE, label: "etcd", mountPoint: ETCD_DATA_DIR, owner: etcd?.user ? `${etcd.user}:${etcd.user}` : undefined }],
         packages: ["amazon-cloudwatch-agent"],
@@ -154,7 +154,7 @@ export class ControlPlane extends pulumi.ComponentResource {
             const software = args.software[i];
             const userData = pulumi.all([args.secretsKeyArn, args.auditLogGroupName, pulumi.all(inlineContents(software))])
                 .apply(([secretsKeyArn, auditLogGroupName, contents]) =>
-                    renderCloudConfig(controlPlaneCloudConfig({ r, software, secretsKeyArn, auditLogGroupName, contents })));
+                    renderCloudConfig(controlPlaneCloudConfig({ r, node: node.name, software, secretsKeyArn, auditLogGroupName, contents })));
             const tags = { ...args.tags, Name: `${r.clusterName}-${node.name}`, "hardened-cluster/role": "control-plane" };
             const lt = hardenedLaunchTemplate(`${name}-${node.name}`, {
                 instanceType: r.controlPlane.instanceType,

@@ -3,6 +3,7 @@
 // secrets" must hold even if one node is compromised; one role for all workers, which share one secret.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { metricNamespace } from "./monitoring";
 import { controlPlaneReadPrefixes, workerReadPrefixes } from "./secrets";
 
 export interface ArnContext {
@@ -103,6 +104,14 @@ export function controlPlaneNodePolicy(ctx: ArnContext, p: ControlPlanePolicyInp
                 Effect: "Allow",
                 Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                 Resource: [p.auditLogGroupArn, `${p.auditLogGroupArn}:log-stream:*`],
+            },
+            {
+                // PutMetricData has no resource ARN; the condition keeps each node to its cluster's namespace.
+                Sid: "PublishCertificateExpiry",
+                Effect: "Allow",
+                Action: ["cloudwatch:PutMetricData"],
+                Resource: "*",
+                Condition: { StringEquals: { "cloudwatch:namespace": metricNamespace(p.clusterName) } },
             },
             ...sessionManagerStatements(ctx),
         ],

@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { fail, key } from "../../components/common";
+import { CERT_EXPIRY_ALARM_DAYS, CERT_EXPIRY_ALARM_PERIOD_SECONDS, CERT_EXPIRY_METRIC } from "./cert-expiry";
 
 export const CLOUDWATCH_AGENT_CONFIG = "/opt/aws/amazon-cloudwatch-agent/etc/hardened-cluster.json";
 export const CLOUDWATCH_AGENT_CTL = "/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl";
@@ -146,6 +147,22 @@ export class Monitoring extends pulumi.ComponentResource {
                 tags: args.tags,
             }, { parent: this, dependsOn: [filter] });
         }
+        // Published by each control-plane node's timer (cert-expiry.ts). Missing data breaches: no node has
+        // reported for an hour, so nobody knows how long the certificates have left.
+        new aws.cloudwatch.MetricAlarm(`${name}-certificate-expiry`, {
+            alarmDescription: `${args.clusterName}: a certificate expires within ${CERT_EXPIRY_ALARM_DAYS} days, or no control-plane node reported its certificates for an hour; run pulumi up (README: Certificate renewal)`,
+            namespace: metricNamespace(args.clusterName),
+            metricName: CERT_EXPIRY_METRIC,
+            statistic: "Minimum",
+            period: CERT_EXPIRY_ALARM_PERIOD_SECONDS,
+            evaluationPeriods: 1,
+            threshold: CERT_EXPIRY_ALARM_DAYS,
+            comparisonOperator: "LessThanThreshold",
+            treatMissingData: "breaching",
+            alarmActions: [this.alarmTopic.arn],
+            okActions: [this.alarmTopic.arn],
+            tags: args.tags,
+        }, parent);
         this.registerOutputs({ auditLogGroupName: this.auditLogGroup.name, alarmTopicArn: this.alarmTopic.arn });
     }
 }

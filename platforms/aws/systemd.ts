@@ -15,9 +15,29 @@ export interface UnitSpec {
 type Value = string | number | boolean | string[];
 export interface UnitFile {
     Unit: Record<string, Value>;
-    Service: Record<string, Value>;
+    /** Every unit here is a service, except a timer, which has Timer instead. */
+    Service?: Record<string, Value>;
+    Timer?: Record<string, Value>;
     Install?: Record<string, Value>;
 }
+
+/**
+ * systemd's sandbox for a service that needs no privilege beyond reading what root may read: nothing written
+ * outside its own directories, no devices, kernel tunables or modules, no set-uid, no capabilities.
+ */
+export const CONFINED_SERVICE: Readonly<Record<string, Value>> = {
+    NoNewPrivileges: true,
+    ProtectSystem: "strict",
+    ProtectHome: true,
+    PrivateTmp: true,
+    PrivateDevices: true,
+    ProtectKernelTunables: true,
+    ProtectKernelModules: true,
+    ProtectControlGroups: true,
+    RestrictSUIDSGID: true,
+    LockPersonality: true,
+    CapabilityBoundingSet: "",
+};
 
 const UNIT_NAME = /^[a-zA-Z0-9:_.@-]+\.(service|socket|target|mount|timer|path)$/;
 const SERVICE_NAME = /^[a-z0-9][a-z0-9_.@-]*$/;
@@ -43,7 +63,7 @@ function renderValue(v: Value): string[] {
 }
 
 export function renderUnit(u: UnitFile): string {
-    const sections: [string, Record<string, Value> | undefined][] = [["Unit", u.Unit], ["Service", u.Service], ["Install", u.Install]];
+    const sections: [string, Record<string, Value> | undefined][] = [["Unit", u.Unit], ["Service", u.Service], ["Timer", u.Timer], ["Install", u.Install]];
     return sections
         .filter(([, body]) => body !== undefined)
         .map(([name, body]) => [`[${name}]`, ...Object.entries(body!).flatMap(([k, v]) => renderValue(v).map((s) => `${k}=${s}`))].join("\n"))

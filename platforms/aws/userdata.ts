@@ -35,6 +35,8 @@ export interface CloudConfigSpec {
     ssh: SshSettings & { authorizedKeys: string[] };
     /** Run after the units are started. */
     commands: string[][];
+    /** A service started only by its timer (name.service and name.timer); the timer is enabled after the units. */
+    timers?: { name: string; service: UnitFile; timer: UnitFile }[];
 }
 
 /** The oneshot unit that runs the fetch script before anything that reads a secret. */
@@ -64,6 +66,10 @@ export function cloudConfig(spec: CloudConfigSpec): Record<string, unknown> {
     const unitFiles: InlineFile[] = [
         { path: `/etc/systemd/system/${FETCH_UNIT}`, content: renderUnit(fetchUnit(unitNames)), permissions: "0644" },
         ...spec.units.map((u) => ({ path: `/etc/systemd/system/${u.name}.service`, content: renderUnit(u.unit), permissions: "0644" })),
+        ...(spec.timers ?? []).flatMap((t) => [
+            { path: `/etc/systemd/system/${t.name}.service`, content: renderUnit(t.service), permissions: "0644" },
+            { path: `/etc/systemd/system/${t.name}.timer`, content: renderUnit(t.timer), permissions: "0644" },
+        ]),
     ];
     const files: InlineFile[] = [
         { path: FETCH_SCRIPT_PATH, content: renderFetchScript(spec.region, spec.fetched), permissions: "0700" },
@@ -94,6 +100,7 @@ export function cloudConfig(spec: CloudConfigSpec): Record<string, unknown> {
         ["systemctl", "daemon-reload"],
         ["systemctl", "enable", "--now", FETCH_UNIT],
         ...spec.units.map((u) => ["systemctl", "enable", "--now", `${u.name}.service`]),
+        ...(spec.timers ?? []).map((t) => ["systemctl", "enable", "--now", `${t.name}.timer`]),
         ...spec.commands,
         ...ssh.commands,
     ];

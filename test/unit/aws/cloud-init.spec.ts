@@ -21,6 +21,7 @@ function rendered(ssh = false): { name: string; text: string }[] {
             name: n.name,
             text: renderCloudConfig(controlPlaneCloudConfig({
                 r: plan.r,
+                node: n.name,
                 software: plan.cpSoftware[i],
                 secretsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
                 auditLogGroupName: "/prod1/kube-apiserver-audit",
@@ -62,7 +63,8 @@ describe("aws: user data under the real validators", function () {
             const units = [...unitsOf(nodes[0].text), ...unitsOf(nodes[nodes.length - 1].text).filter((u) => u.name === "kubelet.service")];
             assert.deepEqual(units.map((u) => u.name), [
                 "hardened-cluster-secrets.service", "aws-encryption-provider.service", "etcd.service", "kube-apiserver.service",
-                "kube-controller-manager.service", "kube-scheduler.service", "kubelet.service",
+                "kube-controller-manager.service", "kube-scheduler.service", "hardened-cluster-cert-expiry.service", "hardened-cluster-cert-expiry.timer",
+                "kubelet.service",
             ]);
             // The kubelet's ExecStartPre (the kernel settings it requires) is verified too.
             assert.match(units[units.length - 1].text, /^ExecStartPre=\/usr\/sbin\/sysctl -p \/etc\/sysctl\.d\/90-kubelet\.conf$/m);

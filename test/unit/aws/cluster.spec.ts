@@ -186,7 +186,9 @@ describe("aws: AwsCluster (mocked engine)", function () {
             const nodePolicies = byType("aws:iam/rolePolicy:RolePolicy").filter((p) => p.name !== "t-net-flow-logs");
             for (const p of nodePolicies) {
                 for (const s of statements(p.inputs.policy).filter((x) => [].concat(x.Resource).includes("*" as never))) {
-                    assert.ok([].concat(s.Action).every((a: string) => a.startsWith("ssmmessages:")), JSON.stringify(s));
+                    // PutMetricData has no resource-level permissions; the namespace condition scopes it instead.
+                    const scoped = s.Action.length === 1 && s.Action[0] === "cloudwatch:PutMetricData" && s.Condition?.StringEquals?.["cloudwatch:namespace"] === `HardenedCluster/${CLUSTER}`;
+                    assert.ok(scoped || [].concat(s.Action).every((a: string) => a.startsWith("ssmmessages:")), JSON.stringify(s));
                 }
             }
         });
@@ -213,12 +215,19 @@ describe("aws: AwsCluster (mocked engine)", function () {
             assert.equal(byType("aws:ec2/flowLog:FlowLog")[0].inputs.trafficType, "ALL");
         });
 
-        it("alarms on the four security events into the encrypted topic", () => {
+        it("alarms on the four security events and on certificate expiry into the encrypted topic", () => {
             const filters = byType("aws:cloudwatch/logMetricFilter:LogMetricFilter");
             assert.deepEqual(filters.map((f) => f.inputs.logGroupName), Array(4).fill(`/${CLUSTER}/kube-apiserver-audit`));
             const alarms = byType("aws:cloudwatch/metricAlarm:MetricAlarm");
-            assert.equal(alarms.length, 4);
+            assert.equal(alarms.length, 5);
             for (const a of alarms) assert.deepEqual(a.inputs.alarmActions, ["arn:aws:mock:eu-west-1:123456789012:Topic/t-mon-alarms"]);
+            // 30 days before the earliest certificate of any node expires, and when no node has reported for an hour.
+            const expiry = alarms.find((a) => a.name === "t-mon-certificate-expiry")!;
+            assert.deepEqual(
+                [expiry.inputs.namespace, expiry.inputs.metricName, expiry.inputs.statistic, expiry.inputs.comparisonOperator, expiry.inputs.threshold, expiry.inputs.period, expiry.inputs.treatMissingData],
+                [`HardenedCluster/${CLUSTER}`, "CertificateDaysLeft", "Minimum", "LessThanThreshold", 30, 3600, "breaching"],
+            );
+            assert.equal(expiry.inputs.dimensions, undefined, "the alarm reads the metric every node publishes without dimensions");
         });
     });
 

@@ -84,9 +84,12 @@ describe("aws: IAM and key policies", () => {
         }
         const starResources = docs.slice(0, 2).flatMap((d) => d.Statement).filter((s) => ([] as string[]).concat(s.Resource ?? []).includes("*"));
         assert.deepEqual(starResources.flatMap((s) => ([] as string[]).concat(s.Action)), [
+            "cloudwatch:PutMetricData",
             "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
             "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
         ]);
+        // The one without resource-level permissions is held to the cluster's own metric namespace.
+        assert.deepEqual(starResources.find((s) => s.Sid === "PublishCertificateExpiry")!.Condition, { StringEquals: { "cloudwatch:namespace": "HardenedCluster/prod1" } });
     });
 
     it("gives the account's administrators no decrypt on either key, and the secrets key to the control-plane roles only", () => {
