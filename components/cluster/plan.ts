@@ -82,8 +82,11 @@ function nodeFiles(r: ResolvedCluster, n: ResolvedNode, tables: PkiTables): Plan
     const L = n.layout;
     const E = n.etcdLayout;
     const readers = pkiReaders(L, E);
-    // Named by path in their kubeconfigs, so client-go reads them again itself (see referencingFiles).
-    const reloaded = new Set([componentClientFiles.controllerManager, componentClientFiles.scheduler].flatMap((b) => Object.values(pkiPair(L, b))));
+    // Pairs a kubeconfig names by path: client-go reads them again itself (see kubeconfigFilesYaml).
+    const reloaded = new Set(tables.kubeconfigSpecs.filter((s) => s.referencesFiles).flatMap((s) => {
+        const f = tables.table.find((r) => r.name === s.cert)!.file!;
+        return Object.values(pkiPair(L, f.base, f.etcd));
+    }));
     // An etcd-only member gets no Kubernetes credentials: only etcd's files and the platform's health check pair.
     const select = n.member.etcdOnly ? { etcdMember: n.member.name } : { node: n.member.name, etcdMember: n.member.name };
     const etcdHealth = new Set([...Object.values(pkiPair(L, pkiFiles.etcdHealthcheckClient, true)), pkiPair(L, pkiFiles.etcdCa, true).cert]);

@@ -171,8 +171,8 @@ export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial 
             const serverKey = key(configKey, "servers", urlKey(spec.server, servers));
             this.kubeconfigServers[spec.name] = pulumi.output(urls[spec.server]).apply((server) => serverUrl(serverKey, server));
             this.kubeconfigs[spec.name] = pulumi.secret(
-                pulumi.all([urls[spec.server], cas.kubernetes.certPem, pair.certPem, pair.keyPem]).apply(([server, caPem, certPem, keyPem]) =>
-                    kubeconfigYaml({ clusterName, server: serverUrl(serverKey, server), caPem, userName: row.commonName, clientCertPem: certPem, clientKeyPem: keyPem }),
+                pulumi.all([this.kubeconfigServers[spec.name], cas.kubernetes.certPem, pair.certPem, pair.keyPem]).apply(([server, caPem, certPem, keyPem]) =>
+                    kubeconfigYaml({ clusterName, server, caPem, userName: row.commonName, clientCertPem: certPem, clientKeyPem: keyPem }),
                 ),
             );
         }

@@ -4,9 +4,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { CertPaths, configFile, fail, FileLayout, knownKeys, pkiPair, serviceAccountKeys } from "../common";
 import { CA_SPECS, certNames, PkiFileName } from "./certlist";
 import { kubeconfigFilesYaml } from "./kubeconfig";
+import { PkiMaterial } from "./cluster-pki";
 
 const CA_FILE = CA_SPECS.find((c) => c.name === "kubernetes")!.file;
-import { PkiMaterial } from "./cluster-pki";
 
 export interface PkiFile {
     path: string;

@@ -62,28 +62,35 @@ export interface KubeconfigInput {
     clientKeyPem: string;
 }
 
-/** A kubeconfig as kubectl reads it (clientcmd v1 field names). */
-export interface Kubeconfig {
+/** A kubeconfig as kubectl reads it (clientcmd v1 field names): credentials embedded, or named by path. */
+export interface Kubeconfig<C = { "certificate-authority-data": string }, U = { "client-certificate-data": string; "client-key-data": string }> {
     apiVersion: "v1";
     kind: "Config";
-    clusters: { name: string; cluster: { server: string; "certificate-authority-data": string } }[];
-    users: { name: string; user: { "client-certificate-data": string; "client-key-data": string } }[];
+    clusters: { name: string; cluster: { server: string } & C }[];
+    users: { name: string; user: U }[];
     contexts: { name: string; context: { cluster: string; user: string } }[];
     "current-context": string;
     preferences: Record<string, never>;
 }
 
-export function renderKubeconfig(input: KubeconfigInput): Kubeconfig {
-    const context = `${input.userName}@${input.clusterName}`;
+/** One cluster, one user and the context joining them; `cluster` and `user` say where the credentials are. */
+function kubeconfigOf<C, U>(clusterName: string, server: string, userName: string, cluster: C, user: U): Kubeconfig<C, U> {
+    const context = `${userName}@${clusterName}`;
     return {
         apiVersion: "v1",
         kind: "Config",
-        clusters: [{ name: input.clusterName, cluster: { server: input.server, "certificate-authority-data": b64(input.caPem) } }],
-        users: [{ name: input.userName, user: { "client-certificate-data": b64(input.clientCertPem), "client-key-data": b64(input.clientKeyPem) } }],
-        contexts: [{ name: context, context: { cluster: input.clusterName, user: input.userName } }],
+        clusters: [{ name: clusterName, cluster: { server, ...cluster } }],
+        users: [{ name: userName, user }],
+        contexts: [{ name: context, context: { cluster: clusterName, user: userName } }],
         "current-context": context,
         preferences: {},
     };
+}
+
+export function renderKubeconfig(input: KubeconfigInput): Kubeconfig {
+    return kubeconfigOf(input.clusterName, input.server, input.userName,
+        { "certificate-authority-data": b64(input.caPem) },
+        { "client-certificate-data": b64(input.clientCertPem), "client-key-data": b64(input.clientKeyPem) });
 }
 
 export function kubeconfigYaml(input: KubeconfigInput): string {
@@ -106,16 +113,9 @@ export interface KubeconfigFiles {
  * with the server or the paths, so a renewed pair restarts nothing.
  */
 export function kubeconfigFilesYaml(input: KubeconfigFiles): string {
-    const context = `${input.userName}@${input.clusterName}`;
-    return toYaml({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: input.clusterName, cluster: { server: input.server, "certificate-authority": input.caFile } }],
-        users: [{ name: input.userName, user: { "client-certificate": input.certFile, "client-key": input.keyFile } }],
-        contexts: [{ name: context, context: { cluster: input.clusterName, user: input.userName } }],
-        "current-context": context,
-        preferences: {},
-    });
+    return toYaml(kubeconfigOf(input.clusterName, input.server, input.userName,
+        { "certificate-authority": input.caFile },
+        { "client-certificate": input.certFile, "client-key": input.keyFile }));
 }
 
 function b64(pem: string): string {

@@ -48,11 +48,11 @@ export function serviceAccountKeyStep(previous: ServiceAccountKeyRecord | undefi
     // Tokens minted before the switch carry the lifetime then in force, so the longer of the two counts.
     const lifetime = Math.max(lifetimeSeconds, previous.lifetimeSeconds);
     for (const dropped of previous.keys.filter((k) => !keys.includes(k))) {
-        const stoppedSigning = dropped === oldSigner ? undefined : previous.retiredAt[dropped];
         if (dropped === oldSigner) {
             problems.push(`${configKey}: "${dropped}" signs the tokens in use; make another key the signer first, and drop "${dropped}" once its tokens have expired`);
             continue;
         }
+        const stoppedSigning = previous.retiredAt[dropped];
         if (stoppedSigning === undefined) continue; // never signed a token
         const allowed = new Date(Date.parse(stoppedSigning) + (lifetime + ROLLOUT_ALLOWANCE_SECONDS) * 1000);
         if (now < allowed) {
@@ -70,21 +70,24 @@ interface GateInputs {
 
 type GateState = GateInputs & ServiceAccountKeyRecord;
 
+/** The record `news` leads to from `olds` now; a refused step throws, which fails the preview or the up. */
+function allowedRecord(olds: GateState | undefined, news: GateInputs): ServiceAccountKeyRecord {
+    const step = serviceAccountKeyStep(olds, news.keys, news.lifetimeSeconds, new Date(), news.configKey);
+    if (step.problems.length > 0) throw new Error(step.problems.join("\n"));
+    return step.record;
+}
+
 const gateProvider: pulumi.dynamic.ResourceProvider = {
     async create(i: GateInputs) {
-        const { record } = serviceAccountKeyStep(undefined, i.keys, i.lifetimeSeconds, new Date(), i.configKey);
-        return { id: "service-account-keys", outs: { ...i, ...record } };
+        return { id: "service-account-keys", outs: { ...i, ...allowedRecord(undefined, i) } };
     },
     async diff(_id: string, olds: GateState, news: GateInputs) {
-        const step = serviceAccountKeyStep(olds, news.keys, news.lifetimeSeconds, new Date(), news.configKey);
-        if (step.problems.length > 0) throw new Error(step.problems.join("\n"));
-        const changes = JSON.stringify(olds.keys) !== JSON.stringify(news.keys) || olds.lifetimeSeconds !== step.record.lifetimeSeconds;
+        const record = allowedRecord(olds, news);
+        const changes = JSON.stringify(olds.keys) !== JSON.stringify(news.keys) || olds.lifetimeSeconds !== record.lifetimeSeconds;
         return { changes, replaces: [] };
     },
     async update(_id: string, olds: GateState, news: GateInputs) {
-        const step = serviceAccountKeyStep(olds, news.keys, news.lifetimeSeconds, new Date(), news.configKey);
-        if (step.problems.length > 0) throw new Error(step.problems.join("\n"));
-        return { outs: { ...news, ...step.record } };
+        return { outs: { ...news, ...allowedRecord(olds, news) } };
     },
 };
 
