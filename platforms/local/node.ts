@@ -95,6 +95,9 @@ export function deliverNode(name: string, n: LocalNodePlan, ctx: NodeDeliveryCon
             stopTimeoutSeconds: 20,
             ...(p.retriesStart ? { startAttempts: 3 } : {}),
             ...(p.name === "kube-apiserver" && ctx.apiServerSettleSeconds ? { settleSeconds: ctx.apiServerSettleSeconds } : {}),
+            // Members start together (none is healthy before a quorum) but restart one at a time, each back in
+            // its quorum before the next goes: a new CA file or certificate never takes the quorum down.
+            ...(p.name === "etcd" ? { restartLock: path.join(ctx.plan.local.runDir, "etcd-restart.lock") } : {}),
             ...(p.user ? { user: p.user } : {}),
             dirs: p.dirs.map((d) => ({ path: d.path, mode: d.mode, ...(d.owner ? { owner: d.owner } : root ? { owner: root } : {}) })),
         }, { ...child, dependsOn: [...dependsOn, ...p.after.map((a) => started.get(a)!), ...(p.name === "etcd" && ctx.installed ? [ctx.installed] : [])] });

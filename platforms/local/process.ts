@@ -56,6 +56,17 @@ export interface ProcessSpec {
     health: HealthCheck;
     /** Changes whenever a file the process reads changes, which restarts it. */
     inputsDigest?: string;
+    /**
+     * Changes whenever a file changes that the process reads again on SIGUSR2 by forking a new worker (haproxy
+     * in master-worker mode): the change sends the signal instead of restarting, and waits for the new worker.
+     */
+    reloadDigest?: string;
+    /**
+     * A lock file shared by processes that must not restart together (etcd members: two down at once lose the
+     * quorum). With it, a change of inputsDigest alone restarts the component in place instead of replacing
+     * the process: one holder of the lock at a time, each healthy again before it lets go.
+     */
+    restartLock?: string;
     startTimeoutSeconds?: number;
     /**
      * Seconds to wait after the health check first passes before the start counts as done: what a balancer
@@ -96,6 +107,11 @@ export interface ProcessProvider extends pulumi.dynamic.ResourceProvider<Process
     create(spec: ProcessSpec): Promise<pulumi.dynamic.CreateResult<ProcessState>>;
     read(id: string, state?: ProcessState): Promise<pulumi.dynamic.ReadResult<ProcessState>>;
     diff(id: string, olds: ProcessState, news: ProcessSpec): Promise<pulumi.dynamic.DiffResult>;
+    update(id: string, olds: ProcessState, news: ProcessSpec): Promise<pulumi.dynamic.UpdateResult<ProcessState>>;
+    restartInPlace(olds: ProcessState, news: ProcessSpec): Promise<void>;
+    reload(olds: ProcessState, news: ProcessSpec): Promise<void>;
+    /** Takes `file` as a lock (O_EXCL); returns its release. */
+    lock(file: string, timeoutMs: number): Promise<() => void>;
     delete(id: string, state: ProcessState): Promise<void>;
     /** Absolute path of supervisor.js. */
     supervisorScript: string;
@@ -154,10 +170,83 @@ const processProvider: ProcessProvider = {
         const stateOnly = new Set(["pid", "startTicks", "supervised"]);
         const o: Record<string, unknown> = { ...olds };
         const n: Record<string, unknown> = { ...news };
-        const keys = Object.keys({ ...n, ...o }).filter((k) => !stateOnly.has(k));
+        const inPlace = new Set(["reloadDigest", ...(olds.restartLock !== undefined && olds.restartLock === news.restartLock ? ["inputsDigest"] : [])]);
+        const keys = Object.keys({ ...n, ...o }).filter((k) => !stateOnly.has(k) && !inPlace.has(k));
         const replaces = keys.filter((k) => JSON.stringify(o[k]) !== JSON.stringify(n[k]));
         if (olds.supervised !== true) replaces.push("supervised");
-        return { changes: replaces.length > 0, replaces, deleteBeforeReplace: true };
+        const changes = replaces.length > 0 || [...inPlace].some((k) => JSON.stringify(o[k]) !== JSON.stringify(n[k]));
+        return { changes, replaces, deleteBeforeReplace: true };
+    },
+
+    /** Only what diff lets change in place changed: a restart under the lock, or a reload. */
+    async update(_id: string, olds: ProcessState, news: ProcessSpec) {
+        const self = processProvider;
+        if (olds.inputsDigest !== news.inputsDigest) await self.restartInPlace(olds, news);
+        else await self.reload(olds, news);
+        return { outs: { ...news, pid: olds.pid, startTicks: olds.startTicks, supervised: true } };
+    },
+
+    async restartInPlace(olds: ProcessState, news: ProcessSpec): Promise<void> {
+        const self = processProvider;
+        const timeoutMs = (news.startTimeoutSeconds ?? 60) * 1000;
+        const release = await self.lock(news.restartLock!, 4 * timeoutMs);
+        try {
+            const component = self.groupMembers(olds.pid, olds.startTicks).filter((p) => p !== olds.pid);
+            const since = Date.now() - 50;
+            process.kill(olds.pid, "SIGUSR1");
+            // The health check must not pass on the old instance, still answering until it has stopped.
+            const deadline = Date.now() + ((news.stopTimeoutSeconds ?? 30) + 5) * 1000;
+            while (self.groupMembers(olds.pid, olds.startTicks).some((p) => component.includes(p))) {
+                if (Date.now() > deadline) throw new Error(`${news.name} did not stop for its restart in place`);
+                await new Promise((r) => setTimeout(r, 100));
+            }
+            const outcome = await self.waitHealthy(news, olds.pid, since);
+            if (outcome !== "healthy") throw new Error(`${news.name} did not become healthy after its restart in place: ${outcome}\n--- ${news.logFile} (tail) ---\n${self.logTail(news.logFile)}`);
+            if (news.settleSeconds) await new Promise((r) => setTimeout(r, news.settleSeconds! * 1000));
+        } finally {
+            release();
+        }
+    },
+
+    async lock(file: string, timeoutMs: number): Promise<() => void> {
+        const self = processProvider;
+        const fs: Fs = require("node:fs");
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+            try {
+                const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+                fs.writeSync(fd, `${process.pid} ${self.startTicks(process.pid)}`);
+                fs.closeSync(fd);
+                return () => { try { fs.unlinkSync(file); } catch { /* already gone */ } };
+            } catch (e) {
+                if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+            }
+            // A holder killed mid-restart (a SIGKILLed pulumi up) leaves its file: taken over once it is gone.
+            try {
+                const [pid, ticks] = fs.readFileSync(file, "utf8").split(" ");
+                if (!self.alive(Number(pid), ticks)) {
+                    fs.unlinkSync(file);
+                    continue;
+                }
+            } catch { continue; }
+            if (Date.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s for the restart lock ${file}`);
+            await new Promise((r) => setTimeout(r, 200));
+        }
+    },
+
+    async reload(olds: ProcessState, news: ProcessSpec): Promise<void> {
+        const self = processProvider;
+        const before = new Set(self.groupMembers(olds.pid, olds.startTicks));
+        process.kill(olds.pid, "SIGUSR2");
+        const deadline = Date.now() + (news.startTimeoutSeconds ?? 60) * 1000;
+        for (;;) {
+            const forked = self.groupMembers(olds.pid, olds.startTicks).some((p) => !before.has(p));
+            if (forked && (await self.probe(news.health)) === "ok") break;
+            if (Date.now() > deadline) {
+                throw new Error(`${news.name} did not fork a healthy worker after SIGUSR2\n--- ${news.logFile} (tail) ---\n${self.logTail(news.logFile)}`);
+            }
+            await new Promise((r) => setTimeout(r, 100));
+        }
     },
 
     async delete(_id: string, state: ProcessState) {

@@ -49,6 +49,7 @@ function supervise(spec) {
     let child = null;
     let timer = null;
     let stopping = false;
+    let restartRequested = false;
     let quickFailures = 0;
     let delay = policy.initialDelaySeconds;
 
@@ -87,6 +88,12 @@ function supervise(spec) {
             log(name, `stopped (${how})`);
             process.exit(0);
         }
+        if (restartRequested) {
+            restartRequested = false;
+            log(name, `restarting on request (${how})`);
+            start();
+            return;
+        }
         if (upSeconds >= policy.resetAfterSeconds) {
             quickFailures = 0;
             delay = policy.initialDelaySeconds;
@@ -116,6 +123,23 @@ function supervise(spec) {
         }, stopTimeout).unref();
     };
     for (const s of ["SIGTERM", "SIGINT", "SIGHUP"]) process.on(s, () => stop(s));
+    // A restart in place (etcd members one at a time): the component stops as on SIGTERM and starts again at
+    // once; the supervisor, its process group and its restart budget stay.
+    process.on("SIGUSR1", () => {
+        if (!child || stopping || restartRequested) return;
+        restartRequested = true;
+        const c = child;
+        c.kill("SIGTERM");
+        setTimeout(() => {
+            if (child !== c) return;
+            log(name, `still running ${stopTimeout / 1000}s after SIGTERM: SIGKILL`);
+            c.kill("SIGKILL");
+        }, stopTimeout).unref();
+    });
+    // A reload request for the component (haproxy's master re-reads its files and forks a new worker).
+    process.on("SIGUSR2", () => {
+        if (child && !stopping) child.kill("SIGUSR2");
+    });
     process.on("uncaughtException", (e) => {
         log(name, `supervisor failed: ${e.stack || e}`);
         if (child) child.kill("SIGKILL");

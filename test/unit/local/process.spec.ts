@@ -170,3 +170,95 @@ describe("local process provider: a component with no port (status-file health)"
         assert.equal(processProvider.alive(outs.pid, outs.startTicks), false);
     });
 });
+
+describe("local process provider: a reload instead of a restart", function () {
+    this.timeout(60_000);
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-procreload-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    // haproxy's master answers SIGUSR2 by forking a new worker; this stand-in does the same, so the provider's
+    // wait for a new member of the process group is tested as the balancer meets it.
+    it("sends SIGUSR2 through the supervisor when only reloadDigest changes, and waits for the new worker", async function () {
+        const signals = path.join(dir, "signals");
+        const port = await freePort();
+        const script = [
+            `const fs = require("node:fs");`,
+            `require("node:net").createServer().listen(${port}, "127.0.0.1");`,
+            `process.on("SIGUSR2", () => { fs.appendFileSync(${JSON.stringify(signals)}, "USR2 " + process.pid + "\\n"); require("node:child_process").spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" }); });`,
+        ].join("\n");
+        const spec: ProcessSpec = {
+            name: "reloading", command: process.execPath, args: ["-e", script], logFile: path.join(dir, "reloading.log"),
+            health: { kind: "tcp", host: "127.0.0.1", port }, startTimeoutSeconds: 20, stopTimeoutSeconds: 5, reloadDigest: "a",
+        };
+        const { id, outs } = await processProvider.create(spec);
+        assert.ok(outs);
+        try {
+            const before = processProvider.groupMembers(outs.pid, outs.startTicks).sort();
+            assert.equal(before.length, 2, "the supervisor and its component");
+            const reload = await processProvider.diff(id, outs, { ...spec, reloadDigest: "b" });
+            assert.deepEqual([reload.changes, reload.replaces], [true, []]);
+            const restart = await processProvider.diff(id, outs, { ...spec, reloadDigest: "b", startTimeoutSeconds: 21 });
+            assert.deepEqual(restart.replaces, ["startTimeoutSeconds"]);
+
+            const updated = await processProvider.update(id, outs, { ...spec, reloadDigest: "b" });
+            assert.equal(updated.outs!.pid, outs.pid);
+            assert.equal(updated.outs!.reloadDigest, "b");
+            const after = processProvider.groupMembers(outs.pid, outs.startTicks).sort();
+            assert.equal(after.length, 3, "the forked worker joined the group");
+            assert.deepEqual(after.filter((p) => before.includes(p)), before, "the supervisor or the component was restarted");
+            const lines = fs.readFileSync(signals, "utf8").split("\n").filter(Boolean);
+            assert.equal(lines.length, 1);
+            assert.ok(before.includes(Number(lines[0].split(" ")[1])), lines[0]);
+        } finally {
+            await processProvider.delete(id, outs);
+        }
+        assert.equal(processProvider.alive(outs.pid, outs.startTicks), false);
+    });
+});
+
+describe("local process provider: restarts in place under a shared lock", function () {
+    this.timeout(90_000);
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-procroll-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    // etcd members: updated by the engine at the same time, they must still go down one after the other.
+    it("restarts two members one at a time, the second only once the first is healthy again, with their supervisors kept", async function () {
+        const events = path.join(dir, "events");
+        const lock = path.join(dir, "restart.lock");
+        const member = async (name: string): Promise<ProcessSpec> => {
+            const port = await freePort();
+            const script = [
+                `const fs = require("node:fs");`,
+                `fs.appendFileSync(${JSON.stringify(events)}, "start ${name}\\n");`,
+                // Health passes only 300 ms after the start, as a member catching up with its quorum.
+                `setTimeout(() => require("node:net").createServer().listen(${port}, "127.0.0.1", () => fs.appendFileSync(${JSON.stringify(events)}, "ready ${name}\\n")), 300);`,
+                `process.on("SIGTERM", () => { fs.appendFileSync(${JSON.stringify(events)}, "stop ${name}\\n"); process.exit(0); });`,
+            ].join("\n");
+            return {
+                name, command: process.execPath, args: ["-e", script], logFile: path.join(dir, `${name}.log`),
+                health: { kind: "tcp", host: "127.0.0.1", port }, startTimeoutSeconds: 20, stopTimeoutSeconds: 5, restartLock: lock, inputsDigest: "1",
+            };
+        };
+        const specs = [await member("a"), await member("b")];
+        const made = await Promise.all(specs.map((s) => processProvider.create(s)));
+        try {
+            fs.writeFileSync(events, "");
+            for (const [i, s] of specs.entries()) {
+                const d = await processProvider.diff(made[i].id, made[i].outs!, { ...s, inputsDigest: "2" });
+                assert.deepEqual([d.changes, d.replaces], [true, []]);
+            }
+            const updated = await Promise.all(specs.map((s, i) => processProvider.update(made[i].id, made[i].outs!, { ...s, inputsDigest: "2" })));
+            updated.forEach((u, i) => assert.equal(u.outs!.pid, made[i].outs!.pid, "the supervisor was replaced"));
+            const lines = fs.readFileSync(events, "utf8").split("\n").filter(Boolean);
+            assert.equal(lines.length, 6, lines.join("; "));
+            const [first, second] = [lines[0].split(" ")[1], lines[3].split(" ")[1]];
+            assert.notEqual(first, second);
+            assert.deepEqual(lines, [`stop ${first}`, `start ${first}`, `ready ${first}`, `stop ${second}`, `start ${second}`, `ready ${second}`]);
+            assert.equal(fs.existsSync(lock), false, "the lock was left behind");
+        } finally {
+            for (const m of made) await processProvider.delete(m.id, m.outs!);
+        }
+    });
+});
