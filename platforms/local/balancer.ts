@@ -25,14 +25,16 @@ export interface BalancerSpec {
     caFile: string;
     /** A PEM file holding the health check's client certificate and its key (the API servers refuse anonymous requests). */
     healthClientPem: string;
+    /**
+     * haproxy's admin socket (0600, for root only): on a reload the new worker takes the listening sockets over
+     * from the old one through it, so no connection is refused while the CA file or the health pair change.
+     */
+    adminSocket: string;
     /** A name in every API server's serving certificate, sent as SNI and verified (default "localhost"). */
     serverName?: string;
     /** Drop to this user and group after start-up; only when haproxy is started as root. */
     user?: { user: string; group: string };
-    /**
-     * `pidfile`: haproxy 2.6 writes it only in daemon or master-worker mode, so under balancerArgv's `-db` the
-     * file stays unwritten (the supervisor knows the pid already); kept for a platform that runs it otherwise.
-     */
+    /** `pidfile`: where the master writes its pid; the local platform leaves it unset, its supervisor knows the pid. */
     pidFile?: string;
     /** Time between two health checks of one server (default 500 ms). */
     healthIntervalMs?: number;
@@ -46,13 +48,15 @@ export interface BalancerSpec {
 
 /**
  * The arguments of the haproxy process (its command is the toolchain's `haproxy` wrapper), exactly
- * `["-db", "-f", configFile]`: `-db` keeps it in the foreground with no master process, as the supervisor
- * expects of every component (it restarts what exits and signals the process group to stop it); `-f` names the
- * rendered config. SIGTERM stops it at once; the API servers' own graceful shutdown is what drains clients.
+ * `["-W", "-db", "-f", configFile]`: `-W` runs a master that re-reads the config and the files it names on
+ * SIGUSR2 and forks a new worker, which takes the listeners over from the old one (see adminSocket); `-db`
+ * keeps the master in the foreground, as the supervisor expects of every component (it restarts what exits
+ * and signals the process group to stop it); `-f` names the rendered config. SIGTERM stops it at once; the API
+ * servers' own graceful shutdown is what drains clients.
  */
 export function balancerArgv(configFile: string): string[] {
     absolutePath("configFile", configFile);
-    return ["-db", "-f", configFile];
+    return ["-W", "-db", "-f", configFile];
 }
 
 // Idle limits: a kubectl watch can be silent for minutes, and the API server ends a watch itself after
@@ -68,6 +72,7 @@ export function renderBalancerConfig(spec: BalancerSpec): string {
         "nbthread 1",
         "ssl-server-verify required",
         "ssl-default-server-options ssl-min-ver TLSv1.2",
+        `stats socket ${b.adminSocket} mode 600 level admin expose-fd listeners`,
         ...(b.pidFile ? [`pidfile ${b.pidFile}`] : []),
         ...(b.stateDir ? [`chroot ${b.stateDir}`] : []),
         ...(b.user ? [`user ${b.user.user}`, `group ${b.user.group}`] : []),
@@ -107,7 +112,7 @@ export function renderBalancerConfig(spec: BalancerSpec): string {
     ];
     const section = (head: string, lines: string[]): string => [head, ...lines.map((l) => `    ${l}`)].join("\n");
     return [
-        "# Rendered by platforms/local/balancer.ts; no stats socket or admin page on purpose.",
+        "# Rendered by platforms/local/balancer.ts; no admin page, and a stats socket for root alone (reloads).",
         section("global", global),
         section("defaults", defaults),
         section("frontend kube-apiserver", frontend),
@@ -140,6 +145,7 @@ function validated(s: BalancerSpec): Validated {
     });
     absolutePath("caFile", s.caFile);
     absolutePath("healthClientPem", s.healthClientPem);
+    absolutePath("adminSocket", s.adminSocket);
     if (s.pidFile !== undefined) absolutePath("pidFile", s.pidFile);
     if (s.stateDir !== undefined) absolutePath("stateDir", s.stateDir);
     const serverName = s.serverName ?? "localhost";
@@ -164,6 +170,7 @@ function validated(s: BalancerSpec): Validated {
         backends: s.backends,
         caFile: s.caFile,
         healthClientPem: s.healthClientPem,
+        adminSocket: s.adminSocket,
         serverName,
         user: s.user,
         pidFile: s.pidFile,

@@ -119,6 +119,7 @@ describe("local load balancer (haproxy) config", function () {
         backends: [{ name: "apiserver-1", address: "127.0.0.11", port: 6443 }, { name: "apiserver-2", address: "127.0.0.12", port: 6443 }],
         caFile: pki.caFile,
         healthClientPem: pki.healthClientPem,
+        adminSocket: path.join(dir, "admin.sock"),
     });
 
     function check(spec: BalancerSpec): { status: number | null; output: string } {
@@ -156,7 +157,7 @@ describe("local load balancer (haproxy) config", function () {
         assert.match(r.output, /no-such-ca\.crt/);
     });
 
-    it("forwards TCP with pass-through TLS, checks /readyz over verified TLS, exposes no stats and never cuts sessions of a server marked down", function () {
+    it("forwards TCP with pass-through TLS, checks /readyz over verified TLS, exposes stats only to root and never cuts sessions of a server marked down", function () {
         // Comments aside: only directives count.
         const lines = renderBalancerConfig(base()).split("\n").map((l) => l.trim()).filter((l) => !l.startsWith("#"));
         const cfg = lines.join("\n");
@@ -172,12 +173,14 @@ describe("local load balancer (haproxy) config", function () {
         for (const w of ["check", "check-ssl", "required", "localhost", "inter", "500", "fall", "2", "rise"]) assert.ok(dflt.includes(w), w);
         assert.equal(dflt[dflt.indexOf("ca-file") + 1], pki.caFile);
         assert.equal(dflt[dflt.indexOf("crt") + 1], pki.healthClientPem);
-        assert.doesNotMatch(cfg, /\bstats\b|on-marked-down|shutdown-sessions|\bdaemon\b|master-worker/);
+        // One stats line: the admin socket a reload hands the listeners over through, a file only root may open.
+        assert.deepEqual(lines.filter((l) => /\bstats\b/.test(l)), [`stats socket ${path.join(dir, "admin.sock")} mode 600 level admin expose-fd listeners`]);
+        assert.doesNotMatch(cfg, /on-marked-down|shutdown-sessions|\bdaemon\b/);
         for (const t of ["client", "server", "tunnel"]) assert.ok(lines.includes(`timeout ${t} 1h`), t);
     });
 
-    it("runs in the foreground from the rendered file", function () {
-        assert.deepEqual(balancerArgv("/var/lib/hardened-cluster/local/balancer.cfg"), ["-db", "-f", "/var/lib/hardened-cluster/local/balancer.cfg"]);
+    it("runs a master in the foreground from the rendered file", function () {
+        assert.deepEqual(balancerArgv("/var/lib/hardened-cluster/local/balancer.cfg"), ["-W", "-db", "-f", "/var/lib/hardened-cluster/local/balancer.cfg"]);
         assert.throws(() => balancerArgv("balancer.cfg"), /configFile must be an absolute path/);
     });
 
@@ -194,6 +197,7 @@ describe("local load balancer (haproxy) config", function () {
             [{ caFile: "ca.crt" }, /caFile must be an absolute path/],
             [{ healthClientPem: "/tmp/with space.pem" }, /healthClientPem may hold only/],
             [{ healthClientPem: "/tmp/x.pem#" }, /healthClientPem may hold only/],
+            [{ adminSocket: "admin.sock" }, /adminSocket must be an absolute path/],
             [{ pidFile: "/run/../x.pid" }, /pidFile must be a normalised path/],
             [{ stateDir: "var/lib/haproxy" }, /stateDir must be an absolute path/],
             [{ user: { user: "root", group: "root" } }, /user\.user must not be root/],
@@ -248,6 +252,7 @@ describe("local load balancer (haproxy) in front of API-server stand-ins", funct
             backends: backends.map((s) => ({ name: s.id, address: s.address, port: s.port })),
             caFile: pki.caFile,
             healthClientPem: pki.healthClientPem,
+            adminSocket: path.join(dir, "admin.sock"),
         }));
         log = "";
         proc = spawn(haproxy, balancerArgv(file), { stdio: ["ignore", "pipe", "pipe"] });
@@ -360,6 +365,28 @@ describe("local load balancer (haproxy) in front of API-server stand-ins", funct
         a.watches[0].end("apiserver-1 still serving\n");
         await watch;
         assert.equal(body, "apiserver-1 start\napiserver-1 still serving\n");
+    });
+
+    it("reloads on SIGUSR2 with a new worker that takes the listener over: no connection fails meanwhile", async function () {
+        const a = await new StandIn("apiserver-1", "127.0.0.11", pki.server, pki.caFile).start();
+        await startBalancer([a]);
+        await convergeOn("apiserver-1", 3000);
+        let running = true;
+        const answers: string[] = [];
+        const loop = (async () => {
+            while (running) answers.push(await askWho());
+        })();
+        const reloads = 3;
+        for (let i = 0; i < reloads; i++) {
+            await new Promise((r) => setTimeout(r, 400));
+            proc!.kill("SIGUSR2");
+        }
+        await new Promise((r) => setTimeout(r, 1500));
+        running = false;
+        await loop;
+        assert.equal((log.match(/New worker \(\d+\) forked/g) ?? []).length, 1 + reloads, log);
+        assert.ok(answers.length >= 20, `only ${answers.length} requests ran`);
+        assert.deepEqual(answers.filter((w) => w !== "apiserver-1"), []);
     });
 
     it("never sends traffic to a ready server whose certificate is for another name or from another CA", async function () {
