@@ -52,6 +52,7 @@ function pkiReaders(L: FileLayout, E: FileLayout): Map<string, ProcessName[]> {
     };
     add(pkiPair(L, pkiFiles.ca).cert, "kube-apiserver", "kube-controller-manager");
     add(pkiPair(L, pkiFiles.ca).key, "kube-controller-manager");
+    add(pkiPair(L, pkiFiles.clusterSigningCa).cert, "kube-controller-manager");
     add(pkiPair(L, pkiFiles.frontProxyCa).cert, "kube-apiserver", "kube-controller-manager");
     pair(pkiFiles.apiserver, "kube-apiserver");
     pair(pkiFiles.apiserverKubeletClient, "kube-apiserver");

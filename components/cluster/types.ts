@@ -24,7 +24,7 @@ export type StackPkiOptions = Omit<PkiOptions, "serviceCidr" | "controlPlaneNode
 /** The control-plane fields a stack sets (audit has its own key). */
 export const STACK_CONTROL_PLANE_FIELDS = ["network", "tls", "apiServer", "controllerManager", "scheduler", "etcd", "kubelet", "admission", "authentication", "weakenings"] as const;
 /** The PKI fields a stack sets; nodes, members, endpoint addresses and the Service range are the platform's. */
-export const STACK_PKI_FIELDS = ["algorithm", "caValidityHours", "caEarlyRenewalHours", "leafValidityHours", "earlyRenewalHours", "clusterDomain", "workerNodes", "users", "breakGlass", "endpoint", "serviceAccountKeys"] as const;
+export const STACK_PKI_FIELDS = ["algorithm", "caValidityHours", "caEarlyRenewalHours", "leafValidityHours", "earlyRenewalHours", "clusterDomain", "workerNodes", "users", "breakGlass", "endpoint", "serviceAccountKeys", "rotation"] as const;
 
 /** Everything a stack sets about the cluster itself, whatever the platform. */
 export interface ClusterSettings {

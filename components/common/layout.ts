@@ -42,6 +42,11 @@ export function stateDirLayout(stateDir: string): FileLayout {
 /** Base names of the PKI files, as kubeadm names them. */
 export const pkiFiles = {
     ca: "ca",
+    /**
+     * The cluster CA that signs, alone: ca.crt holds every CA trusted while a rotation runs, and the
+     * controller-manager's signer refuses a file with more than one certificate. Its key is ca.key.
+     */
+    clusterSigningCa: "cluster-signing-ca",
     apiserver: "apiserver",
     apiserverKubeletClient: "apiserver-kubelet-client",
     apiserverEtcdClient: "apiserver-etcd-client",

@@ -20,7 +20,7 @@ export function controllerManagerFlags(r: ResolvedControlPlane): FlagMap {
         "client-ca-file": ca.cert,
         "requestheader-client-ca-file": pkiPair(layout, pkiFiles.frontProxyCa).cert,
         "cluster-name": n.clusterName,
-        "cluster-signing-cert-file": ca.cert,
+        "cluster-signing-cert-file": pkiPair(layout, pkiFiles.clusterSigningCa).cert,
         "cluster-signing-key-file": ca.key,
         "root-ca-file": ca.cert,
         "service-account-private-key-file": serviceAccountKeys(layout).privateKey,

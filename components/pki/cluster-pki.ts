@@ -4,9 +4,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { fail, parseHttpsUrl, isDnsLabel, isPlainObject, key, knownKeys, positiveInt } from "../common";
 import { CA_SPECS, CaName, certNames, CertSpec, tableOf } from "./certlist";
+import { caCommonName, caGenerations, caResourceName } from "./ca-rotation";
+import { CaRotationGate, CaRotationProbes } from "./ca-rotation-gate";
 import { kubeconfigsOf, KubeconfigSpec, kubeconfigYaml, ServerRole } from "./kubeconfig";
 import { CertFacts, certificatesIn, renewalStart } from "./inventory";
-import { KeyAlgorithm, PkiOptions, ResolvedPkiOptions, resolvePkiOptions } from "./options";
+import { CLUSTER_ADMINS_GROUP, KeyAlgorithm, PkiOptions, ResolvedPkiOptions, resolvePkiOptions } from "./options";
 import { pkiPosture, PkiPosture } from "./posture";
 import { ServiceAccountKeyGate } from "./service-account-keys";
 
@@ -34,12 +36,20 @@ export interface ClusterPkiArgs {
      * Default one year, the longest an apiserver extends a token to.
      */
     serviceAccountTokenLifetimeSeconds?: number;
+    /**
+     * Where a CA rotation's gates check the live cluster before issue-new and distrust-old. Without them a
+     * rotation cannot go past trust-both.
+     */
+    rotationProbes?: CaRotationProbes;
 }
 
 export interface CaPair {
+    /** The CA that signs leaves now (one certificate). */
     certPem: pulumi.Output<string>;
-    /** Secret. */
+    /** Secret: the signing CA's key. */
     keyPem: pulumi.Output<string>;
+    /** Every CA the domain trusts now, the signer first: what trust files and kubeconfigs hold. */
+    trustPem: pulumi.Output<string>;
 }
 
 export interface IssuedInventoryRow {
@@ -74,7 +84,7 @@ export interface PkiMaterial {
     readonly clusterName: string;
 }
 
-const ARG_KEYS = ["options", "servers", "clusterName", "configKey", "serviceAccountTokenLifetimeSeconds"] as const;
+const ARG_KEYS = ["options", "servers", "clusterName", "configKey", "serviceAccountTokenLifetimeSeconds", "rotationProbes"] as const;
 const YEAR_SECONDS = 365 * 24 * 3600;
 
 export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial {
@@ -115,26 +125,57 @@ export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial 
         const child = { parent: this };
         const newKey = (resourceName: string, opts: pulumi.CustomResourceOptions = child) => new tls.PrivateKey(resourceName, keyArgs(resolved.algorithm), opts);
 
-        const cas = {} as Record<CaName, CaPair>;
+        type MadeCa = { cert: tls.SelfSignedCert; key: tls.PrivateKey };
+        const issued: [string, boolean, pulumi.Output<string>][] = [];
+        const made = {} as Record<CaName, Map<number, MadeCa>>;
+        const resourceBase = (spec: (typeof CA_SPECS)[number]) => `${name}-${spec.file.etcd ? "etcd-" : ""}${spec.file.base}`;
         for (const spec of CA_SPECS) {
-            // Named after kubeadm's files (ca, etcd-ca, front-proxy-ca), which never collide with a table row.
-            const resourceName = `${name}-${spec.file.etcd ? "etcd-" : ""}${spec.file.base}`;
-            const caKey = newKey(resourceName);
-            const cert = new tls.SelfSignedCert(
-                resourceName,
-                {
+            made[spec.name] = new Map();
+            for (const g of caGenerations(resolved.rotation[spec.name]).kept) {
+                // Named after kubeadm's files (ca, etcd-ca, front-proxy-ca), which never collide with a table row.
+                const resourceName = caResourceName(resourceBase(spec), g);
+                const caKey = newKey(resourceName);
+                const cert = new tls.SelfSignedCert(resourceName, {
                     privateKeyPem: caKey.privateKeyPem,
-                    subject: { commonName: spec.commonName },
+                    subject: { commonName: caCommonName(spec.commonName, g) },
                     isCaCertificate: true,
                     setSubjectKeyId: true,
                     setAuthorityKeyId: true,
                     allowedUses: spec.usages,
                     validityPeriodHours: resolved.caValidityHours,
                     earlyRenewalHours: resolved.caEarlyRenewalHours,
-                },
-                child,
-            );
-            cas[spec.name] = { certPem: cert.certPem, keyPem: pulumi.secret(caKey.privateKeyPem) };
+                }, child);
+                made[spec.name].set(g, { cert, key: caKey });
+                issued.push([`ca:${spec.name}${g === 1 ? "" : `-${g}`}`, true, cert.certPem]);
+            }
+        }
+        const bundle = (cas: MadeCa[]) => pulumi.all(cas.map((c) => c.cert.certPem)).apply((pems) => pems.map((p) => p.endsWith("\n") ? p : `${p}\n`).join(""));
+        const clusterGenerations = caGenerations(resolved.rotation.kubernetes);
+        const clusterSigner = made.kubernetes.get(clusterGenerations.signer)!;
+
+        const cas = {} as Record<CaName, CaPair>;
+        const gates = {} as Record<CaName, CaRotationGate>;
+        for (const spec of CA_SPECS) {
+            const rotation = resolved.rotation[spec.name];
+            const generations = caGenerations(rotation);
+            const newest = made[spec.name].get(rotation.generation)!;
+            const gate = new CaRotationGate(`${resourceBase(spec)}-rotation`, {
+                domain: spec.name, configKey: key(configKey, "rotation", spec.name), generation: rotation.generation, phase: rotation.phase,
+                ...(args.rotationProbes ? { probes: args.rotationProbes } : {}),
+                newCaCertPem: newest.cert.certPem, newCaKeyPem: pulumi.secret(newest.key.privateKeyPem),
+                clusterCasPem: bundle([...made.kubernetes.values()]),
+                clusterSignerCertPem: clusterSigner.cert.certPem, clusterSignerKeyPem: pulumi.secret(clusterSigner.key.privateKeyPem),
+                adminGroup: CLUSTER_ADMINS_GROUP,
+            }, child);
+            gates[spec.name] = gate;
+            // Through the gate's URN (known in a preview), so whatever reads them waits for the gate's verdict.
+            const gated = (o: pulumi.Output<string>) => pulumi.all([gate.urn, o]).apply(([, v]) => v);
+            const signer = made[spec.name].get(generations.signer)!;
+            cas[spec.name] = {
+                certPem: gated(signer.cert.certPem),
+                keyPem: pulumi.secret(gated(signer.key.privateKeyPem)),
+                trustPem: gated(bundle(generations.trusted.map((g) => made[spec.name].get(g)!))),
+            };
         }
         this.cas = cas;
 
@@ -142,7 +183,7 @@ export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial 
         for (const row of this.table) {
             // Same type and parent, only the name changed: the engine moves the old state over instead of replacing it.
             const opts = row.formerName === undefined ? child : { ...child, aliases: [{ name: `${name}-${row.formerName}` }] };
-            this.certificates[row.name] = issue(`${name}-${row.name}`, row, cas[row.ca], resolved, newKey, opts);
+            this.certificates[row.name] = issue(`${name}-${row.name}`, row, cas[row.ca], resolved, newKey, { ...opts, dependsOn: [gates[row.ca]] });
         }
 
         // The gate refuses a rotation step that would break tokens before any key, file or process changes.
@@ -171,16 +212,13 @@ export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial 
             const serverKey = key(configKey, "servers", urlKey(spec.server, servers));
             this.kubeconfigServers[spec.name] = pulumi.output(urls[spec.server]).apply((server) => serverUrl(serverKey, server));
             this.kubeconfigs[spec.name] = pulumi.secret(
-                pulumi.all([this.kubeconfigServers[spec.name], cas.kubernetes.certPem, pair.certPem, pair.keyPem]).apply(([server, caPem, certPem, keyPem]) =>
+                pulumi.all([this.kubeconfigServers[spec.name], cas.kubernetes.trustPem, pair.certPem, pair.keyPem]).apply(([server, caPem, certPem, keyPem]) =>
                     kubeconfigYaml({ clusterName, server, caPem, userName: row.commonName, clientCertPem: certPem, clientKeyPem: keyPem }),
                 ),
             );
         }
 
-        const issued: [string, boolean, pulumi.Output<string>][] = [
-            ...Object.entries(this.cas).map(([n, c]): [string, boolean, pulumi.Output<string>] => [`ca:${n}`, true, c.certPem]),
-            ...Object.entries(this.certificates).map(([n, c]): [string, boolean, pulumi.Output<string>] => [n, false, c.certPem]),
-        ];
+        issued.push(...Object.entries(this.certificates).map(([n, c]): [string, boolean, pulumi.Output<string>] => [n, false, c.certPem]));
         this.inventory = pulumi.all(issued.map(([, , pem]) => pem)).apply((pems) => pems.map((pem, i) => {
             const [name, isCa] = issued[i];
             let facts: CertFacts | undefined;
@@ -240,7 +278,7 @@ function issue(
         },
         child,
     );
-    return { certPem: cert.certPem, keyPem: pulumi.secret(leafKey.privateKeyPem), caPem: ca.certPem };
+    return { certPem: cert.certPem, keyPem: pulumi.secret(leafKey.privateKeyPem), caPem: ca.trustPem };
 }
 
 /**

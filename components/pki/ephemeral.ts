@@ -72,9 +72,13 @@ export function mintClientCert(caCertPem: string, caKeyPem: string, commonName: 
 export interface MintedRequest {
     /** API server URL, e.g. https://10.0.0.5:6443. */
     server: string;
-    /** The cluster CA: verifies the server and signs the minted credential. */
+    /** The CA that signs the minted credential; it also verifies the server unless trustPem is given. */
     caCertPem: string;
     caKeyPem: string;
+    /** The CAs that verify the server, when they are not the signing CA (a front-proxy CA, a rotation). */
+    trustPem?: string;
+    /** Extra request headers, e.g. the front proxy's X-Remote-User. */
+    headers?: Record<string, string>;
     commonName: string;
     groups: string[];
     method: string;
@@ -91,8 +95,8 @@ export function mintedRequest(r: MintedRequest): Promise<{ status: number; text:
     return new Promise((resolve, reject) => {
         const req = https.request(new URL(r.path, r.server), {
             method: r.method,
-            ca: r.caCertPem, cert: cred.certPem, key: cred.keyPem,
-            headers: { "Content-Type": "application/json", Accept: "application/json" },
+            ca: r.trustPem ?? r.caCertPem, cert: cred.certPem, key: cred.keyPem,
+            headers: { "Content-Type": "application/json", Accept: "application/json", ...r.headers },
             timeout: r.timeoutMs ?? 15_000,
         }, (res: import("node:http").IncomingMessage) => {
             let text = "";

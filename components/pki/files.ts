@@ -1,7 +1,7 @@
 // The files a platform writes for one control-plane host, at kubeadm's names under the platform's layout.
 // Modes follow kubeadm and the CIS benchmark: anything holding a key is 0600, certificates 0644.
 import * as pulumi from "@pulumi/pulumi";
-import { CertPaths, configFile, fail, FileLayout, knownKeys, pkiPair, serviceAccountKeys } from "../common";
+import { CertPaths, configFile, fail, FileLayout, knownKeys, pkiFiles, pkiPair, serviceAccountKeys } from "../common";
 import { CA_SPECS, certNames, PkiFileName } from "./certlist";
 import { kubeconfigFilesYaml } from "./kubeconfig";
 import { PkiMaterial } from "./cluster-pki";
@@ -66,8 +66,9 @@ export function planPkiFiles(tables: Pick<PkiMaterial, "table" | "kubeconfigSpec
     // Only the Kubernetes CA key goes to disk: the controller-manager signs kubelet CSRs with it. No
     // process needs the etcd or front-proxy CA keys at run time, so they stay in (encrypted) state only.
     for (const ca of CA_SPECS) {
-        pair(ca.file, (m) => m.cas[ca.name].certPem, ca.name === "kubernetes" ? (m) => m.cas[ca.name].keyPem : undefined);
+        pair(ca.file, (m) => m.cas[ca.name].trustPem, ca.name === "kubernetes" ? (m) => m.cas[ca.name].keyPem : undefined);
     }
+    files.push({ path: pkiPair(layout, pkiFiles.clusterSigningCa).cert, mode: 0o644, kind: "pki", from: (m) => m.cas.kubernetes.certPem });
 
     // A per-host row goes only to its own host: the node's for node rows (a worker has no API server row, so
     // it gets no apiserver pair), the member's for etcd rows. A machine can be both under one name.

@@ -10,3 +10,6 @@ export * from "./ephemeral";
 export * from "./admin-bootstrap";
 export * from "./inventory";
 export * from "./service-account-keys";
+export * from "./ca-rotation";
+export * from "./ca-rotation-gate";
+export * from "./trust-sync";

@@ -1,6 +1,8 @@
 // What a caller may set about the cluster PKI, and the one place those settings are checked and defaulted.
 // Options usually come straight from stack config (untyped JSON), so every field is checked for type as well
 // as meaning, and unknown keys are refused rather than ignored.
+import type { CaName } from "./certlist";
+import { CaRotation, CaRotationOptions, resolveCaRotation } from "./ca-rotation";
 import { CLUSTER_ADMINS_GROUP, fail, isDnsLabel, isDnsName, isIp, isPlainObject, key, knownKeys, oneOf, parseCidr, positiveInt, SYSTEM_MASTERS_GROUP } from "../common";
 
 export const KEY_ALGORITHMS = ["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-3072", "RSA-4096"] as const;
@@ -55,6 +57,11 @@ export interface PkiOptions {
      * that runs such a balancer, like the node lists; default false.
      */
     apiServerHealthClient?: boolean;
+    /**
+     * Where each trust domain's CA rotation stands: `{ generation, phase }`, one phase per `pulumi up` (see
+     * ca-rotation.ts). Default: generation 1, steady, for every domain.
+     */
+    rotation?: CaRotationOptions;
 }
 
 export const PKI_DEFAULTS = {
@@ -88,6 +95,7 @@ export interface ResolvedPkiOptions {
     apiServerHealthClient: boolean;
     /** Signer first. */
     serviceAccountKeys: string[];
+    rotation: Record<CaName, CaRotation>;
 }
 
 export { CLUSTER_ADMINS_GROUP, SYSTEM_MASTERS_GROUP };
@@ -108,6 +116,7 @@ const OPTION_KEYS = [
     "breakGlass",
     "apiServerHealthClient",
     "serviceAccountKeys",
+    "rotation",
 ] as const;
 
 // Each control-plane node gets a row "apiserver-<node>"; these names would land on the fixed rows
@@ -186,6 +195,7 @@ export function resolvePkiOptions(options: PkiOptions, configKey = "pki"): Resol
         breakGlass,
         apiServerHealthClient,
         serviceAccountKeys: saKeys as string[],
+        rotation: resolveCaRotation(options.rotation, k("rotation")),
     };
 }
 

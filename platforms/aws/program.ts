@@ -50,7 +50,7 @@ function clusterArgs(args: AwsProgramArgs, plan: AwsProgramPlan, material?: Clus
         controlPlane: cp.software,
         workers: workerSoftware(plan),
         secrets: cp.secrets,
-        clusterCaPem: material?.pki.cas.kubernetes.certPem ?? "",
+        clusterCaPem: material?.pki.cas.kubernetes.trustPem ?? "",
         // Workers join at the same URL admins use: its host is a SAN of the apiserver certificate.
         apiServerUrl: plan.cluster.server,
         encryption: plan.cluster.resolved.encryption,
@@ -91,10 +91,11 @@ export function awsProgram(args: AwsProgramArgs, opts: pulumi.ComponentResourceO
         server: cp.server, caCertPem: ca.certPem, caKeyPem: ca.keyPem,
     }, { ...only, dependsOn: [ready] });
     const kubeconfig = pulumi.secret(pki.kubeconfigs.admin);
-    const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig, enableServerSideApply: true }, { ...only, dependsOn: [bootstrap] });
+    // The same cluster whatever CA its kubeconfig holds: a CA rotation updates the provider instead of replacing it.
+    const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig, enableServerSideApply: true, clusterIdentifier: plan.r.clusterName }, { ...only, dependsOn: [bootstrap] });
     applyWorkerJoin(name, cluster.joinTokenSecret, provider, only);
 
     const users = pki.kubeconfigSpecs.filter((s) => s.name.startsWith(kubeconfigNames.user("")));
     const userKubeconfigs = pulumi.secret(pulumi.all(Object.fromEntries(users.map((s) => [s.name.slice(kubeconfigNames.user("").length), pki.kubeconfigs[s.name]]))));
-    return { cluster, pki, server: pulumi.output(cp.server), kubeconfig, userKubeconfigs, caCertPem: ca.certPem, provider, posture };
+    return { cluster, pki, server: pulumi.output(cp.server), kubeconfig, userKubeconfigs, caCertPem: ca.trustPem, provider, posture };
 }

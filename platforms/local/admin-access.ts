@@ -5,7 +5,7 @@
 import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import { parse } from "yaml";
-import { configFile } from "../../components/common";
+import { configFile, pkiFiles } from "../../components/common";
 import { mintClientCert } from "../../components/pki/ephemeral";
 import { kubeconfigYaml } from "../../components/pki/kubeconfig";
 import { CLUSTER_ADMINS_GROUP } from "../../components/pki/options";
@@ -48,8 +48,10 @@ export function mintAdminKubeconfig(plan: LocalStackPlan, opts: { ttlMinutes: nu
     };
     const admin = parse(fs.readFileSync(configFile(cp.node.layout, "admin"), "utf8")) as { clusters: { name: string; cluster: { server: string } }[] };
     const cluster = admin.clusters[0];
+    // Signed by the CA that signs now; verified against every CA trusted now (they differ during a rotation).
     const caPem = fs.readFileSync(file("/pki/ca.crt"), "utf8");
-    const minted = mintClientCert(caPem, fs.readFileSync(file("/pki/ca.key"), "utf8"), opts.user, [CLUSTER_ADMINS_GROUP], opts.ttlMinutes);
+    const signer = fs.readFileSync(file(`/pki/${pkiFiles.clusterSigningCa}.crt`), "utf8");
+    const minted = mintClientCert(signer, fs.readFileSync(file("/pki/ca.key"), "utf8"), opts.user, [CLUSTER_ADMINS_GROUP], opts.ttlMinutes);
     const yaml = kubeconfigYaml({ clusterName: cluster.name, server: cluster.cluster.server, caPem, userName: opts.user, clientCertPem: minted.certPem, clientKeyPem: minted.keyPem });
     return { yaml, user: opts.user, notAfter: new Date(new X509Certificate(minted.certPem).validTo) };
 }

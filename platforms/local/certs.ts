@@ -8,6 +8,7 @@ import { parse } from "yaml";
 import { flags } from "../../components/backup";
 import { resolvePkiOptions } from "../../components/pki/options";
 import { certificatesIn, factsOf, Inventory, InventoryCert, InventoryEndpoint, inventoryProblems, renewalStart } from "../../components/pki/inventory";
+import type { CaRotationProbes } from "../../components/pki/ca-rotation-gate";
 import { etcdHealthClient, LocalNodePlan, LocalStackPlan } from "./plan";
 
 /** Every certificate in the stack's files, in plan order, each with its renewal window. */
@@ -96,4 +97,15 @@ export async function certificateInventory(plan: LocalStackPlan, now = new Date(
         endpoints.push(e);
     }
     return { at: now.toISOString(), certificates, endpoints, problems: inventoryProblems(certificates, endpoints) };
+}
+
+/** Where the CA rotation gates dial: every apiserver directly, and each endpoint under the CA that signs its leaf. */
+export function rotationProbes(plan: LocalStackPlan): CaRotationProbes {
+    const dials = inventoryDials(plan);
+    const endpoint = (d: Dial) => ({ name: `${d.node.node.name} ${d.process}`, host: d.host, port: d.port });
+    const etcd = (d: Dial) => d.process.startsWith("etcd");
+    return {
+        apiservers: dials.filter((d) => d.process === "kube-apiserver").map((d) => `https://${d.host.includes(":") ? `[${d.host}]` : d.host}:${d.port}`),
+        servers: { kubernetes: dials.filter((d) => !etcd(d)).map(endpoint), etcd: dials.filter(etcd).map(endpoint), frontProxy: [] },
+    };
 }

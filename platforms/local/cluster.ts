@@ -9,7 +9,8 @@ import { parse } from "yaml";
 import { serviceAccountTokenSeconds } from "../../components/cluster";
 import { configFile } from "../../components/common";
 import { EncryptionAtRest } from "../../components/encryption";
-import { AdminBootstrap, ClusterPki, kubeconfigNames } from "../../components/pki";
+import { AdminBootstrap, AuthenticationTrust, CLUSTER_ADMINS_GROUP, ClusterPki, kubeconfigNames } from "../../components/pki";
+import { rotationProbes } from "./certs";
 import { deliverBackupSchedule } from "./backup/schedule-process";
 import { deliverEncryptionRollout } from "./encryption/rollout-resource";
 import { balancerBinary, deliverBalancer } from "./balancer-process";
@@ -75,6 +76,7 @@ export class LocalCluster extends pulumi.ComponentResource {
         this.pki = new ClusterPki(`${name}-pki`, {
             options: resolved.pki, servers: { external: cluster.server }, configKey: resolved.keys.pki,
             serviceAccountTokenLifetimeSeconds: serviceAccountTokenSeconds(resolved),
+            rotationProbes: rotationProbes(plan),
         }, child);
         const encryption = new EncryptionAtRest(`${name}-encryption`, { options: resolved.encryption, configKey: resolved.keys.encryption, platformKmsEndpoint: resolved.facts.encryption.kmsEndpoint }, child);
         const material = { pki: this.pki, encryptionConfig: encryption.configYaml };
@@ -119,18 +121,27 @@ export class LocalCluster extends pulumi.ComponentResource {
             caKeyPem: this.pki.cas.kubernetes.keyPem,
         }, { ...child, dependsOn: serving });
 
+        // After every apiserver restarted with the current trust files: what they publish loses any CA dropped.
+        const trust = new AuthenticationTrust(`${name}-authentication-trust`, {
+            server: cluster.server, signerCertPem: this.pki.cas.kubernetes.certPem, signerKeyPem: this.pki.cas.kubernetes.keyPem,
+            clusterTrustPem: this.pki.cas.kubernetes.trustPem, frontProxyTrustPem: this.pki.cas.frontProxy.trustPem, adminGroup: CLUSTER_ADMINS_GROUP,
+        }, { ...child, dependsOn: [bootstrap, ...serving] });
+
         this.kubeconfigPath = configFile(plan.nodes[0].node.layout, "admin");
         this.kubeconfig = pulumi.secret(this.pki.kubeconfigs.admin);
-        this.caCertPem = this.pki.cas.kubernetes.certPem;
+        this.caCertPem = this.pki.cas.kubernetes.trustPem;
         const users = this.pki.kubeconfigSpecs.filter((s) => s.name.startsWith(kubeconfigNames.user("")));
         this.userKubeconfigs = pulumi.secret(pulumi.all(users.map((s) => this.pki.kubeconfigs[s.name]))
             .apply((yamls) => Object.fromEntries(users.map((s, i) => [s.name.slice(kubeconfigNames.user("").length), yamls[i]]))));
         const rollout = deliverEncryptionRollout(name, plan, encryption.configYaml, root, [bootstrap, ...serving], child);
         this.encryption = { staleValues: rollout.staleValues, keyRefs: rollout.keyRefs, kmsKeyIds: rollout.kmsKeyIds, rewritten: rollout.rewritten, rewritePerSecond: rollout.rewritePerSecond, resumedAt: rollout.resumedAt };
-        this.ready = pulumi.all([bootstrap.id, rollout.id, ...controllers.map((c) => c.id), ...(schedule ? [schedule.id] : [])]).apply(() => cluster.server);
+        this.ready = pulumi.all([bootstrap.id, trust.id, rollout.id, ...controllers.map((c) => c.id), ...(schedule ? [schedule.id] : [])]).apply(() => cluster.server);
         // In-cluster objects are deleted through this provider before the controllers stop (they depend on it),
         // so the garbage collector is still there to finish foreground deletions.
-        this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, { ...child, dependsOn: [bootstrap, ...controllers] });
+        // A CA rotation changes the kubeconfig's CA data, which the provider would otherwise take for another
+        // cluster and replace, and every object with it; the identifier says it is the same cluster.
+        this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableServerSideApply: true, clusterIdentifier: plan.stack },
+            { ...child, dependsOn: [bootstrap, ...controllers] });
         this.posture = {
             ...cluster.posture,
             platform: { ...cluster.posture.platform, layout: local.layoutKind, purgeOnDestroy: local.purgeOnDestroy, topology: local.topology },

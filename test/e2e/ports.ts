@@ -36,4 +36,5 @@ export const E2E_PORTS = {
     encryptionRotation: portBlock(31),
     encryptionKms: portBlock(19),
     serviceAccountRotation: portBlock(18),
+    caRotation: portBlock(17),
 } as const;

@@ -70,7 +70,9 @@ describe("control plane: flags", () => {
             assert.deepEqual([f.kubeconfig, f["authentication-kubeconfig"], f["authorization-kubeconfig"]], [kc, kc, kc]);
             assert.equal(f["bind-address"], "127.0.0.1");
             assert.equal(f["secure-port"], "10257");
-            assert.equal(f["cluster-signing-cert-file"], pkiPair(LAYOUT, "ca").cert);
+            // The signer alone: ca.crt holds every trusted CA during a rotation, and the kcm's signer takes one certificate.
+            assert.equal(f["cluster-signing-cert-file"], pkiPair(LAYOUT, "cluster-signing-ca").cert);
+            assert.equal(f["root-ca-file"], pkiPair(LAYOUT, "ca").cert);
             assert.equal(f["cluster-signing-key-file"], pkiPair(LAYOUT, "ca").key);
             assert.equal(f["requestheader-client-ca-file"], pkiPair(LAYOUT, "front-proxy-ca").cert);
             assert.equal(f.controllers, "*,bootstrapsigner,tokencleaner,-serviceaccount-token");

@@ -99,7 +99,8 @@ describe("ClusterPki (mocked engine)", function () {
     it("embeds the right credential and server in each kubeconfig", async () => {
         const admin = parse(await valueOf(pki.kubeconfigs.admin));
         assert.equal(admin.clusters[0].cluster.server, servers.external);
-        assert.equal(unb64(admin.clusters[0].cluster["certificate-authority-data"]), "CA(test-ca)");
+        // The trust bundle, every PEM block ending in a newline: here the one CA.
+        assert.equal(unb64(admin.clusters[0].cluster["certificate-authority-data"]), "CA(test-ca)\n");
         assert.equal(unb64(admin.users[0].user["client-certificate-data"]), "CERT(test-admin)");
         assert.equal(unb64(admin.users[0].user["client-key-data"]), "KEY(test-admin)");
         assert.equal(admin.users[0].name, "kubernetes-admin");
@@ -175,7 +176,7 @@ describe("ClusterPki API server certificates", function () {
         const pair = apiServerHealthClientPair(pki);
         assert.equal(await valueOf(pair.certPem), "CERT(lb-apiserver-health-client)");
         assert.equal(await valueOf(pair.keyPem), "KEY(lb-apiserver-health-client)");
-        assert.equal(await valueOf(pair.caPem), "CA(lb-ca)");
+        assert.equal(await valueOf(pair.caPem), "CA(lb-ca)\n");
         assert.equal(await pulumi.isSecret(pair.keyPem), true);
         await settle();
         const csr = registered.find((r) => r.type === TLS.csr && r.name === "lb-apiserver-health-client")!;

@@ -25,6 +25,7 @@ describe("pkiFileSet", function () {
         assert.deepEqual(modes, {
             "/etc/kubernetes/pki/ca.crt": "644",
             "/etc/kubernetes/pki/ca.key": "600",
+            "/etc/kubernetes/pki/cluster-signing-ca.crt": "644",
             "/etc/kubernetes/pki/etcd/ca.crt": "644",
             "/etc/kubernetes/pki/front-proxy-ca.crt": "644",
             "/etc/kubernetes/pki/apiserver.crt": "644",

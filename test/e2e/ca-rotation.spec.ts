@@ -1,0 +1,236 @@
+// CA rotation of all three trust domains (cluster, etcd and front-proxy CA) on the local ha topology, as an
+// operator runs it: one phase per `pulumi up` (trust-both, issue-new, a step back and forward again,
+// distrust-old, steady), the three domains together. Two probe
+// loops run through the balancer five times a second for every up: a client certificate issued by the old CA,
+// and a service-account token whose client trusts kube-root-ca.crt as a pod sees it (re-read between ups, as
+// the kubelet refreshes the projected file). Neither may fail until distrust-old, which must lock out the
+// old-CA certificate on every apiserver while a kubeconfig from the new CA works, and an old-CA client pair on
+// every etcd member. etcd members restart one at a time. A skipped phase is refused by the preview before
+// anything restarts.
+import { strict as assert } from "node:assert";
+import { X509Certificate } from "node:crypto";
+import * as fs from "node:fs";
+import { pkiFiles, pkiPair } from "../../components/common";
+import * as https from "node:https";
+import { inventoryDials, servedCertificate } from "../../platforms/local/certs";
+import { planLocalStack } from "../../platforms/local/plan";
+import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
+import { ProbeLoop } from "./ha-probe";
+import { Credential, fromKubeconfig, request } from "./kube";
+import { runKubeBench, USER_LAYOUT_ROOT_ONLY } from "./kube-bench-run";
+import { E2E_PORTS } from "./ports";
+import { allProcesses, timingLog, until } from "./processes";
+
+const ports = E2E_PORTS.caRotation;
+const system = process.getuid?.() === 0;
+const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
+    "etcd", "etcdctl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-bench", "haproxy"];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const certsIn = (pem: string) => (pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []).map((b) => new X509Certificate(b));
+const fingerprints = (pem: string) => certsIn(pem).map((c) => c.fingerprint256);
+const issuedBy = (leaf: X509Certificate, ca: X509Certificate) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey);
+
+/** etcd's answer to GET /health with a client pair, or the error of a handshake it refused. */
+const etcdHealth = (host: string, port: number, pair: { cert: string; key: string }, ca: string) => new Promise<string>((resolve) => {
+    const req = https.request({ host, port, path: "/health", agent: false, timeout: 5000, ca, cert: pair.cert, key: pair.key }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(String(res.statusCode)));
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", (e) => resolve(`error: ${e.message}`));
+    req.end();
+});
+
+describe("CA rotation of the cluster, etcd and front-proxy CAs on the local ha topology (real processes)", function () {
+    this.timeout(40 * 60_000);
+    let ps: ProgramStack;
+    let oldAdmin: Credential;
+    let token: string;
+    let stateDir: string | undefined;
+    let apiservers: { url: string; host: string; port: number }[] = [];
+    let files: { ca: string; frontProxyCa: string; frontProxyClient: string; etcdCa: string };
+    let etcdDials: ReturnType<typeof inventoryDials> = [];
+    let kubeBench: { nodeRoot?: string; config: ReturnType<typeof planLocalStack>["nodes"][number]["kubeBenchConfig"] } | undefined;
+    const { timings, timed } = timingLog();
+
+    const setPhase = (generation: number, phase: string) => ps.stack.setConfig("hardened-cluster:pki", {
+        value: JSON.stringify({ rotation: { kubernetes: { generation, phase }, etcd: { generation, phase }, frontProxy: { generation, phase } } }),
+    });
+    /** kube-root-ca.crt as a pod in default sees it. */
+    const rootCa = async (cred: Credential) => {
+        const res = await request(cred, "GET", "/api/v1/namespaces/default/configmaps/kube-root-ca.crt");
+        assert.equal(res.status, 200, res.body);
+        return res.json().data["ca.crt"] as string;
+    };
+    /** What the apiservers publish as the CAs they verify clients and front proxies with. */
+    const published = async (cred: Credential) => {
+        const res = await request(cred, "GET", "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication");
+        assert.equal(res.status, 200, res.body);
+        return { clients: fingerprints(res.json().data["client-ca-file"]), frontProxies: fingerprints(res.json().data["requestheader-client-ca-file"]) };
+    };
+    /** What each apiserver, asked directly, answers the credential's client pair; the server is verified against `trust`. */
+    const statusOn = (cred: Credential, trust: string) => Promise.all(apiservers.map(async (a) => (await request({ ...cred, server: a.url, caPem: trust }, "GET", "/api/v1/namespaces/default")).status));
+    const apiserverPids = () => allProcesses().filter((p) => p.name === "kube-apiserver" && p.args.some((a) => a.includes(String(ports.apiServer)))).map((p) => p.pid).sort();
+
+    /**
+     * A plain `pulumi up` under the probe loops. Both clients trust kube-root-ca.crt as read just before, as a
+     * pod's projected file and a kubeconfig re-issued with the bundle would: servers switch CA at issue-new.
+     */
+    const upUnderProbes = async (what: string, clientCert: Credential | undefined, reader: Credential) => {
+        const saTrust = await rootCa(reader);
+        const loops = [
+            ...(clientCert ? [new ProbeLoop({ ...clientCert, caPem: saTrust }, "/api/v1/namespaces/default")] : []),
+            new ProbeLoop({ server: reader.server, caPem: saTrust, token }, "/version"),
+        ];
+        let res;
+        try {
+            await sleep(1000);
+            res = await timed(what, () => ps.stack.up());
+            await sleep(2000);
+        } finally {
+            for (const l of loops) await l.stop();
+        }
+        assert.equal(res.summary.result, "succeeded");
+        for (const [i, l] of loops.entries()) {
+            timings.push(`${what}: loop ${i + 1}: ${l.results.length} probes, ${l.failures().length} failed`);
+            assert.ok(l.results.length >= 20, `only ${l.results.length} probes ran`);
+            assert.deepEqual(l.failures(), [], `${what}, loop ${i + 1}`);
+        }
+        return fromKubeconfig(res.outputs.kubeconfig.value);
+    };
+
+    before(async function () {
+        toolchain(...BINARIES);
+        const e2e = e2eLocal("ca-rotation", ports, system);
+        stateDir = e2e.stateDir;
+        const local = { ...e2e.local, topology: "ha" };
+        ps = await programStack({ name: "ca-rotation", blueprint: true, binaries: BINARIES, config: { "hardened-cluster:local": { value: JSON.stringify(local) } } });
+        const plan = planLocalStack({ stack: ps.stackName, local: local as never, toolchainBin: toolchain().bin, isRoot: system });
+        const cp = plan.nodes.filter((n) => !n.node.etcdOnly);
+        apiservers = cp.map((n) => ({ url: `https://${n.node.ip}:${ports.apiServer}`, host: n.node.ip, port: ports.apiServer }));
+        const L = cp[0].node.layout;
+        files = {
+            ca: pkiPair(L, pkiFiles.ca).cert, frontProxyCa: pkiPair(L, pkiFiles.frontProxyCa).cert,
+            frontProxyClient: pkiPair(L, pkiFiles.frontProxyClient).cert, etcdCa: pkiPair(L, pkiFiles.etcdCa, true).cert,
+        };
+        etcdDials = inventoryDials(plan).filter((d) => d.process.startsWith("etcd"));
+        kubeBench = { config: cp[0].kubeBenchConfig, ...(system ? { nodeRoot: cp[0].node.runDir } : {}) };
+        const res = await timed("cold up", () => ps.stack.up());
+        assert.equal(res.summary.result, "succeeded");
+        oldAdmin = fromKubeconfig(res.outputs.kubeconfig.value);
+        const sa = await request(oldAdmin, "POST", "/api/v1/namespaces/default/serviceaccounts", { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "probe" } });
+        assert.equal(sa.status, 201, sa.body);
+        const tr = await request(oldAdmin, "POST", "/api/v1/namespaces/default/serviceaccounts/probe/token", { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 7200 } });
+        assert.equal(tr.status, 201, tr.body);
+        token = tr.json().status.token;
+    });
+    after(async function () {
+        console.log(`    timings:\n      ${timings.join("\n      ")}`);
+        await ps?.cleanup();
+        if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    it("refuses a skipped phase in the preview, before anything restarts", async function () {
+        assert.equal(apiservers.length, 2);
+        const pids = apiserverPids();
+        assert.equal(pids.length, 2);
+        await setPhase(2, "issue-new");
+        const err = await ps.stack.preview().then(() => undefined, (e: Error) => e);
+        assert.ok(err, "issue-new straight from steady was not refused");
+        // Each domain's gate refuses; whichever the engine reached first is the one the error names.
+        assert.match(err.message, /pki\.rotation\.(kubernetes|etcd|frontProxy): \{ generation: 2, phase: issue-new \} cannot follow the applied \{ generation: 1, phase: steady \}; .*go on to \{ generation: 2, phase: trust-both \}/);
+        assert.deepEqual(apiserverPids(), pids, "a refused preview restarted an apiserver");
+    });
+
+    it("rotates the three CAs phase by phase with no failed request, and distrust-old locks out the old CAs", async function () {
+        const oldCa = certsIn(fs.readFileSync(files.ca, "utf8"));
+        const oldFrontProxyCa = certsIn(fs.readFileSync(files.frontProxyCa, "utf8"));
+        assert.equal(oldCa.length, 1);
+        assert.equal(oldFrontProxyCa.length, 1);
+        const oldEtcdCa = certsIn(fs.readFileSync(files.etcdCa, "utf8"));
+        assert.equal(oldEtcdCa.length, 1);
+        // etcd's client pair as issued by the old CA, kept aside: after distrust-old no member may accept it.
+        assert.equal(etcdDials.length, 6, "a client and a peer endpoint per member");
+        const pairFiles = etcdDials[0].clientPair!;
+        const oldEtcdPair = { cert: fs.readFileSync(pairFiles.cert, "utf8"), key: fs.readFileSync(pairFiles.key, "utf8") };
+        const etcdPids = () => allProcesses().filter((p) => p.name === "etcd" && p.args.some((a) => a.includes(String(ports.etcdClient)))).map((p) => p.pid).sort();
+        const etcdBefore = etcdPids();
+        assert.equal(etcdBefore.length, 3);
+
+        // trust-both: every trust file, kube-root-ca.crt and what the apiservers publish hold both CAs; leaves unchanged.
+        await setPhase(2, "trust-both");
+        // Each up reads kube-root-ca.crt with the admin kubeconfig the up before it issued.
+        let admin = await upUnderProbes("trust-both up", oldAdmin, oldAdmin);
+        const bothCa = certsIn(fs.readFileSync(files.ca, "utf8"));
+        assert.equal(bothCa.length, 2);
+        assert.equal(bothCa[0].fingerprint256, oldCa[0].fingerprint256, "the old CA, which still signs, comes first");
+        const newCa = bothCa[1];
+        const newFrontProxyCa = certsIn(fs.readFileSync(files.frontProxyCa, "utf8"))[1];
+        assert.ok(newFrontProxyCa);
+        await until("kube-root-ca.crt holds both CAs", 60, async () => fingerprints(await rootCa(admin)).length === 2 || undefined);
+        assert.deepEqual(fingerprints(await rootCa(admin)).sort(), [oldCa[0].fingerprint256, newCa.fingerprint256].sort());
+        assert.deepEqual(fingerprints(admin.caPem).sort(), [oldCa[0].fingerprint256, newCa.fingerprint256].sort(), "the admin kubeconfig was not re-issued with the bundle");
+        const pub = await published(admin);
+        assert.deepEqual(pub.clients.sort(), [oldCa[0].fingerprint256, newCa.fingerprint256].sort());
+        assert.deepEqual(pub.frontProxies.sort(), [oldFrontProxyCa[0].fingerprint256, newFrontProxyCa.fingerprint256].sort());
+        for (const a of apiservers) assert.ok(issuedBy(await servedCertificate(a), oldCa[0]), `${a.url} already serves a new-CA leaf`);
+        const bothEtcd = certsIn(fs.readFileSync(files.etcdCa, "utf8"));
+        assert.equal(bothEtcd.length, 2);
+        const newEtcdCa = bothEtcd[1];
+        // Each member restarted (one at a time, under the probes above) to read the bundle.
+        assert.equal(etcdPids().filter((p) => etcdBefore.includes(p)).length, 0, "an etcd member kept its old process");
+
+        // issue-new: every apiserver serves a leaf from the new CA, the front proxy's client pair comes from the new one.
+        await setPhase(2, "issue-new");
+        admin = await upUnderProbes("issue-new up", oldAdmin, admin);
+        for (const a of apiservers) assert.ok(issuedBy(await servedCertificate(a), newCa), `${a.url} does not serve a new-CA leaf`);
+        assert.ok(issuedBy(certsIn(fs.readFileSync(files.frontProxyClient, "utf8"))[0], newFrontProxyCa));
+        assert.ok(issuedBy(certsIn(admin.certPem!)[0], newCa), "the admin kubeconfig was not re-issued from the new CA");
+        for (const d of etcdDials) assert.ok(issuedBy(await servedCertificate(d), newEtcdCa), `${d.node.node.name} ${d.process} does not serve a new-CA leaf`);
+
+        // One phase back and forward again: still no failed request.
+        await setPhase(2, "trust-both");
+        admin = await upUnderProbes("back to trust-both up", oldAdmin, admin);
+        for (const a of apiservers) assert.ok(issuedBy(await servedCertificate(a), oldCa[0]), `${a.url} did not go back to an old-CA leaf`);
+        await setPhase(2, "issue-new");
+        admin = await upUnderProbes("issue-new again up", oldAdmin, admin);
+
+        // distrust-old: the old-CA certificate is refused by every apiserver, the new-CA kubeconfig works.
+        await setPhase(2, "distrust-old");
+        admin = await upUnderProbes("distrust-old up", admin, admin);
+        assert.deepEqual(fingerprints(fs.readFileSync(files.ca, "utf8")), [newCa.fingerprint256]);
+        assert.deepEqual(await statusOn(oldAdmin, admin.caPem), [401, 401]);
+        assert.deepEqual(await statusOn(admin, admin.caPem), [200, 200]);
+        await until("kube-root-ca.crt holds only the new CA", 60, async () => fingerprints(await rootCa(admin)).length === 1 || undefined);
+        assert.deepEqual(fingerprints(await rootCa(admin)), [newCa.fingerprint256]);
+        assert.deepEqual(await published(admin), { clients: [newCa.fingerprint256], frontProxies: [newFrontProxyCa.fingerprint256] });
+        // etcd: the new pair is answered, the old one refused in the handshake, on every client endpoint.
+        const etcdTrust = fs.readFileSync(files.etcdCa, "utf8");
+        assert.deepEqual(fingerprints(etcdTrust), [newEtcdCa.fingerprint256]);
+        const newEtcdPair = { cert: fs.readFileSync(pairFiles.cert, "utf8"), key: fs.readFileSync(pairFiles.key, "utf8") };
+        assert.ok(issuedBy(certsIn(newEtcdPair.cert)[0], newEtcdCa));
+        const clients = etcdDials.filter((d) => d.process === "etcd (client)");
+        assert.equal(clients.length, 3);
+        for (const d of clients) {
+            assert.equal(await etcdHealth(d.host, d.port, newEtcdPair, etcdTrust), "200", `${d.node.node.name}: the new pair`);
+            assert.match(await etcdHealth(d.host, d.port, oldEtcdPair, etcdTrust), /^error: /, `${d.node.node.name} still accepts the old CA's pair`);
+        }
+
+        // steady: the old CAs leave the state; nothing a process reads changes.
+        await setPhase(2, "steady");
+        const pids = apiserverPids();
+        await upUnderProbes("steady up", admin, admin);
+        assert.deepEqual(apiserverPids(), pids, "steady restarted an apiserver");
+        const cas = (JSON.parse(await ps.exportText()).deployment.resources as { type: string; urn: string }[])
+            .filter((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert").map((r) => r.urn.replace(/^.*-pki-/, "")).sort();
+        assert.deepEqual(cas, ["ca-2", "etcd-ca-2", "front-proxy-ca-2"]);
+    });
+
+    it("passes kube-bench on a control-plane node after the rotation", function () {
+        const report = runKubeBench(toolchain().bin, toolchain().kubeBenchCfg, kubeBench!.config, { targets: "master,etcd", ...(kubeBench!.nodeRoot ? { nodeRoot: kubeBench!.nodeRoot } : {}) });
+        const scored = report.filter((c) => c.scored);
+        assert.equal(scored.length, 53);
+        const notApplicable: Readonly<Record<string, string>> = system ? {} : USER_LAYOUT_ROOT_ONLY;
+        assert.deepEqual(scored.filter((c) => c.status !== "PASS" && !(c.id in notApplicable)).map((c) => `${c.id} ${c.status}: ${c.text}`), []);
+    });
+});
