@@ -170,7 +170,9 @@ const processProvider: ProcessProvider = {
         const stateOnly = new Set(["pid", "startTicks", "supervised"]);
         const o: Record<string, unknown> = { ...olds };
         const n: Record<string, unknown> = { ...news };
-        const inPlace = new Set(["reloadDigest", ...(olds.restartLock !== undefined && olds.restartLock === news.restartLock ? ["inputsDigest"] : [])]);
+        // Which lock a process takes changes nothing about the running one (a stack from before restartLock
+        // existed keeps its etcd running); nor does reloadDigest, which update turns into a signal.
+        const inPlace = new Set(["reloadDigest", "restartLock", ...(olds.restartLock !== undefined && olds.restartLock === news.restartLock ? ["inputsDigest"] : [])]);
         const keys = Object.keys({ ...n, ...o }).filter((k) => !stateOnly.has(k) && !inPlace.has(k));
         const replaces = keys.filter((k) => JSON.stringify(o[k]) !== JSON.stringify(n[k]));
         if (olds.supervised !== true) replaces.push("supervised");
@@ -182,7 +184,7 @@ const processProvider: ProcessProvider = {
     async update(_id: string, olds: ProcessState, news: ProcessSpec) {
         const self = processProvider;
         if (olds.inputsDigest !== news.inputsDigest) await self.restartInPlace(olds, news);
-        else await self.reload(olds, news);
+        else if (olds.reloadDigest !== news.reloadDigest) await self.reload(olds, news);
         return { outs: { ...news, pid: olds.pid, startTicks: olds.startTicks, supervised: true } };
     },
 
@@ -212,14 +214,22 @@ const processProvider: ProcessProvider = {
         const self = processProvider;
         const fs: Fs = require("node:fs");
         const deadline = Date.now() + timeoutMs;
+        // The holder's pid goes in before the lock appears (written aside, then linked: link fails if the name
+        // exists), so a waiter never reads an empty lock and takes it for a dead holder's.
+        const mine = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+        const fd = fs.openSync(mine, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+        fs.writeSync(fd, `${process.pid} ${self.startTicks(process.pid)}`);
+        fs.closeSync(fd);
         for (;;) {
             try {
-                const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-                fs.writeSync(fd, `${process.pid} ${self.startTicks(process.pid)}`);
-                fs.closeSync(fd);
+                fs.linkSync(mine, file);
+                fs.unlinkSync(mine);
                 return () => { try { fs.unlinkSync(file); } catch { /* already gone */ } };
             } catch (e) {
-                if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+                if ((e as NodeJS.ErrnoException).code !== "EEXIST") {
+                    fs.rmSync(mine, { force: true });
+                    throw e;
+                }
             }
             // A holder killed mid-restart (a SIGKILLed pulumi up) leaves its file: taken over once it is gone.
             try {
@@ -229,7 +239,10 @@ const processProvider: ProcessProvider = {
                     continue;
                 }
             } catch { continue; }
-            if (Date.now() > deadline) throw new Error(`waited ${timeoutMs / 1000} s for the restart lock ${file}`);
+            if (Date.now() > deadline) {
+                fs.rmSync(mine, { force: true });
+                throw new Error(`waited ${timeoutMs / 1000} s for the restart lock ${file}`);
+            }
             await new Promise((r) => setTimeout(r, 200));
         }
     },

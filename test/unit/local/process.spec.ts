@@ -227,8 +227,21 @@ describe("local process provider: restarts in place under a shared lock", functi
     it("restarts two members one at a time, the second only once the first is healthy again, with their supervisors kept", async function () {
         const events = path.join(dir, "events");
         const lock = path.join(dir, "restart.lock");
+        // Below Linux's ephemeral range (32768-60999): a health check dialling a closed port in that range again
+        // and again can be given that very port as its source and connect to itself, passing for a member.
+        const ports: number[] = [];
+        while (ports.length < 2) {
+            const port = 20000 + Math.floor(Math.random() * 12000);
+            if (ports.includes(port)) continue;
+            const srv = net.createServer();
+            const free = await new Promise<boolean>((r) => srv.once("error", () => r(false)).listen(port, "127.0.0.1", () => r(true)));
+            if (free) {
+                ports.push(port);
+                await new Promise((r) => srv.close(r));
+            }
+        }
         const member = async (name: string): Promise<ProcessSpec> => {
-            const port = await freePort();
+            const port = ports[name === "a" ? 0 : 1];
             const script = [
                 `const fs = require("node:fs");`,
                 `fs.appendFileSync(${JSON.stringify(events)}, "start ${name}\\n");`,
@@ -249,6 +262,14 @@ describe("local process provider: restarts in place under a shared lock", functi
                 const d = await processProvider.diff(made[i].id, made[i].outs!, { ...s, inputsDigest: "2" });
                 assert.deepEqual([d.changes, d.replaces], [true, []]);
             }
+            // A process from before the lock existed takes it on without a restart.
+            const { restartLock: _unused, ...unlocked } = made[0].outs!;
+            const adopt = await processProvider.diff(made[0].id, unlocked, specs[0]);
+            assert.deepEqual([adopt.changes, adopt.replaces], [true, []]);
+            const adopted = await processProvider.update(made[0].id, unlocked, specs[0]);
+            assert.equal(adopted.outs!.restartLock, lock);
+            assert.equal(fs.readFileSync(events, "utf8"), "", "taking on the lock restarted the component");
+
             const updated = await Promise.all(specs.map((s, i) => processProvider.update(made[i].id, made[i].outs!, { ...s, inputsDigest: "2" })));
             updated.forEach((u, i) => assert.equal(u.outs!.pid, made[i].outs!.pid, "the supervisor was replaced"));
             const lines = fs.readFileSync(events, "utf8").split("\n").filter(Boolean);
