@@ -196,9 +196,12 @@ const processProvider: ProcessProvider = {
             const component = self.groupMembers(olds.pid, olds.startTicks).filter((p) => p !== olds.pid);
             const since = Date.now() - 50;
             process.kill(olds.pid, "SIGUSR1");
-            // The health check must not pass on the old instance, still answering until it has stopped.
+            // The health check must not pass on the old instance. Gone means reaped, not only a zombie: a
+            // multi-threaded process's leader turns zombie while its other threads, and its listening sockets,
+            // live on; the supervisor reaps it once the last of them has exited.
+            const fs: Fs = require("node:fs");
             const deadline = Date.now() + ((news.stopTimeoutSeconds ?? 30) + 5) * 1000;
-            while (self.groupMembers(olds.pid, olds.startTicks).some((p) => component.includes(p))) {
+            while (component.some((p) => fs.existsSync(`/proc/${p}`))) {
                 if (Date.now() > deadline) throw new Error(`${news.name} did not stop for its restart in place`);
                 await new Promise((r) => setTimeout(r, 100));
             }
