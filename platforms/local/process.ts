@@ -4,7 +4,9 @@
 // gave up on a component that kept failing) as gone, so `pulumi up --refresh` starts it again; delete stops
 // it (SIGTERM, then SIGKILL after a timeout), which stops the component for good, and waits until its port is
 // free. Any input change replaces the process (stop, then start), and `inputsDigest` carries the hashes of the
-// files it reads, so a changed certificate or config file restarts exactly the processes that read it.
+// files it reads, so a changed certificate or config file restarts exactly the processes that read it. Each
+// supervisor's pid is recorded beside its log: a create that finds the one before it still running, started by
+// a `pulumi up` killed before the engine recorded it, stops that one first.
 //
 // The provider is serialized into the state by Pulumi's dynamic-provider machinery, so it must not capture
 // module-level state: every helper it uses is a method of the provider object, and modules are required
@@ -113,6 +115,8 @@ export interface ProcessProvider extends pulumi.dynamic.ResourceProvider<Process
     /** Takes `file` as a lock (O_EXCL); returns its release. */
     lock(file: string, timeoutMs: number): Promise<() => void>;
     delete(id: string, state: ProcessState): Promise<void>;
+    /** Stops the supervisor last started for this spec (its record beside the log) if it is still running. */
+    stopUnrecorded(spec: ProcessSpec): Promise<void>;
     /** Absolute path of supervisor.js. */
     supervisorScript: string;
     spawn(spec: ProcessSpec): number;
@@ -136,6 +140,9 @@ const processProvider: ProcessProvider = {
     async create(spec: ProcessSpec) {
         const self = processProvider;
         if (spec.args === undefined && spec.argsFile === undefined) throw new Error(`${spec.name}: give args or argsFile`);
+        // A supervisor this resource started in a run the engine never recorded (a `pulumi up` killed while the
+        // create was in flight) still holds the component's port and files: it goes before a new one starts.
+        await self.stopUnrecorded(spec);
         const attempts = spec.startAttempts ?? 1;
         let lastError = "";
         for (let attempt = 1; attempt <= attempts; attempt++) {
@@ -283,6 +290,17 @@ const processProvider: ProcessProvider = {
 
     // ---- helpers (methods, so they are serialized with the provider) ----
 
+    async stopUnrecorded(spec: ProcessSpec): Promise<void> {
+        const self = processProvider;
+        const fs: Fs = require("node:fs");
+        let record: string[];
+        try { record = fs.readFileSync(`${spec.logFile}.supervisor`, "utf8").split(" "); } catch { return; }
+        const [pid, startTicks] = [Number(record[0]), record[1] ?? ""];
+        if (!Number.isInteger(pid) || pid <= 1 || startTicks === "") return;
+        if (!self.alive(pid, startTicks) && self.groupMembers(pid, startTicks).length === 0) return;
+        await self.delete("", { ...spec, pid, startTicks, supervised: true });
+    },
+
     /** Starts the supervisor, which starts the component; returns the supervisor's pid. */
     spawn(spec: ProcessSpec): number {
         const fs: Fs = require("node:fs");
@@ -330,6 +348,12 @@ const processProvider: ProcessProvider = {
         child.stdin?.end(JSON.stringify(supervised));
         child.unref();
         if (!child.pid) throw new Error(`${spec.name}: could not start the supervisor for ${spec.command}`);
+        // Recorded beside the log before anything waits, so a create the engine never hears of can be undone.
+        const record = `${spec.logFile}.supervisor`;
+        const tmp = `${record}.${process.pid}.tmp`;
+        fs.rmSync(tmp, { force: true });
+        fs.writeFileSync(tmp, `${child.pid} ${processProvider.startTicks(child.pid)}`, { flag: "wx", mode: 0o600 });
+        fs.renameSync(tmp, record);
         return child.pid;
     },
 

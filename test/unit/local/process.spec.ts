@@ -115,6 +115,39 @@ describe("local process provider: the https health check", function () {
     });
 });
 
+describe("local process provider: a create the engine never recorded", function () {
+    this.timeout(60_000);
+    let dir: string;
+    beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-proc-"))));
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    // A `pulumi up` killed while a create waited for health leaves its supervisor running with no state entry;
+    // the next up creates the resource again, and must not leave the old one holding the port.
+    it("stops the supervisor a lost create left running before it starts the new one, which then holds the port", async function () {
+        const port = await freePort();
+        const owner = path.join(dir, "owner");
+        // Each instance writes its own pid to the file once it holds the port, and exits if it cannot bind.
+        const script = `const s = require("node:net").createServer(); s.on("error", () => process.exit(1)); s.listen(${port}, "127.0.0.1", () => require("node:fs").writeFileSync(${JSON.stringify(owner)}, String(process.pid)));`;
+        const spec: ProcessSpec = {
+            name: "orphaned", command: process.execPath, args: ["-e", script], logFile: path.join(dir, "orphaned.log"),
+            health: { kind: "tcp", host: "127.0.0.1", port }, startTimeoutSeconds: 20,
+        };
+        const lost = (await processProvider.create(spec)).outs!;
+        const lostComponent = Number(fs.readFileSync(owner, "utf8"));
+        assert.equal(fs.statSync(`${spec.logFile}.supervisor`).mode & 0o777, 0o600);
+        const { id, outs } = await processProvider.create(spec);
+        try {
+            assert.equal(processProvider.alive(lost.pid, lost.startTicks), false, "the unrecorded supervisor still runs");
+            assert.equal(fs.existsSync(`/proc/${lostComponent}`), false, "its component still runs");
+            const holder = Number(fs.readFileSync(owner, "utf8"));
+            assert.notEqual(holder, lostComponent);
+            assert.ok(processProvider.groupMembers(outs!.pid, outs!.startTicks).includes(holder), "the port is not held by the new supervisor's component");
+        } finally {
+            await processProvider.delete(id, outs!);
+        }
+    });
+});
+
 describe("local process provider: stopping a component", function () {
     this.timeout(60_000);
     let dir: string;
