@@ -17,17 +17,16 @@ import * as path from "node:path";
 import { pkiFiles, pkiPair } from "../../components/common";
 import * as https from "node:https";
 import { inventoryDials, servedCertificate } from "../../platforms/local/certs";
-import { planLocalStack } from "../../platforms/local/plan";
+import { processProvider } from "../../platforms/local/process";
 import type { OutputMap } from "@pulumi/pulumi/automation";
-import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
+import { HaStack, haStack } from "./ha-stack";
+import { ProgramStack, toolchain } from "./harness";
 import { ProbeLoop } from "./ha-probe";
 import { Credential, fromKubeconfig, request } from "./kube";
-import { runKubeBench, USER_LAYOUT_ROOT_ONLY } from "./kube-bench-run";
 import { E2E_PORTS } from "./ports";
 import { allProcesses, timingLog, until } from "./processes";
 
 const ports = E2E_PORTS.caRotation;
-const system = process.getuid?.() === 0;
 const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
     "etcd", "etcdctl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-bench", "haproxy"];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -51,11 +50,10 @@ describe("CA rotation of the cluster, etcd and front-proxy CAs on the local ha t
     let ps: ProgramStack;
     let oldAdmin: Credential;
     let token: string;
-    let stateDir: string | undefined;
+    let ha: HaStack | undefined;
     let apiservers: { url: string; host: string; port: number }[] = [];
     let files: { ca: string; frontProxyCa: string; frontProxyClient: string; etcdCa: string };
     let etcdDials: ReturnType<typeof inventoryDials> = [];
-    let kubeBench: { nodeRoot?: string; config: ReturnType<typeof planLocalStack>["nodes"][number]["kubeBenchConfig"] } | undefined;
     const { timings, timed } = timingLog();
 
     const setPhase = (generation: number, phase: string) => ps.stack.setConfig("hardened-cluster:pki", {
@@ -104,42 +102,38 @@ describe("CA rotation of the cluster, etcd and front-proxy CAs on the local ha t
         return fromKubeconfig(res.outputs.kubeconfig.value);
     };
 
+    /** A CLI command in the stack's project, its output collected. */
+    const cli = (command: string, args: string[], env: Record<string, string> = {}) => {
+        const child = spawn(command, args, { cwd: ps.workDir, env: { ...process.env, ...ps.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        const run = { child, out: "", exited: new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on("exit", (code, signal) => r({ code, signal }))) };
+        child.stdout.on("data", (d) => (run.out += d));
+        child.stderr.on("data", (d) => (run.out += d));
+        return run;
+    };
     /**
      * `pulumi up` from the CLI, killed with SIGKILL together with every plugin it started (as when the operator's
      * machine loses the session) once `when` holds; the supervisors it started, detached, live on.
      */
     const killedUp = async (when: () => boolean) => {
-        const cli = spawn(path.join(toolchain().bin, "pulumi"), ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", ps.stackName], {
-            cwd: ps.workDir, env: { ...process.env, ...ps.env }, stdio: ["ignore", "pipe", "pipe"],
-        });
-        let out = "";
-        cli.stdout.on("data", (d) => (out += d));
-        cli.stderr.on("data", (d) => (out += d));
-        const exited = new Promise<NodeJS.Signals | null>((r) => cli.on("exit", (_code, signal) => r(signal)));
+        const up = cli(path.join(toolchain().bin, "pulumi"), ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", ps.stackName]);
         await until("the moment to kill pulumi up", 300, async () => {
-            if (cli.exitCode !== null) throw new Error(`pulumi up ended before it was killed:\n${out}`);
+            if (up.child.exitCode !== null) throw new Error(`pulumi up ended before it was killed:\n${up.out}`);
             return when() || undefined;
         });
         const procs = allProcesses();
-        const tree = [cli.pid!];
+        const tree = [up.child.pid!];
         for (let i = 0; i < tree.length; i++) {
             tree.push(...procs.filter((p) => p.ppid === tree[i] && !p.args.some((a) => a.endsWith("supervisor.js"))).map((p) => p.pid));
         }
         for (const p of tree) try { process.kill(p, "SIGKILL"); } catch { /* exited meanwhile */ }
-        assert.equal(await exited, "SIGKILL", out);
+        assert.equal((await up.exited).signal, "SIGKILL", up.out);
         timings.push(`killed pulumi up: ${tree.length} processes`);
     };
     /** A command as the README runs it, through scripts/pulumi (which clears the lock a killed run left); its output. */
     const wrapper = async (...args: string[]) => {
-        const cli = spawn("bash", [path.join(ps.workDir, "scripts", "pulumi"), ...args, "--yes", "--skip-preview", "--non-interactive", "-s", ps.stackName], {
-            cwd: ps.workDir, env: { ...process.env, ...ps.env, HC_TOOLCHAIN_DIR: toolchain().dir }, stdio: ["ignore", "pipe", "pipe"],
-        });
-        let out = "";
-        cli.stdout.on("data", (d) => (out += d));
-        cli.stderr.on("data", (d) => (out += d));
-        const code = await new Promise<number | null>((r) => cli.on("exit", (c) => r(c)));
-        assert.equal(code, 0, out);
-        return out;
+        const run = cli("bash", [path.join(ps.workDir, "scripts", "pulumi"), ...args, "--yes", "--skip-preview", "--non-interactive", "-s", ps.stackName], { HC_TOOLCHAIN_DIR: toolchain().dir });
+        assert.equal((await run.exited).code, 0, run.out);
+        return run.out;
     };
     const wrapperUp = async () => {
         assert.match(await wrapper("up"), /scripts\/pulumi: removed the lock on stack .* left when it was killed/);
@@ -151,29 +145,21 @@ describe("CA rotation of the cluster, etcd and front-proxy CAs on the local ha t
         const recorded = (state.resources as { outputs?: { supervised?: boolean; pid?: number; startTicks?: string } }[])
             .map((r) => r.outputs).filter((o) => o?.supervised === true);
         assert.ok(recorded.length >= 10, `only ${recorded.length} supervised processes in the state`);
-        for (const o of recorded) {
-            const stat = fs.readFileSync(`/proc/${o!.pid}/stat`, "utf8");
-            assert.equal(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19], o!.startTicks, `supervisor ${o!.pid} is not the one the state records`);
-        }
+        for (const o of recorded) assert.equal(processProvider.startTicks(o!.pid!), o!.startTicks, `supervisor ${o!.pid} is not the one the state records`);
         return { pids: new Set(recorded.map((o) => o!.pid!)), pending: (state.pending_operations ?? []) as unknown[] };
     };
 
     before(async function () {
-        toolchain(...BINARIES);
-        const e2e = e2eLocal("ca-rotation", ports, system);
-        stateDir = e2e.stateDir;
-        const local = { ...e2e.local, topology: "ha" };
-        ps = await programStack({ name: "ca-rotation", blueprint: true, binaries: BINARIES, config: { "hardened-cluster:local": { value: JSON.stringify(local) } } });
-        const plan = planLocalStack({ stack: ps.stackName, local: local as never, toolchainBin: toolchain().bin, isRoot: system });
-        const cp = plan.nodes.filter((n) => !n.node.etcdOnly);
+        ha = await haStack("ca-rotation", ports, BINARIES);
+        ps = ha.ps;
+        const cp = ha.controlPlane;
         apiservers = cp.map((n) => ({ url: `https://${n.node.ip}:${ports.apiServer}`, host: n.node.ip, port: ports.apiServer }));
         const L = cp[0].node.layout;
         files = {
             ca: pkiPair(L, pkiFiles.ca).cert, frontProxyCa: pkiPair(L, pkiFiles.frontProxyCa).cert,
             frontProxyClient: pkiPair(L, pkiFiles.frontProxyClient).cert, etcdCa: pkiPair(L, pkiFiles.etcdCa, true).cert,
         };
-        etcdDials = inventoryDials(plan).filter((d) => d.process.startsWith("etcd"));
-        kubeBench = { config: cp[0].kubeBenchConfig, ...(system ? { nodeRoot: cp[0].node.runDir } : {}) };
+        etcdDials = inventoryDials(ha.plan).filter((d) => d.process.startsWith("etcd"));
         const res = await timed("cold up", () => ps.stack.up());
         assert.equal(res.summary.result, "succeeded");
         oldAdmin = fromKubeconfig(res.outputs.kubeconfig.value);
@@ -185,8 +171,7 @@ describe("CA rotation of the cluster, etcd and front-proxy CAs on the local ha t
     });
     after(async function () {
         console.log(`    timings:\n      ${timings.join("\n      ")}`);
-        await ps?.cleanup();
-        if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+        await ha?.cleanup();
     });
 
     it("refuses a skipped phase in the preview, before anything restarts", async function () {
@@ -304,10 +289,8 @@ describe("CA rotation of the cluster, etcd and front-proxy CAs on the local ha t
     });
 
     it("passes kube-bench on a control-plane node after the rotation", function () {
-        const report = runKubeBench(toolchain().bin, toolchain().kubeBenchCfg, kubeBench!.config, { targets: "master,etcd", ...(kubeBench!.nodeRoot ? { nodeRoot: kubeBench!.nodeRoot } : {}) });
-        const scored = report.filter((c) => c.scored);
-        assert.equal(scored.length, 53);
-        const notApplicable: Readonly<Record<string, string>> = system ? {} : USER_LAYOUT_ROOT_ONLY;
-        assert.deepEqual(scored.filter((c) => c.status !== "PASS" && !(c.id in notApplicable)).map((c) => `${c.id} ${c.status}: ${c.text}`), []);
+        const bench = ha!.kubeBench();
+        assert.equal(bench.scored, 53);
+        assert.deepEqual(bench.failing, []);
     });
 });

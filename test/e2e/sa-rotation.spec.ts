@@ -4,18 +4,15 @@
 // apiserver. The two orders that would break tokens are refused by the preview: a signer no apiserver verifies
 // yet, and dropping a key before its tokens can have expired (the error names when it becomes allowed).
 import { strict as assert } from "node:assert";
-import * as fs from "node:fs";
-import { planLocalStack } from "../../platforms/local/plan";
-import { e2eLocal, ProgramStack, programStack, toolchain } from "./harness";
+import { HaStack, haStack } from "./ha-stack";
+import type { ProgramStack } from "./harness";
 import { ProbeLoop } from "./ha-probe";
 import { Credential, fromKubeconfig, request } from "./kube";
-import { runKubeBench, USER_LAYOUT_ROOT_ONLY } from "./kube-bench-run";
 import { E2E_PORTS } from "./ports";
 import { allProcesses, timingLog } from "./processes";
 import { editState } from "./renewal";
 
 const ports = E2E_PORTS.serviceAccountRotation;
-const system = process.getuid?.() === 0;
 const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
     "etcd", "etcdctl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-bench", "haproxy"];
 const GATE_TYPE = "pulumi-nodejs:dynamic/hardened-cluster:ServiceAccountKeyGate";
@@ -28,9 +25,8 @@ describe("service-account key rotation on the local ha topology (real processes)
     this.timeout(30 * 60_000);
     let ps: ProgramStack;
     let admin: Credential;
-    let stateDir: string | undefined;
+    let ha: HaStack | undefined;
     let apiservers: string[] = [];
-    let kubeBench: { nodeRoot?: string; config: ReturnType<typeof planLocalStack>["nodes"][number]["kubeBenchConfig"] } | undefined;
     const { timings, timed } = timingLog();
 
     const setKeys = (keys: string[]) => ps.stack.setConfig("hardened-cluster:pki", { value: JSON.stringify({ serviceAccountKeys: keys }) });
@@ -74,23 +70,16 @@ describe("service-account key rotation on the local ha topology (real processes)
     const apiserverPids = () => allProcesses().filter((p) => p.name === "kube-apiserver" && p.args.some((a) => a.includes(String(ports.apiServer)))).map((p) => p.pid).sort();
 
     before(async function () {
-        toolchain(...BINARIES);
-        const e2e = e2eLocal("sa-rotation", ports, system);
-        stateDir = e2e.stateDir;
-        const local = { ...e2e.local, topology: "ha" };
-        ps = await programStack({ name: "sa-rotation", blueprint: true, binaries: BINARIES, config: { "hardened-cluster:local": { value: JSON.stringify(local) } } });
-        const plan = planLocalStack({ stack: ps.stackName, local: local as never, toolchainBin: toolchain().bin, isRoot: system });
-        const cp = plan.nodes.filter((n) => !n.node.etcdOnly);
-        apiservers = cp.map((n) => `https://${n.node.ip}:${ports.apiServer}`);
-        kubeBench = { config: cp[0].kubeBenchConfig, ...(system ? { nodeRoot: cp[0].node.runDir } : {}) };
+        ha = await haStack("sa-rotation", ports, BINARIES);
+        ps = ha.ps;
+        apiservers = ha.controlPlane.map((n) => `https://${n.node.ip}:${ports.apiServer}`);
         const res = await timed("cold up", () => ps.stack.up());
         assert.equal(res.summary.result, "succeeded");
         admin = fromKubeconfig(res.outputs.kubeconfig.value);
     });
     after(async function () {
         console.log(`    timings:\n      ${timings.join("\n      ")}`);
-        await ps?.cleanup();
-        if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
+        await ha?.cleanup();
     });
 
     it("rotates the signing key in three ups: old tokens keep working until their key is dropped, new ones carry the new kid", async function () {
@@ -152,10 +141,8 @@ describe("service-account key rotation on the local ha topology (real processes)
     });
 
     it("passes kube-bench on a control-plane node after the rotation", function () {
-        const report = runKubeBench(toolchain().bin, toolchain().kubeBenchCfg, kubeBench!.config, { targets: "master,etcd", ...(kubeBench!.nodeRoot ? { nodeRoot: kubeBench!.nodeRoot } : {}) });
-        const scored = report.filter((c) => c.scored);
-        assert.equal(scored.length, 53);
-        const notApplicable: Readonly<Record<string, string>> = system ? {} : USER_LAYOUT_ROOT_ONLY;
-        assert.deepEqual(scored.filter((c) => c.status !== "PASS" && !(c.id in notApplicable)).map((c) => `${c.id} ${c.status}: ${c.text}`), []);
+        const bench = ha!.kubeBench();
+        assert.equal(bench.scored, 53);
+        assert.deepEqual(bench.failing, []);
     });
 });
