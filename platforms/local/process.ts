@@ -117,6 +117,10 @@ export interface ProcessProvider extends pulumi.dynamic.ResourceProvider<Process
     delete(id: string, state: ProcessState): Promise<void>;
     /** Stops the supervisor last started for this spec (its record beside the log) if it is still running. */
     stopUnrecorded(spec: ProcessSpec): Promise<void>;
+    /** Writes "<pid> <start ticks>" to a new file beside `target` (O_EXCL|O_NOFOLLOW, 0600); returns its path. */
+    writePidAside(target: string, pid: number): string;
+    /** The pid and start ticks a file written by writePidAside holds; undefined when it is missing or malformed. */
+    readPid(file: string): { pid: number; startTicks: string } | undefined;
     /** Absolute path of supervisor.js. */
     supervisorScript: string;
     spawn(spec: ProcessSpec): number;
@@ -226,10 +230,7 @@ const processProvider: ProcessProvider = {
         const deadline = Date.now() + timeoutMs;
         // The holder's pid goes in before the lock appears (written aside, then linked: link fails if the name
         // exists), so a waiter never reads an empty lock and takes it for a dead holder's.
-        const mine = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-        const fd = fs.openSync(mine, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
-        fs.writeSync(fd, `${process.pid} ${self.startTicks(process.pid)}`);
-        fs.closeSync(fd);
+        const mine = self.writePidAside(file, process.pid);
         for (;;) {
             try {
                 fs.linkSync(mine, file);
@@ -243,8 +244,8 @@ const processProvider: ProcessProvider = {
             }
             // A holder killed mid-restart (a SIGKILLed pulumi up) leaves its file: taken over once it is gone.
             try {
-                const [pid, ticks] = fs.readFileSync(file, "utf8").split(" ");
-                if (!self.alive(Number(pid), ticks)) {
+                const holder = self.readPid(file);
+                if (!holder || !self.alive(holder.pid, holder.startTicks)) {
                     fs.unlinkSync(file);
                     continue;
                 }
@@ -292,13 +293,29 @@ const processProvider: ProcessProvider = {
 
     async stopUnrecorded(spec: ProcessSpec): Promise<void> {
         const self = processProvider;
+        const last = self.readPid(`${spec.logFile}.supervisor`);
+        if (!last || (!self.alive(last.pid, last.startTicks) && self.groupMembers(last.pid, last.startTicks).length === 0)) return;
+        await self.delete("", { ...spec, ...last, supervised: true });
+    },
+
+    writePidAside(target: string, pid: number): string {
         const fs: Fs = require("node:fs");
-        let record: string[];
-        try { record = fs.readFileSync(`${spec.logFile}.supervisor`, "utf8").split(" "); } catch { return; }
-        const [pid, startTicks] = [Number(record[0]), record[1] ?? ""];
-        if (!Number.isInteger(pid) || pid <= 1 || startTicks === "") return;
-        if (!self.alive(pid, startTicks) && self.groupMembers(pid, startTicks).length === 0) return;
-        await self.delete("", { ...spec, pid, startTicks, supervised: true });
+        const aside = `${target}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+        const fd = fs.openSync(aside, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+        try {
+            fs.writeSync(fd, `${pid} ${processProvider.startTicks(pid)}`);
+        } finally {
+            fs.closeSync(fd);
+        }
+        return aside;
+    },
+
+    readPid(file: string): { pid: number; startTicks: string } | undefined {
+        const fs: Fs = require("node:fs");
+        let fields: string[];
+        try { fields = fs.readFileSync(file, "utf8").split(" "); } catch { return undefined; }
+        const [pid, startTicks] = [Number(fields[0]), fields[1] ?? ""];
+        return Number.isInteger(pid) && pid > 1 && startTicks !== "" ? { pid, startTicks } : undefined;
     },
 
     /** Starts the supervisor, which starts the component; returns the supervisor's pid. */
@@ -350,10 +367,7 @@ const processProvider: ProcessProvider = {
         if (!child.pid) throw new Error(`${spec.name}: could not start the supervisor for ${spec.command}`);
         // Recorded beside the log before anything waits, so a create the engine never hears of can be undone.
         const record = `${spec.logFile}.supervisor`;
-        const tmp = `${record}.${process.pid}.tmp`;
-        fs.rmSync(tmp, { force: true });
-        fs.writeFileSync(tmp, `${child.pid} ${processProvider.startTicks(child.pid)}`, { flag: "wx", mode: 0o600 });
-        fs.renameSync(tmp, record);
+        fs.renameSync(processProvider.writePidAside(record, child.pid), record);
         return child.pid;
     },
 
