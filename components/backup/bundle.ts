@@ -10,6 +10,17 @@ export const BUNDLE_FORMAT = "hardened-cluster/etcd-backup/v1";
 export const BUNDLE_FILES = ["snapshot.db.sealed", "status.json.sealed", "keys.json.sealed", "cas.json.sealed"] as const;
 export type BundleFile = (typeof BUNDLE_FILES)[number];
 
+/**
+ * A bundle a node writes to S3 (the AWS platform): the same contents, stored plain inside a bucket whose only
+ * accepted encryption is SSE-KMS by the cluster key, because a node has no place to keep a sealing key that the
+ * cluster key does not already guard. Its manifest is uploaded last, so a bundle without one is unfinished.
+ */
+export const S3_BUNDLE_FORMAT = "hardened-cluster/etcd-backup-s3/v1";
+export const S3_BUNDLE_FILES = ["snapshot.db", "status.json", "keys.json", "cas.json"] as const;
+
+/** The CAs whose fingerprints a bundle records, by name, and the path suffix of each one's certificate. */
+export const BUNDLE_CAS: readonly (readonly [string, string])[] = [["kubernetes", "/pki/ca.crt"], ["etcd", "/pki/etcd/ca.crt"], ["front-proxy", "/pki/front-proxy-ca.crt"]];
+
 /** `etcdutl snapshot status -w json`. */
 export interface SnapshotStatus {
     hash: number;

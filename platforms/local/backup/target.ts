@@ -3,7 +3,7 @@
 // `npm run backup` and the exported takeBackup derive it from the stack plan the same way.
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
-import { flags } from "../../../components/backup";
+import { BUNDLE_CAS, flags } from "../../../components/backup";
 import type { EtcdKv } from "../../../components/encryption/scan";
 import { controlPlaneFile, etcdHealthClient, LocalNodePlan, LocalStackPlan } from "../plan";
 
@@ -47,7 +47,7 @@ export function etcdMembers(plan: Pick<LocalStackPlan, "nodes">): EtcdMember[] {
 
 export function backupTarget(plan: LocalStackPlan, keyFile = defaultKeyFile(plan)): BackupTarget {
     const caFiles: Record<string, string> = {};
-    for (const [name, suffix] of [["kubernetes", "/pki/ca.crt"], ["etcd", "/pki/etcd/ca.crt"], ["front-proxy", "/pki/front-proxy-ca.crt"]]) {
+    for (const [name, suffix] of BUNDLE_CAS) {
         const f = controlPlaneFile(plan, suffix);
         if (f) caFiles[name] = f;
     }
