@@ -57,7 +57,7 @@ export function planStack(all: Readonly<Record<string, string>>, stack: string, 
             errors.attempt(() => fail(CONFIG_KEYS.aws, undefined, "the aws platform needs it: set at least clusterName and region"));
         } else if (!errors.has(CONFIG_KEYS.aws)) {
             errors.attempt(() => {
-                const aws = planAwsProgram({ stack, aws: config.aws as AwsOptions, settings, keys: CONFIG_KEYS, providerRegion: all["aws:region"] });
+                const aws = planAwsProgram({ stack, aws: config.aws as AwsOptions, settings, backup: config.backup, keys: CONFIG_KEYS, providerRegion: all["aws:region"] });
                 plan = { platform: "aws", config, cluster: aws.cluster, aws };
             });
         }
@@ -89,7 +89,7 @@ export function deliverStack(plan: StackPlan, kubeBenchCfg?: string): ClusterDel
             provider: aws.provider, posture: aws.posture,
             outputs: {
                 vpcId: c.vpcId, apiDnsName: c.apiDnsName, apiLoadBalancerArn: c.apiLoadBalancerArn, controlPlaneInstanceIds: c.controlPlaneInstanceIds,
-                workerGroupName: c.workerGroupName, auditLogGroup: c.auditLogGroupName, alarmTopicArn: c.alarmTopicArn,
+                workerGroupName: c.workerGroupName, auditLogGroup: c.auditLogGroupName, alarmTopicArn: c.alarmTopicArn, backupBucket: c.backupBucket,
                 certificates: aws.pki.inventory,
             },
         };

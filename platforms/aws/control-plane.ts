@@ -1,12 +1,15 @@
 // Control-plane nodes are plain EC2 instances with fixed private addresses, one per zone in turn: etcd's
 // member list and the serving certificates name those addresses, so they must be known before anything
 // exists (controlPlaneNodes() is pure for that reason) and must survive a node being replaced.
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { auditLogFiles } from "../../components/audit";
 import { configFile, kubeadmLayout } from "../../components/common";
 import { EncryptionOptions } from "../../components/encryption";
 import { ETCD_DEVICE, hardenedLaunchTemplate } from "./launch-template";
+import { BUNDLE_CAS } from "../../components/backup";
+import { BACKUP_SCRIPT, BACKUP_UNIT, BackupScriptInput, etcdBackupScript, etcdBackupService, etcdBackupTimer } from "./backup";
 import { CERT_EXPIRY_SCRIPT, CERT_EXPIRY_UNIT, certExpiryScript, certExpiryService, certExpiryTimer } from "./cert-expiry";
 import { CLOUDWATCH_AGENT_CONFIG, CLOUDWATCH_AGENT_CTL, cloudWatchAgentConfig, metricNamespace } from "./monitoring";
 import { hostAddress } from "./network-plan";
@@ -92,6 +95,40 @@ export interface ControlPlaneUserDataInput {
     secretsKeyArn: string;
     auditLogGroupName: string;
     contents: readonly string[];
+    backup: NodeBackup;
+}
+
+/** What a node's backup script needs that is not in its software: where bundles go and how many stay. */
+export interface NodeBackup {
+    stack: string;
+    bucket: string;
+    prefix: string;
+    clusterKeyArn: string;
+    retention: number;
+    intervalMinutes: number;
+}
+
+/**
+ * The backup script's inputs from the node's own software: etcdctl and etcdutl beside etcd, the member's first
+ * client URL, the etcd health-check client pair, and the CAs a bundle records.
+ */
+export function nodeBackupInput(r: ResolvedAwsOptions, node: string, software: NodeSoftware, b: NodeBackup): BackupScriptInput {
+    const etcd = software.units.find((u) => u.name === "etcd");
+    if (!etcd) throw new Error(`${node}: no etcd unit to back up`);
+    const listen = etcd.execStart.find((a) => a.startsWith("--listen-client-urls="))?.split("=")[1]?.split(",")[0];
+    if (!listen) throw new Error(`${node}: the etcd unit has no --listen-client-urls`);
+    const file = (suffix: string) => {
+        const f = software.files.find((x) => x.path.endsWith(suffix))?.path;
+        if (!f) throw new Error(`${node}: no file ending ${suffix} for the backup`);
+        return f;
+    };
+    const bin = path.dirname(etcd.execStart[0]);
+    return {
+        stack: b.stack, clusterName: r.clusterName, node, region: r.region, bucket: b.bucket, prefix: b.prefix, keyArn: b.clusterKeyArn,
+        namespace: metricNamespace(r.clusterName), retention: b.retention, etcdctl: path.join(bin, "etcdctl"), etcdutl: path.join(bin, "etcdutl"),
+        endpoint: listen, caFile: file("/pki/etcd/ca.crt"), certFile: file("/pki/etcd/healthcheck-client.crt"), keyFile: file("/pki/etcd/healthcheck-client.key"),
+        caFiles: Object.fromEntries(BUNDLE_CAS.map(([name, suffix]) => [name, file(suffix)])),
+    };
 }
 
 export function controlPlaneCloudConfig(i: ControlPlaneUserDataInput): CloudConfigSpec {
@@ -112,9 +149,13 @@ export function controlPlaneCloudConfig(i: ControlPlaneUserDataInput): CloudConf
                 path: CERT_EXPIRY_SCRIPT, permissions: "0755",
                 content: certExpiryScript({ region: r.region, namespace: metricNamespace(r.clusterName), node: i.node, certFiles: software.files.map((f) => f.path).filter((p) => p.endsWith(".crt")) }),
             },
+            { path: BACKUP_SCRIPT, permissions: "0755", content: etcdBackupScript(nodeBackupInput(r, i.node, software, i.backup)) },
         ],
         // After the fetch unit, so the first run finds the node's files.
-        timers: [{ name: CERT_EXPIRY_UNIT, service: certExpiryService([FETCH_UNIT]), timer: certExpiryTimer() }],
+        timers: [
+            { name: CERT_EXPIRY_UNIT, service: certExpiryService([FETCH_UNIT]), timer: certExpiryTimer() },
+            { name: BACKUP_UNIT, service: etcdBackupService([FETCH_UNIT]), timer: etcdBackupTimer(i.backup.intervalMinutes) },
+        ],
         fetched: fetchedFiles(software),
         disks: [{ device: ETCD_DEVICE, label: "etcd", mountPoint: ETCD_DATA_DIR, owner: etcd?.user ? `${etcd.user}:${etcd.user}` : undefined }],
         packages: ["amazon-cloudwatch-agent"],
@@ -137,6 +178,7 @@ export interface ControlPlaneArgs {
     clusterKeyArn: pulumi.Input<string>;
     secretsKeyArn: pulumi.Input<string>;
     auditLogGroupName: pulumi.Input<string>;
+    backup: { stack: string; bucket: pulumi.Input<string>; prefix: string; retention: number; intervalMinutes: number };
     /** Created first, so a node never boots before its secrets exist. */
     dependsOn: pulumi.Input<pulumi.Resource>[];
     tags: Record<string, string>;
@@ -152,9 +194,11 @@ export class ControlPlane extends pulumi.ComponentResource {
         this.launchTemplates = [];
         this.instances = args.nodes.map((node, i) => {
             const software = args.software[i];
-            const userData = pulumi.all([args.secretsKeyArn, args.auditLogGroupName, pulumi.all(inlineContents(software))])
-                .apply(([secretsKeyArn, auditLogGroupName, contents]) =>
-                    renderCloudConfig(controlPlaneCloudConfig({ r, node: node.name, software, secretsKeyArn, auditLogGroupName, contents })));
+            const userData = pulumi.all([args.secretsKeyArn, args.auditLogGroupName, pulumi.all(inlineContents(software)), args.backup.bucket, args.clusterKeyArn])
+                .apply(([secretsKeyArn, auditLogGroupName, contents, bucket, clusterKeyArn]) =>
+                    renderCloudConfig(controlPlaneCloudConfig({
+                        r, node: node.name, software, secretsKeyArn, auditLogGroupName, contents, backup: { ...args.backup, bucket, clusterKeyArn },
+                    })));
             const tags = { ...args.tags, Name: `${r.clusterName}-${node.name}`, "hardened-cluster/role": "control-plane" };
             const lt = hardenedLaunchTemplate(`${name}-${node.name}`, {
                 instanceType: r.controlPlane.instanceType,

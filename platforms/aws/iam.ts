@@ -3,6 +3,7 @@
 // secrets" must hold even if one node is compromised; one role for all workers, which share one secret.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { backupNodeStatements } from "./backup";
 import { metricNamespace } from "./monitoring";
 import { controlPlaneReadPrefixes, workerReadPrefixes } from "./secrets";
 
@@ -85,6 +86,8 @@ export interface ControlPlanePolicyInput {
     clusterKeyArn: string;
     secretsKeyArn: string;
     auditLogGroupArn: string;
+    /** The etcd backup bucket's name and the cluster's prefix in it. */
+    backup: { bucket: string; prefix: string };
 }
 
 export function controlPlaneNodePolicy(ctx: ArnContext, p: ControlPlanePolicyInput): PolicyDocument {
@@ -106,13 +109,15 @@ export function controlPlaneNodePolicy(ctx: ArnContext, p: ControlPlanePolicyInp
                 Resource: [p.auditLogGroupArn, `${p.auditLogGroupArn}:log-stream:*`],
             },
             {
-                // PutMetricData has no resource ARN; the condition keeps each node to its cluster's namespace.
+                // Certificate expiry and backups. PutMetricData has no resource ARN; the condition keeps each node to
+                // its cluster's namespace.
                 Sid: "PublishCertificateExpiry",
                 Effect: "Allow",
                 Action: ["cloudwatch:PutMetricData"],
                 Resource: "*",
                 Condition: { StringEquals: { "cloudwatch:namespace": metricNamespace(p.clusterName) } },
             },
+            ...backupNodeStatements(ctx, p.backup.bucket, p.backup.prefix, p.clusterKeyArn),
             ...sessionManagerStatements(ctx),
         ],
     };

@@ -3,11 +3,14 @@
 // network, groups, logs, secrets, control plane, load balancer, join token, workers.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import type { BackupOptions, ResolvedBackup } from "../../components/backup";
 import { fail, parseHttpsUrl, key, toYaml } from "../../components/common";
 import { EncryptionAtRest, EncryptionOptions, resolveEncryption } from "../../components/encryption";
 import {
-    ControlPlane, ControlPlaneNode, ENCRYPTION_CONFIG_PATH, KMS_PLUGIN_ENDPOINT, KMS_PLUGIN_UNIT, awsEncryptionOptions, controlPlaneNodes,
+    ControlPlane, ControlPlaneNode, ENCRYPTION_CONFIG_PATH, KMS_PLUGIN_ENDPOINT, KMS_PLUGIN_UNIT, awsEncryptionOptions, controlPlaneNodes, nodeBackupInput,
 } from "./control-plane";
+import { backupPrefix, resolveAwsBackup } from "./backup";
+import { BackupBucketSettings, backupBucket } from "./backup-store";
 import { ArnContext, controlPlaneNodePolicy, ec2Role, nodeRole, workerNodePolicy } from "./iam";
 import { ClusterKeys } from "./kms";
 import { Monitoring, securityEvents } from "./monitoring";
@@ -66,6 +69,10 @@ export interface AwsClusterArgs {
     apiServerUrl: string;
     /** Default awsEncryptionOptions(): KMS v2 through the plugin. Local providers remain possible for a migration. */
     encryption?: EncryptionOptions;
+    /** etcd backups (the stack's hardened-cluster:backup): every 15 minutes to the cluster's bucket unless set. */
+    backup?: BackupOptions;
+    /** Root of the backup option's error key paths. Default "backup". */
+    backupConfigKey?: string;
     /** Clock for the join-token window; tests pin it. */
     nowMs?: number;
 }
@@ -81,12 +88,14 @@ interface Plan {
     apiServerUrl: string;
     /** Every SSM parameter the cluster will hold, with the roles that may read it. */
     parameters: PlannedParameter[];
+    backup: ResolvedBackup & { intervalMinutes: number };
 }
 
 /** Everything that can be wrong with the inputs, checked without creating anything. */
 export function planAwsCluster(args: AwsClusterArgs): Plan {
     const configKey = args.configKey ?? "aws";
     const r = resolveAwsOptions(args.options, configKey);
+    const backup = resolveAwsBackup(args.backup, args.backupConfigKey ?? "backup");
     const nodes = controlPlaneNodes(r);
     const names = nodes.map((n) => n.name);
     nodes.forEach((n, i) => checkNodeName(key(configKey, "controlPlaneNodes", i), n.name));
@@ -119,6 +128,11 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
             files: [...(s?.files ?? []), { path: ENCRYPTION_CONFIG_PATH, ssmParameter: enc.name, mode: 0o600, owner: apiserverUser }],
         };
         checkNodeSoftware(k, withEncryption, controlPlaneReadPrefixes(r.clusterName, node.name), planned, [KMS_PLUGIN_UNIT, FETCH_UNIT.replace(/\.service$/, "")]);
+        try {
+            nodeBackupInput(r, node.name, withEncryption, { stack: "check", bucket: "bucket-to-be", prefix: backupPrefix(r.clusterName), clusterKeyArn: "arn:aws:kms:r:1:key/k", retention: backup.retention, intervalMinutes: backup.intervalMinutes });
+        } catch (e) {
+            fail(k, undefined, `etcd backups need it: ${(e as Error).message}`);
+        }
         return withEncryption;
     });
 
@@ -141,7 +155,7 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
         fail(key(wk, "units"), w.units.map((u) => u.name), `name the kubelet's unit "${KUBELET_UNIT}": the platform applies its kernel settings before it starts`);
     }
     securityEvents(r.secretReaders, configKey);
-    return { r, nodes, cpSoftware, workerSoftware, encryption, encryptionParameter: enc.name, bootstrapParameter: boot.name, apiServerUrl, parameters };
+    return { r, nodes, cpSoftware, workerSoftware, encryption, encryptionParameter: enc.name, bootstrapParameter: boot.name, apiServerUrl, parameters, backup };
 }
 
 /**
@@ -172,6 +186,8 @@ export class AwsCluster extends pulumi.ComponentResource {
     readonly secretsKeyArn: pulumi.Output<string>;
     readonly auditLogGroupName: pulumi.Output<string>;
     readonly alarmTopicArn: pulumi.Output<string>;
+    /** Where etcd bundles land, under backupPrefix(clusterName). */
+    readonly backupBucket: pulumi.Output<string>;
     /** Identifiers an operator looks for first: the control-plane instances, the NLB, the worker group. */
     readonly controlPlaneInstanceIds: pulumi.Output<string[]>;
     readonly apiLoadBalancerArn: pulumi.Output<string>;
@@ -201,6 +217,8 @@ export class AwsCluster extends pulumi.ComponentResource {
         // Roles first: the keys' policies name them. Their policies come after the keys and log group they name.
         const cpRoles = nodes.map((n) => ec2Role(`${name}-${n.name}`, tags, parent));
         const workerRole = ec2Role(`${name}-workers`, tags, parent);
+        const prefix = backupPrefix(r.clusterName);
+        const bucket = backupBucket(`${name}-backups`, r.clusterName, r.environment === "prod", tags, parent);
         const keys = new ClusterKeys(`${name}-keys`, {
             clusterName: r.clusterName,
             ctx,
@@ -210,6 +228,7 @@ export class AwsCluster extends pulumi.ComponentResource {
                 ...nodes.map((n, i) => ({ roleArn: cpRoles[i].arn, prefixes: controlPlaneReadPrefixes(r.clusterName, n.name) })),
                 { roleArn: workerRole.arn, prefixes: workerReadPrefixes(r.clusterName) },
             ],
+            backupObjectArns: pulumi.all([ctx, bucket.bucket]).apply(([c, b]) => `arn:${c.partition}:s3:::${b}/${prefix}/*`),
             deletionWindowInDays: r.environment === "prod" ? 30 : 7,
             rotationPeriodInDays: r.kmsKeyRotationDays,
             tags,
@@ -231,13 +250,15 @@ export class AwsCluster extends pulumi.ComponentResource {
             clusterKeyArn: keys.clusterKey.arn,
             logRetentionDays: r.logRetentionDays,
             events: securityEvents(r.secretReaders, r.configKey),
+            backupIntervalMinutes: plan.backup.intervalMinutes,
             tags,
         }, parent);
+        new BackupBucketSettings(`${name}-backups`, { bucket, ctx, clusterKeyArn: keys.clusterKey.arn }, parent);
 
         const cpProfiles = nodes.map((n, i) => {
-            const policy = pulumi.all([ctx, keys.clusterKey.arn, keys.secretsKey.arn, monitoring.auditLogGroup.arn])
-                .apply(([c, clusterKeyArn, secretsKeyArn, auditLogGroupArn]) =>
-                    controlPlaneNodePolicy(c, { clusterName: r.clusterName, node: n.name, clusterKeyArn, secretsKeyArn, auditLogGroupArn }));
+            const policy = pulumi.all([ctx, keys.clusterKey.arn, keys.secretsKey.arn, monitoring.auditLogGroup.arn, bucket.bucket])
+                .apply(([c, clusterKeyArn, secretsKeyArn, auditLogGroupArn, b]) =>
+                    controlPlaneNodePolicy(c, { clusterName: r.clusterName, node: n.name, clusterKeyArn, secretsKeyArn, auditLogGroupArn, backup: { bucket: b, prefix } }));
             return nodeRole(`${name}-${n.name}`, cpRoles[i], policy, tags, parent).profile;
         });
         const workerProfile = nodeRole(`${name}-workers`, workerRole,
@@ -260,6 +281,7 @@ export class AwsCluster extends pulumi.ComponentResource {
             clusterKeyArn: keys.clusterKey.arn,
             secretsKeyArn: keys.secretsKey.arn,
             auditLogGroupName: monitoring.auditLogGroup.name,
+            backup: { stack: pulumi.getStack(), bucket: bucket.bucket, prefix, retention: plan.backup.retention, intervalMinutes: plan.backup.intervalMinutes },
             dependsOn: cpSecrets,
             tags,
         }, parent);
@@ -301,6 +323,7 @@ export class AwsCluster extends pulumi.ComponentResource {
         this.secretsKeyArn = keys.secretsKey.arn;
         this.auditLogGroupName = monitoring.auditLogGroup.name;
         this.alarmTopicArn = monitoring.alarmTopic.arn;
+        this.backupBucket = bucket.bucket;
         this.controlPlaneInstanceIds = pulumi.all(controlPlane.instances.map((x) => x.id));
         this.apiLoadBalancerArn = lb.arn;
         this.workerGroupName = workers.group.name;
@@ -315,6 +338,7 @@ export class AwsCluster extends pulumi.ComponentResource {
             secretsKeyArn: this.secretsKeyArn,
             auditLogGroupName: this.auditLogGroupName,
             alarmTopicArn: this.alarmTopicArn,
+            backupBucket: this.backupBucket,
             controlPlaneInstanceIds: this.controlPlaneInstanceIds,
             apiLoadBalancerArn: this.apiLoadBalancerArn,
             workerGroupName: this.workerGroupName,

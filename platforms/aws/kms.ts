@@ -35,6 +35,8 @@ export interface ClusterKeyPrincipals {
     deployerArns: readonly string[];
     /** The node roles and the parameter paths each may decrypt. */
     readers: readonly ParameterReader[];
+    /** The roles that upload etcd bundles, and the object ARN pattern (bucket/prefix/*) they may encrypt for. */
+    backupWriters?: { roleArns: readonly string[]; objectArns: string };
 }
 
 /**
@@ -94,6 +96,18 @@ export function clusterKeyPolicy(ctx: ArnContext, clusterName: string, principal
                 StringLike: { "kms:EncryptionContext:PARAMETER_ARN": r.prefixes.map((p) => parameterArnPattern(ctx, p)) },
             },
         })),
+        ...(principals.backupWriters ? [{
+            // S3 asks for a data key per object with the object's ARN as context: only the backup prefix.
+            Sid: "NodesWriteBackups",
+            Effect: "Allow",
+            Principal: { AWS: [...principals.backupWriters.roleArns] },
+            Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+            Resource: "*",
+            Condition: {
+                StringEquals: { "kms:ViaService": `s3.${ctx.region}.${ctx.dnsSuffix}` },
+                StringLike: { "kms:EncryptionContext:aws:s3:arn": principals.backupWriters.objectArns },
+            },
+        } satisfies Statement] : []),
         {
             // EC2 Auto Scaling launches worker volumes with its service-linked role, which must exist in the account.
             Sid: "AutoScalingVolumes",
@@ -159,6 +173,8 @@ export interface ClusterKeysArgs {
     deployerArn: pulumi.Input<string>;
     /** Every node role with the parameter prefixes it reads; roles must exist before the key names them. */
     parameterReaders: { roleArn: pulumi.Input<string>; prefixes: string[] }[];
+    /** The etcd backup bucket's objects (arn:...:s3:::bucket/prefix/*), which the control-plane roles encrypt for. */
+    backupObjectArns: pulumi.Input<string>;
     /** 30 in prod (the maximum), so a mistaken destroy can be undone; 7 elsewhere. */
     deletionWindowInDays: number;
     /** aws.kmsKeyRotationDays. */
@@ -177,10 +193,11 @@ export class ClusterKeys extends pulumi.ComponentResource {
         this.clusterKey = new aws.kms.Key(`${name}-cluster`, {
             ...common,
             description: `${args.clusterName}: volumes, logs, parameters, alarms`,
-            policy: pulumi.all([ctx, args.deployerArn, pulumi.all(args.parameterReaders.map((r) => r.roleArn))])
-                .apply(([c, deployer, roleArns]) => JSON.stringify(clusterKeyPolicy(c, args.clusterName, {
+            policy: pulumi.all([ctx, args.deployerArn, pulumi.all(args.parameterReaders.map((r) => r.roleArn)), pulumi.all(args.controlPlaneRoleArns), args.backupObjectArns])
+                .apply(([c, deployer, roleArns, cpArns, backupObjects]) => JSON.stringify(clusterKeyPolicy(c, args.clusterName, {
                     deployerArns: deployerPrincipalArns(deployer),
                     readers: args.parameterReaders.map((r, i) => ({ roleArn: roleArns[i], prefixes: r.prefixes })),
+                    backupWriters: { roleArns: cpArns, objectArns: backupObjects },
                 }))),
         }, { parent: this });
         this.secretsKey = new aws.kms.Key(`${name}-secrets`, {

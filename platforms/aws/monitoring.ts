@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { fail, key } from "../../components/common";
+import { BACKUP_ALARM_INTERVALS, BACKUP_METRIC, BACKUP_UNIT, backupAlarmTerms } from "./backup";
 import { CERT_EXPIRY_ALARM_DAYS, CERT_EXPIRY_ALARM_PERIOD_SECONDS, CERT_EXPIRY_METRIC } from "./cert-expiry";
 
 export const CLOUDWATCH_AGENT_CONFIG = "/opt/aws/amazon-cloudwatch-agent/etc/hardened-cluster.json";
@@ -103,6 +104,8 @@ export interface MonitoringArgs {
     clusterKeyArn: pulumi.Input<string>;
     logRetentionDays: number;
     events: SecurityEvent[];
+    /** hardened-cluster:backup.intervalMinutes as resolved for AWS. */
+    backupIntervalMinutes: number;
     tags: Record<string, string>;
 }
 
@@ -147,22 +150,27 @@ export class Monitoring extends pulumi.ComponentResource {
                 tags: args.tags,
             }, { parent: this, dependsOn: [filter] });
         }
-        // Published by each control-plane node's timer (cert-expiry.ts). Missing data breaches: no node has
-        // reported for an hour, so nobody knows how long the certificates have left.
-        new aws.cloudwatch.MetricAlarm(`${name}-certificate-expiry`, {
-            alarmDescription: `${args.clusterName}: a certificate expires within ${CERT_EXPIRY_ALARM_DAYS} days, or no control-plane node reported its certificates for an hour; run pulumi up (README: Certificate renewal)`,
-            namespace: metricNamespace(args.clusterName),
-            metricName: CERT_EXPIRY_METRIC,
-            statistic: "Minimum",
-            period: CERT_EXPIRY_ALARM_PERIOD_SECONDS,
-            evaluationPeriods: 1,
-            threshold: CERT_EXPIRY_ALARM_DAYS,
-            comparisonOperator: "LessThanThreshold",
-            treatMissingData: "breaching",
-            alarmActions: [this.alarmTopic.arn],
-            okActions: [this.alarmTopic.arn],
-            tags: args.tags,
-        }, parent);
+        // Both metrics come from the control-plane nodes' timers, and missing data breaches: silence means no
+        // node could report, which is itself the thing to alarm on.
+        const nodeAlarm = (id: string, description: string, metricName: string, statistic: "Minimum" | "Sum", terms: { period: number; evaluationPeriods: number; threshold: number }) =>
+            new aws.cloudwatch.MetricAlarm(`${name}-${id}`, {
+                alarmDescription: `${args.clusterName}: ${description}`,
+                namespace: metricNamespace(args.clusterName),
+                metricName,
+                statistic,
+                ...terms,
+                comparisonOperator: "LessThanThreshold",
+                treatMissingData: "breaching",
+                alarmActions: [this.alarmTopic.arn],
+                okActions: [this.alarmTopic.arn],
+                tags: args.tags,
+            }, parent);
+        // cert-expiry.ts: no report for an hour means nobody knows how long the certificates have left.
+        nodeAlarm("certificate-expiry", `a certificate expires within ${CERT_EXPIRY_ALARM_DAYS} days, or no control-plane node reported its certificates for an hour; run pulumi up (README: Certificate renewal)`,
+            CERT_EXPIRY_METRIC, "Minimum", { period: CERT_EXPIRY_ALARM_PERIOD_SECONDS, evaluationPeriods: 1, threshold: CERT_EXPIRY_ALARM_DAYS });
+        // backup.ts: only the leading member's node publishes, one count per bundle in the bucket.
+        nodeAlarm("etcd-backup", `no etcd backup reached the bucket for ${BACKUP_ALARM_INTERVALS} intervals of ${args.backupIntervalMinutes} minutes; check the ${BACKUP_UNIT} unit on the control-plane nodes`,
+            BACKUP_METRIC, "Sum", { ...backupAlarmTerms(args.backupIntervalMinutes), threshold: 1 });
         this.registerOutputs({ auditLogGroupName: this.auditLogGroup.name, alarmTopicArn: this.alarmTopic.arn });
     }
 }

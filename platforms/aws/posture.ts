@@ -28,6 +28,7 @@ const AWS_GUARANTEES = [
     "the cluster key decrypts a parameter through SSM only for the role whose path holds it (encryption context PARAMETER_ARN) and for the deploying principal under the cluster's path",
     "etcd (2379-2380) reachable only between control-plane nodes; kubelets (10250) only from the control plane",
     "no EC2 key pair; nodes in private subnets; VPC flow logs to an encrypted log group",
+    "etcd snapshots uploaded by the leading member's node every backup interval to a versioned, private, TLS-only bucket that accepts only SSE-KMS by the cluster key; node roles cannot read them back; an alarm after two intervals without one",
 ];
 
 /** Reader (node name or "workers") to the parameters it may read, each list sorted. */

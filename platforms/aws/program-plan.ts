@@ -6,6 +6,8 @@ import * as path from "node:path";
 import { ClusterKeys, ClusterPlan, ClusterSettings, DEFAULT_CLUSTER_KEYS, planCluster, PlatformFacts, resolveCluster } from "../../components/cluster";
 import { cidrsOverlap, ConfigErrorList, fail, FileLayout, key, kubeadmLayout } from "../../components/common";
 import { NETWORK_DEFAULTS, renderControlPlane } from "../../components/control-plane";
+import type { BackupOptions } from "../../components/backup";
+import { resolveAwsBackup } from "./backup";
 import { awsEncryptionOptions, controlPlaneNodes, KMS_PLUGIN_ENDPOINT } from "./control-plane";
 import { API_PORT, internalNlbAddresses } from "./nlb";
 import { AwsOptions, ResolvedAwsOptions, resolveAwsOptions } from "./options";
@@ -22,12 +24,14 @@ export const ETCD_USER = "etcd";
 /** How the controller manager and scheduler reach their apiserver: an NLB does not hairpin a node to itself. */
 export const LOCAL_API_SERVER = `https://127.0.0.1:${API_PORT}`;
 
-export type AwsProgramKeys = ClusterKeys & { aws: string };
+export type AwsProgramKeys = ClusterKeys & { aws: string; backup: string };
 
 export interface AwsProgramInput {
     stack: string;
     aws: AwsOptions;
     settings?: ClusterSettings;
+    /** hardened-cluster:backup: on AWS a timer on every control-plane node, bundles to the cluster's bucket. */
+    backup?: BackupOptions;
     keys?: Partial<AwsProgramKeys>;
     /** The AWS provider's configured region (aws:region), when set: the cluster must be built there. */
     providerRegion?: string;
@@ -37,6 +41,8 @@ export interface AwsProgramPlan {
     /** The stack's AWS options plus a tag naming the Pulumi stack, as AwsCluster gets them. */
     awsOptions: AwsOptions;
     r: ResolvedAwsOptions;
+    /** As given: AwsCluster resolves it (checked here first, with the other keys' errors). */
+    backup?: BackupOptions;
     keys: AwsProgramKeys;
     layout: FileLayout;
     cluster: ClusterPlan;
@@ -77,7 +83,7 @@ export function awsFacts(r: ResolvedAwsOptions, settings: ClusterSettings, keys:
 }
 
 export function planAwsProgram(input: AwsProgramInput): AwsProgramPlan {
-    const keys: AwsProgramKeys = { ...DEFAULT_CLUSTER_KEYS, aws: "aws", ...input.keys };
+    const keys: AwsProgramKeys = { ...DEFAULT_CLUSTER_KEYS, aws: "aws", backup: "backup", ...input.keys };
     if (typeof input.stack !== "string" || input.stack === "") throw new Error("aws program: pass the Pulumi stack name as stack");
     const settings = input.settings ?? {};
     const errors = new ConfigErrorList();
@@ -94,6 +100,7 @@ export function planAwsProgram(input: AwsProgramInput): AwsProgramPlan {
         errors.attempt(() => fail(key(keys.aws, "region"), ra.region, `the AWS provider is configured for aws:region "${input.providerRegion}"; the cluster must be built in the provider's region, so use the same region in both`));
     }
     errors.attempt(() => checkRanges(settings, ra, keys));
+    errors.attempt(() => resolveAwsBackup(input.backup, keys.backup));
     const servingCert = settings.controlPlane?.kubelet?.servingCert;
     if (servingCert !== undefined && servingCert !== "bootstrap") {
         // Workers are an Auto Scaling group: no per-node certificate exists to point the kubelet at.
@@ -116,7 +123,7 @@ export function planAwsProgram(input: AwsProgramInput): AwsProgramPlan {
     if (workerRender.filePaths.kubeletConfig !== KUBELET_CONFIG_PATH) {
         throw new Error(`aws program: the kubelet reads ${workerRender.filePaths.kubeletConfig}, the platform writes ${KUBELET_CONFIG_PATH}`);
     }
-    return { awsOptions, r: ra, keys, layout, cluster: c, worker: { args: workerRender.kubelet.args, config: workerRender.kubelet.config } };
+    return { awsOptions, r: ra, backup: input.backup, keys, layout, cluster: c, worker: { args: workerRender.kubelet.args, config: workerRender.kubelet.config } };
 }
 
 /**

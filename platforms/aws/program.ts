@@ -54,6 +54,8 @@ function clusterArgs(args: AwsProgramArgs, plan: AwsProgramPlan, material?: Clus
         // Workers join at the same URL admins use: its host is a SAN of the apiserver certificate.
         apiServerUrl: plan.cluster.server,
         encryption: plan.cluster.resolved.encryption,
+        backup: plan.backup,
+        backupConfigKey: plan.keys.backup,
         nowMs: args.nowMs,
     };
 }

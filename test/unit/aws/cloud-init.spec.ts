@@ -26,6 +26,7 @@ function rendered(ssh = false): { name: string; text: string }[] {
                 secretsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
                 auditLogGroupName: "/prod1/kube-apiserver-audit",
                 contents: contents(plan.cpSoftware[i].files),
+                backup: { stack: "dev", bucket: "prod1-etcd-backups-20261203", prefix: "prod1/etcd", clusterKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/c", retention: 5, intervalMinutes: 15 },
             })),
         })),
         { name: "worker", text: renderCloudConfig(workerCloudConfig(plan.r, plan.workerSoftware, contents(plan.workerSoftware.files))) },
@@ -63,7 +64,7 @@ describe("aws: user data under the real validators", function () {
             const units = [...unitsOf(nodes[0].text), ...unitsOf(nodes[nodes.length - 1].text).filter((u) => u.name === "kubelet.service")];
             assert.deepEqual(units.map((u) => u.name), [
                 "hardened-cluster-secrets.service", "aws-encryption-provider.service", "etcd.service", "kube-apiserver.service",
-                "kube-controller-manager.service", "kube-scheduler.service", "hardened-cluster-cert-expiry.service", "hardened-cluster-cert-expiry.timer",
+                "kube-controller-manager.service", "kube-scheduler.service", "hardened-cluster-cert-expiry.service", "hardened-cluster-cert-expiry.timer", "hardened-cluster-etcd-backup.service", "hardened-cluster-etcd-backup.timer",
                 "kubelet.service",
             ]);
             // The kubelet's ExecStartPre (the kernel settings it requires) is verified too.

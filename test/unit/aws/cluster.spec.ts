@@ -87,7 +87,7 @@ describe("aws: AwsCluster (mocked engine)", function () {
                 assert.equal(g.inputs.retentionInDays, 365);
             }
             const params = byType("aws:ssm/parameter:Parameter");
-            assert.equal(params.length, 6);
+            assert.equal(params.length, 7);
             for (const p of params) {
                 assert.equal(p.inputs.type, "SecureString", p.inputs.name);
                 assert.equal(p.inputs.keyId, CLUSTER_KEY_ARN, p.inputs.name);
@@ -149,7 +149,9 @@ describe("aws: AwsCluster (mocked engine)", function () {
             for (const n of ["cp-0", "cp-1", "cp-2"]) {
                 const text = userDataOf(byType(LT).find((lt) => lt.name === `t-cp-${n}`)!);
                 const fetched = [...text.matchAll(/^\s*fetch (\S+) /gm)].map((m) => m[1]);
-                assert.deepEqual(fetched, [`/${CLUSTER}/${n}/etcd-peer.key`, `/${CLUSTER}/control-plane/sa.key`, `/${CLUSTER}/control-plane/encryption-config.yaml`]);
+                assert.deepEqual(fetched, [
+                    `/${CLUSTER}/${n}/etcd-peer.key`, `/${CLUSTER}/control-plane/sa.key`, `/${CLUSTER}/control-plane/etcd-healthcheck-client.key`, `/${CLUSTER}/control-plane/encryption-config.yaml`,
+                ]);
                 assert.match(text, new RegExp(`--key=${SECRETS_KEY_ARN}`));
             }
             const worker = userDataOf(byType(LT).find((lt) => lt.name === "t-workers")!);
@@ -215,11 +217,11 @@ describe("aws: AwsCluster (mocked engine)", function () {
             assert.equal(byType("aws:ec2/flowLog:FlowLog")[0].inputs.trafficType, "ALL");
         });
 
-        it("alarms on the four security events and on certificate expiry into the encrypted topic", () => {
+        it("alarms on the four security events, certificate expiry and missed etcd backups into the encrypted topic", () => {
             const filters = byType("aws:cloudwatch/logMetricFilter:LogMetricFilter");
             assert.deepEqual(filters.map((f) => f.inputs.logGroupName), Array(4).fill(`/${CLUSTER}/kube-apiserver-audit`));
             const alarms = byType("aws:cloudwatch/metricAlarm:MetricAlarm");
-            assert.equal(alarms.length, 5);
+            assert.equal(alarms.length, 6);
             for (const a of alarms) assert.deepEqual(a.inputs.alarmActions, ["arn:aws:mock:eu-west-1:123456789012:Topic/t-mon-alarms"]);
             // 30 days before the earliest certificate of any node expires, and when no node has reported for an hour.
             const expiry = alarms.find((a) => a.name === "t-mon-certificate-expiry")!;
@@ -228,6 +230,66 @@ describe("aws: AwsCluster (mocked engine)", function () {
                 [`HardenedCluster/${CLUSTER}`, "CertificateDaysLeft", "Minimum", "LessThanThreshold", 30, 3600, "breaching"],
             );
             assert.equal(expiry.inputs.dimensions, undefined, "the alarm reads the metric every node publishes without dimensions");
+            // Issue terms: an alarm when no backup landed for 2 intervals (default interval 15 minutes).
+            const backup = alarms.find((a) => a.name === "t-mon-etcd-backup")!;
+            assert.deepEqual(
+                [backup.inputs.metricName, backup.inputs.statistic, backup.inputs.comparisonOperator, backup.inputs.threshold, backup.inputs.period, backup.inputs.evaluationPeriods, backup.inputs.treatMissingData],
+                ["EtcdBackups", "Sum", "LessThanThreshold", 1, 15 * 60, 2, "breaching"],
+            );
+        });
+
+        it("keeps etcd backups in a bucket encrypted by the cluster key only, versioned, private, owner-enforced and TLS-only", () => {
+            const [bucket] = byType("aws:s3/bucket:Bucket");
+            assert.equal(byType("aws:s3/bucket:Bucket").length, 1);
+            assert.ok(bucket.inputs.bucketPrefix.startsWith(`${CLUSTER}-etcd-backups-`));
+            assert.equal(bucket.inputs.forceDestroy, false, "a prod stack's destroy must not empty its backups");
+            const [sse] = byType("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+            assert.deepEqual(sse.inputs.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: CLUSTER_KEY_ARN }, bucketKeyEnabled: false }]);
+            const [pab] = byType("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
+            for (const k of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) assert.equal(pab.inputs[k], true, k);
+            assert.equal(byType("aws:s3/bucketVersioning:BucketVersioning")[0].inputs.versioningConfiguration.status, "Enabled");
+            assert.equal(byType("aws:s3/bucketOwnershipControls:BucketOwnershipControls")[0].inputs.rule.objectOwnership, "BucketOwnerEnforced");
+            const [rule] = byType("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0].inputs.rules;
+            assert.equal(rule.noncurrentVersionExpiration.noncurrentDays, 7);
+            assert.equal(rule.abortIncompleteMultipartUpload.daysAfterInitiation, 1);
+            const policy = statements(byType("aws:s3/bucketPolicy:BucketPolicy")[0].inputs.policy);
+            assert.deepEqual(policy.map((x) => [x.Sid, x.Effect]), [["TlsOnly", "Deny"], ["ClusterKeyOnly", "Deny"], ["KmsOnly", "Deny"]]);
+            assert.equal(policy[1].Condition.StringNotEqualsIfExists["s3:x-amz-server-side-encryption-aws-kms-key-id"], CLUSTER_KEY_ARN);
+        });
+
+        it("lets each control-plane role write, list and prune only the cluster's backup prefix, and encrypt only for it", () => {
+            const bucket = `${CLUSTER}-etcd-backups-20261203abcdef`;
+            const policies = byType("aws:iam/rolePolicy:RolePolicy").filter((p) => /cp-\d$/.test(p.name));
+            assert.equal(policies.length, 3);
+            for (const p of policies) {
+                const st = statements(p.inputs.policy);
+                const s3 = st.filter((x) => ([] as string[]).concat(x.Action).some((a) => a.startsWith("s3:")));
+                assert.deepEqual(s3.map((x) => [x.Action, x.Resource]), [
+                    [["s3:PutObject", "s3:DeleteObject"], `arn:aws:s3:::${bucket}/${CLUSTER}/etcd/*`],
+                    [["s3:ListBucket"], `arn:aws:s3:::${bucket}`],
+                ]);
+                assert.deepEqual(s3[1].Condition, { StringLike: { "s3:prefix": [`${CLUSTER}/etcd/`, `${CLUSTER}/etcd/*`] } });
+                const kms = st.find((x) => x.Sid === "EncryptBackups");
+                assert.equal(kms.Condition.StringLike["kms:EncryptionContext:aws:s3:arn"], `arn:aws:s3:::${bucket}/${CLUSTER}/etcd/*`);
+            }
+            const workers = statements(byType("aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "t-workers")!.inputs.policy);
+            assert.ok(!workers.some((x) => ([] as string[]).concat(x.Action).some((a) => a.startsWith("s3:"))), "workers get no bucket access");
+            const keyPolicy = statements(byType("aws:kms/key:Key").find((k) => k.name === "t-keys-cluster")!.inputs.policy);
+            const writers = keyPolicy.find((x) => x.Sid === "NodesWriteBackups");
+            assert.equal(writers.Principal.AWS.length, 3);
+            assert.equal(writers.Condition.StringLike["kms:EncryptionContext:aws:s3:arn"], `arn:aws:s3:::${bucket}/${CLUSTER}/etcd/*`);
+        });
+
+        it("runs the backup timer on every control-plane node, uploading to the cluster's bucket", () => {
+            const lts = byType(LT).filter((lt) => /cp-\d$/.test(lt.name));
+            assert.equal(lts.length, 3);
+            for (const lt of lts) {
+                const text = userDataOf(lt);
+                assert.ok(text.includes("/etc/systemd/system/hardened-cluster-etcd-backup.timer"), lt.name);
+                assert.ok(text.includes("OnUnitActiveSec=15min"), lt.name);
+                assert.ok(text.includes(`s3://${CLUSTER}-etcd-backups-20261203abcdef/${CLUSTER}/etcd/`), lt.name);
+                assert.ok(text.includes(`--sse-kms-key-id ${CLUSTER_KEY_ARN}`), lt.name);
+            }
         });
     });
 
@@ -274,7 +336,7 @@ describe("aws: AwsCluster (mocked engine)", function () {
                     if (node.name === "cp-1") s.files.push({ path: "/etc/kubernetes/pki/other.key", ssmParameter: `/${CLUSTER}/cp-0/etcd-peer.key`, mode: 0o600 });
                     return s;
                 },
-            }), "aws.controlPlane(cp-1).files[3].ssmParameter");
+            }), "aws.controlPlane(cp-1).files[7].ssmParameter");
         });
 
         it("secret material as inline content, and secrets outside the cluster's paths", () => {

@@ -24,13 +24,14 @@ export function plannedSecrets(nodes = NODE_NAMES) {
     return secretParameters(CLUSTER, nodes, [
         ...nodes.map((node) => ({ fileId: "etcd-peer.key", scope: { node } })),
         { fileId: "sa.key", scope: "control-plane" as const },
+        { fileId: "etcd-healthcheck-client.key", scope: "control-plane" as const },
     ]);
 }
 
 export function cpSoftware(node: ControlPlaneNode): NodeSoftware {
     return {
         units: [
-            { name: "etcd", description: "etcd member", user: "etcd", execStart: ["/usr/local/bin/etcd", `--name=${node.name}`, "--data-dir=/var/lib/etcd", `--listen-peer-urls=https://${node.privateIp}:2380`] },
+            { name: "etcd", description: "etcd member", user: "etcd", execStart: ["/usr/local/bin/etcd", `--name=${node.name}`, "--data-dir=/var/lib/etcd", `--listen-client-urls=https://127.0.0.1:2379,https://${node.privateIp}:2379`, `--listen-peer-urls=https://${node.privateIp}:2380`] },
             {
                 name: "kube-apiserver",
                 description: "Kubernetes API server",
@@ -45,6 +46,11 @@ export function cpSoftware(node: ControlPlaneNode): NodeSoftware {
             { path: "/etc/kubernetes/pki/ca.crt", content: FAKE_CA, mode: 0o644 },
             { path: "/etc/kubernetes/pki/etcd/peer.key", ssmParameter: `/${CLUSTER}/${node.name}/etcd-peer.key`, mode: 0o600, owner: "etcd" },
             { path: "/etc/kubernetes/pki/sa.key", ssmParameter: `/${CLUSTER}/control-plane/sa.key`, mode: 0o600, owner: "kube-controller-manager" },
+            // What the etcd backup reads: the etcd client pair and CA, and the CAs a bundle records.
+            { path: "/etc/kubernetes/pki/etcd/ca.crt", content: FAKE_CA, mode: 0o644 },
+            { path: "/etc/kubernetes/pki/front-proxy-ca.crt", content: FAKE_CA, mode: 0o644 },
+            { path: "/etc/kubernetes/pki/etcd/healthcheck-client.crt", content: FAKE_CA, mode: 0o644 },
+            { path: "/etc/kubernetes/pki/etcd/healthcheck-client.key", ssmParameter: `/${CLUSTER}/control-plane/etcd-healthcheck-client.key`, mode: 0o600 },
         ],
     };
 }
@@ -111,6 +117,8 @@ export function setAwsMocks(): Promise<void> {
             if (args.type === "aws:ec2/launchTemplate:LaunchTemplate") state.latestVersion = 1;
             if (args.type === "aws:lb/loadBalancer:LoadBalancer") state.dnsName = `${args.name}.elb.${REGION}.amazonaws.com`;
             if (args.type === "aws:kms/key:Key") state.keyId = `key-${args.name}`;
+            // What AWS does with a bucketPrefix: the prefix and a generated suffix.
+            if (args.type === "aws:s3/bucket:Bucket") state.bucket = `${args.inputs.bucketPrefix}20261203abcdef`;
             if (args.type === "random:index/randomString:RandomString") state.result = fakeRandom(args.name, args.inputs.length);
             // tls: well-formed PEM blocks that carry the resource name, so a spec can trace any key it finds.
             if (args.type === "tls:index/privateKey:PrivateKey") {

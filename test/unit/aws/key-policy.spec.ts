@@ -22,6 +22,8 @@ interface KmsRequest {
     principalArn: string;
     action: string;
     context: Record<string, string>;
+    /** The service the request came through (kms:ViaService); SSM unless named. */
+    via?: string;
 }
 
 function glob(pattern: string, value: string): boolean {
@@ -44,7 +46,7 @@ function conditionHolds(c: Statement["Condition"], values: Record<string, string
 function keyPolicyAllows(doc: PolicyDocument, req: KmsRequest): boolean {
     const values: Record<string, string> = {
         "aws:PrincipalArn": req.principalArn,
-        "kms:ViaService": SSM,
+        "kms:ViaService": req.via ?? SSM,
         "kms:CallerAccount": req.principalArn.split(":")[4],
         ...Object.fromEntries(Object.entries(req.context).map(([k, v]) => [`kms:EncryptionContext:${k}`, v])),
     };
@@ -56,9 +58,13 @@ function keyPolicyAllows(doc: PolicyDocument, req: KmsRequest): boolean {
     });
 }
 
+const BUCKET = "prod1-etcd-backups-20261203abcdef";
+const S3 = "s3.eu-west-1.amazonaws.com";
+
 function policy(): PolicyDocument {
     return clusterKeyPolicy(ctx, CLUSTER, {
         deployerArns: deployerPrincipalArns(DEPLOYER_SESSION),
+        backupWriters: { roleArns: NODES.map((n) => role(`p-${n}`)), objectArns: `arn:aws:s3:::${BUCKET}/${CLUSTER}/etcd/*` },
         readers: [
             ...NODES.map((n) => ({ roleArn: role(`p-${n}`), prefixes: controlPlaneReadPrefixes(CLUSTER, n) })),
             { roleArn: role("p-workers"), prefixes: workerReadPrefixes(CLUSTER) },
@@ -117,7 +123,7 @@ describe("aws: the cluster key decrypts SSM parameters only for the role whose p
         const readers = doc.Statement.filter((s) => s.Sid?.startsWith("NodeReadsOwnParameters"));
         assert.equal(readers.length, 4);
         NODES.forEach((n, i) => {
-            const iam = controlPlaneNodePolicy(ctx, { clusterName: CLUSTER, node: n, clusterKeyArn: keyArn, secretsKeyArn: "s", auditLogGroupArn: "l" });
+            const iam = controlPlaneNodePolicy(ctx, { clusterName: CLUSTER, node: n, clusterKeyArn: keyArn, secretsKeyArn: "s", auditLogGroupArn: "l", backup: { bucket: "b", prefix: "p" } });
             assert.deepEqual(readers[i].Principal, { AWS: role(`p-${n}`) });
             assert.deepEqual(readers[i].Condition!.StringLike["kms:EncryptionContext:PARAMETER_ARN"], iamPatterns(iam));
         });
@@ -127,5 +133,31 @@ describe("aws: the cluster key decrypts SSM parameters only for the role whose p
     it("derives the deployer's IAM principal from its caller identity", () => {
         assert.deepEqual(deployerPrincipalArns(DEPLOYER_SESSION), [role("deploy"), `arn:aws:iam::${ACCOUNT}:role/*/deploy`]);
         assert.deepEqual(deployerPrincipalArns(`arn:aws:iam::${ACCOUNT}:user/ops/alice`), [`arn:aws:iam::${ACCOUNT}:user/ops/alice`]);
+    });
+});
+
+describe("aws: the cluster key encrypts etcd bundles through S3 only for the control-plane roles and only under the cluster's prefix", () => {
+    const doc = policy();
+    const object = (key: string) => ({ "aws:s3:arn": `arn:aws:s3:::${BUCKET}/${key}` });
+    const dataKey = (principalArn: string, key: string, via = S3): KmsRequest => ({ principalArn, action: "kms:GenerateDataKey", context: object(key), via });
+
+    it("lets every control-plane role encrypt a bundle object under the prefix, as its IAM policy asks", () => {
+        for (const n of NODES) {
+            assert.ok(keyPolicyAllows(doc, dataKey(role(`p-${n}`), `${CLUSTER}/etcd/20261203T000000.000Z-${n}/snapshot.db`)), n);
+            const iam = controlPlaneNodePolicy(ctx, { clusterName: CLUSTER, node: n, clusterKeyArn: "k", secretsKeyArn: "s", auditLogGroupArn: "l", backup: { bucket: BUCKET, prefix: `${CLUSTER}/etcd` } });
+            const wants = iam.Statement.find((s) => s.Sid === "EncryptBackups")!.Condition!.StringLike["kms:EncryptionContext:aws:s3:arn"];
+            assert.equal(wants, `arn:aws:s3:::${BUCKET}/${CLUSTER}/etcd/*`);
+        }
+    });
+
+    it("refuses other prefixes and buckets, calls not through S3, the workers and an administrator", () => {
+        const cp0 = role("p-cp-0");
+        assert.equal(keyPolicyAllows(doc, dataKey(cp0, `${CLUSTER}/other/x`)), false);
+        assert.equal(keyPolicyAllows(doc, dataKey(cp0, `${CLUSTER}/etcdx/x`)), false);
+        assert.equal(keyPolicyAllows(doc, { ...dataKey(cp0, "x"), context: { "aws:s3:arn": `arn:aws:s3:::another-bucket/${CLUSTER}/etcd/x` } }), false);
+        assert.equal(keyPolicyAllows(doc, dataKey(cp0, `${CLUSTER}/etcd/x`, SSM)), false, "the S3 context asked for directly, not through S3");
+        assert.equal(keyPolicyAllows(doc, dataKey(role("p-workers"), `${CLUSTER}/etcd/x`)), false);
+        assert.equal(keyPolicyAllows(doc, dataKey(role("Admin"), `${CLUSTER}/etcd/x`)), false);
+        assert.equal(keyPolicyAllows(doc, { ...dataKey(cp0, `${CLUSTER}/etcd/x`), action: "kms:ReEncryptFrom" }), false);
     });
 });

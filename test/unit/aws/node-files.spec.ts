@@ -10,6 +10,7 @@ import { AwsOptions } from "../../../platforms/aws/options";
 import { awsProgram, AwsProgramArgs } from "../../../platforms/aws/program";
 import { planAwsProgram } from "../../../platforms/aws/program-plan";
 import { FETCH_SCRIPT_PATH } from "../../../platforms/aws/secrets";
+import { BACKUP_SCRIPT } from "../../../platforms/aws/backup";
 import { CERT_EXPIRY_SCRIPT } from "../../../platforms/aws/cert-expiry";
 import { baseOptions, Registered, registered, setAwsMocks, settle, userDataOf, valueOf } from "./fixtures";
 
@@ -99,9 +100,9 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
             for (const f of filesOf(lt)) {
                 const where = `${lt.name} ${f.path}`;
                 checked++;
-                // Nothing any node gets is writable by group or others, and only the two scripts are executable.
+                // Nothing any node gets is writable by group or others, and only the three scripts are executable.
                 assert.equal(parseInt(f.mode, 8) & 0o022, 0, `${where} ${f.mode}`);
-                if (f.path !== FETCH_SCRIPT_PATH && f.path !== CERT_EXPIRY_SCRIPT) assert.equal(parseInt(f.mode, 8) & 0o111, 0, `${where} ${f.mode}`);
+                if (f.path !== FETCH_SCRIPT_PATH && f.path !== CERT_EXPIRY_SCRIPT && f.path !== BACKUP_SCRIPT) assert.equal(parseInt(f.mode, 8) & 0o111, 0, `${where} ${f.mode}`);
                 if (f.path.startsWith("/etc/etcd/pki/")) {
                     assert.equal(f.owner, "root:etcd", where);
                     assert.equal(f.mode, f.path.endsWith(".key") ? "0640" : "0644", where);

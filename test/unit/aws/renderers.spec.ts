@@ -57,7 +57,7 @@ describe("aws: security-group rules", () => {
 const KEY_PRINCIPALS = { deployerArns: ["arn:aws:iam::123456789012:user/deployer"], readers: [{ roleArn: "arn:aws:iam::123456789012:role/cp-0", prefixes: ["/prod1/cp-0", "/prod1/control-plane"] }] };
 
 describe("aws: IAM and key policies", () => {
-    const input = { clusterName: CLUSTER, node: "cp-1", clusterKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/c", secretsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/s", auditLogGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:/prod1/kube-apiserver-audit" };
+    const input = { clusterName: CLUSTER, node: "cp-1", clusterKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/c", secretsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/s", auditLogGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:/prod1/kube-apiserver-audit", backup: { bucket: "prod1-etcd-backups-1", prefix: "prod1/etcd" } };
 
     it("lets a control-plane node read only its own and the shared control-plane parameters", () => {
         const doc = controlPlaneNodePolicy(ctx, input);

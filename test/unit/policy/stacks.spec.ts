@@ -67,7 +67,7 @@ describe("policy pack: every committed stack on the mock engine", function () {
                         judged++;
                     }
                 } else {
-                    const o = await checkStack(p.name, run.resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs })));
+                    const o = await checkStack(p.name, run.resources.map((r) => ({ type: r.type, name: r.name, props: r.state })));
                     for (const v of o.violations) if (p.name !== "exceptions-honoured") found.push(`${p.name}: ${v}`);
                     if (o.deferred) found.push(`${p.name} deferred`);
                 }

@@ -16,7 +16,7 @@ export function fakePem(label: string, seed: string): string {
     return `-----BEGIN ${label}-----\n${Buffer.from(seed).toString("base64")}\n-----END ${label}-----\n`;
 }
 
-/** The TLS and random outputs a program reads; everything else a mock echoes from the inputs. */
+/** The TLS, random and generated-name outputs a program reads; everything else a mock echoes from the inputs. */
 export function computedTlsAndRandom(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
     switch (type) {
         case "random:index/randomString:RandomString": return { result: fakeString(name, inputs.length) };
@@ -28,6 +28,8 @@ export function computedTlsAndRandom(type: string, name: string, inputs: Record<
         case "tls:index/selfSignedCert:SelfSignedCert":
         case "tls:index/locallySignedCert:LocallySignedCert": return { certPem: fakePem("CERTIFICATE", name) };
         case "tls:index/certRequest:CertRequest": return { certRequestPem: fakePem("CERTIFICATE REQUEST", name) };
+        // AWS names a bucket from its bucketPrefix and a generated suffix.
+        case "aws:s3/bucket:Bucket": return inputs.bucketPrefix ? { bucket: `${inputs.bucketPrefix}20261203abcdef` } : {};
         default: return {};
     }
 }

@@ -14,7 +14,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { computedTlsAndRandom, resolveExport, settle } from "./mock-engine";
 
 export interface StackRun {
-    resources: { type: string; name: string; provider?: string; inputs: Record<string, any> }[];
+    /** `state`: the inputs with what the provider computes (a generated bucket name, ARNs), as a stack policy sees them after an up. */
+    resources: { type: string; name: string; provider?: string; inputs: Record<string, any>; state: Record<string, any> }[];
     outputs: Record<string, unknown>;
     errors: string[];
 }
@@ -52,8 +53,9 @@ async function main(): Promise<void> {
     await pulumi.runtime.setMocks({
         newResource(a: pulumi.runtime.MockResourceArgs) {
             const region = new pulumi.Config("aws").get("region") ?? "eu-west-1";
-            run.resources.push({ type: a.type, name: a.name, provider: a.provider, inputs: a.inputs });
-            return { id: `${a.name}-id`, state: { ...a.inputs, ...computed(a.type, a.name, a.inputs, region) } };
+            const state = { ...a.inputs, ...computed(a.type, a.name, a.inputs, region) };
+            run.resources.push({ type: a.type, name: a.name, provider: a.provider, inputs: a.inputs, state });
+            return { id: `${a.name}-id`, state };
         },
         call(a: pulumi.runtime.MockCallArgs) {
             const region = new pulumi.Config("aws").get("region") ?? "eu-west-1";
