@@ -37,4 +37,6 @@ export const E2E_PORTS = {
     encryptionKms: portBlock(19),
     serviceAccountRotation: portBlock(18),
     caRotation: portBlock(17),
+    /** Three bare etcd members (client nn379 + 10 i, peer nn380 + 10 i), a restored one on nn257, moto on nn443 and nn259. */
+    awsBackup: portBlock(16),
 } as const;
