@@ -8,7 +8,7 @@ import { cidrsOverlap, ConfigErrorList, fail, FileLayout, key, kubeadmLayout } f
 import { NETWORK_DEFAULTS, renderControlPlane } from "../../components/control-plane";
 import type { BackupOptions } from "../../components/backup";
 import { resolveAwsBackup } from "./backup";
-import { awsEncryptionOptions, controlPlaneNodes, KMS_PLUGIN_ENDPOINT } from "./control-plane";
+import { awsEncryptionOptions, controlPlaneNodes, KMS_KEY_NAME, KMS_PLUGIN_ENDPOINT } from "./control-plane";
 import { API_PORT, internalNlbAddresses } from "./nlb";
 import { AwsOptions, ResolvedAwsOptions, resolveAwsOptions } from "./options";
 import { BOOTSTRAP_KUBECONFIG_PATH, KUBELET_CONFIG_PATH } from "./workers";
@@ -108,6 +108,7 @@ export function planAwsProgram(input: AwsProgramInput): AwsProgramPlan {
     }
     let cluster: ClusterPlan | undefined;
     errors.attempt(() => (cluster = planCluster(resolveCluster(settings, awsFacts(ra, settings, keys), keys))));
+    if (cluster) errors.attempt(() => keepKmsKeyName(cluster!, keys));
     errors.throwIfAny();
     const c = cluster!;
 
@@ -124,6 +125,18 @@ export function planAwsProgram(input: AwsProgramInput): AwsProgramPlan {
         throw new Error(`aws program: the kubelet reads ${workerRender.filePaths.kubeletConfig}, the platform writes ${KUBELET_CONFIG_PATH}`);
     }
     return { awsOptions, r: ra, backup: input.backup, keys, layout, cluster: c, worker: { args: workerRender.kubelet.args, config: workerRender.kubelet.config } };
+}
+
+/**
+ * Every value in etcd and every backup bundle in the bucket was written under the KMS v2 provider name, so it must
+ * stay configured: dropping it would leave both unreadable, and the bucket cannot be read at plan time to check
+ * which bundles still need it. Nothing is lost by keeping it: KMS rotates the key material behind the name.
+ */
+function keepKmsKeyName(cluster: ClusterPlan, keys: AwsProgramKeys): void {
+    const names = cluster.resolved.encryptionResolved.keys.map((k) => k.name);
+    if (!names.includes(KMS_KEY_NAME)) {
+        fail(key(keys.encryption, "keys"), names, `keep a KMS key named "${KMS_KEY_NAME}" on AWS: the Secrets in etcd and the values in every backup bundle name it; KMS rotates its material (aws.kmsKeyRotationDays)`);
+    }
 }
 
 /**

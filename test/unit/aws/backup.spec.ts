@@ -35,6 +35,21 @@ describe("aws: etcd backups (options, script inputs, units)", () => {
         assert.deepEqual(stackErrors({ retention: 5, intervalMinutes: 30 }), []);
     });
 
+    it("keeps the KMS provider named aws-kms, which every value and bundle names, through a rotation", () => {
+        const socket = "unix:///var/run/kmsplugin/socket.sock";
+        const plan = (encryption: unknown) => {
+            try {
+                planStack({ "hardened-cluster:platform": "aws", "hardened-cluster:aws": JSON.stringify(AWS), "hardened-cluster:encryption": JSON.stringify(encryption) }, "prod", { isRoot: false });
+                return "accepted";
+            } catch (e) {
+                return e instanceof ConfigError ? e.key : (e as Error).message;
+            }
+        };
+        assert.equal(plan({ provider: "kms", keys: [{ name: "other", endpoint: socket }] }), "hardened-cluster:encryption.keys");
+        assert.equal(plan({ provider: "kms", stage: "add", keys: [{ name: "aws-kms", endpoint: socket }, { name: "other", endpoint: socket }] }), "accepted");
+        assert.equal(plan({ provider: "kms", keys: [{ name: "aws-kms", endpoint: socket }] }), "accepted");
+    });
+
     it("takes the script's inputs from the node's planned software: etcdctl beside etcd, the local client URL, the health-check pair", () => {
         const plan = planAwsProgram({ stack: "prod", aws: AWS });
         const nodes = controlPlaneNodes(plan.r);

@@ -37,7 +37,8 @@ describe("config: loadBlueprintConfig", function () {
         const kms = { [`${NS}:encryption`]: json({ keys: [{ name: "kek", provider: "kms" }] }) };
         const local = planStack({ ...LOCAL, ...kms, [`${NS}:local`]: json({ layout: "user", stateDir: "/nonexistent/hc-load" }) }, "test", { isRoot: false });
         assert.equal(local.cluster.resolved.encryptionResolved.keys[0].endpoint, "unix:///nonexistent/hc-load/run/kms/kms.sock");
-        const aws = planStack({ ...AWS, ...kms }, "test", { isRoot: false });
+        // On AWS the key keeps the name every stored value carries (platforms/aws/README.md, Backups).
+        const aws = planStack({ ...AWS, [`${NS}:encryption`]: json({ keys: [{ name: "aws-kms", provider: "kms" }] }) }, "test", { isRoot: false });
         assert.equal(aws.cluster.resolved.encryptionResolved.keys[0].endpoint, "unix:///var/run/kmsplugin/socket.sock");
     });
 
