@@ -17,9 +17,10 @@ const SHARED: ClusterSettings = {
         weakenings: { profiling: true },
     },
 };
-// Each platform accepts different providers (AWS: KMS v2 only, on its plugin's socket), so only the provider differs.
-const LOCAL_ENCRYPTION = { provider: "secretbox" as const, keys: [{ name: "k1" }], resources: ["configmaps"], readUnencrypted: true };
-const AWS_ENCRYPTION = { provider: "kms" as const, keys: [{ name: "k1", endpoint: "unix:///var/run/kmsplugin/socket.sock" }], resources: ["configmaps"], readUnencrypted: true };
+// Each platform accepts different providers (AWS: KMS v2 only, on its plugin's socket), so only the provider differs;
+// the key name is the one AWS requires every stack to keep.
+const LOCAL_ENCRYPTION = { provider: "secretbox" as const, keys: [{ name: "aws-kms" }], resources: ["configmaps"], readUnencrypted: true };
+const AWS_ENCRYPTION = { provider: "kms" as const, keys: [{ name: "aws-kms", endpoint: "unix:///var/run/kmsplugin/socket.sock" }], resources: ["configmaps"], readUnencrypted: true };
 
 function local(settings: ClusterSettings): ClusterPlan {
     return planLocalStack({ stack: "cmp", local: { layout: "user", stateDir: "/tmp/hc-plan-cmp" }, settings, toolchainBin: "/toolchain/bin", isRoot: false }).cluster;
