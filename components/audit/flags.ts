@@ -36,6 +36,7 @@ export function auditApiServerFlags(options: AuditLogOptions | undefined, files:
         if (!files.webhookConfigFile) throw new Error("auditApiServerFlags: a webhook is configured but files.webhookConfigFile is not set");
         flags["audit-webhook-config-file"] = files.webhookConfigFile;
         flags["audit-webhook-mode"] = o.webhook.mode;
+        if (o.webhook.batchMaxWaitSeconds !== undefined) flags["audit-webhook-batch-max-wait"] = `${o.webhook.batchMaxWaitSeconds}s`;
     }
     return flags;
 }

@@ -62,6 +62,7 @@ export const MANAGED_FLAGS: Record<Component, Readonly<Record<string, string>>> 
         "audit-log-format": AUDIT,
         "audit-webhook-config-file": AUDIT,
         "audit-webhook-mode": AUDIT,
+        "audit-webhook-batch-max-wait": AUDIT,
         "encryption-provider-config": ENCRYPTION,
         "encryption-provider-config-automatic-reload": ENCRYPTION,
     },

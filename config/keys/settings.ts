@@ -35,7 +35,7 @@ export const audit: ConfigEntry<AuditLogOptions> = {
         maxAge: "Days to keep rotated log files; at least 30.",
         maxBackup: "Rotated files to keep; at least 10.",
         maxSize: "MB per file before rotation; at least 100.",
-        webhook: '{ server: "https://...", caPem?, mode?: batch | blocking | blocking-strict }.',
+        webhook: '{ server: "https://...", caPem?, mode?: batch | blocking | blocking-strict, batchMaxWaitSeconds?: 1 to 300 (batch only; upstream default 30) }.',
         allowReducedRetention: "WEAKENING. Accept retention below the CIS minimums, e.g. on a small test disk.",
     },
     validate: resolvedBy(resolveAuditOptions),

@@ -39,6 +39,9 @@ describe("audit: files, flags, webhook and posture", () => {
         assert.equal(flags["audit-webhook-config-file"], "/etc/kubernetes/audit-webhook.conf");
         assert.equal(flags["audit-webhook-mode"], "batch");
         assert.equal(auditApiServerFlags({ webhook: { server: "https://s.example", mode: "blocking-strict" } }, files)["audit-webhook-mode"], "blocking-strict");
+        // Upstream's batch wait (30s) unless set; kube-apiserver takes a duration.
+        assert.equal(flags["audit-webhook-batch-max-wait"], undefined);
+        assert.equal(auditApiServerFlags({ webhook: { server: "https://s.example", batchMaxWaitSeconds: 5 } }, files)["audit-webhook-batch-max-wait"], "5s");
         // The log file backend stays on beside the webhook.
         assert.equal(flags["audit-log-path"], FILES.logFile);
     });
