@@ -44,7 +44,10 @@ export function stackPlan(stack: string, opts: { restoring?: boolean } = {}): Lo
     }
     const bin = execFileSync("bash", [path.join(root, "scripts/toolchain.sh"), "--bin-dir"], { encoding: "utf8" }).trim();
     const plan = planStack(all, stack, { toolchainBin: () => bin, restoring: opts.restoring });
-    if (plan.platform !== "local") throw new Error(`stack ${stack} is on platform ${plan.platform}: backup, restore and the certificate inventory are local-only so far`);
+    if (plan.platform !== "local") {
+        throw new Error(`stack ${stack} is on platform ${plan.platform}: these commands (backup, restore, the certificate inventory) are local-only so far; ` +
+            "an AWS cluster's control-plane nodes back themselves up to the stack's bucket on a timer (platforms/aws/README.md, Backups)");
+    }
     return plan.local;
 }
 
