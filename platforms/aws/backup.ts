@@ -170,6 +170,11 @@ export function etcdBackupTimer(intervalMinutes: number): UnitFile {
 
 const s3Arn = (ctx: ArnContext, rest: string) => `arn:${ctx.partition}:s3:::${rest}`;
 
+/** The ARN pattern of every object under the prefix: what the node policy and the cluster key's policy both name. */
+export function backupObjectArns(ctx: ArnContext, bucket: string, prefix: string): string {
+    return s3Arn(ctx, `${bucket}/${prefix}/*`);
+}
+
 /** What a control-plane node may do with backups: write, list and prune under the cluster's prefix, nothing else. */
 export function backupNodeStatements(ctx: ArnContext, bucket: string, prefix: string, clusterKeyArn: string): Statement[] {
     return [
@@ -177,7 +182,7 @@ export function backupNodeStatements(ctx: ArnContext, bucket: string, prefix: st
             Sid: "WriteBackups",
             Effect: "Allow",
             Action: ["s3:PutObject", "s3:DeleteObject"],
-            Resource: s3Arn(ctx, `${bucket}/${prefix}/*`),
+            Resource: backupObjectArns(ctx, bucket, prefix),
         },
         {
             Sid: "ListBackups",
@@ -194,7 +199,7 @@ export function backupNodeStatements(ctx: ArnContext, bucket: string, prefix: st
             Resource: clusterKeyArn,
             Condition: {
                 StringEquals: { "kms:ViaService": `s3.${ctx.region}.${ctx.dnsSuffix}` },
-                StringLike: { "kms:EncryptionContext:aws:s3:arn": s3Arn(ctx, `${bucket}/${prefix}/*`) },
+                StringLike: { "kms:EncryptionContext:aws:s3:arn": backupObjectArns(ctx, bucket, prefix) },
             },
         },
     ];

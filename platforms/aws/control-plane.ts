@@ -108,11 +108,11 @@ export interface NodeBackup {
     intervalMinutes: number;
 }
 
-/**
- * The backup script's inputs from the node's own software: etcdctl and etcdutl beside etcd, the member's first
- * client URL, the etcd health-check client pair, and the CAs a bundle records.
- */
-export function nodeBackupInput(r: ResolvedAwsOptions, node: string, software: NodeSoftware, b: NodeBackup): BackupScriptInput {
+/** What the backup script reads from the node's own software; throws naming what is missing. */
+export type NodeBackupSources = Pick<BackupScriptInput, "etcdctl" | "etcdutl" | "endpoint" | "caFile" | "certFile" | "keyFile" | "caFiles">;
+
+/** etcdctl and etcdutl beside etcd, the member's first client URL, the etcd health-check client pair, the CAs a bundle records. */
+export function nodeBackupSources(node: string, software: NodeSoftware): NodeBackupSources {
     const etcd = software.units.find((u) => u.name === "etcd");
     if (!etcd) throw new Error(`${node}: no etcd unit to back up`);
     const listen = etcd.execStart.find((a) => a.startsWith("--listen-client-urls="))?.split("=")[1]?.split(",")[0];
@@ -124,10 +124,18 @@ export function nodeBackupInput(r: ResolvedAwsOptions, node: string, software: N
     };
     const bin = path.dirname(etcd.execStart[0]);
     return {
-        stack: b.stack, clusterName: r.clusterName, node, region: r.region, bucket: b.bucket, prefix: b.prefix, keyArn: b.clusterKeyArn,
-        namespace: metricNamespace(r.clusterName), retention: b.retention, etcdctl: path.join(bin, "etcdctl"), etcdutl: path.join(bin, "etcdutl"),
-        endpoint: listen, caFile: file("/pki/etcd/ca.crt"), certFile: file("/pki/etcd/healthcheck-client.crt"), keyFile: file("/pki/etcd/healthcheck-client.key"),
+        etcdctl: path.join(bin, "etcdctl"), etcdutl: path.join(bin, "etcdutl"), endpoint: listen,
+        caFile: file("/pki/etcd/ca.crt"), certFile: file("/pki/etcd/healthcheck-client.crt"), keyFile: file("/pki/etcd/healthcheck-client.key"),
         caFiles: Object.fromEntries(BUNDLE_CAS.map(([name, suffix]) => [name, file(suffix)])),
+    };
+}
+
+/** The backup script's inputs: the node's sources and where bundles go. */
+export function nodeBackupInput(r: ResolvedAwsOptions, node: string, software: NodeSoftware, b: NodeBackup): BackupScriptInput {
+    return {
+        ...nodeBackupSources(node, software),
+        stack: b.stack, clusterName: r.clusterName, node, region: r.region, bucket: b.bucket, prefix: b.prefix, keyArn: b.clusterKeyArn,
+        namespace: metricNamespace(r.clusterName), retention: b.retention,
     };
 }
 

@@ -7,9 +7,9 @@ import type { BackupOptions, ResolvedBackup } from "../../components/backup";
 import { fail, parseHttpsUrl, key, toYaml } from "../../components/common";
 import { EncryptionAtRest, EncryptionOptions, resolveEncryption } from "../../components/encryption";
 import {
-    ControlPlane, ControlPlaneNode, ENCRYPTION_CONFIG_PATH, KMS_PLUGIN_ENDPOINT, KMS_PLUGIN_UNIT, awsEncryptionOptions, controlPlaneNodes, nodeBackupInput,
+    ControlPlane, ControlPlaneNode, ENCRYPTION_CONFIG_PATH, KMS_PLUGIN_ENDPOINT, KMS_PLUGIN_UNIT, awsEncryptionOptions, controlPlaneNodes, nodeBackupSources,
 } from "./control-plane";
-import { backupPrefix, resolveAwsBackup } from "./backup";
+import { backupObjectArns, backupPrefix, resolveAwsBackup } from "./backup";
 import { BackupBucketSettings, backupBucket } from "./backup-store";
 import { ArnContext, controlPlaneNodePolicy, ec2Role, nodeRole, workerNodePolicy } from "./iam";
 import { ClusterKeys } from "./kms";
@@ -129,7 +129,7 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
         };
         checkNodeSoftware(k, withEncryption, controlPlaneReadPrefixes(r.clusterName, node.name), planned, [KMS_PLUGIN_UNIT, FETCH_UNIT.replace(/\.service$/, "")]);
         try {
-            nodeBackupInput(r, node.name, withEncryption, { stack: "check", bucket: "bucket-to-be", prefix: backupPrefix(r.clusterName), clusterKeyArn: "arn:aws:kms:r:1:key/k", retention: backup.retention, intervalMinutes: backup.intervalMinutes });
+            nodeBackupSources(node.name, withEncryption);
         } catch (e) {
             fail(k, undefined, `etcd backups need it: ${(e as Error).message}`);
         }
@@ -228,7 +228,7 @@ export class AwsCluster extends pulumi.ComponentResource {
                 ...nodes.map((n, i) => ({ roleArn: cpRoles[i].arn, prefixes: controlPlaneReadPrefixes(r.clusterName, n.name) })),
                 { roleArn: workerRole.arn, prefixes: workerReadPrefixes(r.clusterName) },
             ],
-            backupObjectArns: pulumi.all([ctx, bucket.bucket]).apply(([c, b]) => `arn:${c.partition}:s3:::${b}/${prefix}/*`),
+            backupObjectArns: pulumi.all([ctx, bucket.bucket]).apply(([c, b]) => backupObjectArns(c, b, prefix)),
             deletionWindowInDays: r.environment === "prod" ? 30 : 7,
             rotationPeriodInDays: r.kmsKeyRotationDays,
             tags,
