@@ -171,7 +171,7 @@ describe("aws: etcd backups from the nodes' timer script (real etcd, AWS emulato
         }
         etcdctl(members[0], ["put", "/registry/configmaps/default/marker", "before-the-backup"]);
 
-        moto = await startMoto(ports.apiServer, path.join(dir, "moto"), 1_000_000);
+        moto = await startMoto(ports.apiServer, path.join(dir, "moto"));
         operator = { id: "AKIAOPERATORDRILL000", secret: "operator" };
         keyArn = JSON.parse(op(["kms", "create-key", "--description", `${CLUSTER}: volumes, logs, parameters, alarms`])).KeyMetadata.Arn;
         op(["s3api", "create-bucket", "--bucket", BUCKET, "--create-bucket-configuration", `LocationConstraint=${REGION}`]);

@@ -1,9 +1,11 @@
-// An AWS API emulator (moto's server) for the drills that run what the AWS platform renders on this machine.
-// The first `unauthenticated` requests are served without credentials (the drill's own setup); every later one
-// is checked against the IAM policies of the access key that signs it, as AWS would.
+// An AWS API emulator (moto's server) for the specs that run what the AWS platform renders on this machine.
+// Given `unauthenticated`, the first that many requests are served without credentials (the spec's own setup)
+// and every later one is checked against the IAM policies of the access key that signs it, as AWS would;
+// without it, moto checks no credentials at all.
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { requireBinary } from "../unit/aws/host-tools";
 import { until } from "./processes";
 
 export interface Moto {
@@ -23,23 +25,19 @@ export interface AccessKey {
 export const REGION = "eu-west-1";
 export const ACCOUNT = "123456789012";
 
-/** Starts moto on 127.0.0.1:port; fails (never skips) when python3 or moto is missing. */
-export async function startMoto(port: number, dir: string, unauthenticated: number): Promise<Moto> {
+/** Starts moto on 127.0.0.1:port; fails (never skips) when python3, moto or the AWS CLI is missing. */
+export async function startMoto(port: number, dir: string, unauthenticated?: number): Promise<Moto> {
     try {
         execFileSync("python3", ["-c", "import moto.server, boto3"], { stdio: "pipe" });
     } catch (e) {
         throw new Error(`the AWS emulator is missing: python3 with moto[server] and boto3 is required (${(e as Error).message.split("\n")[0]})`);
     }
-    try {
-        execFileSync("aws", ["--version"], { stdio: "pipe" });
-    } catch {
-        throw new Error("the AWS CLI (aws) is missing: the node scripts under test call it");
-    }
+    requireBinary("aws");
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const log = fs.openSync(path.join(dir, "moto.log"), "a");
     const child: ChildProcess = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], {
         stdio: ["ignore", log, log],
-        env: { ...process.env, INITIAL_NO_AUTH_ACTION_COUNT: String(unauthenticated) },
+        env: { ...process.env, ...(unauthenticated === undefined ? {} : { INITIAL_NO_AUTH_ACTION_COUNT: String(unauthenticated) }) },
         detached: true,
     });
     fs.closeSync(log);

@@ -2,12 +2,13 @@
 // openssl with known lifetimes, the AWS CLI, and moto's CloudWatch standing in for AWS. The expected days come
 // from openssl's -days, not from the script.
 import { strict as assert } from "node:assert";
-import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { certExpiryScript, CERT_EXPIRY_METRIC } from "../../../platforms/aws/cert-expiry";
+import { Moto, startMoto } from "../../e2e/moto";
 import { requireBinary } from "./host-tools";
 
 const NAMESPACE = "HardenedCluster/expiry-test";
@@ -26,7 +27,7 @@ function freePort(): Promise<number> {
 describe("aws: the certificate-expiry script against CloudWatch (moto) with real certificates", function () {
     this.timeout(60_000);
     let dir: string;
-    let moto: ChildProcess | undefined;
+    let moto: Moto | undefined;
     let env: NodeJS.ProcessEnv;
 
     /** A self-signed certificate valid for `days` from now, PEM. */
@@ -52,21 +53,13 @@ describe("aws: the certificate-expiry script against CloudWatch (moto) with real
     };
 
     before(async function () {
-        for (const b of ["moto_server", "aws", "openssl"]) requireBinary(b);
+        requireBinary("openssl");
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "hc-cert-expiry-"));
-        const port = await freePort();
-        moto = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
-        env = { ...process.env, AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`, AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing", AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null" };
-        const deadline = Date.now() + 30_000;
-        for (;;) {
-            const ok = await new Promise<boolean>((r) => net.connect(port, "127.0.0.1").on("connect", function (this: net.Socket) { this.end(); r(true); }).on("error", () => r(false)));
-            if (ok) break;
-            if (Date.now() > deadline) throw new Error("moto_server did not start listening within 30 s");
-            await new Promise((r) => setTimeout(r, 200));
-        }
+        moto = await startMoto(await freePort(), path.join(dir, "moto"));
+        env = moto.env({ id: "testing", secret: "testing" });
     });
-    after(function () {
-        moto?.kill();
+    after(async function () {
+        await moto?.stop();
         if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
