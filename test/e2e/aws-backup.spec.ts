@@ -76,7 +76,7 @@ function software(bin: string, pki: string, m: Member): NodeSoftware {
     };
 }
 
-/** The node policy the AWS program attaches, as a user policy; the two changes only make moto read it as AWS does. */
+/** The node policy the AWS program attaches, as a user policy; the one change only makes moto read it as AWS does. */
 function nodePolicyForEmulator(keyArn: string): PolicyDocument {
     const doc = controlPlaneNodePolicy(ctx, {
         clusterName: CLUSTER, node: "cp-0", clusterKeyArn: keyArn, secretsKeyArn: keyArn,
