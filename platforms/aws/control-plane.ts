@@ -93,6 +93,8 @@ export interface ControlPlaneUserDataInput {
     node: string;
     software: NodeSoftware;
     secretsKeyArn: string;
+    /** Encrypts every SSM parameter the node fetches. */
+    clusterKeyArn: string;
     auditLogGroupName: string;
     contents: readonly string[];
     backup: NodeBackup;
@@ -147,6 +149,7 @@ export function controlPlaneCloudConfig(i: ControlPlaneUserDataInput): CloudConf
     const auditLog = auditLogFiles(kubeadmLayout()).logFile;
     return {
         region: r.region,
+        parameterKeyArn: i.clusterKeyArn,
         systemUsers: systemUsers(software, [KMS_PLUGIN_USER]),
         // The apiserver cannot read or write a Secret without the plugin, so it requires it rather than just ordering after it.
         units: [{ name: KMS_PLUGIN_UNIT, unit: plugin }, ...callerUnits(software, { "kube-apiserver": [`${KMS_PLUGIN_UNIT}.service`] })],
@@ -205,7 +208,7 @@ export class ControlPlane extends pulumi.ComponentResource {
             const userData = pulumi.all([args.secretsKeyArn, args.auditLogGroupName, pulumi.all(inlineContents(software)), args.backup.bucket, args.clusterKeyArn])
                 .apply(([secretsKeyArn, auditLogGroupName, contents, bucket, clusterKeyArn]) =>
                     renderCloudConfig(controlPlaneCloudConfig({
-                        r, node: node.name, software, secretsKeyArn, auditLogGroupName, contents, backup: { ...args.backup, bucket, clusterKeyArn },
+                        r, node: node.name, software, secretsKeyArn, clusterKeyArn, auditLogGroupName, contents, backup: { ...args.backup, bucket, clusterKeyArn },
                     })));
             const tags = { ...args.tags, Name: `${r.clusterName}-${node.name}`, "hardened-cluster/role": "control-plane" };
             const lt = hardenedLaunchTemplate(`${name}-${node.name}`, {

@@ -109,27 +109,72 @@ function shellWord(s: string): string {
 export const FETCH_SCRIPT_PATH = "/usr/local/sbin/hardened-cluster-fetch-secrets";
 export const FETCH_UNIT = "hardened-cluster-secrets.service";
 
+/** The most a fetched file may allow: owner read/write and group read; any other bit is refused. */
+const MAX_SECRET_MODE = 0o640;
+
 /**
  * The boot script: names and paths only, never values. It runs on every boot (not once, as cloud-init's
- * runcmd would), so a rotated secret is picked up by a reboot, and it writes through a temporary file in the
- * target directory so a service never reads half a key.
+ * runcmd would), so a rotated secret is picked up by a reboot. It replaces all of the node's files or none:
+ * each parameter must be a SecureString under the cluster key (a parameter someone re-created under a key they
+ * hold would otherwise hand them the node's secrets' next version), every target directory must be writable by
+ * root alone (chown follows a planted link), and every value is staged beside its target before the first
+ * rename, so a failure leaves the previous files and the units that require this one never start.
  */
-export function renderFetchScript(region: string, files: readonly FetchedFile[]): string {
+export function renderFetchScript(region: string, keyArn: string, files: readonly FetchedFile[]): string {
+    for (const f of files) {
+        if ((f.mode & ~MAX_SECRET_MODE) !== 0) throw new Error(`secrets: ${f.path} would be mode 0${f.mode.toString(8)}; a secret file may be 0600 or 0640 at most`);
+    }
+    const head = `#!/bin/bash
+# Fetches this node's secret files from SSM Parameter Store with the instance role: all of them, or none.
+set -euo pipefail
+umask 077
+region=${shellWord(region)}
+key_arn=${shellWord(keyArn)}
+staged=()
+trap 'rm -f -- "\${staged[@]}"' EXIT
+stop() {
+  echo "hardened-cluster-fetch-secrets: $*; no file was replaced and nothing that needs them will start" >&2
+  exit 1
+}
+# root_only DIR: DIR and each directory above it belong to root and no one else may write them.
+root_only() {
+  local d uid perm
+  d=$(realpath -e -- "$1")
+  while :; do
+    read -r uid perm < <(stat -c '%u %a' -- "$d")
+    [ "$uid" = 0 ] && (( (8#$perm & 8#022) == 0 )) || stop "$d is owned by uid $uid with mode $perm; a secret file's directories must be root's alone"
+    [ "$d" = / ] && return 0
+    d=$(dirname -- "$d")
+  done
+}
+# stage NAME PATH MODE OWNER: the parameter's current version, checked, in a file beside PATH.
+stage() {
+  local name=$1 path=$2 mode=$3 owner=$4 meta err version type key tmp
+  (( (8#$mode & ~8#${MAX_SECRET_MODE.toString(8)}) == 0 )) || stop "$path would be mode $mode; a secret file may be 0600 or 0640 at most"
+  # Missing directories are made 0755 (etcd reaches its keys through them); existing ones are checked, never changed.
+  (umask 022; mkdir -p -- "$(dirname -- "$path")")
+  root_only "$(dirname -- "$path")"
+  # The history (values left encrypted) names each version's type and key; the value is then read at that version.
+  meta=$(aws ssm get-parameter-history --region "$region" --name "$name" --output json \\
+    --query "Parameters[-1].join(' ', [to_string(Version), Type, KeyId || 'none'])" 2>&1) || stop "cannot read $name: \${meta//$'\\n'/ }"
+  read -r version type key <<<"\${meta//\\"/}"
+  [ "$type" = SecureString ] || stop "$name is a $type parameter, not a SecureString"
+  [ "$key" = "$key_arn" ] || [ "$key" = "\${key_arn##*/}" ] || stop "$name is encrypted with $key, not the cluster key $key_arn"
+  tmp=$(mktemp -- "$(dirname -- "$path")/.fetch.XXXXXX")
+  staged+=("$tmp")
+  err=$(aws ssm get-parameter --region "$region" --with-decryption --name "$name:$version" --query Parameter.Value --output text 2>&1 >"$tmp") || stop "cannot read $name version $version: \${err//$'\\n'/ }"
+  chown -- "$owner" "$tmp"
+  chmod -- "$mode" "$tmp"
+}
+`;
     const lines = [
-        "#!/bin/bash",
-        "# Fetches this node's secret files from SSM Parameter Store with the instance role.",
-        "set -euo pipefail",
-        "umask 077",
-        "fetch() {",
-        "  local name=\"$1\" path=\"$2\" mode=\"$3\" owner=\"$4\" tmp",
-        "  install -d -m 0755 \"$(dirname \"$path\")\"",
-        "  tmp=\"$(mktemp \"$(dirname \"$path\")/.fetch.XXXXXX\")\"",
-        `  aws ssm get-parameter --region ${shellWord(region)} --with-decryption --name "$name" --query Parameter.Value --output text > "$tmp"`,
-        "  chown \"$owner\" \"$tmp\"",
-        "  chmod \"$mode\" \"$tmp\"",
-        "  mv -f \"$tmp\" \"$path\"",
-        "}",
-        ...files.map((f) => ["fetch", shellWord(f.parameter), shellWord(f.path), f.mode.toString(8).padStart(4, "0"), shellWord(f.owner ?? "root")].join(" ")),
+        ...head.split("\n").slice(0, -1),
+        ...files.map((f) => ["stage", shellWord(f.parameter), shellWord(f.path), f.mode.toString(8).padStart(4, "0"), shellWord(f.owner ?? "root")].join(" ")),
+        "# Every value is in place beside its target: only renames remain.",
+        "i=0",
+        ...files.map((f) => `mv -f -- "\${staged[i]}" ${shellWord(f.path)}; i=$((i + 1))`),
+        "staged=()",
+        `echo "hardened-cluster-fetch-secrets: ${files.length} files in place"`,
         "",
     ];
     return lines.join("\n");

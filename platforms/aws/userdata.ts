@@ -24,6 +24,8 @@ export interface Disk {
 
 export interface CloudConfigSpec {
     region: string;
+    /** The key every SSM parameter the node fetches must be encrypted with (the cluster key). */
+    parameterKeyArn: string;
     /** System users the units run as; created without a login shell or password. */
     systemUsers: string[];
     /** Enabled and started in this order, after the secrets unit. */
@@ -72,7 +74,7 @@ export function cloudConfig(spec: CloudConfigSpec): Record<string, unknown> {
         ]),
     ];
     const files: InlineFile[] = [
-        { path: FETCH_SCRIPT_PATH, content: renderFetchScript(spec.region, spec.fetched), permissions: "0700" },
+        { path: FETCH_SCRIPT_PATH, content: renderFetchScript(spec.region, spec.parameterKeyArn, spec.fetched), permissions: "0700" },
         ...unitFiles,
         ...spec.files,
         ...ssh.files,

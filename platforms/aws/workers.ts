@@ -84,9 +84,10 @@ export function checkKubeletConfiguration(k: string, cfg: unknown): void {
     if (c.tlsPrivateKeyFile !== undefined) fail(key(k, "tlsPrivateKeyFile"), c.tlsPrivateKeyFile, "remove it: worker serving certificates come from serverTLSBootstrap");
 }
 
-export function workerCloudConfig(r: ResolvedAwsOptions, software: NodeSoftware, contents: readonly string[]): CloudConfigSpec {
+export function workerCloudConfig(r: ResolvedAwsOptions, software: NodeSoftware, contents: readonly string[], clusterKeyArn: string): CloudConfigSpec {
     return {
         region: r.region,
+        parameterKeyArn: clusterKeyArn,
         systemUsers: systemUsers(software),
         units: callerUnits(software).map((u) => (u.name === KUBELET_UNIT ? { ...u, unit: withKubeletSysctls(u.unit) } : u)),
         files: inlineFiles(software, contents),
@@ -117,7 +118,8 @@ export class Workers extends pulumi.ComponentResource {
     constructor(name: string, args: WorkersArgs, opts?: pulumi.ComponentResourceOptions) {
         super("hardened-cluster:aws:Workers", name, {}, opts);
         const { r } = args;
-        const userData = pulumi.all(inlineContents(args.software)).apply((contents) => renderCloudConfig(workerCloudConfig(r, args.software, contents)));
+        const userData = pulumi.all([pulumi.all(inlineContents(args.software)), args.clusterKeyArn])
+            .apply(([contents, clusterKeyArn]) => renderCloudConfig(workerCloudConfig(r, args.software, contents, clusterKeyArn)));
         const tags = { ...args.tags, "hardened-cluster/role": "worker" };
         this.launchTemplate = hardenedLaunchTemplate(`${name}`, {
             instanceType: r.workers.instanceType,

@@ -24,12 +24,13 @@ function rendered(ssh = false): { name: string; text: string }[] {
                 node: n.name,
                 software: plan.cpSoftware[i],
                 secretsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                clusterKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/c",
                 auditLogGroupName: "/prod1/kube-apiserver-audit",
                 contents: contents(plan.cpSoftware[i].files),
                 backup: { stack: "dev", bucket: "prod1-etcd-backups-20261203", prefix: "prod1/etcd", clusterKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/c", retention: 5, intervalMinutes: 15 },
             })),
         })),
-        { name: "worker", text: renderCloudConfig(workerCloudConfig(plan.r, plan.workerSoftware, contents(plan.workerSoftware.files))) },
+        { name: "worker", text: renderCloudConfig(workerCloudConfig(plan.r, plan.workerSoftware, contents(plan.workerSoftware.files), "arn:aws:kms:eu-west-1:123456789012:key/c")) },
     ];
 }
 

@@ -148,14 +148,14 @@ describe("aws: AwsCluster (mocked engine)", function () {
             }
             for (const n of ["cp-0", "cp-1", "cp-2"]) {
                 const text = userDataOf(byType(LT).find((lt) => lt.name === `t-cp-${n}`)!);
-                const fetched = [...text.matchAll(/^\s*fetch (\S+) /gm)].map((m) => m[1]);
+                const fetched = [...text.matchAll(/^\s*stage (\S+) /gm)].map((m) => m[1]);
                 assert.deepEqual(fetched, [
                     `/${CLUSTER}/${n}/etcd-peer.key`, `/${CLUSTER}/control-plane/sa.key`, `/${CLUSTER}/control-plane/etcd-healthcheck-client.key`, `/${CLUSTER}/control-plane/encryption-config.yaml`,
                 ]);
                 assert.match(text, new RegExp(`--key=${SECRETS_KEY_ARN}`));
             }
             const worker = userDataOf(byType(LT).find((lt) => lt.name === "t-workers")!);
-            assert.deepEqual([...worker.matchAll(/^\s*fetch (\S+) /gm)].map((m) => m[1]), [`/${CLUSTER}/workers/bootstrap-kubelet.conf`]);
+            assert.deepEqual([...worker.matchAll(/^\s*stage (\S+) /gm)].map((m) => m[1]), [`/${CLUSTER}/workers/bootstrap-kubelet.conf`]);
         });
 
         it("stores the join kubeconfig and the encryption config only in SSM, as secrets", async () => {

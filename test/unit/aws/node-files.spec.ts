@@ -41,7 +41,7 @@ function filesOf(lt: Registered): NodeFile[] {
     const doc = parse(userDataOf(lt).replace(/^#cloud-config\n/, ""));
     const inline: NodeFile[] = doc.write_files.map((f: any) => ({ path: f.path, mode: f.permissions, owner: f.owner, fetched: false, content: f.content }));
     const script = inline.find((f) => f.path === FETCH_SCRIPT_PATH)!.content!;
-    const fetched = script.split("\n").filter((l) => l.startsWith("fetch ")).map((l) => {
+    const fetched = script.split("\n").filter((l) => l.startsWith("stage ")).map((l) => {
         const [, , path, mode, owner] = l.split(" ");
         return { path, mode, owner, fetched: true };
     });

@@ -42,7 +42,7 @@ function cloudConfigOf(node: string): { files: WriteFile[]; fetched: { parameter
     const doc = parse(userDataOf(lt!).replace(/^#cloud-config\n/, ""));
     const files: WriteFile[] = doc.write_files;
     const script = files.find((f) => f.path === FETCH_SCRIPT_PATH)!.content;
-    const fetched = script.split("\n").filter((l) => l.startsWith("fetch ")).map((l) => {
+    const fetched = script.split("\n").filter((l) => l.startsWith("stage ")).map((l) => {
         const [, parameter, path, mode, owner] = l.split(" ");
         return { parameter, path, mode, owner };
     });

@@ -56,8 +56,9 @@ describe("aws: security-group rules", () => {
 
 const KEY_PRINCIPALS = { deployerArns: ["arn:aws:iam::123456789012:user/deployer"], readers: [{ roleArn: "arn:aws:iam::123456789012:role/cp-0", prefixes: ["/prod1/cp-0", "/prod1/control-plane"] }] };
 
+const input = { clusterName: CLUSTER, node: "cp-1", clusterKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/c", secretsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/s", auditLogGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:/prod1/kube-apiserver-audit", backup: { bucket: "prod1-etcd-backups-1", prefix: "prod1/etcd" } };
+
 describe("aws: IAM and key policies", () => {
-    const input = { clusterName: CLUSTER, node: "cp-1", clusterKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/c", secretsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/s", auditLogGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:/prod1/kube-apiserver-audit", backup: { bucket: "prod1-etcd-backups-1", prefix: "prod1/etcd" } };
 
     it("lets a control-plane node read only its own and the shared control-plane parameters", () => {
         const doc = controlPlaneNodePolicy(ctx, input);
@@ -128,12 +129,35 @@ describe("aws: secret parameters", () => {
         throwsAt(() => secretParameters(CLUSTER, ["cp-0"], [{ fileId: "a", scope: "workers" }, { fileId: "a", scope: "workers" }]), "aws.secrets[1].fileId");
     });
 
+    const KEY = "arn:aws:kms:eu-west-1:123456789012:key/c";
+
     it("renders a boot script with names and paths only", () => {
-        const script = renderFetchScript("eu-west-1", [{ path: "/etc/kubernetes/pki/sa.key", parameter: "/prod1/control-plane/sa.key", mode: 0o600, owner: "kcm:kcm" }]);
+        const script = renderFetchScript("eu-west-1", KEY, [{ path: "/etc/kubernetes/pki/sa.key", parameter: "/prod1/control-plane/sa.key", mode: 0o600, owner: "kcm:kcm" }]);
         assert.match(script, /^#!\/bin\/bash\n/);
-        assert.match(script, /^fetch \/prod1\/control-plane\/sa\.key \/etc\/kubernetes\/pki\/sa\.key 0600 kcm:kcm$/m);
+        assert.match(script, /^stage \/prod1\/control-plane\/sa\.key \/etc\/kubernetes\/pki\/sa\.key 0600 kcm:kcm$/m);
+        assert.match(script, new RegExp(`^key_arn=${KEY}$`, "m"));
         assert.match(script, /--with-decryption/);
-        assert.throws(() => renderFetchScript("eu-west-1", [{ path: "/x; rm -rf /", parameter: "/p", mode: 0o600 }]), /refusing/);
+        assert.throws(() => renderFetchScript("eu-west-1", KEY, [{ path: "/x; rm -rf /", parameter: "/p", mode: 0o600 }]), /refusing/);
+        assert.throws(() => renderFetchScript("eu-west-1", "arn:aws:kms:eu-west-1:1:key/$(id)", []), /refusing/);
+    });
+
+    it("refuses to render a secret file anyone but its owner may write or others may read", () => {
+        for (const mode of [0o644, 0o660, 0o604, 0o700, 0o1600]) {
+            assert.throws(() => renderFetchScript("eu-west-1", KEY, [{ path: "/etc/kubernetes/pki/sa.key", parameter: "/prod1/control-plane/sa.key", mode }]), new RegExp(`mode 0${mode.toString(8)}`));
+        }
+        for (const mode of [0o600, 0o640, 0o400, 0o440]) renderFetchScript("eu-west-1", KEY, [{ path: "/etc/kubernetes/pki/sa.key", parameter: "/prod1/control-plane/sa.key", mode }]);
+    });
+
+    it("gives both node roles every SSM action the boot script calls, and no other SSM read", () => {
+        const script = renderFetchScript("eu-west-1", KEY, []);
+        const pascal = (op: string) => op.split("-").map((w) => w[0].toUpperCase() + w.slice(1)).join("");
+        const called = [...script.matchAll(/\baws ssm ([a-z-]+)/g)].map((m) => `ssm:${pascal(m[1])}`);
+        assert.deepEqual([...new Set(called)].sort(), ["ssm:GetParameter", "ssm:GetParameterHistory"]);
+        const docs = [controlPlaneNodePolicy(ctx, input), workerNodePolicy(ctx, CLUSTER, input.clusterKeyArn)];
+        for (const doc of docs) {
+            const read = doc.Statement.find((s) => s.Sid === "ReadOwnParameters")!;
+            assert.deepEqual([...read.Action as string[]].sort(), [...new Set(called)].sort());
+        }
     });
 });
 
@@ -199,7 +223,7 @@ describe("aws: monitoring", () => {
 });
 
 describe("aws: user data", () => {
-    const spec = { region: "eu-west-1", systemUsers: [], units: [], files: [], fetched: [], disks: [], packages: [], ssh: { enabled: false, allowedCidrs: [], authorizedKeys: [] }, commands: [] };
+    const spec = { region: "eu-west-1", parameterKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/c", systemUsers: [], units: [], files: [], fetched: [], disks: [], packages: [], ssh: { enabled: false, allowedCidrs: [], authorizedKeys: [] }, commands: [] };
 
     it("starts with the #cloud-config header and masks sshd by default", () => {
         const text = renderCloudConfig(spec);
