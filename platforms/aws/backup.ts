@@ -152,9 +152,13 @@ aws cloudwatch put-metric-data --region ${i.region} --namespace ${i.namespace} -
 }
 
 /** The oneshot service: read-only but for its private /tmp, no capabilities, after the node's files exist. */
-export function etcdBackupService(after: readonly string[]): UnitFile {
+/** `requires`: units that must have started (the secrets fetch, for the etcd client key). */
+export function etcdBackupService(requires: readonly string[]): UnitFile {
     return {
-        Unit: { Description: "Back up etcd to S3 when this node's member leads", Wants: ["network-online.target"], After: ["network-online.target", "etcd.service", ...after] },
+        Unit: {
+            Description: "Back up etcd to S3 when this node's member leads",
+            Wants: ["network-online.target"], Requires: [...requires], After: ["network-online.target", "etcd.service", ...requires],
+        },
         Service: { Type: "oneshot", ExecStart: execLine([BACKUP_SCRIPT]), ...CONFINED_SERVICE },
     };
 }

@@ -56,9 +56,13 @@ aws cloudwatch put-metric-data --region ${i.region} --namespace ${i.namespace} -
 }
 
 /** The oneshot service the timer starts: read-only everywhere, no capabilities, after the node's files exist. */
-export function certExpiryService(after: readonly string[]): UnitFile {
+/** `requires`: units that must have started (the secrets fetch): without them there is nothing to read. */
+export function certExpiryService(requires: readonly string[]): UnitFile {
     return {
-        Unit: { Description: "Publish the days left on this node's earliest-expiring certificate", Wants: ["network-online.target"], After: ["network-online.target", ...after] },
+        Unit: {
+            Description: "Publish the days left on this node's earliest-expiring certificate",
+            Wants: ["network-online.target"], Requires: [...requires], After: ["network-online.target", ...requires],
+        },
         Service: {
             Type: "oneshot",
             ExecStart: execLine([CERT_EXPIRY_SCRIPT]),

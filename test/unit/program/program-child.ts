@@ -35,6 +35,21 @@ export function projectDefaults(namespaced: (k: string) => string): Record<strin
     return out;
 }
 
+function namespaced(k: string): string {
+    return k.includes(":") ? k : `hardened-cluster:${k}`;
+}
+
+/** Pulumi.yaml's declared defaults, then the stack file's values on top, keyed as the program sees them. */
+export function engineConfig(stackFile: string): Record<string, string> {
+    const out = projectDefaults(namespaced);
+    const stack = parse(readFileSync(stackFile, "utf8")) ?? {};
+    for (const [k, v] of Object.entries<unknown>(stack.config ?? {})) {
+        if (v && typeof v === "object" && "secure" in (v as object)) throw new Error(`${stackFile}: ${k} is encrypted; this spec runs without the stack's passphrase`);
+        out[namespaced(k)] = configString(v);
+    }
+    return out;
+}
+
 /**
  * Runs `runner` in a child process with the program's configuration as the language host passes it
  * (PULUMI_CONFIG) and a fake toolchain under `tmp`; returns the JSON the runner wrote to `result`.

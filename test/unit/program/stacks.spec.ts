@@ -10,12 +10,11 @@
 //   the system layout reads /etc/kubernetes, /var/lib/etcd and /etc/etcd/pki (it refuses directories it did
 //   not create), so the result would depend on the machine.
 import { strict as assert } from "node:assert";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { parse } from "yaml";
 import * as pulumi from "@pulumi/pulumi";
-import { configString, fakeToolchain, projectDefaults, ROOT, runInChild } from "./program-child";
+import { engineConfig, fakeToolchain, ROOT, runInChild } from "./program-child";
 import type { StackRun } from "./run-stack";
 
 const PROJECT = "hardened-cluster";
@@ -32,21 +31,6 @@ const T = {
     localFileSet: "pulumi-nodejs:dynamic/hardened-cluster:LocalFileSet",
     localProcess: "pulumi-nodejs:dynamic/hardened-cluster:LocalProcess",
 };
-
-function namespaced(k: string): string {
-    return k.includes(":") ? k : `${PROJECT}:${k}`;
-}
-
-/** Pulumi.yaml's declared defaults, then the stack file's values on top, keyed as the program sees them. */
-function engineConfig(stackFile: string): Record<string, string> {
-    const out = projectDefaults(namespaced);
-    const stack = parse(readFileSync(stackFile, "utf8")) ?? {};
-    for (const [k, v] of Object.entries<unknown>(stack.config ?? {})) {
-        if (v && typeof v === "object" && "secure" in (v as object)) throw new Error(`${stackFile}: ${k} is encrypted; this spec runs without the stack's passphrase`);
-        out[namespaced(k)] = configString(v);
-    }
-    return out;
-}
 
 const obj = (config: Record<string, string>, k: string): any => JSON.parse(config[`${PROJECT}:${k}`] ?? "{}");
 

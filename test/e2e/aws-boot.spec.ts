@@ -1,0 +1,303 @@
+// A node's first boot step on AWS, run here for real: the committed staging stack goes through the real
+// program on Pulumi's mock monitor, its SSM parameters are created in an AWS API emulator (moto) exactly as
+// declared (names, SecureString, tier, the cluster key), and each node's rendered cloud-config is applied
+// the way cloud-init would (its users and its files under /etc/kubernetes and /etc/etcd) before the rendered
+// fetch script runs as root in a mount namespace of its own. What lands on disk is compared with what the
+// program declared and with the README's modes and owners; then every way the script must refuse is tried,
+// and each must leave the previous files in place.
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { FETCH_SCRIPT_PATH, FETCH_UNIT } from "../../platforms/aws/secrets";
+import { engineConfig, fakeToolchain, ROOT, runInChild } from "../unit/program/program-child";
+import type { StackRun } from "../unit/program/run-stack";
+import { requireBinary } from "../unit/aws/host-tools";
+import { AccessKey, Moto, startMoto } from "./moto";
+import { E2E_PORTS } from "./ports";
+
+const ports = E2E_PORTS.awsBoot;
+const STACK = "staging";
+const CLUSTER = "hc-staging";
+// The directories a node's secret files live in (README: "Users and files"); the sandbox binds both.
+const BOUND = ["/etc/kubernetes", "/etc/etcd"];
+// How the mock monitor marks a secret value.
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const ANYONE: AccessKey = { id: "AKIAEXAMPLEDRILL0000", secret: "drill" };
+const FIRST_SYSTEM_UID = 980;
+
+interface Param { name: string; type: string; value: string; keyId: string; tier: string }
+interface CloudConfig { users?: (string | { name: string })[]; write_files: { path: string; content: string; permissions: string; owner: string }[]; runcmd: string[][] }
+interface OnDisk { path: string; content: string; mode: number; uid: number; gid: number }
+interface Boot { status: number | null; stdout: string; stderr: string }
+
+// SSM calls made by the drill itself, in one boto3 process per step (the AWS CLI takes a second or two to start).
+const SSM_CALLS = "import boto3, json, sys\nssm = boto3.client('ssm')\ncalls = json.load(sys.stdin)\nfor c in calls: getattr(ssm, c.pop('call'))(**c)\nprint(len(calls))";
+
+const plain = (v: any): string => (v && typeof v === "object" && SECRET_SIG in v ? v.value : v);
+
+/** A node's cloud-config from its launch template, as EC2 hands it to cloud-init. */
+function cloudConfigOf(run: StackRun, template: string): CloudConfig {
+    const lt = run.resources.find((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate" && r.name === template);
+    assert.ok(lt, `no launch template ${template}`);
+    const text = Buffer.from(lt.inputs.userData, "base64").toString("utf8");
+    assert.ok(text.startsWith("#cloud-config\n"), template);
+    return parse(text);
+}
+
+/** Every regular file under the node's bound directories, with what stat says. */
+function filesOn(root: string): OnDisk[] {
+    const out: OnDisk[] = [];
+    const walk = (dir: string) => {
+        for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+            const p = path.join(dir, e.name);
+            if (e.isDirectory()) walk(p);
+            else {
+                const st = fs.lstatSync(p);
+                out.push({ path: p.slice(root.length), content: fs.readFileSync(p, "utf8"), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid });
+            }
+        }
+    };
+    for (const d of BOUND) if (fs.existsSync(root + d)) walk(root + d);
+    return out.sort((a, b) => a.path.localeCompare(b.path));
+}
+
+describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emulator)", function () {
+    this.timeout(600_000);
+    let tmp: string;
+    let run: StackRun;
+    let params: Param[];
+    let moto: Moto;
+    let clusterKey: string;
+    let otherKey: string;
+    let mockClusterKey: string;
+    const gids = new Map<string, number>();
+
+    const awsCli = (args: string[]) => moto.aws(ANYONE, args);
+    /** Runs SSM calls ({ call: "put_parameter", Name, ... }) as the operator, in order. */
+    const ssm = (calls: Record<string, unknown>[]) => {
+        const r = spawnSync("python3", ["-c", SSM_CALLS], { input: JSON.stringify(calls), env: { ...process.env, ...moto.env(ANYONE) }, encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout.trim(), String(calls.length));
+    };
+    /** A parameter as the program declares it, or changed as `over` says. */
+    const put = (p: Param, over: Record<string, unknown> = {}) => ({ call: "put_parameter", Name: p.name, Type: p.type, Value: p.value, KeyId: clusterKey, Tier: p.tier, ...over });
+    const remove = (p: Param) => ({ call: "delete_parameter", Name: p.name });
+    const param = (name: string) => params.find((p) => p.name === name)!;
+    /** The node's fetch script with the emulator's cluster key where the mock's stands. */
+    const scriptOf = (cc: CloudConfig) => {
+        const s = cc.write_files.find((f) => f.path === FETCH_SCRIPT_PATH)!.content;
+        assert.ok(s.includes(`key_arn=${mockClusterKey}\n`), "the script names the cluster key the parameters use");
+        return s.replace(`key_arn=${mockClusterKey}\n`, `key_arn=${clusterKey}\n`);
+    };
+
+    /** A node's root: passwd/group with the cloud-config's system users, and its write_files under BOUND. */
+    function prepareNode(node: string, cc: CloudConfig): string {
+        const root = path.join(tmp, "nodes", node);
+        fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+        let passwd = fs.readFileSync("/etc/passwd", "utf8");
+        let group = fs.readFileSync("/etc/group", "utf8");
+        const users = (cc.users ?? []).filter((u): u is { name: string } => typeof u === "object");
+        users.forEach((u, i) => {
+            const id = FIRST_SYSTEM_UID + i;
+            passwd += `${u.name}:x:${id}:${id}::/nonexistent:/sbin/nologin\n`;
+            group += `${u.name}:x:${id}:\n`;
+            gids.set(u.name, id);
+        });
+        fs.writeFileSync(path.join(root, "passwd"), passwd, { mode: 0o644 });
+        fs.writeFileSync(path.join(root, "group"), group, { mode: 0o644 });
+        for (const f of cc.write_files.filter((w) => BOUND.some((d) => w.path.startsWith(`${d}/`)))) {
+            const p = root + f.path;
+            fs.mkdirSync(path.dirname(p), { recursive: true, mode: 0o755 });
+            fs.writeFileSync(p, f.content, { mode: parseInt(f.permissions, 8) });
+            fs.chmodSync(p, parseInt(f.permissions, 8));
+            const [u, g] = f.owner.split(":");
+            fs.chownSync(p, u === "root" ? 0 : gids.get(u)!, g === "root" ? 0 : gids.get(g)!);
+        }
+        // The bound directories as a fresh machine has them: root's, 0755.
+        for (const d of BOUND) fs.mkdirSync(root + d, { recursive: true, mode: 0o755 });
+        return root;
+    }
+
+    /** Runs a fetch script as root with the node's directories and users in a mount namespace of its own. */
+    function boot(root: string, script: string): Boot {
+        const file = path.join(root, "fetch-secrets");
+        fs.writeFileSync(file, script, { mode: 0o700 });
+        const inner = [
+            "set -euo pipefail",
+            `for d in ${BOUND.join(" ")}; do mount --bind "$NODE_ROOT$d" "$d"; done`,
+            "mount --bind \"$NODE_ROOT/passwd\" /etc/passwd",
+            "mount --bind \"$NODE_ROOT/group\" /etc/group",
+            "exec \"$NODE_ROOT/fetch-secrets\"",
+        ].join("\n");
+        const r = spawnSync("unshare", ["--mount", "--propagation", "private", "bash", "-c", inner], {
+            env: { ...moto.env(ANYONE), NODE_ROOT: root }, encoding: "utf8", timeout: 300_000,
+        });
+        return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    }
+
+    before(async () => {
+        if (process.getuid?.() !== 0 || !process.env.HC_SANDBOXED) {
+            throw new Error("the boot drill writes a node's files to /etc/kubernetes and /etc/etcd as root: run it as root through scripts/sandbox.sh (npm test does)");
+        }
+        requireBinary("unshare");
+        tmp = fs.mkdtempSync("/tmp/hc-aws-boot-");
+        fakeToolchain(path.join(tmp, "toolchain"));
+        run = runInChild<StackRun>(`stack ${STACK}`, path.join(ROOT, "test/unit/program/run-stack.ts"), engineConfig(path.join(ROOT, `stacks/Pulumi.${STACK}.yaml`)), tmp, path.join(tmp, "run.json"), { HC_TEST_STACK: STACK });
+        assert.deepEqual(run.errors, []);
+        params = run.resources.filter((r) => r.type === "aws:ssm/parameter:Parameter")
+            .map((r) => ({ name: r.inputs.name, type: r.inputs.type, value: plain(r.inputs.value), keyId: r.inputs.keyId, tier: r.inputs.tier }));
+        mockClusterKey = run.resources.find((r) => r.type === "aws:kms/key:Key" && r.name.endsWith("-cluster"))!.state.arn;
+        moto = await startMoto(ports.apiServer, path.join(tmp, "moto"));
+        clusterKey = JSON.parse(awsCli(["kms", "create-key", "--description", `${CLUSTER} cluster key`])).KeyMetadata.Arn;
+        otherKey = JSON.parse(awsCli(["kms", "create-key", "--description", "someone else's key"])).KeyMetadata.Arn;
+        // As the program declares them: every parameter a SecureString under the cluster key (one boto3 process
+        // for all of them; the nodes' own calls below go through the AWS CLI, as on EC2).
+        for (const p of params) assert.deepEqual([p.type, p.keyId], ["SecureString", mockClusterKey], p.name);
+        ssm(params.map((p) => put(p)));
+    });
+
+    after(async () => {
+        await moto?.stop();
+        if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    });
+
+    it("declares the node secrets of a three-member control plane and its workers", () => {
+        assert.ok(params.length >= 20, `${params.length} parameters`);
+        const scopes = new Set(params.map((p) => p.name.split("/")[2]));
+        assert.deepEqual([...scopes].sort(), ["control-plane", "cp-0", "cp-1", "cp-2", "workers"]);
+    });
+
+    for (const [node, template, scopes] of [
+        ["cp-0", "aws-cp-cp-0", ["cp-0", "control-plane"]],
+        ["worker", "aws-workers", ["workers"]],
+    ] as const) {
+        it(`${node}: fetches exactly its own and its scope's parameters, each as declared, with the README's modes and owners`, () => {
+            const cc = cloudConfigOf(run, template);
+            const root = prepareNode(node, cc);
+            const before = filesOn(root);
+            const r = boot(root, scriptOf(cc));
+            assert.equal(r.status, 0, r.stderr);
+            const mine = params.filter((p) => scopes.includes(p.name.split("/")[2] as never));
+            assert.ok(mine.length > 0);
+            assert.match(r.stdout, new RegExp(`: ${mine.length} files in place`));
+            const files = filesOn(root);
+            assert.equal(files.length, before.length + mine.length, files.map((f) => f.path).join(" "));
+            assert.deepEqual(files.filter((f) => f.path.includes(".fetch.")), []);
+            for (const p of mine) {
+                const found = files.filter((f) => f.content.trimEnd() === p.value.trimEnd());
+                assert.equal(found.length, 1, `${p.name}: ${found.map((f) => f.path).join(" ")}`);
+                const f = found[0];
+                if (f.path.startsWith("/etc/etcd/pki/")) {
+                    // etcd reads its own keys through its group and can change none of them.
+                    assert.deepEqual([f.mode.toString(8), f.uid, f.gid], ["640", 0, gids.get("etcd")], f.path);
+                } else {
+                    assert.deepEqual([f.mode.toString(8), f.uid, f.gid], ["600", 0, 0], f.path);
+                }
+            }
+            for (const p of params.filter((x) => !mine.includes(x))) {
+                assert.ok(!files.some((f) => f.content.trimEnd() === p.value.trimEnd()), `${node} holds ${p.name}`);
+            }
+        });
+    }
+
+    describe("refusals: the node stops, names the cause and keeps its previous files", () => {
+        let cc: CloudConfig;
+        let root: string;
+        let stages: string[];
+        let kept: OnDisk[];
+
+        before(() => {
+            cc = cloudConfigOf(run, "aws-cp-cp-0");
+            root = path.join(tmp, "nodes", "cp-0");
+            stages = scriptOf(cc).split("\n").filter((l) => l.startsWith("stage ")).map((l) => l.split(" ")[1]);
+            assert.ok(stages.length > 2, stages.join(" "));
+            kept = filesOn(root);
+            assert.ok(kept.length > 0, "cp-0 was fetched above");
+        });
+
+        // Each refusal is on the second parameter the script stages, after the first has been staged with a new
+        // value: a file replaced before the refusal would show.
+        /** The first parameter the script stages, with a new value: a replaced file would show. */
+        const changeFirst = () => put(param(stages[0]), { Value: `${param(stages[0]).value}# changed\n`, Overwrite: true });
+        const second = () => param(stages[1]);
+        function refused(r: Boot, cause: RegExp): void {
+            assert.equal(r.status, 1, r.stdout + r.stderr);
+            assert.match(r.stderr, cause);
+            assert.match(r.stderr, /no file was replaced and nothing that needs them will start/);
+            assert.doesNotMatch(r.stdout, /files in place/);
+            assert.deepEqual(filesOn(root), kept);
+        }
+
+        afterEach(() => ssm([put(param(stages[0]), { Overwrite: true })]));
+
+        it("a missing parameter", () => {
+            ssm([changeFirst(), remove(second())]);
+            try {
+                refused(boot(root, scriptOf(cc)), new RegExp(`cannot read ${second().name}: .*ParameterNotFound`));
+            } finally {
+                ssm([put(second())]);
+            }
+        });
+
+        it("a parameter encrypted with another KMS key", () => {
+            ssm([changeFirst(), put(second(), { KeyId: otherKey, Overwrite: true })]);
+            try {
+                refused(boot(root, scriptOf(cc)), new RegExp(`${second().name} is encrypted with ${otherKey}, not the cluster key ${clusterKey}`));
+            } finally {
+                ssm([put(second(), { Overwrite: true })]);
+            }
+        });
+
+        it("a parameter stored as plain String", () => {
+            const { KeyId: _none, ...plainString } = put(second(), { Type: "String", Tier: "Standard" });
+            ssm([changeFirst(), remove(second()), plainString]);
+            try {
+                refused(boot(root, scriptOf(cc)), new RegExp(`${second().name} is a String parameter, not a SecureString`));
+            } finally {
+                ssm([remove(second()), put(second())]);
+            }
+        });
+
+        it("a secret file mode looser than 0640 in the script", () => {
+            ssm([changeFirst()]);
+            const script = scriptOf(cc);
+            const line = script.split("\n").find((l) => l.startsWith(`stage ${stages[1]} `))!;
+            const loose = line.replace(/ 0[0-7]{3}( |$)/, " 0644$1");
+            assert.notEqual(loose, line);
+            refused(boot(root, script.replace(line, loose)), /would be mode 0644; a secret file may be 0600 or 0640 at most/);
+        });
+
+        it("a secret file's directory that another user can write", () => {
+            ssm([changeFirst()]);
+            const target = scriptOf(cc).split("\n").find((l) => l.startsWith(`stage ${stages[1]} `))!.split(" ")[2];
+            const dir = root + path.dirname(target);
+            const mode = fs.statSync(dir).mode & 0o7777;
+            fs.chmodSync(dir, 0o777);
+            kept = filesOn(root);
+            try {
+                refused(boot(root, scriptOf(cc)), new RegExp(`${path.dirname(target)} is owned by uid 0 with mode 777; a secret file's directories must be root's alone`));
+            } finally {
+                fs.chmodSync(dir, mode);
+                kept = filesOn(root);
+            }
+        });
+
+        it("and nothing that reads the files starts without them: each such unit, and each timer's service, requires the fetch", () => {
+            const fetched = scriptOf(cc).split("\n").filter((l) => l.startsWith("stage ")).map((l) => l.split(" ")[2]);
+            const services = cc.write_files.filter((f) => /^\/etc\/systemd\/system\/.*\.service$/.test(f.path));
+            const timers = cc.write_files.filter((f) => f.path.endsWith(".timer")).map((f) => f.path.replace(/\.timer$/, ".service"));
+            const units = services.filter((u) => timers.includes(u.path) || fetched.some((p) => u.content.includes(p)));
+            // etcd, the apiserver, the controller manager and the scheduler name fetched files; two timers run scripts.
+            assert.equal(units.length, 6, units.map((u) => u.path).join(" "));
+            for (const u of units) {
+                const line = (k: string) => (u.content.match(new RegExp(`^${k}=(.*)$`, "m"))?.[1] ?? "").split(" ");
+                // systemd.unit(5): with Requires= and After=, a unit is not started when the unit it requires fails.
+                assert.ok(line("Requires").includes(FETCH_UNIT) && line("After").includes(FETCH_UNIT), `${u.path}\n${u.content}`);
+            }
+            const enabled = cc.runcmd.filter((c) => c[0] === "systemctl" && c[1] === "enable").map((c) => c[3]);
+            assert.equal(enabled[0], FETCH_UNIT, enabled.join(" "));
+        });
+    });
+});
