@@ -12,6 +12,7 @@
 import { writeFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import { computedTlsAndRandom, resolveExport, settle } from "./mock-engine";
+import { realTlsOutputs } from "./real-tls";
 
 export interface StackRun {
     /** `state`: the inputs with what the provider computes (a generated bucket name, ARNs), as a stack policy sees them after an up. */
@@ -45,7 +46,9 @@ function computed(type: string, name: string, inputs: Record<string, any>, regio
         case "aws:lb/loadBalancer:LoadBalancer": out.dnsName = `${name}.elb.${region}.amazonaws.com`; break;
         case "aws:kms/key:Key": out.keyId = `key-${name}`; break;
     }
-    Object.assign(out, computedTlsAndRandom(type, name, inputs));
+    // HC_TEST_REAL_TLS=<dir>: real keys and certificates (openssl, scratch in <dir>), for drills that start processes.
+    const realTls = process.env.HC_TEST_REAL_TLS ? realTlsOutputs(type, inputs, process.env.HC_TEST_REAL_TLS) : undefined;
+    Object.assign(out, realTls ?? computedTlsAndRandom(type, name, inputs));
     return out;
 }
 
