@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the pinned offline toolchain (Pulumi CLI + plugins, Kubernetes control plane, etcd, kube-bench, the
-# project's KMS v2 plugin) from Go modules into a cache directory keyed by the versions in
+# project's KMS v2 plugins, local and AWS) from Go modules into a cache directory keyed by the versions in
 # scripts/lib/versions.sh, and unpacks Debian's haproxy (the local platform's load balancer) beside them.
 #
 #   scripts/toolchain.sh            build whatever is missing, then verify every binary
@@ -69,6 +69,7 @@ expected_version() {
     pulumi-language-yaml) echo "v$PULUMI_YAML_VERSION" ;;
     haproxy) echo "HAProxy version $HAPROXY_DEB_VERSION " ;;
     hc-kms-plugin) echo "hc-kms-plugin $KMS_PLUGIN_VERSION" ;;
+    hc-aws-kms-plugin) echo "hc-aws-kms-plugin $AWS_KMS_PLUGIN_VERSION" ;;
   esac
 }
 
@@ -88,6 +89,7 @@ cold_seconds() {
     pulumi-yaml) echo 981 ;;
     haproxy) echo 6 ;;
     kms-plugin) echo 30 ;;
+    aws-kms-plugin) echo 60 ;;
   esac
 }
 announced=0
@@ -137,6 +139,14 @@ KMS_PLUGIN_VERSION=$(cat "$WRAPPERS/kms-plugin/main.go" "$WRAPPERS/kms-plugin/go
 build_kms_plugin() {
   wrapper kms-plugin
   go build -trimpath -ldflags "-s -w -X main.version=$KMS_PLUGIN_VERSION" -o "$HC_TOOLCHAIN_BIN/hc-kms-plugin" .
+}
+
+# The AWS nodes' KMS v2 plugin (toolchain/go/aws-kms-plugin; aws-encryption-provider's flags): the Go module proxy
+# serves no aws-encryption-provider, so the nodes run this one. Versioned by a hash of its source, like the above.
+AWS_KMS_PLUGIN_VERSION=$(cat "$WRAPPERS/aws-kms-plugin/main.go" "$WRAPPERS/aws-kms-plugin/go.mod" "$WRAPPERS/aws-kms-plugin/go.sum" | sha256sum | cut -c1-12)
+build_aws_kms_plugin() {
+  wrapper aws-kms-plugin
+  go build -trimpath -ldflags "-s -w -X main.version=$AWS_KMS_PLUGIN_VERSION" -o "$HC_TOOLCHAIN_BIN/hc-aws-kms-plugin" .
 }
 
 need_shared() { [ -d "$HC_SHARED_DIR/toolchain-src/$1" ] || die "missing $HC_SHARED_DIR/toolchain-src/$1 (set HC_SHARED_DIR to the shared/ folder)"; }
@@ -336,6 +346,7 @@ step random build_random pulumi-resource-random
 step kubernetes-provider build_kubernetes_provider pulumi-resource-kubernetes
 step kubernetes build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
 step kms-plugin build_kms_plugin hc-kms-plugin
+step aws-kms-plugin build_aws_kms_plugin hc-aws-kms-plugin
 step kube-bench build_kube_bench kube-bench
 step pulumi-yaml build_pulumi_yaml pulumi-language-yaml
 step haproxy install_haproxy haproxy

@@ -31,7 +31,7 @@ export const aws: ConfigEntry<AwsOptions> = {
         logRetentionDays: "CloudWatch retention of the audit, flow and boot logs, at least 30 (default 365).",
         ssh: "enabled (default false: use SSM Session Manager), allowedCidrs, authorizedKeys.",
         ami: "Either id or ssmParameter (default the Amazon Linux 2023 x86_64 parameter).",
-        kmsPluginPath: "Path of aws-encryption-provider in the AMI.",
+        kmsPluginPath: "Path of the KMS v2 plugin in the AMI (default the toolchain's hc-aws-kms-plugin; aws-encryption-provider takes the same flags).",
         kmsKeyRotationDays: "Days between AWS KMS rotations of the cluster's two keys, 90 to 2560 (default 365).",
         monitoring: "secretReaders: users whose Secret reads raise no alarm.",
         allowWorldApiAccess: "WEAKENING, never in prod: accept the world (0.0.0.0/0, or entries that add up to it) in apiAllowedCidrs.",

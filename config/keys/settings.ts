@@ -16,7 +16,7 @@ export const encryption: ConfigEntry<EncryptionOptions> = {
     exampleFor: { aws: { keys: [{ name: "aws", provider: "kms", endpoint: "unix:///var/run/kmsplugin/socket.sock" }], resources: ["configmaps"] } },
     fields: {
         provider: "Default provider of every key: secretbox, aescbc, aesgcm or kms (identity is refused).",
-        keys: "[current] in stage steady, [old, new] during a rotation; each { name, provider?, endpoint?, timeout? } (a kms key's endpoint defaults to the platform's own plugin socket: local hc-kms-plugin, AWS aws-encryption-provider).",
+        keys: "[current] in stage steady, [old, new] during a rotation; each { name, provider?, endpoint?, timeout? } (a kms key's endpoint defaults to the platform's own plugin socket: local hc-kms-plugin, AWS hc-aws-kms-plugin).",
         stage: "Rotation stage: steady, add, promote or retire; one `pulumi up` per stage (see components/encryption/README.md).",
         resources: "Resources encrypted besides secrets, e.g. `configmaps`, `<resource>.<group>` or `*.<group>`.",
         readUnencrypted: "WEAKENING. Keep reading objects written before encryption was enabled (identity appended last).",

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import type { ArnContext, PolicyDocument, Statement } from "./iam";
 
-/** The encryption context aws-encryption-provider sends (its --encryption-context flag); the key policy requires it. */
+/** The encryption context the KMS plugin sends (its --encryption-context flag); the key policy requires it. */
 export const SECRETS_CONTEXT_KEY = "hardened-cluster";
 
 // Key administration without use: whoever manages the key cannot decrypt with it through this statement.

@@ -78,7 +78,7 @@ export interface AwsOptions {
     ssh?: AwsSshOptions;
     /** Exactly one of an AMI id or the SSM parameter that names one. Default: the AL2023 x86_64 parameter. */
     ami?: { id?: string; ssmParameter?: string };
-    /** Path of aws-encryption-provider in the AMI. Default "/usr/local/bin/aws-encryption-provider". */
+    /** Path of the KMS v2 plugin in the AMI: the toolchain's hc-aws-kms-plugin, or aws-encryption-provider (same flags). Default "/usr/local/bin/hc-aws-kms-plugin". */
     kmsPluginPath?: string;
     /** How often AWS KMS rotates the cluster's keys' material, in days: 90 to 2560 (AWS's range). Default 365. */
     kmsKeyRotationDays?: number;
@@ -132,7 +132,7 @@ export const AWS_DEFAULTS = {
     workers: { min: 3, max: 6 },
     joinTokenTtlHours: 24,
     logRetentionDays: 365,
-    kmsPluginPath: "/usr/local/bin/aws-encryption-provider",
+    kmsPluginPath: "/usr/local/bin/hc-aws-kms-plugin",
     kmsKeyRotationDays: 365,
 } as const;
 
