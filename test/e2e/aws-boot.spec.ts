@@ -6,16 +6,18 @@
 // program declared and with the README's modes and owners; then every way the script must refuse is tried,
 // and each must leave the previous files in place.
 import { strict as assert } from "node:assert";
-import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { KMS_PLUGIN_UNIT } from "../../platforms/aws/control-plane";
 import { FETCH_SCRIPT_PATH, FETCH_UNIT } from "../../platforms/aws/secrets";
 import { engineConfig, fakeToolchain, ROOT, runInChild } from "../unit/program/program-child";
 import type { StackRun } from "../unit/program/run-stack";
 import { requireBinary } from "../unit/aws/host-tools";
 import { AccessKey, Moto, startMoto } from "./moto";
 import { toolchain } from "./harness";
+import { CloudConfig, Host, inNode, linkHosts, nodePath, relayIntoNode, startHost, startUnit, stopHost } from "./aws-node";
 import { E2E_PORTS } from "./ports";
 import { until } from "./processes";
 
@@ -30,88 +32,8 @@ const ANYONE: AccessKey = { id: "AKIAEXAMPLEDRILL0000", secret: "drill" };
 const FIRST_SYSTEM_UID = 980;
 
 interface Param { name: string; type: string; value: string; keyId: string; tier: string }
-interface CloudConfig { users?: (string | { name: string })[]; write_files: { path: string; content: string; permissions: string; owner: string }[]; runcmd: string[][] }
 interface OnDisk { path: string; content: string; mode: number; uid: number; gid: number }
 interface Boot { status: number | null; stdout: string; stderr: string }
-interface Host {
-    node: string;
-    root: string;
-    cc: CloudConfig;
-    holder: ChildProcess;
-    pid: number;
-    /** The node's fixed private address, from its etcd unit's peer URL. */
-    address: string;
-    etcdCa: string;
-    client: [string, string];
-    frontProxyClient: [string, string];
-    etcd?: ChildProcess;
-}
-
-/** A unit's ExecStart argv and User, from the rendered unit file (systemd.service(5); no quoting is rendered here). */
-function unitOf(cc: CloudConfig, name: string): { argv: string[]; user?: string } {
-    const f = cc.write_files.find((w) => w.path === `/etc/systemd/system/${name}.service`);
-    assert.ok(f, `no ${name}.service`);
-    const value = (k: string) => f.content.match(new RegExp(`^${k}=(.*)$`, "m"))?.[1];
-    const exec = value("ExecStart");
-    assert.ok(exec && !/["'\\]/.test(exec), `${name}: ${exec}`);
-    return { argv: exec.split(" "), user: value("User") };
-}
-
-/**
- * A node: mount and network namespaces of its own, where its fetched directories, its users, its own etcd data
- * directory and the toolchain (at /usr/local/bin, where the AMI has the binaries) are bound. A sleeping shell
- * holds them; commands enter with nsenter.
- */
-async function startHost(node: string, root: string, bin: string, cc: CloudConfig): Promise<Host> {
-    fs.mkdirSync(path.join(root, "var/lib/etcd"), { recursive: true, mode: 0o755 });
-    const inner = [
-        "set -euo pipefail",
-        "ip link set lo up",
-        `for d in ${[...BOUND, "/var/lib/etcd"].join(" ")}; do mount --bind "$NODE_ROOT$d" "$d"; done`,
-        "mount --bind \"$NODE_ROOT/passwd\" /etc/passwd",
-        "mount --bind \"$NODE_ROOT/group\" /etc/group",
-        "mount --bind \"$NODE_BIN\" /usr/local/bin",
-        "echo ready",
-        "exec sleep infinity",
-    ].join("\n");
-    const holder = spawn("unshare", ["--mount", "--net", "--propagation", "private", "bash", "-c", inner], {
-        env: { PATH: process.env.PATH, NODE_ROOT: root, NODE_BIN: bin }, stdio: ["ignore", "pipe", "pipe"], detached: true,
-    });
-    let out = "";
-    holder.stdout!.on("data", (d) => (out += d));
-    holder.stderr!.on("data", (d) => (out += d));
-    await until(`${node} namespaces`, 20, async () => {
-        if (holder.exitCode !== null) throw new Error(`${node}: ${out}`);
-        return out.includes("ready") ? true : undefined;
-    });
-    const etcd = unitOf(cc, "etcd");
-    const peer = etcd.argv.find((a) => a.startsWith("--listen-peer-urls="))!;
-    const staged = cc.write_files.find((f) => f.path === FETCH_SCRIPT_PATH)!.content.split("\n").filter((l) => l.startsWith("stage ")).map((l) => l.split(" ")[2]);
-    const pathEnding = (suffix: string) => {
-        const p = [...cc.write_files.map((f) => f.path), ...staged].find((x) => x.endsWith(suffix));
-        assert.ok(p, `${node}: no file ending ${suffix}`);
-        return p;
-    };
-    return {
-        node, root, cc, holder, pid: holder.pid!,
-        address: new URL(peer.split("=")[1]).hostname,
-        etcdCa: pathEnding("/pki/etcd/ca.crt"),
-        client: [pathEnding("/pki/etcd/healthcheck-client.crt"), pathEnding("/pki/etcd/healthcheck-client.key")],
-        frontProxyClient: [pathEnding("/pki/front-proxy-client.crt"), pathEnding("/pki/front-proxy-client.key")],
-    };
-}
-
-/** Starts a unit's ExecStart inside the node as its User, with NoNewPrivileges as the units set it. */
-function startUnit(h: Host, name: string): ChildProcess {
-    const u = unitOf(h.cc, name);
-    const log = fs.openSync(path.join(h.root, `${name}.log`), "w");
-    const child = spawn("nsenter", ["-t", String(h.pid), "-m", "-n", "--", "setpriv", ...(u.user ? [`--reuid=${u.user}`, `--regid=${u.user}`, "--init-groups"] : []), "--no-new-privs", ...u.argv], {
-        stdio: ["ignore", log, log], detached: true,
-    });
-    fs.closeSync(log);
-    return child;
-}
-
 // SSM calls made by the drill itself, in one boto3 process per step (the AWS CLI takes a second or two to start).
 const SSM_CALLS = "import boto3, json, sys\nssm = boto3.client('ssm')\ncalls = json.load(sys.stdin)\nfor c in calls: getattr(ssm, c.pop('call'))(**c)\nprint(len(calls))";
 
@@ -385,57 +307,59 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         });
     });
 
-    describe("etcd from the rendered units: two nodes' members form the cluster's quorum", () => {
+    describe("the control plane from the rendered units: two nodes' etcd members, KMS plugins and API servers", () => {
         const hosts: Host[] = [];
-        let bin: string;
+        let secretsKey: string;
+        let mockSecretsKey: string;
 
-        const inNode = (h: Host, args: string[]) => spawnSync("nsenter", ["-t", String(h.pid), "-m", "-n", "--", ...args], { encoding: "utf8", timeout: 60_000 });
-        const etcdctl = (h: Host, args: string[], pair: [string, string] = h.client) =>
-            inNode(h, ["/usr/local/bin/etcdctl", "--endpoints=https://127.0.0.1:2379", `--cacert=${h.etcdCa}`, `--cert=${pair[0]}`, `--key=${pair[1]}`, "--command-timeout=5s", ...args]);
+        const etcdctl = (h: Host, args: string[], pair = [nodePath(h.cc, "/pki/etcd/healthcheck-client.crt"), nodePath(h.cc, "/pki/etcd/healthcheck-client.key")]) =>
+            inNode(h, ["/usr/local/bin/etcdctl", "--endpoints=https://127.0.0.1:2379", `--cacert=${nodePath(h.cc, "/pki/etcd/ca.crt")}`, `--cert=${pair[0]}`, `--key=${pair[1]}`, "--command-timeout=5s", ...args]);
+        /** kubectl on the node with a control-plane component's own kubeconfig (the controller manager may write Secrets). */
+        const kubectl = (h: Host, args: string[]) => inNode(h, ["/usr/local/bin/kubectl", `--kubeconfig=${nodePath(h.cc, "/controller-manager.conf")}`, "--request-timeout=10s", ...args]);
 
         before(async () => {
             for (const b of ["nsenter", "setpriv", "ip"]) requireBinary(b);
-            bin = toolchain("etcd", "etcdctl").bin;
+            const bin = toolchain("etcd", "etcdctl", "kube-apiserver", "kubectl", "hc-aws-kms-plugin").bin;
+            mockSecretsKey = run.resources.find((r) => r.type === "aws:kms/key:Key" && r.name.endsWith("-secrets"))!.state.arn;
+            secretsKey = JSON.parse(awsCli(["kms", "create-key", "--description", `${CLUSTER} secrets key`])).KeyMetadata.Arn;
             for (const node of ["cp-0", "cp-1"]) {
                 const cc = cloudConfigOf(run, `aws-cp-${node}`);
                 assert.ok(fs.existsSync(path.join(tmp, "nodes", node, "etc")), `${node} was fetched above`);
                 hosts.push(await startHost(node, path.join(tmp, "nodes", node), bin, cc));
             }
-            // One link between the two nodes, each end with the node's fixed private address.
-            const [a, b] = hosts;
-            const ok = (r: ReturnType<typeof inNode>) => assert.equal(r.status, 0, r.stderr);
-            ok(inNode(a, ["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", String(b.pid)]));
-            for (const [h, other] of [[a, b], [b, a]]) {
-                ok(inNode(h, ["ip", "addr", "add", `${h.address}/32`, "dev", "eth0"]));
-                ok(inNode(h, ["ip", "link", "set", "eth0", "up"]));
-                ok(inNode(h, ["ip", "route", "add", `${other.address}/32`, "dev", "eth0"]));
-            }
-            // cloud-init's runcmd before the units: the etcd data directory's owner and mode.
+            linkHosts(hosts[0], hosts[1]);
             for (const h of hosts) {
-                for (const c of h.cc.runcmd.filter((c) => c[0] === "chown" || c[0] === "chmod")) ok(inNode(h, c));
+                await relayIntoNode(h, ports.apiServer, tmp);
+                // cloud-init's runcmd before the units: the etcd data directory's owner and mode.
+                for (const c of h.cc.runcmd.filter((c) => c[0] === "chown" || c[0] === "chmod")) assert.equal(inNode(h, c).status, 0);
             }
-            for (const h of hosts) h.etcd = startUnit(h, "etcd");
-        });
-
-        after(async () => {
-            for (const h of hosts) {
-                for (const p of [h.etcd, h.holder]) {
-                    if (p?.pid && p.exitCode === null) try { process.kill(-p.pid, "SIGKILL"); } catch { /* gone */ }
+            // The units in the order runcmd enables them, the fetch (done above) first.
+            const order = hosts[0].cc.runcmd.filter((c) => c[0] === "systemctl" && c[1] === "enable" && c[3].endsWith(".service")).map((c) => c[3].replace(/\.service$/, ""));
+            assert.deepEqual(order.slice(0, 4), [FETCH_UNIT.replace(/\.service$/, ""), KMS_PLUGIN_UNIT, "etcd", "kube-apiserver"]);
+            for (const unit of [KMS_PLUGIN_UNIT, "etcd", "kube-apiserver"]) {
+                for (const h of hosts) {
+                    // On EC2 the plugin finds the instance role's credentials and the regional endpoint itself.
+                    startUnit(h, unit, unit === KMS_PLUGIN_UNIT ? moto.env(ANYONE, { AWS_ENDPOINT_URL: `http://127.0.0.1:${ports.apiServer}` }) : {},
+                        [[mockSecretsKey, secretsKey]]);
                 }
             }
         });
 
-        it("each member starts from its unit's ExecStart as the etcd user with no new privileges, and answers health checks", async () => {
+        after(async () => {
+            for (const h of hosts) stopHost(h);
+        });
+
+        it("each etcd member runs as the etcd user with no new privileges and answers health checks", async () => {
             for (const h of hosts) {
                 await until(`${h.node} etcd healthy`, 60, async () => (etcdctl(h, ["endpoint", "health"]).status === 0 ? true : undefined));
-                const status = fs.readFileSync(`/proc/${h.etcd!.pid}/status`, "utf8");
+                const status = fs.readFileSync(`/proc/${h.units.get("etcd")!.pid}/status`, "utf8");
                 const uid = gids.get("etcd");
                 assert.match(status, new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`, "m"));
                 assert.match(status, /^NoNewPrivs:\s+1$/m);
             }
         });
 
-        it("lists the three planned members, the two started ones by name and URL, and replicates a write across the nodes", () => {
+        it("the two members list the third as planned and not started, and replicate a write", () => {
             const r = etcdctl(hosts[1], ["member", "list", "-w", "json"]);
             assert.equal(r.status, 0, r.stderr);
             const members: { name?: string; clientURLs?: string[] }[] = JSON.parse(r.stdout).members;
@@ -447,13 +371,40 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             assert.equal(got.stdout.trim(), "joined", got.stderr);
         });
 
-        it("refuses a client whose certificate another of the cluster's CAs signed (the front-proxy client)", () => {
+        it("etcd refuses a client whose certificate another of the cluster's CAs signed (the front-proxy client)", () => {
             const h = hosts[0];
-            const r = etcdctl(h, ["get", "/drill/boot"], h.frontProxyClient);
+            const log = path.join(h.root, "etcd.log");
+            const before = fs.readFileSync(log, "utf8").length;
+            const r = etcdctl(h, ["get", "/drill/boot"], [nodePath(h.cc, "/pki/front-proxy-client.crt"), nodePath(h.cc, "/pki/front-proxy-client.key")]);
             assert.notEqual(r.status, 0);
-            // The server ends the handshake: its client CA is the etcd CA only.
-            assert.match(r.stderr, /remote error: tls: unknown certificate authority/);
             assert.doesNotMatch(r.stdout, /joined/);
+            // The member ends the handshake: its client CA is the etcd CA only.
+            assert.match(fs.readFileSync(log, "utf8").slice(before), /rejected connection on client endpoint.*unknown authority/);
+        });
+
+        it("each API server reaches /readyz with its KMS plugin answering from the emulator's KMS", async () => {
+            for (const h of hosts) {
+                const ready = () => kubectl(h, ["get", "--raw", "/readyz?verbose"]);
+                await until(`${h.node} apiserver ready`, 180, async () => (ready().status === 0 ? true : undefined));
+                const r = ready();
+                assert.match(r.stdout, /\[\+\]etcd ok/);
+                assert.match(r.stdout, /\[\+\]kms-providers ok|\[\+\]kms-provider-0 ok/);
+                assert.match(r.stdout, /readyz check passed/);
+                const plugin = fs.readFileSync(`/proc/${h.units.get(KMS_PLUGIN_UNIT)!.pid}/status`, "utf8");
+                assert.match(plugin, new RegExp(`^Uid:\\s+${gids.get("kms-plugin")}\\s`, "m"));
+            }
+        });
+
+        it("a Secret written through one node is stored KMS v2-encrypted in etcd and read back through the other", () => {
+            const created = kubectl(hosts[0], ["-n", "kube-system", "create", "secret", "generic", "boot-drill", "--from-literal=marker=drill-value-1"]);
+            assert.equal(created.status, 0, created.stderr);
+            const raw = inNode(hosts[1], ["bash", "-c", `${["/usr/local/bin/etcdctl", "--endpoints=https://127.0.0.1:2379", `--cacert=${nodePath(hosts[1].cc, "/pki/etcd/ca.crt")}`,
+                `--cert=${nodePath(hosts[1].cc, "/pki/etcd/healthcheck-client.crt")}`, `--key=${nodePath(hosts[1].cc, "/pki/etcd/healthcheck-client.key")}`,
+                "get", "/registry/secrets/kube-system/boot-drill", "--print-value-only"].join(" ")} | head -c 40`]);
+            assert.equal(raw.status, 0, raw.stderr);
+            assert.match(raw.stdout, /^k8s:enc:kms:v2:aws-kms:/);
+            const read = kubectl(hosts[1], ["-n", "kube-system", "get", "secret", "boot-drill", "-o", "jsonpath={.data.marker}"]);
+            assert.equal(Buffer.from(read.stdout, "base64").toString(), "drill-value-1", read.stderr);
         });
     });
 });

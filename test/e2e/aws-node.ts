@@ -1,0 +1,158 @@
+// An AWS control-plane node on this machine, for the boot drill: mount and network namespaces of its own in
+// which its directories, its users, a private /run and the toolchain (at /usr/local/bin, where the AMI keeps
+// the binaries) are bound, held by a sleeping shell; its units' ExecStart lines run inside with what the
+// rendered unit says of user, group, umask, runtime directory and privileges (systemd.exec(5)).
+import { strict as assert } from "node:assert";
+import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { FETCH_SCRIPT_PATH } from "../../platforms/aws/secrets";
+import { until } from "./processes";
+
+export interface CloudConfig {
+    users?: (string | { name: string })[];
+    write_files: { path: string; content: string; permissions: string; owner: string }[];
+    runcmd: string[][];
+}
+
+/** The directories a node's own files live in (README: "Users and files"); the sandbox binds each of them. */
+export const NODE_DIRS = ["/etc/kubernetes", "/etc/etcd", "/var/lib/etcd", "/var/log/kubernetes"];
+
+export interface Host {
+    node: string;
+    root: string;
+    cc: CloudConfig;
+    holder: ChildProcess;
+    pid: number;
+    /** The node's fixed private address, from its etcd unit's peer URL. */
+    address: string;
+    units: Map<string, ChildProcess>;
+}
+
+export interface Unit {
+    argv: string[];
+    user?: string;
+    group?: string;
+    umask?: string;
+    runtimeDirectory?: string;
+    runtimeDirectoryMode?: string;
+    noNewPrivileges: boolean;
+}
+
+/** A unit's settings from its rendered file; the renderer quotes nothing these units need, so quoting is refused. */
+export function unitOf(cc: CloudConfig, name: string): Unit {
+    const f = cc.write_files.find((w) => w.path === `/etc/systemd/system/${name}.service`);
+    assert.ok(f, `no ${name}.service`);
+    const value = (k: string) => f.content.match(new RegExp(`^${k}=(.*)$`, "m"))?.[1];
+    const exec = value("ExecStart");
+    assert.ok(exec && !/["'\\]/.test(exec), `${name}: ${exec}`);
+    return {
+        argv: exec.split(" "), user: value("User"), group: value("Group"), umask: value("UMask"),
+        runtimeDirectory: value("RuntimeDirectory"), runtimeDirectoryMode: value("RuntimeDirectoryMode"), noNewPrivileges: value("NoNewPrivileges") === "yes",
+    };
+}
+
+/** The paths the node's fetch script writes. */
+export function fetchedPaths(cc: CloudConfig): string[] {
+    return cc.write_files.find((f) => f.path === FETCH_SCRIPT_PATH)!.content.split("\n").filter((l) => l.startsWith("stage ")).map((l) => l.split(" ")[2]);
+}
+
+/** The one file, written by cloud-init or fetched, whose path ends with `suffix`. */
+export function nodePath(cc: CloudConfig, suffix: string): string {
+    const found = [...cc.write_files.map((f) => f.path), ...fetchedPaths(cc)].filter((x) => x.endsWith(suffix));
+    assert.equal(found.length, 1, `files ending ${suffix}: ${found.join(" ")}`);
+    return found[0];
+}
+
+export function inNode(h: Host, args: string[], input?: string): SpawnSyncReturns<string> {
+    return spawnSync("nsenter", ["-t", String(h.pid), "-m", "-n", "--", ...args], { encoding: "utf8", timeout: 60_000, input });
+}
+
+export async function startHost(node: string, root: string, bin: string, cc: CloudConfig): Promise<Host> {
+    for (const d of NODE_DIRS) fs.mkdirSync(root + d, { recursive: true, mode: 0o755 });
+    const inner = [
+        "set -euo pipefail",
+        "ip link set lo up",
+        `for d in ${NODE_DIRS.join(" ")}; do mount --bind "$NODE_ROOT$d" "$d"; done`,
+        "mount --bind \"$NODE_ROOT/passwd\" /etc/passwd",
+        "mount --bind \"$NODE_ROOT/group\" /etc/group",
+        "mount --bind \"$NODE_BIN\" /usr/local/bin",
+        // systemd's runtime directories live in /run; the node's own, so nothing of this machine's is in reach.
+        "mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run",
+        "echo ready",
+        "exec sleep infinity",
+    ].join("\n");
+    const holder = spawn("unshare", ["--mount", "--net", "--propagation", "private", "bash", "-c", inner], {
+        env: { PATH: process.env.PATH, NODE_ROOT: root, NODE_BIN: bin }, stdio: ["ignore", "pipe", "pipe"], detached: true,
+    });
+    let out = "";
+    holder.stdout!.on("data", (d) => (out += d));
+    holder.stderr!.on("data", (d) => (out += d));
+    await until(`${node} namespaces`, 20, async () => {
+        if (holder.exitCode !== null) throw new Error(`${node}: ${out}`);
+        return out.includes("ready") ? true : undefined;
+    });
+    const peer = unitOf(cc, "etcd").argv.find((a) => a.startsWith("--listen-peer-urls="))!;
+    return { node, root, cc, holder, pid: holder.pid!, address: new URL(peer.split("=")[1]).hostname, units: new Map() };
+}
+
+/** Links two nodes, each end with its node's address. */
+export function linkHosts(a: Host, b: Host): void {
+    const ok = (r: SpawnSyncReturns<string>) => assert.equal(r.status, 0, r.stderr);
+    ok(inNode(a, ["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", String(b.pid)]));
+    for (const [h, other] of [[a, b], [b, a]]) {
+        ok(inNode(h, ["ip", "addr", "add", `${h.address}/32`, "dev", "eth0"]));
+        ok(inNode(h, ["ip", "link", "set", "eth0", "up"]));
+        ok(inNode(h, ["ip", "route", "add", `${other.address}/32`, "dev", "eth0"]));
+    }
+}
+
+// Copies bytes both ways between each accepted connection and a connection to a target (a port or a path).
+const RELAY = "const net=require('net');const [from,to]=process.argv.slice(1);const target=/^[0-9]+$/.test(to)?{port:Number(to),host:'127.0.0.1'}:{path:to};" +
+    "net.createServer((c)=>{const u=net.connect(target);c.pipe(u).pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy());})" +
+    ".listen(/^[0-9]+$/.test(from)?{port:Number(from),host:'127.0.0.1'}:{path:from})";
+
+/**
+ * Makes `port` on the node's loopback reach `port` on this machine's loopback (the AWS emulator), through a unix
+ * socket: the node's network namespace has no route out, as a private subnet has none but its endpoints. Both
+ * halves are processes of their own, so a test blocked in a synchronous call never stalls the node.
+ */
+export async function relayIntoNode(h: Host, port: number, dir: string): Promise<void> {
+    const sock = path.join(dir, `${h.node}-${port}.sock`);
+    h.units.set(`relay-out-${port}`, spawn(process.execPath, ["-e", RELAY, sock, String(port)], { stdio: "ignore", detached: true }));
+    await until(`${h.node} relay socket`, 20, async () => (fs.existsSync(sock) ? true : undefined));
+    h.units.set(`relay-in-${port}`, spawn("nsenter", ["-t", String(h.pid), "-n", "--", process.execPath, "-e", RELAY, String(port), sock], { stdio: "ignore", detached: true }));
+    await until(`${h.node} relay on ${port}`, 20, async () => (inNode(h, ["bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0 ? true : undefined));
+}
+
+/** Starts a unit's ExecStart inside the node as systemd would, with `rewrite` applied to its arguments. */
+export function startUnit(h: Host, name: string, env: Record<string, string> = {}, rewrite: [string, string][] = []): ChildProcess {
+    const u = unitOf(h.cc, name);
+    const argv = u.argv.map((a) => rewrite.reduce((x, [from, to]) => x.split(from).join(to), a));
+    if (u.runtimeDirectory) {
+        const dir = `/run/${u.runtimeDirectory}`;
+        for (const c of [["mkdir", "-p", dir], ["chown", `${u.user ?? "root"}:${u.group ?? u.user ?? "root"}`, dir], ["chmod", u.runtimeDirectoryMode ?? "0755", dir]]) {
+            const r = inNode(h, c);
+            assert.equal(r.status, 0, r.stderr);
+        }
+    }
+    const ids = u.user ? [`--reuid=${u.user}`, `--regid=${u.group ?? u.user}`, "--init-groups"] : [];
+    const log = fs.openSync(path.join(h.root, `${name}.log`), "w");
+    const child = spawn("nsenter", ["-t", String(h.pid), "-m", "-n", "--", "bash", "-c", `umask ${u.umask ?? "0022"} && exec "$@"`, name,
+        "setpriv", ...ids, ...(u.noNewPrivileges ? ["--no-new-privs"] : []), ...argv], {
+        stdio: ["ignore", log, log], detached: true, env: { PATH: process.env.PATH, ...env },
+    });
+    fs.closeSync(log);
+    h.units.set(name, child);
+    return child;
+}
+
+export function stopHost(h: Host): void {
+    for (const p of [...h.units.values(), h.holder]) {
+        if (p.pid && p.exitCode === null && p.signalCode === null) {
+            try {
+                process.kill(-p.pid, "SIGKILL");
+            } catch { /* already gone */ }
+        }
+    }
+}
