@@ -307,7 +307,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         });
     });
 
-    describe("the control plane from the rendered units: two nodes' etcd members, KMS plugins and API servers", () => {
+    describe("the control plane from the rendered units: every unit of two control-plane nodes, in runcmd's order", () => {
         const hosts: Host[] = [];
         let secretsKey: string;
         let mockSecretsKey: string;
@@ -335,8 +335,8 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             }
             // The units in the order runcmd enables them, the fetch (done above) first.
             const order = hosts[0].cc.runcmd.filter((c) => c[0] === "systemctl" && c[1] === "enable" && c[3].endsWith(".service")).map((c) => c[3].replace(/\.service$/, ""));
-            assert.deepEqual(order.slice(0, 4), [FETCH_UNIT.replace(/\.service$/, ""), KMS_PLUGIN_UNIT, "etcd", "kube-apiserver"]);
-            for (const unit of [KMS_PLUGIN_UNIT, "etcd", "kube-apiserver"]) {
+            assert.deepEqual(order, [FETCH_UNIT.replace(/\.service$/, ""), KMS_PLUGIN_UNIT, "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]);
+            for (const unit of order.slice(1)) {
                 for (const h of hosts) {
                     // On EC2 the plugin finds the instance role's credentials and the regional endpoint itself.
                     startUnit(h, unit, unit === KMS_PLUGIN_UNIT ? moto.env(ANYONE, { AWS_ENDPOINT_URL: `http://127.0.0.1:${ports.apiServer}` }) : {},
@@ -405,6 +405,23 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             assert.match(raw.stdout, /^k8s:enc:kms:v2:aws-kms:/);
             const read = kubectl(hosts[1], ["-n", "kube-system", "get", "secret", "boot-drill", "-o", "jsonpath={.data.marker}"]);
             assert.equal(Buffer.from(read.stdout, "base64").toString(), "drill-value-1", read.stderr);
+        });
+
+        it("the controller manager and the scheduler answer /healthz on loopback with their own certificates and take their leases", async () => {
+            for (const h of hosts) {
+                for (const [unit, port] of [["kube-controller-manager", 10257], ["kube-scheduler", 10259]] as const) {
+                    const probe = () => inNode(h, ["curl", "-sS", "--max-time", "5", "--cacert", nodePath(h.cc, "/kubernetes/pki/ca.crt"), `https://127.0.0.1:${port}/healthz`]);
+                    await until(`${h.node} ${unit} healthz`, 120, async () => (probe().stdout === "ok" ? true : undefined));
+                    // Loopback only (--bind-address=127.0.0.1): the node's own address answers nothing.
+                    assert.notEqual(inNode(h, ["curl", "-sS", "--max-time", "5", "-k", `https://${h.address}:${port}/healthz`]).status, 0);
+                }
+            }
+            for (const lease of ["kube-controller-manager", "kube-scheduler"]) {
+                await until(`${lease} lease`, 60, async () => {
+                    const r = kubectl(hosts[1], ["-n", "kube-system", "get", "lease", lease, "-o", "jsonpath={.spec.holderIdentity}"]);
+                    return r.status === 0 && r.stdout.length > 0 ? true : undefined;
+                });
+            }
         });
     });
 });
