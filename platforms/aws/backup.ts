@@ -151,8 +151,10 @@ aws cloudwatch put-metric-data --region ${i.region} --namespace ${i.namespace} -
 `;
 }
 
-/** The oneshot service: read-only but for its private /tmp, no capabilities, after the node's files exist. */
-/** `requires`: units that must have started (the secrets fetch, for the etcd client key). */
+/**
+ * The oneshot service: read-only but for its private /tmp, no capabilities. `requires`: units that must have
+ * started first (the secrets fetch, for the etcd client key).
+ */
 export function etcdBackupService(requires: readonly string[]): UnitFile {
     return {
         Unit: {

@@ -55,8 +55,10 @@ aws cloudwatch put-metric-data --region ${i.region} --namespace ${i.namespace} -
 `;
 }
 
-/** The oneshot service the timer starts: read-only everywhere, no capabilities, after the node's files exist. */
-/** `requires`: units that must have started (the secrets fetch): without them there is nothing to read. */
+/**
+ * The oneshot service the timer starts: read-only everywhere, no capabilities. `requires`: units that must have
+ * started first (the secrets fetch): without them there is nothing to read.
+ */
 export function certExpiryService(requires: readonly string[]): UnitFile {
     return {
         Unit: {

@@ -3,7 +3,7 @@
 // exists, including the rule that a node may only reference parameters its own role can read.
 import * as pulumi from "@pulumi/pulumi";
 import { fail, key } from "../../components/common";
-import { FETCH_UNIT, FetchedFile, mayRead } from "./secrets";
+import { FETCH_UNIT, FetchedFile, MAX_SECRET_MODE, mayRead } from "./secrets";
 import { checkUnitSpec, serviceUnit, UnitSpec, USER_NAME } from "./systemd";
 import { CloudConfigSpec, findSecretMaterial, InlineFile } from "./userdata";
 
@@ -55,7 +55,7 @@ export function checkNodeSoftware(k: string, s: NodeSoftware, readPrefixes: read
             // Fetched files are keys and credentials: owner-only, as CIS 1.1.x and 4.1.x want them.
             // A group may read one only when the owner names it (etcd reads its keys through its group, root:etcd 0640).
             const groupNamed = typeof f.owner === "string" && f.owner.includes(":") && !f.owner.endsWith(":root");
-            if ((f.mode & 0o037) !== 0 || ((f.mode & 0o040) !== 0 && !groupNamed)) {
+            if ((f.mode & ~MAX_SECRET_MODE) !== 0 || ((f.mode & 0o040) !== 0 && !groupNamed)) {
                 fail(key(fk, "mode"), `0${f.mode.toString(8)}`, "secret files must be readable by their owner only (0600), or also by the group the owner names (0640)");
             }
             if (!mayRead(readPrefixes, f.ssmParameter)) {

@@ -110,7 +110,7 @@ export const FETCH_SCRIPT_PATH = "/usr/local/sbin/hardened-cluster-fetch-secrets
 export const FETCH_UNIT = "hardened-cluster-secrets.service";
 
 /** The most a fetched file may allow: owner read/write and group read; any other bit is refused. */
-const MAX_SECRET_MODE = 0o640;
+export const MAX_SECRET_MODE = 0o640;
 
 /**
  * The boot script: names and paths only, never values. It runs on every boot (not once, as cloud-init's
@@ -131,6 +131,7 @@ umask 077
 region=${shellWord(region)}
 key_arn=${shellWord(keyArn)}
 staged=()
+targets=()
 trap 'rm -f -- "\${staged[@]}"' EXIT
 stop() {
   echo "hardened-cluster-fetch-secrets: $*; no file was replaced and nothing that needs them will start" >&2
@@ -162,6 +163,7 @@ stage() {
   [ "$key" = "$key_arn" ] || [ "$key" = "\${key_arn##*/}" ] || stop "$name is encrypted with $key, not the cluster key $key_arn"
   tmp=$(mktemp -- "$(dirname -- "$path")/.fetch.XXXXXX")
   staged+=("$tmp")
+  targets+=("$path")
   err=$(aws ssm get-parameter --region "$region" --with-decryption --name "$name:$version" --query Parameter.Value --output text 2>&1 >"$tmp") || stop "cannot read $name version $version: \${err//$'\\n'/ }"
   chown -- "$owner" "$tmp"
   chmod -- "$mode" "$tmp"
@@ -171,8 +173,7 @@ stage() {
         ...head.split("\n").slice(0, -1),
         ...files.map((f) => ["stage", shellWord(f.parameter), shellWord(f.path), f.mode.toString(8).padStart(4, "0"), shellWord(f.owner ?? "root")].join(" ")),
         "# Every value is in place beside its target: only renames remain.",
-        "i=0",
-        ...files.map((f) => `mv -f -- "\${staged[i]}" ${shellWord(f.path)}; i=$((i + 1))`),
+        "for i in \"\${!staged[@]}\"; do mv -f -- \"\${staged[i]}\" \"\${targets[i]}\"; done",
         "staged=()",
         `echo "hardened-cluster-fetch-secrets: ${files.length} files in place"`,
         "",

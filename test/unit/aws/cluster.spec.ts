@@ -371,6 +371,18 @@ describe("aws: AwsCluster (mocked engine)", function () {
             }), "aws.controlPlane(cp-0).files[1].mode");
         });
 
+        it("a secret file with any bit beyond 0640 (execute, setuid, sticky), refused when planned, naming the setting", () => {
+            for (const mode of [0o700, 0o4600, 0o1600]) {
+                wiringFailsAt(clusterArgs({
+                    controlPlane: (node) => {
+                        const s = cpSoftware(node);
+                        s.files[1] = { ...s.files[1], mode };
+                        return s;
+                    },
+                }), "aws.controlPlane(cp-0).files[1].mode");
+            }
+        });
+
         it("workers without a kubelet unit to apply the kernel settings for", () => {
             const args = clusterArgs();
             args.workers.units = [{ ...args.workers.units[0], name: "kubelet-custom" }];
