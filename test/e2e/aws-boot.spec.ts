@@ -11,13 +11,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { KMS_PLUGIN_UNIT } from "../../platforms/aws/control-plane";
-import { FETCH_SCRIPT_PATH, FETCH_UNIT } from "../../platforms/aws/secrets";
+import { FETCH_UNIT } from "../../platforms/aws/secrets";
 import { engineConfig, fakeToolchain, ROOT, runInChild } from "../unit/program/program-child";
+import { unwrapSecret } from "../unit/program/mock-engine";
 import type { StackRun } from "../unit/program/run-stack";
 import { requireBinary } from "../unit/aws/host-tools";
 import { AccessKey, Moto, startMoto } from "./moto";
 import { toolchain } from "./harness";
-import { CloudConfig, Host, inNode, linkHosts, nodePath, relayIntoNode, startHost, startUnit, stopHost } from "./aws-node";
+import { CloudConfig, fetchedPaths, fetchScript, Host, inNode, linkHosts, nodePath, relayIntoNode, StagedFile, stagedFiles, startHost, startUnit, stopHost } from "./aws-node";
 import { E2E_PORTS } from "./ports";
 import { until } from "./processes";
 
@@ -27,7 +28,6 @@ const CLUSTER = "hc-staging";
 // The directories a node's secret files live in (README: "Users and files"); the sandbox binds both.
 const BOUND = ["/etc/kubernetes", "/etc/etcd"];
 // How the mock monitor marks a secret value.
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const ANYONE: AccessKey = { id: "AKIAEXAMPLEDRILL0000", secret: "drill" };
 const FIRST_SYSTEM_UID = 980;
 
@@ -37,7 +37,6 @@ interface Boot { status: number | null; stdout: string; stderr: string }
 // SSM calls made by the drill itself, in one boto3 process per step (the AWS CLI takes a second or two to start).
 const SSM_CALLS = "import boto3, json, sys\nssm = boto3.client('ssm')\ncalls = json.load(sys.stdin)\nfor c in calls: getattr(ssm, c.pop('call'))(**c)\nprint(len(calls))";
 
-const plain = (v: any): string => (v && typeof v === "object" && SECRET_SIG in v ? v.value : v);
 
 /** A node's cloud-config from its launch template, as EC2 hands it to cloud-init. */
 function cloudConfigOf(run: StackRun, template: string): CloudConfig {
@@ -89,7 +88,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
     const param = (name: string) => params.find((p) => p.name === name)!;
     /** The node's fetch script with the emulator's cluster key where the mock's stands. */
     const scriptOf = (cc: CloudConfig) => {
-        const s = cc.write_files.find((f) => f.path === FETCH_SCRIPT_PATH)!.content;
+        const s = fetchScript(cc);
         assert.ok(s.includes(`key_arn=${mockClusterKey}\n`), "the script names the cluster key the parameters use");
         return s.replace(`key_arn=${mockClusterKey}\n`, `key_arn=${clusterKey}\n`);
     };
@@ -152,7 +151,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             { HC_TEST_STACK: STACK, HC_TEST_REAL_TLS: path.join(tmp, "tls") });
         assert.deepEqual(run.errors, []);
         params = run.resources.filter((r) => r.type === "aws:ssm/parameter:Parameter")
-            .map((r) => ({ name: r.inputs.name, type: r.inputs.type, value: plain(r.inputs.value), keyId: r.inputs.keyId, tier: r.inputs.tier }));
+            .map((r) => ({ name: r.inputs.name, type: r.inputs.type, value: unwrapSecret<string>(r.inputs.value), keyId: r.inputs.keyId, tier: r.inputs.tier }));
         mockClusterKey = run.resources.find((r) => r.type === "aws:kms/key:Key" && r.name.endsWith("-cluster"))!.state.arn;
         moto = await startMoto(ports.apiServer, path.join(tmp, "moto"));
         clusterKey = JSON.parse(awsCli(["kms", "create-key", "--description", `${CLUSTER} cluster key`])).KeyMetadata.Arn;
@@ -211,14 +210,14 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
     describe("refusals: the node stops, names the cause and keeps its previous files", () => {
         let cc: CloudConfig;
         let root: string;
-        let stages: string[];
+        let stages: StagedFile[];
         let kept: OnDisk[];
 
         before(() => {
             cc = cloudConfigOf(run, "aws-cp-cp-0");
             root = path.join(tmp, "nodes", "cp-0");
-            stages = scriptOf(cc).split("\n").filter((l) => l.startsWith("stage ")).map((l) => l.split(" ")[1]);
-            assert.ok(stages.length > 2, stages.join(" "));
+            stages = stagedFiles(scriptOf(cc));
+            assert.ok(stages.length > 2, stages.map((f) => f.parameter).join(" "));
             kept = filesOn(root);
             assert.ok(kept.length > 0, "cp-0 was fetched above");
         });
@@ -226,8 +225,8 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         // Each refusal is on the second parameter the script stages, after the first has been staged with a new
         // value: a file replaced before the refusal would show.
         /** The first parameter the script stages, with a new value: a replaced file would show. */
-        const changeFirst = () => put(param(stages[0]), { Value: `${param(stages[0]).value}# changed\n`, Overwrite: true });
-        const second = () => param(stages[1]);
+        const changeFirst = () => put(param(stages[0].parameter), { Value: `${param(stages[0].parameter).value}# changed\n`, Overwrite: true });
+        const second = () => param(stages[1].parameter);
         function refused(r: Boot, cause: RegExp): void {
             assert.equal(r.status, 1, r.stdout + r.stderr);
             assert.match(r.stderr, cause);
@@ -236,7 +235,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             assert.deepEqual(filesOn(root), kept);
         }
 
-        afterEach(() => ssm([put(param(stages[0]), { Overwrite: true })]));
+        afterEach(() => ssm([put(param(stages[0].parameter), { Overwrite: true })]));
 
         it("a missing parameter", () => {
             ssm([changeFirst(), remove(second())]);
@@ -269,7 +268,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         it("a secret file mode looser than 0640 in the script", () => {
             ssm([changeFirst()]);
             const script = scriptOf(cc);
-            const line = script.split("\n").find((l) => l.startsWith(`stage ${stages[1]} `))!;
+            const line = stages[1].line;
             const loose = line.replace(/ 0[0-7]{3}( |$)/, " 0644$1");
             assert.notEqual(loose, line);
             refused(boot(root, script.replace(line, loose)), /would be mode 0644; a secret file may be 0600 or 0640 at most/);
@@ -277,21 +276,19 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
 
         it("a secret file's directory that another user can write", () => {
             ssm([changeFirst()]);
-            const target = scriptOf(cc).split("\n").find((l) => l.startsWith(`stage ${stages[1]} `))!.split(" ")[2];
+            const target = stages[1].path;
             const dir = root + path.dirname(target);
             const mode = fs.statSync(dir).mode & 0o7777;
             fs.chmodSync(dir, 0o777);
-            kept = filesOn(root);
             try {
                 refused(boot(root, scriptOf(cc)), new RegExp(`${path.dirname(target)} is owned by uid 0 with mode 777; a secret file's directories must be root's alone`));
             } finally {
                 fs.chmodSync(dir, mode);
-                kept = filesOn(root);
             }
         });
 
         it("and nothing that reads the files starts without them: each such unit, and each timer's service, requires the fetch", () => {
-            const fetched = scriptOf(cc).split("\n").filter((l) => l.startsWith("stage ")).map((l) => l.split(" ")[2]);
+            const fetched = fetchedPaths(cc);
             const services = cc.write_files.filter((f) => /^\/etc\/systemd\/system\/.*\.service$/.test(f.path));
             const timers = cc.write_files.filter((f) => f.path.endsWith(".timer")).map((f) => f.path.replace(/\.timer$/, ".service"));
             const units = services.filter((u) => timers.includes(u.path) || fetched.some((p) => u.content.includes(p)));

@@ -52,9 +52,26 @@ export function unitOf(cc: CloudConfig, name: string): Unit {
     };
 }
 
+/** The node's fetch script as cloud-init writes it. */
+export function fetchScript(cc: CloudConfig): string {
+    const f = cc.write_files.find((w) => w.path === FETCH_SCRIPT_PATH);
+    assert.ok(f, `no ${FETCH_SCRIPT_PATH}`);
+    return f.content;
+}
+
+export interface StagedFile { line: string; parameter: string; path: string; mode: string; owner: string }
+
+/** The script's `stage PARAMETER PATH MODE OWNER` lines, in the order it runs them. */
+export function stagedFiles(script: string): StagedFile[] {
+    return script.split("\n").filter((l) => l.startsWith("stage ")).map((line) => {
+        const [, parameter, path, mode, owner] = line.split(" ");
+        return { line, parameter, path, mode, owner };
+    });
+}
+
 /** The paths the node's fetch script writes. */
 export function fetchedPaths(cc: CloudConfig): string[] {
-    return cc.write_files.find((f) => f.path === FETCH_SCRIPT_PATH)!.content.split("\n").filter((l) => l.startsWith("stage ")).map((l) => l.split(" ")[2]);
+    return stagedFiles(fetchScript(cc)).map((f) => f.path);
 }
 
 /** The one file, written by cloud-init or fetched, whose path ends with `suffix`. */

@@ -5,6 +5,14 @@ import * as pulumi from "@pulumi/pulumi";
 const OUTPUT_TIMEOUT_MS = 30_000;
 const SETTLE_QUIET_TICKS = 10;
 
+/** How the runtime marks a secret value inside the inputs a mock receives. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** A mock input's plain value: secrets arrive wrapped as { [SECRET_SIG]: ..., value }. */
+export function unwrapSecret<T = any>(v: unknown): T {
+    return (v && typeof v === "object" && SECRET_SIG in v ? (v as unknown as { value: T }).value : v) as T;
+}
+
 /** A deterministic lower-case alphanumeric string (bootstrap tokens must match [a-z0-9]). */
 export function fakeString(seed: string, length: number): string {
     let s = "";

@@ -4,9 +4,11 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { unwrapSecret } from "./mock-engine";
 
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const plain = (v: any): any => (v && typeof v === "object" && SECRET_SIG in v ? v.value : v);
+const TLS_TYPES = new Set([
+    "tls:index/privateKey:PrivateKey", "tls:index/selfSignedCert:SelfSignedCert", "tls:index/certRequest:CertRequest", "tls:index/locallySignedCert:LocallySignedCert",
+]);
 
 // @pulumi/tls allowedUses -> openssl's keyUsage / extendedKeyUsage names.
 const KEY_USAGE: Record<string, string> = {
@@ -41,7 +43,8 @@ const days = (hours: number | undefined) => String(Math.max(1, Math.ceil((hours 
 
 /** The outputs a TLS resource computes, for real; undefined for any other type. `dir` is a private scratch directory. */
 export function realTlsOutputs(type: string, rawInputs: Record<string, any>, dir: string): Record<string, unknown> | undefined {
-    const inputs = Object.fromEntries(Object.entries(rawInputs).map(([k, v]) => [k, plain(v)]));
+    if (!TLS_TYPES.has(type)) return undefined;
+    const inputs = Object.fromEntries(Object.entries(rawInputs).map(([k, v]) => [k, unwrapSecret(v)]));
     const work = path.join(dir, String(++counter));
     fs.mkdirSync(work, { recursive: true, mode: 0o700 });
     const file = (name: string, content: string) => {
@@ -77,7 +80,7 @@ export function realTlsOutputs(type: string, rawInputs: Record<string, any>, dir
                 return { certPem };
             }
             default:
-                return undefined;
+                throw new Error(`real-tls: ${type} is listed but not made`);
         }
     } finally {
         fs.rmSync(work, { recursive: true, force: true });
