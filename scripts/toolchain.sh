@@ -63,7 +63,7 @@ expected_version() {
     pulumi-resource-tls) echo "$PULUMI_TLS_VERSION" ;;
     pulumi-resource-random) echo "$PULUMI_RANDOM_VERSION" ;;
     pulumi-resource-kubernetes) echo "$PULUMI_KUBERNETES_VERSION" ;;
-    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl) echo "v$KUBERNETES_VERSION" ;;
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl|kubelet) echo "v$KUBERNETES_VERSION" ;;
     etcd|etcdctl|etcdutl) echo "$ETCD_VERSION" ;;
     kube-bench) echo "$KUBE_BENCH_VERSION" ;;
     pulumi-language-yaml) echo "v$PULUMI_YAML_VERSION" ;;
@@ -85,6 +85,7 @@ cold_seconds() {
     random) echo 79 ;;
     kubernetes-provider) echo 767 ;;
     kubernetes) echo 586 ;;
+    kubelet) echo 390 ;;
     kube-bench) echo 129 ;;
     pulumi-yaml) echo 981 ;;
     haproxy) echo 6 ;;
@@ -166,17 +167,21 @@ build_etcdutl() {
   go build -trimpath -o "$HC_TOOLCHAIN_BIN/etcdutl" go.etcd.io/etcd/etcdutl/v3
 }
 
-build_kubernetes() {
+# kube_build CMD...: the Kubernetes commands from the committed wrapper, stamped with the pinned version.
+kube_build() {
   wrapper kubernetes
   local c flags="" p
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     flags+=" -X $p.gitVersion=v$KUBERNETES_VERSION -X $p.gitMajor=${KUBERNETES_VERSION%%.*}"
     flags+=" -X $p.gitMinor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2) -X $p.gitTreeState=clean"
   done
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+  for c in "$@"; do
     go build -trimpath -ldflags "-s -w $flags" -o "$HC_TOOLCHAIN_BIN/$c" "k8s.io/kubernetes/cmd/$c"
   done
 }
+build_kubernetes() { kube_build kube-apiserver kube-controller-manager kube-scheduler kubectl; }
+# The AWS workers' kubelet, which an AWS stack publishes to its bucket; its own step, so adding it rebuilt nothing else.
+build_kubelet() { kube_build kubelet; }
 
 build_pulumi() {
   need_shared "pulumi-language-nodejs-v$PULUMI_VERSION"
@@ -345,6 +350,7 @@ step tls build_tls pulumi-resource-tls
 step random build_random pulumi-resource-random
 step kubernetes-provider build_kubernetes_provider pulumi-resource-kubernetes
 step kubernetes build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
+step kubelet build_kubelet kubelet
 step kms-plugin build_kms_plugin hc-kms-plugin
 step aws-kms-plugin build_aws_kms_plugin hc-aws-kms-plugin
 step kube-bench build_kube_bench kube-bench
