@@ -20,7 +20,7 @@ export type StackPlan =
     | { platform: "aws"; config: BlueprintConfig; cluster: ClusterPlan; aws: AwsProgramPlan };
 
 export interface PlanStackOptions extends LoadOptions {
-    /** The toolchain's bin directory (local stacks only): asked for only when the stack is local. */
+    /** The toolchain's bin directory: asked for only by a local stack, or an AWS stack that publishes the toolchain's binaries. */
     toolchainBin?: () => string;
     /** Planning for an etcd restore (see LocalStackInput.restoring). */
     restoring?: boolean;
@@ -57,7 +57,7 @@ export function planStack(all: Readonly<Record<string, string>>, stack: string, 
             errors.attempt(() => fail(CONFIG_KEYS.aws, undefined, "the aws platform needs it: set at least clusterName and region"));
         } else if (!errors.has(CONFIG_KEYS.aws)) {
             errors.attempt(() => {
-                const aws = planAwsProgram({ stack, aws: config.aws as AwsOptions, settings, backup: config.backup, keys: CONFIG_KEYS, providerRegion: all["aws:region"] });
+                const aws = planAwsProgram({ stack, aws: config.aws as AwsOptions, settings, backup: config.backup, keys: CONFIG_KEYS, providerRegion: all["aws:region"], toolchainBin: options.toolchainBin });
                 plan = { platform: "aws", config, cluster: aws.cluster, aws };
             });
         }

@@ -9,6 +9,7 @@ import { configFile, kubeadmLayout } from "../../components/common";
 import { EncryptionOptions } from "../../components/encryption";
 import { ETCD_DEVICE, hardenedLaunchTemplate } from "./launch-template";
 import { BUNDLE_CAS } from "../../components/backup";
+import { fetchedBinaries, PublishedBinary } from "./binaries";
 import { BACKUP_SCRIPT, BACKUP_UNIT, BackupScriptInput, etcdBackupScript, etcdBackupService, etcdBackupTimer } from "./backup";
 import { CERT_EXPIRY_SCRIPT, CERT_EXPIRY_UNIT, certExpiryScript, certExpiryService, certExpiryTimer } from "./cert-expiry";
 import { CLOUDWATCH_AGENT_CONFIG, CLOUDWATCH_AGENT_CTL, cloudWatchAgentConfig, metricNamespace } from "./monitoring";
@@ -79,7 +80,8 @@ export function kmsPluginUnit(p: { pluginPath: string; keyArn: string; region: s
     };
     if (p.apiserverGroup) service.Group = p.apiserverGroup;
     return {
-        Unit: { Description: "AWS KMS v2 plugin for Kubernetes secrets encryption", Wants: ["network-online.target"], After: ["network-online.target"] },
+        // Its binary comes with the boot fetch, like every other unit's.
+        Unit: { Description: "AWS KMS v2 plugin for Kubernetes secrets encryption", Wants: ["network-online.target"], Requires: [FETCH_UNIT], After: ["network-online.target", FETCH_UNIT] },
         Service: service,
         Install: { WantedBy: "multi-user.target" },
     };
@@ -98,6 +100,8 @@ export interface ControlPlaneUserDataInput {
     auditLogGroupName: string;
     contents: readonly string[];
     backup: NodeBackup;
+    /** What the stack published to its bucket, when the nodes fetch their binaries (aws.binaries.source "bucket"). */
+    binaries?: { bucket: string; published: readonly PublishedBinary[] };
 }
 
 /** What a node's backup script needs that is not in its software: where bundles go and how many stay. */
@@ -141,6 +145,12 @@ export function nodeBackupInput(r: ResolvedAwsOptions, node: string, software: N
     };
 }
 
+/** Every binary a control-plane node runs: its units', the KMS plugin, and the two the backup script calls. */
+export function controlPlaneBinaryPaths(r: ResolvedAwsOptions, node: string, software: NodeSoftware): string[] {
+    const b = nodeBackupSources(node, software);
+    return [...software.units.map((u) => u.execStart[0]), r.kmsPluginPath, b.etcdctl, b.etcdutl];
+}
+
 export function controlPlaneCloudConfig(i: ControlPlaneUserDataInput): CloudConfigSpec {
     const { r, software } = i;
     const apiserver = software.units.find((u) => u.name === "kube-apiserver");
@@ -168,6 +178,7 @@ export function controlPlaneCloudConfig(i: ControlPlaneUserDataInput): CloudConf
             { name: BACKUP_UNIT, service: etcdBackupService([FETCH_UNIT]), timer: etcdBackupTimer(i.backup.intervalMinutes) },
         ],
         fetched: fetchedFiles(software),
+        ...(i.binaries ? { binaries: { bucket: i.binaries.bucket, files: fetchedBinaries(i.binaries.published, controlPlaneBinaryPaths(r, i.node, software)) } } : {}),
         disks: [{ device: ETCD_DEVICE, label: "etcd", mountPoint: ETCD_DATA_DIR, owner: etcd?.user ? `${etcd.user}:${etcd.user}` : undefined }],
         packages: ["amazon-cloudwatch-agent"],
         ssh: r.ssh,
@@ -190,6 +201,7 @@ export interface ControlPlaneArgs {
     secretsKeyArn: pulumi.Input<string>;
     auditLogGroupName: pulumi.Input<string>;
     backup: { stack: string; bucket: pulumi.Input<string>; prefix: string; retention: number; intervalMinutes: number };
+    binaries?: { bucket: pulumi.Input<string>; published: PublishedBinary[] };
     /** Created first, so a node never boots before its secrets exist. */
     dependsOn: pulumi.Input<pulumi.Resource>[];
     tags: Record<string, string>;
@@ -205,10 +217,12 @@ export class ControlPlane extends pulumi.ComponentResource {
         this.launchTemplates = [];
         this.instances = args.nodes.map((node, i) => {
             const software = args.software[i];
-            const userData = pulumi.all([args.secretsKeyArn, args.auditLogGroupName, pulumi.all(inlineContents(software)), args.backup.bucket, args.clusterKeyArn])
-                .apply(([secretsKeyArn, auditLogGroupName, contents, bucket, clusterKeyArn]) =>
+            const b = args.binaries;
+            const userData = pulumi.all([args.secretsKeyArn, args.auditLogGroupName, pulumi.all(inlineContents(software)), args.backup.bucket, args.clusterKeyArn, b?.bucket ?? ""])
+                .apply(([secretsKeyArn, auditLogGroupName, contents, bucket, clusterKeyArn, binaryBucket]) =>
                     renderCloudConfig(controlPlaneCloudConfig({
                         r, node: node.name, software, secretsKeyArn, clusterKeyArn, auditLogGroupName, contents, backup: { ...args.backup, bucket, clusterKeyArn },
+                        ...(b ? { binaries: { bucket: binaryBucket, published: b.published } } : {}),
                     })));
             const tags = { ...args.tags, Name: `${r.clusterName}-${node.name}`, "hardened-cluster/role": "control-plane" };
             const lt = hardenedLaunchTemplate(`${name}-${node.name}`, {

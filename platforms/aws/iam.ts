@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { backupNodeStatements } from "./backup";
+import { binaryReadStatements } from "./binaries";
 import { metricNamespace } from "./monitoring";
 import { controlPlaneReadPrefixes, workerReadPrefixes } from "./secrets";
 
@@ -88,6 +89,8 @@ export interface ControlPlanePolicyInput {
     auditLogGroupArn: string;
     /** The etcd backup bucket's name and the cluster's prefix in it. */
     backup: { bucket: string; prefix: string };
+    /** The bucket the stack publishes the nodes' binaries to, when it does (aws.binaries.source "bucket"). */
+    binaryBucket?: string;
 }
 
 export function controlPlaneNodePolicy(ctx: ArnContext, p: ControlPlanePolicyInput): PolicyDocument {
@@ -118,15 +121,20 @@ export function controlPlaneNodePolicy(ctx: ArnContext, p: ControlPlanePolicyInp
                 Condition: { StringEquals: { "cloudwatch:namespace": metricNamespace(p.clusterName) } },
             },
             ...backupNodeStatements(ctx, p.backup.bucket, p.backup.prefix, p.clusterKeyArn),
+            ...(p.binaryBucket ? binaryReadStatements(ctx, p.binaryBucket, p.clusterKeyArn) : []),
             ...sessionManagerStatements(ctx),
         ],
     };
 }
 
-export function workerNodePolicy(ctx: ArnContext, clusterName: string, clusterKeyArn: string): PolicyDocument {
+export function workerNodePolicy(ctx: ArnContext, clusterName: string, clusterKeyArn: string, binaryBucket?: string): PolicyDocument {
     return {
         Version: "2012-10-17",
-        Statement: [...secretReadStatements(ctx, clusterKeyArn, workerReadPrefixes(clusterName)), ...sessionManagerStatements(ctx)],
+        Statement: [
+            ...secretReadStatements(ctx, clusterKeyArn, workerReadPrefixes(clusterName)),
+            ...(binaryBucket ? binaryReadStatements(ctx, binaryBucket, clusterKeyArn) : []),
+            ...sessionManagerStatements(ctx),
+        ],
     };
 }
 

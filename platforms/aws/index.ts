@@ -7,10 +7,13 @@ import type { BackupOptions, ResolvedBackup } from "../../components/backup";
 import { fail, parseHttpsUrl, key, toYaml } from "../../components/common";
 import { EncryptionAtRest, EncryptionOptions, resolveEncryption } from "../../components/encryption";
 import {
-    ControlPlane, ControlPlaneNode, ENCRYPTION_CONFIG_PATH, KMS_PLUGIN_ENDPOINT, KMS_PLUGIN_UNIT, awsEncryptionOptions, controlPlaneNodes, nodeBackupSources,
+    ControlPlane, ControlPlaneNode, ENCRYPTION_CONFIG_PATH, KMS_PLUGIN_ENDPOINT, KMS_PLUGIN_UNIT, awsEncryptionOptions, controlPlaneBinaryPaths, controlPlaneNodes,
+    nodeBackupSources,
 } from "./control-plane";
 import { backupObjectArns, backupPrefix, resolveAwsBackup } from "./backup";
 import { BackupBucketSettings, backupBucket } from "./backup-store";
+import { binaryObjectArns, PublishedBinary, publishedBinaries } from "./binaries";
+import { BinaryStore, binaryBucket } from "./binaries-store";
 import { ArnContext, controlPlaneNodePolicy, ec2Role, nodeRole, workerNodePolicy } from "./iam";
 import { ClusterKeys } from "./kms";
 import { Monitoring, securityEvents } from "./monitoring";
@@ -26,7 +29,7 @@ import { SecurityGroups } from "./security-groups";
 import { KUBELET_SYSCTL_PATH, renderKubeletSysctls } from "./sysctl";
 import {
     BOOTSTRAP_KUBECONFIG_FILE_ID, BOOTSTRAP_KUBECONFIG_PATH, CLUSTER_CA_PATH, KUBELET_CONFIG_PATH, KUBELET_UNIT, Workers, bootstrapKubeconfig,
-    bootstrapTokenSecret, checkKubeletConfiguration, joinToken,
+    bootstrapTokenSecret, checkKubeletConfiguration, joinToken, workerBinaryPaths,
 } from "./workers";
 
 export * from "./options";
@@ -43,6 +46,8 @@ export { internalNlbAddresses } from "./nlb";
 export { KUBELET_SYSCTLS, KUBELET_SYSCTL_PATH } from "./sysctl";
 export { bootstrapTokenSecret, joinTokenWindow, WORKER_BOOTSTRAP_GROUP, BOOTSTRAP_KUBECONFIG_PATH, KUBELET_CONFIG_PATH, CLUSTER_CA_PATH } from "./workers";
 export { renderSshdConfig } from "./sshd";
+export { AWS_BIN_DIR, BINARY_PREFIX, binaryKey } from "./binaries";
+export type { BinariesOptions, PublishedBinary } from "./binaries";
 
 export interface AwsWorkerSoftware extends NodeSoftware {
     /** The object from the shared KubeletConfiguration renderer; written to KUBELET_CONFIG_PATH. */
@@ -89,6 +94,8 @@ interface Plan {
     /** Every SSM parameter the cluster will hold, with the roles that may read it. */
     parameters: PlannedParameter[];
     backup: ResolvedBackup & { intervalMinutes: number };
+    /** What the stack publishes to its bucket for the nodes; empty when the AMI has the binaries. */
+    binaries: PublishedBinary[];
 }
 
 /** Everything that can be wrong with the inputs, checked without creating anything. */
@@ -155,7 +162,11 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
         fail(key(wk, "units"), w.units.map((u) => u.name), `name the kubelet's unit "${KUBELET_UNIT}": the platform applies its kernel settings before it starts`);
     }
     securityEvents(r.secretReaders, configKey);
-    return { r, nodes, cpSoftware, workerSoftware, encryption, encryptionParameter: enc.name, bootstrapParameter: boot.name, apiServerUrl, parameters, backup };
+    const binaries = publishedBinaries(key(configKey, "binaries"), r.binaries, [
+        ...nodes.flatMap((n, i) => controlPlaneBinaryPaths(r, n.name, cpSoftware[i])),
+        ...workerBinaryPaths(workerSoftware),
+    ]);
+    return { r, nodes, cpSoftware, workerSoftware, encryption, encryptionParameter: enc.name, bootstrapParameter: boot.name, apiServerUrl, parameters, backup, binaries };
 }
 
 /**
@@ -188,6 +199,8 @@ export class AwsCluster extends pulumi.ComponentResource {
     readonly alarmTopicArn: pulumi.Output<string>;
     /** Where etcd bundles land, under backupPrefix(clusterName). */
     readonly backupBucket: pulumi.Output<string>;
+    /** Where the nodes' binaries are published ("" when the AMI has them). */
+    readonly binaryBucket: pulumi.Output<string>;
     /** Identifiers an operator looks for first: the control-plane instances, the NLB, the worker group. */
     readonly controlPlaneInstanceIds: pulumi.Output<string[]>;
     readonly apiLoadBalancerArn: pulumi.Output<string>;
@@ -219,6 +232,7 @@ export class AwsCluster extends pulumi.ComponentResource {
         const workerRole = ec2Role(`${name}-workers`, tags, parent);
         const prefix = backupPrefix(r.clusterName);
         const bucket = backupBucket(`${name}-backups`, r.clusterName, r.environment === "prod", tags, parent);
+        const binBucket = r.binaries.source === "bucket" ? binaryBucket(`${name}-binaries`, r.clusterName, tags, parent) : undefined;
         const keys = new ClusterKeys(`${name}-keys`, {
             clusterName: r.clusterName,
             ctx,
@@ -229,6 +243,7 @@ export class AwsCluster extends pulumi.ComponentResource {
                 { roleArn: workerRole.arn, prefixes: workerReadPrefixes(r.clusterName) },
             ],
             backupObjectArns: pulumi.all([ctx, bucket.bucket]).apply(([c, b]) => backupObjectArns(c, b, prefix)),
+            ...(binBucket ? { binaryObjectArns: pulumi.all([ctx, binBucket.bucket]).apply(([c, b]) => binaryObjectArns(c, b)) } : {}),
             deletionWindowInDays: r.environment === "prod" ? 30 : 7,
             rotationPeriodInDays: r.kmsKeyRotationDays,
             tags,
@@ -254,15 +269,21 @@ export class AwsCluster extends pulumi.ComponentResource {
             tags,
         }, parent);
         new BackupBucketSettings(`${name}-backups`, { bucket, ctx, clusterKeyArn: keys.clusterKey.arn }, parent);
+        const store = binBucket
+            ? new BinaryStore(`${name}-binaries`, { bucket: binBucket, ctx, clusterKeyArn: keys.clusterKey.arn, deployerArn: identity.arn, binaries: plan.binaries }, parent)
+            : undefined;
+        const binaries = binBucket ? { bucket: binBucket.bucket, published: plan.binaries } : undefined;
+        const binaryBucketName = binBucket?.bucket ?? pulumi.output("");
 
         const cpProfiles = nodes.map((n, i) => {
-            const policy = pulumi.all([ctx, keys.clusterKey.arn, keys.secretsKey.arn, monitoring.auditLogGroup.arn, bucket.bucket])
-                .apply(([c, clusterKeyArn, secretsKeyArn, auditLogGroupArn, b]) =>
-                    controlPlaneNodePolicy(c, { clusterName: r.clusterName, node: n.name, clusterKeyArn, secretsKeyArn, auditLogGroupArn, backup: { bucket: b, prefix } }));
+            const policy = pulumi.all([ctx, keys.clusterKey.arn, keys.secretsKey.arn, monitoring.auditLogGroup.arn, bucket.bucket, binaryBucketName])
+                .apply(([c, clusterKeyArn, secretsKeyArn, auditLogGroupArn, b, bin]) => controlPlaneNodePolicy(c, {
+                    clusterName: r.clusterName, node: n.name, clusterKeyArn, secretsKeyArn, auditLogGroupArn, backup: { bucket: b, prefix }, ...(bin ? { binaryBucket: bin } : {}),
+                }));
             return nodeRole(`${name}-${n.name}`, cpRoles[i], policy, tags, parent).profile;
         });
         const workerProfile = nodeRole(`${name}-workers`, workerRole,
-            pulumi.all([ctx, keys.clusterKey.arn]).apply(([c, arn]) => workerNodePolicy(c, r.clusterName, arn)), tags, parent).profile;
+            pulumi.all([ctx, keys.clusterKey.arn, binaryBucketName]).apply(([c, arn, bin]) => workerNodePolicy(c, r.clusterName, arn, bin || undefined)), tags, parent).profile;
 
         const encryption = new EncryptionAtRest(`${name}-encryption`, { options: plan.encryption, configKey: key(r.configKey, "encryption"), platformKmsEndpoint: KMS_PLUGIN_ENDPOINT }, parent);
         const cpSecrets = createSecretParameters(name, [
@@ -282,7 +303,8 @@ export class AwsCluster extends pulumi.ComponentResource {
             secretsKeyArn: keys.secretsKey.arn,
             auditLogGroupName: monitoring.auditLogGroup.name,
             backup: { stack: pulumi.getStack(), bucket: bucket.bucket, prefix, retention: plan.backup.retention, intervalMinutes: plan.backup.intervalMinutes },
-            dependsOn: cpSecrets,
+            binaries,
+            dependsOn: [...cpSecrets, ...(store?.objects ?? [])],
             tags,
         }, parent);
         const lb = new ApiLoadBalancer(`${name}-api`, {
@@ -311,7 +333,8 @@ export class AwsCluster extends pulumi.ComponentResource {
             securityGroupId: groups.ids.workers,
             instanceProfileArn: workerProfile.arn,
             clusterKeyArn: keys.clusterKey.arn,
-            dependsOn: workerSecrets,
+            binaries,
+            dependsOn: [...workerSecrets, ...(store?.objects ?? [])],
             tags,
         }, parent);
 
@@ -324,6 +347,7 @@ export class AwsCluster extends pulumi.ComponentResource {
         this.auditLogGroupName = monitoring.auditLogGroup.name;
         this.alarmTopicArn = monitoring.alarmTopic.arn;
         this.backupBucket = bucket.bucket;
+        this.binaryBucket = binaryBucketName;
         this.controlPlaneInstanceIds = pulumi.all(controlPlane.instances.map((x) => x.id));
         this.apiLoadBalancerArn = lb.arn;
         this.workerGroupName = workers.group.name;
@@ -339,6 +363,7 @@ export class AwsCluster extends pulumi.ComponentResource {
             auditLogGroupName: this.auditLogGroupName,
             alarmTopicArn: this.alarmTopicArn,
             backupBucket: this.backupBucket,
+            binaryBucket: this.binaryBucket,
             controlPlaneInstanceIds: this.controlPlaneInstanceIds,
             apiLoadBalancerArn: this.apiLoadBalancerArn,
             workerGroupName: this.workerGroupName,

@@ -37,6 +37,8 @@ export interface ClusterKeyPrincipals {
     readers: readonly ParameterReader[];
     /** The roles that upload etcd bundles, and the object ARN pattern (bucket/prefix/*) they may encrypt for. */
     backupWriters?: { roleArns: readonly string[]; objectArns: string };
+    /** Every node role, and the published binaries' object ARN pattern (bucket/binaries/*), when the stack publishes them. */
+    binaryReaders?: { roleArns: readonly string[]; objectArns: string };
 }
 
 /**
@@ -108,6 +110,7 @@ export function clusterKeyPolicy(ctx: ArnContext, clusterName: string, principal
                 StringLike: { "kms:EncryptionContext:aws:s3:arn": principals.backupWriters.objectArns },
             },
         } satisfies Statement] : []),
+        ...(principals.binaryReaders ? binaryStatements(ctx, principals.deployerArns, principals.binaryReaders) : []),
         {
             // EC2 Auto Scaling launches worker volumes with its service-linked role, which must exist in the account.
             Sid: "AutoScalingVolumes",
@@ -146,6 +149,33 @@ export function clusterKeyPolicy(ctx: ArnContext, clusterName: string, principal
     return { Version: "2012-10-17", Statement: statements };
 }
 
+/** The deployer encrypts the binaries it publishes and every node decrypts them, both through S3 and only under the prefix. */
+function binaryStatements(ctx: ArnContext, deployerArns: readonly string[], readers: { roleArns: readonly string[]; objectArns: string }): Statement[] {
+    const viaS3 = `s3.${ctx.region}.${ctx.dnsSuffix}`;
+    return [
+        {
+            Sid: "DeployerPublishesBinaries",
+            Effect: "Allow",
+            Principal: { AWS: root(ctx) },
+            Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+            Resource: "*",
+            Condition: {
+                StringEquals: { "kms:ViaService": viaS3, "kms:CallerAccount": ctx.accountId },
+                ArnLike: { "aws:PrincipalArn": [...deployerArns] },
+                StringLike: { "kms:EncryptionContext:aws:s3:arn": readers.objectArns },
+            },
+        },
+        {
+            Sid: "NodesReadBinaries",
+            Effect: "Allow",
+            Principal: { AWS: [...readers.roleArns] },
+            Action: ["kms:Decrypt"],
+            Resource: "*",
+            Condition: { StringEquals: { "kms:ViaService": viaS3 }, StringLike: { "kms:EncryptionContext:aws:s3:arn": readers.objectArns } },
+        },
+    ];
+}
+
 /** The secrets key: administered by the account, used only by the control-plane roles and only with the cluster's context. */
 export function secretsKeyPolicy(ctx: ArnContext, clusterName: string, controlPlaneRoleArns: readonly string[]): PolicyDocument {
     return {
@@ -175,6 +205,8 @@ export interface ClusterKeysArgs {
     parameterReaders: { roleArn: pulumi.Input<string>; prefixes: string[] }[];
     /** The etcd backup bucket's objects (arn:...:s3:::bucket/prefix/*), which the control-plane roles encrypt for. */
     backupObjectArns: pulumi.Input<string>;
+    /** The published binaries' objects, which every node role reads; absent when the AMI has the binaries. */
+    binaryObjectArns?: pulumi.Input<string>;
     /** 30 in prod (the maximum), so a mistaken destroy can be undone; 7 elsewhere. */
     deletionWindowInDays: number;
     /** aws.kmsKeyRotationDays. */
@@ -193,11 +225,12 @@ export class ClusterKeys extends pulumi.ComponentResource {
         this.clusterKey = new aws.kms.Key(`${name}-cluster`, {
             ...common,
             description: `${args.clusterName}: volumes, logs, parameters, alarms`,
-            policy: pulumi.all([ctx, args.deployerArn, pulumi.all(args.parameterReaders.map((r) => r.roleArn)), pulumi.all(args.controlPlaneRoleArns), args.backupObjectArns])
-                .apply(([c, deployer, roleArns, cpArns, backupObjects]) => JSON.stringify(clusterKeyPolicy(c, args.clusterName, {
+            policy: pulumi.all([ctx, args.deployerArn, pulumi.all(args.parameterReaders.map((r) => r.roleArn)), pulumi.all(args.controlPlaneRoleArns), args.backupObjectArns, args.binaryObjectArns ?? ""])
+                .apply(([c, deployer, roleArns, cpArns, backupObjects, binaryObjects]) => JSON.stringify(clusterKeyPolicy(c, args.clusterName, {
                     deployerArns: deployerPrincipalArns(deployer),
                     readers: args.parameterReaders.map((r, i) => ({ roleArn: roleArns[i], prefixes: r.prefixes })),
                     backupWriters: { roleArns: cpArns, objectArns: backupObjects },
+                    ...(binaryObjects ? { binaryReaders: { roleArns, objectArns: binaryObjects } } : {}),
                 }))),
         }, { parent: this });
         this.secretsKey = new aws.kms.Key(`${name}-secrets`, {

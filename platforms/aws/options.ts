@@ -2,6 +2,7 @@
 // as untyped stack config, so types are checked as well as meaning, unknown keys are refused, and all of it
 // runs before the first resource is registered: a bad plan must not leave half a VPC behind.
 import { cidrContains, cidrsOverlap, coversWorld, describe, fail, isDnsLabel, isPlainObject, key, knownKeys, oneOf, parseCidr, worldCoverIndex } from "../../components/common";
+import { BinariesOptions, ResolvedBinaries, resolveBinaries } from "./binaries";
 import { deriveSubnets, MAX_AZS } from "./network-plan";
 import { checkAuthorizedKey } from "./sshd";
 
@@ -78,6 +79,8 @@ export interface AwsOptions {
     ssh?: AwsSshOptions;
     /** Exactly one of an AMI id or the SSM parameter that names one. Default: the AL2023 x86_64 parameter. */
     ami?: { id?: string; ssmParameter?: string };
+    /** Where the nodes' binaries come from: published by the stack to its bucket and verified at boot (default), or the AMI. */
+    binaries?: BinariesOptions;
     /** Path of the KMS v2 plugin in the AMI: the toolchain's hc-aws-kms-plugin, or aws-encryption-provider (same flags). Default "/usr/local/bin/hc-aws-kms-plugin". */
     kmsPluginPath?: string;
     /** How often AWS KMS rotates the cluster's keys' material, in days: 90 to 2560 (AWS's range). Default 365. */
@@ -111,6 +114,7 @@ export interface ResolvedAwsOptions {
     logRetentionDays: number;
     ssh: { enabled: boolean; allowedCidrs: string[]; authorizedKeys: string[] };
     ami: { id: string } | { ssmParameter: string };
+    binaries: ResolvedBinaries;
     kmsPluginPath: string;
     kmsKeyRotationDays: number;
     secretReaders?: string[];
@@ -138,7 +142,7 @@ export const AWS_DEFAULTS = {
 
 const OPTION_KEYS = [
     "clusterName", "environment", "region", "availabilityZones", "azCount", "network", "endpoint", "apiAllowedCidrs",
-    "controlPlane", "workers", "logRetentionDays", "ssh", "ami", "kmsPluginPath", "kmsKeyRotationDays", "monitoring",
+    "controlPlane", "workers", "logRetentionDays", "ssh", "ami", "binaries", "kmsPluginPath", "kmsKeyRotationDays", "monitoring",
     "allowWorldApiAccess", "allowSingleEtcdMember", "tags",
 ];
 const NETWORK_KEYS = ["vpcCidr", "privateSubnets", "publicSubnets"];
@@ -323,6 +327,7 @@ export function resolveAwsOptions(options: AwsOptions | undefined, configKey = "
         logRetentionDays: logRetentionDays as number,
         ssh: resolveSsh(k("ssh"), object(k("ssh"), o.ssh, SSH_KEYS)),
         ami: resolveAmi(k("ami"), object(k("ami"), o.ami, AMI_KEYS)),
+        binaries: resolveBinaries(k("binaries"), o.binaries),
         kmsPluginPath,
         kmsKeyRotationDays,
         secretReaders,

@@ -10,6 +10,8 @@ export interface AwsPosture {
     apiAllowedCidrs: string[];
     etcdMembers: number;
     sshEnabled: boolean;
+    /** "bucket": published by the stack and checked against its digest at every boot; "ami": whatever the AMI holds. */
+    binaries: "bucket" | "ami";
     /**
      * Which role reads which secret: node name (or "workers") to the SSM parameters its role may read and
      * decrypt, from the same plan the IAM and key policies are rendered from. Present when the plan is known.
@@ -28,6 +30,7 @@ const AWS_GUARANTEES = [
     "the cluster key decrypts a parameter through SSM only for the role whose path holds it (encryption context PARAMETER_ARN) and for the deploying principal under the cluster's path",
     "etcd (2379-2380) reachable only between control-plane nodes; kubelets (10250) only from the control plane",
     "no EC2 key pair; nodes in private subnets; VPC flow logs to an encrypted log group",
+    "with binaries from the stack (the default), every boot fetches them from a private, versioned, TLS-only bucket that only the deployer writes (SSE-KMS by the cluster key) and runs nothing unless each one has the SHA-256 the stack published in its user data",
     "etcd snapshots uploaded by the leading member's node every backup interval to a versioned, private, TLS-only bucket that accepts only SSE-KMS by the cluster key; node roles cannot read them back; an alarm after two intervals without one",
 ];
 
@@ -68,12 +71,19 @@ export function awsPosture(options: AwsOptions | undefined, configKey = "aws", p
             effect: `sshd listens on 22 for ${r.ssh.allowedCidrs.join(", ")} (keys only, no root): a second way in besides SSM, and one SSM does not log`,
         });
     }
+    if (r.binaries.source === "ami") {
+        weakenings.push({
+            option: key(configKey, "binaries", "source"),
+            effect: "the nodes run whatever the AMI holds in /usr/local/bin: the stack neither publishes those binaries nor checks their digests at boot",
+        });
+    }
     return {
         environment: r.environment,
         endpoint: r.endpoint,
         apiAllowedCidrs: r.apiAllowedCidrs,
         etcdMembers: r.controlPlane.etcdMembers,
         sshEnabled: r.ssh.enabled,
+        binaries: r.binaries.source,
         ...(parameters ? { secretReaders: secretReadersOf(parameters) } : {}),
         guarantees: [...AWS_GUARANTEES],
         weakenings,

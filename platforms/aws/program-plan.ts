@@ -4,17 +4,17 @@
 // resource, so every ConfigError is thrown before the first one is registered.
 import * as path from "node:path";
 import { ClusterKeys, ClusterPlan, ClusterSettings, DEFAULT_CLUSTER_KEYS, planCluster, PlatformFacts, resolveCluster } from "../../components/cluster";
-import { cidrsOverlap, ConfigErrorList, fail, FileLayout, key, kubeadmLayout } from "../../components/common";
+import { cidrsOverlap, ConfigErrorList, fail, FileLayout, isPlainObject, key, kubeadmLayout } from "../../components/common";
 import { NETWORK_DEFAULTS, renderControlPlane } from "../../components/control-plane";
 import type { BackupOptions } from "../../components/backup";
 import { resolveAwsBackup } from "./backup";
+import { AWS_BIN_DIR } from "./binaries";
 import { awsEncryptionOptions, controlPlaneNodes, KMS_KEY_NAME, KMS_PLUGIN_ENDPOINT } from "./control-plane";
 import { API_PORT, internalNlbAddresses } from "./nlb";
 import { AwsOptions, ResolvedAwsOptions, resolveAwsOptions } from "./options";
 import { BOOTSTRAP_KUBECONFIG_PATH, KUBELET_CONFIG_PATH } from "./workers";
 
-/** Where the AMI must provide the binaries; the KMS plugin's path is aws.kmsPluginPath. */
-export const AWS_BIN_DIR = "/usr/local/bin";
+export { AWS_BIN_DIR };
 /**
  * The files only etcd reads (its CA, serving and peer pairs) live outside /etc/kubernetes/pki: CIS 1.1.19 wants
  * /etc/kubernetes/pki root-owned, and etcd runs as its own user.
@@ -35,6 +35,8 @@ export interface AwsProgramInput {
     keys?: Partial<AwsProgramKeys>;
     /** The AWS provider's configured region (aws:region), when set: the cluster must be built there. */
     providerRegion?: string;
+    /** The toolchain's bin directory: aws.binaries.directory unless set. Asked for only when the stack publishes binaries. */
+    toolchainBin?: () => string;
 }
 
 export interface AwsProgramPlan {
@@ -88,7 +90,7 @@ export function planAwsProgram(input: AwsProgramInput): AwsProgramPlan {
     const settings = input.settings ?? {};
     const errors = new ConfigErrorList();
     // Every taggable resource then says which stack owns it, besides which cluster.
-    const awsOptions: AwsOptions = { ...input.aws, tags: { "hardened-cluster/stack": input.stack, ...input.aws?.tags } };
+    const awsOptions: AwsOptions = { ...input.aws, ...binariesDefault(input), tags: { "hardened-cluster/stack": input.stack, ...input.aws?.tags } };
     let r: ResolvedAwsOptions | undefined;
     errors.attempt(() => (r = resolveAwsOptions(awsOptions, keys.aws)));
     if (r === undefined) {
@@ -125,6 +127,15 @@ export function planAwsProgram(input: AwsProgramInput): AwsProgramPlan {
         throw new Error(`aws program: the kubelet reads ${workerRender.filePaths.kubeletConfig}, the platform writes ${KUBELET_CONFIG_PATH}`);
     }
     return { awsOptions, r: ra, backup: input.backup, keys, layout, cluster: c, worker: { args: workerRender.kubelet.args, config: workerRender.kubelet.config } };
+}
+
+/** The toolchain's directory as aws.binaries.directory when the stack publishes binaries and names none. */
+function binariesDefault(input: AwsProgramInput): Pick<AwsOptions, "binaries"> {
+    const b: unknown = input.aws?.binaries;
+    if (!input.toolchainBin || (b !== undefined && !isPlainObject(b))) return {};
+    const given = (b ?? {}) as Record<string, unknown>;
+    if ((given.source ?? "bucket") !== "bucket" || given.directory !== undefined) return {};
+    return { binaries: { ...given, directory: input.toolchainBin() } };
 }
 
 /**

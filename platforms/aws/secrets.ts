@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { fail, key } from "../../components/common";
+import { binaryFetchLines, FetchedBinary } from "./binaries";
 
 /** Cluster-wide secrets every control-plane node may read (service-account key, CA keys, the encryption config). */
 export const CONTROL_PLANE_SCOPE = "control-plane";
@@ -106,26 +107,34 @@ function shellWord(s: string): string {
     return s;
 }
 
-export const FETCH_SCRIPT_PATH = "/usr/local/sbin/hardened-cluster-fetch-secrets";
-export const FETCH_UNIT = "hardened-cluster-secrets.service";
+export const FETCH_SCRIPT_PATH = "/usr/local/sbin/hardened-cluster-fetch";
+export const FETCH_UNIT = "hardened-cluster-fetch.service";
 
 /** The most a fetched file may allow: owner read/write and group read; any other bit is refused. */
 export const MAX_SECRET_MODE = 0o640;
 
+/** The stack's binaries a node fetches from the cluster's bucket (binaries.ts). */
+export interface FetchedBinaries {
+    bucket: string;
+    files: FetchedBinary[];
+}
+
 /**
- * The boot script: names and paths only, never values. It runs on every boot (not once, as cloud-init's
- * runcmd would), so a rotated secret is picked up by a reboot. It replaces all of the node's files or none:
- * each parameter must be a SecureString under the cluster key (a parameter someone re-created under a key they
- * hold would otherwise hand them the node's secrets' next version), every target directory must be writable by
- * root alone (chown follows a planted link), and every value is staged beside its target before the first
- * rename, so a failure leaves the previous files and the units that require this one never start.
+ * The boot script: names, paths and digests only, never values. It runs on every boot (not once, as
+ * cloud-init's runcmd would), so a rotated secret is picked up by a reboot. It replaces all of the node's
+ * binaries and secret files or none: each binary must have the digest the stack published, each parameter must
+ * be a SecureString under the cluster key (a parameter someone re-created under a key they hold would otherwise
+ * hand them the node's secrets' next version), every target directory must be writable by root alone (chown
+ * follows a planted link), and everything is staged beside its target before the first rename, so a failure
+ * leaves the previous files and the units that require this one never start.
  */
-export function renderFetchScript(region: string, keyArn: string, files: readonly FetchedFile[]): string {
+export function renderFetchScript(region: string, keyArn: string, files: readonly FetchedFile[], binaries?: FetchedBinaries): string {
     for (const f of files) {
         if ((f.mode & ~MAX_SECRET_MODE) !== 0) throw new Error(`secrets: ${f.path} would be mode 0${f.mode.toString(8)}; a secret file may be 0600 or 0640 at most`);
     }
     const head = `#!/bin/bash
-# Fetches this node's secret files from SSM Parameter Store with the instance role: all of them, or none.
+# Fetches this node's binaries from S3 and its secret files from SSM Parameter Store with the instance role:
+# all of them, or none.
 set -euo pipefail
 umask 077
 region=${shellWord(region)}
@@ -134,7 +143,7 @@ staged=()
 targets=()
 trap 'rm -f -- "\${staged[@]}"' EXIT
 stop() {
-  echo "hardened-cluster-fetch-secrets: $*; no file was replaced and nothing that needs them will start" >&2
+  echo "hardened-cluster-fetch: $*; no file was replaced and nothing that needs them will start" >&2
   exit 1
 }
 # root_only DIR: DIR and each directory above it belong to root and no one else may write them.
@@ -143,7 +152,7 @@ root_only() {
   d=$(realpath -e -- "$1")
   while :; do
     read -r uid perm < <(stat -c '%u %a' -- "$d")
-    [ "$uid" = 0 ] && (( (8#$perm & 8#022) == 0 )) || stop "$d is owned by uid $uid with mode $perm; a secret file's directories must be root's alone"
+    [ "$uid" = 0 ] && (( (8#$perm & 8#022) == 0 )) || stop "$d is owned by uid $uid with mode $perm; the directories of what this fetches must be root's alone"
     [ "$d" = / ] && return 0
     d=$(dirname -- "$d")
   done
@@ -171,11 +180,12 @@ stage() {
 `;
     const lines = [
         ...head.split("\n").slice(0, -1),
+        ...(binaries ? binaryFetchLines(binaries.bucket, binaries.files) : []),
         ...files.map((f) => ["stage", shellWord(f.parameter), shellWord(f.path), f.mode.toString(8).padStart(4, "0"), shellWord(f.owner ?? "root")].join(" ")),
-        "# Every value is in place beside its target: only renames remain.",
+        "# Everything is in place beside its target: only renames remain.",
         "for i in \"\${!staged[@]}\"; do mv -f -- \"\${staged[i]}\" \"\${targets[i]}\"; done",
         "staged=()",
-        `echo "hardened-cluster-fetch-secrets: ${files.length} files in place"`,
+        `echo "hardened-cluster-fetch: ${files.length} secret files and $(( \${#targets[@]} - ${files.length} )) of ${binaries?.files.length ?? 0} binaries in place (the other binaries were current)"`,
         "",
     ];
     return lines.join("\n");

@@ -2,7 +2,7 @@
 // may call ec2:DescribeInstanceAttribute and is kept in the launch template's history, so what goes in here is
 // names, paths, units and public material only; renderCloudConfig refuses text that looks like a secret.
 import { toYaml } from "../../components/common";
-import { FETCH_SCRIPT_PATH, FETCH_UNIT, FetchedFile, renderFetchScript } from "./secrets";
+import { FETCH_SCRIPT_PATH, FETCH_UNIT, FetchedBinaries, FetchedFile, renderFetchScript } from "./secrets";
 import { SshSettings, sshCloudConfig } from "./sshd";
 import { renderUnit, UnitFile } from "./systemd";
 
@@ -32,6 +32,8 @@ export interface CloudConfigSpec {
     units: { name: string; unit: UnitFile }[];
     files: InlineFile[];
     fetched: FetchedFile[];
+    /** The stack's binaries, fetched and verified by the same unit before any secret; absent when the AMI has them. */
+    binaries?: FetchedBinaries;
     disks: Disk[];
     packages: string[];
     ssh: SshSettings & { authorizedKeys: string[] };
@@ -45,7 +47,7 @@ export interface CloudConfigSpec {
 export function fetchUnit(before: readonly string[]): UnitFile {
     return {
         Unit: {
-            Description: "Fetch this node's secret files from SSM Parameter Store",
+            Description: "Fetch this node's binaries from S3 and its secret files from SSM Parameter Store",
             Wants: ["network-online.target"],
             After: ["network-online.target"],
             ...(before.length > 0 ? { Before: [...before] } : {}),
@@ -74,7 +76,7 @@ export function cloudConfig(spec: CloudConfigSpec): Record<string, unknown> {
         ]),
     ];
     const files: InlineFile[] = [
-        { path: FETCH_SCRIPT_PATH, content: renderFetchScript(spec.region, spec.parameterKeyArn, spec.fetched), permissions: "0700" },
+        { path: FETCH_SCRIPT_PATH, content: renderFetchScript(spec.region, spec.parameterKeyArn, spec.fetched, spec.binaries), permissions: "0700" },
         ...unitFiles,
         ...spec.files,
         ...ssh.files,

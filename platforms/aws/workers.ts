@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as random from "@pulumi/random";
 import { configFile, fail, isPlainObject, key, kubeadmLayout, pkiFiles, pkiPair } from "../../components/common";
+import { fetchedBinaries, PublishedBinary } from "./binaries";
 import { hardenedLaunchTemplate } from "./launch-template";
 import { NodeSoftware, callerUnits, fetchedFiles, inlineContents, inlineFiles, systemUsers } from "./node-software";
 import { ResolvedAwsOptions } from "./options";
@@ -84,7 +85,15 @@ export function checkKubeletConfiguration(k: string, cfg: unknown): void {
     if (c.tlsPrivateKeyFile !== undefined) fail(key(k, "tlsPrivateKeyFile"), c.tlsPrivateKeyFile, "remove it: worker serving certificates come from serverTLSBootstrap");
 }
 
-export function workerCloudConfig(r: ResolvedAwsOptions, software: NodeSoftware, contents: readonly string[], clusterKeyArn: string): CloudConfigSpec {
+/** Every binary a worker runs: its units'. */
+export function workerBinaryPaths(software: NodeSoftware): string[] {
+    return software.units.map((u) => u.execStart[0]);
+}
+
+export function workerCloudConfig(
+    r: ResolvedAwsOptions, software: NodeSoftware, contents: readonly string[], clusterKeyArn: string,
+    binaries?: { bucket: string; published: readonly PublishedBinary[] },
+): CloudConfigSpec {
     return {
         region: r.region,
         parameterKeyArn: clusterKeyArn,
@@ -92,6 +101,7 @@ export function workerCloudConfig(r: ResolvedAwsOptions, software: NodeSoftware,
         units: callerUnits(software).map((u) => (u.name === KUBELET_UNIT ? { ...u, unit: withKubeletSysctls(u.unit) } : u)),
         files: inlineFiles(software, contents),
         fetched: fetchedFiles(software),
+        ...(binaries ? { binaries: { bucket: binaries.bucket, files: fetchedBinaries(binaries.published, workerBinaryPaths(software)) } } : {}),
         disks: [],
         packages: [],
         ssh: r.ssh,
@@ -107,6 +117,7 @@ export interface WorkersArgs {
     securityGroupId: pulumi.Input<string>;
     instanceProfileArn: pulumi.Input<string>;
     clusterKeyArn: pulumi.Input<string>;
+    binaries?: { bucket: pulumi.Input<string>; published: PublishedBinary[] };
     dependsOn: pulumi.Input<pulumi.Resource>[];
     tags: Record<string, string>;
 }
@@ -118,8 +129,10 @@ export class Workers extends pulumi.ComponentResource {
     constructor(name: string, args: WorkersArgs, opts?: pulumi.ComponentResourceOptions) {
         super("hardened-cluster:aws:Workers", name, {}, opts);
         const { r } = args;
-        const userData = pulumi.all([pulumi.all(inlineContents(args.software)), args.clusterKeyArn])
-            .apply(([contents, clusterKeyArn]) => renderCloudConfig(workerCloudConfig(r, args.software, contents, clusterKeyArn)));
+        const b = args.binaries;
+        const userData = pulumi.all([pulumi.all(inlineContents(args.software)), args.clusterKeyArn, b?.bucket ?? ""])
+            .apply(([contents, clusterKeyArn, bucket]) =>
+                renderCloudConfig(workerCloudConfig(r, args.software, contents, clusterKeyArn, b ? { bucket, published: b.published } : undefined)));
         const tags = { ...args.tags, "hardened-cluster/role": "worker" };
         this.launchTemplate = hardenedLaunchTemplate(`${name}`, {
             instanceType: r.workers.instanceType,

@@ -1,8 +1,9 @@
 // A node's first boot step on AWS, run here for real: the committed staging stack goes through the real
-// program on Pulumi's mock monitor, its SSM parameters are created in an AWS API emulator (moto) exactly as
-// declared (names, SecureString, tier, the cluster key), and each node's rendered cloud-config is applied
-// the way cloud-init would (its users and its files under /etc/kubernetes and /etc/etcd) before the rendered
-// fetch script runs as root in a mount namespace of its own. What lands on disk is compared with what the
+// program on Pulumi's mock monitor (publishing the toolchain's binaries), its SSM parameters and binary objects
+// are created in an AWS API emulator (moto) exactly as declared (names, SecureString, tier, keys, SSE-KMS by the
+// cluster key), and each node's rendered cloud-config is applied the way cloud-init would (its users and its
+// files under /etc/kubernetes and /etc/etcd) before the rendered fetch script runs as root in a mount namespace
+// of its own, with an empty /usr/local/bin, as on a stock AMI. What lands on disk is compared with what the
 // program declared and with the README's modes and owners; then every way the script must refuse is tried,
 // and each must leave the previous files in place.
 import { strict as assert } from "node:assert";
@@ -12,13 +13,15 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { KMS_PLUGIN_UNIT } from "../../platforms/aws/control-plane";
 import { FETCH_UNIT } from "../../platforms/aws/secrets";
-import { engineConfig, fakeToolchain, ROOT, runInChild } from "../unit/program/program-child";
+import { engineConfig, ROOT, runInChild } from "../unit/program/program-child";
 import { unwrapSecret } from "../unit/program/mock-engine";
 import type { StackRun } from "../unit/program/run-stack";
 import { requireBinary } from "../unit/aws/host-tools";
 import { AccessKey, Moto, startMoto } from "./moto";
-import { toolchain } from "./harness";
-import { CloudConfig, fetchedPaths, fetchScript, Host, inNode, linkHosts, nodePath, relayIntoNode, StagedFile, stagedFiles, startHost, startUnit, stopHost } from "./aws-node";
+import { Toolchain, toolchain } from "./harness";
+import {
+    CloudConfig, fetchedPaths, fetchScript, Host, inNode, linkHosts, nodePath, relayIntoNode, StagedBinary, stagedBinaries, StagedFile, stagedFiles, startHost, startUnit, stopHost,
+} from "./aws-node";
 import { E2E_PORTS } from "./ports";
 import { until } from "./processes";
 
@@ -32,10 +35,30 @@ const ANYONE: AccessKey = { id: "AKIAEXAMPLEDRILL0000", secret: "drill" };
 const FIRST_SYSTEM_UID = 980;
 
 interface Param { name: string; type: string; value: string; keyId: string; tier: string }
+interface BinaryObject { bucket: string; key: string; file: string; kmsKeyId: string; sse: string; checksum: string }
+interface BinaryOnDisk { name: string; size: number; mode: number; uid: number; gid: number; ino: number }
 interface OnDisk { path: string; content: string; mode: number; uid: number; gid: number }
 interface Boot { status: number | null; stdout: string; stderr: string }
 // SSM calls made by the drill itself, in one boto3 process per step (the AWS CLI takes a second or two to start).
 const SSM_CALLS = "import boto3, json, sys\nssm = boto3.client('ssm')\ncalls = json.load(sys.stdin)\nfor c in calls: getattr(ssm, c.pop('call'))(**c)\nprint(len(calls))";
+// S3 calls the same way; a "Body" names a file whose bytes are sent ("BodyText": the bytes themselves).
+const S3_CALLS = "import boto3, json, sys\ns3 = boto3.client('s3')\ncalls = json.load(sys.stdin)\nfor c in calls:\n" +
+    "    if 'Body' in c: c['Body'] = open(c['Body'], 'rb')\n    if 'BodyText' in c: c['Body'] = c.pop('BodyText').encode()\n    getattr(s3, c.pop('call'))(**c)\nprint(len(calls))";
+const BIN = "/usr/local/bin";
+
+function sha256sum(file: string): string {
+    const r = spawnSync("sha256sum", [file], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.split(" ")[0];
+}
+
+/** The node's /usr/local/bin as stat sees it (no hashing: inode and size tell whether a file was replaced). */
+function binariesOn(root: string): BinaryOnDisk[] {
+    return fs.readdirSync(root + BIN).sort().map((name) => {
+        const st = fs.lstatSync(path.join(root + BIN, name));
+        return { name, size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, ino: st.ino };
+    });
+}
 
 
 /** A node's cloud-config from its launch template, as EC2 hands it to cloud-init. */
@@ -69,6 +92,8 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
     let tmp: string;
     let run: StackRun;
     let params: Param[];
+    let objects: BinaryObject[];
+    let tc: Toolchain;
     let moto: Moto;
     let clusterKey: string;
     let otherKey: string;
@@ -85,6 +110,17 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
     /** A parameter as the program declares it, or changed as `over` says. */
     const put = (p: Param, over: Record<string, unknown> = {}) => ({ call: "put_parameter", Name: p.name, Type: p.type, Value: p.value, KeyId: clusterKey, Tier: p.tier, ...over });
     const remove = (p: Param) => ({ call: "delete_parameter", Name: p.name });
+    const s3 = (calls: Record<string, unknown>[]) => {
+        const r = spawnSync("python3", ["-c", S3_CALLS], { input: JSON.stringify(calls), env: { ...process.env, ...moto.env(ANYONE) }, encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout.trim(), String(calls.length));
+    };
+    /** A binary object as the program declares it (SSE-KMS by the cluster key), or with other bytes. */
+    const upload = (o: BinaryObject, bodyText?: string) => ({
+        call: "put_object", Bucket: o.bucket, Key: o.key, ...(bodyText === undefined ? { Body: o.file } : { BodyText: bodyText }),
+        ServerSideEncryption: "aws:kms", SSEKMSKeyId: clusterKey, ChecksumAlgorithm: "SHA256",
+    });
+    const objectOf = (b: StagedBinary) => objects.find((o) => o.key === b.key)!;
     const param = (name: string) => params.find((p) => p.name === name)!;
     /** The node's fetch script with the emulator's cluster key where the mock's stands. */
     const scriptOf = (cc: CloudConfig) => {
@@ -116,21 +152,22 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             const [u, g] = f.owner.split(":");
             fs.chownSync(p, u === "root" ? 0 : gids.get(u)!, g === "root" ? 0 : gids.get(g)!);
         }
-        // The bound directories as a fresh machine has them: root's, 0755.
-        for (const d of BOUND) fs.mkdirSync(root + d, { recursive: true, mode: 0o755 });
+        // The bound directories as a fresh machine has them: root's, 0755; a stock AMI's /usr/local/bin is empty.
+        for (const d of [...BOUND, BIN]) fs.mkdirSync(root + d, { recursive: true, mode: 0o755 });
         return root;
     }
 
     /** Runs a fetch script as root with the node's directories and users in a mount namespace of its own. */
     function boot(root: string, script: string): Boot {
-        const file = path.join(root, "fetch-secrets");
+        const file = path.join(root, "fetch");
         fs.writeFileSync(file, script, { mode: 0o700 });
         const inner = [
             "set -euo pipefail",
             `for d in ${BOUND.join(" ")}; do mount --bind "$NODE_ROOT$d" "$d"; done`,
             "mount --bind \"$NODE_ROOT/passwd\" /etc/passwd",
             "mount --bind \"$NODE_ROOT/group\" /etc/group",
-            "exec \"$NODE_ROOT/fetch-secrets\"",
+            `mount --bind "$NODE_ROOT${BIN}" ${BIN}`,
+            "exec \"$NODE_ROOT/fetch\"",
         ].join("\n");
         const r = spawnSync("unshare", ["--mount", "--propagation", "private", "bash", "-c", inner], {
             env: { ...moto.env(ANYONE), NODE_ROOT: root }, encoding: "utf8", timeout: 300_000,
@@ -143,12 +180,13 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             throw new Error("the boot drill writes a node's files to /etc/kubernetes and /etc/etcd as root: run it as root through scripts/sandbox.sh (npm test does)");
         }
         requireBinary("unshare");
+        tc = toolchain("etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "hc-aws-kms-plugin", "kubelet", "kubectl");
         tmp = fs.mkdtempSync("/tmp/hc-aws-boot-");
-        fakeToolchain(path.join(tmp, "toolchain"));
         fs.mkdirSync(path.join(tmp, "tls"), { mode: 0o700 });
-        // Real keys and certificates (openssl from the same inputs), so the nodes' etcd members can start below.
+        // Real keys and certificates (openssl from the same inputs), so the nodes' etcd members can start below;
+        // the real toolchain, whose binaries the stack publishes and the nodes run.
         run = runInChild<StackRun>(`stack ${STACK}`, path.join(ROOT, "test/unit/program/run-stack.ts"), engineConfig(path.join(ROOT, `stacks/Pulumi.${STACK}.yaml`)), tmp, path.join(tmp, "run.json"),
-            { HC_TEST_STACK: STACK, HC_TEST_REAL_TLS: path.join(tmp, "tls") });
+            { HC_TEST_STACK: STACK, HC_TEST_REAL_TLS: path.join(tmp, "tls"), HC_TOOLCHAIN_DIR: tc.dir });
         assert.deepEqual(run.errors, []);
         params = run.resources.filter((r) => r.type === "aws:ssm/parameter:Parameter")
             .map((r) => ({ name: r.inputs.name, type: r.inputs.type, value: unwrapSecret<string>(r.inputs.value), keyId: r.inputs.keyId, tier: r.inputs.tier }));
@@ -160,11 +198,26 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         // for all of them; the nodes' own calls below go through the AWS CLI, as on EC2).
         for (const p of params) assert.deepEqual([p.type, p.keyId], ["SecureString", mockClusterKey], p.name);
         ssm(params.map((p) => put(p)));
+        objects = run.resources.filter((r) => r.type === "aws:s3/bucketObjectv2:BucketObjectv2").map((r) => ({
+            bucket: r.inputs.bucket, key: r.inputs.key, file: r.inputs.source?.path, kmsKeyId: r.inputs.kmsKeyId, sse: r.inputs.serverSideEncryption, checksum: r.inputs.checksumAlgorithm,
+        }));
+        for (const o of objects) {
+            assert.deepEqual([o.kmsKeyId, o.sse, o.checksum, path.dirname(o.file)], [mockClusterKey, "aws:kms", "SHA256", tc.bin], o.key);
+        }
+        const buckets = [...new Set(objects.map((o) => o.bucket))];
+        assert.equal(buckets.length, 1, buckets.join(" "));
+        s3([{ call: "create_bucket", Bucket: buckets[0], CreateBucketConfiguration: { LocationConstraint: "eu-west-1" } }, ...objects.map((o) => upload(o))]);
     });
 
     after(async () => {
         await moto?.stop();
         if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    });
+
+    it("publishes, under its SHA-256, each binary the toolchain built that a node runs from /usr/local/bin", () => {
+        const names = objects.map((o) => path.basename(o.key)).sort();
+        assert.deepEqual(names, ["etcd", "etcdctl", "etcdutl", "hc-aws-kms-plugin", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"]);
+        for (const o of objects) assert.equal(o.key, `binaries/${sha256sum(path.join(tc.bin, path.basename(o.key)))}/${path.basename(o.key)}`);
     });
 
     it("declares the node secrets of a three-member control plane and its workers", () => {
@@ -186,7 +239,17 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             assert.equal(r.status, 0, r.stderr);
             const mine = params.filter((p) => scopes.includes(p.name.split("/")[2] as never));
             assert.ok(mine.length > 0);
-            assert.match(r.stdout, new RegExp(`: ${mine.length} files in place`));
+            const bins = stagedBinaries(fetchScript(cc));
+            assert.equal(bins.length, node === "worker" ? 1 : 7, bins.map((b) => b.path).join(" "));
+            assert.match(r.stdout, new RegExp(`: ${mine.length} secret files and ${bins.length} of ${bins.length} binaries in place`));
+            // Each binary as the toolchain built it, root's and 0755, and nothing else in /usr/local/bin.
+            assert.deepEqual(binariesOn(root).map((b) => b.name), bins.map((b) => path.basename(b.path)).sort());
+            for (const b of binariesOn(root)) {
+                assert.deepEqual([b.mode.toString(8), b.uid, b.gid], ["755", 0, 0], b.name);
+                const digest = sha256sum(path.join(root + BIN, b.name));
+                assert.equal(digest, sha256sum(path.join(tc.bin, b.name)), b.name);
+                assert.equal(digest, bins.find((x) => path.basename(x.path) === b.name)!.sha256, b.name);
+            }
             const files = filesOn(root);
             assert.equal(files.length, before.length + mine.length, files.map((f) => f.path).join(" "));
             assert.deepEqual(files.filter((f) => f.path.includes(".fetch.")), []);
@@ -207,10 +270,21 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         });
     }
 
+    it("worker: a reboot downloads no binary it already has, and still replaces every secret file", () => {
+        const root = path.join(tmp, "nodes", "worker");
+        const before = binariesOn(root);
+        assert.equal(before.length, 1);
+        const r = boot(root, scriptOf(cloudConfigOf(run, "aws-workers")));
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout, / secret files and 0 of 1 binaries in place/);
+        assert.deepEqual(binariesOn(root), before);
+    });
+
     describe("refusals: the node stops, names the cause and keeps its previous files", () => {
         let cc: CloudConfig;
         let root: string;
         let stages: StagedFile[];
+        let bins: StagedBinary[];
         let kept: OnDisk[];
 
         before(() => {
@@ -220,6 +294,8 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             assert.ok(stages.length > 2, stages.map((f) => f.parameter).join(" "));
             kept = filesOn(root);
             assert.ok(kept.length > 0, "cp-0 was fetched above");
+            bins = stagedBinaries(scriptOf(cc));
+            assert.ok(bins.length > 2, bins.map((b) => b.path).join(" "));
         });
 
         // Each refusal is on the second parameter the script stages, after the first has been staged with a new
@@ -231,8 +307,16 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             assert.equal(r.status, 1, r.stdout + r.stderr);
             assert.match(r.stderr, cause);
             assert.match(r.stderr, /no file was replaced and nothing that needs them will start/);
-            assert.doesNotMatch(r.stdout, /files in place/);
+            assert.doesNotMatch(r.stdout, /in place/);
             assert.deepEqual(filesOn(root), kept);
+            assert.deepEqual(fs.readdirSync(root + BIN).filter((f) => f.startsWith(".fetch.")), []);
+        }
+        /** Makes the node's copy of a binary stale (one byte more), so the fetch must download it; returns the undo. */
+        function stale(b: StagedBinary): () => void {
+            const file = root + b.path;
+            const size = fs.statSync(file).size;
+            fs.appendFileSync(file, "x");
+            return () => fs.truncateSync(file, size);
         }
 
         afterEach(() => ssm([put(param(stages[0].parameter), { Overwrite: true })]));
@@ -281,9 +365,35 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             const mode = fs.statSync(dir).mode & 0o7777;
             fs.chmodSync(dir, 0o777);
             try {
-                refused(boot(root, scriptOf(cc)), new RegExp(`${path.dirname(target)} is owned by uid 0 with mode 777; a secret file's directories must be root's alone`));
+                refused(boot(root, scriptOf(cc)), new RegExp(`${path.dirname(target)} is owned by uid 0 with mode 777; the directories of what this fetches must be root's alone`));
             } finally {
                 fs.chmodSync(dir, mode);
+            }
+        });
+
+        it("a binary object whose bytes are not what the stack published", () => {
+            const undo = stale(bins[0]);
+            const before = binariesOn(root);
+            s3([upload(objectOf(bins[0]), "#!/bin/sh\necho planted\n")]);
+            try {
+                refused(boot(root, scriptOf(cc)), new RegExp(`s3://\\S+/${bins[0].key} has SHA-256 [0-9a-f]{64}, not ${bins[0].sha256} as the stack published it`));
+                assert.deepEqual(binariesOn(root), before, "the stale copy stays");
+            } finally {
+                s3([upload(objectOf(bins[0]))]);
+                undo();
+            }
+        });
+
+        it("a missing binary object, after another binary downloaded and checked", () => {
+            const undo = [stale(bins[0]), stale(bins[1])];
+            const before = binariesOn(root);
+            s3([{ call: "delete_object", Bucket: objectOf(bins[1]).bucket, Key: bins[1].key }]);
+            try {
+                refused(boot(root, scriptOf(cc)), new RegExp(`cannot read s3://\\S+/${bins[1].key}: .*(NoSuchKey|Not Found|404)`));
+                assert.deepEqual(binariesOn(root), before, "the first binary was downloaded and checked, and still not put in place");
+            } finally {
+                s3([upload(objectOf(bins[1]))]);
+                undo.forEach((u) => u());
             }
         });
 
@@ -291,9 +401,11 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             const fetched = fetchedPaths(cc);
             const services = cc.write_files.filter((f) => /^\/etc\/systemd\/system\/.*\.service$/.test(f.path));
             const timers = cc.write_files.filter((f) => f.path.endsWith(".timer")).map((f) => f.path.replace(/\.timer$/, ".service"));
-            const units = services.filter((u) => timers.includes(u.path) || fetched.some((p) => u.content.includes(p)));
-            // etcd, the apiserver, the controller manager and the scheduler name fetched files; two timers run scripts.
-            assert.equal(units.length, 6, units.map((u) => u.path).join(" "));
+            const binaries = stagedBinaries(fetchScript(cc)).map((b) => b.path);
+            const units = services.filter((u) => timers.includes(u.path) || [...fetched, ...binaries].some((p) => u.content.includes(p)));
+            // etcd, the apiserver, the controller manager and the scheduler run fetched binaries and name fetched
+            // files, the KMS plugin runs one; two timers run scripts (the backup's calls etcdctl and etcdutl).
+            assert.equal(units.length, 7, units.map((u) => u.path).join(" "));
             for (const u of units) {
                 const line = (k: string) => (u.content.match(new RegExp(`^${k}=(.*)$`, "m"))?.[1] ?? "").split(" ");
                 // systemd.unit(5): with Requires= and After=, a unit is not started when the unit it requires fails.
@@ -312,17 +424,18 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         const etcdctl = (h: Host, args: string[], pair = [nodePath(h.cc, "/pki/etcd/healthcheck-client.crt"), nodePath(h.cc, "/pki/etcd/healthcheck-client.key")]) =>
             inNode(h, ["/usr/local/bin/etcdctl", "--endpoints=https://127.0.0.1:2379", `--cacert=${nodePath(h.cc, "/pki/etcd/ca.crt")}`, `--cert=${pair[0]}`, `--key=${pair[1]}`, "--command-timeout=5s", ...args]);
         /** kubectl on the node with a control-plane component's own kubeconfig (the controller manager may write Secrets). */
-        const kubectl = (h: Host, args: string[]) => inNode(h, ["/usr/local/bin/kubectl", `--kubeconfig=${nodePath(h.cc, "/controller-manager.conf")}`, "--request-timeout=10s", ...args]);
+        // kubectl is no node's binary: the toolchain's, which the node's mount namespace still sees at its own path.
+        const kubectl = (h: Host, args: string[]) => inNode(h, [path.join(tc.bin, "kubectl"), `--kubeconfig=${nodePath(h.cc, "/controller-manager.conf")}`, "--request-timeout=10s", ...args]);
 
         before(async () => {
             for (const b of ["nsenter", "setpriv", "ip"]) requireBinary(b);
-            const bin = toolchain("etcd", "etcdctl", "kube-apiserver", "kubectl", "hc-aws-kms-plugin").bin;
             mockSecretsKey = run.resources.find((r) => r.type === "aws:kms/key:Key" && r.name.endsWith("-secrets"))!.state.arn;
             secretsKey = JSON.parse(awsCli(["kms", "create-key", "--description", `${CLUSTER} secrets key`])).KeyMetadata.Arn;
             for (const node of ["cp-0", "cp-1"]) {
                 const cc = cloudConfigOf(run, `aws-cp-${node}`);
                 assert.ok(fs.existsSync(path.join(tmp, "nodes", node, "etc")), `${node} was fetched above`);
-                hosts.push(await startHost(node, path.join(tmp, "nodes", node), bin, cc));
+                // The node runs what its fetch put in its /usr/local/bin.
+                hosts.push(await startHost(node, path.join(tmp, "nodes", node), path.join(tmp, "nodes", node) + BIN, cc));
             }
             linkHosts(hosts[0], hosts[1]);
             for (const h of hosts) {

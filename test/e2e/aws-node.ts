@@ -1,6 +1,6 @@
 // An AWS control-plane node on this machine, for the boot drill: mount and network namespaces of its own in
-// which its directories, its users, a private /run and the toolchain (at /usr/local/bin, where the AMI keeps
-// the binaries) are bound, held by a sleeping shell; its units' ExecStart lines run inside with what the
+// which its directories, its users, a private /run and the binaries its fetch put in its /usr/local/bin are
+// bound, held by a sleeping shell; its units' ExecStart lines run inside with what the
 // rendered unit says of user, group, umask, runtime directory and privileges (systemd.exec(5)).
 import { strict as assert } from "node:assert";
 import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from "node:child_process";
@@ -66,6 +66,16 @@ export function stagedFiles(script: string): StagedFile[] {
     return script.split("\n").filter((l) => l.startsWith("stage ")).map((line) => {
         const [, parameter, path, mode, owner] = line.split(" ");
         return { line, parameter, path, mode, owner };
+    });
+}
+
+export interface StagedBinary { key: string; path: string; sha256: string }
+
+/** The script's `stage_binary KEY PATH SHA256` lines, in the order it runs them. */
+export function stagedBinaries(script: string): StagedBinary[] {
+    return script.split("\n").filter((l) => l.startsWith("stage_binary ")).map((l) => {
+        const [, key, path, sha256] = l.split(" ");
+        return { key, path, sha256 };
     });
 }
 

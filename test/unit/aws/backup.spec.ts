@@ -85,8 +85,8 @@ describe("aws: etcd backups (options, script inputs, units)", () => {
     });
 
     it("runs the service confined after etcd and the node's files, and the timer at the interval on every node", () => {
-        const service = etcdBackupService(["hardened-cluster-secrets.service"]);
-        assert.deepEqual(service.Unit.After, ["network-online.target", "etcd.service", "hardened-cluster-secrets.service"]);
+        const service = etcdBackupService(["hardened-cluster-fetch.service"]);
+        assert.deepEqual(service.Unit.After, ["network-online.target", "etcd.service", "hardened-cluster-fetch.service"]);
         assert.equal(service.Service!.ProtectSystem, "strict");
         assert.equal(service.Service!.CapabilityBoundingSet, "");
         assert.equal(service.Service!.PrivateTmp, true);

@@ -64,7 +64,7 @@ describe("aws: user data under the real validators", function () {
             const nodes = rendered();
             const units = [...unitsOf(nodes[0].text), ...unitsOf(nodes[nodes.length - 1].text).filter((u) => u.name === "kubelet.service")];
             assert.deepEqual(units.map((u) => u.name), [
-                "hardened-cluster-secrets.service", "aws-encryption-provider.service", "etcd.service", "kube-apiserver.service",
+                "hardened-cluster-fetch.service", "aws-encryption-provider.service", "etcd.service", "kube-apiserver.service",
                 "kube-controller-manager.service", "kube-scheduler.service", "hardened-cluster-cert-expiry.service", "hardened-cluster-cert-expiry.timer", "hardened-cluster-etcd-backup.service", "hardened-cluster-etcd-backup.timer",
                 "kubelet.service",
             ]);

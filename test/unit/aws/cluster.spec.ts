@@ -239,20 +239,22 @@ describe("aws: AwsCluster (mocked engine)", function () {
         });
 
         it("keeps etcd backups in a bucket encrypted by the cluster key only, versioned, private, owner-enforced and TLS-only", () => {
-            const [bucket] = byType("aws:s3/bucket:Bucket");
-            assert.equal(byType("aws:s3/bucket:Bucket").length, 1);
+            // The backup bucket's resources are t-backups and t-backups-*; the binaries' bucket is checked in binaries.spec.ts.
+            const mine = (type: string) => byType(type).filter((x) => x.name === "t-backups" || x.name.startsWith("t-backups-"));
+            const [bucket] = mine("aws:s3/bucket:Bucket");
+            assert.equal(mine("aws:s3/bucket:Bucket").length, 1);
             assert.ok(bucket.inputs.bucketPrefix.startsWith(`${CLUSTER}-etcd-backups-`));
             assert.equal(bucket.inputs.forceDestroy, false, "a prod stack's destroy must not empty its backups");
-            const [sse] = byType("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+            const [sse] = mine("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
             assert.deepEqual(sse.inputs.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: CLUSTER_KEY_ARN }, bucketKeyEnabled: false }]);
-            const [pab] = byType("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
+            const [pab] = mine("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
             for (const k of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) assert.equal(pab.inputs[k], true, k);
-            assert.equal(byType("aws:s3/bucketVersioning:BucketVersioning")[0].inputs.versioningConfiguration.status, "Enabled");
-            assert.equal(byType("aws:s3/bucketOwnershipControls:BucketOwnershipControls")[0].inputs.rule.objectOwnership, "BucketOwnerEnforced");
-            const [rule] = byType("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0].inputs.rules;
+            assert.equal(mine("aws:s3/bucketVersioning:BucketVersioning")[0].inputs.versioningConfiguration.status, "Enabled");
+            assert.equal(mine("aws:s3/bucketOwnershipControls:BucketOwnershipControls")[0].inputs.rule.objectOwnership, "BucketOwnerEnforced");
+            const [rule] = mine("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0].inputs.rules;
             assert.equal(rule.noncurrentVersionExpiration.noncurrentDays, 7);
             assert.equal(rule.abortIncompleteMultipartUpload.daysAfterInitiation, 1);
-            const policy = statements(byType("aws:s3/bucketPolicy:BucketPolicy")[0].inputs.policy);
+            const policy = statements(mine("aws:s3/bucketPolicy:BucketPolicy")[0].inputs.policy);
             assert.deepEqual(policy.map((x) => [x.Sid, x.Effect]), [["TlsOnly", "Deny"], ["ClusterKeyOnly", "Deny"], ["KmsOnly", "Deny"]]);
             assert.equal(policy[1].Condition.StringNotEqualsIfExists["s3:x-amz-server-side-encryption-aws-kms-key-id"], CLUSTER_KEY_ARN);
         });
@@ -263,7 +265,7 @@ describe("aws: AwsCluster (mocked engine)", function () {
             assert.equal(policies.length, 3);
             for (const p of policies) {
                 const st = statements(p.inputs.policy);
-                const s3 = st.filter((x) => ([] as string[]).concat(x.Action).some((a) => a.startsWith("s3:")));
+                const s3 = st.filter((x) => ([] as string[]).concat(x.Action).some((a) => a.startsWith("s3:")) && String(x.Resource).includes("-etcd-backups-"));
                 assert.deepEqual(s3.map((x) => [x.Action, x.Resource]), [
                     [["s3:PutObject", "s3:DeleteObject"], `arn:aws:s3:::${bucket}/${CLUSTER}/etcd/*`],
                     [["s3:ListBucket"], `arn:aws:s3:::${bucket}`],
@@ -273,7 +275,8 @@ describe("aws: AwsCluster (mocked engine)", function () {
                 assert.equal(kms.Condition.StringLike["kms:EncryptionContext:aws:s3:arn"], `arn:aws:s3:::${bucket}/${CLUSTER}/etcd/*`);
             }
             const workers = statements(byType("aws:iam/rolePolicy:RolePolicy").find((p) => p.name === "t-workers")!.inputs.policy);
-            assert.ok(!workers.some((x) => ([] as string[]).concat(x.Action).some((a) => a.startsWith("s3:"))), "workers get no bucket access");
+            const workerS3 = workers.filter((x) => ([] as string[]).concat(x.Action).some((a) => a.startsWith("s3:")));
+            assert.deepEqual(workerS3.map((x) => [x.Action, x.Resource]), [[["s3:GetObject"], `arn:aws:s3:::${CLUSTER}-binaries-20261203abcdef/binaries/*`]], "workers get nothing of the backup bucket");
             const keyPolicy = statements(byType("aws:kms/key:Key").find((k) => k.name === "t-keys-cluster")!.inputs.policy);
             const writers = keyPolicy.find((x) => x.Sid === "NodesWriteBackups");
             assert.equal(writers.Principal.AWS.length, 3);

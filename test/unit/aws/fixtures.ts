@@ -1,5 +1,8 @@
 // Shared inputs for the AWS specs: options, the units and files the AWS program would hand each node, and Pulumi
 // mocks that record every registered resource with fake but well-formed outputs.
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsClusterArgs, AwsOptions, ControlPlaneNode, NodeSoftware, secretParameters } from "../../../platforms/aws";
 
@@ -14,8 +17,24 @@ export const FAKE_CA = "-----BEGIN CERTIFICATE-----\nMIIBFAKECERTIFICATE\n-----E
 /** The first fixed address of the default VPC's internal NLB: what the program plan makes the server. */
 export const API_SERVER_URL = "https://10.0.0.5:6443";
 
+/** What the nodes run from /usr/local/bin, each a small executable whose content names it (so digests differ). */
+export const PUBLISHED = ["etcd", "etcdctl", "etcdutl", "hc-aws-kms-plugin", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"];
+let binDir: string | undefined;
+
+/** A directory of stand-ins for the toolchain's binaries, made once per process. */
+export function fakeBinDir(): string {
+    if (binDir === undefined) {
+        binDir = mkdtempSync(path.join(tmpdir(), "hc-aws-bin-"));
+        for (const b of PUBLISHED) {
+            writeFileSync(path.join(binDir, b), `#!/bin/sh\necho ${b}\n`);
+            chmodSync(path.join(binDir, b), 0o755);
+        }
+    }
+    return binDir;
+}
+
 export function baseOptions(extra: Partial<AwsOptions> = {}): AwsOptions {
-    return { clusterName: CLUSTER, region: REGION, apiAllowedCidrs: ["198.51.100.0/24"], ...extra };
+    return { clusterName: CLUSTER, region: REGION, apiAllowedCidrs: ["198.51.100.0/24"], binaries: { directory: fakeBinDir() }, ...extra };
 }
 
 export const NODE_NAMES = ["cp-0", "cp-1", "cp-2"];

@@ -6,7 +6,8 @@ import * as path from "node:path";
 import { parse, stringify } from "yaml";
 
 export const ROOT = path.resolve(__dirname, "../../..");
-const TOOLCHAIN_BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
+// The AWS stacks publish etcdctl, etcdutl, the AWS KMS plugin and the workers' kubelet besides.
+const TOOLCHAIN_BINARIES = ["etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "hc-aws-kms-plugin", "kubelet"];
 const KUBE_BENCH_STOCK = { master: { apiserver: {}, controllermanager: {}, scheduler: {}, etcd: {} }, etcd: { etcd: {} } };
 
 /** Empty executables and a minimal kube-bench config: enough for LocalCluster's checks, which stay as strict. */

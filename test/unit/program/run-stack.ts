@@ -52,12 +52,19 @@ function computed(type: string, name: string, inputs: Record<string, any>, regio
     return out;
 }
 
+/** Top-level file assets (an object's source) as { path }: the SDK holds the path in a promise, which JSON drops. */
+async function withAssetPaths(inputs: Record<string, any>): Promise<Record<string, any>> {
+    const out = { ...inputs };
+    for (const [k, v] of Object.entries(inputs)) if (v instanceof pulumi.asset.FileAsset) out[k] = { path: await v.path };
+    return out;
+}
+
 async function main(): Promise<void> {
     await pulumi.runtime.setMocks({
-        newResource(a: pulumi.runtime.MockResourceArgs) {
+        async newResource(a: pulumi.runtime.MockResourceArgs) {
             const region = new pulumi.Config("aws").get("region") ?? "eu-west-1";
             const state = { ...a.inputs, ...computed(a.type, a.name, a.inputs, region) };
-            run.resources.push({ type: a.type, name: a.name, provider: a.provider, inputs: a.inputs, state });
+            run.resources.push({ type: a.type, name: a.name, provider: a.provider, inputs: await withAssetPaths(a.inputs), state });
             return { id: `${a.name}-id`, state };
         },
         call(a: pulumi.runtime.MockCallArgs) {

@@ -1,0 +1,215 @@
+// The binaries an AWS stack publishes for its nodes: the option, the digests and keys, the bucket and its
+// grants, and what each node's boot fetches. The boot drill (test/e2e/aws-boot.spec.ts) runs the fetch for real.
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { ConfigError } from "../../../components/common";
+import { AwsCluster, awsPosture } from "../../../platforms/aws";
+import { publishedBinaries, resolveBinaries } from "../../../platforms/aws/binaries";
+import { controlPlaneNodePolicy, workerNodePolicy } from "../../../platforms/aws/iam";
+import { FETCH_SCRIPT_PATH, renderFetchScript } from "../../../platforms/aws/secrets";
+import { baseOptions, byType, CLUSTER, clusterArgs, fakeBinDir, PUBLISHED, registered, setAwsMocks, settle, userDataOf } from "./fixtures";
+
+const CLUSTER_KEY_ARN = "arn:aws:mock:eu-west-1:123456789012:Key/t-keys-cluster";
+const BUCKET = `${CLUSTER}-binaries-20261203abcdef`;
+const OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2";
+const LT = "aws:ec2/launchTemplate:LaunchTemplate";
+
+function failsAt(fn: () => unknown, key: string, message?: RegExp): void {
+    assert.throws(fn, (e: unknown) => e instanceof ConfigError && e.key === key && (!message || message.test(e.message)));
+}
+
+/** The digest as coreutils computes it, not as the code under test does. */
+function sha256sum(file: string): string {
+    return execFileSync("sha256sum", [file], { encoding: "utf8" }).split(" ")[0];
+}
+
+function fetchScriptOf(lt: { inputs: { userData: string } }): string {
+    const doc = parse(userDataOf(lt as never).replace(/^#cloud-config\n/, ""));
+    return doc.write_files.find((f: { path: string }) => f.path === FETCH_SCRIPT_PATH).content;
+}
+
+/** [key, path, sha256] of every stage_binary call in a fetch script. */
+function stagedBinaries(script: string): string[][] {
+    return [...script.matchAll(/^stage_binary (\S+) (\S+) (\S+)$/gm)].map((m) => [m[1], m[2], m[3]]);
+}
+
+describe("aws: binaries the stack publishes", function () {
+    this.timeout(60000);
+
+    describe("aws.binaries", () => {
+        it("defaults to the bucket, with the directory left to the toolchain", () => {
+            assert.deepEqual(resolveBinaries("aws.binaries", undefined), { source: "bucket" });
+            assert.deepEqual(resolveBinaries("aws.binaries", { directory: "/opt/bin/" }), { source: "bucket", directory: "/opt/bin" });
+            assert.deepEqual(resolveBinaries("aws.binaries", { source: "ami" }), { source: "ami" });
+        });
+
+        it("refuses a relative directory, a directory with source ami, an unknown source or key", () => {
+            failsAt(() => resolveBinaries("aws.binaries", { directory: "bin" }), "aws.binaries.directory");
+            failsAt(() => resolveBinaries("aws.binaries", { source: "ami", directory: "/opt/bin" }), "aws.binaries.directory", /AMI provides/);
+            failsAt(() => resolveBinaries("aws.binaries", { source: "http" }), "aws.binaries.source", /bucket, ami/);
+            failsAt(() => resolveBinaries("aws.binaries", { sha256: {} }), "aws.binaries.sha256");
+            failsAt(() => resolveBinaries("aws.binaries", "bucket"), "aws.binaries");
+        });
+    });
+
+    describe("publishedBinaries", () => {
+        it("names every binary the directory lacks or cannot execute in one error on aws.binaries.directory", () => {
+            const dir = mkdtempSync(path.join(tmpdir(), "hc-bin-partial-"));
+            writeFileSync(path.join(dir, "etcd"), "etcd");
+            chmodSync(path.join(dir, "etcd"), 0o755);
+            writeFileSync(path.join(dir, "kubelet"), "not executable");
+            chmodSync(path.join(dir, "kubelet"), 0o644);
+            failsAt(
+                () => publishedBinaries("aws.binaries", { source: "bucket", directory: dir }, ["/usr/local/bin/etcd", "/usr/local/bin/kubelet", "/usr/local/bin/kube-apiserver"]),
+                "aws.binaries.directory",
+                /no executable kube-apiserver, kubelet .*npm run toolchain/,
+            );
+        });
+
+        it("asks for a directory when none is set, naming the binaries and the ami alternative", () => {
+            failsAt(() => publishedBinaries("aws.binaries", { source: "bucket" }, ["/usr/local/bin/etcd"]), "aws.binaries.directory", /etcd .*source: "ami"/);
+        });
+
+        it("keys each binary by the SHA-256 sha256sum computes, and publishes only what nodes run from /usr/local/bin", () => {
+            const dir = fakeBinDir();
+            const out = publishedBinaries("aws.binaries", { source: "bucket", directory: dir }, [
+                "/usr/local/bin/kubelet", "/usr/local/bin/etcd", "/usr/local/bin/etcd", "/usr/bin/containerd", "/opt/aws-encryption-provider",
+            ]);
+            assert.equal(out.length, 2);
+            for (const b of out) {
+                const expected = sha256sum(path.join(dir, b.name));
+                assert.equal(b.sha256, expected);
+                assert.equal(b.key, `binaries/${expected}/${b.name}`);
+                assert.equal(b.nodePath, `/usr/local/bin/${b.name}`);
+            }
+            assert.deepEqual(out.map((b) => b.name), ["etcd", "kubelet"]);
+            assert.deepEqual(publishedBinaries("aws.binaries", { source: "ami" }, ["/usr/local/bin/etcd"]), []);
+        });
+    });
+
+    describe("AwsCluster (mocked engine)", () => {
+        before(async () => {
+            await setAwsMocks();
+            registered.splice(0);
+            new AwsCluster("t", clusterArgs());
+            await settle();
+        });
+
+        it("publishes each binary once, under its digest, SSE-KMS by the cluster key, with S3 checking the SHA-256 on upload", () => {
+            const objects = byType(OBJECT);
+            assert.equal(objects.length, PUBLISHED.length);
+            assert.deepEqual(objects.map((o) => o.inputs.key.split("/").pop()).sort(), [...PUBLISHED].sort());
+            for (const o of objects) {
+                const name = o.inputs.key.split("/").pop();
+                assert.equal(o.inputs.key, `binaries/${sha256sum(path.join(fakeBinDir(), name))}/${name}`);
+                assert.equal(o.inputs.bucket, BUCKET);
+                assert.equal(o.inputs.serverSideEncryption, "aws:kms");
+                assert.equal(o.inputs.kmsKeyId, CLUSTER_KEY_ARN);
+                assert.equal(o.inputs.checksumAlgorithm, "SHA256");
+            }
+        });
+
+        it("keeps them in a private, versioned, owner-enforced, TLS-only bucket that only the deployer may write", () => {
+            const mine = (type: string) => byType(type).filter((x) => x.name === "t-binaries" || x.name.startsWith("t-binaries-"));
+            const [bucket] = mine("aws:s3/bucket:Bucket");
+            assert.ok(bucket.inputs.bucketPrefix.startsWith(`${CLUSTER}-binaries-`));
+            const [sse] = mine("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+            assert.deepEqual(sse.inputs.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: CLUSTER_KEY_ARN }, bucketKeyEnabled: false }]);
+            const [pab] = mine("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
+            for (const k of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) assert.equal(pab.inputs[k], true, k);
+            assert.equal(mine("aws:s3/bucketVersioning:BucketVersioning")[0].inputs.versioningConfiguration.status, "Enabled");
+            assert.equal(mine("aws:s3/bucketOwnershipControls:BucketOwnershipControls")[0].inputs.rule.objectOwnership, "BucketOwnerEnforced");
+            const policy = JSON.parse(mine("aws:s3/bucketPolicy:BucketPolicy")[0].inputs.policy).Statement;
+            assert.deepEqual(policy.map((x: any) => [x.Sid, x.Effect]), [["TlsOnly", "Deny"], ["ClusterKeyOnly", "Deny"], ["KmsOnly", "Deny"], ["DeployerWritesOnly", "Deny"]]);
+            const writes = policy[3];
+            assert.ok(writes.Action.includes("s3:PutObject") && writes.Action.includes("s3:DeleteObject"));
+            assert.deepEqual(writes.Condition, { ArnNotLike: { "aws:PrincipalArn": ["arn:aws:iam::123456789012:user/deployer"] } });
+        });
+
+        it("lets every node role read the binaries, decrypting through S3 only, and write none", () => {
+            const objects = `arn:aws:s3:::${BUCKET}/binaries/*`;
+            const policies = byType("aws:iam/rolePolicy:RolePolicy").filter((p) => /^t-(cp-\d|workers)$/.test(p.name));
+            assert.equal(policies.length, 4);
+            for (const p of policies) {
+                const st = JSON.parse(p.inputs.policy).Statement;
+                const onBucket = st.filter((x: any) => String(x.Resource).includes(BUCKET));
+                assert.deepEqual(onBucket.map((x: any) => [x.Action, x.Resource]), [[["s3:GetObject"], objects]], p.name);
+                const decrypt = st.find((x: any) => x.Sid === "DecryptBinaries");
+                assert.deepEqual(decrypt.Condition, { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" }, StringLike: { "kms:EncryptionContext:aws:s3:arn": objects } });
+            }
+            const key = JSON.parse(byType("aws:kms/key:Key").find((k) => k.name === "t-keys-cluster")!.inputs.policy).Statement;
+            const readers = key.find((x: any) => x.Sid === "NodesReadBinaries");
+            assert.equal(readers.Principal.AWS.length, 4);
+            assert.deepEqual(readers.Action, ["kms:Decrypt"]);
+            const deployer = key.find((x: any) => x.Sid === "DeployerPublishesBinaries");
+            assert.deepEqual(deployer.Condition.ArnLike, { "aws:PrincipalArn": ["arn:aws:iam::123456789012:user/deployer"] });
+            assert.equal(deployer.Condition.StringLike["kms:EncryptionContext:aws:s3:arn"], objects);
+        });
+
+        it("has each node's boot fetch exactly what it runs from /usr/local/bin, with the published digests", () => {
+            const digest = (name: string) => sha256sum(path.join(fakeBinDir(), name));
+            const expect = (names: string[]) => names.sort().map((n) => [`binaries/${digest(n)}/${n}`, `/usr/local/bin/${n}`, digest(n)]);
+            const lts = byType(LT);
+            assert.equal(lts.length, 4);
+            for (const lt of lts) {
+                const script = fetchScriptOf(lt);
+                assert.match(script, new RegExp(`^bucket=${BUCKET}$`, "m"));
+                const worker = lt.name === "t-workers";
+                const cp = ["etcd", "etcdctl", "etcdutl", "hc-aws-kms-plugin", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
+                assert.deepEqual(stagedBinaries(script), expect(worker ? ["kubelet"] : cp), lt.name);
+                // Binaries before secrets: one rename loop after both.
+                assert.ok(script.indexOf("\nstage_binary ") < script.indexOf("\nstage /"), lt.name);
+            }
+        });
+    });
+
+    it("gives both node roles every S3 action the boot script calls, and no other", () => {
+        const ctx = { partition: "aws", region: "eu-west-1", accountId: "123456789012", dnsSuffix: "amazonaws.com" };
+        const script = renderFetchScript("eu-west-1", CLUSTER_KEY_ARN, [], { bucket: BUCKET, files: [{ path: "/usr/local/bin/etcd", key: `binaries/${"a".repeat(64)}/etcd`, sha256: "a".repeat(64) }] });
+        const pascal = (op: string) => op.split("-").map((w) => w[0].toUpperCase() + w.slice(1)).join("");
+        const called = [...new Set([...script.matchAll(/\baws s3api ([a-z-]+)/g)].map((m) => `s3:${pascal(m[1])}`))];
+        assert.deepEqual(called, ["s3:GetObject"]);
+        assert.doesNotMatch(script, /\baws s3 /);
+        const input = { clusterName: CLUSTER, node: "cp-0", clusterKeyArn: CLUSTER_KEY_ARN, secretsKeyArn: "k", auditLogGroupArn: "g", backup: { bucket: "b-etcd", prefix: "p" }, binaryBucket: BUCKET };
+        for (const doc of [controlPlaneNodePolicy(ctx, input), workerNodePolicy(ctx, CLUSTER, CLUSTER_KEY_ARN, BUCKET)]) {
+            const read = doc.Statement.find((x) => x.Sid === "ReadBinaries")!;
+            assert.deepEqual(read.Action, called);
+        }
+    });
+
+    it("refuses to put anything but a digest, a key and a path into the boot script", () => {
+        const ok = { path: "/usr/local/bin/etcd", key: `binaries/${"a".repeat(64)}/etcd`, sha256: "a".repeat(64) };
+        for (const bad of [{ ...ok, sha256: "abc" }, { ...ok, key: "binaries/$(id)/etcd" }, { ...ok, path: "usr/local/bin/etcd" }]) {
+            assert.throws(() => renderFetchScript("eu-west-1", CLUSTER_KEY_ARN, [], { bucket: BUCKET, files: [bad] }), /refusing/);
+        }
+        assert.throws(() => renderFetchScript("eu-west-1", CLUSTER_KEY_ARN, [], { bucket: "Bad_Bucket", files: [ok] }), /bucket name/);
+    });
+
+    describe("source: ami", () => {
+        before(async () => {
+            await setAwsMocks();
+            registered.splice(0);
+            new AwsCluster("t", clusterArgs({ options: baseOptions({ binaries: { source: "ami" } }) }));
+            await settle();
+        });
+
+        it("creates no binaries bucket or object, fetches none, and grants no read of one", () => {
+            assert.equal(byType(OBJECT).length, 0);
+            assert.ok(!byType("aws:s3/bucket:Bucket").some((b) => b.inputs.bucketPrefix.includes("-binaries-")));
+            for (const lt of byType(LT)) assert.deepEqual(stagedBinaries(fetchScriptOf(lt)), [], lt.name);
+            for (const p of byType("aws:iam/rolePolicy:RolePolicy")) assert.ok(!p.inputs.policy.includes("binaries"), p.name);
+        });
+
+        it("names the weakening in the posture", () => {
+            const posture = awsPosture(baseOptions({ binaries: { source: "ami" } }));
+            assert.equal(posture.binaries, "ami");
+            assert.deepEqual(posture.weakenings.map((w) => w.option), ["aws.binaries.source"]);
+            assert.equal(awsPosture(baseOptions()).binaries, "bucket");
+            assert.deepEqual(awsPosture(baseOptions()).weakenings, []);
+        });
+    });
+});
