@@ -14,6 +14,7 @@ import { backupObjectArns, backupPrefix, resolveAwsBackup } from "./backup";
 import { BackupBucketSettings, backupBucket } from "./backup-store";
 import { binaryObjectArns, PublishedBinary, publishedBinaries } from "./binaries";
 import { BinaryStore, binaryBucket } from "./binaries-store";
+import { checkRuntimeSettings, renderContainerdConfig } from "./containerd";
 import { ArnContext, controlPlaneNodePolicy, ec2Role, nodeRole, workerNodePolicy } from "./iam";
 import { ClusterKeys } from "./kms";
 import { Monitoring, securityEvents } from "./monitoring";
@@ -96,6 +97,8 @@ interface Plan {
     backup: ResolvedBackup & { intervalMinutes: number };
     /** What the stack publishes to its bucket for the nodes; empty when the AMI has the binaries. */
     binaries: PublishedBinary[];
+    /** The workers' containerd config, with the kubelet's cgroup driver. */
+    containerdConfig: string;
 }
 
 /** Everything that can be wrong with the inputs, checked without creating anything. */
@@ -146,6 +149,7 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
     const wk = key(configKey, "workers");
     const w = args.workers;
     checkKubeletConfiguration(key(wk, "kubeletConfiguration"), w?.kubeletConfiguration);
+    const containerdConfig = renderContainerdConfig(checkRuntimeSettings(key(wk, "kubeletConfiguration"), w.kubeletConfiguration));
     const workerSoftware: NodeSoftware = {
         units: w.units,
         files: [
@@ -166,7 +170,7 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
         ...nodes.flatMap((n, i) => controlPlaneBinaryPaths(r, n.name, cpSoftware[i])),
         ...workerBinaryPaths(workerSoftware),
     ]);
-    return { r, nodes, cpSoftware, workerSoftware, encryption, encryptionParameter: enc.name, bootstrapParameter: boot.name, apiServerUrl, parameters, backup, binaries };
+    return { r, nodes, cpSoftware, workerSoftware, encryption, encryptionParameter: enc.name, bootstrapParameter: boot.name, apiServerUrl, parameters, backup, binaries, containerdConfig };
 }
 
 /**
@@ -334,6 +338,7 @@ export class AwsCluster extends pulumi.ComponentResource {
             instanceProfileArn: workerProfile.arn,
             clusterKeyArn: keys.clusterKey.arn,
             binaries,
+            containerdConfig: plan.containerdConfig,
             dependsOn: [...workerSecrets, ...(store?.objects ?? [])],
             tags,
         }, parent);

@@ -12,6 +12,8 @@ export interface InlineFile {
     /** Octal string, e.g. "0644": cloud-init's schema takes a string. */
     permissions: string;
     owner?: string;
+    /** Written in cloud-init's final stage, after packages are installed (a package must not replace it). */
+    defer?: boolean;
 }
 
 export interface Disk {
@@ -43,6 +45,8 @@ export interface CloudConfigSpec {
     timers?: { name: string; service: UnitFile; timer: UnitFile }[];
 }
 
+export const UNIT_FILE_MODE = "0600";
+
 /** The oneshot unit that runs the fetch script before anything that reads a secret. */
 export function fetchUnit(before: readonly string[]): UnitFile {
     return {
@@ -67,13 +71,13 @@ export function fetchUnit(before: readonly string[]): UnitFile {
 export function cloudConfig(spec: CloudConfigSpec): Record<string, unknown> {
     const ssh = sshCloudConfig(spec.ssh);
     const unitNames = spec.units.map((u) => `${u.name}.service`);
+    // A unit file is where this platform keeps a component's settings, as kubeadm keeps them in a static pod
+    // manifest, so CIS 1.1.1-1.1.8 apply: 0600, root's. systemd reads them as root.
+    const unitFile = (name: string, unit: UnitFile): InlineFile => ({ path: `/etc/systemd/system/${name}`, content: renderUnit(unit), permissions: UNIT_FILE_MODE });
     const unitFiles: InlineFile[] = [
-        { path: `/etc/systemd/system/${FETCH_UNIT}`, content: renderUnit(fetchUnit(unitNames)), permissions: "0644" },
-        ...spec.units.map((u) => ({ path: `/etc/systemd/system/${u.name}.service`, content: renderUnit(u.unit), permissions: "0644" })),
-        ...(spec.timers ?? []).flatMap((t) => [
-            { path: `/etc/systemd/system/${t.name}.service`, content: renderUnit(t.service), permissions: "0644" },
-            { path: `/etc/systemd/system/${t.name}.timer`, content: renderUnit(t.timer), permissions: "0644" },
-        ]),
+        unitFile(FETCH_UNIT, fetchUnit(unitNames)),
+        ...spec.units.map((u) => unitFile(`${u.name}.service`, u.unit)),
+        ...(spec.timers ?? []).flatMap((t) => [unitFile(`${t.name}.service`, t.service), unitFile(`${t.name}.timer`, t.timer)]),
     ];
     const files: InlineFile[] = [
         { path: FETCH_SCRIPT_PATH, content: renderFetchScript(spec.region, spec.parameterKeyArn, spec.fetched, spec.binaries), permissions: "0700" },
@@ -91,13 +95,14 @@ export function cloudConfig(spec: CloudConfigSpec): Record<string, unknown> {
         doc.fs_setup = spec.disks.map((d) => ({ label: d.label, filesystem: "ext4", device: d.device, partition: "none" }));
         doc.mounts = spec.disks.map((d) => [`LABEL=${d.label}`, d.mountPoint, "ext4", "defaults,nofail,nodev,nosuid,noexec", "0", "2"]);
     }
-    // Files owned by a system user wait for the final stage (defer), after cloud-init has created the users.
+    // Files owned by a system user wait for the final stage (defer), after cloud-init has created the users; so do
+    // files a package would otherwise overwrite.
     doc.write_files = files.map((f) => ({
         path: f.path,
         content: f.content,
         permissions: f.permissions,
         owner: f.owner ?? "root:root",
-        ...(f.owner && f.owner !== "root:root" ? { defer: true } : {}),
+        ...((f.owner && f.owner !== "root:root") || f.defer ? { defer: true } : {}),
     }));
     doc.runcmd = [
         ...spec.disks.filter((d) => d.owner).flatMap((d) => [["chown", d.owner!, d.mountPoint], ["chmod", "0700", d.mountPoint]]),

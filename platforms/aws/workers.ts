@@ -9,10 +9,12 @@ import * as aws from "@pulumi/aws";
 import * as random from "@pulumi/random";
 import { configFile, fail, isPlainObject, key, kubeadmLayout, pkiFiles, pkiPair } from "../../components/common";
 import { fetchedBinaries, PublishedBinary } from "./binaries";
+import { CONTAINERD_CONFIG_PATH, CONTAINERD_PACKAGE, withContainerd } from "./containerd";
 import { hardenedLaunchTemplate } from "./launch-template";
 import { NodeSoftware, callerUnits, fetchedFiles, inlineContents, inlineFiles, systemUsers } from "./node-software";
 import { ResolvedAwsOptions } from "./options";
 import { withKubeletSysctls } from "./sysctl";
+import type { UnitFile } from "./systemd";
 import { CloudConfigSpec, renderCloudConfig } from "./userdata";
 
 /** The worker unit the platform applies the kubelet's sysctls for (sysctl.ts). */
@@ -90,20 +92,29 @@ export function workerBinaryPaths(software: NodeSoftware): string[] {
     return software.units.map((u) => u.execStart[0]);
 }
 
-export function workerCloudConfig(
-    r: ResolvedAwsOptions, software: NodeSoftware, contents: readonly string[], clusterKeyArn: string,
-    binaries?: { bucket: string; published: readonly PublishedBinary[] },
-): CloudConfigSpec {
+export interface WorkerExtras {
+    /** What the stack published, when the workers fetch their binaries. */
+    binaries?: { bucket: string; published: readonly PublishedBinary[] };
+    /** containerd's config (renderContainerdConfig): the package is installed and the kubelet pulls it in. */
+    containerdConfig?: string;
+}
+
+export function workerCloudConfig(r: ResolvedAwsOptions, software: NodeSoftware, contents: readonly string[], clusterKeyArn: string, extras: WorkerExtras = {}): CloudConfigSpec {
+    const { binaries, containerdConfig } = extras;
+    const kubelet = (unit: UnitFile) => (containerdConfig !== undefined ? withContainerd(withKubeletSysctls(unit)) : withKubeletSysctls(unit));
     return {
         region: r.region,
         parameterKeyArn: clusterKeyArn,
         systemUsers: systemUsers(software),
-        units: callerUnits(software).map((u) => (u.name === KUBELET_UNIT ? { ...u, unit: withKubeletSysctls(u.unit) } : u)),
-        files: inlineFiles(software, contents),
+        units: callerUnits(software).map((u) => (u.name === KUBELET_UNIT ? { ...u, unit: kubelet(u.unit) } : u)),
+        files: [
+            ...inlineFiles(software, contents),
+            ...(containerdConfig !== undefined ? [{ path: CONTAINERD_CONFIG_PATH, content: containerdConfig, permissions: "0644", defer: true }] : []),
+        ],
         fetched: fetchedFiles(software),
         ...(binaries ? { binaries: { bucket: binaries.bucket, files: fetchedBinaries(binaries.published, workerBinaryPaths(software)) } } : {}),
         disks: [],
-        packages: [],
+        packages: containerdConfig !== undefined ? [CONTAINERD_PACKAGE] : [],
         ssh: r.ssh,
         commands: [],
     };
@@ -118,6 +129,7 @@ export interface WorkersArgs {
     instanceProfileArn: pulumi.Input<string>;
     clusterKeyArn: pulumi.Input<string>;
     binaries?: { bucket: pulumi.Input<string>; published: PublishedBinary[] };
+    containerdConfig?: string;
     dependsOn: pulumi.Input<pulumi.Resource>[];
     tags: Record<string, string>;
 }
@@ -132,7 +144,10 @@ export class Workers extends pulumi.ComponentResource {
         const b = args.binaries;
         const userData = pulumi.all([pulumi.all(inlineContents(args.software)), args.clusterKeyArn, b?.bucket ?? ""])
             .apply(([contents, clusterKeyArn, bucket]) =>
-                renderCloudConfig(workerCloudConfig(r, args.software, contents, clusterKeyArn, b ? { bucket, published: b.published } : undefined)));
+                renderCloudConfig(workerCloudConfig(r, args.software, contents, clusterKeyArn, {
+                    ...(b ? { binaries: { bucket, published: b.published } } : {}),
+                    ...(args.containerdConfig !== undefined ? { containerdConfig: args.containerdConfig } : {}),
+                })));
         const tags = { ...args.tags, "hardened-cluster/role": "worker" };
         this.launchTemplate = hardenedLaunchTemplate(`${name}`, {
             instanceType: r.workers.instanceType,

@@ -28,9 +28,12 @@ function rendered(ssh = false): { name: string; text: string }[] {
                 auditLogGroupName: "/prod1/kube-apiserver-audit",
                 contents: contents(plan.cpSoftware[i].files),
                 backup: { stack: "dev", bucket: "prod1-etcd-backups-20261203", prefix: "prod1/etcd", clusterKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/c", retention: 5, intervalMinutes: 15 },
+                binaries: { bucket: "prod1-binaries-20261203", published: plan.binaries },
             })),
         })),
-        { name: "worker", text: renderCloudConfig(workerCloudConfig(plan.r, plan.workerSoftware, contents(plan.workerSoftware.files), "arn:aws:kms:eu-west-1:123456789012:key/c")) },
+        { name: "worker", text: renderCloudConfig(workerCloudConfig(plan.r, plan.workerSoftware, contents(plan.workerSoftware.files), "arn:aws:kms:eu-west-1:123456789012:key/c", {
+            binaries: { bucket: "prod1-binaries-20261203", published: plan.binaries }, containerdConfig: plan.containerdConfig,
+        })) },
     ];
 }
 
@@ -57,6 +60,15 @@ describe("aws: user data under the real validators", function () {
             assert.equal(cloudInitSchema("#cloud-config\nwrite_files:\n  - path: /x\n    permissions: 384\n").ok, false);
             assert.equal(cloudInitSchema("#cloud-config\nssh_pwauth: \"no\"\n").ok, false, "deprecated values fail too");
         });
+    });
+
+    it("writes every unit file root's and 0600, as CIS 1.1.1-1.1.8 want a component's pod specification", () => {
+        const docs = rendered(false).map((n) => ({ name: n.name, files: parse(n.text.replace(/^#cloud-config\n/, "")).write_files as { path: string; permissions: string; owner: string }[] }));
+        for (const d of docs) {
+            const units = d.files.filter((f) => f.path.startsWith("/etc/systemd/system/"));
+            assert.ok(units.length >= (d.name === "worker" ? 2 : 6), `${d.name}: ${units.length} units`);
+            for (const f of units) assert.deepEqual([f.permissions, f.owner], ["0600", "root:root"], `${d.name} ${f.path}`);
+        }
     });
 
     describe("systemd-analyze verify", () => {
