@@ -26,6 +26,9 @@ export function apiServerFlags(r: ResolvedControlPlane): FlagMap {
 
         "anonymous-auth": String(w.anonymousAuth),
         "client-ca-file": ca.cert,
+        // Workers join as kubeadm's do, with a bootstrap token: a Secret in kube-system (admins alone can write
+        // one) that expires and that the controller manager's tokencleaner deletes; it may only file a CSR.
+        "enable-bootstrap-token-auth": "true",
         "authorization-mode": "Node,RBAC",
         "enable-admission-plugins": r.admission.plugins.join(","),
         "admission-control-config-file": configFile(layout, "admission"),
