@@ -16,7 +16,7 @@ export interface CloudConfig {
 }
 
 /** The directories a node's own files live in (README: "Users and files"); the sandbox binds each of them. */
-export const NODE_DIRS = ["/etc/kubernetes", "/etc/etcd", "/var/lib/etcd", "/var/log/kubernetes"];
+export const NODE_DIRS = ["/etc/kubernetes", "/etc/etcd", "/var/lib/etcd", "/var/log/kubernetes", "/etc/systemd/system"];
 
 export interface Host {
     node: string;
@@ -150,6 +150,18 @@ export async function relayIntoNode(h: Host, port: number, dir: string): Promise
     await until(`${h.node} relay socket`, 20, async () => (fs.existsSync(sock) ? true : undefined));
     h.units.set(`relay-in-${port}`, spawn("nsenter", ["-t", String(h.pid), "-n", "--", process.execPath, "-e", RELAY, String(port), sock], { stdio: "ignore", detached: true }));
     await until(`${h.node} relay on ${port}`, 20, async () => (inNode(h, ["bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0 ? true : undefined));
+}
+
+/**
+ * Makes `nodePort` on the node's loopback (its API server) reachable on `hostPort` of this machine's loopback,
+ * through a unix socket, as the other relay does the other way: the machine running `pulumi up` through a VPN.
+ */
+export async function relayOutOfNode(h: Host, nodePort: number, hostPort: number, dir: string): Promise<void> {
+    const sock = path.join(dir, `${h.node}-out-${nodePort}.sock`);
+    h.units.set(`relay-node-${nodePort}`, spawn("nsenter", ["-t", String(h.pid), "-n", "--", process.execPath, "-e", RELAY, sock, String(nodePort)], { stdio: "ignore", detached: true }));
+    await until(`${h.node} relay socket out`, 20, async () => (fs.existsSync(sock) ? true : undefined));
+    h.units.set(`relay-host-${hostPort}`, spawn(process.execPath, ["-e", RELAY, String(hostPort), sock], { stdio: "ignore", detached: true }));
+    await until(`relay on ${hostPort}`, 20, async () => (spawnSync("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${hostPort}`]).status === 0 ? true : undefined));
 }
 
 /** Starts a unit's ExecStart inside the node as systemd would, with `rewrite` applied to its arguments. */

@@ -8,11 +8,12 @@ import { KubeBenchCheck, kubeBenchChecks } from "../../platforms/local/kube-benc
  * fixed paths (/etc/kubernetes/admin.conf, /etc/kubernetes/pki), so kube-bench runs in a mount namespace
  * where that node's etc/kubernetes is /etc/kubernetes, as it would be on a machine of its own (needs root).
  */
-export function runKubeBench(bin: string, cfgDir: string, config: string, opts: { targets?: string; nodeRoot?: string } = {}): KubeBenchCheck[] {
+export function runKubeBench(bin: string, cfgDir: string, config: string, opts: { targets?: string; nodeRoot?: string; enter?: string[] } = {}): KubeBenchCheck[] {
     const argv = [path.join(bin, "kube-bench"), "run", "--config-dir", cfgDir, "--config", config, "--benchmark", "cis-1.12", "--targets", opts.targets ?? "master,etcd", "--json"];
+    // `enter`: a command that runs the rest in a node's namespaces (the AWS boot drill's nsenter).
     const [cmd, ...args] = opts.nodeRoot
         ? ["unshare", "--mount", "--propagation", "private", "sh", "-c", 'mount --bind "$0/etc/kubernetes" /etc/kubernetes && exec "$@"', opts.nodeRoot, ...argv]
-        : argv;
+        : [...(opts.enter ?? []), ...argv];
     const res = spawnSync(cmd, args, { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, maxBuffer: 64 * 1024 * 1024 });
     // kube-bench exits non-zero when checks fail; the report is what matters, so only a missing one is an error.
     const start = res.stdout.indexOf("{");

@@ -1,0 +1,79 @@
+// The AWS program's in-cluster half (program.ts, after its readiness gate), applied by the real engine and the
+// real Kubernetes provider to the boot drill's control plane: AdminBootstrap, then a provider with the admin
+// kubeconfig, then what workers need to join and the stack's baseline, the same components in the same order.
+// Every value comes from the mock run of the AWS program (real keys and certificates), except the API server's
+// address, which is where the drill relays it to.
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type * as auto from "@pulumi/pulumi/automation";
+import { parse, stringify } from "yaml";
+import { unwrapSecret } from "../unit/program/mock-engine";
+import type { StackRun } from "../unit/program/run-stack";
+import { programStack, ProgramStack, repoRoot } from "./harness";
+
+export const IN_CLUSTER_BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-kubernetes"];
+
+const PROGRAM = `
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { AdminBootstrap } from "./components/pki";
+import { ClusterBaseline } from "./components/cluster-baseline";
+import { applyWorkerJoin } from ${JSON.stringify(path.join(repoRoot, "platforms/aws/worker-join"))};
+
+const c = new pulumi.Config();
+const bootstrap = new AdminBootstrap("aws-admin-bootstrap", { server: c.require("server"), caCertPem: c.require("caCertPem"), caKeyPem: c.requireSecret("caKeyPem") });
+const provider = new k8s.Provider("aws-k8s", { kubeconfig: c.requireSecret("kubeconfig"), enableServerSideApply: true, clusterIdentifier: c.require("clusterName") }, { dependsOn: [bootstrap] });
+applyWorkerJoin("aws", c.requireSecret("joinTokenSecret"), provider, {});
+const baseline = new ClusterBaseline("baseline", { ...c.requireObject<Record<string, unknown>>("baseline"), configKey: "hardened-cluster:baseline" }, { provider });
+export const posture = baseline.posture;
+`;
+
+/** A kubeconfig with every cluster's server replaced. */
+export function withServer(kubeconfig: string, server: string): string {
+    const kc = parse(kubeconfig);
+    for (const c of kc.clusters) c.cluster.server = server;
+    return stringify(kc);
+}
+
+/** The in-cluster half's configuration, from what the mock run registered and exported. */
+export function inClusterConfig(run: StackRun, server: string, clusterName: string, baseline: unknown): auto.ConfigMap {
+    const bootstrap = run.resources.find((r) => r.name === "aws-admin-bootstrap");
+    const secret = run.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name === "aws-join-token");
+    if (!bootstrap || !secret) throw new Error("the mock run registered no AdminBootstrap or join-token Secret");
+    const metadata = unwrapSecret<Record<string, unknown>>(secret.inputs.metadata);
+    const join = { apiVersion: "v1", kind: "Secret", metadata, type: unwrapSecret(secret.inputs.type), stringData: unwrapSecret(secret.inputs.stringData) };
+    return {
+        server: { value: server },
+        clusterName: { value: clusterName },
+        caCertPem: { value: unwrapSecret<string>(bootstrap.inputs.caCertPem) },
+        caKeyPem: { value: unwrapSecret<string>(bootstrap.inputs.caKeyPem), secret: true },
+        kubeconfig: { value: withServer(unwrapSecret<string>(run.outputs.kubeconfig), server), secret: true },
+        joinTokenSecret: { value: stringify(join), secret: true },
+        baseline: { value: JSON.stringify(baseline) },
+    };
+}
+
+export async function applyInCluster(config: auto.ConfigMap): Promise<{ ps: ProgramStack; result: auto.UpResult }> {
+    const ps = await programStack({ name: "aws-in-cluster", program: PROGRAM, config, binaries: IN_CLUSTER_BINARIES });
+    const result = await ps.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) });
+    return { ps, result };
+}
+
+/** A kubelet's first request: a node-client CSR for system:node:<name>, with a fresh P-256 key (openssl). */
+export function nodeClientCsr(dir: string, node: string): Record<string, unknown> {
+    const key = path.join(dir, `${node}.key`);
+    const r = spawnSync("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-subj", `/O=system:nodes/CN=system:node:${node}`], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`openssl: ${r.stderr}`);
+    fs.rmSync(key);
+    return {
+        apiVersion: "certificates.k8s.io/v1",
+        kind: "CertificateSigningRequest",
+        metadata: { generateName: "node-csr-" },
+        spec: {
+            request: Buffer.from(r.stdout).toString("base64"),
+            signerName: "kubernetes.io/kube-apiserver-client-kubelet",
+            usages: ["digital signature", "client auth"],
+        },
+    };
+}
