@@ -48,6 +48,31 @@ export interface PublishedBinary {
     localPath: string;
     sha256: string;
     key: string;
+    /** From its ELF header; undefined for anything else (a script runs on either). */
+    arch?: Arch;
+}
+
+export type Arch = "x86_64" | "arm64";
+// e_machine values from the ELF specification (EM_X86_64, EM_AARCH64).
+const ELF_MACHINES: Record<number, Arch> = { 62: "x86_64", 183: "arm64" };
+
+/** The architecture an ELF file was built for, from its header; undefined if it is not a little-endian ELF. */
+export function elfArch(file: string): Arch | undefined {
+    const head = Buffer.alloc(20);
+    const fd = fs.openSync(file, "r");
+    try {
+        if (fs.readSync(fd, head, 0, 20, 0) < 20) return undefined;
+    } finally {
+        fs.closeSync(fd);
+    }
+    if (head.readUInt32BE(0) !== 0x7f454c46 || head[5] !== 1) return undefined;
+    return ELF_MACHINES[head.readUInt16LE(18)] ?? undefined;
+}
+
+/** Graviton (and A1) instance families are arm64: a "g" among the letters after the generation, e.g. m7g, c6gn, is4gen. */
+export function instanceArch(instanceType: string): Arch {
+    const family = instanceType.split(".")[0];
+    return family === "a1" || /^[a-z]+\d+[a-z]*g[a-z]*$/.test(family) ? "arm64" : "x86_64";
 }
 
 /** What a node's boot fetches: the binary's node path, object key and digest. */
@@ -101,12 +126,27 @@ export function publishedBinaries(k: string, b: ResolvedBinaries, nodePaths: rea
             continue;
         }
         const sha256 = sha256Of(localPath, st);
-        found.push({ name, nodePath, localPath, sha256, key: binaryKey(sha256, name) });
+        const arch = elfArch(localPath);
+        found.push({ name, nodePath, localPath, sha256, key: binaryKey(sha256, name), ...(arch ? { arch } : {}) });
     }
     if (missing.length > 0) {
         fail(dk, dir, `it has no executable ${missing.join(", ")} (the nodes run ${missing.length > 1 ? "them" : "it"} from ${AWS_BIN_DIR}): build the toolchain (npm run toolchain) or name another directory`);
     }
     return found;
+}
+
+/**
+ * Each role's binaries must be built for its instance type's architecture: an x86_64 kubelet on a Graviton worker
+ * would fail at boot with "exec format error", after the stack reported success.
+ */
+export function checkArchitectures(k: string, published: readonly PublishedBinary[], roles: readonly { key: string; instanceType: string; nodePaths: readonly string[] }[]): void {
+    for (const role of roles) {
+        const want = instanceArch(role.instanceType);
+        const wrong = fetchedBinaries(published, role.nodePaths).map((f) => published.find((p) => p.nodePath === f.path)!).filter((p) => p.arch !== undefined && p.arch !== want);
+        if (wrong.length > 0) {
+            fail(key(k, "directory"), wrong.map((w) => w.localPath), `${wrong.map((w) => `${w.name} is ${w.arch}`).join(", ")}, but ${role.key} ${role.instanceType} is ${want}: name a directory of ${want} builds, or choose an instance type of their architecture`);
+        }
+    }
 }
 
 /** The subset a node fetches, in the order of `nodePaths`' sorted set. */

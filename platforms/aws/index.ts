@@ -12,7 +12,7 @@ import {
 } from "./control-plane";
 import { backupObjectArns, backupPrefix, resolveAwsBackup } from "./backup";
 import { BackupBucketSettings, backupBucket } from "./backup-store";
-import { binaryObjectArns, PublishedBinary, publishedBinaries } from "./binaries";
+import { binaryObjectArns, checkArchitectures, PublishedBinary, publishedBinaries } from "./binaries";
 import { BinaryStore, binaryBucket } from "./binaries-store";
 import { checkRuntimeSettings, renderContainerdConfig } from "./containerd";
 import { ArnContext, controlPlaneNodePolicy, ec2Role, nodeRole, workerNodePolicy } from "./iam";
@@ -166,9 +166,11 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
         fail(key(wk, "units"), w.units.map((u) => u.name), `name the kubelet's unit "${KUBELET_UNIT}": the platform applies its kernel settings before it starts`);
     }
     securityEvents(r.secretReaders, configKey);
-    const binaries = publishedBinaries(key(configKey, "binaries"), r.binaries, [
-        ...nodes.flatMap((n, i) => controlPlaneBinaryPaths(r, n.name, cpSoftware[i])),
-        ...workerBinaryPaths(workerSoftware),
+    const cpPaths = nodes.flatMap((n, i) => controlPlaneBinaryPaths(r, n.name, cpSoftware[i]));
+    const binaries = publishedBinaries(key(configKey, "binaries"), r.binaries, [...cpPaths, ...workerBinaryPaths(workerSoftware)]);
+    checkArchitectures(key(configKey, "binaries"), binaries, [
+        { key: key(configKey, "controlPlane", "instanceType"), instanceType: r.controlPlane.instanceType, nodePaths: cpPaths },
+        { key: key(configKey, "workers", "instanceType"), instanceType: r.workers.instanceType, nodePaths: workerBinaryPaths(workerSoftware) },
     ]);
     return { r, nodes, cpSoftware, workerSoftware, encryption, encryptionParameter: enc.name, bootstrapParameter: boot.name, apiServerUrl, parameters, backup, binaries, containerdConfig };
 }

@@ -7,8 +7,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { ConfigError } from "../../../components/common";
-import { AwsCluster, awsPosture } from "../../../platforms/aws";
-import { publishedBinaries, resolveBinaries } from "../../../platforms/aws/binaries";
+import { AwsCluster, awsPosture, planAwsCluster } from "../../../platforms/aws";
+import { elfArch, instanceArch, publishedBinaries, resolveBinaries } from "../../../platforms/aws/binaries";
 import { controlPlaneNodePolicy, workerNodePolicy } from "../../../platforms/aws/iam";
 import { FETCH_SCRIPT_PATH, renderFetchScript } from "../../../platforms/aws/secrets";
 import { baseOptions, byType, CLUSTER, clusterArgs, fakeBinDir, PUBLISHED, registered, setAwsMocks, settle, userDataOf } from "./fixtures";
@@ -88,6 +88,43 @@ describe("aws: binaries the stack publishes", function () {
             }
             assert.deepEqual(out.map((b) => b.name), ["etcd", "kubelet"]);
             assert.deepEqual(publishedBinaries("aws.binaries", { source: "ami" }, ["/usr/local/bin/etcd"]), []);
+        });
+    });
+
+    describe("architectures", () => {
+        /** The first 20 bytes of a 64-bit little-endian ELF executable for `machine` (EM_X86_64 62, EM_AARCH64 183). */
+        const elf = (machine: number) => Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, machine & 0xff, machine >> 8, 0, 0, 0, 0]);
+        const dirOf = (machine: number) => {
+            const dir = mkdtempSync(path.join(tmpdir(), "hc-bin-elf-"));
+            for (const b of PUBLISHED) {
+                writeFileSync(path.join(dir, b), Buffer.concat([elf(machine), Buffer.from(b)]));
+                chmodSync(path.join(dir, b), 0o755);
+            }
+            return dir;
+        };
+
+        it("reads the architecture from the ELF header, and none from a script", () => {
+            const x86 = dirOf(62);
+            const arm = dirOf(183);
+            assert.equal(elfArch(path.join(x86, "kubelet")), "x86_64");
+            assert.equal(elfArch(path.join(arm, "kubelet")), "arm64");
+            assert.equal(elfArch(path.join(fakeBinDir(), "kubelet")), undefined);
+        });
+
+        it("knows Graviton instance types as arm64 and the others as x86_64 (AWS's instance type names)", () => {
+            for (const t of ["m7g.large", "c6gn.xlarge", "is4gen.large", "a1.medium", "g5g.xlarge", "t4g.small", "r8g.2xlarge", "x2gd.medium"]) assert.equal(instanceArch(t), "arm64", t);
+            for (const t of ["m6i.large", "g4dn.xlarge", "c7i-flex.large", "t3.large", "m7a.large", "inf2.xlarge", "m5zn.large"]) assert.equal(instanceArch(t), "x86_64", t);
+        });
+
+        it("refuses binaries of another architecture than a role's instance type, naming each, before anything exists", () => {
+            const x86 = dirOf(62);
+            const opts = (workers: string, cp: string) => baseOptions({ binaries: { directory: x86 }, workers: { instanceType: workers }, controlPlane: { instanceType: cp } });
+            // The plan AwsCluster makes before registering anything.
+            assert.throws(() => planAwsCluster(clusterArgs({ options: opts("m7g.large", "m6i.large") })),
+                (e: unknown) => e instanceof ConfigError && e.key === "aws.binaries.directory" && /kubelet is x86_64, but aws\.workers\.instanceType m7g\.large is arm64/.test(e.message));
+            assert.throws(() => planAwsCluster(clusterArgs({ options: opts("m6i.large", "c7g.large") })),
+                (e: unknown) => e instanceof ConfigError && /etcd is x86_64, .*kube-apiserver is x86_64, .*aws\.controlPlane\.instanceType c7g\.large is arm64/.test(e.message));
+            assert.equal(planAwsCluster(clusterArgs({ options: opts("m6i.large", "m6i.large") })).binaries.length, PUBLISHED.length);
         });
     });
 
