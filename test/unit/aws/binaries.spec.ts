@@ -10,6 +10,7 @@ import { ConfigError } from "../../../components/common";
 import { AwsCluster, awsPosture, planAwsCluster } from "../../../platforms/aws";
 import { elfArch, instanceArch, publishedBinaries, resolveBinaries } from "../../../platforms/aws/binaries";
 import { controlPlaneNodePolicy, workerNodePolicy } from "../../../platforms/aws/iam";
+import { planAwsProgram } from "../../../platforms/aws/program-plan";
 import { FETCH_SCRIPT_PATH, renderFetchScript } from "../../../platforms/aws/secrets";
 import { baseOptions, byType, CLUSTER, clusterArgs, fakeBinDir, PUBLISHED, registered, setAwsMocks, settle, userDataOf } from "./fixtures";
 
@@ -53,6 +54,25 @@ describe("aws: binaries the stack publishes", function () {
             failsAt(() => resolveBinaries("aws.binaries", { source: "http" }), "aws.binaries.source", /bucket, ami/);
             failsAt(() => resolveBinaries("aws.binaries", { sha256: {} }), "aws.binaries.sha256");
             failsAt(() => resolveBinaries("aws.binaries", "bucket"), "aws.binaries");
+        });
+    });
+
+    describe("the program's default directory", () => {
+        const { clusterName, region, apiAllowedCidrs } = baseOptions();
+        const plain = { clusterName, region, apiAllowedCidrs };
+        let asked = 0;
+        const toolchainBin = () => {
+            asked++;
+            return "/opt/toolchain/bin";
+        };
+
+        it("is the toolchain's bin, asked for only when the stack publishes binaries and names no directory", () => {
+            asked = 0;
+            assert.deepEqual(planAwsProgram({ stack: "s", aws: plain, toolchainBin }).r.binaries, { source: "bucket", directory: "/opt/toolchain/bin" });
+            assert.equal(asked, 1);
+            assert.deepEqual(planAwsProgram({ stack: "s", aws: { ...plain, binaries: { directory: "/srv/bin" } }, toolchainBin }).r.binaries, { source: "bucket", directory: "/srv/bin" });
+            assert.deepEqual(planAwsProgram({ stack: "s", aws: { ...plain, binaries: { source: "ami" } }, toolchainBin }).r.binaries, { source: "ami" });
+            assert.equal(asked, 1);
         });
     });
 
