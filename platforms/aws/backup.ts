@@ -67,7 +67,7 @@ function check(i: BackupScriptInput): void {
     for (const [name, v] of Object.entries(values)) {
         if (typeof v !== "string" || !PLAIN.test(v)) throw new Error(`etcdBackupScript: ${name} has characters a shell word cannot carry plainly: ${JSON.stringify(v)}`);
     }
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(i.bucket)) throw new Error(`etcdBackupScript: not an S3 bucket name: ${JSON.stringify(i.bucket)}`);
+    if (!S3_BUCKET_NAME.test(i.bucket)) throw new Error(`etcdBackupScript: not an S3 bucket name: ${JSON.stringify(i.bucket)}`);
     if (i.prefix.startsWith("/") || i.prefix.endsWith("/")) throw new Error(`etcdBackupScript: the prefix takes no slash at either end: ${JSON.stringify(i.prefix)}`);
     if (!Number.isInteger(i.retention) || i.retention < 1) throw new Error(`etcdBackupScript: retention must be a whole number from 1: ${i.retention}`);
     if (Object.keys(i.caFiles).length === 0) throw new Error("etcdBackupScript: no CA files");
@@ -174,7 +174,10 @@ export function etcdBackupTimer(intervalMinutes: number): UnitFile {
     };
 }
 
-const s3Arn = (ctx: ArnContext, rest: string) => `arn:${ctx.partition}:s3:::${rest}`;
+/** S3's bucket naming rule (3 to 63 lower-case letters, digits, dots and hyphens), for names put into scripts. */
+export const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export const s3Arn = (ctx: ArnContext, rest: string) => `arn:${ctx.partition}:s3:::${rest}`;
 
 /** The ARN pattern of every object under the prefix: what the node policy and the cluster key's policy both name. */
 export function backupObjectArns(ctx: ArnContext, bucket: string, prefix: string): string {

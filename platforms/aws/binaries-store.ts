@@ -4,7 +4,7 @@
 // as a noncurrent version for a week, so a node rolled back to older user data still finds it.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { NONCURRENT_VERSION_DAYS } from "./backup";
+import { clusterBucketSettings } from "./backup-store";
 import { binaryBucketPolicy, PublishedBinary } from "./binaries";
 import type { ArnContext } from "./iam";
 import { deployerPrincipalArns } from "./kms";
@@ -30,28 +30,8 @@ export class BinaryStore extends pulumi.ComponentResource {
 
     constructor(name: string, args: BinaryStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         super("hardened-cluster:aws:BinaryStore", name, {}, opts);
-        const parent = { parent: this };
         const bucket = args.bucket.bucket;
-        const block = new aws.s3.BucketPublicAccessBlock(`${name}-public`, {
-            bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
-        }, parent);
-        const owner = new aws.s3.BucketOwnershipControls(`${name}-owner`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
-        const sse = new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-sse`, {
-            bucket,
-            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.clusterKeyArn }, bucketKeyEnabled: false }],
-        }, parent);
-        const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: "Enabled" } }, parent);
-        new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
-            bucket,
-            rules: [{
-                id: "noncurrent-and-unfinished",
-                status: "Enabled",
-                filter: { prefix: "" },
-                noncurrentVersionExpiration: { noncurrentDays: NONCURRENT_VERSION_DAYS },
-                abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
-                expiration: { expiredObjectDeleteMarker: true },
-            }],
-        }, { parent: this, dependsOn: [versioning] });
+        const { block, owner, sse, versioning } = clusterBucketSettings(name, bucket, args.clusterKeyArn, this);
         const policy = new aws.s3.BucketPolicy(`${name}-policy`, {
             bucket,
             policy: pulumi.all([args.ctx, bucket, args.clusterKeyArn, args.deployerArn])

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, fail, isPlainObject, key } from "../../components/common";
-import { backupBucketPolicy } from "./backup";
+import { backupBucketPolicy, S3_BUCKET_NAME, s3Arn } from "./backup";
 import type { ArnContext, PolicyDocument, Statement } from "./iam";
 
 /** Where the stack puts the binaries it provides; anything a unit runs from elsewhere is the AMI's. */
@@ -142,20 +142,23 @@ export function publishedBinaries(k: string, b: ResolvedBinaries, nodePaths: rea
 export function checkArchitectures(k: string, published: readonly PublishedBinary[], roles: readonly { key: string; instanceType: string; nodePaths: readonly string[] }[]): void {
     for (const role of roles) {
         const want = instanceArch(role.instanceType);
-        const wrong = fetchedBinaries(published, role.nodePaths).map((f) => published.find((p) => p.nodePath === f.path)!).filter((p) => p.arch !== undefined && p.arch !== want);
+        const wrong = binariesFor(published, role.nodePaths).filter((p) => p.arch !== undefined && p.arch !== want);
         if (wrong.length > 0) {
             fail(key(k, "directory"), wrong.map((w) => w.localPath), `${wrong.map((w) => `${w.name} is ${w.arch}`).join(", ")}, but ${role.key} ${role.instanceType} is ${want}: name a directory of ${want} builds, or choose an instance type of their architecture`);
         }
     }
 }
 
-/** The subset a node fetches, in the order of `nodePaths`' sorted set. */
-export function fetchedBinaries(published: readonly PublishedBinary[], nodePaths: readonly string[]): FetchedBinary[] {
+/** The published binaries behind these node paths. */
+function binariesFor(published: readonly PublishedBinary[], nodePaths: readonly string[]): PublishedBinary[] {
     const wanted = new Set(providedPaths(nodePaths));
-    return published.filter((p) => wanted.has(p.nodePath)).map((p) => ({ path: p.nodePath, key: p.key, sha256: p.sha256 }));
+    return published.filter((p) => wanted.has(p.nodePath));
 }
 
-const s3Arn = (ctx: ArnContext, rest: string) => `arn:${ctx.partition}:s3:::${rest}`;
+/** What a node with these paths fetches, in the published (sorted) order. */
+export function fetchedBinaries(published: readonly PublishedBinary[], nodePaths: readonly string[]): FetchedBinary[] {
+    return binariesFor(published, nodePaths).map((p) => ({ path: p.nodePath, key: p.key, sha256: p.sha256 }));
+}
 
 export function binaryObjectArns(ctx: ArnContext, bucket: string): string {
     return s3Arn(ctx, `${bucket}/${BINARY_PREFIX}/*`);
@@ -207,7 +210,7 @@ const KEY = /^[A-Za-z0-9_./-]+$/;
 /** The boot fetch's part for binaries: a bash function that stages one, and one call per binary. */
 export function binaryFetchLines(bucket: string, files: readonly FetchedBinary[]): string[] {
     if (files.length === 0) return [];
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw new Error(`binaries: not an S3 bucket name: ${JSON.stringify(bucket)}`);
+    if (!S3_BUCKET_NAME.test(bucket)) throw new Error(`binaries: not an S3 bucket name: ${JSON.stringify(bucket)}`);
     for (const f of files) {
         if (!SHA256.test(f.sha256) || !KEY.test(f.key) || !KEY.test(f.path) || !f.path.startsWith("/")) throw new Error(`binaries: refusing ${JSON.stringify(f)} in the boot script`);
     }

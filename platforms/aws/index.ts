@@ -167,10 +167,11 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
     }
     securityEvents(r.secretReaders, configKey);
     const cpPaths = nodes.flatMap((n, i) => controlPlaneBinaryPaths(r, n.name, cpSoftware[i]));
-    const binaries = publishedBinaries(key(configKey, "binaries"), r.binaries, [...cpPaths, ...workerBinaryPaths(workerSoftware)]);
+    const workerPaths = workerBinaryPaths(workerSoftware);
+    const binaries = publishedBinaries(key(configKey, "binaries"), r.binaries, [...cpPaths, ...workerPaths]);
     checkArchitectures(key(configKey, "binaries"), binaries, [
         { key: key(configKey, "controlPlane", "instanceType"), instanceType: r.controlPlane.instanceType, nodePaths: cpPaths },
-        { key: key(configKey, "workers", "instanceType"), instanceType: r.workers.instanceType, nodePaths: workerBinaryPaths(workerSoftware) },
+        { key: key(configKey, "workers", "instanceType"), instanceType: r.workers.instanceType, nodePaths: workerPaths },
     ]);
     return { r, nodes, cpSoftware, workerSoftware, encryption, encryptionParameter: enc.name, bootstrapParameter: boot.name, apiServerUrl, parameters, backup, binaries, containerdConfig };
 }
