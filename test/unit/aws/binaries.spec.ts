@@ -12,7 +12,7 @@ import { elfArch, instanceArch, publishedBinaries, resolveBinaries } from "../..
 import { controlPlaneNodePolicy, workerNodePolicy } from "../../../platforms/aws/iam";
 import { planAwsProgram } from "../../../platforms/aws/program-plan";
 import { FETCH_SCRIPT_PATH, renderFetchScript } from "../../../platforms/aws/secrets";
-import { baseOptions, byType, CLUSTER, clusterArgs, fakeBinDir, PUBLISHED, registered, setAwsMocks, settle, userDataOf } from "./fixtures";
+import { assertClusterBucket, baseOptions, bucketResources, byType, CLUSTER, clusterArgs, fakeBinDir, PUBLISHED, registered, setAwsMocks, settle, userDataOf } from "./fixtures";
 
 const CLUSTER_KEY_ARN = "arn:aws:mock:eu-west-1:123456789012:Key/t-keys-cluster";
 const BUCKET = `${CLUSTER}-binaries-20261203abcdef`;
@@ -171,15 +171,10 @@ describe("aws: binaries the stack publishes", function () {
         });
 
         it("keeps them in a private, versioned, owner-enforced, TLS-only bucket that only the deployer may write", () => {
-            const mine = (type: string) => byType(type).filter((x) => x.name === "t-binaries" || x.name.startsWith("t-binaries-"));
+            const mine = bucketResources("t-binaries");
             const [bucket] = mine("aws:s3/bucket:Bucket");
             assert.ok(bucket.inputs.bucketPrefix.startsWith(`${CLUSTER}-binaries-`));
-            const [sse] = mine("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
-            assert.deepEqual(sse.inputs.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: CLUSTER_KEY_ARN }, bucketKeyEnabled: false }]);
-            const [pab] = mine("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
-            for (const k of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) assert.equal(pab.inputs[k], true, k);
-            assert.equal(mine("aws:s3/bucketVersioning:BucketVersioning")[0].inputs.versioningConfiguration.status, "Enabled");
-            assert.equal(mine("aws:s3/bucketOwnershipControls:BucketOwnershipControls")[0].inputs.rule.objectOwnership, "BucketOwnerEnforced");
+            assertClusterBucket(mine, CLUSTER_KEY_ARN);
             const policy = JSON.parse(mine("aws:s3/bucketPolicy:BucketPolicy")[0].inputs.policy).Statement;
             assert.deepEqual(policy.map((x: any) => [x.Sid, x.Effect]), [["TlsOnly", "Deny"], ["ClusterKeyOnly", "Deny"], ["KmsOnly", "Deny"], ["DeployerWritesOnly", "Deny"]]);
             const writes = policy[3];

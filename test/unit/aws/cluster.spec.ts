@@ -6,7 +6,7 @@ import { ConfigError } from "../../../components/common";
 import { AwsCluster, AwsClusterArgs, ControlPlaneNode } from "../../../platforms/aws";
 import { findSecretMaterial } from "../../../platforms/aws/userdata";
 import {
-    AMI, API_SERVER_URL, CLUSTER, FAKE_KEY, baseOptions, byType, clusterArgs, cpSoftware, kubeletConfiguration, registered, setAwsMocks, settle, userDataOf, valueOf,
+    AMI, API_SERVER_URL, CLUSTER, FAKE_KEY, assertClusterBucket, baseOptions, bucketResources, byType, clusterArgs, cpSoftware, kubeletConfiguration, registered, setAwsMocks, settle, userDataOf, valueOf,
 } from "./fixtures";
 import { ed25519Line } from "./ssh-keys";
 
@@ -240,20 +240,12 @@ describe("aws: AwsCluster (mocked engine)", function () {
 
         it("keeps etcd backups in a bucket encrypted by the cluster key only, versioned, private, owner-enforced and TLS-only", () => {
             // The backup bucket's resources are t-backups and t-backups-*; the binaries' bucket is checked in binaries.spec.ts.
-            const mine = (type: string) => byType(type).filter((x) => x.name === "t-backups" || x.name.startsWith("t-backups-"));
+            const mine = bucketResources("t-backups");
             const [bucket] = mine("aws:s3/bucket:Bucket");
             assert.equal(mine("aws:s3/bucket:Bucket").length, 1);
             assert.ok(bucket.inputs.bucketPrefix.startsWith(`${CLUSTER}-etcd-backups-`));
             assert.equal(bucket.inputs.forceDestroy, false, "a prod stack's destroy must not empty its backups");
-            const [sse] = mine("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
-            assert.deepEqual(sse.inputs.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: CLUSTER_KEY_ARN }, bucketKeyEnabled: false }]);
-            const [pab] = mine("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
-            for (const k of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) assert.equal(pab.inputs[k], true, k);
-            assert.equal(mine("aws:s3/bucketVersioning:BucketVersioning")[0].inputs.versioningConfiguration.status, "Enabled");
-            assert.equal(mine("aws:s3/bucketOwnershipControls:BucketOwnershipControls")[0].inputs.rule.objectOwnership, "BucketOwnerEnforced");
-            const [rule] = mine("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0].inputs.rules;
-            assert.equal(rule.noncurrentVersionExpiration.noncurrentDays, 7);
-            assert.equal(rule.abortIncompleteMultipartUpload.daysAfterInitiation, 1);
+            assertClusterBucket(mine, CLUSTER_KEY_ARN);
             const policy = statements(mine("aws:s3/bucketPolicy:BucketPolicy")[0].inputs.policy);
             assert.deepEqual(policy.map((x) => [x.Sid, x.Effect]), [["TlsOnly", "Deny"], ["ClusterKeyOnly", "Deny"], ["KmsOnly", "Deny"]]);
             assert.equal(policy[1].Condition.StringNotEqualsIfExists["s3:x-amz-server-side-encryption-aws-kms-key-id"], CLUSTER_KEY_ARN);

@@ -1,5 +1,6 @@
 // Shared inputs for the AWS specs: options, the units and files the AWS program would hand each node, and Pulumi
 // mocks that record every registered resource with fake but well-formed outputs.
+import { strict as assert } from "node:assert";
 import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -184,6 +185,27 @@ export function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
 
 export function byType(type: string): Registered[] {
     return registered.filter((r) => r.type === type);
+}
+
+/** The resources of one bucket named `name` (the bucket itself and its `<name>-*` settings), of a type. */
+export function bucketResources(name: string): (type: string) => Registered[] {
+    return (type) => byType(type).filter((x) => x.name === name || x.name.startsWith(`${name}-`));
+}
+
+/**
+ * What every cluster bucket has (clusterBucketSettings): SSE-KMS by the cluster key with no bucket key, public
+ * access blocked, versioned, owner-enforced, noncurrent versions kept 7 days and unfinished uploads 1.
+ */
+export function assertClusterBucket(mine: (type: string) => Registered[], clusterKeyArn: string): void {
+    const [sse] = mine("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+    assert.deepEqual(sse.inputs.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: clusterKeyArn }, bucketKeyEnabled: false }]);
+    const [pab] = mine("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
+    for (const k of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) assert.equal(pab.inputs[k], true, k);
+    assert.equal(mine("aws:s3/bucketVersioning:BucketVersioning")[0].inputs.versioningConfiguration.status, "Enabled");
+    assert.equal(mine("aws:s3/bucketOwnershipControls:BucketOwnershipControls")[0].inputs.rule.objectOwnership, "BucketOwnerEnforced");
+    const [rule] = mine("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0].inputs.rules;
+    assert.equal(rule.noncurrentVersionExpiration.noncurrentDays, 7);
+    assert.equal(rule.abortIncompleteMultipartUpload.daysAfterInitiation, 1);
 }
 
 export function userDataOf(lt: Registered): string {
