@@ -82,6 +82,18 @@ export interface FetchedBinary {
     sha256: string;
 }
 
+/** What the stack published and where: the bucket's name (a plain string once known, an Input before). */
+export interface PublishedBinaries<B = string> {
+    bucket: B;
+    published: readonly PublishedBinary[];
+}
+
+/** The stack's binaries one node fetches from the cluster's bucket (the boot fetch's input). */
+export interface FetchedBinaries {
+    bucket: string;
+    files: FetchedBinary[];
+}
+
 export function binaryKey(sha256: string, name: string): string {
     return `${BINARY_PREFIX}/${sha256}/${name}`;
 }
@@ -155,9 +167,10 @@ function binariesFor(published: readonly PublishedBinary[], nodePaths: readonly 
     return published.filter((p) => wanted.has(p.nodePath));
 }
 
-/** What a node with these paths fetches, in the published (sorted) order. */
-export function fetchedBinaries(published: readonly PublishedBinary[], nodePaths: readonly string[]): FetchedBinary[] {
-    return binariesFor(published, nodePaths).map((p) => ({ path: p.nodePath, key: p.key, sha256: p.sha256 }));
+/** What a node with these paths fetches, in the published (sorted) order; undefined when nothing is published. */
+export function fetchedBinaries(b: PublishedBinaries | undefined, nodePaths: readonly string[]): FetchedBinaries | undefined {
+    if (!b) return undefined;
+    return { bucket: b.bucket, files: binariesFor(b.published, nodePaths).map((p) => ({ path: p.nodePath, key: p.key, sha256: p.sha256 })) };
 }
 
 export function binaryObjectArns(ctx: ArnContext, bucket: string): string {

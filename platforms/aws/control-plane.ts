@@ -9,7 +9,7 @@ import { configFile, kubeadmLayout } from "../../components/common";
 import { EncryptionOptions } from "../../components/encryption";
 import { ETCD_DEVICE, hardenedLaunchTemplate } from "./launch-template";
 import { BUNDLE_CAS } from "../../components/backup";
-import { fetchedBinaries, PublishedBinary } from "./binaries";
+import { fetchedBinaries, PublishedBinaries } from "./binaries";
 import { BACKUP_SCRIPT, BACKUP_UNIT, BackupScriptInput, etcdBackupScript, etcdBackupService, etcdBackupTimer } from "./backup";
 import { CERT_EXPIRY_SCRIPT, CERT_EXPIRY_UNIT, certExpiryScript, certExpiryService, certExpiryTimer } from "./cert-expiry";
 import { CLOUDWATCH_AGENT_CONFIG, CLOUDWATCH_AGENT_CTL, cloudWatchAgentConfig, metricNamespace } from "./monitoring";
@@ -101,7 +101,7 @@ export interface ControlPlaneUserDataInput {
     contents: readonly string[];
     backup: NodeBackup;
     /** What the stack published to its bucket, when the nodes fetch their binaries (aws.binaries.source "bucket"). */
-    binaries?: { bucket: string; published: readonly PublishedBinary[] };
+    binaries?: PublishedBinaries;
 }
 
 /** What a node's backup script needs that is not in its software: where bundles go and how many stay. */
@@ -178,7 +178,7 @@ export function controlPlaneCloudConfig(i: ControlPlaneUserDataInput): CloudConf
             { name: BACKUP_UNIT, service: etcdBackupService([FETCH_UNIT]), timer: etcdBackupTimer(i.backup.intervalMinutes) },
         ],
         fetched: fetchedFiles(software),
-        ...(i.binaries ? { binaries: { bucket: i.binaries.bucket, files: fetchedBinaries(i.binaries.published, controlPlaneBinaryPaths(r, i.node, software)) } } : {}),
+        binaries: fetchedBinaries(i.binaries, controlPlaneBinaryPaths(r, i.node, software)),
         disks: [{ device: ETCD_DEVICE, label: "etcd", mountPoint: ETCD_DATA_DIR, owner: etcd?.user ? `${etcd.user}:${etcd.user}` : undefined }],
         packages: ["amazon-cloudwatch-agent"],
         ssh: r.ssh,
@@ -201,7 +201,7 @@ export interface ControlPlaneArgs {
     secretsKeyArn: pulumi.Input<string>;
     auditLogGroupName: pulumi.Input<string>;
     backup: { stack: string; bucket: pulumi.Input<string>; prefix: string; retention: number; intervalMinutes: number };
-    binaries?: { bucket: pulumi.Input<string>; published: PublishedBinary[] };
+    binaries?: PublishedBinaries<pulumi.Input<string>>;
     /** Created first, so a node never boots before its secrets exist. */
     dependsOn: pulumi.Input<pulumi.Resource>[];
     tags: Record<string, string>;

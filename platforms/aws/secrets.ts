@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { fail, key } from "../../components/common";
-import { binaryFetchLines, FetchedBinary } from "./binaries";
+import { binaryFetchLines, FetchedBinaries } from "./binaries";
 
 /** Cluster-wide secrets every control-plane node may read (service-account key, CA keys, the encryption config). */
 export const CONTROL_PLANE_SCOPE = "control-plane";
@@ -112,12 +112,6 @@ export const FETCH_UNIT = "hardened-cluster-fetch.service";
 
 /** The most a fetched file may allow: owner read/write and group read; any other bit is refused. */
 export const MAX_SECRET_MODE = 0o640;
-
-/** The stack's binaries a node fetches from the cluster's bucket (binaries.ts). */
-export interface FetchedBinaries {
-    bucket: string;
-    files: FetchedBinary[];
-}
 
 /**
  * The boot script: names, paths and digests only, never values. It runs on every boot (not once, as

@@ -2,7 +2,8 @@
 // may call ec2:DescribeInstanceAttribute and is kept in the launch template's history, so what goes in here is
 // names, paths, units and public material only; renderCloudConfig refuses text that looks like a secret.
 import { toYaml } from "../../components/common";
-import { FETCH_SCRIPT_PATH, FETCH_UNIT, FetchedBinaries, FetchedFile, renderFetchScript } from "./secrets";
+import type { FetchedBinaries } from "./binaries";
+import { FETCH_SCRIPT_PATH, FETCH_UNIT, FetchedFile, renderFetchScript } from "./secrets";
 import { SshSettings, sshCloudConfig } from "./sshd";
 import { renderUnit, UnitFile } from "./systemd";
 

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as random from "@pulumi/random";
 import { configFile, fail, isPlainObject, key, kubeadmLayout, pkiFiles, pkiPair } from "../../components/common";
-import { fetchedBinaries, PublishedBinary } from "./binaries";
+import { fetchedBinaries, PublishedBinaries } from "./binaries";
 import { CONTAINERD_CONFIG_PATH, CONTAINERD_PACKAGE, withContainerd } from "./containerd";
 import { hardenedLaunchTemplate } from "./launch-template";
 import { NodeSoftware, callerUnits, fetchedFiles, inlineContents, inlineFiles, systemUsers } from "./node-software";
@@ -94,7 +94,7 @@ export function workerBinaryPaths(software: NodeSoftware): string[] {
 
 export interface WorkerExtras {
     /** What the stack published, when the workers fetch their binaries. */
-    binaries?: { bucket: string; published: readonly PublishedBinary[] };
+    binaries?: PublishedBinaries;
     /** containerd's config (renderContainerdConfig): the package is installed and the kubelet pulls it in. */
     containerdConfig?: string;
 }
@@ -112,7 +112,7 @@ export function workerCloudConfig(r: ResolvedAwsOptions, software: NodeSoftware,
             ...(containerdConfig !== undefined ? [{ path: CONTAINERD_CONFIG_PATH, content: containerdConfig, permissions: "0644", defer: true }] : []),
         ],
         fetched: fetchedFiles(software),
-        ...(binaries ? { binaries: { bucket: binaries.bucket, files: fetchedBinaries(binaries.published, workerBinaryPaths(software)) } } : {}),
+        binaries: fetchedBinaries(binaries, workerBinaryPaths(software)),
         disks: [],
         packages: containerdConfig !== undefined ? [CONTAINERD_PACKAGE] : [],
         ssh: r.ssh,
@@ -128,7 +128,7 @@ export interface WorkersArgs {
     securityGroupId: pulumi.Input<string>;
     instanceProfileArn: pulumi.Input<string>;
     clusterKeyArn: pulumi.Input<string>;
-    binaries?: { bucket: pulumi.Input<string>; published: PublishedBinary[] };
+    binaries?: PublishedBinaries<pulumi.Input<string>>;
     containerdConfig?: string;
     dependsOn: pulumi.Input<pulumi.Resource>[];
     tags: Record<string, string>;
