@@ -9,7 +9,8 @@ if [ "$(id -u)" != 0 ] || [ -n "${HC_SANDBOXED:-}" ]; then exec "$@"; fi
 command -v unshare >/dev/null || { echo "sandbox: unshare (util-linux) is required to run the tests as root" >&2; exit 1; }
 command -v flock >/dev/null || { echo "sandbox: flock (util-linux) is required to run the tests as root" >&2; exit 1; }
 
-dirs=(/etc/kubernetes /etc/etcd /var/lib/etcd /var/log/kubernetes /var/lib/hardened-cluster)
+dirs=(/etc/kubernetes /etc/etcd /var/lib/etcd /var/log/kubernetes /var/lib/hardened-cluster
+  /var/lib/kubelet /var/lib/containerd /etc/containerd /etc/cni/net.d /var/log/pods /var/log/containers)
 # Bind mounts need their mount points to exist on the host. Those this tool creates are recorded in a shared
 # file and removed only by the last sandbox to leave: removing one while another sandbox still has a mount on
 # it would make that sandbox's next `mkdir -p` create a real directory on the host, outside its scratch.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the pinned offline toolchain (Pulumi CLI + plugins, Kubernetes control plane, etcd, kube-bench, the
-# project's KMS v2 plugins, local and AWS) from Go modules into a cache directory keyed by the versions in
-# scripts/lib/versions.sh, and unpacks Debian's haproxy (the local platform's load balancer) beside them.
+# project's KMS v2 plugins, local and AWS, and a local worker node's runtime and images) from Go modules into a
+# cache directory keyed by the versions in scripts/lib/versions.sh, and unpacks Debian's haproxy (the local
+# platform's load balancer) beside them.
 #
 #   scripts/toolchain.sh            build whatever is missing, then verify every binary
 #   scripts/toolchain.sh --bin-dir  print the bin directory and exit (builds nothing)
@@ -34,7 +35,8 @@ die() { printf '[toolchain] FAILED: %s\n' "$*" >&2; exit 1; }
 # version_of BIN: the first line a binary prints about its own version (empty when it does not run).
 version_of() {
   local b=$HC_TOOLCHAIN_BIN/$1
-  [ -x "$b" ] || return 0
+  case "$1" in cni-*) b=$HC_CNI_BIN/${1#cni-} ;; image-*) b=$HC_NODE_IMAGES/${1#image-}.tar ;; esac
+  case "$1" in image-*) [ -s "$b" ] || return 0 ;; *) [ -x "$b" ] || return 0 ;; esac
   case "$1" in
     pulumi) "$b" version ;;
     pulumi-resource-pulumi-nodejs) [ -s "$b" ] && echo launcher ;;
@@ -50,6 +52,10 @@ version_of() {
       go version -m "$b" | awk '$2 == "github.com/pulumi/pulumi-yaml" { print $3 }' ;;
     # The wrapper must find the unpacked tree from its own place (the cache may be reached by another path).
     haproxy) grep -q '^here=' "$b" && "$b" -v ;;
+    cni-*) "$b" --version 2>&1 ;;
+    containerd-shim-runc-v2) "$b" -v | sed -n 's/^ *Version: *//p' ;;
+    # The images carry the hash of the sources they were built from in a file beside them.
+    image-*) cat "${b%.tar}.version" ;;
     *) "$b" --version ;;
   esac 2>/dev/null | head -n 1 || true
 }
@@ -70,6 +76,10 @@ expected_version() {
     haproxy) echo "HAProxy version $HAPROXY_DEB_VERSION " ;;
     hc-kms-plugin) echo "hc-kms-plugin $KMS_PLUGIN_VERSION" ;;
     hc-aws-kms-plugin) echo "hc-aws-kms-plugin $AWS_KMS_PLUGIN_VERSION" ;;
+    containerd|containerd-shim-runc-v2|ctr) echo "v$CONTAINERD_VERSION" ;;
+    runc) echo "runc version $RUNC_VERSION" ;;
+    cni-*) echo "v$CNI_PLUGINS_VERSION" ;;
+    hc-registry|image-*) echo "$NODE_IMAGES_VERSION" ;;
   esac
 }
 
@@ -91,6 +101,8 @@ cold_seconds() {
     haproxy) echo 6 ;;
     kms-plugin) echo 30 ;;
     aws-kms-plugin) echo 60 ;;
+    node-runtime) echo 300 ;;
+    node-images) echo 20 ;;
   esac
 }
 announced=0
@@ -148,6 +160,42 @@ AWS_KMS_PLUGIN_VERSION=$(cat "$WRAPPERS/aws-kms-plugin/main.go" "$WRAPPERS/aws-k
 build_aws_kms_plugin() {
   wrapper aws-kms-plugin
   go build -trimpath -ldflags "-s -w -X main.version=$AWS_KMS_PLUGIN_VERSION" -o "$HC_TOOLCHAIN_BIN/hc-aws-kms-plugin" .
+}
+
+# A worker node's runtime, each from its own committed wrapper: runc with seccomp (cgo and libseccomp, which
+# restricted Pods' RuntimeDefault profile needs), containerd with its runc shim and ctr, and the CNI plugins the
+# node's bridge network calls.
+build_node_runtime() {
+  wrapper runc
+  CGO_ENABLED=1 go build -trimpath -tags seccomp -ldflags "-s -w -X main.version=$RUNC_VERSION" -o "$HC_TOOLCHAIN_BIN/runc" github.com/opencontainers/runc
+  wrapper containerd
+  local c
+  for c in containerd containerd-shim-runc-v2 ctr; do
+    go build -trimpath -tags no_btrfs,no_devmapper,no_zfs -ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=v$CONTAINERD_VERSION" \
+      -o "$HC_TOOLCHAIN_BIN/$c" "github.com/containerd/containerd/v2/cmd/$c"
+  done
+  wrapper cni-plugins
+  mkdir -p "$HC_CNI_BIN"
+  for c in main/bridge ipam/host-local main/loopback meta/portmap; do
+    go build -trimpath -ldflags "-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=v$CNI_PLUGINS_VERSION" \
+      -o "$HC_CNI_BIN/$(basename "$c")" "github.com/containernetworking/plugins/plugins/$c"
+  done
+}
+
+# The node's images (toolchain/go/node-images): no registry is reachable, so the Pod sandbox's pause image and
+# the tests' workload are static binaries packed into OCI archives here, and served to the node's containerd by
+# hc-registry. Versioned by a hash of their source, like the KMS plugins.
+NODE_IMAGES_VERSION=$(cd "$WRAPPERS/node-images" && find . -type f | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-12)
+build_node_images() {
+  wrapper node-images
+  local tmp=$BUILD/node-images/out i
+  mkdir -p "$tmp" "$HC_NODE_IMAGES"
+  for i in pause echo mkimage; do go build -trimpath -ldflags "-s -w" -o "$tmp/$i" "./$i"; done
+  go build -trimpath -ldflags "-s -w -X main.buildVersion=$NODE_IMAGES_VERSION" -o "$HC_TOOLCHAIN_BIN/hc-registry" ./registry
+  for i in pause echo; do
+    "$tmp/mkimage" -binary "$tmp/$i" -path "/$i" -name "localhost/hardened-cluster/$i:$NODE_IMAGES_VERSION" -out "$HC_NODE_IMAGES/$i.tar"
+    echo "$NODE_IMAGES_VERSION" > "$HC_NODE_IMAGES/$i.version"
+  done
 }
 
 need_shared() { [ -d "$HC_SHARED_DIR/toolchain-src/$1" ] || die "missing $HC_SHARED_DIR/toolchain-src/$1 (set HC_SHARED_DIR to the shared/ folder)"; }
@@ -309,10 +357,14 @@ install_haproxy() {
 # Host tools the tests and platforms call, from Debian's packages: cloud-init, sshd and systemd-analyze validate
 # the AWS user data, units and sshd config; openssl, ps and unshare serve the local platform and its tests.
 ensure_host_tools() {
-  local wanted=(cloud-init:cloud-init /usr/sbin/sshd:openssh-server systemd-analyze:systemd openssl:openssl ps:procps unshare:util-linux)
+  local wanted=(cloud-init:cloud-init /usr/sbin/sshd:openssh-server systemd-analyze:systemd openssl:openssl ps:procps unshare:util-linux
+    /usr/include/seccomp.h:libseccomp-dev iptables:iptables ip:iproute2 nsenter:util-linux)
   local missing=() pair
   for pair in "${wanted[@]}"; do
-    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
+    case "${pair%%:*}" in
+      /usr/include/*) [ -e "${pair%%:*}" ] || missing+=("${pair##*:}") ;;
+      *) command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}") ;;
+    esac
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   # Nothing on `npm start`'s path needs them (the local platform uses coreutils only), so a user who cannot
@@ -356,6 +408,8 @@ step aws-kms-plugin build_aws_kms_plugin hc-aws-kms-plugin
 step kube-bench build_kube_bench kube-bench
 step pulumi-yaml build_pulumi_yaml pulumi-language-yaml
 step haproxy install_haproxy haproxy
+step node-runtime build_node_runtime containerd containerd-shim-runc-v2 ctr runc cni-bridge cni-host-local cni-loopback cni-portmap
+step node-images build_node_images hc-registry image-pause image-echo
 cd "$HC_ROOT"; rm -rf "$BUILD"
 for b in "$HC_TOOLCHAIN_BIN"/*; do printf '[toolchain]   %-32s %s\n' "$(basename "$b")" "$(version_of "$(basename "$b")")" >&2; done
 log "ready in $((SECONDS - start))s: $HC_TOOLCHAIN_BIN"

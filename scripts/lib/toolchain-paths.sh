@@ -10,5 +10,8 @@ HC_TOOLCHAIN_KEY="p${PULUMI_VERSION}-k${KUBERNETES_VERSION}-e${ETCD_VERSION}-r${
 HC_TOOLCHAIN_DIR=${HC_TOOLCHAIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hardened-cluster/toolchain/$HC_TOOLCHAIN_KEY}
 HC_TOOLCHAIN_BIN=$HC_TOOLCHAIN_DIR/bin
 HC_KUBE_BENCH_CFG=$HC_TOOLCHAIN_DIR/kube-bench/cfg
+# A worker node's CNI plugins (kept apart: the node's runtime looks them up by plugin name) and image archives.
+HC_CNI_BIN=$HC_TOOLCHAIN_DIR/cni/bin
+HC_NODE_IMAGES=$HC_TOOLCHAIN_DIR/images
 HC_SHARED_DIR=${HC_SHARED_DIR:-$_hc_root/../shared}
 unset _hc_root

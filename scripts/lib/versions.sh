@@ -10,6 +10,11 @@ PULUMI_KUBERNETES_MODULE_VERSION=v4.0.0-20260115033456-f47bc2d6f199
 KUBERNETES_VERSION=1.34.12
 ETCD_VERSION=3.6.14
 KUBE_BENCH_VERSION=0.15.6
+# A local worker node's runtime (platforms/local/worker): containerd, runc (built with seccomp) and the CNI
+# plugins the node's bridge network uses, all from the Go module proxy.
+CONTAINERD_VERSION=2.4.2
+RUNC_VERSION=1.5.3
+CNI_PLUGINS_VERSION=1.10.0
 # The YAML language host, so Pulumi YAML programs can consume the components as a package.
 PULUMI_YAML_VERSION=1.25.0
 # Bump when a recipe changes in a way that needs a rebuild with the same versions.

@@ -1,0 +1,3 @@
+module hardened-cluster/node-images
+
+go 1.26
