@@ -15,6 +15,7 @@ export { toArgs } from "./flags";
 export { MANAGED_FLAGS, FREE_FLAGS, MAX_SAFE_VERBOSITY } from "./overridable";
 export type { FlagMap, RenderedFlags } from "./flags";
 export { controlPlaneFileList } from "./render";
+export { KUBELET_SYSCTLS } from "./kubelet";
 import { longestServiceAccountTokenSeconds } from "./apiserver";
 export { longestServiceAccountTokenSeconds };
 export type { RenderedEtcdMember, ControlPlaneFiles, ControlPlaneFilePaths, RenderedComponents } from "./render";

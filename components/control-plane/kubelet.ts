@@ -46,6 +46,19 @@ export function kubeletConfiguration(r: ResolvedControlPlane): Record<string, un
     };
 }
 
+/**
+ * The sysctls the kubelet (pkg/kubelet/cm, setupKernelTunables) requires with protectKernelDefaults: it checks
+ * them at start and exits if one differs, so every platform sets them before it starts a kubelet.
+ */
+export const KUBELET_SYSCTLS: readonly [key: string, value: string, why: string][] = [
+    ["vm.overcommit_memory", "1", "always overcommit: cgroup limits and the OOM killer bound memory"],
+    ["vm.panic_on_oom", "0", "an OOM kills a process rather than panicking the node"],
+    ["kernel.panic", "10", "reboot 10 seconds after a panic"],
+    ["kernel.panic_on_oops", "1", "panic (and so reboot) on an oops rather than run on"],
+    ["kernel.keys.root_maxkeys", "1000000", "keys root may hold: containers each get a session keyring"],
+    ["kernel.keys.root_maxbytes", "25000000", "25 bytes per key of root_maxkeys"],
+];
+
 export function kubeletFlags(r: ResolvedControlPlane): FlagMap {
     return {
         config: configFile(r.layout, "kubeletConfig"),

@@ -2,21 +2,15 @@
 // (CIS 4.2.6): the kubelet then checks these sysctls at start and exits if one differs, instead of changing
 // them itself. So the node must set them first: a sysctl.d file for every later boot, applied again right
 // before each kubelet start, because cloud-init writes it after systemd-sysctl has already run on the first.
+import { KUBELET_SYSCTLS } from "../../components/control-plane";
 import { UnitFile, execLine } from "./systemd";
+
+export { KUBELET_SYSCTLS };
 
 export const KUBELET_SYSCTL_PATH = "/etc/sysctl.d/90-kubelet.conf";
 /** procps' sysctl, at this path on Amazon Linux 2023 and Debian; `-p FILE` fails if a value cannot be set. */
 export const SYSCTL_BIN = "/usr/sbin/sysctl";
 
-/** The values the kubelet (pkg/kubelet/cm, setupKernelTunables) requires with protectKernelDefaults. */
-export const KUBELET_SYSCTLS: readonly [key: string, value: string, why: string][] = [
-    ["vm.overcommit_memory", "1", "always overcommit: cgroup limits and the OOM killer bound memory"],
-    ["vm.panic_on_oom", "0", "an OOM kills a process rather than panicking the node"],
-    ["kernel.panic", "10", "reboot 10 seconds after a panic"],
-    ["kernel.panic_on_oops", "1", "panic (and so reboot) on an oops rather than run on"],
-    ["kernel.keys.root_maxkeys", "1000000", "keys root may hold: containers each get a session keyring"],
-    ["kernel.keys.root_maxbytes", "25000000", "25 bytes per key of root_maxkeys"],
-];
 
 export function renderKubeletSysctls(): string {
     return [

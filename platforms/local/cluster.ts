@@ -21,6 +21,8 @@ import { HA_SETTLE_SECONDS } from "./options";
 import { claimedDirs, haNodesDir, LocalStackPlan, MARKER } from "./plan";
 import { LocalProcess } from "./process";
 import { LocalPurge } from "./purge";
+import { deliverWorkers } from "./worker/deliver";
+import { workerPosture, workerSources } from "./worker/plan";
 import { SystemUser } from "./user";
 
 export interface LocalClusterArgs {
@@ -56,6 +58,7 @@ export class LocalCluster extends pulumi.ComponentResource {
         const sources = [...new Set(cluster.nodes.flatMap((b) => b.processes.map((p) => sourceBinary(plan, p))))];
         if (local.topology === "ha") sources.push(balancerBinary(plan));
         if (usesKms(plan)) sources.push(kmsPluginBinary(plan));
+        if (plan.workers.length > 0) sources.push(...workerSources(plan));
         for (const source of sources) {
             if (!fs.existsSync(source)) throw new Error(`local platform: ${path.basename(source)} is not in ${path.dirname(source)} (build the toolchain: npm run toolchain)`);
         }
@@ -142,9 +145,11 @@ export class LocalCluster extends pulumi.ComponentResource {
         // cluster and replace, and every object with it; the identifier says it is the same cluster.
         this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableServerSideApply: true, clusterIdentifier: plan.stack },
             { ...child, dependsOn: [bootstrap, ...controllers] });
+        const workers = deliverWorkers(name, plan, { pki: this.pki, provider: this.provider, serving, stock, parent: this });
+        this.ready = pulumi.all([this.ready, workers]).apply(([server]) => server);
         this.posture = {
             ...cluster.posture,
-            platform: { ...cluster.posture.platform, layout: local.layoutKind, purgeOnDestroy: local.purgeOnDestroy, topology: local.topology },
+            platform: { ...cluster.posture.platform, layout: local.layoutKind, purgeOnDestroy: local.purgeOnDestroy, topology: local.topology, workers: workerPosture(plan) },
             backup: { schedule: plan.backup.intervalMinutes ? `every ${plan.backup.intervalMinutes} min` : "on demand", retention: plan.backup.retention },
         };
         this.registerOutputs({ server: this.server, kubeconfigPath: this.kubeconfigPath, kubeconfig: this.kubeconfig, ready: this.ready });

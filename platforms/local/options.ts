@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fail, FileLayout, key, knownKeys, kubeadmLayout, oneOf, port, stateDirLayout } from "../../components/common";
 import { fileProvider } from "./file";
+import { workerLink } from "./worker/plan";
 
 export const LAYOUTS = ["auto", "user", "system"] as const;
 export const TOPOLOGIES = ["single", "ha"] as const;
@@ -48,6 +49,11 @@ export interface LocalOptions {
      * without a restart; the next up rewrites everything under it. Default ["kek1"].
      */
     kmsKeyIds?: string[];
+    /**
+     * Worker nodes (default 0, at most 4): each a kubelet with containerd and runc in network and mount
+     * namespaces of its own on this machine, joining with a bootstrap token. Needs root.
+     */
+    workers?: number;
 }
 
 /** One node of the local cluster: its address, its own files and its run files (arguments, logs). */
@@ -84,9 +90,14 @@ export interface ResolvedLocal {
     balancer?: { address: string; port: number };
     /** The local KMS v2 plugin: its socket, its keys file and its KEK ids (current last). */
     kms: { socket: string; keysFile: string; keyIds: string[] };
+    /** How many worker nodes run (worker/plan.ts plans them). */
+    workers: number;
+    /** This machine's address on each worker's link: the API relay listens there, so the API certificate names it. */
+    workerHostIps: string[];
 }
 
-const KNOWN = ["layout", "stateDir", "ports", "etcdUser", "purgeOnDestroy", "topology", "kmsKeyIds"];
+const KNOWN = ["layout", "stateDir", "ports", "etcdUser", "purgeOnDestroy", "topology", "kmsKeyIds", "workers"];
+export const WORKERS_MAX = 4;
 
 /** The "ha" topology's nodes: two control-plane nodes and an etcd-only third member. */
 export const HA_NODES = [
@@ -137,7 +148,13 @@ export function resolveLocal(options: LocalOptions | undefined, stack: string, c
     const purgeOnDestroy = o.purgeOnDestroy ?? false;
     const topology = oneOf(key(configKey, "topology"), o.topology ?? "single", TOPOLOGIES);
     const kmsKeyIds = resolveKmsKeyIds(key(configKey, "kmsKeyIds"), o.kmsKeyIds);
-    const base = { ports, address: "127.0.0.1", purgeOnDestroy, topology };
+    const workers = o.workers ?? 0;
+    if (!Number.isInteger(workers) || workers < 0 || workers > WORKERS_MAX) fail(key(configKey, "workers"), workers, `use a whole number from 0 to ${WORKERS_MAX}`);
+    if (workers > 0 && layoutKind !== "system") {
+        fail(key(configKey, "workers"), workers, "a worker node needs root (network and mount namespaces, cgroups, the kubelet's sysctls) and the system layout; run as root, or set it to 0 for a control plane alone");
+    }
+    const workerHostIps = Array.from({ length: workers }, (_, i) => workerLink(stack, i).hostIp);
+    const base = { ports, address: "127.0.0.1", purgeOnDestroy, topology, workers, workerHostIps };
 
     if (layoutKind === "system") {
         const runDir = path.join("/var/lib/hardened-cluster", stack);

@@ -10,6 +10,7 @@ import { ENCRYPTION_PROVIDERS } from "../../components/encryption";
 import { checkKeptBackups } from "./backup/stored";
 import { checkKekChanges, checkKeyChanges } from "./encryption/gate";
 import { HA_SHUTDOWN_DELAY_SECONDS, LocalNode, LocalOptions, ResolvedLocal, resolveLocal, SINGLE_NODE } from "./options";
+import { LocalWorkerPlan, NodeToolchain, planWorkers } from "./worker/plan";
 
 export const LOCAL_NODE = SINGLE_NODE;
 export const MARKER = ".hardened-cluster";
@@ -57,6 +58,10 @@ export interface LocalStackPlan {
     installedEtcd?: string;
     /** Where backups go (default <run dir>/backup/bundles), how many are kept, and the schedule if any. */
     backup: { directory: string; retention: number; intervalMinutes?: number };
+    /** The worker nodes (local.workers), none by default. */
+    workers: LocalWorkerPlan[];
+    /** Where the workers' runtime, CNI plugins and images come from. */
+    nodeToolchain: NodeToolchain;
 }
 
 /** The local platform's facts about where and how the cluster runs. */
@@ -83,7 +88,7 @@ export function localFacts(local: ResolvedLocal, toolchainBin: string, localKey 
             ...(ha ? {} : { apiServerBindAddress: ip }), apiServerPort: local.ports.apiServer, etcdClientPort: local.ports.etcdClient,
             etcdPeerPort: local.ports.etcdPeer, controllerManagerPort: local.ports.controllerManager, schedulerPort: local.ports.scheduler,
         },
-        endpoint: { ipAddresses: [ip], dnsNames: [] },
+        endpoint: { ipAddresses: [ip, ...local.workerHostIps], dnsNames: [] },
         serverUrl: server,
         ...(ha ? { balancer: { shutdownDelaySeconds: HA_SHUTDOWN_DELAY_SECONDS } } : {}),
         // etcd runs as its own user, who cannot reach the toolchain cache under root's home: the system layout
@@ -96,6 +101,19 @@ export function localFacts(local: ResolvedLocal, toolchainBin: string, localKey 
         portsSetting: `${localKey}.ports`,
         refused: [{ key: "pki", path: ["endpoint"], reason: "the local platform serves the API on 127.0.0.1 only and names it itself; remove it (it is for the AWS platform)" }],
     };
+}
+
+/** The toolchain's node runtime beside its bin directory (scripts/lib/toolchain-paths.sh); the image tag is stamped there. */
+export function nodeToolchainAt(bin: string): NodeToolchain {
+    const dir = path.dirname(bin);
+    const images = path.join(dir, "images");
+    let imageTag = "";
+    try {
+        imageTag = fs.readFileSync(path.join(images, "pause.version"), "utf8").trim();
+    } catch {
+        // Not built yet: the cluster refuses to start a worker without its images (cluster.ts).
+    }
+    return { bin, cniBin: path.join(dir, "cni", "bin"), images, imageTag };
 }
 
 function installedEtcdPath(local: ResolvedLocal): string {
@@ -122,6 +140,12 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
     let cluster: ClusterPlan | undefined;
     errors.attempt(() => (cluster = planCluster(resolveCluster(input.settings ?? {}, localFacts(l, input.toolchainBin, localKey), keys))));
     errors.attempt(() => checkLayoutDirs(l, input.stack, localKey, input.restoring ? [l.layout.etcdDataDir] : []));
+    const nodeToolchain = nodeToolchainAt(input.toolchainBin);
+    let workers: LocalWorkerPlan[] = [];
+    errors.attempt(() => (workers = planWorkers({
+        stack: input.stack, count: l.workers, runDir: l.runDir, apiServerPort: l.ports.apiServer, settings: input.settings ?? {}, keys,
+        toolchain: nodeToolchain, countKey: `${localKey}.workers`,
+    })));
     errors.attempt(() => cluster && backup && checkKeptBackups(backup, input.stack, cluster.resolved.encryptionResolved.keys, keys.encryption));
     errors.throwIfAny();
     const nodes = cluster!.nodes.map((bundle, i): LocalNodePlan => {
@@ -137,6 +161,8 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
         nodes,
         installedEtcd: l.layoutKind === "system" ? installedEtcdPath(l) : undefined,
         backup: backup!,
+        workers,
+        nodeToolchain,
     };
     // Needs the whole plan (the file's path, etcd's members), so it comes after every other check.
     if (!input.restoring && input.liveChecks !== false) {

@@ -22,7 +22,9 @@ export type HealthCheck =
     // A component with no port (the backup schedule) proves it started by writing this file after its spawn.
     | { kind: "status-file"; path: string }
     // A gRPC server on a unix socket (the KMS plugin): it answers once it accepts a connection there.
-    | { kind: "unix"; path: string };
+    | { kind: "unix"; path: string }
+    // A command that exits 0 once the process serves (a worker node's processes, probed inside its namespaces).
+    | { kind: "command"; argv: string[] };
 
 /** When the supervisor restarts an exited process and when it gives up (defaults in brackets). */
 export interface RestartPolicy {
@@ -447,6 +449,13 @@ const processProvider: ProcessProvider = {
         }
         const net: typeof import("node:net") = require("node:net");
         const https: typeof import("node:https") = require("node:https");
+        if (h.kind === "command") {
+            const cp: typeof import("node:child_process") = require("node:child_process");
+            return new Promise((resolve) => {
+                cp.execFile(h.argv[0], h.argv.slice(1), { timeout: 3000 }, (err, stdout, stderr) =>
+                    resolve(err ? `${String(stdout).trim() || String(stderr).trim() || err.message}`.slice(0, 300) : "ok"));
+            });
+        }
         return new Promise((resolve) => {
             if (h.kind === "tcp" || h.kind === "unix") {
                 const s = h.kind === "tcp" ? net.connect({ host: h.host, port: h.port }) : net.connect({ path: h.path });

@@ -39,6 +39,8 @@ export const E2E_PORTS = {
     caRotation: portBlock(17),
     /** Three bare etcd members (client nn379 + 10 i, peer nn380 + 10 i), a restored one on nn257, moto on nn443 and nn259. */
     awsBackup: portBlock(16),
+    /** A control plane with one local worker node. */
+    localWorker: portBlock(14),
     /** moto on nn443; cp-0's API server, relayed out of its node's network namespace, on nn379. */
     awsBoot: portBlock(15),
 } as const;

@@ -1,0 +1,144 @@
+// Local worker nodes delivered: the join token and what TLS bootstrapping needs in the cluster (the same objects
+// as on AWS), then per node its sandbox, its files (under the node's root, seen by the node at the standard
+// paths), the API relay on the node's link, and its supervised processes, entered into the node's namespaces.
+import { createHash } from "node:crypto";
+import * as path from "node:path";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { toYaml } from "../../../components/common";
+import { KUBELET_SYSCTLS } from "../../../components/control-plane";
+import { ClusterPki } from "../../../components/pki";
+import { applyWorkerJoin } from "../../aws/worker-join";
+import { bootstrapKubeconfig, bootstrapTokenSecret, joinToken } from "../../aws/workers";
+import { balancerArgv } from "../balancer";
+import { LocalFileSet } from "../file-set";
+import { fileSpec } from "../node";
+import { LocalStackPlan } from "../plan";
+import { LocalProcess } from "../process";
+import { KUBE_BENCH_NODE_CONFIG_PATH, kubeBenchNodeConfig, KUBELET_ARGS_PATH, LocalWorkerPlan, NODE_DIRS, nodeArgv, WorkerContent, WorkerProcessName } from "./plan";
+import { NodeSandbox } from "./sandbox";
+
+/** A join token is minted per day; the kubelet needs it only until it holds a client certificate. */
+const JOIN_TOKEN_TTL_HOURS = 24;
+
+export interface WorkerDeliveryContext {
+    pki: ClusterPki;
+    provider: k8s.Provider;
+    /** What serves the API (the apiservers, or the balancer): the relays and kubelets start after them. */
+    serving: pulumi.Resource[];
+    /** kube-bench's stock config, when a kube-bench config is to be written for each node. */
+    stock?: Record<string, unknown>;
+    parent: pulumi.Resource;
+}
+
+/** Resolves once every worker's kubelet is healthy. */
+export function deliverWorkers(name: string, plan: LocalStackPlan, ctx: WorkerDeliveryContext): pulumi.Output<string[]> {
+    if (plan.workers.length === 0) return pulumi.output([]);
+    const child = { parent: ctx.parent };
+    const token = joinToken(`${name}-join-token`, JOIN_TOKEN_TTL_HOURS, Date.now(), child);
+    const tokenSecret = pulumi.all([token.id, token.secret]).apply(([id, secret]) => toYaml(bootstrapTokenSecret(id, secret, token.expiration, plan.stack)));
+    const join = applyWorkerJoin(`${name}-workers`, pulumi.secret(tokenSecret), ctx.provider, child);
+    const bearer = pulumi.secret(pulumi.interpolate`${token.id}.${token.secret}`);
+    const kubelets = plan.workers.map((w) => deliverWorker(`${name}-${w.name}`, plan, w, { ...ctx, join, bearer }));
+    return pulumi.all(kubelets.map((k) => k.id));
+}
+
+function deliverWorker(prefix: string, plan: LocalStackPlan, w: LocalWorkerPlan, ctx: WorkerDeliveryContext & { join: pulumi.Resource[]; bearer: pulumi.Output<string> }): LocalProcess {
+    const child = { parent: ctx.parent };
+    const root = "root:root";
+    const sandbox = new NodeSandbox(`${prefix}-sandbox`, {
+        netns: w.netns, root: w.root, vethHost: w.veth.host, vethNode: w.veth.node, hostIp: w.hostIp, nodeIp: w.nodeIp,
+        podCidr: w.podCidr, cgroupRoot: w.cgroupRoot, apiPort: plan.local.ports.apiServer, nodeDirs: [...NODE_DIRS],
+        sysctls: KUBELET_SYSCTLS.map(([k, v]) => `${k}=${v}`),
+    }, child);
+
+    const content = (c: WorkerContent): pulumi.Output<string> => {
+        if ("text" in c) return pulumi.output(c.text);
+        if ("clusterCa" in c) return pulumi.output(ctx.pki.cas.kubernetes.trustPem);
+        return pulumi.secret(pulumi.all([ctx.pki.cas.kubernetes.trustPem, ctx.bearer])
+            .apply(([ca, bearer]) => toYaml(bootstrapKubeconfig(w.server, ca, bearer, plan.stack))));
+    };
+    // The bootstrap kubeconfig is read only until the kubelet holds a client certificate: a new day's token
+    // rewrites it without restarting anything.
+    const groups = new Map<string, { readers: WorkerProcessName[]; files: pulumi.Input<ReturnType<typeof fileSpec>>[] }>();
+    for (const f of w.files) {
+        const readers = "bootstrapKubeconfig" in f.content ? [] : f.readers;
+        const id = readers.length > 0 ? [...readers].sort().join("+") : "no-restart";
+        const g = groups.get(id) ?? { readers, files: [] };
+        g.files.push(content(f.content).apply((text) => fileSpec(path.join(w.root, f.path), text, f.mode, root)));
+        groups.set(id, g);
+    }
+    const add = (id: string, readers: WorkerProcessName[], spec: ReturnType<typeof fileSpec>) => {
+        const g = groups.get(id) ?? { readers, files: [] };
+        g.files.push(spec);
+        groups.set(id, g);
+    };
+    const kubelet = w.processes.find((p) => p.name === "kubelet")!;
+    add("kubelet", ["kubelet"], fileSpec(path.join(w.root, KUBELET_ARGS_PATH), `${nodeArgv(w, kubelet.argv).slice(1).join("\n")}\n`, 0o600, root));
+    if (ctx.stock) add("no-restart", [], fileSpec(path.join(w.root, KUBE_BENCH_NODE_CONFIG_PATH), toYaml(kubeBenchNodeConfig(ctx.stock)), 0o600, root));
+    const digests = new Map<WorkerProcessName, pulumi.Output<string>[]>();
+    const sets = [...groups].map(([id, g]) => {
+        const set = new LocalFileSet(`${prefix}-files-${id}`, { files: g.files }, { ...child, dependsOn: [sandbox] });
+        for (const r of g.readers) digests.set(r, [...(digests.get(r) ?? []), set.sha256]);
+        return set;
+    });
+
+    // The API as the node reaches it: haproxy on this machine's end of the node's link, passing TLS through to
+    // the cluster endpoint on loopback. The API server's certificate names that address.
+    const relayDir = path.join(w.root, "relay");
+    const relayConfig = renderRelayConfig(w.hostIp, plan.local.ports.apiServer, plan.local.address);
+    const relaySet = new LocalFileSet(`${prefix}-relay-files`, { files: [fileSpec(path.join(relayDir, "haproxy.cfg"), relayConfig, 0o600, root)] }, { ...child, dependsOn: [sandbox] });
+    const relay = new LocalProcess(`${prefix}-relay`, {
+        name: `${w.name}-relay`,
+        command: path.join(plan.toolchainBin, "haproxy"),
+        args: balancerArgv(path.join(relayDir, "haproxy.cfg")),
+        logFile: path.join(relayDir, "relay.log"),
+        health: { kind: "tcp", host: w.hostIp, port: plan.local.ports.apiServer },
+        inputsDigest: relaySet.sha256,
+        startTimeoutSeconds: 30,
+        stopTimeoutSeconds: 10,
+        dirs: [],
+    }, { ...child, dependsOn: [relaySet, ...ctx.serving] });
+
+    const started = new Map<WorkerProcessName, LocalProcess>();
+    for (const p of w.processes) {
+        const after = p.after.map((a) => started.get(a)!);
+        const extra = p.name === "kubelet" ? [relay, ...ctx.join] : [];
+        const proc = new LocalProcess(`${prefix}-${p.name}`, {
+            name: `${w.name}-${p.name}`,
+            command: p.argv.length > 0 ? nodeArgv(w, p.argv)[0] : p.binary,
+            args: nodeArgv(w, p.argv).slice(1),
+            ...(p.name === "kubelet" ? { argsFile: path.join(w.root, KUBELET_ARGS_PATH) } : {}),
+            // containerd finds its runc shim on PATH.
+            env: { PATH: `${plan.toolchainBin}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` },
+            logFile: path.join(w.root, "logs", `${p.name}.log`),
+            health: p.health,
+            inputsDigest: pulumi.all(digests.get(p.name) ?? []).apply((h) => createHash("sha256").update(h.join(",")).digest("hex")),
+            startTimeoutSeconds: 90,
+            stopTimeoutSeconds: 20,
+            dirs: [{ path: path.join(w.root, "logs"), mode: 0o700, owner: root }],
+        }, { ...child, dependsOn: [sandbox, ...sets, ...after, ...extra] });
+        started.set(p.name, proc);
+    }
+    return started.get("kubelet")!;
+}
+
+/** haproxy passing TCP through from the node's link to the cluster endpoint; nothing else listens there. */
+export function renderRelayConfig(listen: string, port: number, target: string): string {
+    return [
+        "# Written by hardened-cluster: the API server as a local worker node reaches it.",
+        "global",
+        "  maxconn 512",
+        "defaults",
+        "  mode tcp",
+        "  timeout connect 5s",
+        "  timeout client 1h",
+        "  timeout server 1h",
+        "frontend api",
+        `  bind ${listen}:${port}`,
+        "  default_backend api",
+        "backend api",
+        `  server endpoint ${target}:${port}`,
+        "",
+    ].join("\n");
+}

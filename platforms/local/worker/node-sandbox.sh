@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# A local worker node's sandbox, as root: `up` makes it, `down` removes it and everything the node left.
+#   network:  namespace $HC_NETNS, joined to this machine by veth $HC_VETH_HOST ($HC_HOST_IP/30) <->
+#             $HC_VETH_NODE ($HC_NODE_IP/30); this machine routes only the node's Pod range to it, accepts only the
+#             API relay's port from it and forwards nothing from it, so no Pod packet leaves this machine.
+#   mounts:   a mount namespace kept by $HC_ROOT/mnt.ns in which each of the node's own directories
+#             ($HC_ROOT/<path>) sits at its standard path, and /run is the node's own tmpfs.
+#   cgroups:  $HC_CGROUP_ROOT in every hierarchy (the kubelet's cgroupRoot).
+#   sysctls:  the values the kubelet requires (protectKernelDefaults), restored by `down` when still ours.
+# Every step tolerates what a killed earlier run left, so `up` after a crash and `down` twice both work.
+set -euo pipefail
+: "${HC_NETNS:?}" "${HC_ROOT:?}" "${HC_VETH_HOST:?}" "${HC_VETH_NODE:?}" "${HC_HOST_IP:?}" "${HC_NODE_IP:?}" "${HC_POD_CIDR:?}"
+: "${HC_CGROUP_ROOT:?}" "${HC_API_PORT:?}" "${HC_NODE_DIRS:?}" "${HC_SYSCTLS:?}"
+chain="HC-${HC_VETH_HOST^^}"
+mnt=$HC_ROOT/mnt.ns
+
+die() { echo "node sandbox: $*" >&2; exit 1; }
+
+cgroup_dirs() {
+  local h
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo "/sys/fs/cgroup$HC_CGROUP_ROOT"; return; fi
+  for h in /sys/fs/cgroup/*/; do [ -L "${h%/}" ] || echo "${h%/}$HC_CGROUP_ROOT"; done
+}
+
+# Pids of everything the node runs: in its network namespace (containerd, its shims, the kubelet, the registry)
+# or in its cgroup subtree (the Pods' processes, each in namespaces of its own).
+node_pids() {
+  { ip netns pids "$HC_NETNS" 2>/dev/null || true
+    local d
+    for d in $(cgroup_dirs); do if [ -d "$d" ]; then find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null || true; fi; done
+  } | sort -un
+}
+
+down() {
+  local i pids
+  for i in $(seq 1 50); do
+    pids=$(node_pids)
+    [ -z "$pids" ] && break
+    kill -KILL $pids 2>/dev/null || true
+    sleep 0.2
+  done
+  [ -z "$(node_pids)" ] || die "processes of $HC_NETNS survived SIGKILL: $(node_pids | tr '\n' ' ')"
+  if mountpoint -q "$mnt" 2>/dev/null || grep -qs " $mnt " /proc/self/mountinfo; then umount "$mnt"; fi
+  if grep -qs " $HC_ROOT $HC_ROOT " /proc/self/mountinfo || mountpoint -q "$HC_ROOT" 2>/dev/null; then umount "$HC_ROOT" 2>/dev/null || umount -l "$HC_ROOT"; fi
+  rm -f "$mnt"
+  local d
+  for d in $(cgroup_dirs); do if [ -d "$d" ]; then find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true; fi; done
+  for d in $(cgroup_dirs); do [ ! -d "$d" ] || die "cgroup $d could not be removed"; done
+  if iptables -n -L "$chain" >/dev/null 2>&1; then
+    iptables -D INPUT -i "$HC_VETH_HOST" -j "$chain" 2>/dev/null || true
+    iptables -D FORWARD -i "$HC_VETH_HOST" -j DROP 2>/dev/null || true
+    iptables -F "$chain"; iptables -X "$chain"
+  fi
+  if [ -e "/run/netns/$HC_NETNS" ]; then ip netns del "$HC_NETNS"; fi
+  ip link del "$HC_VETH_HOST" 2>/dev/null || true
+  if [ -f "$HC_ROOT/sysctl.before" ]; then
+    local k v before now
+    while read -r k before; do
+      v=$(sysctl_wanted "$k"); now=$(sysctl -n "$k" 2>/dev/null || true)
+      # Another stack's node may still need the value: only one this node set, and still holds, goes back.
+      if [ "$now" = "$v" ] && ! other_nodes_up; then sysctl -q -w "$k=$before" >/dev/null || true; fi
+    done < "$HC_ROOT/sysctl.before"
+  fi
+  # Everything the node held (images, snapshots, Pod directories, its certificates, logs) goes with it. Its root
+  # is root's alone and no longer a mount point, so nothing below it can lead elsewhere.
+  if [ -d "$HC_ROOT" ] && [ ! -L "$HC_ROOT" ]; then
+    find "$HC_ROOT" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system {} +
+  fi
+}
+
+# keep_mount_ns BINDS: a new mount namespace with BINDS run in it, kept alive by a bind of it on $mnt.
+keep_mount_ns() {
+  rm -f "$HC_ROOT/.ns-ready"
+  unshare --mount --propagation private sh -ec "$1; touch $HC_ROOT/.ns-ready; exec sleep 60" &
+  local keeper=$! i rc=0
+  for i in $(seq 1 100); do [ -e "$HC_ROOT/.ns-ready" ] && break; kill -0 "$keeper" 2>/dev/null || break; sleep 0.05; done
+  if [ -e "$HC_ROOT/.ns-ready" ]; then mount --bind "/proc/$keeper/ns/mnt" "$mnt" || rc=1; else rc=1; fi
+  kill "$keeper" 2>/dev/null || true
+  wait "$keeper" 2>/dev/null || true
+  rm -f "$HC_ROOT/.ns-ready"
+  return $rc
+}
+
+sysctl_wanted() { tr ' ' '\n' <<< "$HC_SYSCTLS" | sed -n "s/^$1=//p"; }
+other_nodes_up() { ls /run/netns 2>/dev/null | grep -v -x -F "$HC_NETNS" | grep -q '^hc-'; }
+
+up() {
+  [ "$(id -u)" = 0 ] || die "a worker node needs root"
+  down
+  if ip -o addr show | awk '{print $4}' | grep -q "^$HC_HOST_IP/"; then
+    die "this machine already has $HC_HOST_IP (another stack's node link?)"
+  fi
+  ip netns add "$HC_NETNS"
+  ip link add "$HC_VETH_HOST" type veth peer name "$HC_VETH_NODE" netns "$HC_NETNS"
+  ip addr add "$HC_HOST_IP/30" dev "$HC_VETH_HOST"
+  ip link set "$HC_VETH_HOST" up
+  ip -n "$HC_NETNS" link set lo up
+  ip -n "$HC_NETNS" addr add "$HC_NODE_IP/30" dev "$HC_VETH_NODE"
+  ip -n "$HC_NETNS" link set "$HC_VETH_NODE" up
+  # The node routes between its Pods and its link; it has no default route, so nothing else is reachable.
+  ip netns exec "$HC_NETNS" sysctl -q -w net.ipv4.ip_forward=1 >/dev/null
+  ip route add "$HC_POD_CIDR" via "$HC_NODE_IP" dev "$HC_VETH_HOST"
+  iptables -N "$chain"
+  iptables -A "$chain" -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+  iptables -A "$chain" -p tcp -d "$HC_HOST_IP" --dport "$HC_API_PORT" -j ACCEPT
+  iptables -A "$chain" -j DROP
+  iptables -I INPUT -i "$HC_VETH_HOST" -j "$chain"
+  iptables -I FORWARD -i "$HC_VETH_HOST" -j DROP
+
+  local d
+  for d in $HC_NODE_DIRS; do mkdir -p "$HC_ROOT$d"; chmod 0700 "$HC_ROOT$d"; done
+  for d in $HC_NODE_DIRS; do case "$d" in /run/*) ;; *) [ -d "$d" ] || mkdir -p "$d" ;; esac; done
+  # The namespace file must sit on a private mount, or the bind that keeps the namespace would propagate.
+  mount --bind "$HC_ROOT" "$HC_ROOT"
+  mount --make-private "$HC_ROOT"
+  touch "$mnt"
+  local binds="mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run"
+  for d in $HC_NODE_DIRS; do
+    case "$d" in /run/*) binds+="; mkdir -p $d" ;; esac
+    binds+="; mount --bind $HC_ROOT$d $d"
+  done
+  # A keeper process makes the namespace and mounts the node's directories in it; its namespace file is then
+  # bound to $mnt, which keeps the namespace after the keeper exits. The kernel refuses (EINVAL) to bind a
+  # namespace whose id is not above the caller's, to prevent loops, and this kernel hands ids out in per-CPU
+  # batches: inside another new namespace (the test sandbox) a fresh one can get a lower id. A new keeper gets a
+  # new id, so it is tried again; from the machine's first namespace the first try always works.
+  local try ok=0
+  for try in $(seq 1 12); do
+    keep_mount_ns "$binds" && { ok=1; break; }
+    sleep 0.2
+  done
+  [ $ok = 1 ] || die "could not keep the node's mount namespace at $mnt (see the mount errors above)"
+
+  for d in $(cgroup_dirs); do mkdir -p "$d"; done
+  : > "$HC_ROOT/sysctl.before"
+  local kv k v
+  for kv in $HC_SYSCTLS; do
+    k=${kv%%=*}; v=${kv#*=}
+    echo "$k $(sysctl -n "$k")" >> "$HC_ROOT/sysctl.before"
+    sysctl -q -w "$k=$v" >/dev/null || die "could not set $k=$v, which the kubelet requires (protectKernelDefaults)"
+  done
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  *) die "usage: node-sandbox.sh up|down (settings in HC_* variables)" ;;
+esac

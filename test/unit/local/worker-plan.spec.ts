@@ -1,0 +1,118 @@
+// Local worker nodes, planned: local.workers is checked with its key named, the kubelet keeps the shared
+// renderer's CIS 4.2 settings (values from the CIS Kubernetes Benchmark 1.12, section 4.2, as kube-bench numbers them) with only this
+// machine's facts added, and every file, address and process of the node follows from the stack.
+import { strict as assert } from "node:assert";
+import { parse } from "yaml";
+import { DEFAULT_CLUSTER_KEYS } from "../../../components/cluster";
+import { resolveLocal } from "../../../platforms/local/options";
+import { localFacts } from "../../../platforms/local/plan";
+import { nodeArgv, planWorkers, renderCniConfig, renderContainerdConfig, stackTag, workerLink, WorkerPlanInput } from "../../../platforms/local/worker/plan";
+
+const toolchain = { bin: "/tc/bin", cniBin: "/tc/cni/bin", images: "/tc/images", imageTag: "0123456789ab" };
+const input = (over: Partial<WorkerPlanInput> = {}): WorkerPlanInput => ({
+    stack: "dev", count: 2, runDir: "/var/lib/hardened-cluster/dev", apiServerPort: 6443, settings: {}, keys: DEFAULT_CLUSTER_KEYS,
+    toolchain, countKey: "local.workers", ...over,
+});
+
+describe("local workers: the local.workers setting", () => {
+    for (const bad of [-1, 5, 1.5, "1"]) {
+        it(`refuses local.workers ${JSON.stringify(bad)}, naming the key`, () => {
+            assert.throws(() => resolveLocal({ layout: "system", workers: bad as number }, "dev", "local", true), /local\.workers/);
+        });
+    }
+    it("refuses workers without root, saying a control plane alone still works", () => {
+        assert.throws(() => resolveLocal({ layout: "user", stateDir: "/nonexistent/hc", workers: 1 }, "dev", "local", false),
+            (e: Error) => /local\.workers/.test(e.message) && /needs root/.test(e.message) && /set it to 0/.test(e.message));
+    });
+    it("defaults to no worker, and plans none", () => {
+        const l = resolveLocal({ layout: "system" }, "dev", "local", true);
+        assert.equal(l.workers, 0);
+        assert.deepEqual(planWorkers(input({ count: 0 })), []);
+    });
+    it("puts this machine's end of each worker's link in the API server certificate's addresses", () => {
+        const l = resolveLocal({ layout: "system", workers: 2 }, "dev", "local", true);
+        const facts = localFacts(l, "/tc/bin");
+        assert.deepEqual(facts.endpoint.ipAddresses, ["127.0.0.1", workerLink("dev", 0).hostIp, workerLink("dev", 1).hostIp]);
+    });
+});
+
+describe("local workers: the node plan", () => {
+    const [w1, w2] = planWorkers(input());
+
+    it("gives each worker its own /30 link, /24 of the Pod range, namespace, cgroup and interfaces", () => {
+        assert.equal(w1.name, "worker-1");
+        const [a, b] = [w1, w2].map((w) => w.hostIp.split(".").map(Number));
+        assert.equal(a[3], 1);
+        assert.equal(b[3], 5);
+        assert.equal(w1.nodeIp.split(".")[3], "2");
+        assert.deepEqual([w1.podCidr, w2.podCidr], ["10.244.0.0/24", "10.244.1.0/24"]);
+        assert.notEqual(w1.netns, w2.netns);
+        for (const w of [w1, w2]) {
+            assert.ok(w.veth.host.length <= 15 && w.veth.node.length <= 15, "interface names are limited to 15 characters");
+            assert.ok(w.netns.includes(stackTag("dev")));
+            assert.ok(w.root.startsWith("/var/lib/hardened-cluster/dev/workers/"));
+        }
+        assert.notEqual(stackTag("dev"), stackTag("prod"));
+    });
+
+    it("keeps the shared renderer's CIS 4.2 kubelet settings and adds only this machine's facts", () => {
+        const c = w1.kubeletConfig as any;
+        assert.equal(c.authentication.anonymous.enabled, false); // 4.2.1
+        assert.equal(c.authorization.mode, "Webhook"); // 4.2.2
+        assert.equal(c.authentication.x509.clientCAFile, "/etc/kubernetes/pki/ca.crt"); // 4.2.3
+        assert.equal(c.readOnlyPort, 0); // 4.2.4
+        assert.notEqual(c.streamingConnectionIdleTimeout, "0s"); // 4.2.5
+        assert.equal(c.makeIPTablesUtilChains, true); // 4.2.6
+        assert.equal(c.rotateCertificates, true); // 4.2.10
+        assert.equal(c.serverTLSBootstrap, true); // 4.2.11
+        assert.equal(c.seccompDefault, true); // 4.2.14
+        assert.equal(c.protectKernelDefaults, true); // CIS 1.8's 4.2.6, kept
+        assert.equal(c.cgroupRoot, `/hardened-cluster-${stackTag("dev")}-worker-1`);
+        assert.equal(c.failCgroupV1, false);
+        assert.equal(c.containerRuntimeEndpoint, "unix:///run/containerd/containerd.sock");
+    });
+
+    it("writes the kubelet config and bootstrap kubeconfig 0600 and the CA 0644, at kubeadm's paths", () => {
+        const modes = Object.fromEntries(w1.files.map((f) => [f.path, f.mode]));
+        assert.equal(modes["/etc/kubernetes/kubelet-config.yaml"], 0o600); // 4.1.9
+        assert.equal(modes["/etc/kubernetes/bootstrap-kubelet.conf"], 0o600);
+        assert.equal(modes["/etc/kubernetes/pki/ca.crt"], 0o644); // 4.1.7
+        assert.ok(w1.files.every((f) => f.mode === 0o600 || f.path.endsWith(".crt")));
+        assert.deepEqual(parse((w1.files.find((f) => f.path === "/etc/kubernetes/kubelet-config.yaml")!.content as { text: string }).text), w1.kubeletConfig);
+    });
+
+    it("runs registry, containerd and kubelet in that order, each entered into the node's namespaces", () => {
+        assert.deepEqual(w1.processes.map((p) => p.name), ["registry", "containerd", "kubelet"]);
+        assert.deepEqual(w1.processes.map((p) => p.after), [[], ["registry"], ["containerd"]]);
+        const argv = nodeArgv(w1, w1.processes[2].argv);
+        assert.deepEqual(argv.slice(0, 4), ["/usr/bin/nsenter", `--net=/run/netns/${w1.netns}`, `--mount=${w1.mountNs}`, "--"]);
+        assert.ok(argv.includes(`--node-ip=${w1.nodeIp}`) && argv.includes("--hostname-override=worker-1"));
+        assert.ok(argv.includes("--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf"));
+        for (const p of w1.processes) assert.equal(p.health.kind === "command" || p.health.kind === "unix", true);
+        assert.equal(w1.server, `https://${w1.hostIp}:6443`);
+    });
+
+    it("refuses kubelet settings a local worker cannot honour, naming each", () => {
+        const cases: [Record<string, unknown>, RegExp][] = [
+            [{ containerRuntimeEndpoint: "unix:///run/crio/crio.sock" }, /controlPlane\.kubelet\.containerRuntimeEndpoint/],
+            [{ cgroupDriver: "systemd" }, /controlPlane\.kubelet\.cgroupDriver/],
+        ];
+        assert.equal(cases.length, 2);
+        for (const [kubelet, want] of cases) assert.throws(() => planWorkers(input({ settings: { controlPlane: { kubelet } as never } })), want);
+    });
+
+    it("refuses a Pod range too small for a /24 per worker", () => {
+        assert.throws(() => planWorkers(input({ count: 4, settings: { controlPlane: { network: { podCidr: "10.244.0.0/23" } } as never } })), /controlPlane\.network\.podCidr/);
+    });
+
+    it("names images by the toolchain's tag and pulls them only from the node's registry", () => {
+        const toml = renderContainerdConfig(toolchain, "cgroupfs");
+        assert.match(toml, /sandbox = "localhost\/hardened-cluster\/pause:0123456789ab"/);
+        assert.match(toml, /restrict_oom_score_adj = true/);
+        assert.match(toml, /BinaryName = "\/tc\/bin\/runc"/);
+        assert.match(toml, /bin_dirs = \["\/tc\/cni\/bin"\]/);
+        const cni = JSON.parse(renderCniConfig("10.244.3.0/24"));
+        assert.equal(cni.plugins[0].ipam.ranges[0][0].subnet, "10.244.3.0/24");
+        assert.equal(cni.plugins[0].ipMasq, false, "Pods' traffic is never masqueraded out of the node");
+    });
+});
