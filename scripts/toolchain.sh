@@ -101,8 +101,8 @@ cold_seconds() {
     haproxy) echo 6 ;;
     kms-plugin) echo 30 ;;
     aws-kms-plugin) echo 60 ;;
-    node-runtime) echo 300 ;;
-    node-images) echo 20 ;;
+    node-runtime) echo 255 ;;
+    node-images) echo 5 ;;
   esac
 }
 announced=0

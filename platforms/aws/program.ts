@@ -12,7 +12,7 @@ import { AwsCluster, AwsClusterArgs, planAwsCluster } from "./index";
 import { controlPlaneSoftware, workerSoftware } from "./node-software-plan";
 import { awsPosture } from "./posture";
 import { AwsProgramPlan } from "./program-plan";
-import { applyWorkerJoin } from "./worker-join";
+import { applyWorkerJoin } from "../worker-join";
 
 export type { AwsProgramInput, AwsProgramKeys } from "./program-plan";
 

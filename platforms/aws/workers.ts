@@ -6,8 +6,7 @@
 // apiserver can verify kubelets, and no long-lived join secret or per-node key ever passes through Pulumi.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import * as random from "@pulumi/random";
-import { configFile, fail, isPlainObject, key, kubeadmLayout, pkiFiles, pkiPair } from "../../components/common";
+import { fail, isPlainObject, key } from "../../components/common";
 import { fetchedBinaries, PublishedBinaries } from "./binaries";
 import { CONTAINERD_CONFIG_PATH, CONTAINERD_PACKAGE, withContainerd } from "./containerd";
 import { hardenedLaunchTemplate } from "./launch-template";
@@ -17,53 +16,17 @@ import { withKubeletSysctls } from "./sysctl";
 import type { UnitFile } from "./systemd";
 import { CloudConfigSpec, renderCloudConfig } from "./userdata";
 
+export {
+    BOOTSTRAP_KUBECONFIG_PATH, bootstrapKubeconfig, bootstrapTokenSecret, CLUSTER_CA_PATH, joinToken, joinTokenWindow, KUBELET_CONFIG_PATH, WORKER_BOOTSTRAP_GROUP,
+} from "../worker-join";
+export type { JoinToken } from "../worker-join";
+
 /** The worker unit the platform applies the kubelet's sysctls for (sysctl.ts). */
 export const KUBELET_UNIT = "kubelet";
-export const WORKER_BOOTSTRAP_GROUP = "system:bootstrappers:hardened-cluster:workers";
-export const BOOTSTRAP_KUBECONFIG_PATH = "/etc/kubernetes/bootstrap-kubelet.conf";
 export const BOOTSTRAP_KUBECONFIG_FILE_ID = "bootstrap-kubelet.conf";
-export const KUBELET_CONFIG_PATH = configFile(kubeadmLayout(), "kubeletConfig");
-export const CLUSTER_CA_PATH = pkiPair(kubeadmLayout(), pkiFiles.ca).cert;
 
-/**
- * Tokens are minted per window of `ttlHours`: a `pulumi up` in the same window keeps the token (no churn), one
- * in a later window mints a new one. A token expires at the end of the window after its own, so it is valid
- * for at least ttlHours and at most twice that after any `pulumi up`.
- */
-export function joinTokenWindow(nowMs: number, ttlHours: number): { window: number; expiration: string } {
-    const span = ttlHours * 3600_000;
-    const window = Math.floor(nowMs / span);
-    return { window, expiration: new Date((window + 2) * span).toISOString().replace(/\.\d{3}Z$/, "Z") };
-}
 
-/** The kube-system Secret the AWS program (`awsProgram`) applies through the k8s provider (kubernetes.io bootstrap token format). */
-export function bootstrapTokenSecret(id: string, secret: string, expiration: string, clusterName: string): Record<string, unknown> {
-    return {
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { name: `bootstrap-token-${id}`, namespace: "kube-system" },
-        type: "bootstrap.kubernetes.io/token",
-        stringData: {
-            description: `${clusterName} worker join token`,
-            "token-id": id,
-            "token-secret": secret,
-            expiration,
-            "usage-bootstrap-authentication": "true",
-            "auth-extra-groups": WORKER_BOOTSTRAP_GROUP,
-        },
-    };
-}
 
-export function bootstrapKubeconfig(server: string, caPem: string, token: string, clusterName: string): Record<string, unknown> {
-    return {
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [{ name: clusterName, cluster: { server, "certificate-authority-data": Buffer.from(caPem).toString("base64") } }],
-        users: [{ name: "kubelet-bootstrap", user: { token } }],
-        contexts: [{ name: "bootstrap", context: { cluster: clusterName, user: "kubelet-bootstrap" } }],
-        "current-context": "bootstrap",
-    };
-}
 
 /**
  * The worker kubelet must rotate its client certificate and bootstrap its serving certificate (nothing else
@@ -175,18 +138,4 @@ export class Workers extends pulumi.ComponentResource {
     }
 }
 
-export interface JoinToken {
-    id: pulumi.Output<string>;
-    secret: pulumi.Output<string>;
-    expiration: string;
-}
 
-export function joinToken(name: string, ttlHours: number, nowMs: number, opts: pulumi.CustomResourceOptions): JoinToken {
-    const { window, expiration } = joinTokenWindow(nowMs, ttlHours);
-    // Lower-case letters and digits only: the bootstrap token format is [a-z0-9]{6}.[a-z0-9]{16}.
-    const charset = { upper: false, special: false, lower: true, numeric: true };
-    const keepers = { window: String(window) };
-    const id = new random.RandomString(`${name}-id`, { length: 6, ...charset, keepers }, opts);
-    const secret = new random.RandomString(`${name}-secret`, { length: 16, ...charset, keepers }, opts);
-    return { id: id.result, secret: pulumi.secret(secret.result), expiration };
-}

@@ -19,7 +19,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { AdminBootstrap } from "./components/pki";
 import { ClusterBaseline } from "./components/cluster-baseline";
-import { applyWorkerJoin } from ${JSON.stringify(path.join(repoRoot, "platforms/aws/worker-join"))};
+import { applyWorkerJoin } from ${JSON.stringify(path.join(repoRoot, "platforms/worker-join"))};
 
 const c = new pulumi.Config();
 const bootstrap = new AdminBootstrap("aws-admin-bootstrap", { server: c.require("server"), caCertPem: c.require("caCertPem"), caKeyPem: c.requireSecret("caKeyPem") });

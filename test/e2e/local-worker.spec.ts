@@ -69,8 +69,17 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
             stack: ps.stackName, count: 1, runDir: path.join("/var/lib/hardened-cluster", ps.stackName), apiServerPort: ports.apiServer,
             settings: {}, keys: DEFAULT_CLUSTER_KEYS, toolchain: nodeToolchainAt(tc.bin), countKey: "local.workers",
         });
-        const res = await ps.stack.up({ onOutput: (o) => process.env.HC_E2E_VERBOSE && process.stdout.write(o) });
+        const t0 = Date.now();
+        // Each worker resource's creation time, as the engine prints it ("created (12s)").
+        const took: string[] = [];
+        const res = await ps.stack.up({
+            onOutput: (o) => {
+                if (process.env.HC_E2E_VERBOSE) process.stdout.write(o);
+                for (const m of o.matchAll(/(local-worker-1-\S+) created \(([\d.]+)s\)/g)) took.push(`${m[1].slice("local-worker-1-".length)} ${m[2]}s`);
+            },
+        });
         assert.equal(res.summary.result, "succeeded");
+        console.log(`      up with one worker: ${Math.round((Date.now() - t0) / 1000)} s (worker resources: ${took.join(", ")})`);
         admin = fromKubeconfig(res.outputs.kubeconfig.value);
     });
     after(async function () {
@@ -83,6 +92,8 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
             const n = r.status === 200 ? r.json() : undefined;
             return n?.status?.conditions?.find((c: any) => c.type === "Ready")?.status === "True" ? n : undefined;
         });
+        const ready = node.status.conditions.find((c: any) => c.type === "Ready");
+        console.log(`      worker-1: registered ${node.metadata.creationTimestamp}, Ready since ${ready.lastTransitionTime}`);
         assert.deepEqual(node.status.addresses.filter((a: any) => a.type === "InternalIP").map((a: any) => a.address), [worker.nodeIp]);
         assert.equal(node.status.nodeInfo.kubeletVersion, "v1.34.12");
         assert.equal(node.status.nodeInfo.containerRuntimeVersion, "containerd://2.4.2");

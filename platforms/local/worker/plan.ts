@@ -5,8 +5,9 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { ClusterKeys, ClusterSettings } from "../../../components/cluster";
-import { configFile, fail, key, kubeadmLayout, pkiFiles, pkiPair, toYaml } from "../../../components/common";
+import { configFile, fail, key, kubeadmLayout, toYaml } from "../../../components/common";
 import { NETWORK_DEFAULTS, renderControlPlane } from "../../../components/control-plane";
+import { BOOTSTRAP_KUBECONFIG_PATH, CLUSTER_CA_PATH, KUBELET_CONFIG_PATH } from "../../worker-join";
 import type { HealthCheck } from "../process";
 
 /** Where a worker's runtime finds its binaries and images (scripts/lib/toolchain-paths.sh). */
@@ -20,10 +21,7 @@ export interface NodeToolchain {
 
 export const NSENTER = "/usr/bin/nsenter";
 export const CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
-export const KUBELET_CONFIG_PATH = configFile(kubeadmLayout(), "kubeletConfig");
 export const KUBELET_KUBECONFIG_PATH = configFile(kubeadmLayout(), "kubelet");
-export const BOOTSTRAP_KUBECONFIG_PATH = "/etc/kubernetes/bootstrap-kubelet.conf";
-export const CLUSTER_CA_PATH = pkiPair(kubeadmLayout(), pkiFiles.ca).cert;
 /**
  * The kubelet's command line, one argument per line, in the node: what its supervisor starts it from, and so
  * what kube-bench's kubelet service file checks (4.1.1, 4.1.2) inspect, as the control plane's args files are.
