@@ -69,7 +69,7 @@ expected_version() {
     pulumi-resource-tls) echo "$PULUMI_TLS_VERSION" ;;
     pulumi-resource-random) echo "$PULUMI_RANDOM_VERSION" ;;
     pulumi-resource-kubernetes) echo "$PULUMI_KUBERNETES_VERSION" ;;
-    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl|kubelet) echo "v$KUBERNETES_VERSION" ;;
+    kube-apiserver|kube-controller-manager|kube-scheduler|kubectl|kubelet|kube-proxy) echo "v$KUBERNETES_VERSION" ;;
     etcd|etcdctl|etcdutl) echo "$ETCD_VERSION" ;;
     kube-bench) echo "$KUBE_BENCH_VERSION" ;;
     pulumi-language-yaml) echo "v$PULUMI_YAML_VERSION" ;;
@@ -228,8 +228,9 @@ kube_build() {
   done
 }
 build_kubernetes() { kube_build kube-apiserver kube-controller-manager kube-scheduler kubectl; }
-# The AWS workers' kubelet, which an AWS stack publishes to its bucket; its own step, so adding it rebuilt nothing else.
-build_kubelet() { kube_build kubelet; }
+# The node binaries: the kubelet (AWS stacks publish it to their bucket; local workers run it) and kube-proxy
+# (local workers). Their own step, so adding them rebuilt nothing else.
+build_kubelet() { kube_build kubelet kube-proxy; }
 
 build_pulumi() {
   need_shared "pulumi-language-nodejs-v$PULUMI_VERSION"
@@ -402,7 +403,7 @@ step tls build_tls pulumi-resource-tls
 step random build_random pulumi-resource-random
 step kubernetes-provider build_kubernetes_provider pulumi-resource-kubernetes
 step kubernetes build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubectl
-step kubelet build_kubelet kubelet
+step kubelet build_kubelet kubelet kube-proxy
 step kms-plugin build_kms_plugin hc-kms-plugin
 step aws-kms-plugin build_aws_kms_plugin hc-aws-kms-plugin
 step kube-bench build_kube_bench kube-bench

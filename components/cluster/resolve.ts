@@ -104,6 +104,8 @@ export function resolveCluster(settings: ClusterSettings, facts: PlatformFacts, 
         etcdMembers: facts.members.map((m) => ({ name: m.name, ipAddresses: [m.ip] })),
         // A balancer checks each apiserver's /readyz with a client identity of its own.
         ...(facts.balancer ? { apiServerHealthClient: true } : {}),
+        // Nodes that run kube-proxy as a process of their own give it a client identity.
+        ...(facts.nodeProxy ? { kubeProxyClient: true } : {}),
     };
     const domain = network.clusterDomain ?? s.pki?.clusterDomain;
     if (domain === undefined) delete pki.clusterDomain;
@@ -127,6 +129,7 @@ export const PLATFORM_PKI_FIELDS: Readonly<Record<string, string>> = {
     controlPlaneNodes: "the platform names its control-plane nodes and their addresses",
     etcdMembers: "the platform names its etcd members and their addresses",
     apiServerHealthClient: "the platform issues it when its apiservers sit behind a balancer",
+    kubeProxyClient: "the platform issues it when its nodes run kube-proxy",
 };
 
 function checkPkiShape(pki: ClusterSettings["pki"], k: string): void {

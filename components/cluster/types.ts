@@ -84,6 +84,8 @@ export interface PlatformFacts {
      * /readyz failing) before it stops serving, so the balancer takes it out first.
      */
     balancer?: { shutdownDelaySeconds: number };
+    /** The platform's nodes run kube-proxy as a process, which needs a client certificate (pki.kubeProxyClient). */
+    nodeProxy?: boolean;
     /** Encryption providers this platform accepts, the KMS plugin socket it runs, and its default settings. */
     encryption: { providers: readonly EncryptionProvider[]; kmsEndpoint?: string; defaults?: EncryptionOptions; why: string };
     /** Where a stack sets the platform's listen ports, if it can, for error messages. */

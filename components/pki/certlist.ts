@@ -68,6 +68,8 @@ export const COMMON_NAMES = {
     admin: "kubernetes-admin",
     superAdmin: "kubernetes-super-admin",
     apiserverHealthClient: "hardened-cluster:apiserver-health-check",
+    // Kubernetes' default RBAC binds this user to system:node-proxier.
+    kubeProxy: "system:kube-proxy",
 } as const;
 
 export const NODES_GROUP = "system:nodes";
@@ -85,6 +87,7 @@ export const CA_SPECS: readonly CaSpec[] = [
 export const certNames = {
     apiserver: (node: string) => `apiserver-${node}`,
     apiserverHealthClient: "apiserver-health-client",
+    kubeProxyClient: "kube-proxy-client",
     etcdServer: (member: string) => `etcd-server-${member}`,
     etcdPeer: (member: string) => `etcd-peer-${member}`,
     kubeletServing: (node: string) => `kubelet-serving-${node}`,
@@ -150,6 +153,9 @@ export function tableOf(o: ResolvedPkiOptions): CertSpec[] {
     // system:public-info-viewer role lets every authenticated user GET /readyz, /livez, /healthz and
     // /version. No group, so RBAC grants it nothing more; no file, the platform hands it to the balancer.
     if (o.apiServerHealthClient) rows.push(leaf(certNames.apiserverHealthClient, "kubernetes", COMMON_NAMES.apiserverHealthClient, [], CLIENT_USAGES));
+    // No group: the default binding of system:node-proxier to this user is all it gets. No file either: the
+    // platform writes the kubeconfig each node's kube-proxy reads.
+    if (o.kubeProxyClient) rows.push(leaf(certNames.kubeProxyClient, "kubernetes", COMMON_NAMES.kubeProxy, [], CLIENT_USAGES));
 
     for (const n of [...cp, ...o.workerNodes]) {
         rows.push(

@@ -292,6 +292,13 @@ export function apiServerHealthClientPair(pki: Pick<PkiMaterial, "certificates">
     return pair;
 }
 
+/** kube-proxy's client pair (PEM; the key is secret), issued when the platform set pki.kubeProxyClient. */
+export function kubeProxyClientPair(pki: Pick<PkiMaterial, "certificates">): IssuedCert {
+    const pair = pki.certificates[certNames.kubeProxyClient];
+    if (pair === undefined) throw new Error("pki: no kube-proxy client; set kubeProxyClient: true in the PKI options");
+    return pair;
+}
+
 export function keyArgs(algorithm: KeyAlgorithm): tls.PrivateKeyArgs {
     switch (algorithm) {
         case "ECDSA-P256":

@@ -58,6 +58,11 @@ export interface PkiOptions {
      */
     apiServerHealthClient?: boolean;
     /**
+     * Issue kube-proxy's client certificate (system:kube-proxy, which Kubernetes' default RBAC binds to
+     * system:node-proxier). Filled by the platform whose nodes run kube-proxy as a process; default false.
+     */
+    kubeProxyClient?: boolean;
+    /**
      * Where each trust domain's CA rotation stands: `{ generation, phase }`, one phase per `pulumi up` (see
      * ca-rotation.ts). Default: generation 1, steady, for every domain.
      */
@@ -93,6 +98,7 @@ export interface ResolvedPkiOptions {
     users: Required<PkiUser>[];
     breakGlass: boolean;
     apiServerHealthClient: boolean;
+    kubeProxyClient: boolean;
     /** Signer first. */
     serviceAccountKeys: string[];
     rotation: Record<CaName, CaRotation>;
@@ -115,6 +121,7 @@ const OPTION_KEYS = [
     "users",
     "breakGlass",
     "apiServerHealthClient",
+    "kubeProxyClient",
     "serviceAccountKeys",
     "rotation",
 ] as const;
@@ -171,6 +178,8 @@ export function resolvePkiOptions(options: PkiOptions, configKey = "pki"): Resol
     if (typeof breakGlass !== "boolean") fail(k("breakGlass"), breakGlass, "use true or false");
     const apiServerHealthClient = options.apiServerHealthClient ?? false;
     if (typeof apiServerHealthClient !== "boolean") fail(k("apiServerHealthClient"), apiServerHealthClient, "use true or false");
+    const kubeProxyClient = options.kubeProxyClient ?? false;
+    if (typeof kubeProxyClient !== "boolean") fail(k("kubeProxyClient"), kubeProxyClient, "use true or false");
 
     const saKeys = list(k("serviceAccountKeys"), options.serviceAccountKeys ?? [...PKI_DEFAULTS.serviceAccountKeys]);
     if (saKeys.length < 1 || saKeys.length > MAX_SERVICE_ACCOUNT_KEYS) {
@@ -194,6 +203,7 @@ export function resolvePkiOptions(options: PkiOptions, configKey = "pki"): Resol
         users,
         breakGlass,
         apiServerHealthClient,
+        kubeProxyClient,
         serviceAccountKeys: saKeys as string[],
         rotation: resolveCaRotation(options.rotation, k("rotation")),
     };

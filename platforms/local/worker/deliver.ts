@@ -7,7 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { toYaml } from "../../../components/common";
 import { KUBELET_SYSCTLS } from "../../../components/control-plane";
-import { ClusterPki } from "../../../components/pki";
+import { ClusterPki, kubeProxyClientPair, renderKubeconfig } from "../../../components/pki";
 import { applyWorkerJoin, bootstrapKubeconfig, bootstrapTokenSecret, joinToken } from "../../worker-join";
 import { balancerArgv } from "../balancer";
 import { LocalFileSet } from "../file-set";
@@ -47,13 +47,19 @@ function deliverWorker(prefix: string, plan: LocalStackPlan, w: LocalWorkerPlan,
     const root = "root:root";
     const sandbox = new NodeSandbox(`${prefix}-sandbox`, {
         netns: w.netns, root: w.root, vethHost: w.veth.host, vethNode: w.veth.node, hostIp: w.hostIp, nodeIp: w.nodeIp,
-        podCidr: w.podCidr, cgroupRoot: w.cgroupRoot, apiPort: plan.local.ports.apiServer, nodeDirs: [...NODE_DIRS],
+        podCidr: w.podCidr, serviceCidr: w.serviceCidr, cgroupRoot: w.cgroupRoot, apiPort: plan.local.ports.apiServer, nodeDirs: [...NODE_DIRS],
         sysctls: KUBELET_SYSCTLS.map(([k, v]) => `${k}=${v}`),
     }, child);
 
     const content = (c: WorkerContent): pulumi.Output<string> => {
         if ("text" in c) return pulumi.output(c.text);
         if ("clusterCa" in c) return pulumi.output(ctx.pki.cas.kubernetes.trustPem);
+        if ("kubeProxyKubeconfig" in c) {
+            const pair = kubeProxyClientPair(ctx.pki);
+            return pulumi.secret(pulumi.all([ctx.pki.cas.kubernetes.trustPem, pair.certPem, pair.keyPem]).apply(([ca, cert, key]) => toYaml(renderKubeconfig({
+                clusterName: plan.stack, server: w.server, caPem: ca, userName: "system:kube-proxy", clientCertPem: cert, clientKeyPem: key,
+            }))));
+        }
         return pulumi.secret(pulumi.all([ctx.pki.cas.kubernetes.trustPem, ctx.bearer])
             .apply(([ca, bearer]) => toYaml(bootstrapKubeconfig(w.server, ca, bearer, plan.stack))));
     };

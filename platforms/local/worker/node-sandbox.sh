@@ -10,7 +10,7 @@
 # Every step tolerates what a killed earlier run left, so `up` after a crash and `down` twice both work.
 set -euo pipefail
 : "${HC_NETNS:?}" "${HC_ROOT:?}" "${HC_VETH_HOST:?}" "${HC_VETH_NODE:?}" "${HC_HOST_IP:?}" "${HC_NODE_IP:?}" "${HC_POD_CIDR:?}"
-: "${HC_CGROUP_ROOT:?}" "${HC_API_PORT:?}" "${HC_NODE_DIRS:?}" "${HC_SYSCTLS:?}"
+: "${HC_SERVICE_CIDR:?}" "${HC_CGROUP_ROOT:?}" "${HC_API_PORT:?}" "${HC_NODE_DIRS:?}" "${HC_SYSCTLS:?}"
 chain="HC-${HC_VETH_HOST^^}"
 mnt=$HC_ROOT/mnt.ns
 
@@ -97,8 +97,13 @@ up() {
   ip -n "$HC_NETNS" link set lo up
   ip -n "$HC_NETNS" addr add "$HC_NODE_IP/30" dev "$HC_VETH_NODE"
   ip -n "$HC_NETNS" link set "$HC_VETH_NODE" up
-  # The node routes between its Pods and its link; it has no default route, so nothing else is reachable.
+  # The node routes between its Pods and its link; it has no default route, so nothing else is reachable. The
+  # Service range goes to this machine's end, which drops it: a node's own connection to a Service needs a route
+  # before kube-proxy's rules rewrite it to a Pod.
+  ip -n "$HC_NETNS" route add "$HC_SERVICE_CIDR" via "$HC_HOST_IP"
   ip netns exec "$HC_NETNS" sysctl -q -w net.ipv4.ip_forward=1 >/dev/null
+  # Pod-to-Service traffic between two Pods of one bridge must pass kube-proxy's rules both ways.
+  ip netns exec "$HC_NETNS" sysctl -q -w net.bridge.bridge-nf-call-iptables=1 >/dev/null
   ip route add "$HC_POD_CIDR" via "$HC_NODE_IP" dev "$HC_VETH_HOST"
   iptables -N "$chain"
   iptables -A "$chain" -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT

@@ -38,8 +38,12 @@ export const NODE_IMAGES = ["pause", "echo"] as const;
 /** Directories of the node that are its own: a directory under the node's root, mounted at the standard path. */
 export const NODE_DIRS = ["/etc/kubernetes", "/etc/containerd", "/etc/cni/net.d", "/var/lib/kubelet", "/var/lib/containerd", "/var/log/pods", "/var/log/containers", "/run/containerd"] as const;
 
-export type WorkerProcessName = "registry" | "containerd" | "kubelet";
-export type WorkerContent = { text: string } | { bootstrapKubeconfig: true } | { clusterCa: true };
+export type WorkerProcessName = "registry" | "containerd" | "kubelet" | "kube-proxy";
+export type WorkerContent = { text: string } | { bootstrapKubeconfig: true } | { kubeProxyKubeconfig: true } | { clusterCa: true };
+
+/** kube-proxy's kubeconfig (its own client certificate, system:kube-proxy) and its configuration file. */
+export const KUBE_PROXY_KUBECONFIG_PATH = "/etc/kubernetes/kube-proxy.conf";
+export const KUBE_PROXY_CONFIG_PATH = "/etc/kubernetes/kube-proxy-config.yaml";
 
 export interface WorkerFile {
     /** The path inside the node; on this machine it is under the node's root. */
@@ -71,6 +75,8 @@ export interface LocalWorkerPlan {
     nodeIp: string;
     /** The node's Pods' addresses: one /24 of the cluster's Pod CIDR per worker. */
     podCidr: string;
+    /** The cluster's Service range: routed to this machine's end of the link, where kube-proxy's rules catch it first. */
+    serviceCidr: string;
     cgroupRoot: string;
     /** The API server as the node reaches it: the relay on hostIp, same port. */
     server: string;
@@ -165,6 +171,8 @@ export function planWorkers(input: WorkerPlanInput): LocalWorkerPlan[] {
             { path: "/etc/containerd/config.toml", content: { text: renderContainerdConfig(toolchain, driver) }, mode: 0o600, readers: ["containerd"] },
             { path: `/etc/containerd/certs.d/${IMAGE_HOST}/hosts.toml`, content: { text: renderRegistryHosts() }, mode: 0o600, readers: ["containerd"] },
             { path: "/etc/cni/net.d/10-hardened-cluster.conflist", content: { text: renderCniConfig(ownPodCidr) }, mode: 0o600, readers: ["containerd"] },
+            { path: KUBE_PROXY_KUBECONFIG_PATH, content: { kubeProxyKubeconfig: true }, mode: 0o600, readers: ["kube-proxy"] },
+            { path: KUBE_PROXY_CONFIG_PATH, content: { text: toYaml(kubeProxyConfiguration(name, podCidr)) }, mode: 0o600, readers: ["kube-proxy"] },
         ];
         const processes: WorkerProcess[] = [
             {
@@ -181,16 +189,21 @@ export function planWorkers(input: WorkerPlanInput): LocalWorkerPlan[] {
                     `--bootstrap-kubeconfig=${BOOTSTRAP_KUBECONFIG_PATH}`, `--node-ip=${nodeIp}`, `--hostname-override=${name}`],
                 health: { kind: "unix", path: "" }, after: ["containerd"],
             },
+            {
+                name: "kube-proxy", binary: `${toolchain.bin}/kube-proxy`, argv: [`${toolchain.bin}/kube-proxy`, `--config=${KUBE_PROXY_CONFIG_PATH}`],
+                health: { kind: "unix", path: "" }, after: ["kubelet"],
+            },
         ];
         const worker: LocalWorkerPlan = {
             name, root, netns: `hc-${tag}-${name}`, mountNs: path.join(root, "mnt.ns"),
             veth: { host: `hc${tag}h${i + 1}`, node: `hc${tag}n${i + 1}` },
-            hostIp, nodeIp, podCidr: ownPodCidr, cgroupRoot, server: `https://${hostIp}:${input.apiServerPort}`, files, processes, kubeletConfig,
+            hostIp, nodeIp, podCidr: ownPodCidr, serviceCidr: cp.network?.serviceCidr ?? NETWORK_DEFAULTS.serviceCidr, cgroupRoot, server: `https://${hostIp}:${input.apiServerPort}`, files, processes, kubeletConfig,
         };
         // Health checks run on this machine: they enter the node's namespaces to probe what listens on its loopback.
         for (const p of worker.processes) {
             if (p.name === "registry") p.health = probe(worker, toolchain, `http://${REGISTRY_ADDRESS}/v2/`);
             if (p.name === "kubelet") p.health = probe(worker, toolchain, "http://127.0.0.1:10248/healthz");
+            if (p.name === "kube-proxy") p.health = probe(worker, toolchain, `http://${KUBE_PROXY_HEALTHZ}/livez`);
         }
         return worker;
     });
@@ -207,10 +220,32 @@ function probe(w: LocalWorkerPlan, toolchain: NodeToolchain, url: string): Healt
     return { kind: "command", argv: nodeArgv(w, [`${toolchain.bin}/hc-registry`, `-probe=${url}`]) };
 }
 
+const KUBE_PROXY_HEALTHZ = "127.0.0.1:10256";
+
+/**
+ * kube-proxy in iptables mode, in the node's network namespace. Its metrics and health endpoints stay on the
+ * node's loopback (CIS 4.3.1), and it leaves the conntrack table's size and timeouts alone: they are this
+ * machine's, not the node's.
+ */
+export function kubeProxyConfiguration(node: string, clusterCidr: string): Record<string, unknown> {
+    return {
+        apiVersion: "kubeproxy.config.k8s.io/v1alpha1",
+        kind: "KubeProxyConfiguration",
+        clientConnection: { kubeconfig: KUBE_PROXY_KUBECONFIG_PATH },
+        mode: "iptables",
+        clusterCIDR: clusterCidr,
+        hostnameOverride: node,
+        metricsBindAddress: "127.0.0.1:10249",
+        healthzBindAddress: KUBE_PROXY_HEALTHZ,
+        conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: "0s", tcpCloseWaitTimeout: "0s" },
+    };
+}
+
 /** kube-bench's stock config with the node's kubelet "service file" being the file its command line is in. */
 export function kubeBenchNodeConfig(stock: Record<string, unknown>): Record<string, unknown> {
     const node = { ...(stock.node as Record<string, unknown>) };
     node.kubelet = { ...(node.kubelet as Record<string, unknown>), svc: [KUBELET_ARGS_PATH], defaultsvc: KUBELET_ARGS_PATH };
+    node.proxy = { ...(node.proxy as Record<string, unknown>), kubeconfig: [KUBE_PROXY_KUBECONFIG_PATH], defaultkubeconfig: KUBE_PROXY_KUBECONFIG_PATH, confs: [KUBE_PROXY_CONFIG_PATH], defaultconf: KUBE_PROXY_CONFIG_PATH };
     return { ...stock, node };
 }
 
@@ -272,7 +307,7 @@ export function workerSources(plan: { workers: LocalWorkerPlan[]; nodeToolchain:
     const t = plan.nodeToolchain;
     return [
         NSENTER,
-        ...["containerd", "containerd-shim-runc-v2", "runc", "kubelet", "hc-registry", "haproxy"].map((b) => path.join(t.bin, b)),
+        ...["containerd", "containerd-shim-runc-v2", "runc", "kubelet", "kube-proxy", "hc-registry", "haproxy"].map((b) => path.join(t.bin, b)),
         ...["bridge", "host-local", "loopback", "portmap"].map((b) => path.join(t.cniBin, b)),
         ...NODE_IMAGES.map((n) => path.join(t.images, `${n}.tar`)),
     ];

@@ -5,7 +5,8 @@ import { strict as assert } from "node:assert";
 import { parse } from "yaml";
 import { DEFAULT_CLUSTER_KEYS } from "../../../components/cluster";
 import { resolveLocal } from "../../../platforms/local/options";
-import { localFacts } from "../../../platforms/local/plan";
+import { tableOf } from "../../../components/pki";
+import { localFacts, planLocalStack } from "../../../platforms/local/plan";
 import { nodeArgv, planWorkers, renderCniConfig, renderContainerdConfig, stackTag, workerLink, WorkerPlanInput } from "../../../platforms/local/worker/plan";
 
 const toolchain = { bin: "/tc/bin", cniBin: "/tc/cni/bin", images: "/tc/images", imageTag: "0123456789ab" };
@@ -77,19 +78,30 @@ describe("local workers: the node plan", () => {
         assert.equal(modes["/etc/kubernetes/kubelet-config.yaml"], 0o600); // 4.1.9
         assert.equal(modes["/etc/kubernetes/bootstrap-kubelet.conf"], 0o600);
         assert.equal(modes["/etc/kubernetes/pki/ca.crt"], 0o644); // 4.1.7
+        assert.equal(modes["/etc/kubernetes/kube-proxy.conf"], 0o600); // 4.1.3
         assert.ok(w1.files.every((f) => f.mode === 0o600 || f.path.endsWith(".crt")));
         assert.deepEqual(parse((w1.files.find((f) => f.path === "/etc/kubernetes/kubelet-config.yaml")!.content as { text: string }).text), w1.kubeletConfig);
     });
 
-    it("runs registry, containerd and kubelet in that order, each entered into the node's namespaces", () => {
-        assert.deepEqual(w1.processes.map((p) => p.name), ["registry", "containerd", "kubelet"]);
-        assert.deepEqual(w1.processes.map((p) => p.after), [[], ["registry"], ["containerd"]]);
+    it("runs registry, containerd, kubelet and kube-proxy in that order, each entered into the node's namespaces", () => {
+        assert.deepEqual(w1.processes.map((p) => p.name), ["registry", "containerd", "kubelet", "kube-proxy"]);
+        assert.deepEqual(w1.processes.map((p) => p.after), [[], ["registry"], ["containerd"], ["kubelet"]]);
         const argv = nodeArgv(w1, w1.processes[2].argv);
         assert.deepEqual(argv.slice(0, 4), ["/usr/bin/nsenter", `--net=/run/netns/${w1.netns}`, `--mount=${w1.mountNs}`, "--"]);
         assert.ok(argv.includes(`--node-ip=${w1.nodeIp}`) && argv.includes("--hostname-override=worker-1"));
         assert.ok(argv.includes("--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf"));
         for (const p of w1.processes) assert.equal(p.health.kind === "command" || p.health.kind === "unix", true);
         assert.equal(w1.server, `https://${w1.hostIp}:6443`);
+    });
+
+    it("binds kube-proxy's metrics and health endpoints to the node's loopback (CIS 4.3.1) and leaves conntrack sizing alone", () => {
+        const cfg = parse((w1.files.find((f) => f.path === "/etc/kubernetes/kube-proxy-config.yaml")!.content as { text: string }).text);
+        assert.equal(cfg.metricsBindAddress, "127.0.0.1:10249");
+        assert.match(cfg.healthzBindAddress, /^127\.0\.0\.1:/);
+        assert.equal(cfg.clientConnection.kubeconfig, "/etc/kubernetes/kube-proxy.conf");
+        assert.equal(cfg.hostnameOverride, "worker-1");
+        assert.equal(cfg.clusterCIDR, "10.244.0.0/16");
+        assert.equal(cfg.conntrack.maxPerCore, 0);
     });
 
     it("refuses kubelet settings a local worker cannot honour, naming each", () => {
@@ -114,5 +126,23 @@ describe("local workers: the node plan", () => {
         const cni = JSON.parse(renderCniConfig("10.244.3.0/24"));
         assert.equal(cni.plugins[0].ipam.ranges[0][0].subnet, "10.244.3.0/24");
         assert.equal(cni.plugins[0].ipMasq, false, "Pods' traffic is never masqueraded out of the node");
+    });
+});
+
+describe("local workers: kube-proxy's identity", () => {
+    it("is issued only when the stack has workers: CN system:kube-proxy, no group, cluster CA", () => {
+        const withWorkers = planLocalStack({ stack: "dev", local: { layout: "system", workers: 1 }, toolchainBin: "/tc/bin", isRoot: true, liveChecks: false });
+        const row = tableOf(withWorkers.cluster.resolved.pkiResolved).find((r) => r.name === "kube-proxy-client");
+        assert.ok(row, "no kube-proxy row");
+        assert.equal(row.commonName, "system:kube-proxy");
+        assert.deepEqual(row.organizations, []);
+        assert.equal(row.ca, "kubernetes");
+        assert.deepEqual(row.usages, ["digital_signature", "key_encipherment", "client_auth"]);
+        const none = planLocalStack({ stack: "dev", local: { layout: "system" }, toolchainBin: "/tc/bin", isRoot: true, liveChecks: false });
+        assert.equal(tableOf(none.cluster.resolved.pkiResolved).some((r) => r.name === "kube-proxy-client"), false);
+    });
+    it("is the platform's to issue: a stack that sets pki.kubeProxyClient is refused, naming the key", () => {
+        assert.throws(() => planLocalStack({ stack: "dev", local: { layout: "system" }, settings: { pki: { kubeProxyClient: true } as never }, toolchainBin: "/tc/bin", isRoot: true, liveChecks: false }),
+            /pki\.kubeProxyClient/);
     });
 });
