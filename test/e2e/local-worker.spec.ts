@@ -210,6 +210,16 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         assert.match(workers.networkPolicyEnforcement, /^none/);
     });
 
+    it("a second up with nothing changed changes nothing, and the node keeps its Pods", async function () {
+        const before = (await request(admin, "GET", "/api/v1/namespaces/team-a/pods/echo")).json();
+        const res = await ps.stack.up();
+        const changes = Object.entries(res.summary.resourceChanges ?? {}).filter(([op]) => op !== "same");
+        assert.deepEqual(changes, []);
+        const after = (await request(admin, "GET", "/api/v1/namespaces/team-a/pods/echo")).json();
+        assert.equal(after.metadata.uid, before.metadata.uid);
+        assert.equal(after.status.containerStatuses[0].restartCount, before.status.containerStatuses[0].restartCount);
+    });
+
     it("destroy leaves no process, namespace, mount, cgroup, interface or firewall chain of the node", async function () {
         const res = await ps.stack.destroy();
         assert.equal(res.summary.result, "succeeded");
