@@ -156,7 +156,7 @@ function nodeOptions(cp: StackControlPlaneOptions | undefined, audit: AuditLogOp
             ...(facts.network ?? {}),
             ...(member.network ?? {}),
             ...(facts.balancer ? { apiServerShutdownDelaySeconds: facts.balancer.shutdownDelaySeconds } : {}),
-            advertiseAddress: member.ip,
+            advertiseAddress: member.advertiseAddress ?? member.ip,
             etcdMembers: facts.members.map((m) => ({ name: m.name, ip: m.ip })),
         },
     };

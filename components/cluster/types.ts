@@ -54,6 +54,11 @@ export interface ClusterMember {
     etcdOwnPkiDir?: string;
     /** Listeners that must differ per node when nodes share one machine's loopback. */
     network?: Partial<Pick<NetworkOptions, "apiServerBindAddress" | "controllerManagerPort" | "schedulerPort">>;
+    /**
+     * The address this node's API server publishes as the `kubernetes` Service's endpoint, when Pods reach it
+     * at another address than `ip` (default `ip`; the API server refuses to publish a loopback one).
+     */
+    advertiseAddress?: string;
 }
 
 /** What the platform decides and the plan takes as given. */

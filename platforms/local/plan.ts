@@ -76,6 +76,9 @@ export function localFacts(local: ResolvedLocal, toolchainBin: string, localKey 
         etcdOwnPkiDir: local.etcdServerPkiDir,
         members: local.nodes.map((n) => ({
             name: n.name, ip: n.ip,
+            // Pods reach the API server at the relay on the first worker's link (single topology): that is the
+            // `kubernetes` Service's endpoint. The ha topology keeps its loopback addresses (no endpoint).
+            ...(!ha && local.workerHostIps.length > 0 ? { advertiseAddress: local.workerHostIps[0] } : {}),
             ...(ha ? {
                 layout: n.layout, etcdOwnPkiDir: n.etcdServerPkiDir,
                 network: { apiServerBindAddress: n.ip, controllerManagerPort: n.ports.controllerManager, schedulerPort: n.ports.scheduler },

@@ -139,9 +139,12 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
     function prepareNode(node: string, cc: CloudConfig): string {
         const root = path.join(tmp, "nodes", node);
         fs.mkdirSync(root, { recursive: true, mode: 0o700 });
-        let passwd = fs.readFileSync("/etc/passwd", "utf8");
-        let group = fs.readFileSync("/etc/group", "utf8");
         const users = (cc.users ?? []).filter((u): u is { name: string } => typeof u === "object");
+        // The node's own users replace any of the same name this machine has (a local stack's etcd user, say).
+        const own = (line: string) => users.some((u) => line.startsWith(`${u.name}:`));
+        const keep = (file: string) => fs.readFileSync(file, "utf8").split("\n").filter((l) => l && !own(l)).join("\n") + "\n";
+        let passwd = keep("/etc/passwd");
+        let group = keep("/etc/group");
         users.forEach((u, i) => {
             const id = FIRST_SYSTEM_UID + i;
             passwd += `${u.name}:x:${id}:${id}::/nonexistent:/sbin/nologin\n`;

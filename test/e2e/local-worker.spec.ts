@@ -51,8 +51,9 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
     let destroyed = false;
 
     /** Runs a Pod on the worker that fetches `url` once, and returns what it printed (read from its log on the node). */
-    const tryPod = async (name: string, url: string) => {
-        const pod = restrictedPod(name, `localhost/hardened-cluster/echo:${imageTag}`, { args: ["-get", url, "-timeout", "4s"] }, { restartPolicy: "Never", automountServiceAccountToken: false });
+    const tryPod = async (name: string, url: string, more: { args?: string[]; token?: boolean } = {}) => {
+        const args = ["-get", url, "-timeout", "4s", ...(more.args ?? [])];
+        const pod = restrictedPod(name, `localhost/hardened-cluster/echo:${imageTag}`, { args }, { restartPolicy: "Never", automountServiceAccountToken: more.token ?? false });
         const r = await request(admin, "POST", "/api/v1/namespaces/team-a/pods", pod);
         assert.equal(r.status, 201, r.body);
         const done = await until(`${name} finished`, 120, async () => {
@@ -163,6 +164,16 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         const cert = new X509Certificate(Buffer.from(parse(kubeconfig).users[0].user["client-certificate-data"], "base64"));
         assert.match(cert.subject, /CN=system:kube-proxy/);
         assert.doesNotMatch(cert.subject, /O=/, "kube-proxy's certificate carries no group");
+    });
+
+    it("lets a Pod reach the API server through the `kubernetes` Service, as its service account", async function () {
+        const eps = (await request(admin, "GET", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dkubernetes")).json();
+        assert.deepEqual(eps.items.flatMap((e: any) => e.endpoints.flatMap((x: any) => x.addresses)), [worker.apiAddress]);
+        const ip = (await request(admin, "GET", "/api/v1/namespaces/default/services/kubernetes")).json().spec.clusterIP;
+        const sa = "/var/run/secrets/kubernetes.io/serviceaccount";
+        const out = await tryPod("probe-api", `https://${ip}/api`, { args: ["-ca", `${sa}/ca.crt`, "-token-file", `${sa}/token`], token: true });
+        assert.match(out, /status: 200/, out);
+        assert.match(out, /"kind":"APIVersions"/, out);
     });
 
     it("refuses a Pod that runs as root in the tenant namespace", async function () {

@@ -47,7 +47,7 @@ function deliverWorker(prefix: string, plan: LocalStackPlan, w: LocalWorkerPlan,
     const root = "root:root";
     const sandbox = new NodeSandbox(`${prefix}-sandbox`, {
         netns: w.netns, root: w.root, vethHost: w.veth.host, vethNode: w.veth.node, hostIp: w.hostIp, nodeIp: w.nodeIp,
-        podCidr: w.podCidr, serviceCidr: w.serviceCidr, cgroupRoot: w.cgroupRoot, apiPort: plan.local.ports.apiServer, nodeDirs: [...NODE_DIRS],
+        podCidr: w.podCidr, serviceCidr: w.serviceCidr, cgroupRoot: w.cgroupRoot, apiPort: plan.local.ports.apiServer, apiAddress: w.apiAddress, nodeDirs: [...NODE_DIRS],
         sysctls: KUBELET_SYSCTLS.map(([k, v]) => `${k}=${v}`),
     }, child);
 

@@ -2,7 +2,8 @@
 # A local worker node's sandbox, as root: `up` makes it, `down` removes it and everything the node left.
 #   network:  namespace $HC_NETNS, joined to this machine by veth $HC_VETH_HOST ($HC_HOST_IP/30) <->
 #             $HC_VETH_NODE ($HC_NODE_IP/30); this machine routes only the node's Pod range to it, accepts only the
-#             API relay's port from it and forwards nothing from it, so no Pod packet leaves this machine.
+#             API relays' port from it ($HC_HOST_IP, and $HC_API_ADDRESS, the first worker's relay, which the
+#             `kubernetes` Service points at) and forwards nothing from it, so no Pod packet leaves this machine.
 #   mounts:   a mount namespace kept by $HC_ROOT/mnt.ns in which each of the node's own directories
 #             ($HC_ROOT/<path>) sits at its standard path, and /run is the node's own tmpfs.
 #   cgroups:  $HC_CGROUP_ROOT in every hierarchy (the kubelet's cgroupRoot).
@@ -10,7 +11,7 @@
 # Every step tolerates what a killed earlier run left, so `up` after a crash and `down` twice both work.
 set -euo pipefail
 : "${HC_NETNS:?}" "${HC_ROOT:?}" "${HC_VETH_HOST:?}" "${HC_VETH_NODE:?}" "${HC_HOST_IP:?}" "${HC_NODE_IP:?}" "${HC_POD_CIDR:?}"
-: "${HC_SERVICE_CIDR:?}" "${HC_CGROUP_ROOT:?}" "${HC_API_PORT:?}" "${HC_NODE_DIRS:?}" "${HC_SYSCTLS:?}"
+: "${HC_SERVICE_CIDR:?}" "${HC_CGROUP_ROOT:?}" "${HC_API_PORT:?}" "${HC_API_ADDRESS:?}" "${HC_NODE_DIRS:?}" "${HC_SYSCTLS:?}"
 chain="HC-${HC_VETH_HOST^^}"
 mnt=$HC_ROOT/mnt.ns
 
@@ -101,6 +102,8 @@ up() {
   # Service range goes to this machine's end, which drops it: a node's own connection to a Service needs a route
   # before kube-proxy's rules rewrite it to a Pod.
   ip -n "$HC_NETNS" route add "$HC_SERVICE_CIDR" via "$HC_HOST_IP"
+  # The `kubernetes` Service's endpoint is the first worker's relay; another node reaches it through its own link.
+  if [ "$HC_API_ADDRESS" != "$HC_HOST_IP" ]; then ip -n "$HC_NETNS" route add "$HC_API_ADDRESS/32" via "$HC_HOST_IP"; fi
   ip netns exec "$HC_NETNS" sysctl -q -w net.ipv4.ip_forward=1 >/dev/null
   # Pod-to-Service traffic between two Pods of one bridge must pass kube-proxy's rules both ways.
   ip netns exec "$HC_NETNS" sysctl -q -w net.bridge.bridge-nf-call-iptables=1 >/dev/null
@@ -108,6 +111,7 @@ up() {
   iptables -N "$chain"
   iptables -A "$chain" -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
   iptables -A "$chain" -p tcp -d "$HC_HOST_IP" --dport "$HC_API_PORT" -j ACCEPT
+  iptables -A "$chain" -p tcp -d "$HC_API_ADDRESS" --dport "$HC_API_PORT" -j ACCEPT
   iptables -A "$chain" -j DROP
   iptables -I INPUT -i "$HC_VETH_HOST" -j "$chain"
   iptables -I FORWARD -i "$HC_VETH_HOST" -j DROP

@@ -80,6 +80,8 @@ export interface LocalWorkerPlan {
     cgroupRoot: string;
     /** The API server as the node reaches it: the relay on hostIp, same port. */
     server: string;
+    /** The `kubernetes` Service's endpoint address: the first worker's relay, which every node's Pods may reach. */
+    apiAddress: string;
     files: WorkerFile[];
     processes: WorkerProcess[];
     kubeletConfig: Record<string, unknown>;
@@ -197,7 +199,7 @@ export function planWorkers(input: WorkerPlanInput): LocalWorkerPlan[] {
         const worker: LocalWorkerPlan = {
             name, root, netns: `hc-${tag}-${name}`, mountNs: path.join(root, "mnt.ns"),
             veth: { host: `hc${tag}h${i + 1}`, node: `hc${tag}n${i + 1}` },
-            hostIp, nodeIp, podCidr: ownPodCidr, serviceCidr: cp.network?.serviceCidr ?? NETWORK_DEFAULTS.serviceCidr, cgroupRoot, server: `https://${hostIp}:${input.apiServerPort}`, files, processes, kubeletConfig,
+            hostIp, nodeIp, podCidr: ownPodCidr, serviceCidr: cp.network?.serviceCidr ?? NETWORK_DEFAULTS.serviceCidr, cgroupRoot, server: `https://${hostIp}:${input.apiServerPort}`, apiAddress: workerLink(input.stack, 0).hostIp, files, processes, kubeletConfig,
         };
         // Health checks run on this machine: they enter the node's namespaces to probe what listens on its loopback.
         for (const p of worker.processes) {

@@ -17,6 +17,7 @@ export interface NodeSandboxSpec {
     serviceCidr: string;
     cgroupRoot: string;
     apiPort: number;
+    apiAddress: string;
     nodeDirs: string[];
     /** key=value pairs the kubelet requires. */
     sysctls: string[];
@@ -50,7 +51,7 @@ const sandboxProvider: SandboxProvider = {
             PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
             HC_NETNS: spec.netns, HC_ROOT: spec.root, HC_VETH_HOST: spec.vethHost, HC_VETH_NODE: spec.vethNode,
             HC_HOST_IP: spec.hostIp, HC_NODE_IP: spec.nodeIp, HC_POD_CIDR: spec.podCidr, HC_SERVICE_CIDR: spec.serviceCidr, HC_CGROUP_ROOT: spec.cgroupRoot,
-            HC_API_PORT: String(spec.apiPort), HC_NODE_DIRS: spec.nodeDirs.join(" "), HC_SYSCTLS: spec.sysctls.join(" "),
+            HC_API_PORT: String(spec.apiPort), HC_API_ADDRESS: spec.apiAddress, HC_NODE_DIRS: spec.nodeDirs.join(" "), HC_SYSCTLS: spec.sysctls.join(" "),
         };
         const res = cp.spawnSync("bash", [sandboxProvider.script, verb], { env, encoding: "utf8", timeout: 120_000 });
         if (res.status !== 0) throw new Error(`worker node ${spec.netns}: sandbox ${verb} failed: ${(res.stderr || String(res.error ?? "")).trim().slice(-2000)}`);

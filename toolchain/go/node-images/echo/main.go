@@ -1,14 +1,18 @@
 // A workload for the node tests: answers every HTTP request with its Pod's name, and with -get URL fetches
-// one URL and prints the status or the error (how a test makes a Pod try a connection).
+// one URL and prints the status or the error (how a test makes a Pod try a connection); -ca and -token-file
+// make that request as the Pod's service account, trusting the cluster's CA.
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -17,11 +21,36 @@ func main() {
 	get := flag.String("get", "", "fetch this URL once, print the outcome and exit")
 	resolve := flag.String("resolve", "", "look this name up once, print the addresses and exit")
 	timeout := flag.Duration("timeout", 3*time.Second, "timeout of -get and -resolve")
+	caFile := flag.String("ca", "", "with -get: trust only this CA bundle")
+	tokenFile := flag.String("token-file", "", "with -get: send this file's content as a bearer token")
 	flag.Parse()
 	switch {
 	case *get != "":
 		c := http.Client{Timeout: *timeout}
-		r, err := c.Get(*get)
+		req, err := http.NewRequest(http.MethodGet, *get, nil)
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(2)
+		}
+		if *caFile != "" {
+			pem, err := os.ReadFile(*caFile)
+			if err != nil {
+				fmt.Println("error:", err)
+				os.Exit(2)
+			}
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(pem)
+			c.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+		}
+		if *tokenFile != "" {
+			token, err := os.ReadFile(*tokenFile)
+			if err != nil {
+				fmt.Println("error:", err)
+				os.Exit(2)
+			}
+			req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+		}
+		r, err := c.Do(req)
 		if err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
