@@ -18,7 +18,7 @@ export const local: ConfigEntry<LocalOptions> = {
         purgeOnDestroy: "Destroy also deletes etcd's data and the audit logs (default false: both survive a destroy).",
         topology: '"single" (default: one node on 127.0.0.1) or "ha": two control-plane nodes and an etcd-only member on 127.0.0.11-13 (three etcd members, two apiservers) behind haproxy on 127.0.0.1; the second node\'s controller-manager and scheduler use the next port up.',
         kmsKeyIds: 'Key-encryption key ids of the local KMS v2 plugin (hc-kms-plugin), oldest first, the last one current (default ["kek1"]). It runs only when an encryption key has provider "kms" (its endpoint is then the plugin\'s socket); appending an id rotates the KEK without a restart, and that up rewrites every value under it.',
-        workers: "Worker nodes, 0 (default) to 4; root and the system layout only. Each is a kubelet and kube-proxy with containerd and runc from the toolchain in network and mount namespaces of its own, joining with a bootstrap token, with its images served by the node's own registry. No NetworkPolicy enforcer runs on them yet (the posture says so).",
+        workers: "Worker nodes, 0 (default) or 1 (Pods on two local nodes cannot reach each other yet); root and the system layout only. Each is a kubelet and kube-proxy with containerd and runc from the toolchain in network and mount namespaces of its own, joining with a bootstrap token, with its images served by the node's own registry. No NetworkPolicy enforcer runs on them yet (the posture says so).",
     },
     // Resolved once, with the stack's other settings, by the local platform (planLocalStack).
     validate: (value, ctx) => objectValue(ctx.key, value) as LocalOptions,

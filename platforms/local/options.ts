@@ -50,8 +50,8 @@ export interface LocalOptions {
      */
     kmsKeyIds?: string[];
     /**
-     * Worker nodes (default 0, at most 4): each a kubelet with containerd and runc in network and mount
-     * namespaces of its own on this machine, joining with a bootstrap token. Needs root.
+     * Worker nodes (default 0, at most 1 for now): a kubelet and kube-proxy with containerd and runc in network
+     * and mount namespaces of their own on this machine, joining with a bootstrap token. Needs root.
      */
     workers?: number;
 }
@@ -97,7 +97,8 @@ export interface ResolvedLocal {
 }
 
 const KNOWN = ["layout", "stateDir", "ports", "etcdUser", "purgeOnDestroy", "topology", "kmsKeyIds", "workers"];
-export const WORKERS_MAX = 4;
+/** One for now: Pods on two nodes would need this machine to forward between their links, which it does not yet. */
+export const WORKERS_MAX = 1;
 
 /** The "ha" topology's nodes: two control-plane nodes and an etcd-only third member. */
 export const HA_NODES = [
@@ -149,7 +150,10 @@ export function resolveLocal(options: LocalOptions | undefined, stack: string, c
     const topology = oneOf(key(configKey, "topology"), o.topology ?? "single", TOPOLOGIES);
     const kmsKeyIds = resolveKmsKeyIds(key(configKey, "kmsKeyIds"), o.kmsKeyIds);
     const workers = o.workers ?? 0;
-    if (!Number.isInteger(workers) || workers < 0 || workers > WORKERS_MAX) fail(key(configKey, "workers"), workers, `use a whole number from 0 to ${WORKERS_MAX}`);
+    if (!Number.isInteger(workers) || workers < 0) fail(key(configKey, "workers"), workers, `use a whole number from 0 to ${WORKERS_MAX}`);
+    if (workers > WORKERS_MAX) {
+        fail(key(configKey, "workers"), workers, `at most ${WORKERS_MAX} for now: Pods on different local nodes cannot reach each other yet (this machine forwards nothing between node links)`);
+    }
     if (workers > 0 && layoutKind !== "system") {
         fail(key(configKey, "workers"), workers, "a worker node needs root (network and mount namespaces, cgroups, the kubelet's sysctls) and the system layout; run as root, or set it to 0 for a control plane alone");
     }

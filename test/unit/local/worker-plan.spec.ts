@@ -16,6 +16,10 @@ const input = (over: Partial<WorkerPlanInput> = {}): WorkerPlanInput => ({
 });
 
 describe("local workers: the local.workers setting", () => {
+    it("refuses a second worker, saying why", () => {
+        assert.throws(() => resolveLocal({ layout: "system", workers: 2 }, "dev", "local", true),
+            (e: Error) => /local\.workers/.test(e.message) && /at most 1/.test(e.message) && /cannot reach each other/.test(e.message));
+    });
     for (const bad of [-1, 5, 1.5, "1"]) {
         it(`refuses local.workers ${JSON.stringify(bad)}, naming the key`, () => {
             assert.throws(() => resolveLocal({ layout: "system", workers: bad as number }, "dev", "local", true), /local\.workers/);
@@ -31,9 +35,10 @@ describe("local workers: the local.workers setting", () => {
         assert.deepEqual(planWorkers(input({ count: 0 })), []);
     });
     it("puts this machine's end of each worker's link in the API server certificate's addresses", () => {
-        const l = resolveLocal({ layout: "system", workers: 2 }, "dev", "local", true);
+        const l = resolveLocal({ layout: "system", workers: 1 }, "dev", "local", true);
         const facts = localFacts(l, "/tc/bin");
-        assert.deepEqual(facts.endpoint.ipAddresses, ["127.0.0.1", workerLink("dev", 0).hostIp, workerLink("dev", 1).hostIp]);
+        assert.deepEqual(facts.endpoint.ipAddresses, ["127.0.0.1", workerLink("dev", 0).hostIp]);
+        assert.equal(facts.members[0].advertiseAddress, workerLink("dev", 0).hostIp, "the kubernetes Service points at the relay");
     });
 });
 
