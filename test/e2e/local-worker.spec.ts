@@ -12,6 +12,7 @@ import { parse } from "yaml";
 import { KUBE_BENCH_NODE_CONFIG_PATH, planWorkers, LocalWorkerPlan, NODE_DIRS } from "../../platforms/local/worker/plan";
 import { nodeToolchainAt } from "../../platforms/local/plan";
 import { DEFAULT_CLUSTER_KEYS } from "../../components/cluster";
+import { KUBELET_SYSCTLS } from "../../components/control-plane";
 import { Credential, fromKubeconfig, request, restrictedPod } from "./kube";
 import { programStack, ProgramStack, toolchain } from "./harness";
 import { runKubeBench } from "./kube-bench-run";
@@ -49,6 +50,9 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
     let worker: LocalWorkerPlan;
     let imageTag: string;
     let destroyed = false;
+    /** This machine's values of the kubelet's sysctls before the node existed: destroy must put them back. */
+    let sysctlsBefore: string[] = [];
+    const sysctls = () => KUBELET_SYSCTLS.map(([k]) => `${k}=${execFileSync("sysctl", ["-n", k], { encoding: "utf8" }).trim()}`);
 
     /** Runs a Pod on the worker that fetches `url` once, and returns what it printed (read from its log on the node). */
     const tryPod = async (name: string, url: string, more: { args?: string[]; token?: boolean } = {}) => {
@@ -83,6 +87,7 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
             stack: ps.stackName, count: 1, runDir: path.join("/var/lib/hardened-cluster", ps.stackName), apiServerPort: ports.apiServer,
             settings: {}, keys: DEFAULT_CLUSTER_KEYS, toolchain: nodeToolchainAt(tc.bin), countKey: "local.workers",
         });
+        sysctlsBefore = sysctls();
         const t0 = Date.now();
         // Each worker resource's creation time, as the engine prints it ("created (12s)").
         const took: string[] = [];
@@ -231,7 +236,7 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         assert.equal(after.status.containerStatuses[0].restartCount, before.status.containerStatuses[0].restartCount);
     });
 
-    it("destroy leaves no process, namespace, mount, cgroup, interface or firewall chain of the node", async function () {
+    it("destroy leaves no process, namespace, mount, cgroup, interface, firewall chain or sysctl of the node", async function () {
         const res = await ps.stack.destroy();
         assert.equal(res.summary.result, "succeeded");
         destroyed = true;
@@ -247,6 +252,7 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         const left = execFileSync("ps", ["-eo", "comm="], { encoding: "utf8" }).split("\n").map((l) => l.trim())
             .filter((c) => ["containerd", "containerd-shim", "containerd-shim-runc-v2", "kubelet", "hc-registry", "pause", "echo", "haproxy"].includes(c));
         assert.deepEqual(left, []);
+        assert.deepEqual(sysctls(), sysctlsBefore, "the kubelet's sysctls were not put back");
         for (const d of NODE_DIRS) assert.equal(fs.existsSync(path.join(worker.root, d)) && fs.readdirSync(path.join(worker.root, d)).length > 0, false, `${d} of the node is not empty`);
     });
 });

@@ -52,7 +52,7 @@ down() {
     iptables -D FORWARD -i "$HC_VETH_HOST" -j DROP 2>/dev/null || true
     iptables -F "$chain"; iptables -X "$chain"
   fi
-  if [ -e "/run/netns/$HC_NETNS" ]; then ip netns del "$HC_NETNS"; fi
+  if [ -e "/run/netns/$HC_NETNS" ]; then ip netns del "$HC_NETNS" 2>/dev/null || rm -f "/run/netns/$HC_NETNS"; fi
   ip link del "$HC_VETH_HOST" 2>/dev/null || true
   if [ -f "$HC_ROOT/sysctl.before" ]; then
     local k v before now
@@ -83,11 +83,20 @@ keep_mount_ns() {
 }
 
 sysctl_wanted() { tr ' ' '\n' <<< "$HC_SYSCTLS" | sed -n "s/^$1=//p"; }
-other_nodes_up() { ls /run/netns 2>/dev/null | grep -v -x -F "$HC_NETNS" | grep -q '^hc-'; }
+# Another local node is up when its network namespace is still mounted (a file alone is what a dead one leaves).
+other_nodes_up() {
+  local f
+  for f in /run/netns/hc-*; do
+    [ "$f" != "/run/netns/$HC_NETNS" ] && mountpoint -q "$f" && return 0
+  done
+  return 1
+}
 
 up() {
   [ "$(id -u)" = 0 ] || die "a worker node needs root"
   down
+  # A failed create is not recorded, so nothing would ever delete what it made: it removes it itself.
+  trap 'status=$?; if [ $status != 0 ]; then down >/dev/null 2>&1 || true; fi' EXIT
   if ip -o addr show | awk '{print $4}' | grep -q "^$HC_HOST_IP/"; then
     die "this machine already has $HC_HOST_IP (another stack's node link?)"
   fi
