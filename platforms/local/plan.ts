@@ -148,7 +148,7 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
     let workers: LocalWorkerPlan[] = [];
     errors.attempt(() => (workers = planWorkers({
         stack: input.stack, count: l.workers, runDir: l.runDir, apiServerPort: l.ports.apiServer, settings: input.settings ?? {}, keys,
-        toolchain: nodeToolchain, countKey: `${localKey}.workers`,
+        toolchain: nodeToolchain,
     })));
     errors.attempt(() => cluster && backup && checkKeptBackups(backup, input.stack, cluster.resolved.encryptionResolved.keys, keys.encryption));
     errors.throwIfAny();

@@ -85,7 +85,7 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         });
         [worker] = planWorkers({
             stack: ps.stackName, count: 1, runDir: path.join("/var/lib/hardened-cluster", ps.stackName), apiServerPort: ports.apiServer,
-            settings: {}, keys: DEFAULT_CLUSTER_KEYS, toolchain: nodeToolchainAt(tc.bin), countKey: "local.workers",
+            settings: {}, keys: DEFAULT_CLUSTER_KEYS, toolchain: nodeToolchainAt(tc.bin),
         });
         sysctlsBefore = sysctls();
         const t0 = Date.now();

@@ -14,7 +14,7 @@ import { LocalFileSet } from "../file-set";
 import { fileSpec } from "../node";
 import { LocalStackPlan } from "../plan";
 import { LocalProcess } from "../process";
-import { KUBE_BENCH_NODE_CONFIG_PATH, kubeBenchNodeConfig, KUBELET_ARGS_PATH, LocalWorkerPlan, NODE_DIRS, nodeArgv, WorkerContent, WorkerProcessName } from "./plan";
+import { KUBE_BENCH_NODE_CONFIG_PATH, kubeBenchNodeConfig, KUBELET_ARGS_PATH, LocalWorkerPlan, NODE_DIRS, NSENTER, nodeArgv, WorkerContent, WorkerProcessName } from "./plan";
 import { NodeSandbox } from "./sandbox";
 
 /** A join token is minted per day; the kubelet needs it only until it holds a client certificate. */
@@ -65,22 +65,20 @@ function deliverWorker(prefix: string, plan: LocalStackPlan, w: LocalWorkerPlan,
     };
     // The bootstrap kubeconfig is read only until the kubelet holds a client certificate: a new day's token
     // rewrites it without restarting anything.
+    // One file set per group of readers, named after them, so a change restarts exactly those processes.
     const groups = new Map<string, { readers: WorkerProcessName[]; files: pulumi.Input<ReturnType<typeof fileSpec>>[] }>();
-    for (const f of w.files) {
-        const readers = "bootstrapKubeconfig" in f.content ? [] : f.readers;
+    const add = (readers: WorkerProcessName[], spec: pulumi.Input<ReturnType<typeof fileSpec>>) => {
         const id = readers.length > 0 ? [...readers].sort().join("+") : "no-restart";
-        const g = groups.get(id) ?? { readers, files: [] };
-        g.files.push(content(f.content).apply((text) => fileSpec(path.join(w.root, f.path), text, f.mode, root)));
-        groups.set(id, g);
-    }
-    const add = (id: string, readers: WorkerProcessName[], spec: ReturnType<typeof fileSpec>) => {
         const g = groups.get(id) ?? { readers, files: [] };
         g.files.push(spec);
         groups.set(id, g);
     };
+    for (const f of w.files) {
+        add("bootstrapKubeconfig" in f.content ? [] : f.readers, content(f.content).apply((text) => fileSpec(path.join(w.root, f.path), text, f.mode, root)));
+    }
     const kubelet = w.processes.find((p) => p.name === "kubelet")!;
-    add("kubelet", ["kubelet"], fileSpec(path.join(w.root, KUBELET_ARGS_PATH), `${nodeArgv(w, kubelet.argv).slice(1).join("\n")}\n`, 0o600, root));
-    if (ctx.stock) add("no-restart", [], fileSpec(path.join(w.root, KUBE_BENCH_NODE_CONFIG_PATH), toYaml(kubeBenchNodeConfig(ctx.stock)), 0o600, root));
+    add(["kubelet"], fileSpec(path.join(w.root, KUBELET_ARGS_PATH), `${nodeArgv(w, kubelet.argv).slice(1).join("\n")}\n`, 0o600, root));
+    if (ctx.stock) add([], fileSpec(path.join(w.root, KUBE_BENCH_NODE_CONFIG_PATH), toYaml(kubeBenchNodeConfig(ctx.stock)), 0o600, root));
     const digests = new Map<WorkerProcessName, pulumi.Output<string>[]>();
     const sets = [...groups].map(([id, g]) => {
         const set = new LocalFileSet(`${prefix}-files-${id}`, { files: g.files }, { ...child, dependsOn: [sandbox] });
@@ -111,7 +109,7 @@ function deliverWorker(prefix: string, plan: LocalStackPlan, w: LocalWorkerPlan,
         const extra = p.name === "kubelet" ? [relay, ...ctx.join] : [];
         const proc = new LocalProcess(`${prefix}-${p.name}`, {
             name: `${w.name}-${p.name}`,
-            command: p.argv.length > 0 ? nodeArgv(w, p.argv)[0] : p.binary,
+            command: NSENTER,
             args: nodeArgv(w, p.argv).slice(1),
             ...(p.name === "kubelet" ? { argsFile: path.join(w.root, KUBELET_ARGS_PATH) } : {}),
             // containerd finds its runc shim on PATH.

@@ -55,8 +55,7 @@ export interface WorkerFile {
 
 export interface WorkerProcess {
     name: WorkerProcessName;
-    /** What runs inside the node, with its arguments; the platform starts it through nsenter (argv). */
-    binary: string;
+    /** What runs inside the node, with its arguments; the platform starts it through nsenter (nodeArgv). */
     argv: string[];
     health: HealthCheck;
     after: WorkerProcessName[];
@@ -114,8 +113,6 @@ export interface WorkerPlanInput {
     settings: ClusterSettings;
     keys: ClusterKeys;
     toolchain: NodeToolchain;
-    /** Key of the workers' count, for errors. */
-    countKey: string;
 }
 
 export function planWorkers(input: WorkerPlanInput): LocalWorkerPlan[] {
@@ -165,6 +162,9 @@ export function planWorkers(input: WorkerPlanInput): LocalWorkerPlan[] {
             failCgroupV1: false,
         };
         const registry = `${toolchain.bin}/hc-registry`;
+        const ns = { netns: `hc-${tag}-${name}`, mountNs: path.join(root, "mnt.ns") };
+        // Health checks run on this machine: they enter the node's namespaces to probe what listens on its loopback.
+        const probe = (url: string): HealthCheck => ({ kind: "command", argv: nodeArgv(ns, [registry, `-probe=${url}`]) });
         const ownPodCidr = `${podBase[0]}.${podBase[1]}.${podBase[2] + i}.0/24`;
         const files: WorkerFile[] = [
             { path: KUBELET_CONFIG_PATH, content: { text: toYaml(kubeletConfig) }, mode: 0o600, readers: ["kubelet"] },
@@ -178,36 +178,29 @@ export function planWorkers(input: WorkerPlanInput): LocalWorkerPlan[] {
         ];
         const processes: WorkerProcess[] = [
             {
-                name: "registry", binary: registry, argv: [registry, `-listen=${REGISTRY_ADDRESS}`, ...NODE_IMAGES.map((n) => path.join(toolchain.images, `${n}.tar`))],
-                health: { kind: "unix", path: "" }, after: [],
+                name: "registry", argv: [registry, `-listen=${REGISTRY_ADDRESS}`, ...NODE_IMAGES.map((n) => path.join(toolchain.images, `${n}.tar`))],
+                health: probe(`http://${REGISTRY_ADDRESS}/v2/`), after: [],
             },
             {
-                name: "containerd", binary: `${toolchain.bin}/containerd`, argv: [`${toolchain.bin}/containerd`, "--config=/etc/containerd/config.toml"],
+                name: "containerd", argv: [`${toolchain.bin}/containerd`, "--config=/etc/containerd/config.toml"],
                 health: { kind: "unix", path: path.join(root, CONTAINERD_SOCKET) }, after: ["registry"],
             },
             {
-                name: "kubelet", binary: `${toolchain.bin}/kubelet`,
+                name: "kubelet",
                 argv: [`${toolchain.bin}/kubelet`, `--config=${KUBELET_CONFIG_PATH}`, `--kubeconfig=${KUBELET_KUBECONFIG_PATH}`,
                     `--bootstrap-kubeconfig=${BOOTSTRAP_KUBECONFIG_PATH}`, `--node-ip=${nodeIp}`, `--hostname-override=${name}`],
-                health: { kind: "unix", path: "" }, after: ["containerd"],
+                health: probe("http://127.0.0.1:10248/healthz"), after: ["containerd"],
             },
             {
-                name: "kube-proxy", binary: `${toolchain.bin}/kube-proxy`, argv: [`${toolchain.bin}/kube-proxy`, `--config=${KUBE_PROXY_CONFIG_PATH}`],
-                health: { kind: "unix", path: "" }, after: ["kubelet"],
+                name: "kube-proxy", argv: [`${toolchain.bin}/kube-proxy`, `--config=${KUBE_PROXY_CONFIG_PATH}`],
+                health: probe(`http://${KUBE_PROXY_HEALTHZ}/livez`), after: ["kubelet"],
             },
         ];
-        const worker: LocalWorkerPlan = {
-            name, root, netns: `hc-${tag}-${name}`, mountNs: path.join(root, "mnt.ns"),
+        return {
+            name, root, ...ns,
             veth: { host: `hc${tag}h${i + 1}`, node: `hc${tag}n${i + 1}` },
             hostIp, nodeIp, podCidr: ownPodCidr, serviceCidr: cp.network?.serviceCidr ?? NETWORK_DEFAULTS.serviceCidr, cgroupRoot, server: `https://${hostIp}:${input.apiServerPort}`, apiAddress: workerLink(input.stack, 0).hostIp, files, processes, kubeletConfig,
         };
-        // Health checks run on this machine: they enter the node's namespaces to probe what listens on its loopback.
-        for (const p of worker.processes) {
-            if (p.name === "registry") p.health = probe(worker, toolchain, `http://${REGISTRY_ADDRESS}/v2/`);
-            if (p.name === "kubelet") p.health = probe(worker, toolchain, "http://127.0.0.1:10248/healthz");
-            if (p.name === "kube-proxy") p.health = probe(worker, toolchain, `http://${KUBE_PROXY_HEALTHZ}/livez`);
-        }
-        return worker;
     });
 }
 
@@ -216,10 +209,6 @@ const NOT_BOOTSTRAP = "(a certificate file)";
 /** The argv that runs `p` inside its node: nsenter joins the node's network and mount namespaces, then execs. */
 export function nodeArgv(w: Pick<LocalWorkerPlan, "netns" | "mountNs">, argv: string[]): string[] {
     return [NSENTER, `--net=/run/netns/${w.netns}`, `--mount=${w.mountNs}`, "--", ...argv];
-}
-
-function probe(w: LocalWorkerPlan, toolchain: NodeToolchain, url: string): HealthCheck {
-    return { kind: "command", argv: nodeArgv(w, [`${toolchain.bin}/hc-registry`, `-probe=${url}`]) };
 }
 
 const KUBE_PROXY_HEALTHZ = "127.0.0.1:10256";

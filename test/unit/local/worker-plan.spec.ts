@@ -12,7 +12,7 @@ import { nodeArgv, planWorkers, renderCniConfig, renderContainerdConfig, stackTa
 const toolchain = { bin: "/tc/bin", cniBin: "/tc/cni/bin", images: "/tc/images", imageTag: "0123456789ab" };
 const input = (over: Partial<WorkerPlanInput> = {}): WorkerPlanInput => ({
     stack: "dev", count: 2, runDir: "/var/lib/hardened-cluster/dev", apiServerPort: 6443, settings: {}, keys: DEFAULT_CLUSTER_KEYS,
-    toolchain, countKey: "local.workers", ...over,
+    toolchain, ...over,
 });
 
 describe("local workers: the local.workers setting", () => {
