@@ -188,11 +188,14 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         assert.match(r.body, /restricted/);
     });
 
-    it("a Pod reaches this machine only at the API relay: another listener on this machine's end of the link stays unreachable", async function () {
+    it("a Pod reaches this machine only at the API relay: nothing off this machine, nor another listener on this machine's end of the link", async function () {
         const server = net.createServer((s) => s.end("hello\n"));
         await new Promise<void>((r) => server.listen(0, "0.0.0.0", r));
         const other = (server.address() as net.AddressInfo).port;
         try {
+            // An address off this machine (TEST-NET-1): the node has no route there, so the Pod is told at once.
+            const away = await tryPod("probe-away", "http://192.0.2.1/");
+            assert.match(away, /error: .*(network is unreachable|no route to host)/i, away);
             const blocked = await tryPod("probe-other", `http://${worker.hostIp}:${other}/`);
             assert.match(blocked, /error: .*(timeout|deadline|refused)/i, blocked);
             // The relay's port is reachable: the TLS handshake with the API server happens (its certificate is from a CA the Pod does not trust).
