@@ -53,6 +53,8 @@ version_of() {
     # The wrapper must find the unpacked tree from its own place (the cache may be reached by another path).
     haproxy) grep -q '^here=' "$b" && "$b" -v ;;
     cni-*) "$b" --version 2>&1 ;;
+    # It prints its version on stderr.
+    kube-router) "$b" --version 2>&1 ;;
     containerd-shim-runc-v2) "$b" -v | sed -n 's/^ *Version: *//p' ;;
     # The images carry the hash of the sources they were built from in a file beside them.
     image-*) cat "${b%.tar}.version" ;;
@@ -76,7 +78,9 @@ expected_version() {
     haproxy) echo "HAProxy version $HAPROXY_DEB_VERSION " ;;
     hc-kms-plugin) echo "hc-kms-plugin $KMS_PLUGIN_VERSION" ;;
     hc-aws-kms-plugin) echo "hc-aws-kms-plugin $AWS_KMS_PLUGIN_VERSION" ;;
+    hc-csr-approver) echo "hc-csr-approver $CSR_APPROVER_VERSION" ;;
     containerd|containerd-shim-runc-v2|ctr) echo "v$CONTAINERD_VERSION" ;;
+    kube-router) echo "version v$KUBE_ROUTER_VERSION," ;;
     runc) echo "runc version $RUNC_VERSION" ;;
     cni-*) echo "v$CNI_PLUGINS_VERSION" ;;
     hc-registry|image-*) echo "$NODE_IMAGES_VERSION" ;;
@@ -101,8 +105,10 @@ cold_seconds() {
     haproxy) echo 6 ;;
     kms-plugin) echo 30 ;;
     aws-kms-plugin) echo 60 ;;
+    csr-approver) echo 5 ;;
     node-runtime) echo 255 ;;
     node-images) echo 5 ;;
+    kube-router) echo 154 ;;
   esac
 }
 announced=0
@@ -162,6 +168,14 @@ build_aws_kms_plugin() {
   go build -trimpath -ldflags "-s -w -X main.version=$AWS_KMS_PLUGIN_VERSION" -o "$HC_TOOLCHAIN_BIN/hc-aws-kms-plugin" .
 }
 
+# The kubelet serving-certificate approver (toolchain/go/csr-approver, standard library only): it approves a
+# node's request only for names the Node reports. Versioned by a hash of its source, like the above.
+CSR_APPROVER_VERSION=$(cat "$WRAPPERS/csr-approver/main.go" "$WRAPPERS/csr-approver/go.mod" | sha256sum | cut -c1-12)
+build_csr_approver() {
+  wrapper csr-approver
+  go build -trimpath -ldflags "-s -w -X main.version=$CSR_APPROVER_VERSION" -o "$HC_TOOLCHAIN_BIN/hc-csr-approver" .
+}
+
 # A worker node's runtime, each from its own committed wrapper: runc with seccomp (cgo and libseccomp, which
 # restricted Pods' RuntimeDefault profile needs), containerd with its runc shim and ctr, and the CNI plugins the
 # node's bridge network calls.
@@ -182,17 +196,28 @@ build_node_runtime() {
   done
 }
 
-# The node's images (toolchain/go/node-images): no registry is reachable, so the Pod sandbox's pause image and
-# the tests' workload are static binaries packed into OCI archives here, and served to the node's containerd by
-# hc-registry. Versioned by a hash of their source, like the KMS plugins.
-NODE_IMAGES_VERSION=$(cd "$WRAPPERS/node-images" && find . -type f | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-12)
+# A worker node's NetworkPolicy enforcer: kube-router, run with its firewall controller only (see
+# platforms/local/worker/network-policy.ts for why, and which advisories that leaves out).
+build_kube_router() {
+  wrapper kube-router
+  go build -trimpath -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v$KUBE_ROUTER_VERSION" \
+    -o "$HC_TOOLCHAIN_BIN/kube-router" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+}
+
+# The node's images (toolchain/go/node-images): no registry is reachable, so the Pod sandbox's pause image, the
+# tests' workload and the cluster's DNS (CoreDNS with the plugins a cluster domain needs, toolchain/go/coredns)
+# are static binaries packed into OCI archives here, and served to the node's containerd by hc-registry.
+# Versioned by a hash of their sources, like the KMS plugins.
+NODE_IMAGES_VERSION=$(cd "$WRAPPERS" && find node-images coredns -type f | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-12)
 build_node_images() {
-  wrapper node-images
-  local tmp=$BUILD/node-images/out i
+  wrapper coredns
+  local tmp=$BUILD/node-images-out i
   mkdir -p "$tmp" "$HC_NODE_IMAGES"
+  go build -trimpath -ldflags "-s -w" -o "$tmp/coredns" .
+  wrapper node-images
   for i in pause echo mkimage; do go build -trimpath -ldflags "-s -w" -o "$tmp/$i" "./$i"; done
   go build -trimpath -ldflags "-s -w -X main.buildVersion=$NODE_IMAGES_VERSION" -o "$HC_TOOLCHAIN_BIN/hc-registry" ./registry
-  for i in pause echo; do
+  for i in pause echo coredns; do
     "$tmp/mkimage" -binary "$tmp/$i" -path "/$i" -name "localhost/hardened-cluster/$i:$NODE_IMAGES_VERSION" -out "$HC_NODE_IMAGES/$i.tar"
     echo "$NODE_IMAGES_VERSION" > "$HC_NODE_IMAGES/$i.version"
   done
@@ -406,6 +431,7 @@ step kubernetes build_kubernetes kube-apiserver kube-controller-manager kube-sch
 step kubelet build_kubelet kubelet kube-proxy
 step kms-plugin build_kms_plugin hc-kms-plugin
 step aws-kms-plugin build_aws_kms_plugin hc-aws-kms-plugin
+step csr-approver build_csr_approver hc-csr-approver
 step kube-bench build_kube_bench kube-bench
 step pulumi-yaml build_pulumi_yaml pulumi-language-yaml
 step haproxy install_haproxy haproxy
@@ -416,7 +442,8 @@ if [ -e /usr/include/seccomp.h ]; then
 else
   log "node-runtime: not built: runc needs libseccomp-dev (as root: apt-get install libseccomp-dev); only local.workers needs it"
 fi
-step node-images build_node_images hc-registry image-pause image-echo
+if [ -e /usr/include/seccomp.h ]; then step kube-router build_kube_router kube-router; fi
+step node-images build_node_images hc-registry image-pause image-echo image-coredns
 cd "$HC_ROOT"; rm -rf "$BUILD"
 for b in "$HC_TOOLCHAIN_BIN"/*; do printf '[toolchain]   %-32s %s\n' "$(basename "$b")" "$(version_of "$(basename "$b")")" >&2; done
 log "ready in $((SECONDS - start))s: $HC_TOOLCHAIN_BIN"

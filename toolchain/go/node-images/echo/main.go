@@ -23,8 +23,29 @@ func main() {
 	timeout := flag.Duration("timeout", 3*time.Second, "timeout of -get and -resolve")
 	caFile := flag.String("ca", "", "with -get: trust only this CA bundle")
 	tokenFile := flag.String("token-file", "", "with -get: send this file's content as a bearer token")
+	repeat := flag.Int("repeat", 1, "with -get: try this many times, a second apart, printing each outcome with its time since start")
+	delay := flag.Duration("delay", 0, "with -get or -resolve: wait this long first (until the node's rules know this Pod)")
 	flag.Parse()
+	if *get != "" || *resolve != "" {
+		time.Sleep(*delay)
+	}
 	switch {
+	case *get != "" && *repeat > 1:
+		// A connection's fate over a Pod's first seconds: whether a rule is in place from the start or only later.
+		start := time.Now()
+		c := http.Client{Timeout: *timeout}
+		for i := 0; i < *repeat; i++ {
+			at := time.Since(start).Seconds()
+			r, err := c.Get(*get)
+			if err != nil {
+				fmt.Printf("+%.1fs error: %v\n", at, err)
+			} else {
+				r.Body.Close()
+				fmt.Printf("+%.1fs status: %d\n", at, r.StatusCode)
+			}
+			time.Sleep(time.Second)
+		}
+		return
 	case *get != "":
 		c := http.Client{Timeout: *timeout}
 		req, err := http.NewRequest(http.MethodGet, *get, nil)

@@ -1,0 +1,3 @@
+module hardened-cluster/toolchain/csr-approver
+
+go 1.26
