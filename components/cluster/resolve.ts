@@ -106,6 +106,8 @@ export function resolveCluster(settings: ClusterSettings, facts: PlatformFacts, 
         ...(facts.balancer ? { apiServerHealthClient: true } : {}),
         // Nodes that run kube-proxy as a process of their own give it a client identity.
         ...(facts.nodeProxy ? { kubeProxyClient: true } : {}),
+        ...(facts.nodeNetworkPolicy ? { networkPolicyClient: true } : {}),
+        ...(facts.servingApprover ? { servingApproverClient: true } : {}),
     };
     const domain = network.clusterDomain ?? s.pki?.clusterDomain;
     if (domain === undefined) delete pki.clusterDomain;
@@ -130,6 +132,8 @@ export const PLATFORM_PKI_FIELDS: Readonly<Record<string, string>> = {
     etcdMembers: "the platform names its etcd members and their addresses",
     apiServerHealthClient: "the platform issues it when its apiservers sit behind a balancer",
     kubeProxyClient: "the platform issues it when its nodes run kube-proxy",
+    networkPolicyClient: "the platform issues it when its nodes run a NetworkPolicy enforcer",
+    servingApproverClient: "the platform issues it when it runs the kubelet serving-certificate approver",
 };
 
 function checkPkiShape(pki: ClusterSettings["pki"], k: string): void {

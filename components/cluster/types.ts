@@ -91,6 +91,10 @@ export interface PlatformFacts {
     balancer?: { shutdownDelaySeconds: number };
     /** The platform's nodes run kube-proxy as a process, which needs a client certificate (pki.kubeProxyClient). */
     nodeProxy?: boolean;
+    /** The platform's nodes run a NetworkPolicy enforcer as a process, with a client certificate of its own (pki.networkPolicyClient). */
+    nodeNetworkPolicy?: boolean;
+    /** The platform runs the kubelet serving-certificate approver, with a client certificate of its own (pki.servingApproverClient). */
+    servingApprover?: boolean;
     /** Encryption providers this platform accepts, the KMS plugin socket it runs, and its default settings. */
     encryption: { providers: readonly EncryptionProvider[]; kmsEndpoint?: string; defaults?: EncryptionOptions; why: string };
     /** Where a stack sets the platform's listen ports, if it can, for error messages. */

@@ -70,6 +70,8 @@ export const COMMON_NAMES = {
     apiserverHealthClient: "hardened-cluster:apiserver-health-check",
     // Kubernetes' default RBAC binds this user to system:node-proxier.
     kubeProxy: "system:kube-proxy",
+    networkPolicy: "hardened-cluster:network-policy",
+    servingApprover: "hardened-cluster:csr-approver",
 } as const;
 
 export const NODES_GROUP = "system:nodes";
@@ -88,6 +90,8 @@ export const certNames = {
     apiserver: (node: string) => `apiserver-${node}`,
     apiserverHealthClient: "apiserver-health-client",
     kubeProxyClient: "kube-proxy-client",
+    networkPolicyClient: "network-policy-client",
+    servingApproverClient: "csr-approver-client",
     etcdServer: (member: string) => `etcd-server-${member}`,
     etcdPeer: (member: string) => `etcd-peer-${member}`,
     kubeletServing: (node: string) => `kubelet-serving-${node}`,
@@ -156,6 +160,10 @@ export function tableOf(o: ResolvedPkiOptions): CertSpec[] {
     // No group: the default binding of system:node-proxier to this user is all it gets. No file either: the
     // platform writes the kubeconfig each node's kube-proxy reads.
     if (o.kubeProxyClient) rows.push(leaf(certNames.kubeProxyClient, "kubernetes", COMMON_NAMES.kubeProxy, [], CLIENT_USAGES));
+    // No group and no file either: the platform binds this user to a read-only role and writes the enforcer's kubeconfig.
+    if (o.networkPolicyClient) rows.push(leaf(certNames.networkPolicyClient, "kubernetes", COMMON_NAMES.networkPolicy, [], CLIENT_USAGES));
+    // The same for the serving-certificate approver: its role approves only kubelet-serving requests.
+    if (o.servingApproverClient) rows.push(leaf(certNames.servingApproverClient, "kubernetes", COMMON_NAMES.servingApprover, [], CLIENT_USAGES));
 
     for (const n of [...cp, ...o.workerNodes]) {
         rows.push(

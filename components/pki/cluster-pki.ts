@@ -299,6 +299,20 @@ export function kubeProxyClientPair(pki: Pick<PkiMaterial, "certificates">): Iss
     return pair;
 }
 
+/** The nodes' NetworkPolicy enforcer's client pair (PEM; the key is secret), issued when the platform set pki.networkPolicyClient. */
+export function networkPolicyClientPair(pki: Pick<PkiMaterial, "certificates">): IssuedCert {
+    const pair = pki.certificates[certNames.networkPolicyClient];
+    if (pair === undefined) throw new Error("pki: no NetworkPolicy enforcer client; set networkPolicyClient: true in the PKI options");
+    return pair;
+}
+
+/** The kubelet serving-certificate approver's client pair (PEM; the key is secret), issued when the platform set pki.servingApproverClient. */
+export function servingApproverClientPair(pki: Pick<PkiMaterial, "certificates">): IssuedCert {
+    const pair = pki.certificates[certNames.servingApproverClient];
+    if (pair === undefined) throw new Error("pki: no serving-certificate approver client; set servingApproverClient: true in the PKI options");
+    return pair;
+}
+
 export function keyArgs(algorithm: KeyAlgorithm): tls.PrivateKeyArgs {
     switch (algorithm) {
         case "ECDSA-P256":

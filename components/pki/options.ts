@@ -63,6 +63,16 @@ export interface PkiOptions {
      */
     kubeProxyClient?: boolean;
     /**
+     * Issue the client certificate of the nodes' NetworkPolicy enforcer (hardened-cluster:network-policy, bound to
+     * a read-only role by the platform). Filled by the platform whose nodes run one as a process; default false.
+     */
+    networkPolicyClient?: boolean;
+    /**
+     * Issue the client certificate of the kubelet serving-certificate approver (hardened-cluster:csr-approver,
+     * bound to a role that approves only that signer's requests). Filled by the platform that runs it; default false.
+     */
+    servingApproverClient?: boolean;
+    /**
      * Where each trust domain's CA rotation stands: `{ generation, phase }`, one phase per `pulumi up` (see
      * ca-rotation.ts). Default: generation 1, steady, for every domain.
      */
@@ -99,6 +109,8 @@ export interface ResolvedPkiOptions {
     breakGlass: boolean;
     apiServerHealthClient: boolean;
     kubeProxyClient: boolean;
+    networkPolicyClient: boolean;
+    servingApproverClient: boolean;
     /** Signer first. */
     serviceAccountKeys: string[];
     rotation: Record<CaName, CaRotation>;
@@ -122,6 +134,8 @@ const OPTION_KEYS = [
     "breakGlass",
     "apiServerHealthClient",
     "kubeProxyClient",
+    "networkPolicyClient",
+    "servingApproverClient",
     "serviceAccountKeys",
     "rotation",
 ] as const;
@@ -180,6 +194,10 @@ export function resolvePkiOptions(options: PkiOptions, configKey = "pki"): Resol
     if (typeof apiServerHealthClient !== "boolean") fail(k("apiServerHealthClient"), apiServerHealthClient, "use true or false");
     const kubeProxyClient = options.kubeProxyClient ?? false;
     if (typeof kubeProxyClient !== "boolean") fail(k("kubeProxyClient"), kubeProxyClient, "use true or false");
+    const networkPolicyClient = options.networkPolicyClient ?? false;
+    if (typeof networkPolicyClient !== "boolean") fail(k("networkPolicyClient"), networkPolicyClient, "use true or false");
+    const servingApproverClient = options.servingApproverClient ?? false;
+    if (typeof servingApproverClient !== "boolean") fail(k("servingApproverClient"), servingApproverClient, "use true or false");
 
     const saKeys = list(k("serviceAccountKeys"), options.serviceAccountKeys ?? [...PKI_DEFAULTS.serviceAccountKeys]);
     if (saKeys.length < 1 || saKeys.length > MAX_SERVICE_ACCOUNT_KEYS) {
@@ -204,6 +222,8 @@ export function resolvePkiOptions(options: PkiOptions, configKey = "pki"): Resol
         breakGlass,
         apiServerHealthClient,
         kubeProxyClient,
+        networkPolicyClient,
+        servingApproverClient,
         serviceAccountKeys: saKeys as string[],
         rotation: resolveCaRotation(options.rotation, k("rotation")),
     };
