@@ -10,6 +10,7 @@ export * as rbac from "./rbac";
 export * as secureNamespace from "./secure-namespace";
 export * as clusterBaseline from "./cluster-baseline";
 export * as cluster from "./cluster";
+export * as clusterDns from "./cluster-dns";
 
 export { ConfigError, kubeadmLayout, stateDirLayout, toYaml } from "./common";
 export type { FileLayout } from "./common";
