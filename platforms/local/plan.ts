@@ -94,7 +94,7 @@ export function localFacts(local: ResolvedLocal, toolchainBin: string, localKey 
         endpoint: { ipAddresses: [ip, ...local.workerHostIps], dnsNames: [] },
         serverUrl: server,
         ...(ha ? { balancer: { shutdownDelaySeconds: HA_SHUTDOWN_DELAY_SECONDS } } : {}),
-        ...(local.workers > 0 ? { nodeProxy: true } : {}),
+        ...(local.workers > 0 ? { nodeProxy: true, nodeNetworkPolicy: true, servingApprover: true } : {}),
         // etcd runs as its own user, who cannot reach the toolchain cache under root's home: the system layout
         // installs the binary root-owned next to the stack's other run files.
         binary: (p) => (system && p === "etcd" ? installedEtcdPath(local) : path.join(toolchainBin, p)),

@@ -7,15 +7,19 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { toYaml } from "../../../components/common";
 import { KUBELET_SYSCTLS } from "../../../components/control-plane";
-import { ClusterPki, kubeProxyClientPair, renderKubeconfig } from "../../../components/pki";
+import { ClusterPki, IssuedCert, kubeProxyClientPair, networkPolicyClientPair, renderKubeconfig, servingApproverClientPair } from "../../../components/pki";
 import { applyWorkerJoin, bootstrapKubeconfig, bootstrapTokenSecret, joinToken } from "../../worker-join";
 import { balancerArgv } from "../balancer";
 import { LocalFileSet } from "../file-set";
 import { fileSpec } from "../node";
 import { LocalStackPlan } from "../plan";
 import { LocalProcess } from "../process";
-import { KUBE_BENCH_NODE_CONFIG_PATH, kubeBenchNodeConfig, KUBELET_ARGS_PATH, LocalWorkerPlan, NODE_DIRS, NSENTER, nodeArgv, WorkerContent, WorkerProcessName } from "./plan";
+import { IMAGE_HOST, KUBE_BENCH_NODE_CONFIG_PATH, kubeBenchNodeConfig, KUBELET_ARGS_PATH, LocalWorkerPlan, NODE_DIRS, NSENTER, nodeArgv, WorkerContent, WorkerProcessName } from "./plan";
 import { NodeSandbox } from "./sandbox";
+import { ClusterDns } from "../../../components/cluster-dns";
+import { NETWORK_POLICY_USER, networkPolicyRbac } from "./network-policy";
+import { planServingApprover, servingApproverRbac } from "./serving-approver";
+import type { UserRole } from "./user-role";
 
 /** A join token is minted per day; the kubelet needs it only until it holds a client certificate. */
 const JOIN_TOKEN_TTL_HOURS = 24;
@@ -30,7 +34,7 @@ export interface WorkerDeliveryContext {
     parent: pulumi.Resource;
 }
 
-/** Resolves once every worker's kubelet is healthy. */
+/** Resolves once every worker's processes are healthy and the cluster's DNS answers. */
 export function deliverWorkers(name: string, plan: LocalStackPlan, ctx: WorkerDeliveryContext): pulumi.Output<string[]> {
     if (plan.workers.length === 0) return pulumi.output([]);
     const child = { parent: ctx.parent };
@@ -38,11 +42,52 @@ export function deliverWorkers(name: string, plan: LocalStackPlan, ctx: WorkerDe
     const tokenSecret = pulumi.all([token.id, token.secret]).apply(([id, secret]) => toYaml(bootstrapTokenSecret(id, secret, token.expiration, plan.stack)));
     const join = applyWorkerJoin(`${name}-workers`, pulumi.secret(tokenSecret), ctx.provider, child);
     const bearer = pulumi.secret(pulumi.interpolate`${token.id}.${token.secret}`);
-    const kubelets = plan.workers.map((w) => deliverWorker(`${name}-${w.name}`, plan, w, { ...ctx, join, bearer }));
-    return pulumi.all(kubelets.map((k) => k.id));
+    const networkPolicy = applyRole(`${name}-network-policy`, networkPolicyRbac(), ctx);
+    const approver = deliverServingApprover(name, plan, ctx);
+    const nodes = plan.workers.flatMap((w) => deliverWorker(`${name}-${w.name}`, plan, w, { ...ctx, join, bearer, networkPolicy }));
+    // The cluster's DNS runs as Pods, so it comes once a node can run them; the engine waits until it answers.
+    const kubelet = plan.workers[0].kubeletConfig as { clusterDNS: string[]; clusterDomain: string };
+    const dns = new ClusterDns(`${name}-dns`, {
+        image: `${IMAGE_HOST}/hardened-cluster/coredns:${plan.nodeToolchain.imageTag}`,
+        clusterIp: kubelet.clusterDNS[0], clusterDomain: kubelet.clusterDomain, replicas: plan.workers.length, configKey: "local",
+    }, { ...child, providers: { kubernetes: ctx.provider }, dependsOn: nodes });
+    return pulumi.all([...nodes.map((k) => k.id), dns.deployment.id, approver.id]);
 }
 
-function deliverWorker(prefix: string, plan: LocalStackPlan, w: LocalWorkerPlan, ctx: WorkerDeliveryContext & { join: pulumi.Resource[]; bearer: pulumi.Output<string> }): LocalProcess {
+/** Cluster-scoped objects rendered as plain objects, applied through the cluster's provider. */
+function applyRole(name: string, rbac: UserRole, ctx: WorkerDeliveryContext): pulumi.Resource[] {
+    const opts = { parent: ctx.parent, provider: ctx.provider };
+    const role = new k8s.rbac.v1.ClusterRole(name, rbac.clusterRole as unknown as k8s.rbac.v1.ClusterRoleArgs, opts);
+    return [role, new k8s.rbac.v1.ClusterRoleBinding(name, rbac.binding as unknown as k8s.rbac.v1.ClusterRoleBindingArgs, { ...opts, dependsOn: [role] })];
+}
+
+/** The serving-certificate approver: its role, its client pair and the cluster CA in files, and its process on this machine. */
+function deliverServingApprover(name: string, plan: LocalStackPlan, ctx: WorkerDeliveryContext): LocalProcess {
+    const root = "root:root";
+    const a = planServingApprover(plan.local.runDir, plan.toolchainBin, `https://${plan.local.address}:${plan.local.ports.apiServer}`);
+    const pair = servingApproverClientPair(ctx.pki);
+    const set = new LocalFileSet(`${name}-csr-approver-files`, {
+        files: [
+            ctx.pki.cas.kubernetes.trustPem.apply((t) => fileSpec(a.caFile, t, 0o644, root)),
+            pair.certPem.apply((t) => fileSpec(a.certFile, t, 0o644, root)),
+            pulumi.secret(pair.keyPem).apply((t) => fileSpec(a.keyFile, t, 0o600, root)),
+        ],
+    }, { parent: ctx.parent });
+    return new LocalProcess(`${name}-csr-approver`, {
+        name: "csr-approver",
+        command: a.argv[0],
+        args: a.argv.slice(1),
+        logFile: path.join(a.dir, "csr-approver.log"),
+        health: a.health,
+        inputsDigest: set.sha256,
+        startTimeoutSeconds: 60,
+        stopTimeoutSeconds: 10,
+        dirs: [{ path: path.dirname(a.statusFile), mode: 0o700, owner: root }],
+    }, { parent: ctx.parent, dependsOn: [set, ...ctx.serving, ...applyRole(`${name}-csr-approver`, servingApproverRbac(), ctx)] });
+}
+
+/** The node's processes, started in order. */
+function deliverWorker(prefix: string, plan: LocalStackPlan, w: LocalWorkerPlan, ctx: WorkerDeliveryContext & { join: pulumi.Resource[]; bearer: pulumi.Output<string>; networkPolicy: pulumi.Resource[] }): LocalProcess[] {
     const child = { parent: ctx.parent };
     const root = "root:root";
     const sandbox = new NodeSandbox(`${prefix}-sandbox`, {
@@ -54,12 +99,10 @@ function deliverWorker(prefix: string, plan: LocalStackPlan, w: LocalWorkerPlan,
     const content = (c: WorkerContent): pulumi.Output<string> => {
         if ("text" in c) return pulumi.output(c.text);
         if ("clusterCa" in c) return pulumi.output(ctx.pki.cas.kubernetes.trustPem);
-        if ("kubeProxyKubeconfig" in c) {
-            const pair = kubeProxyClientPair(ctx.pki);
-            return pulumi.secret(pulumi.all([ctx.pki.cas.kubernetes.trustPem, pair.certPem, pair.keyPem]).apply(([ca, cert, key]) => toYaml(renderKubeconfig({
-                clusterName: plan.stack, server: w.server, caPem: ca, userName: "system:kube-proxy", clientCertPem: cert, clientKeyPem: key,
-            }))));
-        }
+        const clientKubeconfig = (pair: IssuedCert, userName: string) => pulumi.secret(pulumi.all([ctx.pki.cas.kubernetes.trustPem, pair.certPem, pair.keyPem])
+            .apply(([ca, cert, key]) => toYaml(renderKubeconfig({ clusterName: plan.stack, server: w.server, caPem: ca, userName, clientCertPem: cert, clientKeyPem: key }))));
+        if ("kubeProxyKubeconfig" in c) return clientKubeconfig(kubeProxyClientPair(ctx.pki), "system:kube-proxy");
+        if ("networkPolicyKubeconfig" in c) return clientKubeconfig(networkPolicyClientPair(ctx.pki), NETWORK_POLICY_USER);
         return pulumi.secret(pulumi.all([ctx.pki.cas.kubernetes.trustPem, ctx.bearer])
             .apply(([ca, bearer]) => toYaml(bootstrapKubeconfig(w.server, ca, bearer, plan.stack))));
     };
@@ -106,7 +149,7 @@ function deliverWorker(prefix: string, plan: LocalStackPlan, w: LocalWorkerPlan,
     const started = new Map<WorkerProcessName, LocalProcess>();
     for (const p of w.processes) {
         const after = p.after.map((a) => started.get(a)!);
-        const extra = p.name === "kubelet" ? [relay, ...ctx.join] : [];
+        const extra = p.name === "kubelet" ? [relay, ...ctx.join] : p.name === "kube-router" ? ctx.networkPolicy : [];
         const proc = new LocalProcess(`${prefix}-${p.name}`, {
             name: `${w.name}-${p.name}`,
             command: NSENTER,
@@ -123,7 +166,7 @@ function deliverWorker(prefix: string, plan: LocalStackPlan, w: LocalWorkerPlan,
         }, { ...child, dependsOn: [sandbox, ...sets, ...after, ...extra] });
         started.set(p.name, proc);
     }
-    return started.get("kubelet")!;
+    return [...started.values()];
 }
 
 /** haproxy passing TCP through from the node's link to the cluster endpoint; nothing else listens there. */

@@ -116,6 +116,18 @@ up() {
   ip netns exec "$HC_NETNS" sysctl -q -w net.ipv4.ip_forward=1 >/dev/null
   # Pod-to-Service traffic between two Pods of one bridge must pass kube-proxy's rules both ways.
   ip netns exec "$HC_NETNS" sysctl -q -w net.bridge.bridge-nf-call-iptables=1 >/dev/null
+  # kube-router filters a Pod only once its sync has given the Pod a chain of its own; until then (about a
+  # second) the Pod's packets would pass unfiltered. kube-router's jumps come first in INPUT and FORWARD and
+  # accept what its chains passed, so what reaches this guard, from or to a Pod address, is a Pod it has not
+  # programmed yet: refused, bar replies and the node's own traffic (the kubelet's probes).
+  local nsx=(ip netns exec "$HC_NETNS" iptables)
+  "${nsx[@]}" -N HC-POD-GUARD
+  "${nsx[@]}" -A HC-POD-GUARD -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN
+  "${nsx[@]}" -A HC-POD-GUARD -m addrtype --src-type LOCAL -j RETURN
+  "${nsx[@]}" -A HC-POD-GUARD -s "$HC_POD_CIDR" -j REJECT
+  "${nsx[@]}" -A HC-POD-GUARD -d "$HC_POD_CIDR" -j REJECT
+  "${nsx[@]}" -A INPUT -s "$HC_POD_CIDR" -j HC-POD-GUARD
+  "${nsx[@]}" -A FORWARD -j HC-POD-GUARD
   ip route add "$HC_POD_CIDR" via "$HC_NODE_IP" dev "$HC_VETH_HOST"
   iptables -N "$chain"
   iptables -A "$chain" -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT

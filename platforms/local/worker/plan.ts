@@ -9,6 +9,8 @@ import { configFile, fail, key, kubeadmLayout, toYaml } from "../../../component
 import { NETWORK_DEFAULTS, renderControlPlane } from "../../../components/control-plane";
 import { BOOTSTRAP_KUBECONFIG_PATH, CLUSTER_CA_PATH, KUBELET_CONFIG_PATH } from "../../worker-join";
 import type { HealthCheck } from "../process";
+import { KUBE_ROUTER_KUBECONFIG_PATH, kubeRouterArgv, kubeRouterHealth, NETWORK_POLICY_POSTURE } from "./network-policy";
+import { SERVING_APPROVER_POSTURE } from "./serving-approver";
 
 /** Where a worker's runtime finds its binaries and images (scripts/lib/toolchain-paths.sh). */
 export interface NodeToolchain {
@@ -33,13 +35,13 @@ export const KUBE_BENCH_NODE_CONFIG_PATH = "/etc/kubernetes/kube-bench-node.yaml
 export const REGISTRY_ADDRESS = "127.0.0.1:5000";
 /** Images are named localhost/hardened-cluster/<name>:<tag>; containerd resolves "localhost" to the node's registry. */
 export const IMAGE_HOST = "localhost";
-export const NODE_IMAGES = ["pause", "echo"] as const;
+export const NODE_IMAGES = ["pause", "echo", "coredns"] as const;
 
 /** Directories of the node that are its own: a directory under the node's root, mounted at the standard path. */
 export const NODE_DIRS = ["/etc/kubernetes", "/etc/containerd", "/etc/cni/net.d", "/var/lib/kubelet", "/var/lib/containerd", "/var/log/pods", "/var/log/containers", "/run/containerd"] as const;
 
-export type WorkerProcessName = "registry" | "containerd" | "kubelet" | "kube-proxy";
-export type WorkerContent = { text: string } | { bootstrapKubeconfig: true } | { kubeProxyKubeconfig: true } | { clusterCa: true };
+export type WorkerProcessName = "registry" | "containerd" | "kubelet" | "kube-proxy" | "kube-router";
+export type WorkerContent = { text: string } | { bootstrapKubeconfig: true } | { kubeProxyKubeconfig: true } | { networkPolicyKubeconfig: true } | { clusterCa: true };
 
 /** kube-proxy's kubeconfig (its own client certificate, system:kube-proxy) and its configuration file. */
 export const KUBE_PROXY_KUBECONFIG_PATH = "/etc/kubernetes/kube-proxy.conf";
@@ -147,6 +149,7 @@ export function planWorkers(input: WorkerPlanInput): LocalWorkerPlan[] {
         fail(key(keys.controlPlane, "network", "podCidr"), podCidr, `local workers take one /24 each: use an IPv4 range of at least ${input.count} /24s, such as 10.244.0.0/16`);
     }
 
+    const serviceCidr = cp.network?.serviceCidr ?? NETWORK_DEFAULTS.serviceCidr;
     return Array.from({ length: input.count }, (_, i): LocalWorkerPlan => {
         const name = `worker-${i + 1}`;
         const root = path.join(input.runDir, "workers", name);
@@ -175,6 +178,7 @@ export function planWorkers(input: WorkerPlanInput): LocalWorkerPlan[] {
             { path: "/etc/cni/net.d/10-hardened-cluster.conflist", content: { text: renderCniConfig(ownPodCidr) }, mode: 0o600, readers: ["containerd"] },
             { path: KUBE_PROXY_KUBECONFIG_PATH, content: { kubeProxyKubeconfig: true }, mode: 0o600, readers: ["kube-proxy"] },
             { path: KUBE_PROXY_CONFIG_PATH, content: { text: toYaml(kubeProxyConfiguration(name, podCidr)) }, mode: 0o600, readers: ["kube-proxy"] },
+            { path: KUBE_ROUTER_KUBECONFIG_PATH, content: { networkPolicyKubeconfig: true }, mode: 0o600, readers: ["kube-router"] },
         ];
         const processes: WorkerProcess[] = [
             {
@@ -195,11 +199,13 @@ export function planWorkers(input: WorkerPlanInput): LocalWorkerPlan[] {
                 name: "kube-proxy", argv: [`${toolchain.bin}/kube-proxy`, `--config=${KUBE_PROXY_CONFIG_PATH}`],
                 health: probe(`http://${KUBE_PROXY_HEALTHZ}/livez`), after: ["kubelet"],
             },
+            // It reads its own Node object at start, which the kubelet registers; until then it exits and is restarted.
+            { name: "kube-router", argv: kubeRouterArgv(toolchain.bin, name, serviceCidr), health: kubeRouterHealth(probe), after: ["kubelet"] },
         ];
         return {
             name, root, ...ns,
             veth: { host: `hc${tag}h${i + 1}`, node: `hc${tag}n${i + 1}` },
-            hostIp, nodeIp, podCidr: ownPodCidr, serviceCidr: cp.network?.serviceCidr ?? NETWORK_DEFAULTS.serviceCidr, cgroupRoot, server: `https://${hostIp}:${input.apiServerPort}`, apiAddress: workerLink(input.stack, 0).hostIp, files, processes, kubeletConfig,
+            hostIp, nodeIp, podCidr: ownPodCidr, serviceCidr, cgroupRoot, server: `https://${hostIp}:${input.apiServerPort}`, apiAddress: workerLink(input.stack, 0).hostIp, files, processes, kubeletConfig,
         };
     });
 }
@@ -298,22 +304,21 @@ export function workerSources(plan: { workers: LocalWorkerPlan[]; nodeToolchain:
     const t = plan.nodeToolchain;
     return [
         NSENTER,
-        ...["containerd", "containerd-shim-runc-v2", "runc", "kubelet", "kube-proxy", "hc-registry", "haproxy"].map((b) => path.join(t.bin, b)),
+        ...["containerd", "containerd-shim-runc-v2", "runc", "kubelet", "kube-proxy", "kube-router", "hc-registry", "haproxy"].map((b) => path.join(t.bin, b)),
         ...["bridge", "host-local", "loopback", "portmap"].map((b) => path.join(t.cniBin, b)),
         ...NODE_IMAGES.map((n) => path.join(t.images, `${n}.tar`)),
     ];
 }
 
-/**
- * What the posture says of the workers. NetworkPolicies are stored and admitted but nothing enforces them on
- * these nodes yet: the posture says so, so no one reads the default-deny policies as enforced.
- */
+/** What the posture says of the workers. */
 export function workerPosture(plan: { workers: LocalWorkerPlan[] }): Record<string, unknown> | undefined {
     if (plan.workers.length === 0) return undefined;
     return {
         nodes: plan.workers.map((w) => ({ name: w.name, address: w.nodeIp, podCidr: w.podCidr })),
         runtime: "containerd + runc (seccomp), images from the node's own read-only registry",
-        networkPolicyEnforcement: "none: no NetworkPolicy enforcer runs on local workers yet, so Pods' traffic is not filtered by the stored policies",
+        networkPolicyEnforcement: NETWORK_POLICY_POSTURE,
+        servingCertificates: SERVING_APPROVER_POSTURE,
+        dns: "CoreDNS in kube-system (k8s-app: kube-dns), non-root, answering the cluster domain only",
         egress: "none beyond this machine: the node has no default route, and this machine accepts only the API relay's port from it and forwards nothing",
     };
 }

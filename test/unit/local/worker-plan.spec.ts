@@ -7,7 +7,9 @@ import { DEFAULT_CLUSTER_KEYS } from "../../../components/cluster";
 import { resolveLocal } from "../../../platforms/local/options";
 import { tableOf } from "../../../components/pki";
 import { localFacts, planLocalStack } from "../../../platforms/local/plan";
-import { nodeArgv, planWorkers, renderCniConfig, renderContainerdConfig, stackTag, workerLink, WorkerPlanInput } from "../../../platforms/local/worker/plan";
+import { nodeArgv, planWorkers, renderCniConfig, renderContainerdConfig, stackTag, workerLink, WorkerPlanInput, workerPosture } from "../../../platforms/local/worker/plan";
+import { networkPolicyRbac } from "../../../platforms/local/worker/network-policy";
+import { planServingApprover, servingApproverRbac } from "../../../platforms/local/worker/serving-approver";
 
 const toolchain = { bin: "/tc/bin", cniBin: "/tc/cni/bin", images: "/tc/images", imageTag: "0123456789ab" };
 const input = (over: Partial<WorkerPlanInput> = {}): WorkerPlanInput => ({
@@ -88,9 +90,9 @@ describe("local workers: the node plan", () => {
         assert.deepEqual(parse((w1.files.find((f) => f.path === "/etc/kubernetes/kubelet-config.yaml")!.content as { text: string }).text), w1.kubeletConfig);
     });
 
-    it("runs registry, containerd, kubelet and kube-proxy in that order, each entered into the node's namespaces", () => {
-        assert.deepEqual(w1.processes.map((p) => p.name), ["registry", "containerd", "kubelet", "kube-proxy"]);
-        assert.deepEqual(w1.processes.map((p) => p.after), [[], ["registry"], ["containerd"], ["kubelet"]]);
+    it("runs registry, containerd, kubelet, then kube-proxy and kube-router, each entered into the node's namespaces", () => {
+        assert.deepEqual(w1.processes.map((p) => p.name), ["registry", "containerd", "kubelet", "kube-proxy", "kube-router"]);
+        assert.deepEqual(w1.processes.map((p) => p.after), [[], ["registry"], ["containerd"], ["kubelet"], ["kubelet"]]);
         const argv = nodeArgv(w1, w1.processes[2].argv);
         assert.deepEqual(argv.slice(0, 4), ["/usr/bin/nsenter", `--net=/run/netns/${w1.netns}`, `--mount=${w1.mountNs}`, "--"]);
         assert.ok(argv.includes(`--node-ip=${w1.nodeIp}`) && argv.includes("--hostname-override=worker-1"));
@@ -134,6 +136,45 @@ describe("local workers: the node plan", () => {
     });
 });
 
+describe("local workers: the NetworkPolicy enforcer", () => {
+    const [w1] = planWorkers(input({ count: 1 }));
+    const router = w1.processes.find((p) => p.name === "kube-router")!;
+    it("runs kube-router's firewall controller and turns off the controllers the advisories against v2.1.0 concern", () => {
+        // GHSA-phqm-jgc3-qf8g is in the service proxy, GHSA-v5mh-h5hx-7v92 in the BGP routing controller.
+        for (const flag of ["--run-firewall=true", "--run-router=false", "--run-service-proxy=false", "--run-loadbalancer=false", "--metrics-port=0"]) {
+            assert.ok(router.argv.includes(flag), `missing ${flag}`);
+        }
+        assert.ok(router.argv.includes("--hostname-override=worker-1"));
+        assert.ok(router.argv.includes("--service-cluster-ip-range=10.96.0.0/12"));
+        assert.equal(router.argv[0], "/tc/bin/kube-router");
+    });
+    it("reads the API with its own kubeconfig, 0600, and is the only reader of it", () => {
+        const f = w1.files.find((x) => x.path === "/etc/kubernetes/kube-router.conf")!;
+        assert.deepEqual([f.mode, f.readers, f.content], [0o600, ["kube-router"], { networkPolicyKubeconfig: true }]);
+        assert.ok(router.argv.includes("--kubeconfig=/etc/kubernetes/kube-router.conf"));
+    });
+    it("may only read what it builds rules from", () => {
+        const { clusterRole, binding } = networkPolicyRbac();
+        const rules = (clusterRole as { rules: { verbs: string[]; resources: string[] }[] }).rules;
+        assert.ok(rules.length >= 3);
+        for (const r of rules) assert.deepEqual(r.verbs, ["get", "list", "watch"], r.resources.join());
+        assert.deepEqual((binding as { subjects: unknown[] }).subjects, [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "hardened-cluster:network-policy" }]);
+    });
+    it("has a client certificate only when the stack has workers: no group, cluster CA; a stack may not ask for one", () => {
+        const withWorkers = planLocalStack({ stack: "dev", local: { layout: "system", workers: 1 }, toolchainBin: "/tc/bin", isRoot: true, liveChecks: false });
+        const row = tableOf(withWorkers.cluster.resolved.pkiResolved).find((r) => r.name === "network-policy-client");
+        assert.ok(row, "no network-policy row");
+        assert.deepEqual([row.commonName, row.organizations, row.ca], ["hardened-cluster:network-policy", [], "kubernetes"]);
+        const none = planLocalStack({ stack: "dev", local: { layout: "system" }, toolchainBin: "/tc/bin", isRoot: true, liveChecks: false });
+        assert.equal(tableOf(none.cluster.resolved.pkiResolved).some((r) => r.name === "network-policy-client"), false);
+        assert.throws(() => planLocalStack({ stack: "dev", local: { layout: "system" }, settings: { pki: { networkPolicyClient: true } as never }, toolchainBin: "/tc/bin", isRoot: true, liveChecks: false }),
+            /pki\.networkPolicyClient/);
+    });
+    it("says so in the posture", () => {
+        assert.match(String(workerPosture({ workers: [w1] })!.networkPolicyEnforcement), /^kube-router \(firewall controller only/);
+    });
+});
+
 describe("local workers: kube-proxy's identity", () => {
     it("is issued only when the stack has workers: CN system:kube-proxy, no group, cluster CA", () => {
         const withWorkers = planLocalStack({ stack: "dev", local: { layout: "system", workers: 1 }, toolchainBin: "/tc/bin", isRoot: true, liveChecks: false });
@@ -149,5 +190,31 @@ describe("local workers: kube-proxy's identity", () => {
     it("is the platform's to issue: a stack that sets pki.kubeProxyClient is refused, naming the key", () => {
         assert.throws(() => planLocalStack({ stack: "dev", local: { layout: "system" }, settings: { pki: { kubeProxyClient: true } as never }, toolchainBin: "/tc/bin", isRoot: true, liveChecks: false }),
             /pki\.kubeProxyClient/);
+    });
+});
+
+describe("local workers: the serving-certificate approver", () => {
+    it("reads the API as its own user, from files under the stack's run directory, and is healthy once it has listed the requests", () => {
+        const a = planServingApprover("/var/lib/hardened-cluster/dev", "/tc/bin", "https://127.0.0.1:6443");
+        assert.equal(a.argv[0], "/tc/bin/hc-csr-approver");
+        for (const f of [a.caFile, a.certFile, a.keyFile, a.statusFile]) assert.ok(f.startsWith("/var/lib/hardened-cluster/dev/csr-approver/"), f);
+        assert.ok(a.argv.includes("-server=https://127.0.0.1:6443") && a.argv.includes(`-key-file=${a.keyFile}`));
+        assert.deepEqual(a.health, { kind: "status-file", path: a.statusFile });
+    });
+    it("may approve only for the kubelet-serving signer, and change nothing but approvals", () => {
+        const rules = (servingApproverRbac().clusterRole as { rules: { resources: string[]; verbs: string[]; resourceNames?: string[] }[] }).rules;
+        assert.equal(rules.length, 4);
+        const approve = rules.filter((r) => r.verbs.includes("approve"));
+        assert.deepEqual(approve, [{ apiGroups: ["certificates.k8s.io"], resources: ["signers"], resourceNames: ["kubernetes.io/kubelet-serving"], verbs: ["approve"] }]);
+        const writes = rules.filter((r) => r.verbs.some((v) => !["get", "list", "watch"].includes(v)));
+        assert.deepEqual(writes.flatMap((r) => r.resources).sort(), ["certificatesigningrequests/approval", "signers"]);
+    });
+    it("has a client certificate only when the stack has workers: no group, cluster CA; a stack may not ask for one", () => {
+        const withWorkers = planLocalStack({ stack: "dev", local: { layout: "system", workers: 1 }, toolchainBin: "/tc/bin", isRoot: true, liveChecks: false });
+        const row = tableOf(withWorkers.cluster.resolved.pkiResolved).find((r) => r.name === "csr-approver-client");
+        assert.ok(row, "no csr-approver row");
+        assert.deepEqual([row.commonName, row.organizations, row.ca], ["hardened-cluster:csr-approver", [], "kubernetes"]);
+        assert.throws(() => planLocalStack({ stack: "dev", local: { layout: "system" }, settings: { pki: { servingApproverClient: true } as never }, toolchainBin: "/tc/bin", isRoot: true, liveChecks: false }),
+            /pki\.servingApproverClient/);
     });
 });
