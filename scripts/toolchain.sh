@@ -384,7 +384,7 @@ install_haproxy() {
 # the AWS user data, units and sshd config; openssl, ps and unshare serve the local platform and its tests.
 ensure_host_tools() {
   local wanted=(cloud-init:cloud-init /usr/sbin/sshd:openssh-server systemd-analyze:systemd openssl:openssl ps:procps unshare:util-linux
-    /usr/include/seccomp.h:libseccomp-dev iptables:iptables ip:iproute2 nsenter:util-linux)
+    /usr/include/seccomp.h:libseccomp-dev iptables:iptables ip:iproute2 nsenter:util-linux nft:nftables)
   local missing=() pair
   for pair in "${wanted[@]}"; do
     case "${pair%%:*}" in

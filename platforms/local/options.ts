@@ -50,7 +50,7 @@ export interface LocalOptions {
      */
     kmsKeyIds?: string[];
     /**
-     * Worker nodes (default 0, at most 1 for now): a kubelet and kube-proxy with containerd and runc in network
+     * Worker nodes (default 0, at most 4; single topology): a kubelet and kube-proxy with containerd and runc in network
      * and mount namespaces of their own on this machine, joining with a bootstrap token. Needs root.
      */
     workers?: number;
@@ -97,8 +97,8 @@ export interface ResolvedLocal {
 }
 
 const KNOWN = ["layout", "stateDir", "ports", "etcdUser", "purgeOnDestroy", "topology", "kmsKeyIds", "workers"];
-/** One for now: Pods on two nodes would need this machine to forward between their links, which it does not yet. */
-export const WORKERS_MAX = 1;
+/** Each worker is a whole node on this machine (kubelet, containerd, kube-proxy, kube-router): a few suffice. */
+export const WORKERS_MAX = 4;
 
 /** The "ha" topology's nodes: two control-plane nodes and an etcd-only third member. */
 export const HA_NODES = [
@@ -152,7 +152,12 @@ export function resolveLocal(options: LocalOptions | undefined, stack: string, c
     const workers = o.workers ?? 0;
     if (!Number.isInteger(workers) || workers < 0) fail(key(configKey, "workers"), workers, `use a whole number from 0 to ${WORKERS_MAX}`);
     if (workers > WORKERS_MAX) {
-        fail(key(configKey, "workers"), workers, `at most ${WORKERS_MAX} for now: Pods on different local nodes cannot reach each other yet (this machine forwards nothing between node links)`);
+        fail(key(configKey, "workers"), workers, `at most ${WORKERS_MAX}: each worker is a whole node (kubelet, containerd, kube-proxy, kube-router) on this machine`);
+    }
+    // In the ha topology the API servers advertise loopback addresses, which a node's Pods cannot reach: the
+    // cluster's DNS, which reads the API from a Pod, would never start.
+    if (workers > 0 && topology === "ha") {
+        fail(key(configKey, "workers"), workers, "workers run with the single topology only for now: in the ha topology Pods cannot reach the API servers (their loopback addresses), so the cluster's DNS could not start");
     }
     if (workers > 0 && layoutKind !== "system") {
         fail(key(configKey, "workers"), workers, "a worker node needs root (network and mount namespaces, cgroups, the kubelet's sysctls) and the system layout; run as root, or set it to 0 for a control plane alone");

@@ -44,7 +44,10 @@ export function deliverWorkers(name: string, plan: LocalStackPlan, ctx: WorkerDe
     const bearer = pulumi.secret(pulumi.interpolate`${token.id}.${token.secret}`);
     const networkPolicy = applyRole(`${name}-network-policy`, networkPolicyRbac(), ctx);
     const approver = deliverServingApprover(name, plan, ctx);
-    const nodes = plan.workers.flatMap((w) => deliverWorker(`${name}-${w.name}`, plan, w, { ...ctx, join, bearer, networkPolicy }));
+    // Each node's sandbox comes after the previous one's, so destroy removes them one at a time, the first last:
+    // the last node down sees no other and puts this machine's sysctls back (two at once would each see the other).
+    const sandboxes: NodeSandbox[] = [];
+    const nodes = plan.workers.flatMap((w) => deliverWorker(`${name}-${w.name}`, plan, w, { ...ctx, join, bearer, networkPolicy, sandboxes }));
     // The cluster's DNS runs as Pods, so it comes once a node can run them; the engine waits until it answers.
     const kubelet = plan.workers[0].kubeletConfig as { clusterDNS: string[]; clusterDomain: string };
     const dns = new ClusterDns(`${name}-dns`, {
@@ -87,14 +90,15 @@ function deliverServingApprover(name: string, plan: LocalStackPlan, ctx: WorkerD
 }
 
 /** The node's processes, started in order. */
-function deliverWorker(prefix: string, plan: LocalStackPlan, w: LocalWorkerPlan, ctx: WorkerDeliveryContext & { join: pulumi.Resource[]; bearer: pulumi.Output<string>; networkPolicy: pulumi.Resource[] }): LocalProcess[] {
+function deliverWorker(prefix: string, plan: LocalStackPlan, w: LocalWorkerPlan, ctx: WorkerDeliveryContext & { join: pulumi.Resource[]; bearer: pulumi.Output<string>; networkPolicy: pulumi.Resource[]; sandboxes: NodeSandbox[] }): LocalProcess[] {
     const child = { parent: ctx.parent };
     const root = "root:root";
     const sandbox = new NodeSandbox(`${prefix}-sandbox`, {
         netns: w.netns, root: w.root, vethHost: w.veth.host, vethNode: w.veth.node, hostIp: w.hostIp, nodeIp: w.nodeIp,
-        podCidr: w.podCidr, serviceCidr: w.serviceCidr, cgroupRoot: w.cgroupRoot, apiPort: plan.local.ports.apiServer, apiAddress: w.apiAddress, nodeDirs: [...NODE_DIRS],
+        podCidr: w.podCidr, clusterPodCidr: w.clusterPodCidr, linkPrefix: w.linkPrefix, serviceCidr: w.serviceCidr, cgroupRoot: w.cgroupRoot, apiPort: plan.local.ports.apiServer, apiAddress: w.apiAddress, nodeDirs: [...NODE_DIRS],
         sysctls: KUBELET_SYSCTLS.map(([k, v]) => `${k}=${v}`),
-    }, child);
+    }, { ...child, dependsOn: ctx.sandboxes.slice(-1) });
+    ctx.sandboxes.push(sandbox);
 
     const content = (c: WorkerContent): pulumi.Output<string> => {
         if ("text" in c) return pulumi.output(c.text);

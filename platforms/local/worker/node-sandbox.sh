@@ -3,16 +3,19 @@
 #   network:  namespace $HC_NETNS, joined to this machine by veth $HC_VETH_HOST ($HC_HOST_IP/30) <->
 #             $HC_VETH_NODE ($HC_NODE_IP/30); this machine routes only the node's Pod range to it, accepts only the
 #             API relays' port from it ($HC_HOST_IP, and $HC_API_ADDRESS, the first worker's relay, which the
-#             `kubernetes` Service points at) and forwards nothing from it, so no Pod packet leaves this machine.
+#             `kubernetes` Service points at) and forwards from it only Pod-to-Pod packets to another node of
+#             the stack ($HC_CLUSTER_POD_CIDR, out of a $HC_LINK_PREFIX* link), so no Pod packet leaves this machine.
 #   mounts:   a mount namespace kept by $HC_ROOT/mnt.ns in which each of the node's own directories
 #             ($HC_ROOT/<path>) sits at its standard path, and /run is the node's own tmpfs.
 #   cgroups:  $HC_CGROUP_ROOT in every hierarchy (the kubelet's cgroupRoot).
 #   sysctls:  the values the kubelet requires (protectKernelDefaults), restored by `down` when still ours.
 # Every step tolerates what a killed earlier run left, so `up` after a crash and `down` twice both work.
 set -euo pipefail
-: "${HC_NETNS:?}" "${HC_ROOT:?}" "${HC_VETH_HOST:?}" "${HC_VETH_NODE:?}" "${HC_HOST_IP:?}" "${HC_NODE_IP:?}" "${HC_POD_CIDR:?}"
+: "${HC_NETNS:?}" "${HC_ROOT:?}" "${HC_VETH_HOST:?}" "${HC_VETH_NODE:?}" "${HC_HOST_IP:?}" "${HC_NODE_IP:?}" "${HC_POD_CIDR:?}" "${HC_CLUSTER_POD_CIDR:?}" "${HC_LINK_PREFIX:?}"
 : "${HC_SERVICE_CIDR:?}" "${HC_CGROUP_ROOT:?}" "${HC_API_PORT:?}" "${HC_API_ADDRESS:?}" "${HC_NODE_DIRS:?}" "${HC_SYSCTLS:?}"
 chain="HC-${HC_VETH_HOST^^}"
+# The one packet this machine forwards from a node: Pod to Pod, into another node of the stack.
+pod_to_pod=(-i "$HC_VETH_HOST" -o "$HC_LINK_PREFIX+" -s "$HC_CLUSTER_POD_CIDR" -d "$HC_CLUSTER_POD_CIDR" -j ACCEPT)
 mnt=$HC_ROOT/mnt.ns
 
 die() { echo "node sandbox: $*" >&2; exit 1; }
@@ -50,6 +53,7 @@ down() {
   if iptables -n -L "$chain" >/dev/null 2>&1; then
     iptables -D INPUT -i "$HC_VETH_HOST" -j "$chain" 2>/dev/null || true
     iptables -D FORWARD -i "$HC_VETH_HOST" -j DROP 2>/dev/null || true
+    iptables -D FORWARD "${pod_to_pod[@]}" 2>/dev/null || true
     iptables -F "$chain"; iptables -X "$chain"
   fi
   if [ -e "/run/netns/$HC_NETNS" ]; then ip netns del "$HC_NETNS" 2>/dev/null || rm -f "/run/netns/$HC_NETNS"; fi
@@ -113,6 +117,8 @@ up() {
   ip -n "$HC_NETNS" route add "$HC_SERVICE_CIDR" via "$HC_HOST_IP"
   # The `kubernetes` Service's endpoint is the first worker's relay; another node reaches it through its own link.
   if [ "$HC_API_ADDRESS" != "$HC_HOST_IP" ]; then ip -n "$HC_NETNS" route add "$HC_API_ADDRESS/32" via "$HC_HOST_IP"; fi
+  # Other nodes' Pods are reached through this machine (the node's own /24, on its bridge, is more specific).
+  ip -n "$HC_NETNS" route add "$HC_CLUSTER_POD_CIDR" via "$HC_HOST_IP"
   ip netns exec "$HC_NETNS" sysctl -q -w net.ipv4.ip_forward=1 >/dev/null
   # Pod-to-Service traffic between two Pods of one bridge must pass kube-proxy's rules both ways.
   ip netns exec "$HC_NETNS" sysctl -q -w net.bridge.bridge-nf-call-iptables=1 >/dev/null
@@ -136,6 +142,10 @@ up() {
   iptables -A "$chain" -j DROP
   iptables -I INPUT -i "$HC_VETH_HOST" -j "$chain"
   iptables -I FORWARD -i "$HC_VETH_HOST" -j DROP
+  iptables -I FORWARD "${pod_to_pod[@]}"
+  # Forwarding is switched on for packets arriving on this link only (IPv4 decides by the incoming interface):
+  # this machine's other interfaces keep whatever they had, and the setting goes with the link.
+  sysctl -q -w "net.ipv4.conf.$HC_VETH_HOST.forwarding=1" >/dev/null
 
   local d
   for d in $HC_NODE_DIRS; do mkdir -p "$HC_ROOT$d"; chmod 0700 "$HC_ROOT$d"; done

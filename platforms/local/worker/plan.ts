@@ -22,6 +22,8 @@ export interface NodeToolchain {
 }
 
 export const NSENTER = "/usr/bin/nsenter";
+/** kube-proxy's nftables mode runs the nft command (Debian's nftables package, which the toolchain installs). */
+export const NFT = "/usr/sbin/nft";
 export const CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
 export const KUBELET_KUBECONFIG_PATH = configFile(kubeadmLayout(), "kubelet");
 /**
@@ -76,6 +78,10 @@ export interface LocalWorkerPlan {
     nodeIp: string;
     /** The node's Pods' addresses: one /24 of the cluster's Pod CIDR per worker. */
     podCidr: string;
+    /** The cluster's Pod CIDR, which the node reaches other nodes' Pods in through this machine. */
+    clusterPodCidr: string;
+    /** The start of the host-side link names of this stack's workers. */
+    linkPrefix: string;
     /** The cluster's Service range: routed to this machine's end of the link, where kube-proxy's rules catch it first. */
     serviceCidr: string;
     cgroupRoot: string;
@@ -204,8 +210,8 @@ export function planWorkers(input: WorkerPlanInput): LocalWorkerPlan[] {
         ];
         return {
             name, root, ...ns,
-            veth: { host: `hc${tag}h${i + 1}`, node: `hc${tag}n${i + 1}` },
-            hostIp, nodeIp, podCidr: ownPodCidr, serviceCidr, cgroupRoot, server: `https://${hostIp}:${input.apiServerPort}`, apiAddress: workerLink(input.stack, 0).hostIp, files, processes, kubeletConfig,
+            veth: { host: `hc${tag}h${i + 1}`, node: `hc${tag}n${i + 1}` }, linkPrefix: `hc${tag}h`,
+            hostIp, nodeIp, podCidr: ownPodCidr, clusterPodCidr: podCidr, serviceCidr, cgroupRoot, server: `https://${hostIp}:${input.apiServerPort}`, apiAddress: workerLink(input.stack, 0).hostIp, files, processes, kubeletConfig,
         };
     });
 }
@@ -220,16 +226,18 @@ export function nodeArgv(w: Pick<LocalWorkerPlan, "netns" | "mountNs">, argv: st
 const KUBE_PROXY_HEALTHZ = "127.0.0.1:10256";
 
 /**
- * kube-proxy in iptables mode, in the node's network namespace. Its metrics and health endpoints stay on the
- * node's loopback (CIS 4.3.1), and it leaves the conntrack table's size and timeouts alone: they are this
- * machine's, not the node's.
+ * kube-proxy in nftables mode, in the node's network namespace: its rules live in an nftables table of its
+ * own, so kube-router, which rewrites the iptables filter table whole on every sync, can never drop them (in
+ * iptables mode the two raced, and a lost KUBE-SERVICES chain left Services dead). Its metrics and health
+ * endpoints stay on the node's loopback (CIS 4.3.1), and it leaves the conntrack table's size and timeouts
+ * alone: they are this machine's, not the node's.
  */
 export function kubeProxyConfiguration(node: string, clusterCidr: string): Record<string, unknown> {
     return {
         apiVersion: "kubeproxy.config.k8s.io/v1alpha1",
         kind: "KubeProxyConfiguration",
         clientConnection: { kubeconfig: KUBE_PROXY_KUBECONFIG_PATH },
-        mode: "iptables",
+        mode: "nftables",
         clusterCIDR: clusterCidr,
         hostnameOverride: node,
         metricsBindAddress: "127.0.0.1:10249",
@@ -303,7 +311,7 @@ export function workerSources(plan: { workers: LocalWorkerPlan[]; nodeToolchain:
     if (plan.workers.length === 0) return [];
     const t = plan.nodeToolchain;
     return [
-        NSENTER,
+        NSENTER, NFT,
         ...["containerd", "containerd-shim-runc-v2", "runc", "kubelet", "kube-proxy", "kube-router", "hc-registry", "haproxy"].map((b) => path.join(t.bin, b)),
         ...["bridge", "host-local", "loopback", "portmap"].map((b) => path.join(t.cniBin, b)),
         ...NODE_IMAGES.map((n) => path.join(t.images, `${n}.tar`)),

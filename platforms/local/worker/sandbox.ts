@@ -14,6 +14,10 @@ export interface NodeSandboxSpec {
     hostIp: string;
     nodeIp: string;
     podCidr: string;
+    /** The cluster's whole Pod range: every node's Pods, which this machine forwards between node links. */
+    clusterPodCidr: string;
+    /** The start of every host-side link name of this stack's nodes (forwarding goes only to those). */
+    linkPrefix: string;
     serviceCidr: string;
     cgroupRoot: string;
     apiPort: number;
@@ -50,7 +54,7 @@ const sandboxProvider: SandboxProvider = {
         const env = {
             PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
             HC_NETNS: spec.netns, HC_ROOT: spec.root, HC_VETH_HOST: spec.vethHost, HC_VETH_NODE: spec.vethNode,
-            HC_HOST_IP: spec.hostIp, HC_NODE_IP: spec.nodeIp, HC_POD_CIDR: spec.podCidr, HC_SERVICE_CIDR: spec.serviceCidr, HC_CGROUP_ROOT: spec.cgroupRoot,
+            HC_HOST_IP: spec.hostIp, HC_NODE_IP: spec.nodeIp, HC_POD_CIDR: spec.podCidr, HC_CLUSTER_POD_CIDR: spec.clusterPodCidr, HC_LINK_PREFIX: spec.linkPrefix, HC_SERVICE_CIDR: spec.serviceCidr, HC_CGROUP_ROOT: spec.cgroupRoot,
             HC_API_PORT: String(spec.apiPort), HC_API_ADDRESS: spec.apiAddress, HC_NODE_DIRS: spec.nodeDirs.join(" "), HC_SYSCTLS: spec.sysctls.join(" "),
         };
         const res = cp.spawnSync("bash", [sandboxProvider.script, verb], { env, encoding: "utf8", timeout: 120_000 });

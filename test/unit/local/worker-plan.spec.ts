@@ -18,9 +18,14 @@ const input = (over: Partial<WorkerPlanInput> = {}): WorkerPlanInput => ({
 });
 
 describe("local workers: the local.workers setting", () => {
-    it("refuses a second worker, saying why", () => {
-        assert.throws(() => resolveLocal({ layout: "system", workers: 2 }, "dev", "local", true),
-            (e: Error) => /local\.workers/.test(e.message) && /at most 1/.test(e.message) && /cannot reach each other/.test(e.message));
+    it("refuses a fifth worker, saying why", () => {
+        assert.throws(() => resolveLocal({ layout: "system", workers: 5 }, "dev", "local", true),
+            (e: Error) => /local\.workers/.test(e.message) && /at most 4/.test(e.message) && /whole node/.test(e.message));
+        assert.equal(resolveLocal({ layout: "system", workers: 4 }, "dev", "local", true).workers, 4);
+    });
+    it("refuses workers in the ha topology, where Pods cannot reach the API servers", () => {
+        assert.throws(() => resolveLocal({ layout: "system", workers: 1, topology: "ha" }, "dev", "local", true),
+            (e: Error) => /local\.workers/.test(e.message) && /single topology/.test(e.message));
     });
     for (const bad of [-1, 5, 1.5, "1"]) {
         it(`refuses local.workers ${JSON.stringify(bad)}, naming the key`, () => {
@@ -55,6 +60,11 @@ describe("local workers: the node plan", () => {
         assert.equal(w1.nodeIp.split(".")[3], "2");
         assert.deepEqual([w1.podCidr, w2.podCidr], ["10.244.0.0/24", "10.244.1.0/24"]);
         assert.notEqual(w1.netns, w2.netns);
+        // Pod to Pod between nodes: through this machine, only into this stack's node links.
+        assert.deepEqual([w1.clusterPodCidr, w2.clusterPodCidr], ["10.244.0.0/16", "10.244.0.0/16"]);
+        assert.equal(w1.linkPrefix, w2.linkPrefix);
+        for (const w of [w1, w2]) assert.ok(w.veth.host.startsWith(w.linkPrefix) && !w.veth.node.startsWith(w.linkPrefix));
+        assert.notEqual(planWorkers(input({ stack: "prod" }))[0].linkPrefix, w1.linkPrefix, "another stack's links are not this one's");
         for (const w of [w1, w2]) {
             assert.ok(w.veth.host.length <= 15 && w.veth.node.length <= 15, "interface names are limited to 15 characters");
             assert.ok(w.netns.includes(stackTag("dev")));
@@ -101,9 +111,11 @@ describe("local workers: the node plan", () => {
         assert.equal(w1.server, `https://${w1.hostIp}:6443`);
     });
 
-    it("binds kube-proxy's metrics and health endpoints to the node's loopback (CIS 4.3.1) and leaves conntrack sizing alone", () => {
+    it("runs kube-proxy in nftables mode, binds its metrics and health endpoints to the node's loopback (CIS 4.3.1) and leaves conntrack sizing alone", () => {
         const cfg = parse((w1.files.find((f) => f.path === "/etc/kubernetes/kube-proxy-config.yaml")!.content as { text: string }).text);
         assert.equal(cfg.metricsBindAddress, "127.0.0.1:10249");
+        // Its own nftables table: kube-router rewrites the iptables filter table whole and would race it there.
+        assert.equal(cfg.mode, "nftables");
         assert.match(cfg.healthzBindAddress, /^127\.0\.0\.1:/);
         assert.equal(cfg.clientConnection.kubeconfig, "/etc/kubernetes/kube-proxy.conf");
         assert.equal(cfg.hostnameOverride, "worker-1");
