@@ -1,5 +1,5 @@
-// A local worker node end to end (issue: a real worker node on the local platform): the blueprint's program with
-// local.workers: 1 brings up a kubelet with containerd and runc in namespaces of its own, which joins with the
+// Local worker nodes end to end (issue: a real worker node on the local platform): the blueprint's program with
+// local.workers: 2 brings up two kubelets with containerd and runc in namespaces of their own, which join with the
 // bootstrap token, pulls its images from the node's own registry (AlwaysPullImages stays on), and runs a
 // restricted Pod. kube-router enforces the tenants' NetworkPolicies and CoreDNS answers the cluster domain: each
 // connection's fate is compared with what the NetworkPolicy API says of the stored policies (netpol-model.ts).
@@ -56,7 +56,10 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
     this.timeout(20 * 60_000);
     let ps: ProgramStack;
     let admin: Credential;
+    /** worker-1, where most probes run, and worker-2, which team-b's server is pinned to (Pod traffic between nodes). */
     let worker: LocalWorkerPlan;
+    let workers: LocalWorkerPlan[];
+    const nodeOf = (name: string) => workers.find((w) => w.name === name)!;
     let imageTag: string;
     let destroyed = false;
     /** The echo server Pods, by namespace. */
@@ -71,24 +74,26 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
      * Runs a Pod on the worker in namespace `ns` that fetches `url` (or, with `resolve`, looks a name up) once,
      * and returns what it printed (read from its log on the node).
      */
-    const tryPod = async (name: string, url: string, more: { args?: string[]; token?: boolean; ns?: string; resolve?: boolean } = {}) => {
+    const tryPod = async (name: string, url: string, more: { args?: string[]; token?: boolean; ns?: string; resolve?: boolean; node?: string } = {}) => {
         const ns = more.ns ?? PROBE_NS;
         // A new Pod's packets are refused until kube-router has programmed it (about a second): a single try
         // waits for that, so it sees the settled rules; repeated tries (-repeat) start at once.
         const args = [more.resolve ? "-resolve" : "-get", url, "-timeout", "4s", "-delay", "3s", ...(more.args ?? [])];
-        const pod = restrictedPod(name, `localhost/hardened-cluster/echo:${imageTag}`, { args }, { restartPolicy: "Never", automountServiceAccountToken: more.token ?? false });
+        const pod = restrictedPod(name, `localhost/hardened-cluster/echo:${imageTag}`, { args }, {
+            restartPolicy: "Never", automountServiceAccountToken: more.token ?? false, ...(more.node ? { nodeName: more.node } : {}),
+        });
         const r = await request(admin, "POST", `/api/v1/namespaces/${ns}/pods`, { ...pod, metadata: { name, labels: { role: "client" } } });
         assert.equal(r.status, 201, r.body);
         const done = await until(`${name} finished`, 120, async () => {
             const p = (await request(admin, "GET", `/api/v1/namespaces/${ns}/pods/${name}`)).json();
             return p.status?.phase === "Succeeded" || p.status?.phase === "Failed" ? p : undefined;
         });
-        const dir = path.join(worker.root, "var/log/pods", `${ns}_${name}_${done.metadata.uid}`, "c");
+        const dir = path.join(nodeOf(done.spec.nodeName).root, "var/log/pods", `${ns}_${name}_${done.metadata.uid}`, "c");
         return fs.readFileSync(path.join(dir, fs.readdirSync(dir)[0]), "utf8");
     };
-    /** Starts the echo server Pod `echo` (labels app: echo) in `ns` and returns it once it runs. */
-    const echoServer = async (ns: string) => {
-        const echo = restrictedPod("echo", `localhost/hardened-cluster/echo:${imageTag}`, { imagePullPolicy: "Never" }, { automountServiceAccountToken: false });
+    /** Starts the echo server Pod `echo` (labels app: echo) in `ns` on `node` and returns it once it runs. */
+    const echoServer = async (ns: string, node: string) => {
+        const echo = restrictedPod("echo", `localhost/hardened-cluster/echo:${imageTag}`, { imagePullPolicy: "Never" }, { automountServiceAccountToken: false, nodeName: node });
         const created = await request(admin, "POST", `/api/v1/namespaces/${ns}/pods`, { ...echo, metadata: { name: "echo", labels: { app: "echo" } } });
         assert.equal(created.status, 201, created.body);
         assert.equal(created.json().spec.containers[0].imagePullPolicy, "Always", "AlwaysPullImages did not rewrite the pull policy");
@@ -103,7 +108,7 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         const tc = toolchain(...BINARIES);
         imageTag = nodeToolchainAt(tc.bin).imageTag;
         assert.match(imageTag, /^[0-9a-f]{12}$/, "the toolchain stamped no image tag (run npm run toolchain)");
-        const local = { layout: "system", ports, purgeOnDestroy: true, workers: 1 };
+        const local = { layout: "system", ports, purgeOnDestroy: true, workers: 2 };
         ps = await programStack({
             name: "worker",
             blueprint: true,
@@ -113,10 +118,11 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
                 "hardened-cluster:baseline": { value: JSON.stringify({ tenants: [{ name: "team-a" }, { name: "team-b", allowSameNamespace: true }], admission: { allowedRegistries: ["localhost"] } }) },
             },
         });
-        [worker] = planWorkers({
-            stack: ps.stackName, count: 1, runDir: path.join("/var/lib/hardened-cluster", ps.stackName), apiServerPort: ports.apiServer,
+        workers = planWorkers({
+            stack: ps.stackName, count: 2, runDir: path.join("/var/lib/hardened-cluster", ps.stackName), apiServerPort: ports.apiServer,
             settings: {}, keys: DEFAULT_CLUSTER_KEYS, toolchain: nodeToolchainAt(tc.bin),
         });
+        [worker] = workers;
         sysctlsBefore = sysctls();
         const t0 = Date.now();
         // Each worker resource's creation time, as the engine prints it ("created (12s)").
@@ -124,11 +130,11 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         const res = await ps.stack.up({
             onOutput: (o) => {
                 if (process.env.HC_E2E_VERBOSE) process.stdout.write(o);
-                for (const m of o.matchAll(/(local-worker-1-\S+) created \(([\d.]+)s\)/g)) took.push(`${m[1].slice("local-worker-1-".length)} ${m[2]}s`);
+                for (const m of o.matchAll(/local-(worker-\d-\S+) created \(([\d.]+)s\)/g)) took.push(`${m[1]} ${m[2]}s`);
             },
         });
         assert.equal(res.summary.result, "succeeded");
-        console.log(`      up with one worker: ${Math.round((Date.now() - t0) / 1000)} s (worker resources: ${took.join(", ")})`);
+        console.log(`      up with two workers: ${Math.round((Date.now() - t0) / 1000)} s (worker resources: ${took.join(", ")})`);
         admin = fromKubeconfig(res.outputs.kubeconfig.value);
     });
     after(async function () {
@@ -136,17 +142,20 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         if (!destroyed) await ps?.cleanup();
     });
 
-    it("joins: worker-1 is Ready, on the node's own address, running containerd", async function () {
-        const node = await until("worker-1 Ready", 120, async () => {
-            const r = await request(admin, "GET", "/api/v1/nodes/worker-1");
-            const n = r.status === 200 ? r.json() : undefined;
-            return n?.status?.conditions?.find((c: any) => c.type === "Ready")?.status === "True" ? n : undefined;
-        });
-        const ready = node.status.conditions.find((c: any) => c.type === "Ready");
-        console.log(`      worker-1: registered ${node.metadata.creationTimestamp}, Ready since ${ready.lastTransitionTime}`);
-        assert.deepEqual(node.status.addresses.filter((a: any) => a.type === "InternalIP").map((a: any) => a.address), [worker.nodeIp]);
-        assert.equal(node.status.nodeInfo.kubeletVersion, "v1.34.12");
-        assert.equal(node.status.nodeInfo.containerRuntimeVersion, "containerd://2.4.2");
+    it("joins: worker-1 and worker-2 are Ready, each on its own address, running containerd", async function () {
+        assert.equal(workers.length, 2);
+        for (const w of workers) {
+            const node = await until(`${w.name} Ready`, 120, async () => {
+                const r = await request(admin, "GET", `/api/v1/nodes/${w.name}`);
+                const n = r.status === 200 ? r.json() : undefined;
+                return n?.status?.conditions?.find((c: any) => c.type === "Ready")?.status === "True" ? n : undefined;
+            });
+            const ready = node.status.conditions.find((c: any) => c.type === "Ready");
+            console.log(`      ${w.name}: registered ${node.metadata.creationTimestamp}, Ready since ${ready.lastTransitionTime}`);
+            assert.deepEqual(node.status.addresses.filter((a: any) => a.type === "InternalIP").map((a: any) => a.address), [w.nodeIp]);
+            assert.equal(node.status.nodeInfo.kubeletVersion, "v1.34.12");
+            assert.equal(node.status.nodeInfo.containerRuntimeVersion, "containerd://2.4.2");
+        }
     });
 
     it("joined through the bootstrap token: its client certificate was asked for by system:bootstrap:<id> and names system:node:worker-1", async function () {
@@ -170,13 +179,13 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
             apiVersion: "v1", kind: "Namespace", metadata: { name: PROBE_NS, labels: { "pod-security.kubernetes.io/enforce": "restricted" } },
         });
         assert.equal(ns.status, 201, ns.body);
-        for (const tenant of ["team-a", "team-b"]) {
-            const pod = await echoServer(tenant);
+        for (const [tenant, node] of [["team-a", "worker-1"], ["team-b", "worker-2"]]) {
+            const pod = await echoServer(tenant, node);
             servers[tenant] = { kind: "pod", namespace: tenant, labels: pod.metadata.labels, ip: pod.status.podIP };
-            assert.equal(pod.spec.nodeName, "worker-1");
+            assert.equal(pod.spec.nodeName, node);
             assert.equal(pod.status.containerStatuses[0].imageID.startsWith(`localhost/hardened-cluster/echo@sha256:`), true, pod.status.containerStatuses[0].imageID);
             // From the node itself: NetworkPolicies leave the node's own traffic (the kubelet's probes) alone.
-            const answer = inNode(worker, `fetch("http://${pod.status.podIP}:8080/").then(r=>r.text()).then(t=>console.log(t),e=>console.log("error",e.cause?.code??e))`);
+            const answer = inNode(nodeOf(node), `fetch("http://${pod.status.podIP}:8080/").then(r=>r.text()).then(t=>console.log(t),e=>console.log("error",e.cause?.code??e))`);
             assert.equal(answer, "hello from echo");
         }
     });
@@ -189,13 +198,14 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         });
         assert.equal(svc.status, 201, svc.body);
         const ip = svc.json().spec.clusterIP;
+        // From the node the server runs on (its own traffic passes the policies; another node's would not).
         const out = await until("the Service answering from inside the node", 60, async () => {
-            const a = inNode(worker, `fetch("http://${ip}/").then(r=>r.text()).then(t=>console.log(t),e=>console.log("error",e.cause?.code??e))`);
+            const a = inNode(nodeOf("worker-2"), `fetch("http://${ip}/").then(r=>r.text()).then(t=>console.log(t),e=>console.log("error",e.cause?.code??e))`);
             return a === "hello from echo" ? a : undefined;
         });
         assert.equal(out, "hello from echo");
         // A new Pod's address reaches kube-router's allow sets a moment after it starts: the last try is the settled fate.
-        const fromPod = await tryPod("probe-service", `http://${ip}/`, { ns: "team-b", args: ["-repeat", "6", "-timeout", "2s", "-delay", "0s"] });
+        const fromPod = await tryPod("probe-service", `http://${ip}/`, { ns: "team-b", node: "worker-1", args: ["-repeat", "6", "-timeout", "2s", "-delay", "0s"] });
         assert.match(fromPod.trim().split("\n").pop()!, /status: 200/, fromPod);
         const kubeconfig = fs.readFileSync(path.join(worker.root, "etc/kubernetes/kube-proxy.conf"), "utf8");
         const cert = new X509Certificate(Buffer.from(parse(kubeconfig).users[0].user["client-certificate-data"], "base64"));
@@ -240,9 +250,11 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
 
     it("serves the cluster's DNS: CoreDNS Pods labelled as the DNS-allow policies select, answering a tenant's Pod for a Service name", async function () {
         const pods = (await request(admin, "GET", "/api/v1/namespaces/kube-system/pods?labelSelector=k8s-app%3Dkube-dns")).json().items as any[];
-        assert.equal(pods.length, 1);
-        assert.equal(pods[0].status.phase, "Running");
-        assert.equal(pods[0].spec.securityContext.runAsUser, 65532, "CoreDNS runs as a non-root user");
+        assert.equal(pods.length, workers.length, "one CoreDNS replica per worker");
+        for (const p of pods) {
+            assert.equal(p.status.phase, "Running");
+            assert.equal(p.spec.securityContext.runAsUser, 65532, "CoreDNS runs as a non-root user");
+        }
         const svcIp = (await request(admin, "GET", "/api/v1/namespaces/team-b/services/echo")).json().spec.clusterIP;
         // team-a denies all egress but DNS: the name still resolves.
         const out = await tryPod("dns-a", "echo.team-b.svc.cluster.local", { ns: "team-a", resolve: true });
@@ -270,7 +282,8 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         const rows: string[] = [];
         const leaks: string[] = [];
         for (const p of probes) {
-            const out = await tryPod(`${label}-${p.name}`, `http://${p.to.ip}:${p.port}/`, { ns: p.ns, args: ["-repeat", "6", "-timeout", "2s", "-delay", "0s"] });
+            // On worker-1: team-a's server is on the same node, team-b's on worker-2, so both paths are tried.
+            const out = await tryPod(`${label}-${p.name}`, `http://${p.to.ip}:${p.port}/`, { ns: p.ns, node: "worker-1", args: ["-repeat", "6", "-timeout", "2s", "-delay", "0s"] });
             const tries = out.split("\n").map((l) => /(\+[\d.]+s) (status: \d+|error: .*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null);
             assert.equal(tries.length, 6, out);
             for (const t of tries) if (!t[2].startsWith("status: 200")) assert.match(t[2], /timeout|deadline|refused|unreachable/i, out);
@@ -419,9 +432,9 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
 
     it("shows the workers in the posture, with kube-router named as their NetworkPolicy enforcer", async function () {
         const out = await ps.stack.outputs();
-        const workers = out.posture.value.cluster.platform.workers;
-        assert.deepEqual(workers.nodes, [{ name: "worker-1", address: worker.nodeIp, podCidr: worker.podCidr }]);
-        assert.match(workers.networkPolicyEnforcement, /^kube-router/);
+        const posture = out.posture.value.cluster.platform.workers;
+        assert.deepEqual(posture.nodes, workers.map((w) => ({ name: w.name, address: w.nodeIp, podCidr: w.podCidr })));
+        assert.match(posture.networkPolicyEnforcement, /^kube-router/);
     });
 
     it("a second up with nothing changed changes nothing, and the node keeps its Pods", async function () {
@@ -434,23 +447,27 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         assert.equal(after.status.containerStatuses[0].restartCount, before.status.containerStatuses[0].restartCount);
     });
 
-    it("destroy leaves no process, namespace, mount, cgroup, interface, firewall chain or sysctl of the node", async function () {
+    it("destroy leaves no process, namespace, mount, cgroup, interface, firewall rule or sysctl of either node", async function () {
         const res = await ps.stack.destroy();
         assert.equal(res.summary.result, "succeeded");
         destroyed = true;
         await ps.cleanup();
-        assert.equal(fs.existsSync(`/run/netns/${worker.netns}`), false, "the network namespace is still there");
-        assert.equal(spawnSync("ip", ["link", "show", worker.veth.host]).status !== 0, true, "the host end of the link is still there");
         const mounts = fs.readFileSync("/proc/self/mountinfo", "utf8");
-        assert.equal(mounts.includes(worker.root), false, "a mount under the node's root is left");
-        const cgroups = fs.readdirSync("/sys/fs/cgroup").map((h) => path.join("/sys/fs/cgroup", h, worker.cgroupRoot)).filter((d) => fs.existsSync(d));
-        assert.deepEqual(cgroups, []);
         const chains = execFileSync("iptables", ["-S"], { encoding: "utf8" });
-        assert.equal(chains.includes(worker.veth.host.toUpperCase()), false, chains);
+        assert.equal(workers.length, 2);
+        for (const w of workers) {
+            assert.equal(fs.existsSync(`/run/netns/${w.netns}`), false, `${w.name}'s network namespace is still there`);
+            assert.equal(spawnSync("ip", ["link", "show", w.veth.host]).status !== 0, true, `${w.name}'s host end of the link is still there`);
+            assert.equal(mounts.includes(w.root), false, `a mount under ${w.name}'s root is left`);
+            const cgroups = fs.readdirSync("/sys/fs/cgroup").map((h) => path.join("/sys/fs/cgroup", h, w.cgroupRoot)).filter((d) => fs.existsSync(d));
+            assert.deepEqual(cgroups, []);
+            assert.equal(chains.includes(w.veth.host.toUpperCase()), false, chains);
+            assert.equal(chains.includes(`-i ${w.veth.host} `), false, `a FORWARD rule of ${w.name} is left: ${chains}`);
+            for (const d of NODE_DIRS) assert.equal(fs.existsSync(path.join(w.root, d)) && fs.readdirSync(path.join(w.root, d)).length > 0, false, `${d} of ${w.name} is not empty`);
+        }
         const left = execFileSync("ps", ["-eo", "comm="], { encoding: "utf8" }).split("\n").map((l) => l.trim())
             .filter((c) => ["containerd", "containerd-shim", "containerd-shim-runc-v2", "kubelet", "kube-proxy", "kube-router", "coredns", "hc-registry", "pause", "echo", "haproxy"].includes(c));
         assert.deepEqual(left, []);
         assert.deepEqual(sysctls(), sysctlsBefore, "the kubelet's sysctls were not put back");
-        for (const d of NODE_DIRS) assert.equal(fs.existsSync(path.join(worker.root, d)) && fs.readdirSync(path.join(worker.root, d)).length > 0, false, `${d} of the node is not empty`);
     });
 });
