@@ -223,11 +223,22 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         assert.match(out, /"kind":"APIVersions"/, out);
     });
 
-    it("refuses a Pod that runs as root in the tenant namespace", async function () {
-        const pod = restrictedPod("root", `localhost/hardened-cluster/echo:${imageTag}`, {}, { securityContext: { runAsNonRoot: false, runAsUser: 0, seccompProfile: { type: "RuntimeDefault" } } });
-        const r = await request(admin, "POST", "/api/v1/namespaces/team-a/pods", pod);
-        assert.equal(r.status, 403, r.body);
-        assert.match(r.body, /restricted/);
+    it("refuses a Pod that runs as root, mounts a host path or runs privileged in the tenant namespace", async function () {
+        const image = `localhost/hardened-cluster/echo:${imageTag}`;
+        // Root and host paths meet Pod Security admission (restricted, 403); a privileged container does not get
+        // that far: the API server runs with --allow-privileged=false, which rejects it as invalid (422).
+        const attempts: [string, Record<string, unknown>, number, RegExp][] = [
+            ["root", restrictedPod("root", image, {}, { securityContext: { runAsNonRoot: false, runAsUser: 0, seccompProfile: { type: "RuntimeDefault" } } }), 403, /restricted/],
+            ["hostpath", restrictedPod("hostpath", image, { volumeMounts: [{ name: "host", mountPath: "/host" }] }, { volumes: [{ name: "host", hostPath: { path: "/etc/kubernetes" } }] }), 403, /restricted/],
+            ["privileged", restrictedPod("privileged", image, { securityContext: { privileged: true, allowPrivilegeEscalation: true, capabilities: { drop: ["ALL"] } } }), 422, /privileged: Forbidden: disallowed by cluster policy/],
+        ];
+        assert.equal(attempts.length, 3);
+        for (const [name, pod, status, why] of attempts) {
+            const r = await request(admin, "POST", "/api/v1/namespaces/team-a/pods", pod);
+            assert.equal(r.status, status, `${name}: ${r.body}`);
+            assert.match(r.body, why, name);
+            assert.equal((await request(admin, "GET", `/api/v1/namespaces/team-a/pods/${name}`)).status, 404, `${name} exists`);
+        }
     });
 
     it("a Pod reaches this machine only at the API relay: nothing off this machine, nor another listener on this machine's end of the link", async function () {
