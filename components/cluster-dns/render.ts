@@ -2,7 +2,7 @@
 // k8s-app: kube-dns in kube-system, the selector every tenant's DNS-allow NetworkPolicy names, and its Service
 // takes the address the kubelets hand Pods as their nameserver. Nothing is forwarded upstream unless asked:
 // names outside the cluster domain get no answer, so a Pod's DNS never becomes a path out.
-import { fail, isPlainObject, key, knownKeys } from "../common";
+import { fail, isIpv4, isPlainObject, key, knownKeys } from "../common";
 
 export const CLUSTER_DNS_NAMESPACE = "kube-system";
 export const CLUSTER_DNS_NAME = "coredns";
@@ -26,8 +26,6 @@ export interface ResolvedClusterDns {
     upstreams: string[];
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
 export function resolveClusterDns(raw: unknown, k: string): ResolvedClusterDns {
     if (raw === undefined) raw = {};
     if (!isPlainObject(raw)) fail(k, raw, "use an object");
@@ -38,7 +36,7 @@ export function resolveClusterDns(raw: unknown, k: string): ResolvedClusterDns {
     const upstreams = o.upstreams ?? [];
     if (!Array.isArray(upstreams)) fail(key(k, "upstreams"), upstreams, "list IPv4 addresses of resolvers");
     upstreams.forEach((u, i) => {
-        if (typeof u !== "string" || !IPV4.test(u)) fail(key(k, "upstreams", i), u, "use an IPv4 address");
+        if (typeof u !== "string" || !isIpv4(u)) fail(key(k, "upstreams", i), u, "use an IPv4 address");
     });
     return { replicas: replicas as number, upstreams: upstreams as string[] };
 }

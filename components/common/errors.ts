@@ -77,6 +77,13 @@ export function oneOf<T extends string>(k: string, value: unknown, allowed: read
     return value as T;
 }
 
+/** A true/false setting: `dflt` when unset. */
+export function optionalBool(k: string, value: unknown, dflt: boolean): boolean {
+    if (value === undefined) return dflt;
+    if (typeof value !== "boolean") fail(k, value, "use true or false");
+    return value;
+}
+
 export function positiveInt(k: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
     if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > max) {
         fail(k, value, `use a whole number from 1 to ${max}`);

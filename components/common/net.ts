@@ -11,6 +11,10 @@ export function isIp(s: string): boolean {
     return isIP(s) !== 0;
 }
 
+export function isIpv4(s: string): boolean {
+    return isIP(s) === 4;
+}
+
 /** RFC 1123 label, as Kubernetes requires for namespace names. */
 export function isDnsLabel(s: string): boolean {
     return DNS_LABEL.test(s);

@@ -281,36 +281,34 @@ function issue(
     return { certPem: cert.certPem, keyPem: pulumi.secret(leafKey.privateKeyPem), caPem: ca.trustPem };
 }
 
+/** A client pair the platform asked for with a PKI option (PEM; the key is secret); `what` names it in the error. */
+function platformClientPair(pki: Pick<PkiMaterial, "certificates">, name: string, option: string, what: string): IssuedCert {
+    const pair = pki.certificates[name];
+    if (pair === undefined) throw new Error(`pki: no ${what}; set ${option}: true in the PKI options`);
+    return pair;
+}
+
 /**
- * The pair a load balancer presents to each API server's /readyz (PEM; the key is secret), issued when the
- * platform set pki.apiServerHealthClient. Its CA is the cluster CA, which the balancer also needs to verify
- * the API servers.
+ * The pair a load balancer presents to each API server's /readyz, issued when the platform set
+ * pki.apiServerHealthClient. Its CA is the cluster CA, which the balancer also needs to verify the API servers.
  */
 export function apiServerHealthClientPair(pki: Pick<PkiMaterial, "certificates">): IssuedCert {
-    const pair = pki.certificates[certNames.apiserverHealthClient];
-    if (pair === undefined) throw new Error("pki: no API server health-check client; set apiServerHealthClient: true in the PKI options");
-    return pair;
+    return platformClientPair(pki, certNames.apiserverHealthClient, "apiServerHealthClient", "API server health-check client");
 }
 
-/** kube-proxy's client pair (PEM; the key is secret), issued when the platform set pki.kubeProxyClient. */
+/** kube-proxy's client pair, issued when the platform set pki.kubeProxyClient. */
 export function kubeProxyClientPair(pki: Pick<PkiMaterial, "certificates">): IssuedCert {
-    const pair = pki.certificates[certNames.kubeProxyClient];
-    if (pair === undefined) throw new Error("pki: no kube-proxy client; set kubeProxyClient: true in the PKI options");
-    return pair;
+    return platformClientPair(pki, certNames.kubeProxyClient, "kubeProxyClient", "kube-proxy client");
 }
 
-/** The nodes' NetworkPolicy enforcer's client pair (PEM; the key is secret), issued when the platform set pki.networkPolicyClient. */
+/** The nodes' NetworkPolicy enforcer's client pair, issued when the platform set pki.networkPolicyClient. */
 export function networkPolicyClientPair(pki: Pick<PkiMaterial, "certificates">): IssuedCert {
-    const pair = pki.certificates[certNames.networkPolicyClient];
-    if (pair === undefined) throw new Error("pki: no NetworkPolicy enforcer client; set networkPolicyClient: true in the PKI options");
-    return pair;
+    return platformClientPair(pki, certNames.networkPolicyClient, "networkPolicyClient", "NetworkPolicy enforcer client");
 }
 
-/** The kubelet serving-certificate approver's client pair (PEM; the key is secret), issued when the platform set pki.servingApproverClient. */
+/** The kubelet serving-certificate approver's client pair, issued when the platform set pki.servingApproverClient. */
 export function servingApproverClientPair(pki: Pick<PkiMaterial, "certificates">): IssuedCert {
-    const pair = pki.certificates[certNames.servingApproverClient];
-    if (pair === undefined) throw new Error("pki: no serving-certificate approver client; set servingApproverClient: true in the PKI options");
-    return pair;
+    return platformClientPair(pki, certNames.servingApproverClient, "servingApproverClient", "serving-certificate approver client");
 }
 
 export function keyArgs(algorithm: KeyAlgorithm): tls.PrivateKeyArgs {

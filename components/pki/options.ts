@@ -3,7 +3,7 @@
 // as meaning, and unknown keys are refused rather than ignored.
 import type { CaName } from "./certlist";
 import { CaRotation, CaRotationOptions, resolveCaRotation } from "./ca-rotation";
-import { CLUSTER_ADMINS_GROUP, fail, isDnsLabel, isDnsName, isIp, isPlainObject, key, knownKeys, oneOf, parseCidr, positiveInt, SYSTEM_MASTERS_GROUP } from "../common";
+import { CLUSTER_ADMINS_GROUP, fail, isDnsLabel, isDnsName, isIp, isPlainObject, key, knownKeys, oneOf, optionalBool, parseCidr, positiveInt, SYSTEM_MASTERS_GROUP } from "../common";
 
 export const KEY_ALGORITHMS = ["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-3072", "RSA-4096"] as const;
 export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
@@ -188,16 +188,13 @@ export function resolvePkiOptions(options: PkiOptions, configKey = "pki"): Resol
     const users = list(k("users"), options.users ?? []).map((u, i) => user(k("users", i), u));
     unique(users.map((u, i) => ({ name: u.name, at: k("users", i, "name") })));
 
-    const breakGlass = options.breakGlass ?? false;
-    if (typeof breakGlass !== "boolean") fail(k("breakGlass"), breakGlass, "use true or false");
-    const apiServerHealthClient = options.apiServerHealthClient ?? false;
-    if (typeof apiServerHealthClient !== "boolean") fail(k("apiServerHealthClient"), apiServerHealthClient, "use true or false");
-    const kubeProxyClient = options.kubeProxyClient ?? false;
-    if (typeof kubeProxyClient !== "boolean") fail(k("kubeProxyClient"), kubeProxyClient, "use true or false");
-    const networkPolicyClient = options.networkPolicyClient ?? false;
-    if (typeof networkPolicyClient !== "boolean") fail(k("networkPolicyClient"), networkPolicyClient, "use true or false");
-    const servingApproverClient = options.servingApproverClient ?? false;
-    if (typeof servingApproverClient !== "boolean") fail(k("servingApproverClient"), servingApproverClient, "use true or false");
+    const flag = (name: "breakGlass" | "apiServerHealthClient" | "kubeProxyClient" | "networkPolicyClient" | "servingApproverClient") =>
+        optionalBool(k(name), options[name], false);
+    const breakGlass = flag("breakGlass");
+    const apiServerHealthClient = flag("apiServerHealthClient");
+    const kubeProxyClient = flag("kubeProxyClient");
+    const networkPolicyClient = flag("networkPolicyClient");
+    const servingApproverClient = flag("servingApproverClient");
 
     const saKeys = list(k("serviceAccountKeys"), options.serviceAccountKeys ?? [...PKI_DEFAULTS.serviceAccountKeys]);
     if (saKeys.length < 1 || saKeys.length > MAX_SERVICE_ACCOUNT_KEYS) {

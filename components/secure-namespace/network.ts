@@ -7,7 +7,7 @@
 // NetworkPolicy cannot except a whole block. The forbidden blocks are the whole link-local ranges, the
 // credential endpoints outside them, and the IPv6 forms that carry an IPv4 address to the same place
 // (IPv4-mapped, IPv4-compatible, SIIT-translated and NAT64 well-known-prefix addresses).
-import { cidrContains, fail, isPlainObject, key, knownKeys, oneOf, parseCidr, port } from "../common";
+import { cidrContains, fail, isPlainObject, key, knownKeys, oneOf, optionalBool, parseCidr, port } from "../common";
 import { PART_OF_LABELS } from "../rbac/names";
 import { validateLabels } from "./labels";
 
@@ -156,17 +156,11 @@ function validateList<T>(k: string, v: unknown, item: (ik: string, x: Record<str
     });
 }
 
-function bool(k: string, v: unknown, dflt: boolean): boolean {
-    if (v === undefined) return dflt;
-    if (typeof v !== "boolean") fail(k, v, "use true or false");
-    return v;
-}
-
 /** `k` is the key of the namespace's config; the network options sit directly under it. */
 export function validateNetwork(k: string, raw: Record<string, unknown>): NetworkSettings {
     return {
-        allowDns: bool(key(k, "allowDns"), raw.allowDns, true),
-        allowSameNamespace: bool(key(k, "allowSameNamespace"), raw.allowSameNamespace, false),
+        allowDns: optionalBool(key(k, "allowDns"), raw.allowDns, true),
+        allowSameNamespace: optionalBool(key(k, "allowSameNamespace"), raw.allowSameNamespace, false),
         ingressFromNamespaces: validateList(key(k, "allowIngressFromNamespaces"), raw.allowIngressFromNamespaces, (ik, x) => {
             knownKeys(ik, x, ["namespaceLabels", "ports"]);
             const ports = validatePorts(key(ik, "ports"), x.ports);

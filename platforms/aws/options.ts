@@ -1,7 +1,7 @@
 // What a caller may set about the AWS platform, and the one place it is checked and defaulted. Options arrive
 // as untyped stack config, so types are checked as well as meaning, unknown keys are refused, and all of it
 // runs before the first resource is registered: a bad plan must not leave half a VPC behind.
-import { cidrContains, cidrsOverlap, coversWorld, describe, fail, isDnsLabel, isPlainObject, key, knownKeys, oneOf, parseCidr, worldCoverIndex } from "../../components/common";
+import { cidrContains, cidrsOverlap, coversWorld, describe, fail, isDnsLabel, isPlainObject, key, knownKeys, oneOf, optionalBool, parseCidr, worldCoverIndex } from "../../components/common";
 import { BinariesOptions, ResolvedBinaries, resolveBinaries } from "./binaries";
 import { deriveSubnets, MAX_AZS } from "./network-plan";
 import { checkAuthorizedKey } from "./sshd";
@@ -171,12 +171,6 @@ function object(k: string, v: unknown, allowed: readonly string[]): Record<strin
     return v as Record<string, unknown>;
 }
 
-function bool(k: string, v: unknown, dflt: boolean): boolean {
-    if (v === undefined) return dflt;
-    if (typeof v !== "boolean") fail(k, v, "use true or false");
-    return v;
-}
-
 function wholeNumber(k: string, v: unknown, dflt: number, min: number, max: number): number {
     if (v === undefined) return dflt;
     if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) fail(k, v, `use a whole number from ${min} to ${max}`);
@@ -238,7 +232,7 @@ export function resolveAwsOptions(options: AwsOptions | undefined, configKey = "
     const net = resolveNetwork(k("network"), object(k("network"), o.network, NETWORK_KEYS), azCount);
     const endpoint = o.endpoint === undefined ? AWS_DEFAULTS.endpoint : oneOf(k("endpoint"), o.endpoint, ENDPOINT_VISIBILITIES);
 
-    const allowWorldApiAccess = bool(k("allowWorldApiAccess"), o.allowWorldApiAccess, false);
+    const allowWorldApiAccess = optionalBool(k("allowWorldApiAccess"), o.allowWorldApiAccess, false);
     if (prod && allowWorldApiAccess) {
         fail(k("allowWorldApiAccess"), true, "prod never exposes the API to 0.0.0.0/0; list the CIDRs that need it in apiAllowedCidrs");
     }
@@ -257,7 +251,7 @@ export function resolveAwsOptions(options: AwsOptions | undefined, configKey = "
     }
 
     const cp = object(k("controlPlane"), o.controlPlane, CONTROL_PLANE_KEYS);
-    const allowSingleEtcdMember = bool(k("allowSingleEtcdMember"), o.allowSingleEtcdMember, false);
+    const allowSingleEtcdMember = optionalBool(k("allowSingleEtcdMember"), o.allowSingleEtcdMember, false);
     if (allowSingleEtcdMember && environment !== "dev") {
         fail(k("allowSingleEtcdMember"), true, `a single etcd member has no fault tolerance; only environment "dev" may accept that (this is "${environment}")`);
     }
@@ -368,7 +362,7 @@ function resolveNetwork(k: string, n: Record<string, unknown>, azCount: number) 
 }
 
 function resolveSsh(k: string, s: Record<string, unknown>): ResolvedAwsOptions["ssh"] {
-    const enabled = bool(key(k, "enabled"), s.enabled, false);
+    const enabled = optionalBool(key(k, "enabled"), s.enabled, false);
     const allowedCidrs = ipv4Cidrs(key(k, "allowedCidrs"), s.allowedCidrs);
     const authorizedKeys = stringList(key(k, "authorizedKeys"), s.authorizedKeys);
     if (!enabled) {

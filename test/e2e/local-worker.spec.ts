@@ -52,6 +52,11 @@ function inNode(w: LocalWorkerPlan, script: string): string {
     return `${res.stdout}${res.stderr}`.trim();
 }
 
+/** GETs `url` from inside the node: the body, or "error <code>". */
+function getInNode(w: LocalWorkerPlan, url: string): string {
+    return inNode(w, `fetch(${JSON.stringify(url)}).then(r=>r.text()).then(t=>console.log(t),e=>console.log("error",e.cause?.code??e))`);
+}
+
 describe("local worker node (real kubelet, containerd, runc and Pods)", function () {
     this.timeout(20 * 60_000);
     let ps: ProgramStack;
@@ -185,7 +190,7 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
             assert.equal(pod.spec.nodeName, node);
             assert.equal(pod.status.containerStatuses[0].imageID.startsWith(`localhost/hardened-cluster/echo@sha256:`), true, pod.status.containerStatuses[0].imageID);
             // From the node itself: NetworkPolicies leave the node's own traffic (the kubelet's probes) alone.
-            const answer = inNode(nodeOf(node), `fetch("http://${pod.status.podIP}:8080/").then(r=>r.text()).then(t=>console.log(t),e=>console.log("error",e.cause?.code??e))`);
+            const answer = getInNode(nodeOf(node), `http://${pod.status.podIP}:8080/`);
             assert.equal(answer, "hello from echo");
         }
     });
@@ -200,7 +205,7 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         const ip = svc.json().spec.clusterIP;
         // From the node the server runs on (its own traffic passes the policies; another node's would not).
         const out = await until("the Service answering from inside the node", 60, async () => {
-            const a = inNode(nodeOf("worker-2"), `fetch("http://${ip}/").then(r=>r.text()).then(t=>console.log(t),e=>console.log("error",e.cause?.code??e))`);
+            const a = getInNode(nodeOf("worker-2"), `http://${ip}/`);
             return a === "hello from echo" ? a : undefined;
         });
         assert.equal(out, "hello from echo");
@@ -319,7 +324,7 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         const server = `const h=require("http");for(const a of ["${OUTSIDE}","${METADATA}"])h.createServer((q,s)=>s.end("fake "+a)).listen(80,a);`;
         fakes = spawn("nsenter", [`--net=/run/netns/${worker.netns}`, process.execPath, "-e", server], { stdio: "ignore" });
         await until("the fake metadata service answering in the node", 20, async () => {
-            const a = inNode(worker, `fetch("http://${METADATA}/").then(r=>r.text()).then(t=>console.log(t),e=>console.log("error",e.cause?.code??e))`);
+            const a = getInNode(worker, `http://${METADATA}/`);
             return a === `fake ${METADATA}` ? a : undefined;
         });
         const outside = { kind: "address" as const, ip: OUTSIDE };

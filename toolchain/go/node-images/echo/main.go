@@ -30,22 +30,6 @@ func main() {
 		time.Sleep(*delay)
 	}
 	switch {
-	case *get != "" && *repeat > 1:
-		// A connection's fate over a Pod's first seconds: whether a rule is in place from the start or only later.
-		start := time.Now()
-		c := http.Client{Timeout: *timeout}
-		for i := 0; i < *repeat; i++ {
-			at := time.Since(start).Seconds()
-			r, err := c.Get(*get)
-			if err != nil {
-				fmt.Printf("+%.1fs error: %v\n", at, err)
-			} else {
-				r.Body.Close()
-				fmt.Printf("+%.1fs status: %d\n", at, r.StatusCode)
-			}
-			time.Sleep(time.Second)
-		}
-		return
 	case *get != "":
 		c := http.Client{Timeout: *timeout}
 		req, err := http.NewRequest(http.MethodGet, *get, nil)
@@ -70,6 +54,22 @@ func main() {
 				os.Exit(2)
 			}
 			req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+		}
+		if *repeat > 1 {
+			// A connection's fate over a Pod's first seconds: whether a rule is in place from the start or only later.
+			start := time.Now()
+			for i := 0; i < *repeat; i++ {
+				at := time.Since(start).Seconds()
+				r, err := c.Do(req)
+				if err != nil {
+					fmt.Printf("+%.1fs error: %v\n", at, err)
+				} else {
+					r.Body.Close()
+					fmt.Printf("+%.1fs status: %d\n", at, r.StatusCode)
+				}
+				time.Sleep(time.Second)
+			}
+			return
 		}
 		r, err := c.Do(req)
 		if err != nil {
