@@ -48,7 +48,10 @@ export class ConfigErrorList {
             check();
         } catch (e) {
             if (!(e instanceof ConfigError)) throw e;
-            this.found.push(...(e instanceof ConfigErrors ? e.errors : [e]));
+            // A setting read by two renderers (the kubelet's, for control-plane nodes and local workers) is named once.
+            for (const err of e instanceof ConfigErrors ? e.errors : [e]) {
+                if (!this.found.some((f) => f.message === err.message)) this.found.push(err);
+            }
         }
     }
     /** Whether an error was found for this key or a key below it. */
