@@ -4,12 +4,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { key } from "../common";
 import { RbacPersonas } from "../rbac/component";
 import { PATCH_FORCE, SecureNamespace } from "../secure-namespace/component";
-import { planClusterBaseline, renderClusterBaseline, type ClusterBaselineConfig } from "./plan";
+import { planClusterBaseline, renderClusterBaseline, type ClusterBaselineConfig, type PlatformRegistry } from "./plan";
 import { clusterPosture, type ClusterPosture } from "./posture";
 
 export interface ClusterBaselineArgs extends ClusterBaselineConfig {
     /** Root of the keys in validation errors, e.g. "hardened-cluster:baseline". */
     configKey: string;
+    /** Registries the platform serves images from itself (the local workers' own registry); the posture names them. */
+    platformRegistries?: PlatformRegistry[];
 }
 
 export class ClusterBaseline extends pulumi.ComponentResource {
@@ -23,9 +25,9 @@ export class ClusterBaseline extends pulumi.ComponentResource {
     readonly podSecurityVersion: string;
 
     constructor(name: string, args: ClusterBaselineArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { configKey, ...config } = args;
+        const { configKey, platformRegistries, ...config } = args;
         // The whole configuration (every tenant included) is checked before any resource is registered.
-        const plan = planClusterBaseline(configKey, config);
+        const plan = planClusterBaseline(configKey, config, platformRegistries);
         super(ClusterBaseline.TYPE, name, {}, opts);
         const objs = renderClusterBaseline(plan);
         this.podSecurityVersion = plan.podSecurityVersion;

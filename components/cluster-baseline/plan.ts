@@ -45,6 +45,18 @@ export interface ClusterBaselineConfig {
 
 const CLUSTER_BASELINE_KEYS = ["podSecurityVersion", "tenants", "rbac", "admission"] as const;
 
+/**
+ * A registry the platform itself serves images from (the local workers' own read-only registry), allowed beside
+ * the configured ones; the posture names the setting that brought it.
+ */
+export interface PlatformRegistry {
+    registry: string;
+    /** The setting that brought it, e.g. "hardened-cluster:local.workers". */
+    setting: string;
+    /** What it serves, for the posture. */
+    serves: string;
+}
+
 export interface ClusterBaselinePlan {
     /** The key this config was read from; the posture names settings below it. */
     configKey: string;
@@ -53,6 +65,8 @@ export interface ClusterBaselinePlan {
     tenants: SecureNamespacePlan[];
     admission: AdmissionSettings;
     guards: GuardSettings;
+    /** Registries the platform adds to admission.allowedRegistries (already in that list). */
+    platformRegistries: PlatformRegistry[];
 }
 
 export interface ClusterBaselineObjects {
@@ -111,7 +125,7 @@ function guardSettings(configKey: string, rbac: RbacPlan, tenants: string[], adm
     return { breakGlass, platform, tenants, serviceAccounts, secrets };
 }
 
-export function planClusterBaseline(configKey: string, config: ClusterBaselineConfig = {}): ClusterBaselinePlan {
+export function planClusterBaseline(configKey: string, config: ClusterBaselineConfig = {}, platformRegistries: PlatformRegistry[] = []): ClusterBaselinePlan {
     knownKeys(configKey, config, CLUSTER_BASELINE_KEYS);
     const podSecurityVersion = validatePsaVersion(key(configKey, "podSecurityVersion"), config.podSecurityVersion ?? DEFAULT_PSA_VERSION);
     const rbac = planRbac(key(configKey, "rbac"), config.rbac ?? {});
@@ -127,9 +141,11 @@ export function planClusterBaseline(configKey: string, config: ClusterBaselineCo
         return plan;
     });
 
-    const admission = validateAdmission(key(configKey, "admission"), config.admission);
+    const configured = validateAdmission(key(configKey, "admission"), config.admission);
+    const added = platformRegistries.filter((p) => !configured.allowedRegistries.includes(p.registry));
+    const admission = { ...configured, allowedRegistries: [...configured.allowedRegistries, ...added.map((p) => p.registry)] };
     const guards = guardSettings(configKey, rbac, tenants.map((t) => t.name), admission);
-    return { configKey, podSecurityVersion, rbac, tenants, admission, guards };
+    return { configKey, podSecurityVersion, rbac, tenants, admission, guards, platformRegistries: added };
 }
 
 export function renderClusterBaseline(plan: ClusterBaselinePlan): ClusterBaselineObjects {

@@ -47,9 +47,11 @@ function guardWeakenings(k: string, a: AdmissionSettings): Weakening[] {
 }
 
 /** `k` is the baseline's admission key. */
-function admissionWeakenings(k: string, a: AdmissionSettings): Weakening[] {
-    const out: Weakening[] = [];
-    const extra = a.allowedRegistries.filter((r) => !DEFAULT_ALLOWED_REGISTRIES.includes(r));
+function admissionWeakenings(k: string, plan: ClusterBaselinePlan): Weakening[] {
+    const a = plan.admission;
+    const byPlatform = plan.platformRegistries.map((p) => p.registry);
+    const out: Weakening[] = plan.platformRegistries.map((p) => ({ option: p.setting, effect: `images also allowed from ${p.registry} (${p.serves})` }));
+    const extra = a.allowedRegistries.filter((r) => !DEFAULT_ALLOWED_REGISTRIES.includes(r) && !byPlatform.includes(r));
     if (extra.length > 0) out.push({ option: key(k, "allowedRegistries"), effect: `images also allowed from ${extra.join(", ")}` });
     if (a.nodePortNamespaces.length > 0) out.push({ option: key(k, "nodePortNamespaces"), effect: `NodePort Services allowed in ${a.nodePortNamespaces.join(", ")}` });
     if (a.loadBalancerNamespaces.length > 0) {
@@ -96,7 +98,7 @@ export function clusterPosture(plan: ClusterBaselinePlan): ClusterPosture {
         weakenings: [
             ...namespaces.flatMap((n) => n.weakenings),
             ...personaWeakenings(plan),
-            ...admissionWeakenings(admissionKey, plan.admission),
+            ...admissionWeakenings(admissionKey, plan),
             ...guardWeakenings(admissionKey, plan.admission),
         ],
     };

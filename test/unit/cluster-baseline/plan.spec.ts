@@ -127,6 +127,20 @@ describe("cluster-baseline posture", () => {
         assert.deepEqual(own.weakenings.filter((w) => w.effect.includes('"latest"')).map((w) => w.option), ["hc:baseline.tenants[0].podSecurity.version"]);
     });
 
+    it("allows a registry the platform serves itself, in the policy and as a weakening named by the platform's setting", () => {
+        const local = { registry: "localhost", setting: "hc:local.workers", serves: "the node's own registry" };
+        const plan = planClusterBaseline("hc:baseline", {}, [local]);
+        assert.deepEqual(plan.admission.allowedRegistries, ["registry.k8s.io", "localhost"]);
+        const policy = renderClusterBaseline(plan).policy;
+        assert.equal(policy.spec.variables.find((v) => v.name === "allowedRegistries")!.expression, "['registry.k8s.io', 'localhost']");
+        const weakenings = clusterPosture(plan).weakenings.filter((w) => w.effect.includes("localhost"));
+        assert.deepEqual(weakenings, [{ option: "hc:local.workers", effect: "images also allowed from localhost (the node's own registry)" }]);
+        // Already allowed by the stack: the stack's own setting names it, once.
+        const both = clusterPosture(planClusterBaseline("hc:baseline", { admission: { allowedRegistries: ["localhost"] } }, [local]));
+        assert.deepEqual(both.admission.allowedRegistries, ["localhost"]);
+        assert.deepEqual(both.weakenings.filter((w) => w.effect.includes("localhost")).map((w) => w.option), ["hc:baseline.admission.allowedRegistries"]);
+    });
+
     it("names the admission objects", () => {
         assert.equal(posture.admission.policy, "hardened-workload-guard");
         assert.equal(posture.admission.binding, "hardened-workload-guard");
