@@ -104,6 +104,12 @@ up() {
   if ip -o addr show | awk '{print $4}' | grep -q "^$HC_HOST_IP/"; then
     die "this machine already has $HC_HOST_IP (another stack's node link?)"
   fi
+  # Stacks on one machine share its routing table: two clusters with the same Pod range cannot both route it.
+  local taken
+  taken=$({ ip -4 route show root "$HC_POD_CIDR"; ip -4 route show match "$HC_POD_CIDR"; } | awk '$1 != "default" {print $1, $2, $3}' | head -n 1)
+  if [ -n "$taken" ]; then
+    die "this machine already routes $taken, which overlaps this node's Pod range $HC_POD_CIDR (another stack's node?): give this stack its own controlPlane.network.podCidr"
+  fi
   ip netns add "$HC_NETNS"
   ip link add "$HC_VETH_HOST" type veth peer name "$HC_VETH_NODE" netns "$HC_NETNS"
   ip addr add "$HC_HOST_IP/30" dev "$HC_VETH_HOST"
