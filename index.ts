@@ -27,7 +27,8 @@ const kubeBenchCfg = plan.platform === "local" ? path.join(path.dirname(plan.loc
 const platform = userFacing(() => deliverStack(plan, kubeBenchCfg));
 
 // The in-cluster half, through the platform's provider: it waits for a healthy, bootstrapped control plane.
-const baseline = userFacing(() => new ClusterBaseline("baseline", { ...plan.config.baseline, configKey: `${NAMESPACE}:baseline` }, { provider: platform.provider }));
+const baseline = userFacing(() => new ClusterBaseline("baseline",
+    { ...plan.config.baseline, configKey: `${NAMESPACE}:baseline`, platformRegistries: platform.platformRegistries }, { provider: platform.provider }));
 
 export const endpoint = platform.server;
 export const kubeconfig = platform.kubeconfig;

@@ -4,7 +4,8 @@
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { ClusterKeys, ClusterPlan, ClusterSettings } from "../components/cluster";
-import { ConfigErrorList, fail } from "../components/common";
+import type { PlatformRegistry } from "../components/cluster-baseline";
+import { ConfigErrorList, fail, key } from "../components/common";
 import { BlueprintConfig, LoadOptions, NAMESPACE, readBlueprintConfig } from "../config";
 import type { AwsOptions } from "./aws/options";
 import type { AwsProgramPlan } from "./aws/program-plan";
@@ -38,6 +39,8 @@ export interface ClusterDelivery {
     posture: pulumi.Input<object>;
     /** The platform's own identifiers (local: file paths; AWS: VPC, NLB, instances, ...). */
     outputs: Record<string, pulumi.Input<unknown>>;
+    /** Registries the platform serves images from itself, for the baseline's admission allow-list. */
+    platformRegistries: PlatformRegistry[];
 }
 
 /**
@@ -92,13 +95,16 @@ export function deliverStack(plan: StackPlan, kubeBenchCfg?: string): ClusterDel
                 workerGroupName: c.workerGroupName, auditLogGroup: c.auditLogGroupName, alarmTopicArn: c.alarmTopicArn, backupBucket: c.backupBucket,
                 certificates: aws.pki.inventory,
             },
+            platformRegistries: [],
         };
     }
     const { LocalCluster } = require("./local/cluster") as typeof import("./local/cluster");
+    const { nodeRegistries } = require("./local/worker/plan") as typeof import("./local/worker/plan");
     const cluster = new LocalCluster("local", { plan: plan.local, kubeBenchCfg });
     return {
         server: cluster.server, kubeconfig: cluster.kubeconfig, caCertPem: cluster.caCertPem, userKubeconfigs: cluster.userKubeconfigs,
         provider: cluster.provider, posture: cluster.posture,
         outputs: { kubeconfigPath: cluster.kubeconfigPath, kubeBenchConfigPath: cluster.kubeBenchConfigPath, ready: cluster.ready, certificates: cluster.pki.inventory, encryption: cluster.encryption },
+        platformRegistries: nodeRegistries(plan.local, key(CONFIG_KEYS.local, "workers")),
     };
 }

@@ -145,6 +145,7 @@ export class LocalCluster extends pulumi.ComponentResource {
         // cluster and replace, and every object with it; the identifier says it is the same cluster.
         this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: this.kubeconfig, enableServerSideApply: true, clusterIdentifier: plan.stack },
             { ...child, dependsOn: [bootstrap, ...controllers] });
+        if (local.noWorkerWarning) pulumi.log.warn(local.noWorkerWarning, this);
         const workers = deliverWorkers(name, plan, { pki: this.pki, provider: this.provider, serving, stock, parent: this });
         this.ready = pulumi.all([this.ready, workers]).apply(([server]) => server);
         this.posture = {

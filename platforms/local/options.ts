@@ -50,8 +50,9 @@ export interface LocalOptions {
      */
     kmsKeyIds?: string[];
     /**
-     * Worker nodes (default 0, at most 4; single topology): a kubelet and kube-proxy with containerd and runc in network
-     * and mount namespaces of their own on this machine, joining with a bootstrap token. Needs root.
+     * Worker nodes (at most 4; single topology): a kubelet and kube-proxy with containerd and runc in network and mount
+     * namespaces of their own on this machine, joining with a bootstrap token. Needs root. Default 1 where a node can
+     * run (root, the system layout, the single topology), else 0 with a warning that names this key.
      */
     workers?: number;
 }
@@ -92,6 +93,8 @@ export interface ResolvedLocal {
     kms: { socket: string; keysFile: string; keyIds: string[] };
     /** How many worker nodes run (worker/plan.ts plans them). */
     workers: number;
+    /** Why the default gave no worker (no root, the user layout, the ha topology), naming the key; unset when the stack set it. */
+    noWorkerWarning?: string;
     /** This machine's address on each worker's link: the API relay listens there, so the API certificate names it. */
     workerHostIps: string[];
 }
@@ -149,21 +152,26 @@ export function resolveLocal(options: LocalOptions | undefined, stack: string, c
     const purgeOnDestroy = o.purgeOnDestroy ?? false;
     const topology = oneOf(key(configKey, "topology"), o.topology ?? "single", TOPOLOGIES);
     const kmsKeyIds = resolveKmsKeyIds(key(configKey, "kmsKeyIds"), o.kmsKeyIds);
-    const workers = o.workers ?? 0;
+    // A node needs root, kubeadm's paths and (for now) the single topology: where it cannot run, the default is a
+    // control plane alone, said in a warning; asking for a worker there is an error.
+    const noWorkerReason = layoutKind !== "system"
+        ? "a worker node needs root (network and mount namespaces, cgroups, the kubelet's sysctls) and the system layout"
+        : topology === "ha" ? "the ha topology runs no worker yet: its Pods could not reach the API servers (their loopback addresses), so the cluster's DNS could not start" : undefined;
+    const workers = o.workers ?? (noWorkerReason === undefined ? 1 : 0);
     if (!Number.isInteger(workers) || workers < 0) fail(key(configKey, "workers"), workers, `use a whole number from 0 to ${WORKERS_MAX}`);
     if (workers > WORKERS_MAX) {
         fail(key(configKey, "workers"), workers, `at most ${WORKERS_MAX}: each worker is a whole node (kubelet, containerd, kube-proxy, kube-router) on this machine`);
     }
-    // In the ha topology the API servers advertise loopback addresses, which a node's Pods cannot reach: the
-    // cluster's DNS, which reads the API from a Pod, would never start.
-    if (workers > 0 && topology === "ha") {
-        fail(key(configKey, "workers"), workers, "workers run with the single topology only for now: in the ha topology Pods cannot reach the API servers (their loopback addresses), so the cluster's DNS could not start");
-    }
-    if (workers > 0 && layoutKind !== "system") {
-        fail(key(configKey, "workers"), workers, "a worker node needs root (network and mount namespaces, cgroups, the kubelet's sysctls) and the system layout; run as root, or set it to 0 for a control plane alone");
+    if (workers > 0 && noWorkerReason !== undefined) {
+        fail(key(configKey, "workers"), workers, `${noWorkerReason}; ${layoutKind !== "system" ? "run as root, or " : ""}set it to 0 for a control plane alone`);
     }
     const workerHostIps = Array.from({ length: workers }, (_, i) => workerLink(stack, i).hostIp);
-    const base = { ports, address: "127.0.0.1", purgeOnDestroy, topology, workers, workerHostIps };
+    const base = {
+        ports, address: "127.0.0.1", purgeOnDestroy, topology, workers, workerHostIps,
+        ...(o.workers === undefined && noWorkerReason !== undefined
+            ? { noWorkerWarning: `${key(configKey, "workers")}: no worker node, the control plane runs alone: ${noWorkerReason}. Set it to 0 to say so.` }
+            : {}),
+    };
 
     if (layoutKind === "system") {
         const runDir = path.join("/var/lib/hardened-cluster", stack);

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { ClusterKeys, ClusterSettings } from "../../../components/cluster";
+import type { PlatformRegistry } from "../../../components/cluster-baseline";
 import { configFile, fail, key, kubeadmLayout, toYaml } from "../../../components/common";
 import { NETWORK_DEFAULTS, renderControlPlane } from "../../../components/control-plane";
 import { BOOTSTRAP_KUBECONFIG_PATH, CLUSTER_CA_PATH, KUBELET_CONFIG_PATH } from "../../worker-join";
@@ -38,6 +39,12 @@ export const REGISTRY_ADDRESS = "127.0.0.1:5000";
 /** Images are named localhost/hardened-cluster/<name>:<tag>; containerd resolves "localhost" to the node's registry. */
 export const IMAGE_HOST = "localhost";
 export const NODE_IMAGES = ["pause", "echo", "coredns"] as const;
+
+/** The workers' registry, for the admission allow-list: nothing but the toolchain's images is ever in it. */
+export function nodeRegistries(plan: { workers: LocalWorkerPlan[] }, setting: string): PlatformRegistry[] {
+    if (plan.workers.length === 0) return [];
+    return [{ registry: IMAGE_HOST, setting, serves: `each worker's own read-only registry, holding only the toolchain-built ${NODE_IMAGES.join(", ")} images` }];
+}
 
 /** Directories of the node that are its own: a directory under the node's root, mounted at the standard path. */
 export const NODE_DIRS = ["/etc/kubernetes", "/etc/containerd", "/etc/cni/net.d", "/var/lib/kubelet", "/var/lib/containerd", "/var/log/pods", "/var/log/containers", "/run/containerd"] as const;

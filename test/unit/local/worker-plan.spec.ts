@@ -25,7 +25,7 @@ describe("local workers: the local.workers setting", () => {
     });
     it("refuses workers in the ha topology, where Pods cannot reach the API servers", () => {
         assert.throws(() => resolveLocal({ layout: "system", workers: 1, topology: "ha" }, "dev", "local", true),
-            (e: Error) => /local\.workers/.test(e.message) && /single topology/.test(e.message));
+            (e: Error) => /local\.workers/.test(e.message) && /ha topology runs no worker/.test(e.message) && /set it to 0/.test(e.message));
     });
     for (const bad of [-1, 5, 1.5, "1"]) {
         it(`refuses local.workers ${JSON.stringify(bad)}, naming the key`, () => {
@@ -36,10 +36,23 @@ describe("local workers: the local.workers setting", () => {
         assert.throws(() => resolveLocal({ layout: "user", stateDir: "/nonexistent/hc", workers: 1 }, "dev", "local", false),
             (e: Error) => /local\.workers/.test(e.message) && /needs root/.test(e.message) && /set it to 0/.test(e.message));
     });
-    it("defaults to no worker, and plans none", () => {
-        const l = resolveLocal({ layout: "system" }, "dev", "local", true);
-        assert.equal(l.workers, 0);
+    it("defaults to one worker where a node can run: root, the system layout, the single topology", () => {
+        const l = resolveLocal({}, "dev", "local", true);
+        assert.deepEqual([l.layoutKind, l.topology, l.workers, l.noWorkerWarning], ["system", "single", 1, undefined]);
+        assert.equal(resolveLocal({ layout: "system", workers: 0 }, "dev", "local", true).workers, 0);
         assert.deepEqual(planWorkers(input({ count: 0 })), []);
+    });
+    it("defaults to none without root, and says why (the control plane still comes up)", () => {
+        const l = resolveLocal({ layout: "user", stateDir: "/nonexistent/hc" }, "dev", "local", false);
+        assert.equal(l.workers, 0);
+        assert.match(l.noWorkerWarning ?? "", /^local\.workers: no worker node, the control plane runs alone: .*needs root/);
+        const asked = resolveLocal({ layout: "user", stateDir: "/nonexistent/hc", workers: 0 }, "dev", "local", false);
+        assert.equal(asked.noWorkerWarning, undefined, "no reason to warn when the stack asks for none");
+    });
+    it("defaults to none in the ha topology, and says why", () => {
+        const l = resolveLocal({ layout: "system", topology: "ha" }, "dev", "local", true);
+        assert.equal(l.workers, 0);
+        assert.match(l.noWorkerWarning ?? "", /^local\.workers: .*ha topology/);
     });
     it("puts this machine's end of each worker's link in the API server certificate's addresses", () => {
         const l = resolveLocal({ layout: "system", workers: 1 }, "dev", "local", true);
@@ -177,7 +190,7 @@ describe("local workers: the NetworkPolicy enforcer", () => {
         const row = tableOf(withWorkers.cluster.resolved.pkiResolved).find((r) => r.name === "network-policy-client");
         assert.ok(row, "no network-policy row");
         assert.deepEqual([row.commonName, row.organizations, row.ca], ["hardened-cluster:network-policy", [], "kubernetes"]);
-        const none = planLocalStack({ stack: "dev", local: { layout: "system" }, toolchainBin: "/tc/bin", isRoot: true, liveChecks: false });
+        const none = planLocalStack({ stack: "dev", local: { layout: "system", workers: 0 }, toolchainBin: "/tc/bin", isRoot: true, liveChecks: false });
         assert.equal(tableOf(none.cluster.resolved.pkiResolved).some((r) => r.name === "network-policy-client"), false);
         assert.throws(() => planLocalStack({ stack: "dev", local: { layout: "system" }, settings: { pki: { networkPolicyClient: true } as never }, toolchainBin: "/tc/bin", isRoot: true, liveChecks: false }),
             /pki\.networkPolicyClient/);
@@ -196,7 +209,7 @@ describe("local workers: kube-proxy's identity", () => {
         assert.deepEqual(row.organizations, []);
         assert.equal(row.ca, "kubernetes");
         assert.deepEqual(row.usages, ["digital_signature", "key_encipherment", "client_auth"]);
-        const none = planLocalStack({ stack: "dev", local: { layout: "system" }, toolchainBin: "/tc/bin", isRoot: true, liveChecks: false });
+        const none = planLocalStack({ stack: "dev", local: { layout: "system", workers: 0 }, toolchainBin: "/tc/bin", isRoot: true, liveChecks: false });
         assert.equal(tableOf(none.cluster.resolved.pkiResolved).some((r) => r.name === "kube-proxy-client"), false);
     });
     it("is the platform's to issue: a stack that sets pki.kubeProxyClient is refused, naming the key", () => {
