@@ -67,7 +67,7 @@ describe("KMS v2 on the local platform: the project's plugin, a rotation onto it
         // A unix socket the apiserver dials may not sit below /tmp (anyone could create it first): a user run
         // keeps its state in the home directory.
         stateDir = system ? undefined : fs.mkdtempSync(path.join(os.homedir(), ".hc-e2e-kms-"));
-        local = system ? { layout: "system", ports, purgeOnDestroy: true } : { layout: "user", stateDir, ports, purgeOnDestroy: true };
+        local = system ? { layout: "system", ports, purgeOnDestroy: true, workers: 0 } : { layout: "user", stateDir, ports, purgeOnDestroy: true };
         ps = await programStack({
             name: "encryption-kms", blueprint: true, binaries: BINARIES,
             config: { "hardened-cluster:local": { value: JSON.stringify(local) }, [ENC_KEY]: { value: JSON.stringify({ keys: [{ name: "k1" }] }) } },

@@ -173,10 +173,11 @@ export const ready = cluster.ready;
 
 /**
  * The local key of a blueprint e2e stack: kubeadm's layout as root, else a fresh state directory of its own.
- * Purged on destroy, so the next spec in the same sandbox finds kubeadm's directories free.
+ * Purged on destroy, so the next spec in the same sandbox finds kubeadm's directories free. No worker: the
+ * control-plane specs do not need one, and the worker spec starts its own.
  */
 export function e2eLocal(name: string, ports: Record<string, number>, system: boolean): { local: Record<string, unknown>; stateDir?: string } {
-    if (system) return { local: { layout: "system", ports, purgeOnDestroy: true } };
+    if (system) return { local: { layout: "system", ports, purgeOnDestroy: true, workers: 0 } };
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `hc-e2e-${name}-state-`));
     return { local: { layout: "user", stateDir, ports, purgeOnDestroy: true }, stateDir };
 }

@@ -13,6 +13,7 @@ import { X509Certificate } from "node:crypto";
 import { parse } from "yaml";
 import { KUBE_BENCH_NODE_CONFIG_PATH, planWorkers, LocalWorkerPlan, NODE_DIRS } from "../../platforms/local/worker/plan";
 import { nodeToolchainAt } from "../../platforms/local/plan";
+import { sandboxProvider } from "../../platforms/local/worker/sandbox";
 import { DEFAULT_CLUSTER_KEYS } from "../../components/cluster";
 import { KUBELET_SYSCTLS } from "../../components/control-plane";
 import { Credential, fromKubeconfig, request, restrictedPod } from "./kube";
@@ -114,19 +115,24 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         imageTag = nodeToolchainAt(tc.bin).imageTag;
         assert.match(imageTag, /^[0-9a-f]{12}$/, "the toolchain stamped no image tag (run npm run toolchain)");
         const local = { layout: "system", ports, purgeOnDestroy: true, workers: 2 };
+        const controlPlane = { network: { podCidr: "10.247.0.0/16" } };
         ps = await programStack({
             name: "worker",
             blueprint: true,
             binaries: BINARIES,
             config: {
                 "hardened-cluster:local": { value: JSON.stringify(local) },
-                "hardened-cluster:baseline": { value: JSON.stringify({ tenants: [{ name: "team-a" }, { name: "team-b", allowSameNamespace: true }], admission: { allowedRegistries: ["localhost"] } }) },
+                // The admission allow-list is the default one: the platform adds the nodes' own registry.
+                "hardened-cluster:baseline": { value: JSON.stringify({ tenants: [{ name: "team-a" }, { name: "team-b", allowSameNamespace: true }] }) },
+                // A Pod range of its own, so a developer's stack on this machine (default range) never meets it.
+                "hardened-cluster:controlPlane": { value: JSON.stringify(controlPlane) },
             },
         });
         workers = planWorkers({
             stack: ps.stackName, count: 2, runDir: path.join("/var/lib/hardened-cluster", ps.stackName), apiServerPort: ports.apiServer,
-            settings: {}, keys: DEFAULT_CLUSTER_KEYS, toolchain: nodeToolchainAt(tc.bin),
+            settings: { controlPlane }, keys: DEFAULT_CLUSTER_KEYS, toolchain: nodeToolchainAt(tc.bin),
         });
+        assert.deepEqual(workers.map((w) => w.podCidr), ["10.247.0.0/24", "10.247.1.0/24"]);
         [worker] = workers;
         sysctlsBefore = sysctls();
         const t0 = Date.now();
@@ -451,6 +457,30 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         const posture = out.posture.value.cluster.platform.workers;
         assert.deepEqual(posture.nodes, workers.map((w) => ({ name: w.name, address: w.nodeIp, podCidr: w.podCidr })));
         assert.match(posture.networkPolicyEnforcement, /^kube-router/);
+        // The nodes' registry is allowed by the platform, and the posture says which setting brought it.
+        assert.deepEqual(out.posture.value.baseline.admission.allowedRegistries, ["registry.k8s.io", "localhost"]);
+        const weakening = out.posture.value.baseline.weakenings.filter((w: { effect: string }) => /localhost/.test(w.effect));
+        assert.equal(weakening.length, 1, JSON.stringify(out.posture.value.baseline.weakenings));
+        assert.equal(weakening[0].option, "hardened-cluster:local.workers");
+        assert.match(weakening[0].effect, /images also allowed from localhost \(each worker's own read-only registry/);
+    });
+
+    it("refuses another stack's node whose Pod range overlaps a running one's, before it creates anything", function () {
+        const links = () => execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" });
+        const before = links();
+        const root = fs.mkdtempSync("/tmp/hc-overlap-");
+        try {
+            // Another stack's worker: its own names and addresses, but worker-1's Pod range.
+            assert.throws(() => sandboxProvider.run("up", {
+                netns: "hc-overlap-test", root, vethHost: "hcov0", vethNode: "hcov1", hostIp: "10.255.254.1", nodeIp: "10.255.254.2",
+                podCidr: worker.podCidr, clusterPodCidr: "10.247.0.0/16", linkPrefix: "hcov", serviceCidr: "10.96.0.0/12",
+                cgroupRoot: "/hardened-cluster-overlap-test", apiPort: ports.apiServer, apiAddress: "10.255.254.1", nodeDirs: [...NODE_DIRS], sysctls: KUBELET_SYSCTLS.map(([k, v]) => `${k}=${v}`),
+            }), (e: Error) => e.message.includes(`overlaps this node's Pod range ${worker.podCidr}`) && e.message.includes("controlPlane.network.podCidr"));
+        } finally {
+            fs.rmSync(root, { recursive: true, force: true });
+        }
+        assert.equal(fs.existsSync("/run/netns/hc-overlap-test"), false, "a network namespace was created");
+        assert.equal(links(), before, "links changed");
     });
 
     it("a second up with nothing changed changes nothing, and the node keeps its Pods", async function () {

@@ -17,7 +17,9 @@ import { repoRoot, toolchain } from "./harness";
 import { USER_LAYOUT_ROOT_ONLY } from "./kube-bench-run";
 
 const BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-tls", "pulumi-resource-random", "pulumi-resource-kubernetes",
-    "etcd", "etcdctl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kube-bench"];
+    "etcd", "etcdctl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kube-bench",
+    // The default stack's worker, as root.
+    "kubelet", "kube-proxy", "kube-router", "containerd", "containerd-shim-runc-v2", "runc", "hc-registry", "hc-csr-approver"];
 // The README's defaults; nothing else may listen once the stack is destroyed.
 const DEFAULT_PORTS = [6443, 2379, 2380, 10257, 10259];
 // Kubernetes' initial namespaces ("Namespaces" in the Kubernetes docs), plus the stack file's tenants below.
@@ -36,6 +38,8 @@ interface Outcome {
     kubectlLine: string;
     kubectlRc: number;
     kubectlOut: string;
+    /** `kubectl get nodes --no-headers` with the printed line's kubeconfig. */
+    nodesOut: string;
     kubeBench: KubeBenchCheck[];
     destroyRc: number;
     destroyLog: string;
@@ -53,6 +57,8 @@ npm start > "$out/start.log" 2>&1; echo $? > "$out/start.rc"
 line=$(grep -E '^ *kubectl: ' "$out/start.log" | head -n 1 | sed 's/^ *kubectl: *//')
 printf '%s\n' "$line" > "$out/kubectl.line"
 if [ -n "$line" ]; then sh -c "$line" > "$out/kubectl.out" 2>&1; echo $? > "$out/kubectl.rc"; fi
+nodes=$(printf '%s' "$line" | sed -n 's/ get namespaces$/ get nodes --no-headers/p')
+if [ -n "$nodes" ]; then sh -c "$nodes" > "$out/nodes.out" 2>&1; fi
 bench=$(grep -E '^ *kube-bench: ' "$out/start.log" | head -n 1 | sed 's/^ *kube-bench: *//')
 if [ -n "$bench" ]; then sh -c "$bench --json" > "$out/kube-bench.json" 2> "$out/kube-bench.err"; fi
 npm run --silent pulumi -- destroy -s local --yes > "$out/destroy.log" 2>&1; echo $? > "$out/destroy.rc"
@@ -216,6 +222,7 @@ describe("the README's Quick start, as a new user types it", function () {
             kubectlLine: r("kubectl.line").trim(),
             kubectlRc: Number(r("kubectl.rc").trim() || NaN),
             kubectlOut: r("kubectl.out"),
+            nodesOut: r("nodes.out"),
             kubeBench: start < 0 ? [] : kubeBenchChecks(JSON.parse(bench.slice(start))),
             destroyRc: Number(r("destroy.rc").trim() || NaN),
             destroyLog: r("destroy.log"),
@@ -253,6 +260,9 @@ describe("the README's Quick start, as a new user types it", function () {
         const o = newUser("root", undefined);
         assert.equal(o.uid, "0");
         assertQuickStart(o, path.join(work, "root", "p"));
+        // As root the default stack has one worker, Ready by the time npm start returns (it waits for the cluster's DNS).
+        assert.deepEqual(o.nodesOut.trim().split("\n").map((l) => l.split(/\s+/).slice(0, 2)), [["worker-1", "Ready"]], o.nodesOut);
+        assert.doesNotMatch(o.startLog, /warning: .*local\.workers/, "no warning about workers where one runs");
         // The system layout passes every scored CIS 1.12 master and etcd check (README: 53/53).
         const scored = o.kubeBench.filter((c) => c.scored);
         assert.equal(scored.length, 53, `expected 53 scored checks, got ${scored.length}`);
@@ -288,6 +298,9 @@ describe("the README's Quick start, as a new user types it", function () {
         assert.deepEqual(o.hostTools, [], "the AWS-only validators were still reachable");
         assertQuickStart(o, path.join(work, "user", "p"));
         assert.match(o.startLog, /note: host packages missing: .*cloud-init/);
+        // No root, so no worker: the control plane comes up alone, and a warning names the setting and says why.
+        assert.match(o.startLog, /warning: hardened-cluster:local\.workers: no worker node, the control plane runs alone: a worker node needs root/);
+        assert.match(o.nodesOut, /^No resources found/, o.nodesOut);
         // The user layout keeps everything under the user's own HOME.
         assert.ok(o.kubectlLine.includes(path.join(work, "user", "home", ".local/state/hardened-cluster/local")), o.kubectlLine);
         assertUserLayoutBench(o.kubeBench);
