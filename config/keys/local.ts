@@ -7,7 +7,7 @@ import { objectValue } from "./shared";
 export const local: ConfigEntry<LocalOptions> = {
     type: "object",
     description: "Where the local platform keeps its files and which loopback ports its processes listen on.",
-    default: 'layout "auto" (kubeadm paths when run as root, else `~/.local/state/hardened-cluster/<stack>`), ports 6443/2379/2380/10257/10259',
+    default: 'layout "auto" (kubeadm paths when run as root, else `~/.local/state/hardened-cluster/<stack>`), ports 6443/2379/2380/10257/10259, one worker node as root (none without)',
     example: { layout: "user", ports: { apiServer: 16443, etcdClient: 12379, etcdPeer: 12380 } },
     platforms: ["local"],
     fields: {
@@ -18,7 +18,7 @@ export const local: ConfigEntry<LocalOptions> = {
         purgeOnDestroy: "Destroy also deletes etcd's data and the audit logs (default false: both survive a destroy).",
         topology: '"single" (default: one node on 127.0.0.1) or "ha": two control-plane nodes and an etcd-only member on 127.0.0.11-13 (three etcd members, two apiservers) behind haproxy on 127.0.0.1; the second node\'s controller-manager and scheduler use the next port up.',
         kmsKeyIds: 'Key-encryption key ids of the local KMS v2 plugin (hc-kms-plugin), oldest first, the last one current (default ["kek1"]). It runs only when an encryption key has provider "kms" (its endpoint is then the plugin\'s socket); appending an id rotates the KEK without a restart, and that up rewrites every value under it.',
-        workers: "Worker nodes, 0 (default) to 4, with the single topology; root and the system layout only. Pods on different workers reach each other through this machine, which forwards nothing else from a node. Each is a kubelet and kube-proxy with containerd and runc from the toolchain in network and mount namespaces of its own, joining with a bootstrap token, with its images served by the node's own registry, kube-router enforcing NetworkPolicies, CoreDNS as the cluster's DNS and hc-csr-approver approving each kubelet's own serving certificate.",
+        workers: "Worker nodes, 0 to 4, with the single topology; root and the system layout only. Default 1 where a node can run, else 0 with a warning naming this key. Pods on different workers reach each other through this machine, which forwards nothing else from a node. Each is a kubelet and kube-proxy with containerd and runc from the toolchain in network and mount namespaces of its own, joining with a bootstrap token, with its images served by the node's own registry, kube-router enforcing NetworkPolicies, CoreDNS as the cluster's DNS and hc-csr-approver approving each kubelet's own serving certificate.",
     },
     // Resolved once, with the stack's other settings, by the local platform (planLocalStack).
     validate: (value, ctx) => objectValue(ctx.key, value) as LocalOptions,
