@@ -6,6 +6,7 @@
 # last line adds up every spec's counts in the form CI reads ("mocha: N passed, N failed, N skipped").
 #   bash scripts/test.sh        # unit + e2e
 #   bash scripts/test.sh e2e    # e2e only
+#   HC_TEST_ITEMS=$'test/e2e/ha.spec.ts\ntest/e2e/pki.spec.ts' bash scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lanes=${HC_TEST_LANES:-2}
@@ -28,6 +29,8 @@ case "${1:-all}" in
   e2e) mapfile -t items < <(printf '%s\n' "${items[@]}" | grep -v -x -F "$UNIT") ;;
   *) echo "test: use no argument (unit and e2e) or e2e" >&2; exit 2 ;;
 esac
+# HC_TEST_ITEMS (one item a line) runs those instead: a subset, or the runner's own test.
+if [ -n "${HC_TEST_ITEMS:-}" ]; then mapfile -t items <<< "$HC_TEST_ITEMS"; fi
 
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/hardened-cluster
 timings=$cache/test-durations.tsv
