@@ -2,7 +2,7 @@
 // grants, and what each node's boot fetches. The boot drill (test/e2e/aws-boot.spec.ts) runs the fetch for real.
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync as makeTemp, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
@@ -37,6 +37,15 @@ function fetchScriptOf(lt: { inputs: { userData: string } }): string {
 function stagedBinaries(script: string): string[][] {
     return [...script.matchAll(/^stage_binary (\S+) (\S+) (\S+)$/gm)].map((m) => [m[1], m[2], m[3]]);
 }
+
+/** Temporary directories of this file, removed when it is done. */
+const temps: string[] = [];
+const mkdtempSync = (prefix: string) => {
+    const dir = makeTemp(prefix);
+    temps.push(dir);
+    return dir;
+};
+after(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe("aws: binaries the stack publishes", function () {
     this.timeout(60000);

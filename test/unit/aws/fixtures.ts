@@ -1,7 +1,7 @@
 // Shared inputs for the AWS specs: options, the units and files the AWS program would hand each node, and Pulumi
 // mocks that record every registered resource with fake but well-formed outputs.
 import { strict as assert } from "node:assert";
-import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -25,7 +25,9 @@ let binDir: string | undefined;
 /** A directory of stand-ins for the toolchain's binaries, made once per process. */
 export function fakeBinDir(): string {
     if (binDir === undefined) {
-        binDir = mkdtempSync(path.join(tmpdir(), "hc-aws-bin-"));
+        const dir = mkdtempSync(path.join(tmpdir(), "hc-aws-bin-"));
+        binDir = dir;
+        process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
         for (const b of PUBLISHED) {
             writeFileSync(path.join(binDir, b), `#!/bin/sh\necho ${b}\n`);
             chmodSync(path.join(binDir, b), 0o755);
