@@ -11,7 +11,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { X509Certificate } from "node:crypto";
 import { parse } from "yaml";
-import { KUBE_BENCH_NODE_CONFIG_PATH, planWorkers, LocalWorkerPlan, NODE_DIRS } from "../../platforms/local/worker/plan";
+import { KUBE_BENCH_NODE_CONFIG_PATH, planWorkers, LocalWorkerPlan, NODE_DIRS, nodeSandboxSpec } from "../../platforms/local/worker/plan";
 import { nodeToolchainAt } from "../../platforms/local/plan";
 import { sandboxProvider } from "../../platforms/local/worker/sandbox";
 import { DEFAULT_CLUSTER_KEYS } from "../../components/cluster";
@@ -472,9 +472,9 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         try {
             // Another stack's worker: its own names and addresses, but worker-1's Pod range.
             assert.throws(() => sandboxProvider.run("up", {
+                ...nodeSandboxSpec(worker, ports.apiServer),
                 netns: "hc-overlap-test", root, vethHost: "hcov0", vethNode: "hcov1", hostIp: "10.255.254.1", nodeIp: "10.255.254.2",
-                podCidr: worker.podCidr, clusterPodCidr: "10.247.0.0/16", linkPrefix: "hcov", serviceCidr: "10.96.0.0/12",
-                cgroupRoot: "/hardened-cluster-overlap-test", apiPort: ports.apiServer, apiAddress: "10.255.254.1", nodeDirs: [...NODE_DIRS], sysctls: KUBELET_SYSCTLS.map(([k, v]) => `${k}=${v}`),
+                linkPrefix: "hcov", cgroupRoot: "/hardened-cluster-overlap-test", apiAddress: "10.255.254.1",
             }), (e: Error) => e.message.includes(`overlaps this node's Pod range ${worker.podCidr}`) && e.message.includes("controlPlane.network.podCidr"));
         } finally {
             fs.rmSync(root, { recursive: true, force: true });

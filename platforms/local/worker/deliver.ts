@@ -6,7 +6,6 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { toYaml } from "../../../components/common";
-import { KUBELET_SYSCTLS } from "../../../components/control-plane";
 import { ClusterPki, IssuedCert, kubeProxyClientPair, networkPolicyClientPair, renderKubeconfig, servingApproverClientPair } from "../../../components/pki";
 import { applyWorkerJoin, bootstrapKubeconfig, bootstrapTokenSecret, joinToken } from "../../worker-join";
 import { balancerArgv } from "../balancer";
@@ -14,7 +13,7 @@ import { LocalFileSet } from "../file-set";
 import { fileSpec } from "../node";
 import { LocalStackPlan } from "../plan";
 import { LocalProcess } from "../process";
-import { IMAGE_HOST, KUBE_BENCH_NODE_CONFIG_PATH, kubeBenchNodeConfig, KUBELET_ARGS_PATH, LocalWorkerPlan, NODE_DIRS, NSENTER, nodeArgv, WorkerContent, WorkerProcessName } from "./plan";
+import { IMAGE_HOST, KUBE_BENCH_NODE_CONFIG_PATH, kubeBenchNodeConfig, KUBELET_ARGS_PATH, LocalWorkerPlan, NSENTER, nodeArgv, nodeSandboxSpec, WorkerContent, WorkerProcessName } from "./plan";
 import { NodeSandbox } from "./sandbox";
 import { ClusterDns } from "../../../components/cluster-dns";
 import { NETWORK_POLICY_USER, networkPolicyRbac } from "./network-policy";
@@ -93,11 +92,7 @@ function deliverServingApprover(name: string, plan: LocalStackPlan, ctx: WorkerD
 function deliverWorker(prefix: string, plan: LocalStackPlan, w: LocalWorkerPlan, ctx: WorkerDeliveryContext & { join: pulumi.Resource[]; bearer: pulumi.Output<string>; networkPolicy: pulumi.Resource[]; sandboxes: NodeSandbox[] }): LocalProcess[] {
     const child = { parent: ctx.parent };
     const root = "root:root";
-    const sandbox = new NodeSandbox(`${prefix}-sandbox`, {
-        netns: w.netns, root: w.root, vethHost: w.veth.host, vethNode: w.veth.node, hostIp: w.hostIp, nodeIp: w.nodeIp,
-        podCidr: w.podCidr, clusterPodCidr: w.clusterPodCidr, linkPrefix: w.linkPrefix, serviceCidr: w.serviceCidr, cgroupRoot: w.cgroupRoot, apiPort: plan.local.ports.apiServer, apiAddress: w.apiAddress, nodeDirs: [...NODE_DIRS],
-        sysctls: KUBELET_SYSCTLS.map(([k, v]) => `${k}=${v}`),
-    }, { ...child, dependsOn: ctx.sandboxes.slice(-1) });
+    const sandbox = new NodeSandbox(`${prefix}-sandbox`, nodeSandboxSpec(w, plan.local.ports.apiServer), { ...child, dependsOn: ctx.sandboxes.slice(-1) });
     ctx.sandboxes.push(sandbox);
 
     const content = (c: WorkerContent): pulumi.Output<string> => {

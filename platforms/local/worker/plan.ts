@@ -7,9 +7,10 @@ import * as path from "node:path";
 import { ClusterKeys, ClusterSettings } from "../../../components/cluster";
 import type { PlatformRegistry } from "../../../components/cluster-baseline";
 import { configFile, fail, key, kubeadmLayout, toYaml } from "../../../components/common";
-import { NETWORK_DEFAULTS, renderControlPlane } from "../../../components/control-plane";
+import { KUBELET_SYSCTLS, NETWORK_DEFAULTS, renderControlPlane } from "../../../components/control-plane";
 import { BOOTSTRAP_KUBECONFIG_PATH, CLUSTER_CA_PATH, KUBELET_CONFIG_PATH } from "../../worker-join";
 import type { HealthCheck } from "../process";
+import type { NodeSandboxSpec } from "./sandbox";
 import { KUBE_ROUTER_KUBECONFIG_PATH, kubeRouterArgv, kubeRouterHealth, NETWORK_POLICY_POSTURE } from "./network-policy";
 import { SERVING_APPROVER_POSTURE } from "./serving-approver";
 
@@ -48,6 +49,15 @@ export function nodeRegistries(plan: { workers: LocalWorkerPlan[] }, setting: st
 
 /** Directories of the node that are its own: a directory under the node's root, mounted at the standard path. */
 export const NODE_DIRS = ["/etc/kubernetes", "/etc/containerd", "/etc/cni/net.d", "/var/lib/kubelet", "/var/lib/containerd", "/var/log/pods", "/var/log/containers", "/run/containerd"] as const;
+
+/** What node-sandbox.sh makes for a worker: its namespaces, link, routes, cgroups and the kubelet's sysctls. */
+export function nodeSandboxSpec(w: LocalWorkerPlan, apiPort: number): NodeSandboxSpec {
+    return {
+        netns: w.netns, root: w.root, vethHost: w.veth.host, vethNode: w.veth.node, hostIp: w.hostIp, nodeIp: w.nodeIp,
+        podCidr: w.podCidr, clusterPodCidr: w.clusterPodCidr, linkPrefix: w.linkPrefix, serviceCidr: w.serviceCidr, cgroupRoot: w.cgroupRoot,
+        apiPort, apiAddress: w.apiAddress, nodeDirs: [...NODE_DIRS], sysctls: KUBELET_SYSCTLS.map(([k, v]) => `${k}=${v}`),
+    };
+}
 
 export type WorkerProcessName = "registry" | "containerd" | "kubelet" | "kube-proxy" | "kube-router";
 export type WorkerContent = { text: string } | { bootstrapKubeconfig: true } | { kubeProxyKubeconfig: true } | { networkPolicyKubeconfig: true } | { clusterCa: true };
