@@ -37,10 +37,9 @@ timings=$cache/test-durations.tsv
 mkdir -p "$cache"
 if [ -f "$timings" ]; then
   # Known items by their last duration, longest first; unknown ones keep their place after them.
-  mapfile -t items < <(for i in "${!items[@]}"; do
-    d=$(awk -F'\t' -v k="${items[$i]}" '$1 == k {print $2}' "$timings" | tail -n 1)
-    printf '%s\t%s\t%s\n' "${d:-0}" "$i" "${items[$i]}"
-  done | sort -t$'\t' -k1,1nr -k2,2n | cut -f3)
+  mapfile -t items < <(printf '%s\n' "${items[@]}" |
+    awk -F'\t' 'FILENAME == ARGV[1] {d[$1] = $2; next} {printf "%d\t%d\t%s\n", d[$0], FNR, $0}' "$timings" - |
+    sort -t$'\t' -k1,1nr -k2,2n | cut -f3)
 fi
 
 q=$(mktemp -d /tmp/hc-test-XXXXXX)
@@ -52,7 +51,7 @@ echo 0 > "$q/next"
 echo "test: ${#items[@]} items in $lanes lanes"
 
 lane() {
-  local n=$1 i item t0 rc log
+  local n=$1 i item t0 took rc log
   while :; do
     i=$(flock "$q/next" bash -c 'n=$(cat "$1"); echo $((n + 1)) > "$1"; echo "$n"' _ "$q/next")
     item=$(sed -n "$((i + 1))p" "$q/items")
@@ -65,8 +64,9 @@ lane() {
     set -f
     # shellcheck disable=SC2086
     HC_TEST_COUNTS=$q/counts TS_NODE_TRANSPILE_ONLY=true bash scripts/sandbox.sh npx mocha $item > "$log" 2>&1 || rc=$?
-    flock "$q/items" bash -c 'echo "=== lane $1: $2 ($3 s, exit $4)"; cat "$5"' _ "$n" "$item" "$((SECONDS - t0))" "$rc" "$log"
-    printf '%s\t%s\n' "$item" "$((SECONDS - t0))" >> "$q/durations"
+    took=$((SECONDS - t0))
+    flock "$q/items" bash -c 'echo "=== lane $1: $2 ($3 s, exit $4)"; cat "$5"' _ "$n" "$item" "$took" "$rc" "$log"
+    printf '%s\t%s\n' "$item" "$took" >> "$q/durations"
     [ "$rc" = 0 ] || echo "$item" >> "$q/failed"
   done
 }
