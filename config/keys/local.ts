@@ -14,7 +14,7 @@ export const local: ConfigEntry<LocalOptions> = {
         layout: '"auto" (system when root, user otherwise), "user" (one state directory per stack) or "system" (kubeadm\'s paths; needs root).',
         stateDir: "User layout only: absolute path of the state directory (default `~/.local/state/hardened-cluster/<stack>`); only you and root may be able to write it and every directory above it (a sticky one such as /tmp excepted), it is not / or /tmp, and it is empty or already this stack's.",
         ports: "Any of apiServer, etcdClient, etcdPeer, controllerManager, scheduler; all must differ, so two stacks can run side by side.",
-        etcdUser: 'System layout only: the user etcd runs as, created if missing (default "etcd"); never root.',
+        etcdUser: 'System layout only: the user etcd runs as, created if missing and removed with the last stack that uses it (default "etcd"); never root.',
         purgeOnDestroy: "Destroy also deletes etcd's data and the audit logs (default false: both survive a destroy).",
         topology: '"single" (default: one node on 127.0.0.1) or "ha": two control-plane nodes and an etcd-only member on 127.0.0.11-13 (three etcd members, two apiservers) behind haproxy on 127.0.0.1; the second node\'s controller-manager and scheduler use the next port up.',
         kmsKeyIds: 'Key-encryption key ids of the local KMS v2 plugin (hc-kms-plugin), oldest first, the last one current (default ["kek1"]). It runs only when an encryption key has provider "kms" (its endpoint is then the plugin\'s socket); appending an id rotates the KEK without a restart, and that up rewrites every value under it.',
