@@ -130,6 +130,7 @@ export interface ProcessProvider extends pulumi.dynamic.ResourceProvider<Process
     startTicks(pid: number): string;
     alive(pid: number, startTicks: string): boolean;
     groupMembers(pgid: number, leaderTicks: string): number[];
+    waitGroupGone(pgid: number, leaderTicks: string): Promise<void>;
     waitHealthy(spec: ProcessSpec, pid: number, since?: number): Promise<string>;
     /** `since`: when the process was spawned (a status file older than that is a previous run's). */
     probe(h: HealthCheck, since?: number): Promise<string>;
@@ -283,6 +284,7 @@ const processProvider: ProcessProvider = {
             for (const member of self.groupMembers(state.pid, state.startTicks)) {
                 try { process.kill(member, "SIGKILL"); } catch { /* gone */ }
             }
+            await self.waitGroupGone(state.pid, state.startTicks);
         }
         if (state.health.kind === "tcp") await self.waitPortFree(state.health.host, state.health.port);
         else if (state.health.kind === "https") {
@@ -499,6 +501,13 @@ const processProvider: ProcessProvider = {
         // Children that ignored SIGTERM outlive their leader; a group with members keeps its id, so this
         // reaches only them.
         try { process.kill(-pid, "SIGKILL"); } catch { /* the group is empty */ }
+        await self.waitGroupGone(pid, ticks);
+    },
+
+    /** A SIGKILL is delivered, not yet acted on, when kill returns: wait (5 s at most) until no member lives. */
+    async waitGroupGone(pgid: number, leaderTicks: string): Promise<void> {
+        const deadline = Date.now() + 5000;
+        while (processProvider.groupMembers(pgid, leaderTicks).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     },
 
     async waitPortFree(host: string, port: number): Promise<void> {
