@@ -17,8 +17,9 @@ import { IMAGE_HOST, KUBE_BENCH_NODE_CONFIG_PATH, kubeBenchNodeConfig, KUBELET_A
 import { NodeSandbox } from "./sandbox";
 import { ClusterDns } from "../../../components/cluster-dns";
 import { NETWORK_POLICY_USER, networkPolicyRbac } from "./network-policy";
-import { planServingApprover, servingApproverRbac } from "./serving-approver";
-import type { UserRole } from "./user-role";
+import { applyServingApprover } from "../../serving-approver";
+import { planServingApprover } from "./serving-approver";
+import { applyUserRole } from "../../user-role";
 
 /** A join token is minted per day; the kubelet needs it only until it holds a client certificate. */
 const JOIN_TOKEN_TTL_HOURS = 24;
@@ -41,7 +42,7 @@ export function deliverWorkers(name: string, plan: LocalStackPlan, ctx: WorkerDe
     const tokenSecret = pulumi.all([token.id, token.secret]).apply(([id, secret]) => toYaml(bootstrapTokenSecret(id, secret, token.expiration, plan.stack)));
     const join = applyWorkerJoin(`${name}-workers`, pulumi.secret(tokenSecret), ctx.provider, child);
     const bearer = pulumi.secret(pulumi.interpolate`${token.id}.${token.secret}`);
-    const networkPolicy = applyRole(`${name}-network-policy`, networkPolicyRbac(), ctx);
+    const networkPolicy = applyUserRole(`${name}-network-policy`, networkPolicyRbac(), ctx.provider, { parent: ctx.parent });
     const approver = deliverServingApprover(name, plan, ctx);
     // Each node's sandbox comes after the previous one's, so destroy removes them one at a time, the first last:
     // the last node down sees no other and puts this machine's sysctls back (two at once would each see the other).
@@ -57,11 +58,6 @@ export function deliverWorkers(name: string, plan: LocalStackPlan, ctx: WorkerDe
 }
 
 /** Cluster-scoped objects rendered as plain objects, applied through the cluster's provider. */
-function applyRole(name: string, rbac: UserRole, ctx: WorkerDeliveryContext): pulumi.Resource[] {
-    const opts = { parent: ctx.parent, provider: ctx.provider };
-    const role = new k8s.rbac.v1.ClusterRole(name, rbac.clusterRole as unknown as k8s.rbac.v1.ClusterRoleArgs, opts);
-    return [role, new k8s.rbac.v1.ClusterRoleBinding(name, rbac.binding as unknown as k8s.rbac.v1.ClusterRoleBindingArgs, { ...opts, dependsOn: [role] })];
-}
 
 /** The serving-certificate approver: its role, its client pair and the cluster CA in files, and its process on this machine. */
 function deliverServingApprover(name: string, plan: LocalStackPlan, ctx: WorkerDeliveryContext): LocalProcess {
@@ -85,7 +81,7 @@ function deliverServingApprover(name: string, plan: LocalStackPlan, ctx: WorkerD
         startTimeoutSeconds: 60,
         stopTimeoutSeconds: 10,
         dirs: [{ path: path.dirname(a.statusFile), mode: 0o700, owner: root }],
-    }, { parent: ctx.parent, dependsOn: [set, ...ctx.serving, ...applyRole(`${name}-csr-approver`, servingApproverRbac(), ctx)] });
+    }, { parent: ctx.parent, dependsOn: [set, ...ctx.serving, ...applyServingApprover(name, ctx.provider, { parent: ctx.parent })] });
 }
 
 /** The node's processes, started in order. */

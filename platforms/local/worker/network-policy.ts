@@ -10,7 +10,7 @@
 // Both controllers are refused at the command line below, and the test suite checks that nothing listens on
 // GoBGP's port. The Go standard library is this toolchain's own Go, not the one v2.1.0 shipped with.
 import type { HealthCheck } from "../process";
-import { UserRole, userClusterRole } from "./user-role";
+import { UserRole, userClusterRole } from "../../user-role";
 
 export const KUBE_ROUTER_KUBECONFIG_PATH = "/etc/kubernetes/kube-router.conf";
 /** kube-router's health endpoint; it binds every address of the node's namespace (there is no flag for one). */

@@ -1,15 +1,9 @@
-// The kubelet serving-certificate approver (toolchain/go/csr-approver, hc-csr-approver): kubelets ask for their
-// serving certificates (serverTLSBootstrap), and a request is approved only when a node files it for itself and
-// names only what its Node object reports. Without it `kubectl logs` and `exec` cannot reach a kubelet; with
-// kube-controller-manager's blanket approval any node could claim any name. It runs on this machine, beside
-// the control plane, and reads the API with its own client certificate.
+// The kubelet serving-certificate approver on a local stack (what it checks: platforms/serving-approver.ts): one
+// process on this machine, beside the control plane, with its client pair and the cluster CA in its own directory.
 import * as path from "node:path";
 import type { HealthCheck } from "../process";
-import { UserRole, userClusterRole } from "./user-role";
 
-export const SERVING_APPROVER_USER = "hardened-cluster:csr-approver";
-export const KUBELET_SERVING_SIGNER = "kubernetes.io/kubelet-serving";
-export const SERVING_APPROVER_POSTURE = "kubelet serving certificates approved by hc-csr-approver only for a node's own request naming what its Node object reports; others denied";
+export { KUBELET_SERVING_SIGNER, SERVING_APPROVER_POSTURE, SERVING_APPROVER_USER, servingApproverRbac } from "../../serving-approver";
 
 export interface ServingApproverPlan {
     dir: string;
@@ -30,14 +24,4 @@ export function planServingApprover(runDir: string, bin: string, server: string)
         // Healthy once it has listed the requests: the API answered and its role lets it.
         health: { kind: "status-file", path: files.statusFile },
     };
-}
-
-/** Read requests and the Nodes they name; approve, and only for the kubelet-serving signer. */
-export function servingApproverRbac(): UserRole {
-    return userClusterRole("hardened-cluster:csr-approver", SERVING_APPROVER_USER, [
-        { apiGroups: ["certificates.k8s.io"], resources: ["certificatesigningrequests"], verbs: ["get", "list", "watch"] },
-        { apiGroups: ["certificates.k8s.io"], resources: ["certificatesigningrequests/approval"], verbs: ["update"] },
-        { apiGroups: ["certificates.k8s.io"], resources: ["signers"], resourceNames: [KUBELET_SERVING_SIGNER], verbs: ["approve"] },
-        { apiGroups: [""], resources: ["nodes"], verbs: ["get"] },
-    ]);
 }

@@ -1,5 +1,8 @@
 // A node agent's permissions: a ClusterRole bound to the user its own client certificate names (no group), so
 // the agent gets exactly these rules and nothing a group would add.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
 export interface UserRole {
     clusterRole: Record<string, unknown>;
     binding: Record<string, unknown>;
@@ -17,4 +20,11 @@ export function userClusterRole(name: string, user: string, rules: Record<string
             subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }],
         },
     };
+}
+
+/** The role and its binding through `provider`, both named `name`; the binding waits for the role. */
+export function applyUserRole(name: string, rbac: UserRole, provider: k8s.Provider, opts: pulumi.CustomResourceOptions): pulumi.Resource[] {
+    const o = { ...opts, provider };
+    const role = new k8s.rbac.v1.ClusterRole(name, rbac.clusterRole as unknown as k8s.rbac.v1.ClusterRoleArgs, o);
+    return [role, new k8s.rbac.v1.ClusterRoleBinding(name, rbac.binding as unknown as k8s.rbac.v1.ClusterRoleBindingArgs, { ...o, dependsOn: [role] })];
 }
