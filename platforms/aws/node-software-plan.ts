@@ -8,7 +8,8 @@ import { ClusterMaterial, contentOf, NodeBundle, PlannedFile } from "../../compo
 import type { AwsWorkerSoftware } from "./index";
 import type { ControlPlaneNode } from "./control-plane";
 import type { NodeFile, NodeSoftware } from "./node-software";
-import { AWS_BIN_DIR, AwsProgramPlan } from "./program-plan";
+import { AWS_BIN_DIR, AwsProgramPlan, LOCAL_API_SERVER } from "./program-plan";
+import { runsServingApprover, servingApproverFiles, servingApproverUnit } from "./serving-approver";
 import { CONTROL_PLANE_SCOPE, SecretScope, SecretValue, scopeSegment, secretParameters } from "./secrets";
 import type { UnitSpec } from "./systemd";
 
@@ -29,14 +30,21 @@ const DESCRIPTIONS: Record<string, string> = {
     "kube-scheduler": "Kubernetes scheduler",
 };
 
+/** The bundle's processes as units, and the platform's own: the serving-certificate approver beside an apiserver. */
 function units(b: NodeBundle): UnitSpec[] {
-    return b.processes.map((p) => ({
+    const own = runsServingApprover(b) ? [servingApproverUnit(LOCAL_API_SERVER)] : [];
+    return [...b.processes.map((p): UnitSpec => ({
         name: p.name,
         description: p.name === "etcd" ? `${DESCRIPTIONS.etcd} ${b.node.name}` : DESCRIPTIONS[p.name],
         ...(p.user ? { user: p.user } : {}),
         execStart: [p.command, ...p.argv],
         ...(p.after.length > 0 ? { after: p.after.map((a) => `${a}.service`) } : {}),
-    }));
+    })), ...own];
+}
+
+/** The bundle's files and the platform's own for the processes it adds. */
+function filesOf(b: NodeBundle): PlannedFile[] {
+    return runsServingApprover(b) ? [...b.files, ...servingApproverFiles()] : b.files;
 }
 
 const delivered = (f: PlannedFile) => f.kind !== "encryption";
@@ -52,7 +60,7 @@ export function controlPlaneSoftware(plan: AwsProgramPlan, material?: ClusterMat
     // One parameter per (scope, file); a cluster-scoped file carries the same value on every node.
     const values = new Map<string, { scope: SecretScope; fileId: string; file: PlannedFile }>();
     for (const b of bundles) {
-        for (const f of b.files.filter((x) => x.secret && delivered(x))) {
+        for (const f of filesOf(b).filter((x) => x.secret && delivered(x))) {
             const scope = scopeOf(f, b.node.name);
             const fileId = secretFileId(f.path);
             values.set(`${scopeSegment(scope)}/${fileId}`, { scope, fileId, file: f });
@@ -63,7 +71,7 @@ export function controlPlaneSoftware(plan: AwsProgramPlan, material?: ClusterMat
     const nameOf = new Map(params.map((p) => [`${scopeSegment(p.scope)}/${p.fileId}`, p.name]));
 
     const software = new Map(bundles.map((b) => {
-        const files: NodeFile[] = b.files.filter(delivered).map((f) => {
+        const files: NodeFile[] = filesOf(b).filter(delivered).map((f) => {
             const common = { path: f.path, mode: f.mode, ...(f.owner ? { owner: f.owner } : {}) };
             return f.secret
                 ? { ...common, ssmParameter: nameOf.get(`${scopeSegment(scopeOf(f, b.node.name))}/${secretFileId(f.path)}`)! }

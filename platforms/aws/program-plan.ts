@@ -74,6 +74,8 @@ export function awsFacts(r: ResolvedAwsOptions, settings: ClusterSettings, keys:
         binary: (p) => path.join(AWS_BIN_DIR, p),
         etcdUser: ETCD_USER,
         operatorOnNode: false,
+        // Every control-plane node runs hc-csr-approver (serving-approver.ts), with the client pair this issues.
+        servingApprover: true,
         // A local provider would put the data key itself into an SSM parameter readable by every control-plane
         // role, which is exactly what the separate secrets key exists to avoid.
         encryption: { providers: ["kms"], kmsEndpoint: KMS_PLUGIN_ENDPOINT, defaults: awsEncryptionOptions(), why: "a local key would sit in an SSM parameter every control-plane role can read" },

@@ -2,7 +2,8 @@
 // platform, executed on EC2. Order: the pure plan and the complete AwsCluster wiring are checked first (against
 // a plan-only PKI), so bad input leaves nothing registered; then the PKI, the cluster, a gate that waits for
 // the apiservers to answer, the admin group's binding (AdminBootstrap, no standing system:masters
-// credential), the k8s provider, and what workers need in the cluster to join.
+// credential), the k8s provider, what workers need in the cluster to join, and the serving-certificate
+// approver's role.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { serviceAccountTokenSeconds, type ClusterMaterial } from "../../components/cluster";
@@ -12,6 +13,7 @@ import { AwsCluster, AwsClusterArgs, planAwsCluster } from "./index";
 import { controlPlaneSoftware, workerSoftware } from "./node-software-plan";
 import { awsPosture } from "./posture";
 import { AwsProgramPlan } from "./program-plan";
+import { applyServingApprover } from "../serving-approver";
 import { applyWorkerJoin } from "../worker-join";
 
 export type { AwsProgramInput, AwsProgramKeys } from "./program-plan";
@@ -96,6 +98,7 @@ export function awsProgram(args: AwsProgramArgs, opts: pulumi.ComponentResourceO
     // The same cluster whatever CA its kubeconfig holds: a CA rotation updates the provider instead of replacing it.
     const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig, enableServerSideApply: true, clusterIdentifier: plan.r.clusterName }, { ...only, dependsOn: [bootstrap] });
     applyWorkerJoin(name, cluster.joinTokenSecret, provider, only);
+    applyServingApprover(name, provider, only);
 
     const users = pki.kubeconfigSpecs.filter((s) => s.name.startsWith(kubeconfigNames.user("")));
     const userKubeconfigs = pulumi.secret(pulumi.all(Object.fromEntries(users.map((s) => [s.name.slice(kubeconfigNames.user("").length), pki.kubeconfigs[s.name]]))));

@@ -8,6 +8,7 @@
 // and each must leave the previous files in place.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
@@ -19,7 +20,7 @@ import { engineConfig, ROOT, runInChild } from "../unit/program/program-child";
 import { unwrapSecret } from "../unit/program/mock-engine";
 import type { StackRun } from "../unit/program/run-stack";
 import { requireBinary } from "../unit/aws/host-tools";
-import { applyInCluster, inClusterConfig, nodeClientCsr, withServer } from "./aws-in-cluster";
+import { applyInCluster, certificateRequest, inClusterConfig, nodeClientCsr, withServer } from "./aws-in-cluster";
 import { Credential, fromKubeconfig, request } from "./kube";
 import { runKubeBench } from "./kube-bench-run";
 import { AccessKey, Moto, startMoto } from "./moto";
@@ -189,7 +190,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             throw new Error("the boot drill writes a node's files to /etc/kubernetes and /etc/etcd as root: run it as root through scripts/sandbox.sh (npm test does)");
         }
         requireBinary("unshare");
-        tc = toolchain("etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "hc-aws-kms-plugin", "kubelet", "kubectl", "kube-bench");
+        tc = toolchain("etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "hc-aws-kms-plugin", "hc-csr-approver", "kubelet", "kubectl", "kube-bench");
         tmp = fs.mkdtempSync("/tmp/hc-aws-boot-");
         fs.mkdirSync(path.join(tmp, "tls"), { mode: 0o700 });
         // Real keys and certificates (openssl from the same inputs), so the nodes' etcd members can start below;
@@ -225,7 +226,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
 
     it("publishes, under its SHA-256, each binary the toolchain built that a node runs from /usr/local/bin", () => {
         const names = objects.map((o) => path.basename(o.key)).sort();
-        assert.deepEqual(names, ["etcd", "etcdctl", "etcdutl", "hc-aws-kms-plugin", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"]);
+        assert.deepEqual(names, ["etcd", "etcdctl", "etcdutl", "hc-aws-kms-plugin", "hc-csr-approver", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"]);
         for (const o of objects) assert.equal(o.key, `binaries/${sha256sum(path.join(tc.bin, path.basename(o.key)))}/${path.basename(o.key)}`);
     });
 
@@ -249,7 +250,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             const mine = params.filter((p) => scopes.includes(p.name.split("/")[2] as never));
             assert.ok(mine.length > 0);
             const bins = stagedBinaries(fetchScript(cc));
-            assert.equal(bins.length, node === "worker" ? 1 : 7, bins.map((b) => b.path).join(" "));
+            assert.equal(bins.length, node === "worker" ? 1 : 8, bins.map((b) => b.path).join(" "));
             assert.match(r.stdout, new RegExp(`: ${mine.length} secret files and ${bins.length} of ${bins.length} binaries in place`));
             // Each binary as the toolchain built it, root's and 0755, and nothing else in /usr/local/bin.
             assert.deepEqual(binariesOn(root).map((b) => b.name), bins.map((b) => path.basename(b.path)).sort());
@@ -269,6 +270,9 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
                 if (f.path.startsWith("/etc/etcd/pki/")) {
                     // etcd reads its own keys through its group and can change none of them.
                     assert.deepEqual([f.mode.toString(8), f.uid, f.gid], ["640", 0, gids.get("etcd")], f.path);
+                } else if (f.path.startsWith("/etc/kubernetes/csr-approver/")) {
+                    // So does the serving-certificate approver.
+                    assert.deepEqual([f.mode.toString(8), f.uid, f.gid], ["640", 0, gids.get("csr-approver")], f.path);
                 } else {
                     assert.deepEqual([f.mode.toString(8), f.uid, f.gid], ["600", 0, 0], f.path);
                 }
@@ -412,9 +416,10 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             const timers = cc.write_files.filter((f) => f.path.endsWith(".timer")).map((f) => f.path.replace(/\.timer$/, ".service"));
             const binaries = stagedBinaries(fetchScript(cc)).map((b) => b.path);
             const units = services.filter((u) => timers.includes(u.path) || [...fetched, ...binaries].some((p) => u.content.includes(p)));
-            // etcd, the apiserver, the controller manager and the scheduler run fetched binaries and name fetched
-            // files, the KMS plugin runs one; two timers run scripts (the backup's calls etcdctl and etcdutl).
-            assert.equal(units.length, 7, units.map((u) => u.path).join(" "));
+            // etcd, the apiserver, the controller manager, the scheduler and the serving-certificate approver run
+            // fetched binaries and name fetched files, the KMS plugin runs one; two timers run scripts (the
+            // backup's calls etcdctl and etcdutl).
+            assert.equal(units.length, 8, units.map((u) => u.path).join(" "));
             for (const u of units) {
                 const line = (k: string) => (u.content.match(new RegExp(`^${k}=(.*)$`, "m"))?.[1] ?? "").split(" ");
                 // systemd.unit(5): with Requires= and After=, a unit is not started when the unit it requires fails.
@@ -428,6 +433,8 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
     describe("the control plane from the rendered units: every unit of two control-plane nodes, in runcmd's order", () => {
         const hosts: Host[] = [];
         let inClusterRoot: string | undefined;
+        /** The relayed API and the admin credential, once the in-cluster half applied. */
+        let applied: { server: string; admin: Credential; token: Credential } | undefined;
         let secretsKey: string;
         let mockSecretsKey: string;
 
@@ -461,7 +468,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             }
             // The units in the order runcmd enables them, the fetch (done above) first.
             const order = hosts[0].cc.runcmd.filter((c) => c[0] === "systemctl" && c[1] === "enable" && c[3].endsWith(".service")).map((c) => c[3].replace(/\.service$/, ""));
-            assert.deepEqual(order, [FETCH_UNIT.replace(/\.service$/, ""), KMS_PLUGIN_UNIT, "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]);
+            assert.deepEqual(order, [FETCH_UNIT.replace(/\.service$/, ""), KMS_PLUGIN_UNIT, "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "csr-approver"]);
             for (const unit of order.slice(1)) {
                 for (const h of hosts) {
                     // On EC2 the plugin finds the instance role's credentials and the regional endpoint itself.
@@ -627,6 +634,68 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             });
             assert.ok(csr.status.conditions.some((c: { type: string; status: string }) => c.type === "Approved" && c.status === "True"));
             assert.equal(csr.spec.username.startsWith("system:bootstrap:"), true, csr.spec.username);
+            applied = { server, admin, token };
+        });
+
+        it("the approvers, one beside each apiserver, approve a kubelet's serving certificate for what its Node reports, and deny another node's address or a request from no node", async function () {
+            this.timeout(300_000);
+            assert.ok(applied, "the in-cluster half (the approver's role) applied above");
+            const { server, admin, token } = applied;
+            const node = "ip-10-0-0-78";
+            const decided = (name: string) => until(`CSR ${name} decided`, 90, async () => {
+                const r = (await request(admin, "GET", `/apis/certificates.k8s.io/v1/certificatesigningrequests/${name}`)).json();
+                return (r.status?.conditions ?? []).some((c: { type: string }) => c.type === "Denied") || r.status?.certificate ? r : undefined;
+            });
+            const file = async (cred: Credential, csr: Record<string, unknown>) => {
+                const r = await request(cred, "POST", "/apis/certificates.k8s.io/v1/certificatesigningrequests", csr);
+                assert.equal(r.status, 201, r.body);
+                return r.json().metadata.name as string;
+            };
+            // The kubelet's join as above, its key kept: from here on it is system:node:ip-10-0-0-78.
+            const client = certificateRequest(tmp, `/O=system:nodes/CN=system:node:${node}`, "kubernetes.io/kube-apiserver-client-kubelet", ["digital signature", "client auth"]);
+            const signed = await decided(await file(token, client.csr));
+            const kubelet: Credential = { server, caPem: admin.caPem, certPem: Buffer.from(signed.status.certificate, "base64").toString(), keyPem: client.keyPem };
+            // It registers its Node and reports its addresses, as a kubelet does (NodeRestriction: its own only).
+            assert.equal((await request(kubelet, "POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: node } })).status, 201);
+            // The controller manager writes the new Node too (taints), so a write can meet a newer version: read again.
+            await until("the Node's addresses reported", 30, async () => {
+                const n = (await request(kubelet, "GET", `/api/v1/nodes/${node}`)).json();
+                n.status = { ...n.status, addresses: [{ type: "InternalIP", address: "10.0.0.78" }, { type: "Hostname", address: node }] };
+                const put = await request(kubelet, "PUT", `/api/v1/nodes/${node}/status`, n);
+                assert.ok(put.status === 200 || put.status === 409, put.body);
+                return put.status === 200 ? true : undefined;
+            });
+
+            const serving = (subject: string, altNames: string) => certificateRequest(tmp, subject, "kubernetes.io/kubelet-serving", ["digital signature", "server auth"], altNames).csr;
+            const own = await file(kubelet, serving(`/O=system:nodes/CN=system:node:${node}`, `IP:10.0.0.78,DNS:${node}`));
+            // What a compromised node would try. Another node's name is refused by the apiserver itself
+            // (NodeRestriction: a node files CSRs for its own CN only); a control-plane node's address under its
+            // own name gets through, and the approver must deny it. So must it deny a request for a node's name
+            // filed by someone holding a join token, which may file CSRs but is no node.
+            const refused = await request(kubelet, "POST", "/apis/certificates.k8s.io/v1/certificatesigningrequests", serving("/O=system:nodes/CN=system:node:cp-0", "IP:10.0.0.10,DNS:cp-0"));
+            assert.equal(refused.status, 403, refused.body);
+            assert.match(refused.json().message, new RegExp(`can only create a node CSR with CN=system:node:${node}`));
+            const otherAddress = await file(kubelet, serving(`/O=system:nodes/CN=system:node:${node}`, "IP:10.0.0.10"));
+            const notANode = await file(token, serving("/O=system:nodes/CN=system:node:cp-0", "IP:10.0.0.10,DNS:cp-0"));
+
+            const mine = await decided(own);
+            const condition = (r: any) => r.status.conditions.map((c: { type: string; reason: string }) => `${c.type}/${c.reason}`);
+            assert.deepEqual(condition(mine), ["Approved/NodeIdentityVerified"]);
+            const cert = new X509Certificate(Buffer.from(mine.status.certificate, "base64"));
+            assert.equal(cert.subjectAltName, `DNS:${node}, IP Address:10.0.0.78`);
+            assert.ok(cert.checkIssued(new X509Certificate(admin.caPem)), "signed by the cluster CA");
+            for (const name of [otherAddress, notANode]) {
+                const r = await decided(name);
+                assert.deepEqual(condition(r), ["Denied/NodeIdentityMismatch"], name);
+                assert.equal(r.status.certificate, undefined, name);
+            }
+            // The approvers run as their own user on both nodes, each under the unit's user.
+            for (const h of hosts) {
+                const status = fs.readFileSync(`/proc/${h.units.get("csr-approver")!.pid}/status`, "utf8");
+                const uid = status.match(/^Uid:\s+(\d+)/m)![1];
+                assert.notEqual(uid, "0", h.node);
+                assert.match(status, /^NoNewPrivs:\s+1$/m, h.node);
+            }
         });
     });
 });

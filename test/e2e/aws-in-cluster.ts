@@ -1,6 +1,7 @@
 // The AWS program's in-cluster half (program.ts, after its readiness gate), applied by the real engine and the
 // real Kubernetes provider to the boot drill's control plane: AdminBootstrap, then a provider with the admin
-// kubeconfig, then what workers need to join and the stack's baseline, the same components in the same order.
+// kubeconfig, then what workers need to join, the serving-certificate approver's role and the stack's
+// baseline, the same components in the same order.
 // Every value comes from the mock run of the AWS program (real keys and certificates), except the API server's
 // address, which is where the drill relays it to.
 import { spawnSync } from "node:child_process";
@@ -20,11 +21,13 @@ import * as k8s from "@pulumi/kubernetes";
 import { AdminBootstrap } from "./components/pki";
 import { ClusterBaseline } from "./components/cluster-baseline";
 import { applyWorkerJoin } from ${JSON.stringify(path.join(repoRoot, "platforms/worker-join"))};
+import { applyServingApprover } from ${JSON.stringify(path.join(repoRoot, "platforms/serving-approver"))};
 
 const c = new pulumi.Config();
 const bootstrap = new AdminBootstrap("aws-admin-bootstrap", { server: c.require("server"), caCertPem: c.require("caCertPem"), caKeyPem: c.requireSecret("caKeyPem") });
 const provider = new k8s.Provider("aws-k8s", { kubeconfig: c.requireSecret("kubeconfig"), enableServerSideApply: true, clusterIdentifier: c.require("clusterName") }, { dependsOn: [bootstrap] });
 applyWorkerJoin("aws", c.requireSecret("joinTokenSecret"), provider, {});
+applyServingApprover("aws", provider, {});
 const baseline = new ClusterBaseline("baseline", { ...c.requireObject<Record<string, unknown>>("baseline"), configKey: "hardened-cluster:baseline" }, { provider });
 export const posture = baseline.posture;
 `;
@@ -60,20 +63,26 @@ export async function applyInCluster(config: auto.ConfigMap): Promise<{ ps: Prog
     return { ps, result };
 }
 
-/** A kubelet's first request: a node-client CSR for system:node:<name>, with a fresh P-256 key (openssl). */
-export function nodeClientCsr(dir: string, node: string): Record<string, unknown> {
-    const key = path.join(dir, `${node}.key`);
-    const r = spawnSync("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-subj", `/O=system:nodes/CN=system:node:${node}`], { encoding: "utf8" });
+/** A CertificateSigningRequest object for `signer`, with a fresh P-256 key (openssl); the key's PEM when asked to keep it. */
+export function certificateRequest(dir: string, subject: string, signer: string, usages: string[], altNames?: string): { csr: Record<string, unknown>; keyPem?: string } {
+    const key = path.join(dir, `csr-${process.hrtime.bigint()}.key`);
+    const r = spawnSync("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-subj", subject,
+        ...(altNames ? ["-addext", `subjectAltName=${altNames}`] : [])], { encoding: "utf8" });
     if (r.status !== 0) throw new Error(`openssl: ${r.stderr}`);
+    const keyPem = fs.readFileSync(key, "utf8");
     fs.rmSync(key);
     return {
-        apiVersion: "certificates.k8s.io/v1",
-        kind: "CertificateSigningRequest",
-        metadata: { generateName: "node-csr-" },
-        spec: {
-            request: Buffer.from(r.stdout).toString("base64"),
-            signerName: "kubernetes.io/kube-apiserver-client-kubelet",
-            usages: ["digital signature", "client auth"],
+        csr: {
+            apiVersion: "certificates.k8s.io/v1",
+            kind: "CertificateSigningRequest",
+            metadata: { generateName: "node-csr-" },
+            spec: { request: Buffer.from(r.stdout).toString("base64"), signerName: signer, usages },
         },
+        keyPem,
     };
+}
+
+/** A kubelet's first request: a node-client CSR for system:node:<name>. */
+export function nodeClientCsr(dir: string, node: string): Record<string, unknown> {
+    return certificateRequest(dir, `/O=system:nodes/CN=system:node:${node}`, "kubernetes.io/kube-apiserver-client-kubelet", ["digital signature", "client auth"]).csr;
 }

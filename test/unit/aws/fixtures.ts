@@ -20,6 +20,8 @@ export const API_SERVER_URL = "https://10.0.0.5:6443";
 
 /** What the nodes run from /usr/local/bin, each a small executable whose content names it (so digests differ). */
 export const PUBLISHED = ["etcd", "etcdctl", "etcdutl", "hc-aws-kms-plugin", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"];
+/** What the AWS program adds to a node's planned processes (serving-approver.ts); the fixtures' own software lacks it. */
+export const PROGRAM_ADDED = ["hc-csr-approver"];
 let binDir: string | undefined;
 
 /** A directory of stand-ins for the toolchain's binaries, made once per process. */
@@ -28,7 +30,7 @@ export function fakeBinDir(): string {
         const dir = mkdtempSync(path.join(tmpdir(), "hc-aws-bin-"));
         binDir = dir;
         process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-        for (const b of PUBLISHED) {
+        for (const b of [...PUBLISHED, ...PROGRAM_ADDED]) {
             writeFileSync(path.join(binDir, b), `#!/bin/sh\necho ${b}\n`);
             chmodSync(path.join(binDir, b), 0o755);
         }

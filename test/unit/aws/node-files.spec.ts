@@ -58,6 +58,9 @@ async function build(name: string, extra: Extra = {}): Promise<Built> {
     return { name, server: await valueOf(program.server), resources: [...registered] };
 }
 
+/** Directories of services that run as their own user, and that user. */
+const OWN_DIRS: [string, string][] = [["/etc/etcd/pki/", "etcd"], ["/etc/kubernetes/csr-approver/", "csr-approver"]];
+
 describe("aws: files and join URL on every node (mocked awsProgram)", function () {
     this.timeout(60000);
     before(() => setAwsMocks());
@@ -92,7 +95,7 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
         });
     });
 
-    it("writes keys, kubeconfigs and the kubelet config 0600 root:root, and etcd's own keys root:etcd 0640 (etcd reads, never writes)", () => {
+    it("writes keys, kubeconfigs and the kubelet config 0600 root:root, and etcd's and the approver's own keys root:<their group> 0640 (read, never written)", () => {
         const lts = built[0].resources.filter((r) => r.type === LT);
         assert.deepEqual(lts.map((lt) => lt.name).sort(), ["n0-cp-cp-0", "n0-cp-cp-1", "n0-cp-cp-2", "n0-workers"]);
         let checked = 0;
@@ -103,8 +106,10 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
                 // Nothing any node gets is writable by group or others, and only the three scripts are executable.
                 assert.equal(parseInt(f.mode, 8) & 0o022, 0, `${where} ${f.mode}`);
                 if (f.path !== FETCH_SCRIPT_PATH && f.path !== CERT_EXPIRY_SCRIPT && f.path !== BACKUP_SCRIPT) assert.equal(parseInt(f.mode, 8) & 0o111, 0, `${where} ${f.mode}`);
-                if (f.path.startsWith("/etc/etcd/pki/")) {
-                    assert.equal(f.owner, "root:etcd", where);
+                // A service that runs as its own user reads its own directory's files through its group.
+                const service = OWN_DIRS.find(([dir]) => f.path.startsWith(dir))?.[1];
+                if (service) {
+                    assert.equal(f.owner, `root:${service}`, where);
                     assert.equal(f.mode, f.path.endsWith(".key") ? "0640" : "0644", where);
                     continue;
                 }
@@ -123,6 +128,11 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
         for (const p of ["/etc/etcd/pki/server.key", "/etc/etcd/pki/peer.key"]) {
             assert.deepEqual(cp.filter((f) => f.path === p).map((f) => [f.mode, f.owner, f.fetched]), [["0640", "root:etcd", true]], p);
         }
+        assert.deepEqual(cp.filter((f) => f.path.startsWith("/etc/kubernetes/csr-approver/")).map((f) => [f.path, f.mode, f.owner, f.fetched]), [
+            ["/etc/kubernetes/csr-approver/ca.crt", "0644", "root:csr-approver", false],
+            ["/etc/kubernetes/csr-approver/client.crt", "0644", "root:csr-approver", false],
+            ["/etc/kubernetes/csr-approver/client.key", "0640", "root:csr-approver", true],
+        ]);
     });
 
     describe("the kubelet's kernel settings (protectKernelDefaults)", () => {

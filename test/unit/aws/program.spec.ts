@@ -167,10 +167,11 @@ describe("aws: awsProgram (mocked engine)", function () {
         assert.equal(Buffer.from(server1.split("\n")[1], "base64").toString(), "p-pki-etcd-server-cp-1");
     });
 
-    it("keeps keys and kubeconfigs root:root 0600 under /etc/kubernetes, and etcd's own keys root:etcd 0640 outside it", function () {
+    it("keeps keys and kubeconfigs root:root 0600 under /etc/kubernetes, but the approver's (root:csr-approver 0640), and etcd's own keys root:etcd 0640 outside it", function () {
         const { fetched, files } = cloudConfigOf("cp-0");
         for (const f of fetched) {
-            if (f.path.startsWith("/etc/kubernetes/")) assert.deepEqual([f.mode, f.owner], ["0600", "root:root"], f.path);
+            if (f.path.startsWith("/etc/kubernetes/csr-approver/")) assert.deepEqual([f.mode, f.owner], ["0640", "root:csr-approver"], f.path);
+            else if (f.path.startsWith("/etc/kubernetes/")) assert.deepEqual([f.mode, f.owner], ["0600", "root:root"], f.path);
             else assert.deepEqual([f.path.startsWith("/etc/etcd/pki/"), f.mode, f.owner], [true, "0640", "root:etcd"], f.path);
         }
         const inlineUnderPki = files.filter((f) => f.path.startsWith("/etc/kubernetes/pki/"));
@@ -234,7 +235,7 @@ describe("aws: awsProgram (mocked engine)", function () {
     });
 
     it("applies the join token and worker bootstrap bindings through the program's provider", function () {
-        const crbs = byType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding");
+        const crbs = byType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding").filter((c) => c.inputs.roleRef.name.startsWith("system:"));
         assert.deepEqual(crbs.map((c) => c.inputs.roleRef.name).sort(), [
             "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
             "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
@@ -249,6 +250,27 @@ describe("aws: awsProgram (mocked engine)", function () {
         assert.match(s.metadata.name, /^bootstrap-token-[a-z0-9]{6}$/);
         assert.equal(s.stringData["auth-extra-groups"], "system:bootstrappers:hardened-cluster:workers");
         for (const r of [secret, ...crbs]) assert.equal(providers.get(`${r.type}::${r.name}`), program.provider, r.name);
+    });
+
+    it("runs the serving-certificate approver beside every apiserver, as its own user, bound to a role that approves kubelet-serving only", function () {
+        for (let i = 0; i < 3; i++) {
+            const { files } = cloudConfigOf(`cp-${i}`);
+            const exec = execStartOf(files, "csr-approver");
+            assert.match(exec, /^\/usr\/local\/bin\/hc-csr-approver -server=https:\/\/127\.0\.0\.1:6443 /, `cp-${i}`);
+            const unit = files.find((f) => f.path === "/etc/systemd/system/csr-approver.service")!.content;
+            assert.match(unit, /^User=csr-approver$/m);
+            assert.match(unit, /^NoNewPrivileges=yes$/m);
+            assert.match(unit, /^After=.*kube-apiserver\.service/m);
+        }
+        const crb = byType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding").find((c) => c.inputs.roleRef.name === "hardened-cluster:csr-approver")!;
+        // The user its client certificate names (components/pki certlist), with no group that could add rights.
+        assert.deepEqual(crb.inputs.subjects, [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "hardened-cluster:csr-approver" }]);
+        const role = byType("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole").find((c) => c.inputs.metadata.name === "hardened-cluster:csr-approver")!;
+        const approve = role.inputs.rules.filter((r: { verbs: string[] }) => r.verbs.includes("approve"));
+        // certificates.k8s.io/v1: approving for a signer takes the "approve" verb on signers/<signerName>.
+        assert.deepEqual(approve, [{ apiGroups: ["certificates.k8s.io"], resources: ["signers"], resourceNames: ["kubernetes.io/kubelet-serving"], verbs: ["approve"] }]);
+        assert.ok(!role.inputs.rules.some((r: { verbs: string[] }) => r.verbs.some((v) => ["create", "delete", "patch", "*"].includes(v))));
+        assert.equal(providers.get(`${crb.type}::${crb.name}`), program.provider);
     });
 
     it("runs the workers' kubelet from the shared renderer with the platform's bootstrap kubeconfig", function () {
