@@ -689,7 +689,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
                 assert.deepEqual(condition(r), ["Denied/NodeIdentityMismatch"], name);
                 assert.equal(r.status.certificate, undefined, name);
             }
-            // The approvers run as their own user on both nodes, each under the unit's user.
+            // The approver on each node runs as its unit's user, not root, with no new privileges.
             for (const h of hosts) {
                 const status = fs.readFileSync(`/proc/${h.units.get("csr-approver")!.pid}/status`, "utf8");
                 const uid = status.match(/^Uid:\s+(\d+)/m)![1];

@@ -63,8 +63,8 @@ export async function applyInCluster(config: auto.ConfigMap): Promise<{ ps: Prog
     return { ps, result };
 }
 
-/** A CertificateSigningRequest object for `signer`, with a fresh P-256 key (openssl); the key's PEM when asked to keep it. */
-export function certificateRequest(dir: string, subject: string, signer: string, usages: string[], altNames?: string): { csr: Record<string, unknown>; keyPem?: string } {
+/** A CertificateSigningRequest object for `signer`, with a fresh P-256 key (openssl), and that key's PEM. */
+export function certificateRequest(dir: string, subject: string, signer: string, usages: string[], altNames?: string): { csr: Record<string, unknown>; keyPem: string } {
     const key = path.join(dir, `csr-${process.hrtime.bigint()}.key`);
     const r = spawnSync("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-subj", subject,
         ...(altNames ? ["-addext", `subjectAltName=${altNames}`] : [])], { encoding: "utf8" });

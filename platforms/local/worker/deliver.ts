@@ -57,8 +57,6 @@ export function deliverWorkers(name: string, plan: LocalStackPlan, ctx: WorkerDe
     return pulumi.all([...nodes.map((k) => k.id), dns.deployment.id, approver.id]);
 }
 
-/** Cluster-scoped objects rendered as plain objects, applied through the cluster's provider. */
-
 /** The serving-certificate approver: its role, its client pair and the cluster CA in files, and its process on this machine. */
 function deliverServingApprover(name: string, plan: LocalStackPlan, ctx: WorkerDeliveryContext): LocalProcess {
     const root = "root:root";

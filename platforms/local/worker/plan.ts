@@ -12,7 +12,7 @@ import { BOOTSTRAP_KUBECONFIG_PATH, CLUSTER_CA_PATH, KUBELET_CONFIG_PATH } from 
 import type { HealthCheck } from "../process";
 import type { NodeSandboxSpec } from "./sandbox";
 import { KUBE_ROUTER_KUBECONFIG_PATH, kubeRouterArgv, kubeRouterHealth, NETWORK_POLICY_POSTURE } from "./network-policy";
-import { SERVING_APPROVER_POSTURE } from "./serving-approver";
+import { SERVING_APPROVER_POSTURE } from "../../serving-approver";
 
 /** Where a worker's runtime finds its binaries and images (scripts/lib/toolchain-paths.sh). */
 export interface NodeToolchain {

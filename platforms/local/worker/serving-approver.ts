@@ -3,8 +3,6 @@
 import * as path from "node:path";
 import type { HealthCheck } from "../process";
 
-export { KUBELET_SERVING_SIGNER, SERVING_APPROVER_POSTURE, SERVING_APPROVER_USER, servingApproverRbac } from "../../serving-approver";
-
 export interface ServingApproverPlan {
     dir: string;
     caFile: string;

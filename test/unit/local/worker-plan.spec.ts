@@ -9,7 +9,8 @@ import { tableOf } from "../../../components/pki";
 import { localFacts, planLocalStack } from "../../../platforms/local/plan";
 import { nodeArgv, planWorkers, renderCniConfig, renderContainerdConfig, stackTag, workerLink, WorkerPlanInput, workerPosture } from "../../../platforms/local/worker/plan";
 import { networkPolicyRbac } from "../../../platforms/local/worker/network-policy";
-import { planServingApprover, servingApproverRbac } from "../../../platforms/local/worker/serving-approver";
+import { servingApproverRbac } from "../../../platforms/serving-approver";
+import { planServingApprover } from "../../../platforms/local/worker/serving-approver";
 
 const toolchain = { bin: "/tc/bin", cniBin: "/tc/cni/bin", images: "/tc/images", imageTag: "0123456789ab" };
 const input = (over: Partial<WorkerPlanInput> = {}): WorkerPlanInput => ({
