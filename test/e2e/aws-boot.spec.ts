@@ -13,6 +13,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { KMS_PLUGIN_UNIT } from "../../platforms/aws/control-plane";
+import { SERVING_APPROVER_DIR } from "../../platforms/aws/serving-approver";
 import { BOOTSTRAP_KUBECONFIG_PATH } from "../../platforms/aws/workers";
 import { kubeBenchConfig } from "../../platforms/local/kube-bench";
 import { FETCH_UNIT } from "../../platforms/aws/secrets";
@@ -637,7 +638,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             applied = { server, admin, token };
         });
 
-        it("the approvers, one beside each apiserver, approve a kubelet's serving certificate for what its Node reports, and deny another node's address or a request from no node", async function () {
+        it("the approvers, one beside each apiserver, approve a kubelet's serving certificate for what its Node reports, deny another node's address or a request from no node, and their key approves nothing else", async function () {
             this.timeout(300_000);
             assert.ok(applied, "the in-cluster half (the approver's role) applied above");
             const { server, admin, token } = applied;
@@ -689,6 +690,22 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
                 assert.deepEqual(condition(r), ["Denied/NodeIdentityMismatch"], name);
                 assert.equal(r.status.certificate, undefined, name);
             }
+            // Its own credential, as the node's files hold it, approves nothing but kubelet serving certificates:
+            // a stolen approver key cannot mint an admin's client certificate, nor read a Secret.
+            const approverFile = (f: string) => fs.readFileSync(hosts[0].root + path.join(SERVING_APPROVER_DIR, f), "utf8");
+            const approver: Credential = { server, caPem: admin.caPem, certPem: approverFile("client.crt"), keyPem: approverFile("client.key") };
+            // The admin group AdminBootstrap binds to cluster-admin (the apiserver refuses system:masters requests itself).
+            const admins = certificateRequest(tmp, "/O=kubeadm:cluster-admins/CN=mallory", "kubernetes.io/kube-apiserver-client", ["digital signature", "client auth"]).csr;
+            const forAdmin = await file(admin, admins);
+            const pending = (await request(approver, "GET", `/apis/certificates.k8s.io/v1/certificatesigningrequests/${forAdmin}`)).json();
+            pending.status = { conditions: [{ type: "Approved", status: "True", reason: "Stolen", message: "approved with the approver's key" }] };
+            const approval = await request(approver, "PUT", `/apis/certificates.k8s.io/v1/certificatesigningrequests/${forAdmin}/approval`, pending);
+            assert.equal(approval.status, 403, approval.body);
+            assert.match(approval.json().message, /kubernetes\.io\/kube-apiserver-client/);
+            assert.equal((await request(approver, "GET", "/api/v1/namespaces/kube-system/secrets")).status, 403);
+            const after = (await request(admin, "GET", `/apis/certificates.k8s.io/v1/certificatesigningrequests/${forAdmin}`)).json();
+            assert.deepEqual([after.status?.conditions ?? [], after.status?.certificate], [[], undefined]);
+            assert.equal((await request(admin, "DELETE", `/apis/certificates.k8s.io/v1/certificatesigningrequests/${forAdmin}`)).status, 200);
             // The approver on each node runs as its unit's user, not root, with no new privileges.
             for (const h of hosts) {
                 const status = fs.readFileSync(`/proc/${h.units.get("csr-approver")!.pid}/status`, "utf8");
