@@ -83,4 +83,60 @@ describe("scripts/pulumi", function () {
         run("stack", "ls", "-s", "local");
         assert.equal(fs.readFileSync(file, "utf8"), "an-existing-passphrase-of-an-earlier-version");
     });
+
+    it("gives the CLI a private temp directory, and removes it with the kubeconfig copy the Kubernetes provider leaves there", async function () {
+        // A program with one Kubernetes provider: configuring it makes the provider copy the kubeconfig to a
+        // temp file. The program reports the temp directory it was given, and that directory's mode.
+        const project = path.join(home, "tmp-check");
+        fs.mkdirSync(project);
+        fs.writeFileSync(path.join(project, "Pulumi.yaml"), "name: tmp-check\nruntime: nodejs\nmain: index.js\n");
+        fs.writeFileSync(path.join(project, "package.json"), "{\"name\": \"tmp-check\", \"private\": true}\n");
+        fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(project, "node_modules"));
+        fs.writeFileSync(path.join(project, "index.js"), [
+            "const fs = require(\"fs\"); const os = require(\"os\"); const k8s = require(\"@pulumi/kubernetes\");",
+            "new k8s.Provider(\"p\", { kubeconfig: process.env.HC_TEST_KUBECONFIG });",
+            "exports.tmp = os.tmpdir(); exports.mode = (fs.statSync(os.tmpdir()).mode & 0o777).toString(8);",
+        ].join("\n"));
+        const marker = `client-key-marker-${process.pid}-${Date.now()}`;
+        const kubeconfig = ["apiVersion: v1", "kind: Config", "current-context: c",
+            "clusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\"}}]",
+            "contexts: [{name: c, context: {cluster: c, user: u}}]",
+            `users: [{name: u, user: {token: ${marker}}}]`].join("\n");
+        const backend = path.join(home, "tmp-check-backend");
+        fs.mkdirSync(backend);
+        const env = (tmp: string) => ({
+            PATH: `${toolchain().bin}:${process.env.PATH}`, HOME: home, TMPDIR: tmp, HC_TOOLCHAIN_DIR: toolchain().dir,
+            HC_STATE_HOME: path.join(home, "state"), PULUMI_HOME: path.join(home, "pulumi-home"), PULUMI_CONFIG_PASSPHRASE: "test-only",
+            PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", HC_TEST_KUBECONFIG: kubeconfig,
+        });
+        const holding = (dir: string) => fs.readdirSync(dir, { recursive: true, encoding: "utf8" })
+            .filter((f) => fs.statSync(path.join(dir, f)).isFile() && fs.readFileSync(path.join(dir, f), "utf8").includes(marker));
+        const up = (command: string[], stack: string, tmp: string) => {
+            const e = env(tmp);
+            for (const args of [["stack", "init", "-s", stack], ["up", "--yes", "--skip-preview", "--non-interactive", "-s", stack]]) {
+                const r = spawnSync(command[0], [...command.slice(1), ...args, "-C", project], { encoding: "utf8", env: e });
+                assert.equal(r.status, 0, r.stdout + r.stderr);
+            }
+            const out = spawnSync(command[0], [...command.slice(1), "stack", "output", "--json", "-s", stack, "-C", project], { encoding: "utf8", env: e });
+            assert.equal(out.status, 0, out.stderr);
+            return JSON.parse(out.stdout) as { tmp: string; mode: string };
+        };
+
+        // The control: the CLI run directly leaves the provider's copy, client credential and all, in its TMPDIR.
+        const direct = fs.mkdtempSync(path.join(home, "direct-"));
+        const plain = up([path.join(toolchain().bin, "pulumi")], "direct", direct);
+        assert.equal(plain.tmp, direct);
+        assert.equal(holding(direct).length, 1, fs.readdirSync(direct).join(" "));
+        assert.match(holding(direct)[0], /^kubeconfig/);
+
+        // Through the wrapper: a directory of its own inside TMPDIR, 0700, gone with everything in it once the CLI exits.
+        const wrapped = fs.mkdtempSync(path.join(home, "wrapped-"));
+        const outputs = up(["bash", path.join(repoRoot, "scripts/pulumi")], "wrapped", wrapped);
+        assert.equal(path.dirname(outputs.tmp), wrapped);
+        assert.match(path.basename(outputs.tmp), /^hc-pulumi\./);
+        assert.equal(outputs.mode, "700");
+        const deadline = Date.now() + 15_000;
+        while (fs.readdirSync(wrapped).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+        assert.deepEqual(fs.readdirSync(wrapped), []);
+    });
 });
