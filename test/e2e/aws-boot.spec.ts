@@ -27,7 +27,7 @@ import { runKubeBench } from "./kube-bench-run";
 import { AccessKey, Moto, startMoto } from "./moto";
 import { Toolchain, toolchain } from "./harness";
 import {
-    CloudConfig, fetchedPaths, fetchScript, Host, inNode, linkHosts, nodePath, relayIntoNode, relayOutOfNode, StagedBinary, stagedBinaries, StagedFile, stagedFiles, startHost, startUnit, stopHost,
+    CloudConfig, fetchedPaths, fetchScript, Host, inNode, linkHosts, nodeEtc, nodePath, prepareNodeEtc, relayIntoNode, relayOutOfNode, StagedBinary, stagedBinaries, StagedFile, stagedFiles, startHost, startUnit, stopHost,
     unitOf,
 } from "./aws-node";
 import { E2E_PORTS } from "./ports";
@@ -137,7 +137,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         return s.replace(`key_arn=${mockClusterKey}\n`, `key_arn=${clusterKey}\n`);
     };
 
-    /** A node's root: passwd/group with the cloud-config's system users, and its write_files under BOUND. */
+    /** A node's root with its write_files under BOUND, and its /etc with the cloud-config's system users. */
     function prepareNode(node: string, cc: CloudConfig): string {
         const root = path.join(tmp, "nodes", node);
         fs.mkdirSync(root, { recursive: true, mode: 0o700 });
@@ -153,8 +153,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             group += `${u.name}:x:${id}:\n`;
             gids.set(u.name, id);
         });
-        fs.writeFileSync(path.join(root, "passwd"), passwd, { mode: 0o644 });
-        fs.writeFileSync(path.join(root, "group"), group, { mode: 0o644 });
+        prepareNodeEtc(root, passwd, group);
         for (const f of cc.write_files.filter((w) => BOUND.some((d) => w.path.startsWith(`${d}/`)))) {
             const p = root + f.path;
             fs.mkdirSync(path.dirname(p), { recursive: true, mode: 0o755 });
@@ -174,14 +173,13 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         fs.writeFileSync(file, script, { mode: 0o700 });
         const inner = [
             "set -euo pipefail",
+            "mount --bind \"$NODE_ETC\" /etc",
             `for d in ${BOUND.join(" ")}; do mount --bind "$NODE_ROOT$d" "$d"; done`,
-            "mount --bind \"$NODE_ROOT/passwd\" /etc/passwd",
-            "mount --bind \"$NODE_ROOT/group\" /etc/group",
             `mount --bind "$NODE_ROOT${BIN}" ${BIN}`,
             "exec \"$NODE_ROOT/fetch\"",
         ].join("\n");
         const r = spawnSync("unshare", ["--mount", "--propagation", "private", "bash", "-c", inner], {
-            env: { ...moto.env(ANYONE), NODE_ROOT: root }, encoding: "utf8", timeout: 300_000,
+            env: { ...moto.env(ANYONE), NODE_ROOT: root, NODE_ETC: nodeEtc(root) }, encoding: "utf8", timeout: 300_000,
         });
         return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     }

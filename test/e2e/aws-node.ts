@@ -18,6 +18,33 @@ export interface CloudConfig {
 /** The directories a node's own files live in (README: "Users and files"); the sandbox binds each of them. */
 export const NODE_DIRS = ["/etc/kubernetes", "/etc/etcd", "/var/lib/etcd", "/var/log/kubernetes", "/etc/systemd/system"];
 
+/** Where a node's own /etc is kept: beside its root, not in it, so what the node's files are is unchanged. */
+export function nodeEtc(root: string): string {
+    return `${root}.etc`;
+}
+
+/**
+ * Makes a node's own /etc, bound over /etc in its mount namespace: this machine's, with the node's passwd and
+ * group and the node's directories empty. Binding the two files alone would not hold. useradd or userdel on
+ * this machine (a local stack's etcd user, in a test running beside the drill) renames a new file over
+ * /etc/group, and the kernel then drops the bind mount another namespace had on the old one (Linux 3.18 and
+ * later), so the node would see this machine's users, without its own, in the middle of its boot.
+ */
+export function prepareNodeEtc(root: string, passwd: string, group: string): void {
+    const etc = nodeEtc(root);
+    fs.rmSync(etc, { recursive: true, force: true });
+    const r = spawnSync("cp", ["-a", "--", "/etc", etc], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    for (const d of NODE_DIRS.filter((x) => x.startsWith("/etc/"))) {
+        fs.rmSync(etc + d.slice("/etc".length), { recursive: true, force: true });
+        fs.mkdirSync(etc + d.slice("/etc".length), { recursive: true, mode: 0o755 });
+    }
+    for (const [f, content] of [["passwd", passwd], ["group", group]]) {
+        fs.rmSync(path.join(etc, f), { force: true });
+        fs.writeFileSync(path.join(etc, f), content, { mode: 0o644 });
+    }
+}
+
 export interface Host {
     node: string;
     root: string;
@@ -100,9 +127,9 @@ export async function startHost(node: string, root: string, bin: string, cc: Clo
     const inner = [
         "set -euo pipefail",
         "ip link set lo up",
+        // The node's /etc first (prepareNodeEtc), then its own directories in it.
+        "mount --bind \"$NODE_ETC\" /etc",
         `for d in ${NODE_DIRS.join(" ")}; do mount --bind "$NODE_ROOT$d" "$d"; done`,
-        "mount --bind \"$NODE_ROOT/passwd\" /etc/passwd",
-        "mount --bind \"$NODE_ROOT/group\" /etc/group",
         "mount --bind \"$NODE_BIN\" /usr/local/bin",
         // systemd's runtime directories live in /run; the node's own, so nothing of this machine's is in reach.
         "mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run",
@@ -110,7 +137,7 @@ export async function startHost(node: string, root: string, bin: string, cc: Clo
         "exec sleep infinity",
     ].join("\n");
     const holder = spawn("unshare", ["--mount", "--net", "--propagation", "private", "bash", "-c", inner], {
-        env: { PATH: process.env.PATH, NODE_ROOT: root, NODE_BIN: bin }, stdio: ["ignore", "pipe", "pipe"], detached: true,
+        env: { PATH: process.env.PATH, NODE_ROOT: root, NODE_ETC: nodeEtc(root), NODE_BIN: bin }, stdio: ["ignore", "pipe", "pipe"], detached: true,
     });
     let out = "";
     holder.stdout!.on("data", (d) => (out += d));
