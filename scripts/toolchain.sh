@@ -381,10 +381,11 @@ install_haproxy() {
 }
 
 # Host tools the tests and platforms call, from Debian's packages: cloud-init, sshd and systemd-analyze validate
-# the AWS user data, units and sshd config; openssl, ps and unshare serve the local platform and its tests.
+# the AWS user data, units and sshd config; openssl, ps and unshare serve the local platform and its tests;
+# iptables, ipset, ip and nsenter a local worker node (kube-router keeps its policies' address sets in ipset).
 ensure_host_tools() {
   local wanted=(cloud-init:cloud-init /usr/sbin/sshd:openssh-server systemd-analyze:systemd openssl:openssl ps:procps unshare:util-linux
-    /usr/include/seccomp.h:libseccomp-dev iptables:iptables ip:iproute2 nsenter:util-linux nft:nftables)
+    /usr/include/seccomp.h:libseccomp-dev iptables:iptables ipset:ipset ip:iproute2 nsenter:util-linux nft:nftables)
   local missing=() pair
   for pair in "${wanted[@]}"; do
     case "${pair%%:*}" in
@@ -393,10 +394,10 @@ ensure_host_tools() {
     esac
   done
   [ ${#missing[@]} -eq 0 ] && return 0
-  # Nothing on `npm start`'s path needs them (the local platform uses coreutils only), so a user who cannot
-  # install packages is told which tests will fail instead of being stopped.
+  # Without root no worker node can run and `npm start` needs none of them (the control plane uses coreutils
+  # only), so a user who cannot install packages is told which tests will fail instead of being stopped.
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-    log "note: host packages missing: ${missing[*]}; \`npm start\` does not need them, but the tests do (the AWS specs validate with cloud-init, systemd-analyze and sshd; as root on Debian: apt-get install ${missing[*]})"
+    log "note: host packages missing: ${missing[*]}; \`npm start\` without root does not need them, but the tests do (the AWS specs validate with cloud-init, systemd-analyze and sshd; as root on Debian: apt-get install ${missing[*]})"
     return 0
   fi
   [ "$mode" = build ] || die "host packages missing: ${missing[*]} (run scripts/toolchain.sh)"
