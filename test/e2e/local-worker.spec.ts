@@ -21,7 +21,7 @@ import { programStack, ProgramStack, toolchain } from "./harness";
 import { runKubeBench } from "./kube-bench-run";
 import { E2E_PORTS } from "./ports";
 import { allowed, NetworkPolicy, PodEnd } from "./netpol-model";
-import { GOBGP_API_PORT, NETWORK_POLICY_USER } from "../../platforms/local/worker/network-policy";
+import { GOBGP_API_PORT, NETWORK_POLICY_USER } from "../../platforms/node-network";
 
 const ports = E2E_PORTS.localWorker;
 /** A namespace with no NetworkPolicy: where the sandbox's own limits are tried, with no policy in the way. */

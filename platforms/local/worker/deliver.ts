@@ -16,7 +16,7 @@ import { LocalProcess } from "../process";
 import { IMAGE_HOST, KUBE_BENCH_NODE_CONFIG_PATH, kubeBenchNodeConfig, KUBELET_ARGS_PATH, LocalWorkerPlan, NSENTER, nodeArgv, nodeSandboxSpec, WorkerContent, WorkerProcessName } from "./plan";
 import { NodeSandbox } from "./sandbox";
 import { ClusterDns } from "../../../components/cluster-dns";
-import { NETWORK_POLICY_USER, networkPolicyRbac } from "./network-policy";
+import { NETWORK_POLICY_USER, networkPolicyRbac } from "../../node-network";
 import { applyServingApprover } from "../../serving-approver";
 import { planServingApprover } from "./serving-approver";
 import { applyUserRole } from "../../user-role";

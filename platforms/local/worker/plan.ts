@@ -11,7 +11,8 @@ import { KUBELET_SYSCTLS, NETWORK_DEFAULTS, renderControlPlane } from "../../../
 import { BOOTSTRAP_KUBECONFIG_PATH, CLUSTER_CA_PATH, KUBELET_CONFIG_PATH } from "../../worker-join";
 import type { HealthCheck } from "../process";
 import type { NodeSandboxSpec } from "./sandbox";
-import { KUBE_ROUTER_KUBECONFIG_PATH, kubeRouterArgv, kubeRouterHealth, NETWORK_POLICY_POSTURE } from "./network-policy";
+import { kubeRouterHealth, NETWORK_POLICY_POSTURE } from "./network-policy";
+import { KUBE_PROXY_CONFIG_PATH, KUBE_PROXY_HEALTHZ, KUBE_PROXY_KUBECONFIG_PATH, KUBE_ROUTER_KUBECONFIG_PATH, kubeProxyConfiguration, kubeRouterArgv } from "../../node-network";
 import { SERVING_APPROVER_POSTURE } from "../../serving-approver";
 
 /** Where a worker's runtime finds its binaries and images (scripts/lib/toolchain-paths.sh). */
@@ -62,9 +63,6 @@ export function nodeSandboxSpec(w: LocalWorkerPlan, apiPort: number): NodeSandbo
 export type WorkerProcessName = "registry" | "containerd" | "kubelet" | "kube-proxy" | "kube-router";
 export type WorkerContent = { text: string } | { bootstrapKubeconfig: true } | { kubeProxyKubeconfig: true } | { networkPolicyKubeconfig: true } | { clusterCa: true };
 
-/** kube-proxy's kubeconfig (its own client certificate, system:kube-proxy) and its configuration file. */
-export const KUBE_PROXY_KUBECONFIG_PATH = "/etc/kubernetes/kube-proxy.conf";
-export const KUBE_PROXY_CONFIG_PATH = "/etc/kubernetes/kube-proxy-config.yaml";
 
 export interface WorkerFile {
     /** The path inside the node; on this machine it is under the node's root. */
@@ -200,7 +198,7 @@ export function planWorkers(input: WorkerPlanInput): LocalWorkerPlan[] {
             { path: `/etc/containerd/certs.d/${IMAGE_HOST}/hosts.toml`, content: { text: renderRegistryHosts() }, mode: 0o600, readers: ["containerd"] },
             { path: "/etc/cni/net.d/10-hardened-cluster.conflist", content: { text: renderCniConfig(ownPodCidr) }, mode: 0o600, readers: ["containerd"] },
             { path: KUBE_PROXY_KUBECONFIG_PATH, content: { kubeProxyKubeconfig: true }, mode: 0o600, readers: ["kube-proxy"] },
-            { path: KUBE_PROXY_CONFIG_PATH, content: { text: toYaml(kubeProxyConfiguration(name, podCidr)) }, mode: 0o600, readers: ["kube-proxy"] },
+            { path: KUBE_PROXY_CONFIG_PATH, content: { text: toYaml(kubeProxyConfiguration({ clusterCidr: podCidr, node: name, hostConntrack: true })) }, mode: 0o600, readers: ["kube-proxy"] },
             { path: KUBE_ROUTER_KUBECONFIG_PATH, content: { networkPolicyKubeconfig: true }, mode: 0o600, readers: ["kube-router"] },
         ];
         const processes: WorkerProcess[] = [
@@ -223,7 +221,7 @@ export function planWorkers(input: WorkerPlanInput): LocalWorkerPlan[] {
                 health: probe(`http://${KUBE_PROXY_HEALTHZ}/livez`), after: ["kubelet"],
             },
             // It reads its own Node object at start, which the kubelet registers; until then it exits and is restarted.
-            { name: "kube-router", argv: kubeRouterArgv(toolchain.bin, name, serviceCidr), health: kubeRouterHealth(probe), after: ["kubelet"] },
+            { name: "kube-router", argv: kubeRouterArgv(toolchain.bin, serviceCidr, name), health: kubeRouterHealth(probe), after: ["kubelet"] },
         ];
         return {
             name, root, ...ns,
@@ -238,29 +236,6 @@ const NOT_BOOTSTRAP = "(a certificate file)";
 /** The argv that runs `p` inside its node: nsenter joins the node's network and mount namespaces, then execs. */
 export function nodeArgv(w: Pick<LocalWorkerPlan, "netns" | "mountNs">, argv: string[]): string[] {
     return [NSENTER, `--net=/run/netns/${w.netns}`, `--mount=${w.mountNs}`, "--", ...argv];
-}
-
-const KUBE_PROXY_HEALTHZ = "127.0.0.1:10256";
-
-/**
- * kube-proxy in nftables mode, in the node's network namespace: its rules live in an nftables table of its
- * own, so kube-router, which rewrites the iptables filter table whole on every sync, can never drop them (in
- * iptables mode the two raced, and a lost KUBE-SERVICES chain left Services dead). Its metrics and health
- * endpoints stay on the node's loopback (CIS 4.3.1), and it leaves the conntrack table's size and timeouts
- * alone: they are this machine's, not the node's.
- */
-export function kubeProxyConfiguration(node: string, clusterCidr: string): Record<string, unknown> {
-    return {
-        apiVersion: "kubeproxy.config.k8s.io/v1alpha1",
-        kind: "KubeProxyConfiguration",
-        clientConnection: { kubeconfig: KUBE_PROXY_KUBECONFIG_PATH },
-        mode: "nftables",
-        clusterCIDR: clusterCidr,
-        hostnameOverride: node,
-        metricsBindAddress: "127.0.0.1:10249",
-        healthzBindAddress: KUBE_PROXY_HEALTHZ,
-        conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: "0s", tcpCloseWaitTimeout: "0s" },
-    };
 }
 
 /** kube-bench's stock config with the node's kubelet "service file" being the file its command line is in. */
