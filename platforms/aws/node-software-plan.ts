@@ -10,8 +10,13 @@ import type { ControlPlaneNode } from "./control-plane";
 import type { NodeFile, NodeSoftware } from "./node-software";
 import { AWS_BIN_DIR, AwsProgramPlan, LOCAL_API_SERVER } from "./program-plan";
 import { runsServingApprover, servingApproverFiles, servingApproverUnit } from "./serving-approver";
-import { CONTROL_PLANE_SCOPE, SecretScope, SecretValue, scopeSegment, secretParameters } from "./secrets";
+import { CONTROL_PLANE_SCOPE, SecretScope, SecretValue, scopeSegment, secretParameters, WORKERS_SCOPE } from "./secrets";
 import type { UnitSpec } from "./systemd";
+import { toYaml } from "../../components/common";
+import { kubeProxyClientPair, networkPolicyClientPair, renderKubeconfig } from "../../components/pki";
+import {
+    KUBE_PROXY_CONFIG_PATH, KUBE_PROXY_KUBECONFIG_PATH, KUBE_ROUTER_KUBECONFIG_PATH, kubeProxyConfiguration, kubeRouterArgv, NETWORK_POLICY_USER,
+} from "../node-network";
 
 export interface ControlPlaneSoftware {
     software: (node: ControlPlaneNode) => NodeSoftware;
@@ -89,12 +94,49 @@ export function controlPlaneSoftware(plan: AwsProgramPlan, material?: ClusterMat
     };
 }
 
-export function workerSoftware(plan: AwsProgramPlan): AwsWorkerSoftware {
+export interface WorkerSoftware {
+    software: AwsWorkerSoftware;
+    /** Values of the workers' own parameters (kube-proxy's and the enforcer's kubeconfigs). */
+    secrets: SecretValue[];
+}
+
+/**
+ * The workers' units: the kubelet, kube-proxy and the NetworkPolicy enforcer (platforms/node-network.ts), the
+ * last two as processes of the node with their own client pairs, fetched from the workers' parameters, so no
+ * Pod runs privileged or on the host network for them. `material` as for controlPlaneSoftware.
+ */
+export function workerSoftware(plan: AwsProgramPlan, material?: ClusterMaterial): WorkerSoftware {
+    const { podCidr, serviceCidr } = plan.worker;
+    const clients = [
+        { path: KUBE_PROXY_KUBECONFIG_PATH, user: "system:kube-proxy", pair: (m: ClusterMaterial) => kubeProxyClientPair(m.pki) },
+        { path: KUBE_ROUTER_KUBECONFIG_PATH, user: NETWORK_POLICY_USER, pair: (m: ClusterMaterial) => networkPolicyClientPair(m.pki) },
+    ];
+    const nodeNames = plan.cluster.nodes.map((b) => b.node.name);
+    const params = secretParameters(plan.r.clusterName, nodeNames, clients.map((c) => ({ fileId: secretFileId(c.path), scope: WORKERS_SCOPE })), plan.r.configKey);
+    const kubeconfig = (c: typeof clients[number]): pulumi.Output<string> => {
+        if (!material) return pulumi.output("");
+        const pair = c.pair(material);
+        return pulumi.secret(pulumi.all([material.pki.cas.kubernetes.trustPem, pair.certPem, pair.keyPem]).apply(([ca, cert, key]) =>
+            toYaml(renderKubeconfig({ clusterName: plan.r.clusterName, server: plan.cluster.server, caPem: ca, userName: c.user, clientCertPem: cert, clientKeyPem: key }))));
+    };
+    const after = ["kubelet.service"];
     return {
-        // As root: the kubelet mounts volumes and drives cgroups. The platform adds the bootstrap kubeconfig,
-        // the KubeletConfiguration and the cluster CA at the paths these flags name.
-        units: [{ name: "kubelet", description: "Kubernetes node agent", execStart: [path.join(AWS_BIN_DIR, "kubelet"), ...plan.worker.args], after: ["containerd.service"] }],
-        files: [],
-        kubeletConfiguration: plan.worker.config,
+        software: {
+            // As root: the kubelet mounts volumes and drives cgroups, kube-proxy and kube-router program the
+            // node's nftables, iptables and ipsets. The platform adds the bootstrap kubeconfig, the
+            // KubeletConfiguration and the cluster CA at the paths the kubelet's flags name.
+            units: [
+                { name: "kubelet", description: "Kubernetes node agent", execStart: [path.join(AWS_BIN_DIR, "kubelet"), ...plan.worker.args], after: ["containerd.service"] },
+                { name: "kube-proxy", description: "Kubernetes Service proxy (nftables)", execStart: [path.join(AWS_BIN_DIR, "kube-proxy"), `--config=${KUBE_PROXY_CONFIG_PATH}`], after },
+                { name: "kube-router", description: "NetworkPolicy enforcer (kube-router, firewall only)", execStart: kubeRouterArgv(AWS_BIN_DIR, serviceCidr), after },
+            ],
+            files: [
+                // CIS 4.1.3/4.1.4: kube-proxy's files root's and 0600, as the kubelet's are.
+                { path: KUBE_PROXY_CONFIG_PATH, content: toYaml(kubeProxyConfiguration({ clusterCidr: podCidr, hostConntrack: false })), mode: 0o600 },
+                ...params.map((p, i) => ({ path: clients[i].path, ssmParameter: p.name, mode: 0o600 })),
+            ],
+            kubeletConfiguration: plan.worker.config,
+        },
+        secrets: params.map((p, i) => ({ name: p.name, value: kubeconfig(clients[i]) })),
     };
 }

@@ -4,6 +4,7 @@ import { coversWorld, key, type Weakening } from "../../components/common";
 import { AwsOptions, Environment, EndpointVisibility, resolveAwsOptions } from "./options";
 import type { PlannedParameter } from "./secrets";
 import { SERVING_APPROVER_POSTURE } from "../serving-approver";
+import { NETWORK_POLICY_POSTURE } from "../node-network";
 
 export interface AwsPosture {
     environment: Environment;
@@ -27,12 +28,13 @@ const AWS_GUARANTEES = [
     "IMDSv2 required with hop limit 1 on every launch template",
     "every EBS volume, log group, SSM parameter and the alarm topic encrypted with the cluster's KMS key (rotation on)",
     "Kubernetes Secrets encrypted with KMS v2 through a key only the control-plane roles may use",
-    "no secret material in user data; secrets are SSM SecureStrings: each etcd member's server and peer keys and each node's apiserver serving key are readable by its own node only, the cluster-wide ones (the Kubernetes CA key, the apiserver's client keys, the service-account key, the encryption config, the controller-manager and scheduler client keys and kubeconfigs, the serving-certificate approver's key) by every control-plane node, the worker join kubeconfig by every worker (secretReaders lists each)",
+    "no secret material in user data; secrets are SSM SecureStrings: each etcd member's server and peer keys and each node's apiserver serving key are readable by its own node only, the cluster-wide ones (the Kubernetes CA key, the apiserver's client keys, the service-account key, the encryption config, the controller-manager and scheduler client keys and kubeconfigs, the serving-certificate approver's key) by every control-plane node, the worker join kubeconfig and the kubeconfigs of kube-proxy and the NetworkPolicy enforcer by every worker (secretReaders lists each)",
     "the cluster key decrypts a parameter through SSM only for the role whose path holds it (encryption context PARAMETER_ARN) and for the deploying principal under the cluster's path",
     "etcd (2379-2380) reachable only between control-plane nodes; kubelets (10250) only from the control plane",
     "no EC2 key pair; nodes in private subnets; VPC flow logs to an encrypted log group",
     "with binaries from the stack (the default), every boot fetches them from a private, versioned, TLS-only bucket that only the deployer writes (SSE-KMS by the cluster key) and runs nothing unless each one has the SHA-256 the stack published in its user data",
     `${SERVING_APPROVER_POSTURE}; it runs on every control-plane node as its own user`,
+    `kube-proxy (nftables mode, client certificate system:kube-proxy) and ${NETWORK_POLICY_POSTURE}; both run on every worker as units, not as privileged Pods, so no namespace needs to admit privileged or host-network Pods for them`,
     "etcd snapshots uploaded by the leading member's node every backup interval to a versioned, private, TLS-only bucket that accepts only SSE-KMS by the cluster key; node roles cannot read them back; an alarm after two intervals without one",
 ];
 

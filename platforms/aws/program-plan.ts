@@ -48,7 +48,8 @@ export interface AwsProgramPlan {
     keys: AwsProgramKeys;
     layout: FileLayout;
     cluster: ClusterPlan;
-    worker: { args: string[]; config: Record<string, unknown> };
+    /** The workers' kubelet (the shared renderer) and the cluster ranges their kube-proxy and enforcer need. */
+    worker: { args: string[]; config: Record<string, unknown>; podCidr: string; serviceCidr: string };
 }
 
 /** The AWS platform's facts; settings it decides itself are refused with where they come from. */
@@ -76,6 +77,10 @@ export function awsFacts(r: ResolvedAwsOptions, settings: ClusterSettings, keys:
         operatorOnNode: false,
         // Every control-plane node runs hc-csr-approver (serving-approver.ts), with the client pair this issues.
         servingApprover: true,
+        // Every worker runs kube-proxy and the NetworkPolicy enforcer as units (node-software-plan.ts), each with
+        // a client pair of its own, so no Pod needs host networking or privileges for either.
+        nodeProxy: true,
+        nodeNetworkPolicy: true,
         // A local provider would put the data key itself into an SSM parameter readable by every control-plane
         // role, which is exactly what the separate secrets key exists to avoid.
         encryption: { providers: ["kms"], kmsEndpoint: KMS_PLUGIN_ENDPOINT, defaults: awsEncryptionOptions(), why: "a local key would sit in an SSM parameter every control-plane role can read" },
@@ -128,7 +133,10 @@ export function planAwsProgram(input: AwsProgramInput): AwsProgramPlan {
     if (workerRender.filePaths.kubeletConfig !== KUBELET_CONFIG_PATH) {
         throw new Error(`aws program: the kubelet reads ${workerRender.filePaths.kubeletConfig}, the platform writes ${KUBELET_CONFIG_PATH}`);
     }
-    return { awsOptions, r: ra, backup: input.backup, keys, layout, cluster: c, worker: { args: workerRender.kubelet.args, config: workerRender.kubelet.config } };
+    return { awsOptions, r: ra, backup: input.backup, keys, layout, cluster: c, worker: {
+        args: workerRender.kubelet.args, config: workerRender.kubelet.config,
+        podCidr: cp.network?.podCidr ?? NETWORK_DEFAULTS.podCidr, serviceCidr: cp.network?.serviceCidr ?? NETWORK_DEFAULTS.serviceCidr,
+    } };
 }
 
 /** The toolchain's directory as aws.binaries.directory when the stack publishes binaries and names none. */

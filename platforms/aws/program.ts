@@ -2,8 +2,8 @@
 // platform, executed on EC2. Order: the pure plan and the complete AwsCluster wiring are checked first (against
 // a plan-only PKI), so bad input leaves nothing registered; then the PKI, the cluster, a gate that waits for
 // the apiservers to answer, the admin group's binding (AdminBootstrap, no standing system:masters
-// credential), the k8s provider, what workers need in the cluster to join, and the serving-certificate
-// approver's role.
+// credential), the k8s provider, what workers need in the cluster to join, the serving-certificate
+// approver's role and the NetworkPolicy enforcer's.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { serviceAccountTokenSeconds, type ClusterMaterial } from "../../components/cluster";
@@ -13,8 +13,7 @@ import { AwsCluster, AwsClusterArgs, planAwsCluster } from "./index";
 import { controlPlaneSoftware, workerSoftware } from "./node-software-plan";
 import { awsPosture } from "./posture";
 import { AwsProgramPlan } from "./program-plan";
-import { applyServingApprover } from "../serving-approver";
-import { applyWorkerJoin } from "../worker-join";
+import { applyNodeAccess } from "./in-cluster";
 
 export type { AwsProgramInput, AwsProgramKeys } from "./program-plan";
 
@@ -46,12 +45,13 @@ export interface AwsProgram {
 
 function clusterArgs(args: AwsProgramArgs, plan: AwsProgramPlan, material?: ClusterMaterial): AwsClusterArgs {
     const cp = controlPlaneSoftware(plan, material);
+    const workers = workerSoftware(plan, material);
     return {
         options: plan.awsOptions,
         configKey: plan.keys.aws,
         controlPlane: cp.software,
-        workers: workerSoftware(plan),
-        secrets: cp.secrets,
+        workers: workers.software,
+        secrets: [...cp.secrets, ...workers.secrets],
         clusterCaPem: material?.pki.cas.kubernetes.trustPem ?? "",
         // Workers join at the same URL admins use: its host is a SAN of the apiserver certificate.
         apiServerUrl: plan.cluster.server,
@@ -97,8 +97,7 @@ export function awsProgram(args: AwsProgramArgs, opts: pulumi.ComponentResourceO
     const kubeconfig = pulumi.secret(pki.kubeconfigs.admin);
     // The same cluster whatever CA its kubeconfig holds: a CA rotation updates the provider instead of replacing it.
     const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig, enableServerSideApply: true, clusterIdentifier: plan.r.clusterName }, { ...only, dependsOn: [bootstrap] });
-    applyWorkerJoin(name, cluster.joinTokenSecret, provider, only);
-    applyServingApprover(name, provider, only);
+    applyNodeAccess(name, cluster.joinTokenSecret, provider, only);
 
     const users = pki.kubeconfigSpecs.filter((s) => s.name.startsWith(kubeconfigNames.user("")));
     const userKubeconfigs = pulumi.secret(pulumi.all(Object.fromEntries(users.map((s) => [s.name.slice(kubeconfigNames.user("").length), pki.kubeconfigs[s.name]]))));

@@ -4,6 +4,7 @@
 // windows, and it sits in SSM where only the worker role can read it. After joining, the kubelet rotates its
 // client certificate itself and asks the cluster CA for its serving certificate (serverTLSBootstrap), so the
 // apiserver can verify kubelets, and no long-lived join secret or per-node key ever passes through Pulumi.
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { fail, isPlainObject, key } from "../../components/common";
@@ -25,9 +26,6 @@ export type { JoinToken } from "../worker-join";
 export const KUBELET_UNIT = "kubelet";
 export const BOOTSTRAP_KUBECONFIG_FILE_ID = "bootstrap-kubelet.conf";
 
-
-
-
 /**
  * The worker kubelet must rotate its client certificate and bootstrap its serving certificate (nothing else
  * would issue one), and keep the CIS 4.2 authentication settings the shared renderer sets.
@@ -48,6 +46,20 @@ export function checkKubeletConfiguration(k: string, cfg: unknown): void {
         if (actual !== expected) fail(`${k}.${path}`, actual, `use ${JSON.stringify(expected)} (${why})`);
     }
     if (c.tlsPrivateKeyFile !== undefined) fail(key(k, "tlsPrivateKeyFile"), c.tlsPrivateKeyFile, "remove it: worker serving certificates come from serverTLSBootstrap");
+}
+
+/**
+ * The distribution's packages a worker's binaries call at run time (AL2023 names): kube-proxy's nftables
+ * mode runs `nft`; kube-router keeps its policies' address sets with `ipset` and its rules with `iptables`.
+ */
+export const RUNTIME_PACKAGES: Readonly<Record<string, readonly string[]>> = {
+    "kube-proxy": ["nftables"],
+    "kube-router": ["ipset", "iptables-nft"],
+};
+
+/** The packages the worker's units need, each once, in the order the units name them. */
+export function runtimePackages(software: NodeSoftware): string[] {
+    return [...new Set(software.units.flatMap((u) => RUNTIME_PACKAGES[path.basename(u.execStart[0])] ?? []))];
 }
 
 /** Every binary a worker runs: its units'. */
@@ -77,7 +89,7 @@ export function workerCloudConfig(r: ResolvedAwsOptions, software: NodeSoftware,
         fetched: fetchedFiles(software),
         binaries: fetchedBinaries(binaries, workerBinaryPaths(software)),
         disks: [],
-        packages: containerdConfig !== undefined ? [CONTAINERD_PACKAGE] : [],
+        packages: [...(containerdConfig !== undefined ? [CONTAINERD_PACKAGE] : []), ...runtimePackages(software)],
         ssh: r.ssh,
         commands: [],
     };

@@ -1,7 +1,7 @@
 // The AWS program's in-cluster half (program.ts, after its readiness gate), applied by the real engine and the
 // real Kubernetes provider to the boot drill's control plane: AdminBootstrap, then a provider with the admin
-// kubeconfig, then what workers need to join, the serving-certificate approver's role and the stack's
-// baseline, the same components in the same order.
+// kubeconfig, then what the nodes need (applyNodeAccess: the workers' join, the serving-certificate approver's
+// and the NetworkPolicy enforcer's roles) and the stack's baseline, the same components in the same order.
 // Every value comes from the mock run of the AWS program (real keys and certificates), except the API server's
 // address, which is where the drill relays it to.
 import { spawnSync } from "node:child_process";
@@ -20,14 +20,12 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { AdminBootstrap } from "./components/pki";
 import { ClusterBaseline } from "./components/cluster-baseline";
-import { applyWorkerJoin } from ${JSON.stringify(path.join(repoRoot, "platforms/worker-join"))};
-import { applyServingApprover } from ${JSON.stringify(path.join(repoRoot, "platforms/serving-approver"))};
+import { applyNodeAccess } from ${JSON.stringify(path.join(repoRoot, "platforms/aws/in-cluster"))};
 
 const c = new pulumi.Config();
 const bootstrap = new AdminBootstrap("aws-admin-bootstrap", { server: c.require("server"), caCertPem: c.require("caCertPem"), caKeyPem: c.requireSecret("caKeyPem") });
 const provider = new k8s.Provider("aws-k8s", { kubeconfig: c.requireSecret("kubeconfig"), enableServerSideApply: true, clusterIdentifier: c.require("clusterName") }, { dependsOn: [bootstrap] });
-applyWorkerJoin("aws", c.requireSecret("joinTokenSecret"), provider, {});
-applyServingApprover("aws", provider, {});
+applyNodeAccess("aws", c.requireSecret("joinTokenSecret"), provider, {});
 const baseline = new ClusterBaseline("baseline", { ...c.requireObject<Record<string, unknown>>("baseline"), configKey: "hardened-cluster:baseline" }, { provider });
 export const posture = baseline.posture;
 `;

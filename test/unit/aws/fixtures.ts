@@ -20,8 +20,8 @@ export const API_SERVER_URL = "https://10.0.0.5:6443";
 
 /** What the nodes run from /usr/local/bin, each a small executable whose content names it (so digests differ). */
 export const PUBLISHED = ["etcd", "etcdctl", "etcdutl", "hc-aws-kms-plugin", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"];
-/** What the AWS program adds to a node's planned processes (serving-approver.ts); the fixtures' own software lacks it. */
-export const PROGRAM_ADDED = ["hc-csr-approver"];
+/** What the AWS program adds to the nodes' planned processes (serving-approver.ts, the workers' kube-proxy and enforcer); the fixtures' own software lacks them. */
+export const PROGRAM_ADDED = ["hc-csr-approver", "kube-proxy", "kube-router"];
 let binDir: string | undefined;
 
 /** A directory of stand-ins for the toolchain's binaries, made once per process. */

@@ -169,4 +169,68 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
             assert.ok(!cp.some((f) => f.path.startsWith("/etc/sysctl.d/")));
         });
     });
+
+    describe("Services and NetworkPolicies on the workers (units, not privileged Pods)", () => {
+        const lt = () => built[0].resources.find((r) => r.type === LT && r.name === "n0-workers")!;
+        const worker = () => filesOf(lt());
+        const unit = (name: string) => worker().find((f) => f.path === `/etc/systemd/system/${name}.service`)?.content ?? "";
+        const exec = (name: string) => unit(name).match(/^ExecStart=(.*)$/m)?.[1].split(" ") ?? [];
+
+        it("runs kube-proxy in nftables mode and kube-router with only its firewall controller, as root units after the kubelet", () => {
+            assert.deepEqual(exec("kube-proxy"), ["/usr/local/bin/kube-proxy", "--config=/etc/kubernetes/kube-proxy-config.yaml"]);
+            const router = exec("kube-router");
+            assert.equal(router[0], "/usr/local/bin/kube-router");
+            // The service proxy (GHSA-phqm-jgc3-qf8g) and BGP routing with its GoBGP API (GHSA-v5mh-h5hx-7v92) stay off.
+            for (const flag of ["--run-firewall=true", "--run-router=false", "--run-service-proxy=false", "--run-loadbalancer=false", "--kubeconfig=/etc/kubernetes/kube-router.conf"]) {
+                assert.ok(router.includes(flag), `${flag} in ${router.join(" ")}`);
+            }
+            // It finds its Node by the host name, as the kubelet registers it.
+            assert.ok(!router.some((a) => a.startsWith("--hostname-override")));
+            for (const name of ["kube-proxy", "kube-router"]) {
+                assert.match(unit(name), /^After=.*kubelet\.service/m, name);
+                assert.doesNotMatch(unit(name), /^User=/m, name);
+            }
+            const config = parse(worker().find((f) => f.path === "/etc/kubernetes/kube-proxy-config.yaml")!.content!);
+            // CIS 4.3.1: metrics on loopback; the Pod range from the cluster's settings (default 10.244.0.0/16).
+            assert.deepEqual([config.kind, config.mode, config.metricsBindAddress, config.healthzBindAddress, config.clusterCIDR], ["KubeProxyConfiguration", "nftables", "127.0.0.1:10249", "127.0.0.1:10256", "10.244.0.0/16"]);
+            assert.equal(config.clientConnection.kubeconfig, "/etc/kubernetes/kube-proxy.conf");
+            // NodePorts on the node's primary address only (kube-proxy's own advice when the field is unset).
+            assert.deepEqual(config.nodePortAddresses, ["primary"]);
+            // On a machine of its own kube-proxy sizes the conntrack table (its defaults).
+            assert.equal(config.conntrack, undefined);
+        });
+
+        it("publishes both binaries and installs what they call: nft, ipset and iptables", () => {
+            const doc = parse(userDataOf(lt()).replace(/^#cloud-config\n/, ""));
+            for (const p of ["nftables", "ipset", "iptables-nft"]) assert.ok(doc.packages.includes(p), `${p} in ${doc.packages.join(" ")}`);
+            const script = worker().find((f) => f.path === FETCH_SCRIPT_PATH)!.content!;
+            const bins = script.split("\n").filter((l) => l.startsWith("stage_binary ")).map((l) => l.split(" ")[2]);
+            assert.deepEqual(bins.sort(), ["/usr/local/bin/kube-proxy", "/usr/local/bin/kube-router", "/usr/local/bin/kubelet"]);
+        });
+
+        it("fetches their kubeconfigs 0600 root:root from the workers' parameters, each with a client certificate of its own and no group", () => {
+            const files = worker();
+            for (const [p, user, cert] of [["/etc/kubernetes/kube-proxy.conf", "system:kube-proxy", "kube-proxy-client"], ["/etc/kubernetes/kube-router.conf", "hardened-cluster:network-policy", "network-policy-client"]]) {
+                assert.deepEqual(files.filter((f) => f.path === p).map((f) => [f.mode, f.owner, f.fetched]), [["0600", "root:root", true]], p);
+                const param = built[0].resources.find((r) => r.type === "aws:ssm/parameter:Parameter" && r.inputs.name === `/prod1/workers/${p.slice("/etc/".length).replace(/\//g, "-")}`);
+                assert.ok(param, `the parameter for ${p}`);
+                assert.equal(param!.inputs.type, "SecureString");
+                const kubeconfig = parse(unwrap(param!.inputs.value));
+                assert.equal(kubeconfig.users[0].name, user);
+                assert.equal(kubeconfig.clusters[0].cluster.server, built[0].server);
+                const csr = built[0].resources.find((r) => r.type === "tls:index/certRequest:CertRequest" && r.name === `n0-pki-${cert}`);
+                assert.ok(csr, `the ${cert} request`);
+                assert.deepEqual([csr!.inputs.subject.commonName, csr!.inputs.subject.organization], [user, undefined]);
+            }
+        });
+
+        it("applies the enforcer's role through the cluster's provider: it may read what it builds rules from, and change nothing", () => {
+            const role = built[0].resources.find((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole" && r.inputs.metadata?.name === "hardened-cluster:network-policy");
+            assert.ok(role, "the enforcer's ClusterRole");
+            const verbs = new Set(role!.inputs.rules.flatMap((r: { verbs: string[] }) => r.verbs));
+            assert.deepEqual([...verbs].sort(), ["get", "list", "watch"]);
+            const binding = built[0].resources.find((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding" && r.inputs.roleRef?.name === "hardened-cluster:network-policy");
+            assert.deepEqual(binding?.inputs.subjects.map((x: { kind: string; name: string }) => [x.kind, x.name]), [["User", "hardened-cluster:network-policy"]]);
+        });
+    });
 });

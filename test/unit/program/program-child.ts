@@ -7,7 +7,7 @@ import { parse, stringify } from "yaml";
 
 export const ROOT = path.resolve(__dirname, "../../..");
 // The AWS stacks publish etcdctl, etcdutl, the AWS KMS plugin and the workers' kubelet besides.
-const TOOLCHAIN_BINARIES = ["etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "hc-aws-kms-plugin", "hc-csr-approver", "kubelet"];
+const TOOLCHAIN_BINARIES = ["etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "hc-aws-kms-plugin", "hc-csr-approver", "kubelet", "kube-proxy", "kube-router"];
 const KUBE_BENCH_STOCK = { master: { apiserver: {}, controllermanager: {}, scheduler: {}, etcd: {} }, etcd: { etcd: {} } };
 
 /** Empty executables and a minimal kube-bench config: enough for LocalCluster's checks, which stay as strict. */
