@@ -15,6 +15,7 @@ import { parse, stringify } from "yaml";
 import { KMS_PLUGIN_UNIT } from "../../platforms/aws/control-plane";
 import { SERVING_APPROVER_DIR } from "../../platforms/aws/serving-approver";
 import { BOOTSTRAP_KUBECONFIG_PATH } from "../../platforms/aws/workers";
+import { GOBGP_API_PORT, KUBE_PROXY_CONFIG_PATH, KUBE_PROXY_KUBECONFIG_PATH, KUBE_PROXY_NFT_TABLE, KUBE_ROUTER_HEALTH_PORT, KUBE_ROUTER_KUBECONFIG_PATH } from "../../platforms/node-network";
 import { kubeBenchConfig } from "../../platforms/local/kube-bench";
 import { FETCH_UNIT } from "../../platforms/aws/secrets";
 import { engineConfig, ROOT, runInChild } from "../unit/program/program-child";
@@ -27,7 +28,7 @@ import { runKubeBench } from "./kube-bench-run";
 import { AccessKey, Moto, startMoto } from "./moto";
 import { Toolchain, toolchain } from "./harness";
 import {
-    CloudConfig, fetchedPaths, fetchScript, Host, inNode, linkHosts, nodeEtc, nodePath, prepareNodeEtc, relayIntoNode, relayOutOfNode, StagedBinary, stagedBinaries, StagedFile, stagedFiles, startHost, startUnit, stopHost,
+    CloudConfig, fetchedPaths, fetchScript, Host, inNode, linkHosts, nodeEtc, nodeMountLines, nodePath, prepareNodeEtc, relayIntoNode, relayOutOfNode, StagedBinary, stagedBinaries, StagedFile, stagedFiles, startHost, startUnit, stopHost,
     unitOf,
 } from "./aws-node";
 import { E2E_PORTS } from "./ports";
@@ -173,13 +174,11 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         fs.writeFileSync(file, script, { mode: 0o700 });
         const inner = [
             "set -euo pipefail",
-            "mount --bind \"$NODE_ETC\" /etc",
-            `for d in ${BOUND.join(" ")}; do mount --bind "$NODE_ROOT$d" "$d"; done`,
-            `mount --bind "$NODE_ROOT${BIN}" ${BIN}`,
+            ...nodeMountLines(BOUND),
             "exec \"$NODE_ROOT/fetch\"",
         ].join("\n");
         const r = spawnSync("unshare", ["--mount", "--propagation", "private", "bash", "-c", inner], {
-            env: { ...moto.env(ANYONE), NODE_ROOT: root, NODE_ETC: nodeEtc(root) }, encoding: "utf8", timeout: 300_000,
+            env: { ...moto.env(ANYONE), NODE_ROOT: root, NODE_ETC: nodeEtc(root), NODE_BIN: root + BIN }, encoding: "utf8", timeout: 300_000,
         });
         return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     }
@@ -189,7 +188,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             throw new Error("the boot drill writes a node's files to /etc/kubernetes and /etc/etcd as root: run it as root through scripts/sandbox.sh (npm test does)");
         }
         requireBinary("unshare");
-        tc = toolchain("etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "hc-aws-kms-plugin", "hc-csr-approver", "kubelet", "kubectl", "kube-bench");
+        tc = toolchain("etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "hc-aws-kms-plugin", "hc-csr-approver", "kubelet", "kube-proxy", "kube-router", "kubectl", "kube-bench");
         tmp = fs.mkdtempSync("/tmp/hc-aws-boot-");
         fs.mkdirSync(path.join(tmp, "tls"), { mode: 0o700 });
         // Real keys and certificates (openssl from the same inputs), so the nodes' etcd members can start below;
@@ -225,7 +224,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
 
     it("publishes, under its SHA-256, each binary the toolchain built that a node runs from /usr/local/bin", () => {
         const names = objects.map((o) => path.basename(o.key)).sort();
-        assert.deepEqual(names, ["etcd", "etcdctl", "etcdutl", "hc-aws-kms-plugin", "hc-csr-approver", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"]);
+        assert.deepEqual(names, ["etcd", "etcdctl", "etcdutl", "hc-aws-kms-plugin", "hc-csr-approver", "kube-apiserver", "kube-controller-manager", "kube-proxy", "kube-router", "kube-scheduler", "kubelet"]);
         for (const o of objects) assert.equal(o.key, `binaries/${sha256sum(path.join(tc.bin, path.basename(o.key)))}/${path.basename(o.key)}`);
     });
 
@@ -249,7 +248,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             const mine = params.filter((p) => scopes.includes(p.name.split("/")[2] as never));
             assert.ok(mine.length > 0);
             const bins = stagedBinaries(fetchScript(cc));
-            assert.equal(bins.length, node === "worker" ? 1 : 8, bins.map((b) => b.path).join(" "));
+            assert.equal(bins.length, node === "worker" ? 3 : 8, bins.map((b) => b.path).join(" "));
             assert.match(r.stdout, new RegExp(`: ${mine.length} secret files and ${bins.length} of ${bins.length} binaries in place`));
             // Each binary as the toolchain built it, root's and 0755, and nothing else in /usr/local/bin.
             assert.deepEqual(binariesOn(root).map((b) => b.name), bins.map((b) => path.basename(b.path)).sort());
@@ -285,10 +284,10 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
     it("worker: a reboot downloads no binary it already has, and still replaces every secret file", () => {
         const root = path.join(tmp, "nodes", "worker");
         const before = binariesOn(root);
-        assert.equal(before.length, 1);
+        assert.equal(before.length, 3);
         const r = boot(root, scriptOf(cloudConfigOf(run, "aws-workers")));
         assert.equal(r.status, 0, r.stderr);
-        assert.match(r.stdout, / secret files and 0 of 1 binaries in place/);
+        assert.match(r.stdout, / secret files and 0 of 3 binaries in place/);
         assert.deepEqual(binariesOn(root), before);
     });
 
@@ -434,6 +433,8 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         let inClusterRoot: string | undefined;
         /** The relayed API and the admin credential, once the in-cluster half applied. */
         let applied: { server: string; admin: Credential; token: Credential } | undefined;
+        /** The worker the approvers' case registered, once its kube-proxy and enforcer run. */
+        let worker: Host | undefined;
         let secretsKey: string;
         let mockSecretsKey: string;
 
@@ -478,7 +479,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         });
 
         after(async () => {
-            for (const h of hosts) stopHost(h);
+            for (const h of [...hosts, ...(worker ? [worker] : [])]) stopHost(h);
             // The engine's stack goes with the cluster it was applied to.
             if (inClusterRoot) fs.rmSync(inClusterRoot, { recursive: true, force: true });
         });
@@ -711,6 +712,84 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
                 assert.notEqual(uid, "0", h.node);
                 assert.match(status, /^NoNewPrivs:\s+1$/m, h.node);
             }
+        });
+
+        it("a worker runs kube-proxy and the NetworkPolicy enforcer from its fetched binaries and kubeconfigs: the Services in nftables, every policy in iptables, and neither credential can do more", async function () {
+            this.timeout(300_000);
+            assert.ok(applied, "the in-cluster half (the enforcer's role) applied above");
+            const { server, admin } = applied;
+            const cc = cloudConfigOf(run, "aws-workers");
+            const root = path.join(tmp, "nodes", "worker");
+            for (const unit of ["kube-proxy", "kube-router"]) {
+                const f = cc.write_files.find((w) => w.path === `/etc/systemd/system/${unit}.service`)!.content;
+                assert.match(f, /^After=.*kubelet\.service/m, unit);
+                assert.match(f, new RegExp(`^Requires=.*${FETCH_UNIT.replace(/\./g, "\\.")}`, "m"), unit);
+                assert.doesNotMatch(f, /^User=/m, `${unit} programs the node's firewall as root`);
+            }
+            // The node the approvers' case registered; on EC2 its name is the host name, which both look it up by.
+            const node = "ip-10-0-0-78";
+            worker = await startHost("worker", root, root + BIN, cc, { address: "10.0.0.78", hostname: node });
+            const w = worker;
+            const ok = (r: ReturnType<typeof inNode>) => assert.equal(r.status, 0, r.stderr);
+            // Its address on an interface of its own (a veth pair with nothing beyond: this kernel may lack "dummy").
+            ok(inNode(w, ["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0-end"]));
+            ok(inNode(w, ["ip", "addr", "add", `${w.address}/24`, "dev", "eth0"]));
+            for (const l of ["eth0", "eth0-end"]) ok(inNode(w, ["ip", "link", "set", l, "up"]));
+            // Both dial the server in their kubeconfigs: the internal NLB's first address, relayed to cp-0's apiserver.
+            const kubeconfigOf = (p: string) => parse(fs.readFileSync(root + p, "utf8"));
+            const nlb = new URL(kubeconfigOf(KUBE_PROXY_KUBECONFIG_PATH).clusters[0].cluster.server);
+            assert.equal(kubeconfigOf(KUBE_ROUTER_KUBECONFIG_PATH).clusters[0].cluster.server, nlb.href.replace(/\/$/, ""));
+            ok(inNode(w, ["ip", "addr", "add", `${nlb.hostname}/32`, "dev", "lo"]));
+            await relayIntoNode(w, Number(new URL(server).port), tmp, { address: nlb.hostname, port: Number(nlb.port) });
+
+            // As rendered for EC2, kube-proxy sizes the conntrack table, which only the first network namespace may
+            // change; this node is a namespace of this machine, so the drill's copy of the file leaves the size alone.
+            const config = parse(fs.readFileSync(root + KUBE_PROXY_CONFIG_PATH, "utf8"));
+            assert.deepEqual([config.mode, config.conntrack, config.hostnameOverride], ["nftables", undefined, undefined]);
+            const drillConfig = "/etc/kubernetes/kube-proxy-config.drill.yaml";
+            fs.writeFileSync(root + drillConfig, stringify({ ...config, conntrack: { maxPerCore: 0, min: 0 } }), { mode: 0o600 });
+            startUnit(w, "kube-proxy", {}, [[`--config=${KUBE_PROXY_CONFIG_PATH}`, `--config=${drillConfig}`]]);
+            startUnit(w, "kube-router");
+
+            // kube-proxy: the kubernetes Service's address leads to the API servers' addresses.
+            const svc = (await request(admin, "GET", "/api/v1/namespaces/default/services/kubernetes")).json();
+            const endpoints = hosts.map((h) => `${h.address}:6443`);
+            await until("the kubernetes Service in kube-proxy's nftables table", 120, async () => {
+                const r = inNode(w, ["nft", "list", "table", "ip", KUBE_PROXY_NFT_TABLE]);
+                return r.status === 0 && r.stdout.includes(svc.spec.clusterIP) && endpoints.every((e) => r.stdout.includes(e)) ? true : undefined;
+            });
+            // The enforcer: one chain per NetworkPolicy in the cluster, team-a's default deny among them.
+            const policies = (await request(admin, "GET", "/apis/networking.k8s.io/v1/networkpolicies")).json().items;
+            assert.ok(policies.some((p: any) => p.metadata.namespace === "team-a"), "team-a has policies");
+            const chains = await until("a chain for every NetworkPolicy", 120, async () => {
+                const r = inNode(w, ["iptables-save", "-t", "filter"]);
+                // Besides its own KUBE-NWPLCY-DEFAULT, kube-router names each policy's chain after a hash of it.
+                const found = r.stdout.split("\n").filter((l) => l.startsWith(":KUBE-NWPLCY-") && !l.startsWith(":KUBE-NWPLCY-DEFAULT "));
+                return r.status === 0 && r.stdout.includes(":KUBE-ROUTER-FORWARD") && found.length === policies.length ? found : undefined;
+            });
+            assert.equal(chains.length, policies.length);
+            assert.equal(inNode(w, ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", `http://127.0.0.1:${KUBE_ROUTER_HEALTH_PORT}/healthz`]).stdout, "200");
+            // kube-proxy's endpoints on the node's loopback only; GoBGP, which the advisory concerns, nowhere.
+            const listening = inNode(w, ["ss", "-ltnpH"]);
+            ok(listening);
+            const proxyListeners = listening.stdout.split("\n").filter((l) => l.includes('"kube-proxy"'));
+            assert.ok(proxyListeners.length >= 2, listening.stdout);
+            for (const l of proxyListeners) assert.match(l.split(/\s+/)[3], /^127\.0\.0\.1:/, l);
+            assert.ok(!listening.stdout.split("\n").some((l) => l.split(/\s+/)[3]?.endsWith(`:${GOBGP_API_PORT}`)), listening.stdout);
+            for (const unit of ["kube-proxy", "kube-router"]) assert.equal(w.units.get(unit)!.exitCode, null, `${unit} exited: ${fs.readFileSync(path.join(root, `${unit}.log`), "utf8").slice(-2000)}`);
+
+            // What a thief of either node credential would try: neither reads a Secret, kube-proxy's writes no
+            // Service, the enforcer's removes no policy.
+            const credential = (p: string) => fromKubeconfig(withServer(fs.readFileSync(root + p, "utf8"), server));
+            const proxy = credential(KUBE_PROXY_KUBECONFIG_PATH);
+            const enforcer = credential(KUBE_ROUTER_KUBECONFIG_PATH);
+            for (const c of [proxy, enforcer]) assert.equal((await request(c, "GET", "/api/v1/namespaces/kube-system/secrets")).status, 403);
+            const service = { apiVersion: "v1", kind: "Service", metadata: { name: "stolen" }, spec: { ports: [{ port: 80 }] } };
+            assert.equal((await request(proxy, "POST", "/api/v1/namespaces/team-a/services", service)).status, 403);
+            const target = policies.find((p: any) => p.metadata.namespace === "team-a");
+            const removed = await request(enforcer, "DELETE", `/apis/networking.k8s.io/v1/namespaces/team-a/networkpolicies/${target.metadata.name}`);
+            assert.equal(removed.status, 403, removed.body);
+            assert.equal((await request(admin, "GET", `/apis/networking.k8s.io/v1/namespaces/team-a/networkpolicies/${target.metadata.name}`)).status, 200);
         });
     });
 });

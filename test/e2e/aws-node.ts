@@ -45,6 +45,18 @@ export function prepareNodeEtc(root: string, passwd: string, group: string): voi
     }
 }
 
+/**
+ * The shell lines that make a mount namespace the node's: its own /etc first (prepareNodeEtc), then its
+ * directories in it, then its /usr/local/bin. NODE_ETC, NODE_ROOT and NODE_BIN name them.
+ */
+export function nodeMountLines(dirs: readonly string[]): string[] {
+    return [
+        "mount --bind \"$NODE_ETC\" /etc",
+        `for d in ${dirs.join(" ")}; do mount --bind "$NODE_ROOT$d" "$d"; done`,
+        "mount --bind \"$NODE_BIN\" /usr/local/bin",
+    ];
+}
+
 export interface Host {
     node: string;
     root: string;
@@ -119,25 +131,26 @@ export function nodePath(cc: CloudConfig, suffix: string): string {
 }
 
 export function inNode(h: Host, args: string[], input?: string): SpawnSyncReturns<string> {
-    return spawnSync("nsenter", ["-t", String(h.pid), "-m", "-n", "--", ...args], { encoding: "utf8", timeout: 60_000, input });
+    return spawnSync("nsenter", ["-t", String(h.pid), "-m", "-n", "-u", "--", ...args], { encoding: "utf8", timeout: 60_000, input });
 }
 
-export async function startHost(node: string, root: string, bin: string, cc: CloudConfig): Promise<Host> {
+/** A node without an etcd member (a worker) names its address; `hostname` gives it a UTS namespace of its own. */
+export interface HostOptions { address?: string; hostname?: string }
+
+export async function startHost(node: string, root: string, bin: string, cc: CloudConfig, opts: HostOptions = {}): Promise<Host> {
     for (const d of NODE_DIRS) fs.mkdirSync(root + d, { recursive: true, mode: 0o755 });
     const inner = [
         "set -euo pipefail",
         "ip link set lo up",
-        // The node's /etc first (prepareNodeEtc), then its own directories in it.
-        "mount --bind \"$NODE_ETC\" /etc",
-        `for d in ${NODE_DIRS.join(" ")}; do mount --bind "$NODE_ROOT$d" "$d"; done`,
-        "mount --bind \"$NODE_BIN\" /usr/local/bin",
+        ...(opts.hostname ? ["hostname \"$NODE_HOSTNAME\""] : []),
+        ...nodeMountLines(NODE_DIRS),
         // systemd's runtime directories live in /run; the node's own, so nothing of this machine's is in reach.
         "mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run",
         "echo ready",
         "exec sleep infinity",
     ].join("\n");
-    const holder = spawn("unshare", ["--mount", "--net", "--propagation", "private", "bash", "-c", inner], {
-        env: { PATH: process.env.PATH, NODE_ROOT: root, NODE_ETC: nodeEtc(root), NODE_BIN: bin }, stdio: ["ignore", "pipe", "pipe"], detached: true,
+    const holder = spawn("unshare", ["--mount", "--net", ...(opts.hostname ? ["--uts"] : []), "--propagation", "private", "bash", "-c", inner], {
+        env: { PATH: process.env.PATH, NODE_ROOT: root, NODE_ETC: nodeEtc(root), NODE_BIN: bin, NODE_HOSTNAME: opts.hostname ?? "" }, stdio: ["ignore", "pipe", "pipe"], detached: true,
     });
     let out = "";
     holder.stdout!.on("data", (d) => (out += d));
@@ -146,8 +159,8 @@ export async function startHost(node: string, root: string, bin: string, cc: Clo
         if (holder.exitCode !== null) throw new Error(`${node}: ${out}`);
         return out.includes("ready") ? true : undefined;
     });
-    const peer = unitOf(cc, "etcd").argv.find((a) => a.startsWith("--listen-peer-urls="))!;
-    return { node, root, cc, holder, pid: holder.pid!, address: new URL(peer.split("=")[1]).hostname, units: new Map() };
+    const address = opts.address ?? new URL(unitOf(cc, "etcd").argv.find((a) => a.startsWith("--listen-peer-urls="))!.split("=")[1]).hostname;
+    return { node, root, cc, holder, pid: holder.pid!, address, units: new Map() };
 }
 
 /** Links two nodes, each end with its node's address. */
@@ -162,21 +175,23 @@ export function linkHosts(a: Host, b: Host): void {
 }
 
 // Copies bytes both ways between each accepted connection and a connection to a target (a port or a path).
-const RELAY = "const net=require('net');const [from,to]=process.argv.slice(1);const target=/^[0-9]+$/.test(to)?{port:Number(to),host:'127.0.0.1'}:{path:to};" +
-    "net.createServer((c)=>{const u=net.connect(target);c.pipe(u).pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy());})" +
-    ".listen(/^[0-9]+$/.test(from)?{port:Number(from),host:'127.0.0.1'}:{path:from})";
+// A port alone is on the loopback; ADDRESS:PORT is on that address.
+const RELAY = "const net=require('net');const [from,to]=process.argv.slice(1);" +
+    "const at=(s)=>/^[0-9]+$/.test(s)?{port:Number(s),host:'127.0.0.1'}:/^[0-9.]+:[0-9]+$/.test(s)?{host:s.split(':')[0],port:Number(s.split(':')[1])}:{path:s};" +
+    "net.createServer((c)=>{const u=net.connect(at(to));c.pipe(u).pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy());})" +
+    ".listen(at(from))";
 
 /**
- * Makes `port` on the node's loopback reach `port` on this machine's loopback (the AWS emulator), through a unix
+ * Makes `port` on the node's loopback (or `at` in the node) reach `port` on this machine's loopback, through a unix
  * socket: the node's network namespace has no route out, as a private subnet has none but its endpoints. Both
  * halves are processes of their own, so a test blocked in a synchronous call never stalls the node.
  */
-export async function relayIntoNode(h: Host, port: number, dir: string): Promise<void> {
+export async function relayIntoNode(h: Host, port: number, dir: string, at = { address: "127.0.0.1", port }): Promise<void> {
     const sock = path.join(dir, `${h.node}-${port}.sock`);
     h.units.set(`relay-out-${port}`, spawn(process.execPath, ["-e", RELAY, sock, String(port)], { stdio: "ignore", detached: true }));
     await until(`${h.node} relay socket`, 20, async () => (fs.existsSync(sock) ? true : undefined));
-    h.units.set(`relay-in-${port}`, spawn("nsenter", ["-t", String(h.pid), "-n", "--", process.execPath, "-e", RELAY, String(port), sock], { stdio: "ignore", detached: true }));
-    await until(`${h.node} relay on ${port}`, 20, async () => (inNode(h, ["bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${port}`]).status === 0 ? true : undefined));
+    h.units.set(`relay-in-${port}`, spawn("nsenter", ["-t", String(h.pid), "-n", "--", process.execPath, "-e", RELAY, `${at.address}:${at.port}`, sock], { stdio: "ignore", detached: true }));
+    await until(`${h.node} relay on ${at.address}:${at.port}`, 20, async () => (inNode(h, ["bash", "-c", `exec 3<>/dev/tcp/${at.address}/${at.port}`]).status === 0 ? true : undefined));
 }
 
 /**
@@ -204,7 +219,7 @@ export function startUnit(h: Host, name: string, env: Record<string, string> = {
     }
     const ids = u.user ? [`--reuid=${u.user}`, `--regid=${u.group ?? u.user}`, "--init-groups"] : [];
     const log = fs.openSync(path.join(h.root, `${name}.log`), "w");
-    const child = spawn("nsenter", ["-t", String(h.pid), "-m", "-n", "--", "bash", "-c", `umask ${u.umask ?? "0022"} && exec "$@"`, name,
+    const child = spawn("nsenter", ["-t", String(h.pid), "-m", "-n", "-u", "--", "bash", "-c", `umask ${u.umask ?? "0022"} && exec "$@"`, name,
         "setpriv", ...ids, ...(u.noNewPrivileges ? ["--no-new-privs"] : []), ...argv], {
         stdio: ["ignore", log, log], detached: true, env: { PATH: process.env.PATH, ...env },
     });
