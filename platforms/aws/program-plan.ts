@@ -7,6 +7,7 @@ import { ClusterKeys, ClusterPlan, ClusterSettings, DEFAULT_CLUSTER_KEYS, planCl
 import { cidrsOverlap, ConfigErrorList, fail, FileLayout, isPlainObject, key, kubeadmLayout } from "../../components/common";
 import { NETWORK_DEFAULTS, renderControlPlane } from "../../components/control-plane";
 import type { BackupOptions } from "../../components/backup";
+import { CA_DOMAINS, type CaName } from "../../components/pki";
 import { resolveAwsBackup } from "./backup";
 import { AWS_BIN_DIR } from "./binaries";
 import { awsEncryptionOptions, controlPlaneNodes, KMS_KEY_NAME, KMS_PLUGIN_ENDPOINT } from "./control-plane";
@@ -118,6 +119,7 @@ export function planAwsProgram(input: AwsProgramInput): AwsProgramPlan {
     let cluster: ClusterPlan | undefined;
     errors.attempt(() => (cluster = planCluster(resolveCluster(settings, awsFacts(ra, settings, keys), keys))));
     if (cluster) errors.attempt(() => keepKmsKeyName(cluster!, keys));
+    if (cluster) for (const d of CA_DOMAINS) errors.attempt(() => refuseCaRotation(cluster!, d, keys));
     errors.throwIfAny();
     const c = cluster!;
 
@@ -157,6 +159,18 @@ function keepKmsKeyName(cluster: ClusterPlan, keys: AwsProgramKeys): void {
     const names = cluster.resolved.encryptionResolved.keys.map((k) => k.name);
     if (!names.includes(KMS_KEY_NAME)) {
         fail(key(keys.encryption, "keys"), names, `keep a KMS key named "${KMS_KEY_NAME}" on AWS: the Secrets in etcd and the values in every backup bundle name it; KMS rotates its material (aws.kmsKeyRotationDays)`);
+    }
+}
+
+/**
+ * A CA rotation's gates check what every node serves before the next phase may run. AWS nodes do not report
+ * that yet, so a rotation could be started and never finished safely: refused here, before anything exists,
+ * rather than by the gate in the middle of an up.
+ */
+function refuseCaRotation(cluster: ClusterPlan, domain: CaName, keys: AwsProgramKeys): void {
+    const { phase } = cluster.resolved.pkiResolved.rotation[domain];
+    if (phase !== "steady") {
+        fail(key(keys.pki, "rotation", domain, "phase"), phase, "CA rotation runs on the local platform only for now (its gates check what each node serves, which AWS nodes do not report yet); keep \"steady\"");
     }
 }
 
