@@ -12,7 +12,7 @@ import * as path from "node:path";
 import * as auto from "@pulumi/pulumi/automation";
 import { Credential, fromKubeconfig, request, restrictedPod } from "./kube";
 import { listening, processesOn } from "./processes";
-import { bareClusterProgram, engineEnv, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
+import { bareClusterProgram, engineEnv, privateTmp, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
 import { E2E_PORTS } from "./ports";
 
 const ports = E2E_PORTS.composition;
@@ -59,7 +59,7 @@ async function exampleStack(config: auto.ConfigMap): Promise<ExampleStack> {
         workDir,
         pulumiHome: home,
         pulumiCommand,
-        envVars: engineEnv(tc, { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex") }),
+        envVars: engineEnv(tc, { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"), ...privateTmp(root) }),
     });
     const stackName = `e2e-example-${randomBytes(3).toString("hex")}`;
     const stack = await auto.Stack.create(stackName, ws);

@@ -50,6 +50,16 @@ export function engineEnv(tc: Toolchain, extra: Record<string, string> = {}): Re
     };
 }
 
+/**
+ * A temp directory of the stack's own, under its root and so removed with it. The Kubernetes provider copies
+ * each kubeconfig it is given (client key included) into the temp directory and never removes the copy.
+ */
+export function privateTmp(root: string): { TMPDIR: string } {
+    const dir = path.join(root, "tmp");
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return { TMPDIR: dir };
+}
+
 export interface ProgramStack {
     stack: auto.Stack;
     stackName: string;
@@ -99,6 +109,7 @@ export async function programStack(opts: ProgramOptions): Promise<ProgramStack> 
     const env = engineEnv(tc, {
         PULUMI_BACKEND_URL: `file://${backend}`,
         PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
+        ...privateTmp(root),
         ...opts.env,
     });
     const pulumiCommand = await auto.PulumiCommand.get({ root: tc.dir, skipVersionCheck: true });

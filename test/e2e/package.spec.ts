@@ -140,7 +140,7 @@ describe("package: the packed library installed and run by a consumer (npm run p
                 workDir: consumer,
                 pulumiHome: cluster.env.PULUMI_HOME,
                 pulumiCommand: await auto.PulumiCommand.get({ root: tc.dir, skipVersionCheck: true }),
-                envVars: engineEnv(tc, { PULUMI_BACKEND_URL: cluster.env.PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE: cluster.env.PULUMI_CONFIG_PASSPHRASE }),
+                envVars: engineEnv(tc, { PULUMI_BACKEND_URL: cluster.env.PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE: cluster.env.PULUMI_CONFIG_PASSPHRASE, TMPDIR: cluster.env.TMPDIR }),
             });
             consumerStack = await auto.Stack.create(`consumer-${cluster.stackName}`, ws);
             await consumerStack.setAllConfig({

@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as auto from "@pulumi/pulumi/automation";
 import { allConfigOf, readStack } from "../unit/config/stack-files";
-import { engineEnv, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
+import { engineEnv, privateTmp, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
 import { deferredProgram, MUTATIONS, programOf, UNREACHABLE_KUBECONFIG } from "./policy-programs";
 
 const POLICY = path.join(repoRoot, "policy");
@@ -92,7 +92,7 @@ describe("policy pack with the real engine: examples/baseline-existing-cluster",
             for (const d of ["home", "backend"]) fs.mkdirSync(path.join(root, d), { mode: 0o700 });
             const ws = await auto.LocalWorkspace.create({
                 workDir, pulumiHome: path.join(root, "home"), pulumiCommand: await auto.PulumiCommand.get({ root: tc.dir, skipVersionCheck: true }),
-                envVars: engineEnv(tc, { PULUMI_BACKEND_URL: `file://${path.join(root, "backend")}`, PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex") }),
+                envVars: engineEnv(tc, { PULUMI_BACKEND_URL: `file://${path.join(root, "backend")}`, PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"), ...privateTmp(root) }),
             });
             const stack = await auto.Stack.create(`policy-example-${randomBytes(3).toString("hex")}`, ws);
             // A cluster that does not answer: a preview needs none, and the pack judges the planned objects.

@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as auto from "@pulumi/pulumi/automation";
 import { stringify } from "yaml";
-import { bareClusterProgram, engineEnv, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
+import { bareClusterProgram, engineEnv, privateTmp, programStack, ProgramStack, repoRoot, toolchain } from "./harness";
 import { listening, processesOn } from "./processes";
 import { E2E_PORTS } from "./ports";
 
@@ -50,7 +50,7 @@ async function yamlStackIn(root: string, projectYaml: string, binaries: string[]
         workDir,
         pulumiHome: home,
         pulumiCommand: await auto.PulumiCommand.get({ root: tc.dir, skipVersionCheck: true }),
-        envVars: engineEnv(tc, { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex") }),
+        envVars: engineEnv(tc, { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"), ...privateTmp(root) }),
     });
     return auto.Stack.create(`e2e-yaml-${randomBytes(3).toString("hex")}`, ws);
 }
