@@ -46,6 +46,9 @@ interface Outcome {
     psAfter: string[];
     listeningAfter: string;
     portsAfter: string[];
+    /** kubeconfig copies in scripts/pulumi's temp directory, and ones this user left in /tmp during the run. */
+    ownKubeconfigs: number;
+    tmpKubeconfigs: number;
 }
 
 // Runs inside the namespaces as the user under test: exactly the README's commands, recording each result.
@@ -62,6 +65,9 @@ if [ -n "$nodes" ]; then sh -c "$nodes" > "$out/nodes.out" 2>&1; fi
 bench=$(grep -E '^ *kube-bench: ' "$out/start.log" | head -n 1 | sed 's/^ *kube-bench: *//')
 if [ -n "$bench" ]; then sh -c "$bench --json" > "$out/kube-bench.json" 2> "$out/kube-bench.err"; fi
 npm run --silent pulumi -- destroy -s local --yes > "$out/destroy.log" 2>&1; echo $? > "$out/destroy.rc"
+# The Kubernetes provider's kubeconfig copies: in scripts/pulumi's own temp directory, none in /tmp.
+find "$XDG_CACHE_HOME/hardened-cluster/tmp" -maxdepth 1 -name 'kubeconfig*' 2>/dev/null | wc -l > "$out/own-kubeconfigs"
+find /tmp -maxdepth 1 -name 'kubeconfig*' -uid "$(id -u)" -newer "$out/uid" 2>/dev/null | wc -l > "$out/tmp-kubeconfigs"
 ps -eo comm= > "$out/ps-after"
 ss -Hltnu > "$out/listening-after" 2>&1
 for p in ${DEFAULT_PORTS.join(" ")}; do
@@ -229,6 +235,8 @@ describe("the README's Quick start, as a new user types it", function () {
             psAfter: r("ps-after").split("\n").map((l) => l.trim()).filter(Boolean),
             listeningAfter: r("listening-after").trim(),
             portsAfter: r("ports-after").split("\n").filter(Boolean),
+            ownKubeconfigs: Number(r("own-kubeconfigs").trim() || NaN),
+            tmpKubeconfigs: Number(r("tmp-kubeconfigs").trim() || NaN),
         };
     }
 
@@ -254,6 +262,8 @@ describe("the README's Quick start, as a new user types it", function () {
         assert.deepEqual(leftover, [], `processes left after destroy: ${o.psAfter.join(", ")}`);
         assert.equal(o.listeningAfter, "", `sockets still listening after destroy:\n${o.listeningAfter}`);
         assert.deepEqual(o.portsAfter, DEFAULT_PORTS.map((p) => `${p} closed`));
+        // The Kubernetes provider copied its kubeconfigs (client keys) into scripts/pulumi's private temp directory.
+        assert.ok(o.ownKubeconfigs > 0, `no kubeconfig copy in the private temp directory (${o.ownKubeconfigs})`);
     }
 
     it("as root: npm ci && npm start, the printed kubectl line, destroy (system layout)", function () {
@@ -304,6 +314,8 @@ describe("the README's Quick start, as a new user types it", function () {
         // The user layout keeps everything under the user's own HOME.
         assert.ok(o.kubectlLine.includes(path.join(work, "user", "home", ".local/state/hardened-cluster/local")), o.kubectlLine);
         assertUserLayoutBench(o.kubeBench);
+        // None of its copies landed in the /tmp every user shares.
+        assert.equal(o.tmpKubeconfigs, 0);
     });
 });
 

@@ -83,4 +83,28 @@ describe("scripts/pulumi", function () {
         run("stack", "ls", "-s", "local");
         assert.equal(fs.readFileSync(file, "utf8"), "an-existing-passphrase-of-an-earlier-version");
     });
+
+    it("gives the CLI a temp directory of the user's own (0700), and removes the Kubernetes provider's kubeconfig copies older than a day from it", function () {
+        // A stand-in CLI that prints the temp directory it was given.
+        const fake = path.join(home, "fake-toolchain");
+        fs.mkdirSync(path.join(fake, "bin"), { recursive: true });
+        fs.writeFileSync(path.join(fake, "bin", "pulumi"), "#!/bin/sh\nprintf '%s' \"$TMPDIR\"\n", { mode: 0o755 });
+        const cache = path.join(home, "cache");
+        const dir = path.join(cache, "hardened-cluster", "tmp");
+        fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+        fs.chmodSync(dir, 0o755);
+        const dayAgo = (Date.now() - 25 * 3600 * 1000) / 1000;
+        for (const [name, old] of [["kubeconfig111", true], ["kubeconfig222", false], ["unrelated", true]] as const) {
+            fs.writeFileSync(path.join(dir, name), "x", { mode: 0o600 });
+            if (old) fs.utimesSync(path.join(dir, name), dayAgo, dayAgo);
+        }
+        const res = spawnSync("bash", [path.join(repoRoot, "scripts/pulumi"), "version"], {
+            encoding: "utf8",
+            env: { PATH: process.env.PATH, HOME: home, HC_TOOLCHAIN_DIR: fake, HC_STATE_HOME: path.join(home, "state"), XDG_CACHE_HOME: cache, TMPDIR: "/tmp" },
+        });
+        assert.equal(res.status, 0, res.stderr);
+        assert.equal(res.stdout, dir);
+        assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
+        assert.deepEqual(fs.readdirSync(dir).sort(), ["kubeconfig222", "unrelated"]);
+    });
 });
