@@ -55,6 +55,7 @@ version_of() {
     cni-*) "$b" --version 2>&1 ;;
     # It prints its version on stderr.
     kube-router) "$b" --version 2>&1 ;;
+    flanneld) "$b" --version 2>&1 ;;
     containerd-shim-runc-v2) "$b" -v | sed -n 's/^ *Version: *//p' ;;
     # The images carry the hash of the sources they were built from in a file beside them.
     image-*) cat "${b%.tar}.version" ;;
@@ -81,6 +82,7 @@ expected_version() {
     hc-csr-approver) echo "hc-csr-approver $CSR_APPROVER_VERSION" ;;
     containerd|containerd-shim-runc-v2|ctr) echo "v$CONTAINERD_VERSION" ;;
     kube-router) echo "version v$KUBE_ROUTER_VERSION," ;;
+    flanneld) echo "v$FLANNEL_VERSION" ;;
     runc) echo "runc version $RUNC_VERSION" ;;
     cni-*) echo "v$CNI_PLUGINS_VERSION" ;;
     hc-registry|image-*) echo "$NODE_IMAGES_VERSION" ;;
@@ -109,6 +111,7 @@ cold_seconds() {
     node-runtime) echo 255 ;;
     node-images) echo 5 ;;
     kube-router) echo 154 ;;
+    flannel) echo 220 ;;
   esac
 }
 announced=0
@@ -202,6 +205,14 @@ build_kube_router() {
   wrapper kube-router
   go build -trimpath -ldflags "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=v$KUBE_ROUTER_VERSION" \
     -o "$HC_TOOLCHAIN_BIN/kube-router" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+}
+
+# The AWS workers' Pod network (platforms/aws/pod-network.ts): flanneld as its release is built, with cgo for its
+# UDP backend and linked statically, so it runs on any distribution's C library.
+build_flannel() {
+  wrapper flannel
+  CGO_ENABLED=1 go build -trimpath -ldflags "-s -w -X github.com/flannel-io/flannel/pkg/version.Version=v$FLANNEL_VERSION -extldflags -static" \
+    -o "$HC_TOOLCHAIN_BIN/flanneld" github.com/flannel-io/flannel
 }
 
 # The node's images (toolchain/go/node-images): no registry is reachable, so the Pod sandbox's pause image, the
@@ -444,7 +455,11 @@ else
   log "node-runtime: not built: runc needs libseccomp-dev (as root: apt-get install libseccomp-dev); only local.workers needs it"
 fi
 if [ -e /usr/include/seccomp.h ]; then step kube-router build_kube_router kube-router; fi
+# flanneld runs only on AWS workers, which the stack publishes from here; built where the worker tools are.
+if [ -e /usr/include/seccomp.h ]; then step flannel build_flannel flanneld; fi
+# The AWS stack finds the CNI plugins it publishes under its binaries directory, in cni/.
+if [ -d "$HC_CNI_BIN" ]; then ln -sfn ../cni/bin "$HC_TOOLCHAIN_BIN/cni"; fi
 step node-images build_node_images hc-registry image-pause image-echo image-coredns
 cd "$HC_ROOT"; rm -rf "$BUILD"
-for b in "$HC_TOOLCHAIN_BIN"/*; do printf '[toolchain]   %-32s %s\n' "$(basename "$b")" "$(version_of "$(basename "$b")")" >&2; done
+for b in "$HC_TOOLCHAIN_BIN"/*; do [ -d "$b" ] && continue; printf '[toolchain]   %-32s %s\n' "$(basename "$b")" "$(version_of "$(basename "$b")")" >&2; done
 log "ready in $((SECONDS - start))s: $HC_TOOLCHAIN_BIN"

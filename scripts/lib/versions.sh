@@ -17,6 +17,8 @@ RUNC_VERSION=1.5.3
 CNI_PLUGINS_VERSION=1.10.0
 # The worker's NetworkPolicy enforcer (firewall controller only) and the cluster's DNS server image.
 KUBE_ROUTER_VERSION=2.1.0
+# The AWS workers' Pod network between nodes (VXLAN).
+FLANNEL_VERSION=0.27.4
 COREDNS_VERSION=1.15.0
 # The YAML language host, so Pulumi YAML programs can consume the components as a package.
 PULUMI_YAML_VERSION=1.25.0
