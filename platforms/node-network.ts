@@ -97,3 +97,24 @@ export function networkPolicyRbac(): UserRole {
 }
 
 export const NETWORK_POLICY_POSTURE = "kube-router (firewall controller only; its service proxy and BGP routing, which the advisories against the pinned version concern, are off): every node filters its Pods' traffic by the stored NetworkPolicies";
+
+/**
+ * The Pods' network on a node: a bridge, its Pods' gateway, with host-local handing out the node's own range.
+ * `mtu` leaves room for an overlay's header when Pods of different nodes talk through one.
+ */
+export function renderCniConfig(podCidr: string, mtu?: number): string {
+    return `${JSON.stringify({
+        cniVersion: "1.0.0",
+        name: "hardened-cluster",
+        plugins: [
+            {
+                type: "bridge", bridge: "cni0", isGateway: true, ipMasq: false, hairpinMode: true, ...(mtu !== undefined ? { mtu } : {}),
+                ipam: { type: "host-local", ranges: [[{ subnet: podCidr }]], routes: [{ dst: "0.0.0.0/0" }] },
+            },
+            { type: "portmap", capabilities: { portMappings: true } },
+        ],
+    }, null, 2)}\n`;
+}
+
+/** The CNI plugins that configuration calls. */
+export const CNI_PLUGINS = ["bridge", "host-local", "loopback", "portmap"] as const;

@@ -12,7 +12,9 @@ import { BOOTSTRAP_KUBECONFIG_PATH, CLUSTER_CA_PATH, KUBELET_CONFIG_PATH } from 
 import type { HealthCheck } from "../process";
 import type { NodeSandboxSpec } from "./sandbox";
 import { kubeRouterHealth, NETWORK_POLICY_POSTURE } from "./network-policy";
-import { KUBE_PROXY_CONFIG_PATH, KUBE_PROXY_HEALTHZ, KUBE_PROXY_KUBECONFIG_PATH, KUBE_ROUTER_KUBECONFIG_PATH, kubeProxyConfiguration, kubeRouterArgv } from "../../node-network";
+import {
+    CNI_PLUGINS, KUBE_PROXY_CONFIG_PATH, KUBE_PROXY_HEALTHZ, KUBE_PROXY_KUBECONFIG_PATH, KUBE_ROUTER_KUBECONFIG_PATH, kubeProxyConfiguration, kubeRouterArgv, renderCniConfig,
+} from "../../node-network";
 import { SERVING_APPROVER_POSTURE } from "../../serving-approver";
 
 /** Where a worker's runtime finds its binaries and images (scripts/lib/toolchain-paths.sh). */
@@ -286,17 +288,6 @@ export function renderRegistryHosts(): string {
     return [`server = "http://${REGISTRY_ADDRESS}"`, "", `[host."http://${REGISTRY_ADDRESS}"]`, "  capabilities = [\"pull\", \"resolve\"]", ""].join("\n");
 }
 
-/** A bridge in the node's namespace, its Pods' gateway; host-local hands out the node's own /24. */
-export function renderCniConfig(podCidr: string): string {
-    return `${JSON.stringify({
-        cniVersion: "1.0.0",
-        name: "hardened-cluster",
-        plugins: [
-            { type: "bridge", bridge: "cni0", isGateway: true, ipMasq: false, hairpinMode: true, ipam: { type: "host-local", ranges: [[{ subnet: podCidr }]], routes: [{ dst: "0.0.0.0/0" }] } },
-            { type: "portmap", capabilities: { portMappings: true } },
-        ],
-    }, null, 2)}\n`;
-}
 
 /** Every file a worker needs from the toolchain and this machine; cluster.ts refuses to start without one. */
 export function workerSources(plan: { workers: LocalWorkerPlan[]; nodeToolchain: NodeToolchain }): string[] {
@@ -305,7 +296,7 @@ export function workerSources(plan: { workers: LocalWorkerPlan[]; nodeToolchain:
     return [
         NSENTER, NFT,
         ...["containerd", "containerd-shim-runc-v2", "runc", "kubelet", "kube-proxy", "kube-router", "hc-registry", "haproxy"].map((b) => path.join(t.bin, b)),
-        ...["bridge", "host-local", "loopback", "portmap"].map((b) => path.join(t.cniBin, b)),
+        ...CNI_PLUGINS.map((b) => path.join(t.cniBin, b)),
         ...NODE_IMAGES.map((n) => path.join(t.images, `${n}.tar`)),
     ];
 }

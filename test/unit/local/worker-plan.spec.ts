@@ -7,8 +7,8 @@ import { DEFAULT_CLUSTER_KEYS } from "../../../components/cluster";
 import { resolveLocal } from "../../../platforms/local/options";
 import { tableOf } from "../../../components/pki";
 import { localFacts, planLocalStack } from "../../../platforms/local/plan";
-import { nodeArgv, planWorkers, renderCniConfig, renderContainerdConfig, stackTag, workerLink, WorkerPlanInput, workerPosture } from "../../../platforms/local/worker/plan";
-import { networkPolicyRbac } from "../../../platforms/node-network";
+import { nodeArgv, planWorkers, renderContainerdConfig, stackTag, workerLink, WorkerPlanInput, workerPosture } from "../../../platforms/local/worker/plan";
+import { networkPolicyRbac, renderCniConfig } from "../../../platforms/node-network";
 import { servingApproverRbac } from "../../../platforms/serving-approver";
 import { planServingApprover } from "../../../platforms/local/worker/serving-approver";
 
