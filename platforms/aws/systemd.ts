@@ -10,9 +10,15 @@ export interface UnitSpec {
     execStart: string[];
     user?: string;
     after?: string[];
+    /** Variables for the process; a value may use systemd's specifiers, e.g. %H for the host name. */
+    environment?: Record<string, string>;
+    /** Commands run before ExecStart, in order; one that fails stops the start unless it may fail. */
+    execStartPre?: { argv: string[]; mayFail?: boolean }[];
 }
 
-type Value = string | number | boolean | string[];
+/** A key given more than once, one line each (ExecStartPre, Environment). */
+export interface Repeated { each: string[] }
+type Value = string | number | boolean | string[] | Repeated;
 export interface UnitFile {
     Unit: Record<string, Value>;
     /** Every unit here is a service, except a timer, which has Timer instead. */
@@ -57,6 +63,7 @@ export function execLine(argv: readonly string[]): string {
 }
 
 function renderValue(v: Value): string[] {
+    if (typeof v === "object" && !Array.isArray(v)) return v.each;
     if (Array.isArray(v)) return v.length === 0 ? [] : [v.join(" ")];
     if (typeof v === "boolean") return [v ? "yes" : "no"];
     return [String(v)];
@@ -89,7 +96,19 @@ export function checkUnitSpec(k: string, u: UnitSpec): void {
     (u.after ?? []).forEach((a, i) => {
         if (typeof a !== "string" || !UNIT_NAME.test(a)) fail(key(k, "after", i), a, "use a full unit name such as \"etcd.service\"");
     });
+    for (const [name, value] of Object.entries(u.environment ?? {})) {
+        if (!ENV_NAME.test(name)) fail(key(k, "environment"), name, "use a variable name of capitals, digits and '_'");
+        if (typeof value !== "string" || !ENV_VALUE.test(value)) fail(key(k, "environment", name), value, "use letters, digits and . _ : / @ % - only (no spaces or quotes)");
+    }
+    (u.execStartPre ?? []).forEach((c, i) => {
+        const ck = key(k, "execStartPre", i);
+        if (!Array.isArray(c?.argv) || c.argv.length === 0 || !c.argv.every((a) => typeof a === "string" && !/[\n\r\0]/.test(a))) fail(key(ck, "argv"), c?.argv, "use an argv list of one-line strings, binary first");
+        if (!/^\/[A-Za-z0-9._/-]+$/.test(c.argv[0])) fail(key(ck, "argv", 0), c.argv[0], "the binary must be an absolute path");
+    });
 }
+
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+const ENV_VALUE = /^[A-Za-z0-9._:/@%-]*$/;
 
 /**
  * A long-running service. A unit with its own user (etcd, the apiserver, the controllers) is sandboxed: it
@@ -99,8 +118,13 @@ export function checkUnitSpec(k: string, u: UnitSpec): void {
  */
 export function serviceUnit(u: UnitSpec, requires: readonly string[] = []): UnitFile {
     const after = ["network-online.target", ...requires, ...(u.after ?? [])];
+    const env = Object.entries(u.environment ?? {});
+    const pre = u.execStartPre ?? [];
     const service: Record<string, Value> = {
         Type: "simple",
+        ...(env.length > 0 ? { Environment: { each: env.map(([n, v]) => `${n}=${v}`) } } : {}),
+        // systemd.service(5): a "-" before the path lets the command fail without failing the start.
+        ...(pre.length > 0 ? { ExecStartPre: { each: pre.map((c) => `${c.mayFail ? "-" : ""}${execLine(c.argv)}`) } } : {}),
         ExecStart: execLine(u.execStart),
         Restart: "always",
         RestartSec: 5,
