@@ -188,6 +188,22 @@ describe("aws: systemd units", () => {
         throwsAt(() => checkUnitSpec("u", { ...ok, execStart: ["etcd"] }), "u.execStart[0]");
         throwsAt(() => checkUnitSpec("u", { ...ok, user: "root" }), "u.user");
         throwsAt(() => checkUnitSpec("u", { ...ok, after: ["etcd"] }), "u.after[0]");
+        throwsAt(() => checkUnitSpec("u", { ...ok, environment: { "node-name": "x" } }), "u.environment");
+        throwsAt(() => checkUnitSpec("u", { ...ok, environment: { NODE_NAME: "a b" } }), "u.environment.NODE_NAME");
+        throwsAt(() => checkUnitSpec("u", { ...ok, execStartPre: [{ argv: ["modprobe", "x"] }] }), "u.execStartPre[0].argv[0]");
+        throwsAt(() => checkUnitSpec("u", { ...ok, execStartPre: [{ argv: [] }] }), "u.execStartPre[0].argv");
+        checkUnitSpec("u", { ...ok, environment: { NODE_NAME: "%H" }, execStartPre: [{ argv: ["/usr/sbin/modprobe", "x"], mayFail: true }] });
+    });
+
+    it("renders each variable and each command before the start on a line of its own, a '-' before one that may fail (systemd.service(5))", () => {
+        const text = renderUnit(serviceUnit({
+            name: "f", description: "f", execStart: ["/usr/local/bin/f"], environment: { NODE_NAME: "%H", MODE: "x" },
+            execStartPre: [{ argv: ["/usr/sbin/modprobe", "br_netfilter"], mayFail: true }, { argv: ["/usr/sbin/sysctl", "-p", "/etc/a b.conf"] }],
+        }));
+        const service = text.slice(text.indexOf("[Service]"));
+        assert.deepEqual(service.split("\n").filter((l) => /^(Environment|ExecStartPre|ExecStart)=/.test(l)), [
+            "Environment=NODE_NAME=%H", "Environment=MODE=x", "ExecStartPre=-/usr/sbin/modprobe br_netfilter", 'ExecStartPre=/usr/sbin/sysctl -p "/etc/a b.conf"', "ExecStart=/usr/local/bin/f",
+        ]);
     });
 });
 
