@@ -311,6 +311,12 @@ export function servingApproverClientPair(pki: Pick<PkiMaterial, "certificates">
     return platformClientPair(pki, certNames.servingApproverClient, "servingApproverClient", "serving-certificate approver client");
 }
 
+/** A node agent's kubeconfig (a secret): the cluster CA and one of the pairs above, embedded, for `userName`. */
+export function clientPairKubeconfig(pki: Pick<PkiMaterial, "cas">, pair: IssuedCert, clusterName: string, server: string, userName: string): pulumi.Output<string> {
+    return pulumi.secret(pulumi.all([pki.cas.kubernetes.trustPem, pair.certPem, pair.keyPem]).apply(([ca, cert, key]) =>
+        kubeconfigYaml({ clusterName, server, caPem: ca, userName, clientCertPem: cert, clientKeyPem: key })));
+}
+
 export function keyArgs(algorithm: KeyAlgorithm): tls.PrivateKeyArgs {
     switch (algorithm) {
         case "ECDSA-P256":

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { toYaml } from "../../../components/common";
-import { ClusterPki, IssuedCert, kubeProxyClientPair, networkPolicyClientPair, renderKubeconfig, servingApproverClientPair } from "../../../components/pki";
+import { clientPairKubeconfig, ClusterPki, IssuedCert, kubeProxyClientPair, networkPolicyClientPair, servingApproverClientPair } from "../../../components/pki";
 import { applyWorkerJoin, bootstrapKubeconfig, bootstrapTokenSecret, joinToken } from "../../worker-join";
 import { balancerArgv } from "../balancer";
 import { LocalFileSet } from "../file-set";
@@ -92,8 +92,7 @@ function deliverWorker(prefix: string, plan: LocalStackPlan, w: LocalWorkerPlan,
     const content = (c: WorkerContent): pulumi.Output<string> => {
         if ("text" in c) return pulumi.output(c.text);
         if ("clusterCa" in c) return pulumi.output(ctx.pki.cas.kubernetes.trustPem);
-        const clientKubeconfig = (pair: IssuedCert, userName: string) => pulumi.secret(pulumi.all([ctx.pki.cas.kubernetes.trustPem, pair.certPem, pair.keyPem])
-            .apply(([ca, cert, key]) => toYaml(renderKubeconfig({ clusterName: plan.stack, server: w.server, caPem: ca, userName, clientCertPem: cert, clientKeyPem: key }))));
+        const clientKubeconfig = (pair: IssuedCert, userName: string) => clientPairKubeconfig(ctx.pki, pair, plan.stack, w.server, userName);
         if ("kubeProxyKubeconfig" in c) return clientKubeconfig(kubeProxyClientPair(ctx.pki), "system:kube-proxy");
         if ("networkPolicyKubeconfig" in c) return clientKubeconfig(networkPolicyClientPair(ctx.pki), NETWORK_POLICY_USER);
         return pulumi.secret(pulumi.all([ctx.pki.cas.kubernetes.trustPem, ctx.bearer])
