@@ -9,6 +9,15 @@ export interface UserRole {
 }
 
 export function userClusterRole(name: string, user: string, rules: Record<string, unknown>[]): UserRole {
+    return boundClusterRole(name, { kind: "User", name: user }, rules);
+}
+
+/** A ClusterRole bound to a group, for what every member needs alike (every node's kubelet credential, say). */
+export function groupClusterRole(name: string, group: string, rules: Record<string, unknown>[]): UserRole {
+    return boundClusterRole(name, { kind: "Group", name: group }, rules);
+}
+
+function boundClusterRole(name: string, subject: { kind: "User" | "Group"; name: string }, rules: Record<string, unknown>[]): UserRole {
     const labels = { "app.kubernetes.io/managed-by": "hardened-cluster" };
     return {
         clusterRole: { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name, labels }, rules },
@@ -17,7 +26,7 @@ export function userClusterRole(name: string, user: string, rules: Record<string
             kind: "ClusterRoleBinding",
             metadata: { name, labels },
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
-            subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }],
+            subjects: [{ apiGroup: "rbac.authorization.k8s.io", ...subject }],
         },
     };
 }

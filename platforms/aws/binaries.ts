@@ -11,6 +11,10 @@ import type { ArnContext, PolicyDocument, Statement } from "./iam";
 
 /** Where the stack puts the binaries it provides; anything a unit runs from elsewhere is the AMI's. */
 export const AWS_BIN_DIR = "/usr/local/bin";
+/** Where it puts the CNI plugins, which containerd looks up by name in a directory of their own. */
+export const AWS_CNI_BIN_DIR = "/opt/cni/bin";
+/** Each node directory the stack provides, and where its binaries are found under aws.binaries.directory. */
+const PROVIDED_DIRS: Readonly<Record<string, string>> = { [AWS_BIN_DIR]: ".", [AWS_CNI_BIN_DIR]: "cni" };
 /** Object keys: binaries/<sha256>/<name>. A digest names exactly one content, so an object is never overwritten. */
 export const BINARY_PREFIX = "binaries";
 export const BINARY_SOURCES = ["bucket", "ami"] as const;
@@ -98,9 +102,14 @@ export function binaryKey(sha256: string, name: string): string {
     return `${BINARY_PREFIX}/${sha256}/${name}`;
 }
 
-/** The node paths under AWS_BIN_DIR among these, once each, sorted. */
+/** The node paths under AWS_BIN_DIR or AWS_CNI_BIN_DIR among these, once each, sorted. */
 export function providedPaths(paths: readonly string[]): string[] {
-    return [...new Set(paths.filter((p) => path.dirname(p) === AWS_BIN_DIR))].sort();
+    return [...new Set(paths.filter((p) => Object.hasOwn(PROVIDED_DIRS, path.dirname(p))))].sort();
+}
+
+/** A provided node path's file under the directory: a binary's name, a CNI plugin's cni/<name>. */
+function localName(nodePath: string): string {
+    return path.join(PROVIDED_DIRS[path.dirname(nodePath)], path.basename(nodePath));
 }
 
 // Hashing a few hundred megabytes takes a second; a program plans the cluster more than once.
@@ -124,17 +133,17 @@ export function publishedBinaries(k: string, b: ResolvedBinaries, nodePaths: rea
     const paths = providedPaths(nodePaths);
     const dk = key(k, "directory");
     if (b.directory === undefined) {
-        fail(dk, undefined, `name the directory holding ${paths.map((p) => path.basename(p)).join(", ")} (the toolchain's: scripts/toolchain.sh --bin-dir), or set ${key(k, "source")}: "ami" if the AMI has them`);
+        fail(dk, undefined, `name the directory holding ${paths.map(localName).join(", ")} (the toolchain's: scripts/toolchain.sh --bin-dir), or set ${key(k, "source")}: "ami" if the AMI has them`);
     }
     const dir = b.directory;
     const found: PublishedBinary[] = [];
     const missing: string[] = [];
     for (const nodePath of paths) {
         const name = path.basename(nodePath);
-        const localPath = path.join(dir, name);
+        const localPath = path.join(dir, localName(nodePath));
         const st = fs.statSync(localPath, { throwIfNoEntry: false });
         if (!st || !st.isFile() || (st.mode & 0o100) === 0) {
-            missing.push(name);
+            missing.push(localName(nodePath));
             continue;
         }
         const sha256 = sha256Of(localPath, st);
@@ -142,7 +151,7 @@ export function publishedBinaries(k: string, b: ResolvedBinaries, nodePaths: rea
         found.push({ name, nodePath, localPath, sha256, key: binaryKey(sha256, name), ...(arch ? { arch } : {}) });
     }
     if (missing.length > 0) {
-        fail(dk, dir, `it has no executable ${missing.join(", ")} (the nodes run ${missing.length > 1 ? "them" : "it"} from ${AWS_BIN_DIR}): build the toolchain (npm run toolchain) or name another directory`);
+        fail(dk, dir, `it has no executable ${missing.join(", ")} (the nodes run ${missing.length > 1 ? "them" : "it"} from ${AWS_BIN_DIR}, CNI plugins from ${AWS_CNI_BIN_DIR}): build the toolchain (npm run toolchain) or name another directory`);
     }
     return found;
 }

@@ -1,7 +1,10 @@
 // The workers' container runtime on a stock AMI: the distribution's containerd, with the cgroup driver the kubelet
 // uses. A mismatch lets the kubelet start and then fails every Pod sandbox, so the driver is read from the
 // KubeletConfiguration the worker gets, never set a second time.
+import * as path from "node:path";
 import { fail, key } from "../../components/common";
+import { CNI_PLUGINS, renderCniConfig } from "../node-network";
+import { AWS_CNI_BIN_DIR } from "./binaries";
 import type { UnitFile } from "./systemd";
 
 export const CONTAINERD_PACKAGE = "containerd";
@@ -20,7 +23,31 @@ export function checkRuntimeSettings(k: string, cfg: Record<string, unknown>): "
     return driver as "systemd" | "cgroupfs";
 }
 
-/** containerd's config (format version 2, containerd 1.7): the CRI's runc runtime with the kubelet's cgroup driver. */
+/**
+ * The Pods' CNI configuration as a template: containerd writes it to CNI_CONF_DIR once the kubelet passes the
+ * node's Pod range ({{.PodCIDR}}, the controller manager's allocation, which flannel routes between nodes).
+ */
+export const CNI_TEMPLATE_PATH = "/etc/containerd/cni.conflist.template";
+export const CNI_CONF_DIR = "/etc/cni/net.d";
+/**
+ * The Pods' MTU: VXLAN adds 50 bytes, and 1500 is what every path of a VPC carries (9001 holds only within
+ * one VPC, not through a VPN, a peering or the internet), so a Pod's full packet always fits once wrapped.
+ */
+export const POD_MTU = 1450;
+
+export function renderCniTemplate(): string {
+    return renderCniConfig("{{.PodCIDR}}", POD_MTU);
+}
+
+/** The plugins that configuration calls, where containerd looks for them (the stack publishes them there). */
+export function cniPluginPaths(): string[] {
+    return CNI_PLUGINS.map((p) => path.join(AWS_CNI_BIN_DIR, p));
+}
+
+/**
+ * containerd's config (format version 2, which containerd 1.7 and 2 read): the CRI's runc runtime with the
+ * kubelet's cgroup driver, and its CNI from the published plugins and the template.
+ */
 export function renderContainerdConfig(driver: "systemd" | "cgroupfs"): string {
     return [
         "# Written by hardened-cluster: the cgroup driver must match the kubelet's (cgroupDriver).",
@@ -31,6 +58,11 @@ export function renderContainerdConfig(driver: "systemd" | "cgroupfs"): string {
         "",
         "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc.options]",
         `  SystemdCgroup = ${driver === "systemd"}`,
+        "",
+        "[plugins.\"io.containerd.grpc.v1.cri\".cni]",
+        `  bin_dir = "${AWS_CNI_BIN_DIR}"`,
+        `  conf_dir = "${CNI_CONF_DIR}"`,
+        `  conf_template = "${CNI_TEMPLATE_PATH}"`,
         "",
     ].join("\n");
 }

@@ -167,7 +167,7 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
     }
     securityEvents(r.secretReaders, configKey);
     const cpPaths = nodes.flatMap((n, i) => controlPlaneBinaryPaths(r, n.name, cpSoftware[i]));
-    const workerPaths = workerBinaryPaths(workerSoftware);
+    const workerPaths = workerBinaryPaths(workerSoftware, true);
     const binaries = publishedBinaries(key(configKey, "binaries"), r.binaries, [...cpPaths, ...workerPaths]);
     checkArchitectures(key(configKey, "binaries"), binaries, [
         { key: key(configKey, "controlPlane", "instanceType"), instanceType: r.controlPlane.instanceType, nodePaths: cpPaths },

@@ -12,8 +12,9 @@ import { AWS_BIN_DIR, AwsProgramPlan, LOCAL_API_SERVER } from "./program-plan";
 import { runsServingApprover, servingApproverFiles, servingApproverUnit } from "./serving-approver";
 import { CONTROL_PLANE_SCOPE, SecretScope, SecretValue, scopeSegment, secretParameters, WORKERS_SCOPE } from "./secrets";
 import type { UnitSpec } from "./systemd";
+import { FLANNEL_NET_CONF_PATH, flannelNetConf, flannelUnit, POD_NETWORK_MODULES_PATH, POD_NETWORK_SYSCTL_PATH, renderPodNetworkModules, renderPodNetworkSysctls } from "./pod-network";
 import { toYaml } from "../../components/common";
-import { kubeProxyClientPair, networkPolicyClientPair, renderKubeconfig } from "../../components/pki";
+import { clientPairKubeconfig, kubeProxyClientPair, networkPolicyClientPair } from "../../components/pki";
 import {
     KUBE_PROXY_CONFIG_PATH, KUBE_PROXY_KUBECONFIG_PATH, KUBE_ROUTER_KUBECONFIG_PATH, kubeProxyConfiguration, kubeRouterArgv, NETWORK_POLICY_USER,
 } from "../node-network";
@@ -101,9 +102,10 @@ export interface WorkerSoftware {
 }
 
 /**
- * The workers' units: the kubelet, kube-proxy and the NetworkPolicy enforcer (platforms/node-network.ts), the
- * last two as processes of the node with their own client pairs, fetched from the workers' parameters, so no
- * Pod runs privileged or on the host network for them. `material` as for controlPlaneSoftware.
+ * The workers' units: the kubelet, kube-proxy and the NetworkPolicy enforcer (platforms/node-network.ts), as
+ * processes of the node with their own client pairs, fetched from the workers' parameters, and the Pod network
+ * (pod-network.ts) with the kubelet's credential, so no Pod runs privileged or on the host network for them.
+ * `material` as for controlPlaneSoftware.
  */
 export function workerSoftware(plan: AwsProgramPlan, material?: ClusterMaterial): WorkerSoftware {
     const { podCidr, serviceCidr } = plan.worker;
@@ -115,11 +117,12 @@ export function workerSoftware(plan: AwsProgramPlan, material?: ClusterMaterial)
     const params = secretParameters(plan.r.clusterName, nodeNames, clients.map((c) => ({ fileId: secretFileId(c.path), scope: WORKERS_SCOPE })), plan.r.configKey);
     const kubeconfig = (c: typeof clients[number]): pulumi.Output<string> => {
         if (!material) return pulumi.output("");
-        const pair = c.pair(material);
-        return pulumi.secret(pulumi.all([material.pki.cas.kubernetes.trustPem, pair.certPem, pair.keyPem]).apply(([ca, cert, key]) =>
-            toYaml(renderKubeconfig({ clusterName: plan.r.clusterName, server: plan.cluster.server, caPem: ca, userName: c.user, clientCertPem: cert, clientKeyPem: key }))));
+        return clientPairKubeconfig(material.pki, c.pair(material), plan.r.clusterName, plan.cluster.server, c.user);
     };
     const after = ["kubelet.service"];
+    // flanneld acts as the node: with the kubeconfig the kubelet writes once it joined (its rotated certificate).
+    const kubeletKubeconfig = plan.worker.args.find((a) => a.startsWith("--kubeconfig="))?.slice("--kubeconfig=".length);
+    if (!kubeletKubeconfig) throw new Error("aws program: the worker kubelet has no --kubeconfig");
     return {
         software: {
             // As root: the kubelet mounts volumes and drives cgroups, kube-proxy and kube-router program the
@@ -129,11 +132,15 @@ export function workerSoftware(plan: AwsProgramPlan, material?: ClusterMaterial)
                 { name: "kubelet", description: "Kubernetes node agent", execStart: [path.join(AWS_BIN_DIR, "kubelet"), ...plan.worker.args], after: ["containerd.service"] },
                 { name: "kube-proxy", description: "Kubernetes Service proxy (nftables)", execStart: [path.join(AWS_BIN_DIR, "kube-proxy"), `--config=${KUBE_PROXY_CONFIG_PATH}`], after },
                 { name: "kube-router", description: "NetworkPolicy enforcer (kube-router, firewall only)", execStart: kubeRouterArgv(AWS_BIN_DIR, serviceCidr), after },
+                flannelUnit(kubeletKubeconfig, after),
             ],
             files: [
                 // CIS 4.1.3/4.1.4: kube-proxy's files root's and 0600, as the kubelet's are.
                 { path: KUBE_PROXY_CONFIG_PATH, content: toYaml(kubeProxyConfiguration({ clusterCidr: podCidr, hostConntrack: false })), mode: 0o600 },
                 ...params.map((p, i) => ({ path: clients[i].path, ssmParameter: p.name, mode: 0o600 })),
+                { path: FLANNEL_NET_CONF_PATH, content: `${JSON.stringify(flannelNetConf(podCidr), null, 2)}\n`, mode: 0o644 },
+                { path: POD_NETWORK_SYSCTL_PATH, content: renderPodNetworkSysctls(), mode: 0o644 },
+                { path: POD_NETWORK_MODULES_PATH, content: renderPodNetworkModules(), mode: 0o644 },
             ],
             kubeletConfiguration: plan.worker.config,
         },

@@ -35,6 +35,7 @@ const AWS_GUARANTEES = [
     "with binaries from the stack (the default), every boot fetches them from a private, versioned, TLS-only bucket that only the deployer writes (SSE-KMS by the cluster key) and runs nothing unless each one has the SHA-256 the stack published in its user data",
     `${SERVING_APPROVER_POSTURE}; it runs on every control-plane node as its own user`,
     `kube-proxy (nftables mode, client certificate system:kube-proxy) and ${NETWORK_POLICY_POSTURE}; both run on every worker as units, not as privileged Pods, so no namespace needs to admit privileged or host-network Pods for them`,
+    "the Pod network: flanneld (VXLAN on UDP 8472, which only other workers may reach; not encrypted) runs on every worker as a unit with the kubelet's own credential, so it can annotate only its own Node (the nodes' group may read every Node, which the enforcer's credential can already); Pods' packets are masqueraded only when they leave the Pod range",
     "etcd snapshots uploaded by the leading member's node every backup interval to a versioned, private, TLS-only bucket that accepts only SSE-KMS by the cluster key; node roles cannot read them back; an alarm after two intervals without one",
 ];
 

@@ -116,6 +116,10 @@ export function planAwsProgram(input: AwsProgramInput): AwsProgramPlan {
         // Workers are an Auto Scaling group: no per-node certificate exists to point the kubelet at.
         errors.attempt(() => fail(key(keys.controlPlane, "kubelet", "servingCert"), servingCert, "AWS workers get serving certificates through serverTLSBootstrap; remove it or use \"bootstrap\""));
     }
+    if (settings.controlPlane?.controllerManager?.allocateNodeCidrs === false) {
+        // flannel's lease on each worker is its Node's podCIDR (pod-network.ts); without it no worker gets a Pod network.
+        errors.attempt(() => fail(key(keys.controlPlane, "controllerManager", "allocateNodeCidrs"), false, "the AWS workers' Pod network takes each node's range from the podCIDR the controller manager allocates; remove it or set true"));
+    }
     let cluster: ClusterPlan | undefined;
     errors.attempt(() => (cluster = planCluster(resolveCluster(settings, awsFacts(ra, settings, keys), keys))));
     if (cluster) errors.attempt(() => keepKmsKeyName(cluster!, keys));

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { fail, isPlainObject, key } from "../../components/common";
 import { fetchedBinaries, PublishedBinaries } from "./binaries";
-import { CONTAINERD_CONFIG_PATH, CONTAINERD_PACKAGE, withContainerd } from "./containerd";
+import { CNI_TEMPLATE_PATH, cniPluginPaths, CONTAINERD_CONFIG_PATH, CONTAINERD_PACKAGE, renderCniTemplate, withContainerd } from "./containerd";
 import { hardenedLaunchTemplate } from "./launch-template";
 import { NodeSoftware, callerUnits, fetchedFiles, inlineContents, inlineFiles, systemUsers } from "./node-software";
 import { ResolvedAwsOptions } from "./options";
@@ -55,6 +55,8 @@ export function checkKubeletConfiguration(k: string, cfg: unknown): void {
 export const RUNTIME_PACKAGES: Readonly<Record<string, readonly string[]>> = {
     "kube-proxy": ["nftables"],
     "kube-router": ["ipset", "iptables-nft"],
+    // --ip-masq's rules, with `iptables`; modprobe for br_netfilter.
+    flanneld: ["iptables-nft", "kmod"],
 };
 
 /** The packages the worker's units need, each once, in the order the units name them. */
@@ -62,9 +64,9 @@ export function runtimePackages(software: NodeSoftware): string[] {
     return [...new Set(software.units.flatMap((u) => RUNTIME_PACKAGES[path.basename(u.execStart[0])] ?? []))];
 }
 
-/** Every binary a worker runs: its units'. */
-export function workerBinaryPaths(software: NodeSoftware): string[] {
-    return software.units.map((u) => u.execStart[0]);
+/** Every binary a worker runs: its units', and the CNI plugins containerd calls when it runs containerd. */
+export function workerBinaryPaths(software: NodeSoftware, containerd: boolean): string[] {
+    return [...software.units.map((u) => u.execStart[0]), ...(containerd ? cniPluginPaths() : [])];
 }
 
 export interface WorkerExtras {
@@ -84,10 +86,13 @@ export function workerCloudConfig(r: ResolvedAwsOptions, software: NodeSoftware,
         units: callerUnits(software).map((u) => (u.name === KUBELET_UNIT ? { ...u, unit: kubelet(u.unit) } : u)),
         files: [
             ...inlineFiles(software, contents),
-            ...(containerdConfig !== undefined ? [{ path: CONTAINERD_CONFIG_PATH, content: containerdConfig, permissions: "0644", defer: true }] : []),
+            ...(containerdConfig !== undefined ? [
+                { path: CONTAINERD_CONFIG_PATH, content: containerdConfig, permissions: "0644", defer: true },
+                { path: CNI_TEMPLATE_PATH, content: renderCniTemplate(), permissions: "0644", defer: true },
+            ] : []),
         ],
         fetched: fetchedFiles(software),
-        binaries: fetchedBinaries(binaries, workerBinaryPaths(software)),
+        binaries: fetchedBinaries(binaries, workerBinaryPaths(software, containerdConfig !== undefined)),
         disks: [],
         packages: [...(containerdConfig !== undefined ? [CONTAINERD_PACKAGE] : []), ...runtimePackages(software)],
         ssh: r.ssh,

@@ -2,7 +2,7 @@
 // grants, and what each node's boot fetches. The boot drill (test/e2e/aws-boot.spec.ts) runs the fetch for real.
 import { strict as assert } from "node:assert";
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync as makeTemp, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync as makeTemp, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
@@ -12,7 +12,7 @@ import { elfArch, instanceArch, publishedBinaries, resolveBinaries } from "../..
 import { controlPlaneNodePolicy, workerNodePolicy } from "../../../platforms/aws/iam";
 import { planAwsProgram } from "../../../platforms/aws/program-plan";
 import { FETCH_SCRIPT_PATH, renderFetchScript } from "../../../platforms/aws/secrets";
-import { assertClusterBucket, baseOptions, bucketResources, byType, CLUSTER, clusterArgs, fakeBinDir, PUBLISHED, registered, setAwsMocks, settle, userDataOf } from "./fixtures";
+import { assertClusterBucket, baseOptions, bucketResources, byType, CLUSTER, clusterArgs, CNI_PUBLISHED, fakeBinDir, PUBLISHED, registered, setAwsMocks, settle, userDataOf } from "./fixtures";
 
 const CLUSTER_KEY_ARN = "arn:aws:mock:eu-west-1:123456789012:Key/t-keys-cluster";
 const BUCKET = `${CLUSTER}-binaries-20261203abcdef`;
@@ -103,19 +103,25 @@ describe("aws: binaries the stack publishes", function () {
             failsAt(() => publishedBinaries("aws.binaries", { source: "bucket" }, ["/usr/local/bin/etcd"]), "aws.binaries.directory", /etcd .*source: "ami"/);
         });
 
-        it("keys each binary by the SHA-256 sha256sum computes, and publishes only what nodes run from /usr/local/bin", () => {
+        it("keys each binary by the SHA-256 sha256sum computes, and publishes only what nodes run from /usr/local/bin and the CNI plugins of /opt/cni/bin, those from cni/", () => {
             const dir = fakeBinDir();
             const out = publishedBinaries("aws.binaries", { source: "bucket", directory: dir }, [
-                "/usr/local/bin/kubelet", "/usr/local/bin/etcd", "/usr/local/bin/etcd", "/usr/bin/containerd", "/opt/aws-encryption-provider",
+                "/usr/local/bin/kubelet", "/usr/local/bin/etcd", "/usr/local/bin/etcd", "/usr/bin/containerd", "/opt/aws-encryption-provider", "/opt/cni/bin/bridge", "/opt/cni/bridge",
             ]);
-            assert.equal(out.length, 2);
+            assert.equal(out.length, 3);
             for (const b of out) {
-                const expected = sha256sum(path.join(dir, b.name));
+                const local = b.nodePath.startsWith("/opt/cni/bin/") ? path.join(dir, "cni", b.name) : path.join(dir, b.name);
+                const expected = sha256sum(local);
                 assert.equal(b.sha256, expected);
+                assert.equal(b.localPath, local);
                 assert.equal(b.key, `binaries/${expected}/${b.name}`);
-                assert.equal(b.nodePath, `/usr/local/bin/${b.name}`);
             }
-            assert.deepEqual(out.map((b) => b.name), ["etcd", "kubelet"]);
+            assert.deepEqual(out.map((b) => b.nodePath), ["/opt/cni/bin/bridge", "/usr/local/bin/etcd", "/usr/local/bin/kubelet"]);
+            // The bridge plugin is not the kubelet's neighbour: a "bridge" beside the binaries is not taken for it.
+            const flat = mkdtempSync(path.join(tmpdir(), "hc-bin-flat-"));
+            writeFileSync(path.join(flat, "bridge"), "bridge");
+            chmodSync(path.join(flat, "bridge"), 0o755);
+            failsAt(() => publishedBinaries("aws.binaries", { source: "bucket", directory: flat }, ["/opt/cni/bin/bridge"]), "aws.binaries.directory", /no executable cni\/bridge .*CNI plugins from \/opt\/cni\/bin/);
             assert.deepEqual(publishedBinaries("aws.binaries", { source: "ami" }, ["/usr/local/bin/etcd"]), []);
         });
     });
@@ -125,7 +131,8 @@ describe("aws: binaries the stack publishes", function () {
         const elf = (machine: number) => Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, machine & 0xff, machine >> 8, 0, 0, 0, 0]);
         const dirOf = (machine: number) => {
             const dir = mkdtempSync(path.join(tmpdir(), "hc-bin-elf-"));
-            for (const b of PUBLISHED) {
+            mkdirSync(path.join(dir, "cni"));
+            for (const b of [...PUBLISHED, ...CNI_PUBLISHED.map((p) => `cni/${p}`)]) {
                 writeFileSync(path.join(dir, b), Buffer.concat([elf(machine), Buffer.from(b)]));
                 chmodSync(path.join(dir, b), 0o755);
             }
@@ -153,7 +160,7 @@ describe("aws: binaries the stack publishes", function () {
                 (e: unknown) => e instanceof ConfigError && e.key === "aws.binaries.directory" && /kubelet is x86_64, but aws\.workers\.instanceType m7g\.large is arm64/.test(e.message));
             assert.throws(() => planAwsCluster(clusterArgs({ options: opts("m6i.large", "c7g.large") })),
                 (e: unknown) => e instanceof ConfigError && /etcd is x86_64, .*kube-apiserver is x86_64, .*aws\.controlPlane\.instanceType c7g\.large is arm64/.test(e.message));
-            assert.equal(planAwsCluster(clusterArgs({ options: opts("m6i.large", "m6i.large") })).binaries.length, PUBLISHED.length);
+            assert.equal(planAwsCluster(clusterArgs({ options: opts("m6i.large", "m6i.large") })).binaries.length, PUBLISHED.length + CNI_PUBLISHED.length);
         });
     });
 
@@ -167,11 +174,12 @@ describe("aws: binaries the stack publishes", function () {
 
         it("publishes each binary once, under its digest, SSE-KMS by the cluster key, with S3 checking the SHA-256 on upload", () => {
             const objects = byType(OBJECT);
-            assert.equal(objects.length, PUBLISHED.length);
-            assert.deepEqual(objects.map((o) => o.inputs.key.split("/").pop()).sort(), [...PUBLISHED].sort());
+            assert.equal(objects.length, PUBLISHED.length + CNI_PUBLISHED.length);
+            assert.deepEqual(objects.map((o) => o.inputs.key.split("/").pop()).sort(), [...PUBLISHED, ...CNI_PUBLISHED].sort());
             for (const o of objects) {
                 const name = o.inputs.key.split("/").pop();
-                assert.equal(o.inputs.key, `binaries/${sha256sum(path.join(fakeBinDir(), name))}/${name}`);
+                const local = CNI_PUBLISHED.includes(name) ? `cni/${name}` : name;
+                assert.equal(o.inputs.key, `binaries/${sha256sum(path.join(fakeBinDir(), local))}/${name}`);
                 assert.equal(o.inputs.bucket, BUCKET);
                 assert.equal(o.inputs.serverSideEncryption, "aws:kms");
                 assert.equal(o.inputs.kmsKeyId, CLUSTER_KEY_ARN);
@@ -211,9 +219,11 @@ describe("aws: binaries the stack publishes", function () {
             assert.equal(deployer.Condition.StringLike["kms:EncryptionContext:aws:s3:arn"], objects);
         });
 
-        it("has each node's boot fetch exactly what it runs from /usr/local/bin, with the published digests", () => {
-            const digest = (name: string) => sha256sum(path.join(fakeBinDir(), name));
-            const expect = (names: string[]) => names.sort().map((n) => [`binaries/${digest(n)}/${n}`, `/usr/local/bin/${n}`, digest(n)]);
+        it("has each node's boot fetch exactly what it runs from /usr/local/bin, and a worker the CNI plugins containerd calls from /opt/cni/bin, with the published digests", () => {
+            const digest = (local: string) => sha256sum(path.join(fakeBinDir(), local));
+            const entry = (local: string, node: string) => [`binaries/${digest(local)}/${path.basename(node)}`, node, digest(local)];
+            const cni = CNI_PUBLISHED.map((p) => entry(`cni/${p}`, `/opt/cni/bin/${p}`));
+            const expect = (names: string[]) => names.sort().map((n) => entry(n, `/usr/local/bin/${n}`));
             const lts = byType(LT);
             assert.equal(lts.length, 4);
             for (const lt of lts) {
@@ -221,7 +231,7 @@ describe("aws: binaries the stack publishes", function () {
                 assert.match(script, new RegExp(`^bucket=${BUCKET}$`, "m"));
                 const worker = lt.name === "t-workers";
                 const cp = ["etcd", "etcdctl", "etcdutl", "hc-aws-kms-plugin", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
-                assert.deepEqual(stagedBinaries(script), expect(worker ? ["kubelet"] : cp), lt.name);
+                assert.deepEqual(stagedBinaries(script), worker ? [...cni, ...expect(["kubelet"])] : expect(cp), lt.name);
                 // Binaries before secrets: one rename loop after both.
                 assert.ok(script.indexOf("\nstage_binary ") < script.indexOf("\nstage /"), lt.name);
             }

@@ -1,7 +1,7 @@
 // Shared inputs for the AWS specs: options, the units and files the AWS program would hand each node, and Pulumi
 // mocks that record every registered resource with fake but well-formed outputs.
 import { strict as assert } from "node:assert";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -21,7 +21,9 @@ export const API_SERVER_URL = "https://10.0.0.5:6443";
 /** What the nodes run from /usr/local/bin, each a small executable whose content names it (so digests differ). */
 export const PUBLISHED = ["etcd", "etcdctl", "etcdutl", "hc-aws-kms-plugin", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"];
 /** What the AWS program adds to the nodes' planned processes (serving-approver.ts, the workers' kube-proxy and enforcer); the fixtures' own software lacks them. */
-export const PROGRAM_ADDED = ["hc-csr-approver", "kube-proxy", "kube-router"];
+export const PROGRAM_ADDED = ["hc-csr-approver", "kube-proxy", "kube-router", "flanneld"];
+/** The CNI plugins the workers' containerd calls, which AwsCluster publishes from the directory's cni/. */
+export const CNI_PUBLISHED = ["bridge", "host-local", "loopback", "portmap"];
 let binDir: string | undefined;
 
 /** A directory of stand-ins for the toolchain's binaries, made once per process. */
@@ -30,9 +32,10 @@ export function fakeBinDir(): string {
         const dir = mkdtempSync(path.join(tmpdir(), "hc-aws-bin-"));
         binDir = dir;
         process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-        for (const b of [...PUBLISHED, ...PROGRAM_ADDED]) {
-            writeFileSync(path.join(binDir, b), `#!/bin/sh\necho ${b}\n`);
-            chmodSync(path.join(binDir, b), 0o755);
+        mkdirSync(path.join(dir, "cni"));
+        for (const b of [...PUBLISHED, ...PROGRAM_ADDED, ...CNI_PUBLISHED.map((p) => `cni/${p}`)]) {
+            writeFileSync(path.join(dir, b), `#!/bin/sh\necho ${b}\n`);
+            chmodSync(path.join(dir, b), 0o755);
         }
     }
     return binDir;

@@ -200,12 +200,15 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
             assert.equal(config.conntrack, undefined);
         });
 
-        it("publishes both binaries and installs what they call: nft, ipset and iptables", () => {
+        it("publishes their binaries, flanneld's and the CNI plugins, and installs what they call: nft, ipset, iptables and modprobe", () => {
             const doc = parse(userDataOf(lt()).replace(/^#cloud-config\n/, ""));
-            for (const p of ["nftables", "ipset", "iptables-nft"]) assert.ok(doc.packages.includes(p), `${p} in ${doc.packages.join(" ")}`);
+            for (const p of ["nftables", "ipset", "iptables-nft", "kmod"]) assert.ok(doc.packages.includes(p), `${p} in ${doc.packages.join(" ")}`);
             const script = worker().find((f) => f.path === FETCH_SCRIPT_PATH)!.content!;
             const bins = script.split("\n").filter((l) => l.startsWith("stage_binary ")).map((l) => l.split(" ")[2]);
-            assert.deepEqual(bins.sort(), ["/usr/local/bin/kube-proxy", "/usr/local/bin/kube-router", "/usr/local/bin/kubelet"]);
+            assert.deepEqual(bins.sort(), [
+                "/opt/cni/bin/bridge", "/opt/cni/bin/host-local", "/opt/cni/bin/loopback", "/opt/cni/bin/portmap",
+                "/usr/local/bin/flanneld", "/usr/local/bin/kube-proxy", "/usr/local/bin/kube-router", "/usr/local/bin/kubelet",
+            ]);
         });
 
         it("fetches their kubeconfigs 0600 root:root from the workers' parameters, each with a client certificate of its own and no group", () => {
@@ -231,6 +234,62 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
             assert.deepEqual([...verbs].sort(), ["get", "list", "watch"]);
             const binding = built[0].resources.find((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding" && r.inputs.roleRef?.name === "hardened-cluster:network-policy");
             assert.deepEqual(binding?.inputs.subjects.map((x: { kind: string; name: string }) => [x.kind, x.name]), [["User", "hardened-cluster:network-policy"]]);
+        });
+    });
+
+    describe("the Pod network on the workers (flannel VXLAN, containerd's bridge)", () => {
+        const lt = () => built[0].resources.find((r) => r.type === LT && r.name === "n0-workers")!;
+        const worker = () => filesOf(lt());
+        const file = (p: string) => worker().find((f) => f.path === p);
+        const unit = () => file("/etc/systemd/system/flanneld.service")?.content ?? "";
+        const lines = (k: string) => unit().split("\n").filter((l) => l.startsWith(`${k}=`)).map((l) => l.slice(k.length + 1));
+
+        it("runs flanneld as a root unit after the kubelet, as the node: the kubelet's kubeconfig and the host name the kubelet registers", () => {
+            const kubelet = file("/etc/systemd/system/kubelet.service")!.content!.match(/^ExecStart=(.*)$/m)![1].split(" ");
+            const kubeconfig = kubelet.find((a) => a.startsWith("--kubeconfig="))!.split("=")[1];
+            const argv = lines("ExecStart")[0].split(" ");
+            assert.equal(argv[0], "/usr/local/bin/flanneld");
+            // flannel's documented mode without etcd: the Node's podCIDR is the node's lease.
+            for (const flag of ["--kube-subnet-mgr", `--kubeconfig-file=${kubeconfig}`, "--net-config-path=/etc/kubernetes/flannel-net-conf.json", "--ip-masq", "--healthz-port=0"]) {
+                assert.ok(argv.includes(flag), `${flag} in ${argv.join(" ")}`);
+            }
+            // flannel reads the node's name from NODE_NAME; systemd.unit(5): %H is the host name.
+            assert.deepEqual(lines("Environment"), ["NODE_NAME=%H"]);
+            assert.match(unit(), /^After=.*kubelet\.service/m);
+            assert.doesNotMatch(unit(), /^User=/m);
+        });
+
+        it("loads br_netfilter and sets forwarding and bridge filtering before every start, and at every boot", () => {
+            // systemd.service(5): a "-" prefix lets modprobe fail (module built in); sysctl -p fails if a key is missing.
+            assert.deepEqual(lines("ExecStartPre"), ["-/usr/sbin/modprobe br_netfilter", "/usr/sbin/sysctl -p /etc/sysctl.d/90-pod-network.conf"]);
+            const values = Object.fromEntries(file("/etc/sysctl.d/90-pod-network.conf")!.content!.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split("=").map((x) => x.trim())));
+            assert.deepEqual(values, { "net.ipv4.ip_forward": "1", "net.bridge.bridge-nf-call-iptables": "1" });
+            assert.deepEqual(file("/etc/modules-load.d/pod-network.conf")!.content!.split("\n").filter((l) => l && !l.startsWith("#")), ["br_netfilter"]);
+        });
+
+        it("configures flannel for VXLAN over the cluster's Pod range (default 10.244.0.0/16)", () => {
+            const conf = JSON.parse(file("/etc/kubernetes/flannel-net-conf.json")!.content!);
+            assert.deepEqual([conf.Network, conf.Backend.Type, conf.EnableIPv6], ["10.244.0.0/16", "vxlan", false]);
+            assert.equal(file("/etc/kubernetes/flannel-net-conf.json")!.mode, "0644");
+        });
+
+        it("has containerd write the bridge's CNI configuration from a template with the node's Pod range, MTU 50 bytes under 1500 for VXLAN", () => {
+            const config = file("/etc/containerd/config.toml")!.content!;
+            const cni = config.slice(config.indexOf('[plugins."io.containerd.grpc.v1.cri".cni]'));
+            assert.match(cni, /^ {2}bin_dir = "\/opt\/cni\/bin"$/m);
+            assert.match(cni, /^ {2}conf_template = "\/etc\/containerd\/cni\.conflist\.template"$/m);
+            const template = JSON.parse(file("/etc/containerd/cni.conflist.template")!.content!);
+            const bridge = template.plugins.find((p: { type: string }) => p.type === "bridge");
+            assert.deepEqual([bridge.mtu, bridge.ipMasq, bridge.isGateway, bridge.ipam.type, bridge.ipam.ranges[0][0].subnet], [1450, false, true, "host-local", "{{.PodCIDR}}"]);
+        });
+
+        it("gives flannel no credential of its own, and the nodes' group only the read of every Node that the Node authorizer no longer gives a node", () => {
+            assert.ok(!worker().some((f) => f.fetched && f.path.includes("flannel")));
+            const role = built[0].resources.find((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole" && r.inputs.metadata?.name === "hardened-cluster:pod-network");
+            assert.deepEqual(role?.inputs.rules, [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch"] }]);
+            const binding = built[0].resources.find((r) => r.type === "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding" && r.inputs.roleRef?.name === "hardened-cluster:pod-network");
+            // kubelet TLS bootstrapping puts every node's client certificate in system:nodes.
+            assert.deepEqual(binding?.inputs.subjects.map((x: { kind: string; name: string }) => [x.kind, x.name]), [["Group", "system:nodes"]]);
         });
     });
 });

@@ -6,13 +6,14 @@ import * as path from "node:path";
 import { parse, stringify } from "yaml";
 
 export const ROOT = path.resolve(__dirname, "../../..");
-// The AWS stacks publish etcdctl, etcdutl, the AWS KMS plugin and the workers' kubelet besides.
-const TOOLCHAIN_BINARIES = ["etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "hc-aws-kms-plugin", "hc-csr-approver", "kubelet", "kube-proxy", "kube-router"];
+// The AWS stacks publish etcdctl, etcdutl, the AWS KMS plugin, the workers' kubelet, flanneld and CNI plugins besides.
+const TOOLCHAIN_BINARIES = ["etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "hc-aws-kms-plugin", "hc-csr-approver", "kubelet", "kube-proxy", "kube-router", "flanneld",
+    "cni/bridge", "cni/host-local", "cni/loopback", "cni/portmap"];
 const KUBE_BENCH_STOCK = { master: { apiserver: {}, controllermanager: {}, scheduler: {}, etcd: {} }, etcd: { etcd: {} } };
 
 /** Empty executables and a minimal kube-bench config: enough for LocalCluster's checks, which stay as strict. */
 export function fakeToolchain(dir: string): void {
-    mkdirSync(path.join(dir, "bin"), { recursive: true });
+    mkdirSync(path.join(dir, "bin", "cni"), { recursive: true });
     for (const b of TOOLCHAIN_BINARIES) {
         writeFileSync(path.join(dir, "bin", b), "");
         chmodSync(path.join(dir, "bin", b), 0o755);
