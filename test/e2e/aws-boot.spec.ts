@@ -7,12 +7,14 @@
 // program declared and with the README's modes and owners; then every way the script must refuse is tried,
 // and each must leave the previous files in place.
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { KMS_PLUGIN_UNIT } from "../../platforms/aws/control-plane";
+import { CNI_TEMPLATE_PATH } from "../../platforms/aws/containerd";
+import { FLANNEL_SUBNET_FILE, FLANNEL_UNIT } from "../../platforms/aws/pod-network";
 import { SERVING_APPROVER_DIR } from "../../platforms/aws/serving-approver";
 import { BOOTSTRAP_KUBECONFIG_PATH } from "../../platforms/aws/workers";
 import { GOBGP_API_PORT, KUBE_PROXY_CONFIG_PATH, KUBE_PROXY_KUBECONFIG_PATH, KUBE_PROXY_NFT_TABLE, KUBE_ROUTER_HEALTH_PORT, KUBE_ROUTER_KUBECONFIG_PATH } from "../../platforms/node-network";
@@ -22,7 +24,7 @@ import { engineConfig, ROOT, runInChild } from "../unit/program/program-child";
 import { unwrapSecret } from "../unit/program/mock-engine";
 import type { StackRun } from "../unit/program/run-stack";
 import { requireBinary } from "../unit/aws/host-tools";
-import { applyInCluster, certificateRequest, inClusterConfig, nodeClientCsr, withServer } from "./aws-in-cluster";
+import { applyInCluster, certificateRequest, inClusterConfig, joinNode, nodeClientCsr, withServer } from "./aws-in-cluster";
 import { Credential, fromKubeconfig, request } from "./kube";
 import { runKubeBench } from "./kube-bench-run";
 import { AccessKey, Moto, startMoto } from "./moto";
@@ -45,7 +47,7 @@ const FIRST_SYSTEM_UID = 980;
 
 interface Param { name: string; type: string; value: string; keyId: string; tier: string }
 interface BinaryObject { bucket: string; key: string; file: string; kmsKeyId: string; sse: string; checksum: string }
-interface BinaryOnDisk { name: string; size: number; mode: number; uid: number; gid: number; ino: number }
+interface BinaryOnDisk { path: string; size: number; mode: number; uid: number; gid: number; ino: number }
 interface OnDisk { path: string; content: string; mode: number; uid: number; gid: number }
 interface Boot { status: number | null; stdout: string; stderr: string }
 // SSM calls made by the drill itself, in one boto3 process per step (the AWS CLI takes a second or two to start).
@@ -54,6 +56,8 @@ const SSM_CALLS = "import boto3, json, sys\nssm = boto3.client('ssm')\ncalls = j
 const S3_CALLS = "import boto3, json, sys\ns3 = boto3.client('s3')\ncalls = json.load(sys.stdin)\nfor c in calls:\n" +
     "    if 'Body' in c: c['Body'] = open(c['Body'], 'rb')\n    if 'BodyText' in c: c['Body'] = c.pop('BodyText').encode()\n    getattr(s3, c.pop('call'))(**c)\nprint(len(calls))";
 const BIN = "/usr/local/bin";
+/** Where a worker's containerd finds the CNI plugins the stack publishes; the toolchain keeps them in cni/. */
+const CNI_BIN = "/opt/cni/bin";
 
 function sha256sum(file: string): string {
     const r = spawnSync("sha256sum", [file], { encoding: "utf8" });
@@ -61,12 +65,25 @@ function sha256sum(file: string): string {
     return r.stdout.split(" ")[0];
 }
 
-/** The node's /usr/local/bin as stat sees it (no hashing: inode and size tell whether a file was replaced). */
+/** The node's /usr/local/bin and /opt/cni/bin as stat sees them (no hashing: inode and size tell whether a file was replaced). */
 function binariesOn(root: string): BinaryOnDisk[] {
-    return fs.readdirSync(root + BIN).sort().map((name) => {
-        const st = fs.lstatSync(path.join(root + BIN, name));
-        return { name, size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, ino: st.ino };
-    });
+    return [CNI_BIN, BIN].filter((d) => fs.existsSync(root + d)).flatMap((d) => fs.readdirSync(root + d).sort().map((name) => {
+        const st = fs.lstatSync(path.join(root + d, name));
+        return { path: path.join(d, name), size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, ino: st.ino };
+    }));
+}
+
+/** Whether an IPv4 address lies in a CIDR range. */
+function inCidr(ip: string, cidr: string): boolean {
+    const n = (a: string) => a.split(".").reduce((x, o) => x * 256 + Number(o), 0);
+    const [base, bits] = cidr.split("/");
+    const size = 2 ** (32 - Number(bits));
+    return Math.floor(n(ip) / size) === Math.floor(n(base) / size);
+}
+
+/** The toolchain's file a node path was published from. */
+function publishedFrom(bin: string, nodePath: string): string {
+    return path.dirname(nodePath) === CNI_BIN ? path.join(bin, "cni", path.basename(nodePath)) : path.join(bin, path.basename(nodePath));
 }
 
 
@@ -163,8 +180,8 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             const [u, g] = f.owner.split(":");
             fs.chownSync(p, u === "root" ? 0 : gids.get(u)!, g === "root" ? 0 : gids.get(g)!);
         }
-        // The bound directories as a fresh machine has them: root's, 0755; a stock AMI's /usr/local/bin is empty.
-        for (const d of [...BOUND, BIN]) fs.mkdirSync(root + d, { recursive: true, mode: 0o755 });
+        // The bound directories as a fresh machine has them: root's, 0755; a stock AMI's /usr/local/bin and /opt are empty.
+        for (const d of [...BOUND, BIN, "/opt"]) fs.mkdirSync(root + d, { recursive: true, mode: 0o755 });
         return root;
     }
 
@@ -188,7 +205,8 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             throw new Error("the boot drill writes a node's files to /etc/kubernetes and /etc/etcd as root: run it as root through scripts/sandbox.sh (npm test does)");
         }
         requireBinary("unshare");
-        tc = toolchain("etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "hc-aws-kms-plugin", "hc-csr-approver", "kubelet", "kube-proxy", "kube-router", "kubectl", "kube-bench");
+        tc = toolchain("etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "hc-aws-kms-plugin", "hc-csr-approver", "kubelet", "kube-proxy", "kube-router", "flanneld",
+            "cni/bridge", "cni/host-local", "cni/loopback", "cni/portmap", "kubectl", "kube-bench");
         tmp = fs.mkdtempSync("/tmp/hc-aws-boot-");
         fs.mkdirSync(path.join(tmp, "tls"), { mode: 0o700 });
         // Real keys and certificates (openssl from the same inputs), so the nodes' etcd members can start below;
@@ -210,7 +228,8 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             bucket: r.inputs.bucket, key: r.inputs.key, file: r.inputs.source?.path, kmsKeyId: r.inputs.kmsKeyId, sse: r.inputs.serverSideEncryption, checksum: r.inputs.checksumAlgorithm,
         }));
         for (const o of objects) {
-            assert.deepEqual([o.kmsKeyId, o.sse, o.checksum, path.dirname(o.file)], [mockClusterKey, "aws:kms", "SHA256", tc.bin], o.key);
+            assert.deepEqual([o.kmsKeyId, o.sse, o.checksum], [mockClusterKey, "aws:kms", "SHA256"], o.key);
+            assert.ok([tc.bin, path.join(tc.bin, "cni")].includes(path.dirname(o.file)), o.file);
         }
         const buckets = [...new Set(objects.map((o) => o.bucket))];
         assert.equal(buckets.length, 1, buckets.join(" "));
@@ -222,10 +241,11 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
     });
 
-    it("publishes, under its SHA-256, each binary the toolchain built that a node runs from /usr/local/bin", () => {
+    it("publishes, under its SHA-256, each binary the toolchain built that a node runs from /usr/local/bin, and the CNI plugins", () => {
         const names = objects.map((o) => path.basename(o.key)).sort();
-        assert.deepEqual(names, ["etcd", "etcdctl", "etcdutl", "hc-aws-kms-plugin", "hc-csr-approver", "kube-apiserver", "kube-controller-manager", "kube-proxy", "kube-router", "kube-scheduler", "kubelet"]);
-        for (const o of objects) assert.equal(o.key, `binaries/${sha256sum(path.join(tc.bin, path.basename(o.key)))}/${path.basename(o.key)}`);
+        assert.deepEqual(names, ["bridge", "etcd", "etcdctl", "etcdutl", "flanneld", "hc-aws-kms-plugin", "hc-csr-approver", "host-local", "kube-apiserver", "kube-controller-manager", "kube-proxy", "kube-router",
+            "kube-scheduler", "kubelet", "loopback", "portmap"]);
+        for (const o of objects) assert.equal(o.key, `binaries/${sha256sum(o.file)}/${path.basename(o.key)}`);
     });
 
     it("declares the node secrets of a three-member control plane and its workers", () => {
@@ -248,15 +268,17 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             const mine = params.filter((p) => scopes.includes(p.name.split("/")[2] as never));
             assert.ok(mine.length > 0);
             const bins = stagedBinaries(fetchScript(cc));
-            assert.equal(bins.length, node === "worker" ? 3 : 8, bins.map((b) => b.path).join(" "));
+            // Eight each: a control-plane node's seven and the approver; a worker's kubelet, kube-proxy, kube-router and
+            // flanneld, and containerd's four CNI plugins.
+            assert.equal(bins.length, 8, bins.map((b) => b.path).join(" "));
             assert.match(r.stdout, new RegExp(`: ${mine.length} secret files and ${bins.length} of ${bins.length} binaries in place`));
-            // Each binary as the toolchain built it, root's and 0755, and nothing else in /usr/local/bin.
-            assert.deepEqual(binariesOn(root).map((b) => b.name), bins.map((b) => path.basename(b.path)).sort());
+            // Each binary as the toolchain built it, root's and 0755, and nothing else in /usr/local/bin or /opt/cni/bin.
+            assert.deepEqual(binariesOn(root).map((b) => b.path).sort(), bins.map((b) => b.path).sort());
             for (const b of binariesOn(root)) {
-                assert.deepEqual([b.mode.toString(8), b.uid, b.gid], ["755", 0, 0], b.name);
-                const digest = sha256sum(path.join(root + BIN, b.name));
-                assert.equal(digest, sha256sum(path.join(tc.bin, b.name)), b.name);
-                assert.equal(digest, bins.find((x) => path.basename(x.path) === b.name)!.sha256, b.name);
+                assert.deepEqual([b.mode.toString(8), b.uid, b.gid], ["755", 0, 0], b.path);
+                const digest = sha256sum(root + b.path);
+                assert.equal(digest, sha256sum(publishedFrom(tc.bin, b.path)), b.path);
+                assert.equal(digest, bins.find((x) => x.path === b.path)!.sha256, b.path);
             }
             const files = filesOn(root);
             assert.equal(files.length, before.length + mine.length, files.map((f) => f.path).join(" "));
@@ -284,10 +306,10 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
     it("worker: a reboot downloads no binary it already has, and still replaces every secret file", () => {
         const root = path.join(tmp, "nodes", "worker");
         const before = binariesOn(root);
-        assert.equal(before.length, 3);
+        assert.equal(before.length, 8);
         const r = boot(root, scriptOf(cloudConfigOf(run, "aws-workers")));
         assert.equal(r.status, 0, r.stderr);
-        assert.match(r.stdout, / secret files and 0 of 3 binaries in place/);
+        assert.match(r.stdout, / secret files and 0 of 8 binaries in place/);
         assert.deepEqual(binariesOn(root), before);
     });
 
@@ -435,6 +457,10 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         let applied: { server: string; admin: Credential; token: Credential } | undefined;
         /** The worker the approvers' case registered, once its kube-proxy and enforcer run. */
         let worker: Host | undefined;
+        /** The second worker of the Pod network's case. */
+        let worker2: Host | undefined;
+        /** Each joined node's kubelet credential (system:node:<name>), as its kubeconfig would hold it. */
+        const kubelets = new Map<string, Credential>();
         let secretsKey: string;
         let mockSecretsKey: string;
 
@@ -479,7 +505,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         });
 
         after(async () => {
-            for (const h of [...hosts, ...(worker ? [worker] : [])]) stopHost(h);
+            for (const h of [...hosts, ...(worker ? [worker] : []), ...(worker2 ? [worker2] : [])]) stopHost(h);
             // The engine's stack goes with the cluster it was applied to.
             if (inClusterRoot) fs.rmSync(inClusterRoot, { recursive: true, force: true });
         });
@@ -651,20 +677,9 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
                 assert.equal(r.status, 201, r.body);
                 return r.json().metadata.name as string;
             };
-            // The kubelet's join as above, its key kept: from here on it is system:node:ip-10-0-0-78.
-            const client = certificateRequest(tmp, `/O=system:nodes/CN=system:node:${node}`, "kubernetes.io/kube-apiserver-client-kubelet", ["digital signature", "client auth"]);
-            const signed = await decided(await file(token, client.csr));
-            const kubelet: Credential = { server, caPem: admin.caPem, certPem: Buffer.from(signed.status.certificate, "base64").toString(), keyPem: client.keyPem };
-            // It registers its Node and reports its addresses, as a kubelet does (NodeRestriction: its own only).
-            assert.equal((await request(kubelet, "POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: node } })).status, 201);
-            // The controller manager writes the new Node too (taints), so a write can meet a newer version: read again.
-            await until("the Node's addresses reported", 30, async () => {
-                const n = (await request(kubelet, "GET", `/api/v1/nodes/${node}`)).json();
-                n.status = { ...n.status, addresses: [{ type: "InternalIP", address: "10.0.0.78" }, { type: "Hostname", address: node }] };
-                const put = await request(kubelet, "PUT", `/api/v1/nodes/${node}/status`, n);
-                assert.ok(put.status === 200 || put.status === 409, put.body);
-                return put.status === 200 ? true : undefined;
-            });
+            // The kubelet's join as above, its key kept: from here on it is system:node:ip-10-0-0-78, with its Node.
+            const kubelet = await joinNode(tmp, token, admin, node, "10.0.0.78");
+            kubelets.set(node, kubelet);
 
             const serving = (subject: string, altNames: string) => certificateRequest(tmp, subject, "kubernetes.io/kubelet-serving", ["digital signature", "server auth"], altNames).csr;
             const own = await file(kubelet, serving(`/O=system:nodes/CN=system:node:${node}`, `IP:10.0.0.78,DNS:${node}`));
@@ -761,13 +776,12 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             // The enforcer: one chain per NetworkPolicy in the cluster, team-a's default deny among them.
             const policies = (await request(admin, "GET", "/apis/networking.k8s.io/v1/networkpolicies")).json().items;
             assert.ok(policies.some((p: any) => p.metadata.namespace === "team-a"), "team-a has policies");
-            const chains = await until("a chain for every NetworkPolicy", 120, async () => {
+            await until("a chain for every NetworkPolicy", 120, async () => {
                 const r = inNode(w, ["iptables-save", "-t", "filter"]);
                 // Besides its own KUBE-NWPLCY-DEFAULT, kube-router names each policy's chain after a hash of it.
                 const found = r.stdout.split("\n").filter((l) => l.startsWith(":KUBE-NWPLCY-") && !l.startsWith(":KUBE-NWPLCY-DEFAULT "));
                 return r.status === 0 && r.stdout.includes(":KUBE-ROUTER-FORWARD") && found.length === policies.length ? found : undefined;
             });
-            assert.equal(chains.length, policies.length);
             assert.equal(inNode(w, ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5", `http://127.0.0.1:${KUBE_ROUTER_HEALTH_PORT}/healthz`]).stdout, "200");
             // kube-proxy's endpoints on the node's loopback only; GoBGP, which the advisory concerns, nowhere.
             const listening = inNode(w, ["ss", "-ltnpH"]);
@@ -790,6 +804,170 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             const removed = await request(enforcer, "DELETE", `/apis/networking.k8s.io/v1/namespaces/team-a/networkpolicies/${target.metadata.name}`);
             assert.equal(removed.status, 403, removed.body);
             assert.equal((await request(admin, "GET", `/apis/networking.k8s.io/v1/namespaces/team-a/networkpolicies/${target.metadata.name}`)).status, 200);
+        });
+
+
+        it("two workers carry their Pods' packets over flannel's VXLAN, each Pod in its Node's range, keeping the sending Pod's address between Pods and masquerading it beyond, and flanneld, acting as its node, can change no other Node", async function () {
+            this.timeout(300_000);
+            assert.ok(applied && worker, "the worker case ran above");
+            const { server, admin, token } = applied;
+            const w1 = worker;
+            const ok = (r: ReturnType<typeof inNode>) => assert.equal(r.status, 0, `${r.stderr}${r.error ?? ""}`);
+            const cc = cloudConfigOf(run, "aws-workers");
+            // Every worker of the group fetches the same files: the second is the first's, under its own name and address.
+            const root1 = path.join(tmp, "nodes", "worker");
+            const root2 = path.join(tmp, "nodes", "worker-2");
+            for (const [from, to] of [[root1, root2], [nodeEtc(root1), nodeEtc(root2)]]) ok(spawnSync("cp", ["-a", "--", from, to], { encoding: "utf8" }));
+            const node2 = "ip-10-0-0-79";
+            kubelets.set(node2, await joinNode(tmp, token, admin, node2, "10.0.0.79"));
+            worker2 = await startHost("worker-2", root2, root2 + BIN, cc, { address: "10.0.0.79", hostname: node2 });
+            const w2 = worker2;
+            const workers = [w1, w2];
+
+            // The VPC between them: the first worker's spare veth end becomes the second's eth0, and each routes by default through it.
+            ok(inNode(w1, ["ip", "link", "set", "eth0-end", "netns", String(w2.pid)]));
+            ok(inNode(w2, ["ip", "link", "set", "eth0-end", "name", "eth0"]));
+            ok(inNode(w2, ["ip", "addr", "add", `${w2.address}/24`, "dev", "eth0"]));
+            ok(inNode(w2, ["ip", "link", "set", "eth0", "up"]));
+            for (const w of workers) ok(inNode(w, ["ip", "route", "add", "default", "dev", "eth0"]));
+            const nlb = new URL(parse(fs.readFileSync(root1 + BOOTSTRAP_KUBECONFIG_PATH, "utf8")).clusters[0].cluster.server);
+            ok(inNode(w2, ["ip", "addr", "add", `${nlb.hostname}/32`, "dev", "lo"]));
+            await relayIntoNode(w2, Number(new URL(server).port), tmp, { address: nlb.hostname, port: Number(nlb.port) });
+
+            // What the kubelet writes once it joined (its kubeconfig, here with the certificate inline), and the
+            // files cloud-init writes to /etc beside the fetched ones, which flanneld's unit applies before it starts.
+            const kubeletConfig = unitOf(cc, "kubelet").argv.find((a) => a.startsWith("--kubeconfig="))!.split("=")[1];
+            assert.equal(unitOf(cc, FLANNEL_UNIT).argv.find((a) => a.startsWith("--kubeconfig-file=")), `--kubeconfig-file=${kubeletConfig}`);
+            for (const w of workers) {
+                const cred = kubelets.get(w.hostname!)!;
+                const user = `system:node:${w.hostname}`;
+                fs.writeFileSync(w.root + kubeletConfig, stringify({
+                    apiVersion: "v1", kind: "Config", "current-context": user,
+                    clusters: [{ name: "default", cluster: { server: nlb.href.replace(/\/$/, ""), "certificate-authority-data": Buffer.from(cred.caPem).toString("base64") } }],
+                    users: [{ name: user, user: { "client-certificate-data": Buffer.from(cred.certPem!).toString("base64"), "client-key-data": Buffer.from(cred.keyPem!).toString("base64") } }],
+                    contexts: [{ name: user, context: { cluster: "default", user } }],
+                }), { mode: 0o600 });
+                for (const f of cc.write_files.filter((x) => x.path.startsWith("/etc/sysctl.d/") || x.path.startsWith("/etc/modules-load.d/"))) {
+                    const p = nodeEtc(w.root) + f.path.slice("/etc".length);
+                    fs.mkdirSync(path.dirname(p), { recursive: true });
+                    fs.writeFileSync(p, f.content, { mode: parseInt(f.permissions, 8) });
+                }
+                // A stock AMI's /var/lib, where host-local keeps its leases: the node's own.
+                ok(inNode(w, ["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/var/lib"]));
+                // Its ExecStartPre lines set forwarding and bridge filtering in the node's network namespace first.
+                startUnit(w, FLANNEL_UNIT);
+            }
+            for (const w of workers) {
+                for (const [k, v] of [["net/ipv4/ip_forward", "1"], ["net/bridge/bridge-nf-call-iptables", "1"]]) assert.equal(inNode(w, ["cat", `/proc/sys/${k}`]).stdout.trim(), v, `${w.node} ${k}`);
+            }
+
+            // Each node's lease is the Pod range the controller manager allocated to its Node; flannel annotates the
+            // Node with its VXLAN endpoint, the node's own address.
+            const podCidrs = new Map<Host, string>();
+            for (const w of workers) {
+                const flannelLog = () => fs.readFileSync(path.join(w.root, `${FLANNEL_UNIT}.log`), "utf8").slice(-3000);
+                const lease = await until(`${w.node}'s flannel lease`, 120, async () => {
+                    assert.equal(w.units.get(FLANNEL_UNIT)!.exitCode, null, `flanneld exited: ${flannelLog()}`);
+                    const r = inNode(w, ["cat", FLANNEL_SUBNET_FILE]);
+                    return r.status === 0 && r.stdout.includes("FLANNEL_SUBNET=") ? r.stdout : undefined;
+                }).catch((e: Error) => {
+                    throw new Error(`${e.message}\n${flannelLog()}`);
+                });
+                const n = (await request(admin, "GET", `/api/v1/nodes/${w.hostname}`)).json();
+                assert.ok(n.spec.podCIDR, `${w.hostname} has a Pod range`);
+                podCidrs.set(w, n.spec.podCIDR);
+                // subnet.env names the node's gateway address in the range (x.y.z.1/24 for x.y.z.0/24).
+                assert.equal(lease.match(/^FLANNEL_SUBNET=(.*)$/m)![1], n.spec.podCIDR.replace(/\.0\//, ".1/"));
+                assert.equal(lease.match(/^FLANNEL_NETWORK=(.*)$/m)![1], "10.244.0.0/16");
+                const notes = await until(`${w.hostname} annotated by flannel`, 60, async () => {
+                    const a = (await request(admin, "GET", `/api/v1/nodes/${w.hostname}`)).json().metadata.annotations ?? {};
+                    return a["flannel.alpha.coreos.com/public-ip"] ? a : undefined;
+                });
+                assert.deepEqual([notes["flannel.alpha.coreos.com/public-ip"], notes["flannel.alpha.coreos.com/backend-type"]], [w.address, "vxlan"]);
+                const link = inNode(w, ["ip", "-d", "link", "show", "flannel.1"]);
+                ok(link);
+                assert.match(link.stdout, /vxlan id 1 local (\S+) dev eth0 .*dstport 8472/);
+                assert.equal(link.stdout.match(/vxlan id 1 local (\S+)/)![1], w.address);
+            }
+            assert.notEqual(podCidrs.get(w1), podCidrs.get(w2));
+            for (const [w, other] of [[w1, w2], [w2, w1]]) {
+                await until(`${w.node}'s route to ${other.node}'s Pods through flannel.1`, 60, async () => {
+                    const r = inNode(w, ["ip", "route", "show", podCidrs.get(other)!]);
+                    return r.status === 0 && /dev flannel\.1 onlink/.test(r.stdout) ? true : undefined;
+                });
+            }
+
+            // A Pod on each: a network namespace of its own, wired by the CNI plugins the node fetched, from the
+            // configuration containerd writes from its template once the kubelet passes the node's Pod range.
+            const template = cc.write_files.find((f) => f.path === CNI_TEMPLATE_PATH)!.content;
+            const pods = new Map<Host, { pid: number; ip: string }>();
+            for (const w of workers) {
+                const conflist = JSON.parse(template.split("{{.PodCIDR}}").join(podCidrs.get(w)!));
+                const holder = spawn("nsenter", ["-t", String(w.pid), "-m", "-u", "--", "unshare", "--net", "sleep", "infinity"], { stdio: "ignore", detached: true });
+                w.units.set("pod", holder);
+                const own = fs.readlinkSync(`/proc/${w.pid}/ns/net`);
+                await until(`${w.node}'s Pod namespace`, 20, async () => (fs.readlinkSync(`/proc/${holder.pid}/ns/net`) !== own ? true : undefined));
+                let prevResult: unknown;
+                assert.deepEqual(conflist.plugins.map((p: { type: string }) => p.type), ["bridge", "portmap"]);
+                for (const plugin of conflist.plugins) {
+                    const r = spawnSync("nsenter", ["-t", String(w.pid), "-m", "-n", "-u", "--", path.join(CNI_BIN, plugin.type)], {
+                        input: JSON.stringify({ ...plugin, cniVersion: conflist.cniVersion, name: conflist.name, ...(prevResult ? { prevResult } : {}) }),
+                        env: { PATH: process.env.PATH, CNI_COMMAND: "ADD", CNI_CONTAINERID: `drill-${w.node}`, CNI_NETNS: `/proc/${holder.pid}/ns/net`, CNI_IFNAME: "eth0", CNI_PATH: CNI_BIN },
+                        encoding: "utf8", timeout: 60_000,
+                    });
+                    assert.equal(r.status, 0, `${plugin.type}: ${r.stdout}${r.stderr}`);
+                    prevResult = JSON.parse(r.stdout);
+                }
+                const ip = (prevResult as { ips: { address: string }[] }).ips[0].address.split("/")[0];
+                assert.ok(inCidr(ip, podCidrs.get(w)!), `${ip} in ${podCidrs.get(w)}`);
+                pods.set(w, { pid: holder.pid!, ip });
+            }
+
+            // Who connects, as each listener sees it: a Pod on the other node sees the sending Pod's own address
+            // (no masquerade between Pods, so NetworkPolicy can match it); the other node itself sees this node's.
+            const whoAmI = "require('net').createServer((c)=>c.end(c.remoteAddress)).listen(Number(process.argv[1]),process.argv[2])";
+            const listen = (w: Host, netnsPid: number, address: string, port: number, label: string) => {
+                w.units.set(label, spawn("nsenter", ["-t", String(netnsPid), "-n", "--", process.execPath, "-e", whoAmI, String(port), address], { stdio: "ignore", detached: true }));
+            };
+            const ask = (netnsPid: number, address: string, port: number) =>
+                spawnSync("nsenter", ["-t", String(netnsPid), "-n", "--", "bash", "-c", `exec 3<>/dev/tcp/${address}/${port} && cat <&3`], { encoding: "utf8", timeout: 10_000 });
+            const a = pods.get(w1)!;
+            const b = pods.get(w2)!;
+            listen(w2, b.pid, b.ip, 8080, "listen-pod");
+            listen(w2, w2.pid, w2.address, 8081, "listen-node");
+            const seen = await until("a Pod on the first worker reaches a Pod on the second", 60, async () => {
+                const r = ask(a.pid, b.ip, 8080);
+                return r.status === 0 && r.stdout ? r.stdout : undefined;
+            });
+            assert.equal(seen.replace(/^::ffff:/, ""), a.ip);
+            const outside = await until("a Pod on the first worker reaches the second worker's address", 60, async () => {
+                const r = ask(a.pid, w2.address, 8081);
+                return r.status === 0 && r.stdout ? r.stdout : undefined;
+            });
+            assert.equal(outside.replace(/^::ffff:/, ""), w1.address);
+            // The way back works too: the second worker's Pod reaches the first's.
+            listen(w1, a.pid, a.ip, 8080, "listen-pod");
+            const back = await until("a Pod on the second worker reaches a Pod on the first", 60, async () => {
+                const r = ask(b.pid, a.ip, 8080);
+                return r.status === 0 && r.stdout ? r.stdout : undefined;
+            });
+            assert.equal(back.replace(/^::ffff:/, ""), b.ip);
+
+            // What a thief of the first worker's credential (flanneld's, the kubelet's) would try: point the second
+            // Node's VXLAN endpoint at itself, or take its Pod range. NodeRestriction refuses both; nothing changed.
+            const thief = kubelets.get(w1.hostname!)!;
+            const before = (await request(admin, "GET", `/api/v1/nodes/${node2}`)).json();
+            const hijack = await request(thief, "PATCH", `/api/v1/nodes/${node2}/status`, { metadata: { annotations: { "flannel.alpha.coreos.com/public-ip": w1.address } } }, "application/json", "application/merge-patch+json");
+            assert.equal(hijack.status, 403, hijack.body);
+            const steal = await request(thief, "PATCH", `/api/v1/nodes/${node2}`, { spec: { podCIDR: podCidrs.get(w1) } }, "application/json", "application/merge-patch+json");
+            assert.equal(steal.status, 403, steal.body);
+            const after = (await request(admin, "GET", `/api/v1/nodes/${node2}`)).json();
+            assert.deepEqual([after.metadata.annotations["flannel.alpha.coreos.com/public-ip"], after.spec.podCIDR], [before.metadata.annotations["flannel.alpha.coreos.com/public-ip"], before.spec.podCIDR]);
+            for (const w of workers) assert.equal(w.units.get(FLANNEL_UNIT)!.exitCode, null, `${w.node}: flanneld exited`);
+            // flanneld opens no port of its own; the kernel's VXLAN socket is UDP 8472.
+            const tcp = inNode(w1, ["ss", "-ltnpH"]);
+            assert.ok(!tcp.stdout.includes('"flanneld"'), tcp.stdout);
+            assert.match(inNode(w1, ["ss", "-lunH"]).stdout, /:8472\b/);
         });
     });
 });

@@ -12,6 +12,8 @@ import { parse, stringify } from "yaml";
 import { unwrapSecret } from "../unit/program/mock-engine";
 import type { StackRun } from "../unit/program/run-stack";
 import { programStack, ProgramStack, repoRoot } from "./harness";
+import { Credential, request } from "./kube";
+import { until } from "./processes";
 
 export const IN_CLUSTER_BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-resource-kubernetes"];
 
@@ -83,4 +85,32 @@ export function certificateRequest(dir: string, subject: string, signer: string,
 /** A kubelet's first request: a node-client CSR for system:node:<name>. */
 export function nodeClientCsr(dir: string, node: string): Record<string, unknown> {
     return certificateRequest(dir, `/O=system:nodes/CN=system:node:${node}`, "kubernetes.io/kube-apiserver-client-kubelet", ["digital signature", "client auth"]).csr;
+}
+
+/**
+ * A kubelet's join as it performs it, its key kept: with the bootstrap token it files a node-client CSR, which
+ * the controller manager approves and signs; as system:node:<name> it then registers its Node and reports its
+ * address (NodeRestriction: its own only). Returns that credential.
+ */
+export async function joinNode(dir: string, token: Credential, admin: Credential, node: string, address: string): Promise<Credential> {
+    const client = certificateRequest(dir, `/O=system:nodes/CN=system:node:${node}`, "kubernetes.io/kube-apiserver-client-kubelet", ["digital signature", "client auth"]);
+    const created = await request(token, "POST", "/apis/certificates.k8s.io/v1/certificatesigningrequests", client.csr);
+    if (created.status !== 201) throw new Error(`${node}: CSR ${created.status} ${created.body}`);
+    const name = created.json().metadata.name as string;
+    const signed = await until(`${node}'s client certificate signed`, 90, async () => {
+        const r = (await request(admin, "GET", `/apis/certificates.k8s.io/v1/certificatesigningrequests/${name}`)).json();
+        return r.status?.certificate ? r : undefined;
+    });
+    const kubelet: Credential = { server: token.server, caPem: admin.caPem, certPem: Buffer.from(signed.status.certificate, "base64").toString(), keyPem: client.keyPem };
+    const registered = await request(kubelet, "POST", "/api/v1/nodes", { apiVersion: "v1", kind: "Node", metadata: { name: node } });
+    if (registered.status !== 201) throw new Error(`${node}: Node ${registered.status} ${registered.body}`);
+    // The controller manager writes the new Node too (taints, its Pod range), so a write can meet a newer version: read again.
+    await until(`${node}'s addresses reported`, 30, async () => {
+        const n = (await request(kubelet, "GET", `/api/v1/nodes/${node}`)).json();
+        n.status = { ...n.status, addresses: [{ type: "InternalIP", address }, { type: "Hostname", address: node }] };
+        const put = await request(kubelet, "PUT", `/api/v1/nodes/${node}/status`, n);
+        if (put.status !== 200 && put.status !== 409) throw new Error(`${node}: status ${put.status} ${put.body}`);
+        return put.status === 200 ? true : undefined;
+    });
+    return kubelet;
 }

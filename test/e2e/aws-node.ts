@@ -47,13 +47,15 @@ export function prepareNodeEtc(root: string, passwd: string, group: string): voi
 
 /**
  * The shell lines that make a mount namespace the node's: its own /etc first (prepareNodeEtc), then its
- * directories in it, then its /usr/local/bin. NODE_ETC, NODE_ROOT and NODE_BIN name them.
+ * directories in it, then its /usr/local/bin and its /opt (a worker's CNI plugins). NODE_ETC, NODE_ROOT and
+ * NODE_BIN name them.
  */
 export function nodeMountLines(dirs: readonly string[]): string[] {
     return [
         "mount --bind \"$NODE_ETC\" /etc",
         `for d in ${dirs.join(" ")}; do mount --bind "$NODE_ROOT$d" "$d"; done`,
         "mount --bind \"$NODE_BIN\" /usr/local/bin",
+        "mkdir -p \"$NODE_ROOT/opt\" && mount --bind \"$NODE_ROOT/opt\" /opt",
     ];
 }
 
@@ -65,6 +67,8 @@ export interface Host {
     pid: number;
     /** The node's fixed private address, from its etcd unit's peer URL. */
     address: string;
+    /** Its host name, when it has one of its own (a worker's, which systemd's %H names). */
+    hostname?: string;
     units: Map<string, ChildProcess>;
 }
 
@@ -76,6 +80,10 @@ export interface Unit {
     runtimeDirectory?: string;
     runtimeDirectoryMode?: string;
     noNewPrivileges: boolean;
+    /** Environment= lines, specifiers unexpanded. */
+    environment: Record<string, string>;
+    /** ExecStartPre= lines in order; a "-" prefix lets one fail. */
+    execStartPre: { argv: string[]; mayFail: boolean }[];
 }
 
 /** A unit's settings from its rendered file; the renderer quotes nothing these units need, so quoting is refused. */
@@ -83,11 +91,14 @@ export function unitOf(cc: CloudConfig, name: string): Unit {
     const f = cc.write_files.find((w) => w.path === `/etc/systemd/system/${name}.service`);
     assert.ok(f, `no ${name}.service`);
     const value = (k: string) => f.content.match(new RegExp(`^${k}=(.*)$`, "m"))?.[1];
+    const values = (k: string) => [...f.content.matchAll(new RegExp(`^${k}=(.*)$`, "gm"))].map((m) => m[1]);
     const exec = value("ExecStart");
-    assert.ok(exec && !/["'\\]/.test(exec), `${name}: ${exec}`);
+    for (const line of [exec, ...values("ExecStartPre"), ...values("Environment")]) assert.ok(line && !/["'\\]/.test(line), `${name}: ${line}`);
     return {
-        argv: exec.split(" "), user: value("User"), group: value("Group"), umask: value("UMask"),
+        argv: exec!.split(" "), user: value("User"), group: value("Group"), umask: value("UMask"),
         runtimeDirectory: value("RuntimeDirectory"), runtimeDirectoryMode: value("RuntimeDirectoryMode"), noNewPrivileges: value("NoNewPrivileges") === "yes",
+        environment: Object.fromEntries(values("Environment").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)])),
+        execStartPre: values("ExecStartPre").map((l) => ({ argv: l.replace(/^-/, "").split(" "), mayFail: l.startsWith("-") })),
     };
 }
 
@@ -160,7 +171,7 @@ export async function startHost(node: string, root: string, bin: string, cc: Clo
         return out.includes("ready") ? true : undefined;
     });
     const address = opts.address ?? new URL(unitOf(cc, "etcd").argv.find((a) => a.startsWith("--listen-peer-urls="))!.split("=")[1]).hostname;
-    return { node, root, cc, holder, pid: holder.pid!, address, units: new Map() };
+    return { node, root, cc, holder, pid: holder.pid!, address, ...(opts.hostname ? { hostname: opts.hostname } : {}), units: new Map() };
 }
 
 /** Links two nodes, each end with its node's address. */
@@ -206,9 +217,27 @@ export async function relayOutOfNode(h: Host, nodePort: number, hostPort: number
     await until(`relay on ${hostPort}`, 20, async () => (spawnSync("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${hostPort}`]).status === 0 ? true : undefined));
 }
 
-/** Starts a unit's ExecStart inside the node as systemd would, with `rewrite` applied to its arguments. */
+/** systemd's specifiers these units use (systemd.unit(5)): %H the host name, %% a "%". */
+function expandSpecifiers(h: Host, v: string): string {
+    return v.replace(/%[H%]/g, (m) => {
+        if (m === "%%") return "%";
+        assert.ok(h.hostname, `${h.node} has no host name of its own for %H`);
+        return h.hostname;
+    });
+}
+
+/**
+ * Starts a unit inside the node as systemd would: its ExecStartPre lines in order (one that fails stops the
+ * start unless "-" lets it fail), then its ExecStart with its Environment, with `rewrite` applied to its arguments.
+ */
 export function startUnit(h: Host, name: string, env: Record<string, string> = {}, rewrite: [string, string][] = []): ChildProcess {
     const u = unitOf(h.cc, name);
+    for (const pre of u.execStartPre) {
+        const r = inNode(h, pre.argv);
+        if (!pre.mayFail) assert.equal(r.status, 0, `${name}: ExecStartPre ${pre.argv.join(" ")}: ${r.stderr}${r.error ?? ""}`);
+    }
+    const unitEnv = Object.fromEntries(Object.entries(u.environment).map(([k, v]) => [k, expandSpecifiers(h, v)]));
+    env = { ...unitEnv, ...env };
     const argv = u.argv.map((a) => rewrite.reduce((x, [from, to]) => x.split(from).join(to), a));
     if (u.runtimeDirectory) {
         const dir = `/run/${u.runtimeDirectory}`;

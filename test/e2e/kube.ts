@@ -38,7 +38,7 @@ export function fromKubeconfig(yaml: string): Credential {
     };
 }
 
-export function request(cred: Credential, method: string, path: string, body?: unknown, accept = "application/json"): Promise<Response> {
+export function request(cred: Credential, method: string, path: string, body?: unknown, accept = "application/json", contentType = "application/json"): Promise<Response> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
         const req = https.request(new URL(path, cred.server), {
@@ -46,7 +46,7 @@ export function request(cred: Credential, method: string, path: string, body?: u
             ca: cred.caPem,
             cert: cred.certPem,
             key: cred.keyPem,
-            headers: { "Content-Type": "application/json", Accept: accept, ...authHeaders(cred) },
+            headers: { "Content-Type": contentType, Accept: accept, ...authHeaders(cred) },
             timeout: 20_000,
         }, (res) => {
             let text = "";
