@@ -111,7 +111,7 @@ cold_seconds() {
     node-runtime) echo 255 ;;
     node-images) echo 5 ;;
     kube-router) echo 154 ;;
-    flannel) echo 220 ;;
+    flannel) echo 155 ;;
   esac
 }
 announced=0
