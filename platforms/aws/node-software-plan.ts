@@ -12,7 +12,7 @@ import { AWS_BIN_DIR, AwsProgramPlan, LOCAL_API_SERVER } from "./program-plan";
 import { runsServingApprover, servingApproverFiles, servingApproverUnit } from "./serving-approver";
 import { CONTROL_PLANE_SCOPE, SecretScope, SecretValue, scopeSegment, secretParameters, WORKERS_SCOPE } from "./secrets";
 import type { UnitSpec } from "./systemd";
-import { FLANNEL_NET_CONF_PATH, flannelNetConf, flannelUnit, POD_NETWORK_MODULES_PATH, POD_NETWORK_SYSCTL_PATH, renderPodNetworkModules, renderPodNetworkSysctls } from "./pod-network";
+import { flannelUnit, podNetworkFiles } from "./pod-network";
 import { toYaml } from "../../components/common";
 import { clientPairKubeconfig, kubeProxyClientPair, networkPolicyClientPair } from "../../components/pki";
 import {
@@ -138,9 +138,7 @@ export function workerSoftware(plan: AwsProgramPlan, material?: ClusterMaterial)
                 // CIS 4.1.3/4.1.4: kube-proxy's files root's and 0600, as the kubelet's are.
                 { path: KUBE_PROXY_CONFIG_PATH, content: toYaml(kubeProxyConfiguration({ clusterCidr: podCidr, hostConntrack: false })), mode: 0o600 },
                 ...params.map((p, i) => ({ path: clients[i].path, ssmParameter: p.name, mode: 0o600 })),
-                { path: FLANNEL_NET_CONF_PATH, content: `${JSON.stringify(flannelNetConf(podCidr), null, 2)}\n`, mode: 0o644 },
-                { path: POD_NETWORK_SYSCTL_PATH, content: renderPodNetworkSysctls(), mode: 0o644 },
-                { path: POD_NETWORK_MODULES_PATH, content: renderPodNetworkModules(), mode: 0o644 },
+                ...podNetworkFiles(podCidr),
             ],
             kubeletConfiguration: plan.worker.config,
         },

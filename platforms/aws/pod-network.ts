@@ -16,7 +16,8 @@
 import * as path from "node:path";
 import { groupClusterRole, UserRole } from "../user-role";
 import { AWS_BIN_DIR } from "./binaries";
-import { SYSCTL_BIN } from "./sysctl";
+import type { NodeFile } from "./node-software";
+import { renderSysctlFile, SYSCTL_BIN } from "./sysctl";
 import type { UnitSpec } from "./systemd";
 
 export const FLANNEL_UNIT = "flanneld";
@@ -45,15 +46,20 @@ export function flannelNetConf(podCidr: string): Record<string, unknown> {
 }
 
 export function renderPodNetworkSysctls(): string {
-    return [
-        "# Written by hardened-cluster: the Pod network's kernel settings.",
-        ...POD_NETWORK_SYSCTLS.flatMap(([k, v, why]) => [`# ${why}`, `${k} = ${v}`]),
-        "",
-    ].join("\n");
+    return renderSysctlFile("the Pod network's kernel settings.", POD_NETWORK_SYSCTLS);
 }
 
 export function renderPodNetworkModules(): string {
     return ["# Written by hardened-cluster: net.bridge.* settings need this module.", ...POD_NETWORK_MODULES, ""].join("\n");
+}
+
+/** The files flanneld's unit reads (public, root's, 0644): its network, and the kernel settings it applies first. */
+export function podNetworkFiles(podCidr: string): NodeFile[] {
+    return [
+        { path: FLANNEL_NET_CONF_PATH, content: `${JSON.stringify(flannelNetConf(podCidr), null, 2)}\n`, mode: 0o644 },
+        { path: POD_NETWORK_SYSCTL_PATH, content: renderPodNetworkSysctls(), mode: 0o644 },
+        { path: POD_NETWORK_MODULES_PATH, content: renderPodNetworkModules(), mode: 0o644 },
+    ];
 }
 
 /**

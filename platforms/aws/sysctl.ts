@@ -11,13 +11,13 @@ export const KUBELET_SYSCTL_PATH = "/etc/sysctl.d/90-kubelet.conf";
 /** procps' sysctl, at this path on Amazon Linux 2023 and Debian; `-p FILE` fails if a value cannot be set. */
 export const SYSCTL_BIN = "/usr/sbin/sysctl";
 
+/** A sysctl.d file: what it is for, then each setting under a comment saying why. */
+export function renderSysctlFile(purpose: string, settings: readonly (readonly [string, string, string])[]): string {
+    return [`# Written by hardened-cluster: ${purpose}`, ...settings.flatMap(([k, v, why]) => [`# ${why}`, `${k} = ${v}`]), ""].join("\n");
+}
 
 export function renderKubeletSysctls(): string {
-    return [
-        "# Written by hardened-cluster: the kubelet runs with protectKernelDefaults and refuses other values.",
-        ...KUBELET_SYSCTLS.flatMap(([k, v, why]) => [`# ${why}`, `${k} = ${v}`]),
-        "",
-    ].join("\n");
+    return renderSysctlFile("the kubelet runs with protectKernelDefaults and refuses other values.", KUBELET_SYSCTLS);
 }
 
 /** The unit with the file applied before every start (and so on first boot, after cloud-init wrote it). */
