@@ -288,7 +288,6 @@ export function renderRegistryHosts(): string {
     return [`server = "http://${REGISTRY_ADDRESS}"`, "", `[host."http://${REGISTRY_ADDRESS}"]`, "  capabilities = [\"pull\", \"resolve\"]", ""].join("\n");
 }
 
-
 /** Every file a worker needs from the toolchain and this machine; cluster.ts refuses to start without one. */
 export function workerSources(plan: { workers: LocalWorkerPlan[]; nodeToolchain: NodeToolchain }): string[] {
     if (plan.workers.length === 0) return [];
