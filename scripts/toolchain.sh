@@ -457,13 +457,19 @@ fi
 if [ -e /usr/include/seccomp.h ]; then step kube-router build_kube_router kube-router; fi
 # flanneld runs only on AWS workers, which the stack publishes from here; built where the worker tools are.
 if [ -e /usr/include/seccomp.h ]; then step flannel build_flannel flanneld; fi
-# The AWS stack finds the CNI plugins it publishes under its binaries directory, in cni/. Made once, like a
-# step's binaries: a cache another user (or a read-only view of it) shares is only read.
-if [ -d "$HC_CNI_BIN" ] && [ "$(readlink "$HC_TOOLCHAIN_BIN/cni" 2>/dev/null)" != ../cni/bin ]; then
-  [ "$mode" = build ] || die "$HC_TOOLCHAIN_BIN/cni is missing (run scripts/toolchain.sh)"
-  ln -sfn ../cni/bin "$HC_TOOLCHAIN_BIN/cni"
-fi
 step node-images build_node_images hc-registry image-pause image-echo image-coredns
+# The AWS stack finds what it publishes beside the binaries under its binaries directory: the CNI plugins in
+# cni/, the node images in images/. Linked once, like a step's binaries: a cache another user (or a read-only
+# view of it) shares is only read.
+link_beside_bin() {
+  local name=$1 target=$2
+  [ -d "$HC_TOOLCHAIN_BIN/$target" ] || return 0
+  [ "$(readlink "$HC_TOOLCHAIN_BIN/$name" 2>/dev/null)" = "$target" ] && return 0
+  [ "$mode" = build ] || die "$HC_TOOLCHAIN_BIN/$name is missing (run scripts/toolchain.sh)"
+  ln -sfn "$target" "$HC_TOOLCHAIN_BIN/$name"
+}
+link_beside_bin cni ../cni/bin
+link_beside_bin images ../images
 cd "$HC_ROOT"; rm -rf "$BUILD"
 for b in "$HC_TOOLCHAIN_BIN"/*; do [ -d "$b" ] && continue; printf '[toolchain]   %-32s %s\n' "$(basename "$b")" "$(version_of "$(basename "$b")")" >&2; done
 log "ready in $((SECONDS - start))s: $HC_TOOLCHAIN_BIN"
