@@ -13,8 +13,17 @@ import type { ArnContext, PolicyDocument, Statement } from "./iam";
 export const AWS_BIN_DIR = "/usr/local/bin";
 /** Where it puts the CNI plugins, which containerd looks up by name in a directory of their own. */
 export const AWS_CNI_BIN_DIR = "/opt/cni/bin";
-/** Each node directory the stack provides, and where its binaries are found under aws.binaries.directory. */
-const PROVIDED_DIRS: Readonly<Record<string, string>> = { [AWS_BIN_DIR]: ".", [AWS_CNI_BIN_DIR]: "cni" };
+/** Where it puts the node images (node-images.ts), which containerd imports from there. */
+export const AWS_IMAGE_DIR = "/var/lib/hardened-cluster/images";
+/**
+ * Each node directory the stack provides: where its files are found under aws.binaries.directory, and their mode
+ * on the node (a program is executable; an image archive is data).
+ */
+const PROVIDED_DIRS: Readonly<Record<string, { local: string; mode: number }>> = {
+    [AWS_BIN_DIR]: { local: ".", mode: 0o755 },
+    [AWS_CNI_BIN_DIR]: { local: "cni", mode: 0o755 },
+    [AWS_IMAGE_DIR]: { local: "images", mode: 0o644 },
+};
 /** Object keys: binaries/<sha256>/<name>. A digest names exactly one content, so an object is never overwritten. */
 export const BINARY_PREFIX = "binaries";
 export const BINARY_SOURCES = ["bucket", "ami"] as const;
@@ -52,6 +61,8 @@ export interface PublishedBinary {
     localPath: string;
     sha256: string;
     key: string;
+    /** Its mode on the node: 0755, or 0644 for an image archive. */
+    mode: number;
     /** From its ELF header; undefined for anything else (a script runs on either). */
     arch?: Arch;
 }
@@ -84,6 +95,7 @@ export interface FetchedBinary {
     path: string;
     key: string;
     sha256: string;
+    mode: number;
 }
 
 /** What the stack published and where: the bucket's name (a plain string once known, an Input before). */
@@ -102,14 +114,14 @@ export function binaryKey(sha256: string, name: string): string {
     return `${BINARY_PREFIX}/${sha256}/${name}`;
 }
 
-/** The node paths under AWS_BIN_DIR or AWS_CNI_BIN_DIR among these, once each, sorted. */
+/** The node paths in a directory the stack provides among these, once each, sorted. */
 export function providedPaths(paths: readonly string[]): string[] {
     return [...new Set(paths.filter((p) => Object.hasOwn(PROVIDED_DIRS, path.dirname(p))))].sort();
 }
 
-/** A provided node path's file under the directory: a binary's name, a CNI plugin's cni/<name>. */
+/** A provided node path's file under the directory: a binary's name, a CNI plugin's cni/<name>, an image's images/<name>. */
 function localName(nodePath: string): string {
-    return path.join(PROVIDED_DIRS[path.dirname(nodePath)], path.basename(nodePath));
+    return path.join(PROVIDED_DIRS[path.dirname(nodePath)].local, path.basename(nodePath));
 }
 
 // Hashing a few hundred megabytes takes a second; a program plans the cluster more than once.
@@ -125,7 +137,8 @@ function sha256Of(file: string, st: fs.Stats): string {
 }
 
 /**
- * The binaries behind these node paths, read from the directory: each must be an executable regular file there.
+ * The files behind these node paths, read from the directory: each must be a regular file there, executable
+ * unless it is an image archive.
  * Every missing one is named in one error on `<k>.directory`, before any resource exists.
  */
 export function publishedBinaries(k: string, b: ResolvedBinaries, nodePaths: readonly string[]): PublishedBinary[] {
@@ -141,17 +154,18 @@ export function publishedBinaries(k: string, b: ResolvedBinaries, nodePaths: rea
     for (const nodePath of paths) {
         const name = path.basename(nodePath);
         const localPath = path.join(dir, localName(nodePath));
+        const mode = PROVIDED_DIRS[path.dirname(nodePath)].mode;
         const st = fs.statSync(localPath, { throwIfNoEntry: false });
-        if (!st || !st.isFile() || (st.mode & 0o100) === 0) {
+        if (!st || !st.isFile() || (mode & 0o100 && (st.mode & 0o100) === 0)) {
             missing.push(localName(nodePath));
             continue;
         }
         const sha256 = sha256Of(localPath, st);
         const arch = elfArch(localPath);
-        found.push({ name, nodePath, localPath, sha256, key: binaryKey(sha256, name), ...(arch ? { arch } : {}) });
+        found.push({ name, nodePath, localPath, sha256, key: binaryKey(sha256, name), mode, ...(arch ? { arch } : {}) });
     }
     if (missing.length > 0) {
-        fail(dk, dir, `it has no executable ${missing.join(", ")} (the nodes run ${missing.length > 1 ? "them" : "it"} from ${AWS_BIN_DIR}, CNI plugins from ${AWS_CNI_BIN_DIR}): build the toolchain (npm run toolchain) or name another directory`);
+        fail(dk, dir, `it has no ${missing.join(", ")} (the nodes run binaries from ${AWS_BIN_DIR}, CNI plugins from ${AWS_CNI_BIN_DIR} and import images from ${AWS_IMAGE_DIR}; a binary must be executable): build the toolchain (npm run toolchain) or name another directory`);
     }
     return found;
 }
@@ -179,7 +193,7 @@ function binariesFor(published: readonly PublishedBinary[], nodePaths: readonly 
 /** What a node with these paths fetches, in the published (sorted) order; undefined when nothing is published. */
 export function fetchedBinaries(b: PublishedBinaries | undefined, nodePaths: readonly string[]): FetchedBinaries | undefined {
     if (!b) return undefined;
-    return { bucket: b.bucket, files: binariesFor(b.published, nodePaths).map((p) => ({ path: p.nodePath, key: p.key, sha256: p.sha256 })) };
+    return { bucket: b.bucket, files: binariesFor(b.published, nodePaths).map((p) => ({ path: p.nodePath, key: p.key, sha256: p.sha256, mode: p.mode })) };
 }
 
 export function binaryObjectArns(ctx: ArnContext, bucket: string): string {
@@ -234,16 +248,18 @@ export function binaryFetchLines(bucket: string, files: readonly FetchedBinary[]
     if (files.length === 0) return [];
     if (!S3_BUCKET_NAME.test(bucket)) throw new Error(`binaries: not an S3 bucket name: ${JSON.stringify(bucket)}`);
     for (const f of files) {
-        if (!SHA256.test(f.sha256) || !KEY.test(f.key) || !KEY.test(f.path) || !f.path.startsWith("/")) throw new Error(`binaries: refusing ${JSON.stringify(f)} in the boot script`);
+        if (!SHA256.test(f.sha256) || !KEY.test(f.key) || !KEY.test(f.path) || !f.path.startsWith("/") || (f.mode !== 0o755 && f.mode !== 0o644)) {
+            throw new Error(`binaries: refusing ${JSON.stringify(f)} in the boot script`);
+        }
     }
     const fn = `bucket=${bucket}
-# stage_binary KEY PATH SHA256: the object, checked against the digest the stack published, in a file beside PATH.
-# A binary already in place with that digest, root's and 0755, is kept: a reboot downloads nothing.
+# stage_binary KEY PATH SHA256 MODE: the object, checked against the digest the stack published, in a file beside
+# PATH. A file already in place with that digest, root's and of that mode, is kept: a reboot downloads nothing.
 stage_binary() {
-  local key=$1 path=$2 sum=$3 tmp err got
+  local key=$1 path=$2 sum=$3 mode=$4 tmp err got
   (umask 022; mkdir -p -- "$(dirname -- "$path")")
   root_only "$(dirname -- "$path")"
-  if [ -f "$path" ] && [ ! -L "$path" ] && [ "$(stat -c '%u:%g %a' -- "$path")" = "0:0 755" ] && [ "$(sha256sum < "$path" | cut -d' ' -f1)" = "$sum" ]; then
+  if [ -f "$path" ] && [ ! -L "$path" ] && [ "$(stat -c '%u:%g %a' -- "$path")" = "0:0 \${mode#0}" ] && [ "$(sha256sum < "$path" | cut -d' ' -f1)" = "$sum" ]; then
     return 0
   fi
   tmp=$(mktemp -- "$(dirname -- "$path")/.fetch.XXXXXX")
@@ -253,7 +269,7 @@ stage_binary() {
   got=$(sha256sum < "$tmp" | cut -d' ' -f1)
   [ "$got" = "$sum" ] || stop "s3://$bucket/$key has SHA-256 $got, not $sum as the stack published it"
   chown -- root:root "$tmp"
-  chmod -- 0755 "$tmp"
+  chmod -- "$mode" "$tmp"
 }`;
-    return [...fn.split("\n"), ...files.map((f) => `stage_binary ${f.key} ${f.path} ${f.sha256}`)];
+    return [...fn.split("\n"), ...files.map((f) => `stage_binary ${f.key} ${f.path} ${f.sha256} 0${f.mode.toString(8)}`)];
 }

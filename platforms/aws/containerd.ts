@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { fail, key } from "../../components/common";
 import { CNI_PLUGINS, renderCniConfig } from "../node-network";
 import { AWS_CNI_BIN_DIR } from "./binaries";
-import type { UnitFile } from "./systemd";
+import { type UnitFile, wantsAfter } from "./systemd";
 
 export const CONTAINERD_PACKAGE = "containerd";
 export const CONTAINERD_UNIT = "containerd.service";
@@ -46,13 +46,16 @@ export function cniPluginPaths(): string[] {
 
 /**
  * containerd's config (format version 2, which containerd 1.7 and 2 read): the CRI's runc runtime with the
- * kubelet's cgroup driver, and its CNI from the published plugins and the template.
+ * kubelet's cgroup driver, its CNI from the published plugins and the template, and its Pod sandbox image
+ * when the stack publishes one.
  */
-export function renderContainerdConfig(driver: "systemd" | "cgroupfs"): string {
+export function renderContainerdConfig(driver: "systemd" | "cgroupfs", sandboxImage?: string): string {
     return [
         "# Written by hardened-cluster: the cgroup driver must match the kubelet's (cgroupDriver).",
         "version = 2",
         "",
+        // The imported pause (node-images.ts), so no Pod waits on a registry; containerd 2 reads it as its pinned sandbox.
+        ...(sandboxImage !== undefined ? ["[plugins.\"io.containerd.grpc.v1.cri\"]", `  sandbox_image = "${sandboxImage}"`, ""] : []),
         "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc]",
         "  runtime_type = \"io.containerd.runc.v2\"",
         "",
@@ -69,7 +72,5 @@ export function renderContainerdConfig(driver: "systemd" | "cgroupfs"): string {
 
 /** The kubelet unit pulls containerd in and starts after it: the package installs the unit but enables nothing. */
 export function withContainerd(unit: UnitFile): UnitFile {
-    const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
-    const add = (v: unknown) => [...list(v).filter((x) => x !== CONTAINERD_UNIT), CONTAINERD_UNIT];
-    return { ...unit, Unit: { ...unit.Unit, Wants: add(unit.Unit.Wants), After: add(unit.Unit.After) } };
+    return wantsAfter(unit, CONTAINERD_UNIT);
 }

@@ -15,6 +15,7 @@ import { BackupBucketSettings, backupBucket } from "./backup-store";
 import { binaryObjectArns, checkArchitectures, PublishedBinary, publishedBinaries } from "./binaries";
 import { BinaryStore, binaryBucket } from "./binaries-store";
 import { checkRuntimeSettings, renderContainerdConfig } from "./containerd";
+import { NODE_IMAGES_UNIT, nodeImageNames, type NodeImageNames } from "./node-images";
 import { ArnContext, controlPlaneNodePolicy, ec2Role, nodeRole, workerNodePolicy } from "./iam";
 import { ClusterKeys } from "./kms";
 import { Monitoring, securityEvents } from "./monitoring";
@@ -97,8 +98,10 @@ interface Plan {
     backup: ResolvedBackup & { intervalMinutes: number };
     /** What the stack publishes to its bucket for the nodes; empty when the AMI has the binaries. */
     binaries: PublishedBinary[];
-    /** The workers' containerd config, with the kubelet's cgroup driver. */
+    /** The workers' containerd config, with the kubelet's cgroup driver and the published pause image. */
     containerdConfig: string;
+    /** The published node images' names (node-images.ts); undefined when the AMI has the binaries. */
+    images?: NodeImageNames;
 }
 
 /** Everything that can be wrong with the inputs, checked without creating anything. */
@@ -149,7 +152,7 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
     const wk = key(configKey, "workers");
     const w = args.workers;
     checkKubeletConfiguration(key(wk, "kubeletConfiguration"), w?.kubeletConfiguration);
-    const containerdConfig = renderContainerdConfig(checkRuntimeSettings(key(wk, "kubeletConfiguration"), w.kubeletConfiguration));
+    const driver = checkRuntimeSettings(key(wk, "kubeletConfiguration"), w.kubeletConfiguration);
     const workerSoftware: NodeSoftware = {
         units: w.units,
         files: [
@@ -161,7 +164,7 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
             { path: KUBELET_SYSCTL_PATH, content: renderKubeletSysctls(), mode: 0o644 },
         ],
     };
-    checkNodeSoftware(wk, workerSoftware, workerReadPrefixes(r.clusterName), planned, [FETCH_UNIT.replace(/\.service$/, "")]);
+    checkNodeSoftware(wk, workerSoftware, workerReadPrefixes(r.clusterName), planned, [FETCH_UNIT.replace(/\.service$/, ""), NODE_IMAGES_UNIT]);
     if (!w.units.some((u) => u.name === KUBELET_UNIT)) {
         fail(key(wk, "units"), w.units.map((u) => u.name), `name the kubelet's unit "${KUBELET_UNIT}": the platform applies its kernel settings before it starts`);
     }
@@ -173,7 +176,12 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
         { key: key(configKey, "controlPlane", "instanceType"), instanceType: r.controlPlane.instanceType, nodePaths: cpPaths },
         { key: key(configKey, "workers", "instanceType"), instanceType: r.workers.instanceType, nodePaths: workerPaths },
     ]);
-    return { r, nodes, cpSoftware, workerSoftware, encryption, encryptionParameter: enc.name, bootstrapParameter: boot.name, apiServerUrl, parameters, backup, binaries, containerdConfig };
+    const images = nodeImageNames(key(configKey, "binaries", "directory"), binaries);
+    const containerdConfig = renderContainerdConfig(driver, images?.pause);
+    return {
+        r, nodes, cpSoftware, workerSoftware, encryption, encryptionParameter: enc.name, bootstrapParameter: boot.name, apiServerUrl, parameters, backup, binaries, containerdConfig,
+        ...(images ? { images } : {}),
+    };
 }
 
 /**
@@ -342,6 +350,7 @@ export class AwsCluster extends pulumi.ComponentResource {
             clusterKeyArn: keys.clusterKey.arn,
             binaries,
             containerdConfig: plan.containerdConfig,
+            ...(plan.images ? { images: plan.images } : {}),
             dependsOn: [...workerSecrets, ...(store?.objects ?? [])],
             tags,
         }, parent);

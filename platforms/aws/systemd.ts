@@ -154,6 +154,13 @@ export function serviceUnit(u: UnitSpec, requires: readonly string[] = []): Unit
     };
 }
 
+/** The unit wants `other` and starts after it (systemd.unit(5): Wants= alone orders nothing). */
+export function wantsAfter(unit: UnitFile, other: string): UnitFile {
+    const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]);
+    const add = (v: unknown) => [...list(v).filter((x) => x !== other), other];
+    return { ...unit, Unit: { ...unit.Unit, Wants: add(unit.Unit.Wants), After: add(unit.Unit.After) } };
+}
+
 function unique(xs: string[]): string[] {
     return xs.filter((x, i) => xs.indexOf(x) === i);
 }

@@ -11,6 +11,7 @@ import { fail, isPlainObject, key } from "../../components/common";
 import { fetchedBinaries, PublishedBinaries } from "./binaries";
 import { CNI_TEMPLATE_PATH, cniPluginPaths, CONTAINERD_CONFIG_PATH, CONTAINERD_PACKAGE, renderCniTemplate, withContainerd } from "./containerd";
 import { hardenedLaunchTemplate } from "./launch-template";
+import { NODE_IMAGES_UNIT, nodeImagePaths, nodeImagesUnit, type NodeImageNames, withNodeImages } from "./node-images";
 import { NodeSoftware, callerUnits, fetchedFiles, inlineContents, inlineFiles, systemUsers } from "./node-software";
 import { ResolvedAwsOptions } from "./options";
 import { withKubeletSysctls } from "./sysctl";
@@ -64,9 +65,9 @@ export function runtimePackages(software: NodeSoftware): string[] {
     return [...new Set(software.units.flatMap((u) => RUNTIME_PACKAGES[path.basename(u.execStart[0])] ?? []))];
 }
 
-/** Every binary a worker runs: its units', and the CNI plugins containerd calls when it runs containerd. */
+/** Every file a worker takes from the stack: its units' binaries, and with containerd the CNI plugins and node images. */
 export function workerBinaryPaths(software: NodeSoftware, containerd: boolean): string[] {
-    return [...software.units.map((u) => u.execStart[0]), ...(containerd ? cniPluginPaths() : [])];
+    return [...software.units.map((u) => u.execStart[0]), ...(containerd ? [...cniPluginPaths(), ...nodeImagePaths()] : [])];
 }
 
 export interface WorkerExtras {
@@ -74,16 +75,25 @@ export interface WorkerExtras {
     binaries?: PublishedBinaries;
     /** containerd's config (renderContainerdConfig): the package is installed and the kubelet pulls it in. */
     containerdConfig?: string;
+    /** The published node images: imported into containerd before the kubelet starts. */
+    images?: NodeImageNames;
 }
 
 export function workerCloudConfig(r: ResolvedAwsOptions, software: NodeSoftware, contents: readonly string[], clusterKeyArn: string, extras: WorkerExtras = {}): CloudConfigSpec {
-    const { binaries, containerdConfig } = extras;
-    const kubelet = (unit: UnitFile) => (containerdConfig !== undefined ? withContainerd(withKubeletSysctls(unit)) : withKubeletSysctls(unit));
+    const { binaries, containerdConfig, images } = extras;
+    const withRuntime = (unit: UnitFile) => (containerdConfig !== undefined ? withContainerd(unit) : unit);
+    const kubelet = (unit: UnitFile) => {
+        const u = withRuntime(withKubeletSysctls(unit));
+        return images ? withNodeImages(u) : u;
+    };
     return {
         region: r.region,
         parameterKeyArn: clusterKeyArn,
         systemUsers: systemUsers(software),
-        units: callerUnits(software).map((u) => (u.name === KUBELET_UNIT ? { ...u, unit: kubelet(u.unit) } : u)),
+        units: [
+            ...(images ? [{ name: NODE_IMAGES_UNIT, unit: nodeImagesUnit(images) }] : []),
+            ...callerUnits(software).map((u) => (u.name === KUBELET_UNIT ? { ...u, unit: kubelet(u.unit) } : u)),
+        ],
         files: [
             ...inlineFiles(software, contents),
             ...(containerdConfig !== undefined ? [
@@ -110,6 +120,7 @@ export interface WorkersArgs {
     clusterKeyArn: pulumi.Input<string>;
     binaries?: PublishedBinaries<pulumi.Input<string>>;
     containerdConfig?: string;
+    images?: NodeImageNames;
     dependsOn: pulumi.Input<pulumi.Resource>[];
     tags: Record<string, string>;
 }
@@ -127,6 +138,7 @@ export class Workers extends pulumi.ComponentResource {
                 renderCloudConfig(workerCloudConfig(r, args.software, contents, clusterKeyArn, {
                     ...(b ? { binaries: { bucket, published: b.published } } : {}),
                     ...(args.containerdConfig !== undefined ? { containerdConfig: args.containerdConfig } : {}),
+                    ...(args.images ? { images: args.images } : {}),
                 })));
         const tags = { ...args.tags, "hardened-cluster/role": "worker" };
         this.launchTemplate = hardenedLaunchTemplate(`${name}`, {

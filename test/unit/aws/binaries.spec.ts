@@ -9,10 +9,11 @@ import { parse } from "yaml";
 import { ConfigError } from "../../../components/common";
 import { AwsCluster, awsPosture, planAwsCluster } from "../../../platforms/aws";
 import { elfArch, instanceArch, publishedBinaries, resolveBinaries } from "../../../platforms/aws/binaries";
+import { nodeImageNames, nodeImagePaths } from "../../../platforms/aws/node-images";
 import { controlPlaneNodePolicy, workerNodePolicy } from "../../../platforms/aws/iam";
 import { planAwsProgram } from "../../../platforms/aws/program-plan";
 import { FETCH_SCRIPT_PATH, renderFetchScript } from "../../../platforms/aws/secrets";
-import { assertClusterBucket, baseOptions, bucketResources, byType, CLUSTER, clusterArgs, CNI_PUBLISHED, fakeBinDir, PUBLISHED, registered, setAwsMocks, settle, userDataOf } from "./fixtures";
+import { assertClusterBucket, baseOptions, bucketResources, byType, CLUSTER, clusterArgs, CNI_PUBLISHED, fakeBinDir, imageName, IMAGES_PUBLISHED, PUBLISHED, registered, setAwsMocks, settle, userDataOf, writeImageArchive } from "./fixtures";
 
 const CLUSTER_KEY_ARN = "arn:aws:mock:eu-west-1:123456789012:Key/t-keys-cluster";
 const BUCKET = `${CLUSTER}-binaries-20261203abcdef`;
@@ -35,7 +36,7 @@ function fetchScriptOf(lt: { inputs: { userData: string } }): string {
 
 /** [key, path, sha256] of every stage_binary call in a fetch script. */
 function stagedBinaries(script: string): string[][] {
-    return [...script.matchAll(/^stage_binary (\S+) (\S+) (\S+)$/gm)].map((m) => [m[1], m[2], m[3]]);
+    return [...script.matchAll(/^stage_binary (\S+) (\S+) (\S+) (\S+)$/gm)].map((m) => [m[1], m[2], m[3], m[4]]);
 }
 
 /** Temporary directories of this file, removed when it is done. */
@@ -95,7 +96,7 @@ describe("aws: binaries the stack publishes", function () {
             failsAt(
                 () => publishedBinaries("aws.binaries", { source: "bucket", directory: dir }, ["/usr/local/bin/etcd", "/usr/local/bin/kubelet", "/usr/local/bin/kube-apiserver"]),
                 "aws.binaries.directory",
-                /no executable kube-apiserver, kubelet .*npm run toolchain/,
+                /no kube-apiserver, kubelet .*a binary must be executable.*npm run toolchain/,
             );
         });
 
@@ -121,8 +122,32 @@ describe("aws: binaries the stack publishes", function () {
             const flat = mkdtempSync(path.join(tmpdir(), "hc-bin-flat-"));
             writeFileSync(path.join(flat, "bridge"), "bridge");
             chmodSync(path.join(flat, "bridge"), 0o755);
-            failsAt(() => publishedBinaries("aws.binaries", { source: "bucket", directory: flat }, ["/opt/cni/bin/bridge"]), "aws.binaries.directory", /no executable cni\/bridge .*CNI plugins from \/opt\/cni\/bin/);
+            failsAt(() => publishedBinaries("aws.binaries", { source: "bucket", directory: flat }, ["/opt/cni/bin/bridge"]), "aws.binaries.directory", /no cni\/bridge .*CNI plugins from \/opt\/cni\/bin/);
             assert.deepEqual(publishedBinaries("aws.binaries", { source: "ami" }, ["/usr/local/bin/etcd"]), []);
+        });
+
+        it("publishes the node images from images/ as data (0644 on the node, no execute bit asked for), named as their archives name them", () => {
+            const dir = fakeBinDir();
+            const out = publishedBinaries("aws.binaries", { source: "bucket", directory: dir }, [...nodeImagePaths(), "/usr/local/bin/kubelet"]);
+            assert.deepEqual(out.map((b) => [b.nodePath, b.localPath, b.mode]), [
+                ["/usr/local/bin/kubelet", path.join(dir, "kubelet"), 0o755],
+                ["/var/lib/hardened-cluster/images/coredns.tar", path.join(dir, "images", "coredns.tar"), 0o644],
+                ["/var/lib/hardened-cluster/images/pause.tar", path.join(dir, "images", "pause.tar"), 0o644],
+            ]);
+            assert.deepEqual(nodeImageNames("aws.binaries.directory", out), { pause: imageName("pause"), coredns: imageName("coredns") });
+            assert.equal(nodeImageNames("aws.binaries.directory", out.filter((b) => b.mode === 0o755)), undefined);
+        });
+
+        it("refuses an image file that is no OCI archive, or whose index names no single image, on aws.binaries.directory", () => {
+            const dir = mkdtempSync(path.join(tmpdir(), "hc-bin-images-"));
+            mkdirSync(path.join(dir, "images"));
+            writeFileSync(path.join(dir, "images", "pause.tar"), "not a tar");
+            writeImageArchive(path.join(dir, "images", "coredns.tar"), "Not A Name!");
+            const out = publishedBinaries("aws.binaries", { source: "bucket", directory: dir }, nodeImagePaths());
+            failsAt(() => nodeImageNames("aws.binaries.directory", out), "aws.binaries.directory", /pause\.tar is not an OCI image archive: it has no index\.json/);
+            writeImageArchive(path.join(dir, "images", "pause.tar"), imageName("pause"));
+            const again = publishedBinaries("aws.binaries", { source: "bucket", directory: dir }, nodeImagePaths());
+            failsAt(() => nodeImageNames("aws.binaries.directory", again), "aws.binaries.directory", /coredns\.tar must hold one image named by io\.containerd\.image\.name/);
         });
     });
 
@@ -136,6 +161,8 @@ describe("aws: binaries the stack publishes", function () {
                 writeFileSync(path.join(dir, b), Buffer.concat([elf(machine), Buffer.from(b)]));
                 chmodSync(path.join(dir, b), 0o755);
             }
+            mkdirSync(path.join(dir, "images"));
+            for (const i of IMAGES_PUBLISHED) writeImageArchive(path.join(dir, "images", `${i}.tar`), imageName(i));
             return dir;
         };
 
@@ -160,7 +187,7 @@ describe("aws: binaries the stack publishes", function () {
                 (e: unknown) => e instanceof ConfigError && e.key === "aws.binaries.directory" && /kubelet is x86_64, but aws\.workers\.instanceType m7g\.large is arm64/.test(e.message));
             assert.throws(() => planAwsCluster(clusterArgs({ options: opts("m6i.large", "c7g.large") })),
                 (e: unknown) => e instanceof ConfigError && /etcd is x86_64, .*kube-apiserver is x86_64, .*aws\.controlPlane\.instanceType c7g\.large is arm64/.test(e.message));
-            assert.equal(planAwsCluster(clusterArgs({ options: opts("m6i.large", "m6i.large") })).binaries.length, PUBLISHED.length + CNI_PUBLISHED.length);
+            assert.equal(planAwsCluster(clusterArgs({ options: opts("m6i.large", "m6i.large") })).binaries.length, PUBLISHED.length + CNI_PUBLISHED.length + IMAGES_PUBLISHED.length);
         });
     });
 
@@ -174,11 +201,12 @@ describe("aws: binaries the stack publishes", function () {
 
         it("publishes each binary once, under its digest, SSE-KMS by the cluster key, with S3 checking the SHA-256 on upload", () => {
             const objects = byType(OBJECT);
-            assert.equal(objects.length, PUBLISHED.length + CNI_PUBLISHED.length);
-            assert.deepEqual(objects.map((o) => o.inputs.key.split("/").pop()).sort(), [...PUBLISHED, ...CNI_PUBLISHED].sort());
+            const images = IMAGES_PUBLISHED.map((i) => `${i}.tar`);
+            assert.equal(objects.length, PUBLISHED.length + CNI_PUBLISHED.length + images.length);
+            assert.deepEqual(objects.map((o) => o.inputs.key.split("/").pop()).sort(), [...PUBLISHED, ...CNI_PUBLISHED, ...images].sort());
             for (const o of objects) {
                 const name = o.inputs.key.split("/").pop();
-                const local = CNI_PUBLISHED.includes(name) ? `cni/${name}` : name;
+                const local = CNI_PUBLISHED.includes(name) ? `cni/${name}` : images.includes(name) ? `images/${name}` : name;
                 assert.equal(o.inputs.key, `binaries/${sha256sum(path.join(fakeBinDir(), local))}/${name}`);
                 assert.equal(o.inputs.bucket, BUCKET);
                 assert.equal(o.inputs.serverSideEncryption, "aws:kms");
@@ -219,10 +247,11 @@ describe("aws: binaries the stack publishes", function () {
             assert.equal(deployer.Condition.StringLike["kms:EncryptionContext:aws:s3:arn"], objects);
         });
 
-        it("has each node's boot fetch exactly what it runs from /usr/local/bin, and a worker the CNI plugins containerd calls from /opt/cni/bin, with the published digests", () => {
+        it("has each node's boot fetch exactly what it runs from /usr/local/bin, and a worker the CNI plugins containerd calls from /opt/cni/bin and the images it imports, with the published digests and modes", () => {
             const digest = (local: string) => sha256sum(path.join(fakeBinDir(), local));
-            const entry = (local: string, node: string) => [`binaries/${digest(local)}/${path.basename(node)}`, node, digest(local)];
+            const entry = (local: string, node: string, mode = "0755") => [`binaries/${digest(local)}/${path.basename(node)}`, node, digest(local), mode];
             const cni = CNI_PUBLISHED.map((p) => entry(`cni/${p}`, `/opt/cni/bin/${p}`));
+            const images = ["coredns", "pause"].map((i) => entry(`images/${i}.tar`, `/var/lib/hardened-cluster/images/${i}.tar`, "0644"));
             const expect = (names: string[]) => names.sort().map((n) => entry(n, `/usr/local/bin/${n}`));
             const lts = byType(LT);
             assert.equal(lts.length, 4);
@@ -231,7 +260,7 @@ describe("aws: binaries the stack publishes", function () {
                 assert.match(script, new RegExp(`^bucket=${BUCKET}$`, "m"));
                 const worker = lt.name === "t-workers";
                 const cp = ["etcd", "etcdctl", "etcdutl", "hc-aws-kms-plugin", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
-                assert.deepEqual(stagedBinaries(script), worker ? [...cni, ...expect(["kubelet"])] : expect(cp), lt.name);
+                assert.deepEqual(stagedBinaries(script), worker ? [...cni, ...expect(["kubelet"]), ...images] : expect(cp), lt.name);
                 // Binaries before secrets: one rename loop after both.
                 assert.ok(script.indexOf("\nstage_binary ") < script.indexOf("\nstage /"), lt.name);
             }
@@ -240,7 +269,7 @@ describe("aws: binaries the stack publishes", function () {
 
     it("gives both node roles every S3 action the boot script calls, and no other", () => {
         const ctx = { partition: "aws", region: "eu-west-1", accountId: "123456789012", dnsSuffix: "amazonaws.com" };
-        const script = renderFetchScript("eu-west-1", CLUSTER_KEY_ARN, [], { bucket: BUCKET, files: [{ path: "/usr/local/bin/etcd", key: `binaries/${"a".repeat(64)}/etcd`, sha256: "a".repeat(64) }] });
+        const script = renderFetchScript("eu-west-1", CLUSTER_KEY_ARN, [], { bucket: BUCKET, files: [{ path: "/usr/local/bin/etcd", key: `binaries/${"a".repeat(64)}/etcd`, sha256: "a".repeat(64), mode: 0o755 }] });
         const pascal = (op: string) => op.split("-").map((w) => w[0].toUpperCase() + w.slice(1)).join("");
         const called = [...new Set([...script.matchAll(/\baws s3api ([a-z-]+)/g)].map((m) => `s3:${pascal(m[1])}`))];
         assert.deepEqual(called, ["s3:GetObject"]);
@@ -252,9 +281,9 @@ describe("aws: binaries the stack publishes", function () {
         }
     });
 
-    it("refuses to put anything but a digest, a key and a path into the boot script", () => {
-        const ok = { path: "/usr/local/bin/etcd", key: `binaries/${"a".repeat(64)}/etcd`, sha256: "a".repeat(64) };
-        for (const bad of [{ ...ok, sha256: "abc" }, { ...ok, key: "binaries/$(id)/etcd" }, { ...ok, path: "usr/local/bin/etcd" }]) {
+    it("refuses to put anything but a digest, a key, a path and a program's or a data file's mode into the boot script", () => {
+        const ok = { path: "/usr/local/bin/etcd", key: `binaries/${"a".repeat(64)}/etcd`, sha256: "a".repeat(64), mode: 0o755 };
+        for (const bad of [{ ...ok, sha256: "abc" }, { ...ok, key: "binaries/$(id)/etcd" }, { ...ok, path: "usr/local/bin/etcd" }, { ...ok, mode: 0o4755 }, { ...ok, mode: 0o777 }]) {
             assert.throws(() => renderFetchScript("eu-west-1", CLUSTER_KEY_ARN, [], { bucket: BUCKET, files: [bad] }), /refusing/);
         }
         assert.throws(() => renderFetchScript("eu-west-1", CLUSTER_KEY_ARN, [], { bucket: "Bad_Bucket", files: [ok] }), /bucket name/);

@@ -1,6 +1,7 @@
 // Shared inputs for the AWS specs: options, the units and files the AWS program would hand each node, and Pulumi
 // mocks that record every registered resource with fake but well-formed outputs.
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -24,7 +25,29 @@ export const PUBLISHED = ["etcd", "etcdctl", "etcdutl", "hc-aws-kms-plugin", "ku
 export const PROGRAM_ADDED = ["hc-csr-approver", "kube-proxy", "kube-router", "flanneld"];
 /** The CNI plugins the workers' containerd calls, which AwsCluster publishes from the directory's cni/. */
 export const CNI_PUBLISHED = ["bridge", "host-local", "loopback", "portmap"];
+/** The node images the workers import, which AwsCluster publishes from the directory's images/. */
+export const IMAGES_PUBLISHED = ["pause", "coredns"];
+export const imageName = (image: string) => `localhost/hardened-cluster/${image}:0123456789ab`;
 let binDir: string | undefined;
+
+/**
+ * A stand-in OCI image archive as the toolchain's mkimage writes one: an index naming its one image with the
+ * annotation `ctr images import` names it by (the blobs are not read by the program).
+ */
+export function writeImageArchive(file: string, name: string): void {
+    const dir = mkdtempSync(path.join(tmpdir(), "hc-image-"));
+    try {
+        writeFileSync(path.join(dir, "oci-layout"), JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+        writeFileSync(path.join(dir, "index.json"), JSON.stringify({
+            schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
+            manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${"0".repeat(64)}`, size: 1, annotations: { "io.containerd.image.name": name } }],
+        }));
+        const r = spawnSync("tar", ["-cf", file, "-C", dir, "oci-layout", "index.json"], { encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
 
 /** A directory of stand-ins for the toolchain's binaries, made once per process. */
 export function fakeBinDir(): string {
@@ -37,6 +60,8 @@ export function fakeBinDir(): string {
             writeFileSync(path.join(dir, b), `#!/bin/sh\necho ${b}\n`);
             chmodSync(path.join(dir, b), 0o755);
         }
+        mkdirSync(path.join(dir, "images"));
+        for (const i of IMAGES_PUBLISHED) writeImageArchive(path.join(dir, "images", `${i}.tar`), imageName(i));
     }
     return binDir;
 }

@@ -208,6 +208,7 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
             assert.deepEqual(bins.sort(), [
                 "/opt/cni/bin/bridge", "/opt/cni/bin/host-local", "/opt/cni/bin/loopback", "/opt/cni/bin/portmap",
                 "/usr/local/bin/flanneld", "/usr/local/bin/kube-proxy", "/usr/local/bin/kube-router", "/usr/local/bin/kubelet",
+                "/var/lib/hardened-cluster/images/coredns.tar", "/var/lib/hardened-cluster/images/pause.tar",
             ]);
         });
 

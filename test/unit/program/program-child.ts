@@ -4,9 +4,11 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
+import { imageName, IMAGES_PUBLISHED, writeImageArchive } from "../aws/fixtures";
 
 export const ROOT = path.resolve(__dirname, "../../..");
-// The AWS stacks publish etcdctl, etcdutl, the AWS KMS plugin, the workers' kubelet, flanneld and CNI plugins besides.
+// The AWS stacks publish etcdctl, etcdutl, the AWS KMS plugin, the workers' kubelet, flanneld and CNI plugins besides,
+// and the node images.
 const TOOLCHAIN_BINARIES = ["etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "hc-aws-kms-plugin", "hc-csr-approver", "kubelet", "kube-proxy", "kube-router", "flanneld",
     "cni/bridge", "cni/host-local", "cni/loopback", "cni/portmap"];
 const KUBE_BENCH_STOCK = { master: { apiserver: {}, controllermanager: {}, scheduler: {}, etcd: {} }, etcd: { etcd: {} } };
@@ -18,6 +20,8 @@ export function fakeToolchain(dir: string): void {
         writeFileSync(path.join(dir, "bin", b), "");
         chmodSync(path.join(dir, "bin", b), 0o755);
     }
+    mkdirSync(path.join(dir, "bin", "images"), { recursive: true });
+    for (const i of IMAGES_PUBLISHED) writeImageArchive(path.join(dir, "bin", "images", `${i}.tar`), imageName(i));
     mkdirSync(path.join(dir, "kube-bench", "cfg"), { recursive: true });
     writeFileSync(path.join(dir, "kube-bench", "cfg", "config.yaml"), stringify(KUBE_BENCH_STOCK));
 }
