@@ -95,7 +95,7 @@ export function deliverStack(plan: StackPlan, kubeBenchCfg?: string): ClusterDel
                 workerGroupName: c.workerGroupName, auditLogGroup: c.auditLogGroupName, alarmTopicArn: c.alarmTopicArn, backupBucket: c.backupBucket,
                 certificates: aws.pki.inventory,
             },
-            platformRegistries: [],
+            platformRegistries: aws.platformRegistries,
         };
     }
     const { LocalCluster } = require("./local/cluster") as typeof import("./local/cluster");

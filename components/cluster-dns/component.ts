@@ -11,7 +11,15 @@ export interface ClusterDnsArgs extends ClusterDnsOptions {
     clusterDomain: string;
     /** Root of the keys in validation errors. */
     configKey: string;
+    /**
+     * Whether `pulumi up` waits until the Deployment's Pods answer and the Service has endpoints (default true).
+     * false where the nodes that run them join after the up (an Auto Scaling group's).
+     */
+    awaitReady?: boolean;
 }
+
+/** The Pulumi Kubernetes provider's annotation that applies an object without waiting for it to become ready. */
+const SKIP_AWAIT = "pulumi.com/skipAwait";
 
 export class ClusterDns extends pulumi.ComponentResource {
     static readonly TYPE = "hardened-cluster:cluster-dns:ClusterDns";
@@ -19,13 +27,18 @@ export class ClusterDns extends pulumi.ComponentResource {
     readonly deployment: k8s.apps.v1.Deployment;
 
     constructor(name: string, args: ClusterDnsArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { image, clusterIp, clusterDomain, configKey, ...options } = args;
+        const { image, clusterIp, clusterDomain, configKey, awaitReady, ...options } = args;
+        if (awaitReady !== undefined && typeof awaitReady !== "boolean") throw new Error(`${configKey}.awaitReady: use true or false, not ${JSON.stringify(awaitReady)}`);
         const resolved = resolveClusterDns(options, configKey);
         super(ClusterDns.TYPE, name, {}, opts);
         const child = { parent: this };
         const made: Record<string, pulumi.Resource> = {};
         let deployment: k8s.apps.v1.Deployment | undefined;
-        for (const o of renderClusterDns({ ...resolved, image, clusterIp, clusterDomain })) {
+        for (const rendered of renderClusterDns({ ...resolved, image, clusterIp, clusterDomain })) {
+            const waits = rendered.kind === "Deployment" || rendered.kind === "Service";
+            const o = awaitReady === false && waits
+                ? { ...rendered, metadata: { ...rendered.metadata, annotations: { ...rendered.metadata.annotations, [SKIP_AWAIT]: "true" } } }
+                : rendered;
             const id = `${name}-${o.kind.toLowerCase()}`;
             const after = { ...child, dependsOn: Object.values(made) };
             switch (o.kind) {

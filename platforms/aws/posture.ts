@@ -36,6 +36,7 @@ const AWS_GUARANTEES = [
     `${SERVING_APPROVER_POSTURE}; it runs on every control-plane node as its own user`,
     `kube-proxy (nftables mode, client certificate system:kube-proxy) and ${NETWORK_POLICY_POSTURE}; both run on every worker as units, not as privileged Pods, so no namespace needs to admit privileged or host-network Pods for them`,
     "the Pod network: flanneld (VXLAN on UDP 8472, which only other workers may reach; not encrypted) runs on every worker as a unit with the kubelet's own credential, so it can annotate only its own Node (the nodes' group may read every Node, which the enforcer's credential can already); Pods' packets are masqueraded only when they leave the Pod range",
+    "with binaries from the stack, the Pod sandbox (pause) and the cluster's DNS (CoreDNS, as a non-root user, labelled k8s-app: kube-dns for the DNS-allow policies, forwarding nothing outside the cluster domain) come from image archives published and digest-checked with them; each worker imports and pins them in containerd before its kubelet starts, so no registry is contacted for either",
     "etcd snapshots uploaded by the leading member's node every backup interval to a versioned, private, TLS-only bucket that accepts only SSE-KMS by the cluster key; node roles cannot read them back; an alarm after two intervals without one",
 ];
 

@@ -3,7 +3,7 @@
 // a plan-only PKI), so bad input leaves nothing registered; then the PKI, the cluster, a gate that waits for
 // the apiservers to answer, the admin group's binding (AdminBootstrap, no standing system:masters
 // credential), the k8s provider, what workers need in the cluster to join, the serving-certificate
-// approver's role and the NetworkPolicy enforcer's.
+// approver's role, the NetworkPolicy enforcer's, and the cluster's DNS from the image the workers import.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { serviceAccountTokenSeconds, type ClusterMaterial } from "../../components/cluster";
@@ -13,7 +13,10 @@ import { AwsCluster, AwsClusterArgs, planAwsCluster } from "./index";
 import { controlPlaneSoftware, workerSoftware } from "./node-software-plan";
 import { awsPosture } from "./posture";
 import { AwsProgramPlan } from "./program-plan";
-import { applyNodeAccess } from "./in-cluster";
+import { applyClusterDns, applyNodeAccess } from "./in-cluster";
+import { nodeImageRegistries } from "./node-images";
+import type { PlatformRegistry } from "../../components/cluster-baseline";
+import { key } from "../../components/common";
 
 export type { AwsProgramInput, AwsProgramKeys } from "./program-plan";
 
@@ -41,6 +44,8 @@ export interface AwsProgram {
     /** Usable once the admin group is bound; everything applied through it waits for that. */
     provider: k8s.Provider;
     posture: Record<string, unknown>;
+    /** Registries the baseline's admission policy must also allow: the node images' (node-images.ts). */
+    platformRegistries: PlatformRegistry[];
 }
 
 function clusterArgs(args: AwsProgramArgs, plan: AwsProgramPlan, material?: ClusterMaterial): AwsClusterArgs {
@@ -98,8 +103,14 @@ export function awsProgram(args: AwsProgramArgs, opts: pulumi.ComponentResourceO
     // The same cluster whatever CA its kubeconfig holds: a CA rotation updates the provider instead of replacing it.
     const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig, enableServerSideApply: true, clusterIdentifier: plan.r.clusterName }, { ...only, dependsOn: [bootstrap] });
     applyNodeAccess(name, cluster.joinTokenSecret, provider, only);
+    const images = clusterPlan.images;
+    if (images) {
+        const kubelet = plan.worker.config as { clusterDNS: string[]; clusterDomain: string };
+        applyClusterDns(name, { image: images.coredns, clusterDNS: kubelet.clusterDNS, clusterDomain: kubelet.clusterDomain }, provider, only);
+    }
+    const platformRegistries = images ? nodeImageRegistries(Object.values(images), key(plan.keys.aws, "binaries")) : [];
 
     const users = pki.kubeconfigSpecs.filter((s) => s.name.startsWith(kubeconfigNames.user("")));
     const userKubeconfigs = pulumi.secret(pulumi.all(Object.fromEntries(users.map((s) => [s.name.slice(kubeconfigNames.user("").length), pki.kubeconfigs[s.name]]))));
-    return { cluster, pki, server: pulumi.output(cp.server), kubeconfig, userKubeconfigs, caCertPem: ca.trustPem, provider, posture };
+    return { cluster, pki, server: pulumi.output(cp.server), kubeconfig, userKubeconfigs, caCertPem: ca.trustPem, provider, posture, platformRegistries };
 }

@@ -11,7 +11,7 @@ import { awsProgram, AwsProgram, AwsProgramArgs } from "../../../platforms/aws/p
 import { planAwsProgram } from "../../../platforms/aws/program-plan";
 import { FETCH_SCRIPT_PATH } from "../../../platforms/aws/secrets";
 import { execLine } from "../../../platforms/aws/systemd";
-import { baseOptions, byType, registered, setAwsMocks, settle, userDataOf, valueOf } from "./fixtures";
+import { baseOptions, byType, imageName, registered, setAwsMocks, settle, userDataOf, valueOf } from "./fixtures";
 
 const LT = "aws:ec2/launchTemplate:LaunchTemplate";
 const PARAM = "aws:ssm/parameter:Parameter";
@@ -93,7 +93,9 @@ describe("aws: awsProgram (mocked engine)", function () {
             transformations: [(a) => {
                 const d = a.opts.dependsOn;
                 deps.set(`${a.type}::${a.name}`, d === undefined ? [] : Array.isArray(d) ? d : [d as pulumi.Input<pulumi.Resource>]);
-                providers.set(`${a.type}::${a.name}`, (a.opts as pulumi.CustomResourceOptions).provider);
+                // A component takes its providers by package; its children inherit them.
+                const byPackage = (a.opts as pulumi.ComponentResourceOptions).providers as Record<string, pulumi.ProviderResource> | undefined;
+                providers.set(`${a.type}::${a.name}`, (a.opts as pulumi.CustomResourceOptions).provider ?? byPackage?.kubernetes);
                 return undefined;
             }],
         });
@@ -250,6 +252,24 @@ describe("aws: awsProgram (mocked engine)", function () {
         assert.match(s.metadata.name, /^bootstrap-token-[a-z0-9]{6}$/);
         assert.equal(s.stringData["auth-extra-groups"], "system:bootstrappers:hardened-cluster:workers");
         for (const r of [secret, ...crbs]) assert.equal(providers.get(`${r.type}::${r.name}`), program.provider, r.name);
+    });
+
+    it("applies the cluster's DNS through the program's provider, from the CoreDNS image the workers import, at the kubelets' clusterDNS, without waiting for Pods", function () {
+        const dns = registered.filter((r) => r.type === "hardened-cluster:cluster-dns:ClusterDns");
+        assert.deepEqual(dns.map((d) => d.name), ["p-dns"]);
+        assert.equal(providers.get("hardened-cluster:cluster-dns:ClusterDns::p-dns"), program.provider);
+        const deployment = byType("kubernetes:apps/v1:Deployment").find((d) => d.name === "p-dns-deployment")!;
+        const service = byType("kubernetes:core/v1:Service").find((d) => d.name === "p-dns-service")!;
+        assert.ok(deployment && service);
+        assert.deepEqual(deployment.inputs.spec.template.spec.containers.map((c: { image: string }) => c.image), [imageName("coredns")]);
+        assert.deepEqual(deployment.inputs.spec.template.metadata.labels, { "k8s-app": "kube-dns" });
+        const kubelet = programArgs().plan.worker.config as { clusterDNS: string[] };
+        assert.equal(service.inputs.spec.clusterIP, kubelet.clusterDNS[0]);
+        // The workers that run its Pods join after the up: the provider must not wait for them (pulumi-kubernetes' skipAwait).
+        for (const r of [deployment, service]) assert.equal(r.inputs.metadata.annotations["pulumi.com/skipAwait"], "true", r.name);
+        // The baseline's admission policy must admit the image's registry, or it refuses the Deployment; the
+        // allow-list widens by exactly that host, named with the setting that publishes the images.
+        assert.deepEqual(program.platformRegistries.map((p) => [p.registry, p.setting]), [["localhost", `${NS}:aws.binaries`]]);
     });
 
     it("runs the serving-certificate approver beside every apiserver, as its own user, bound to a role that approves kubelet-serving only", function () {
