@@ -16,7 +16,7 @@ import { KMS_PLUGIN_UNIT } from "../../platforms/aws/control-plane";
 import { CNI_TEMPLATE_PATH } from "../../platforms/aws/containerd";
 import { FLANNEL_SUBNET_FILE, FLANNEL_UNIT } from "../../platforms/aws/pod-network";
 import { SERVING_APPROVER_DIR } from "../../platforms/aws/serving-approver";
-import { BOOTSTRAP_KUBECONFIG_PATH } from "../../platforms/aws/workers";
+import { BOOTSTRAP_KUBECONFIG_PATH, KUBELET_CONFIG_PATH } from "../../platforms/aws/workers";
 import { GOBGP_API_PORT, KUBE_PROXY_CONFIG_PATH, KUBE_PROXY_KUBECONFIG_PATH, KUBE_PROXY_NFT_TABLE, KUBE_ROUTER_HEALTH_PORT, KUBE_ROUTER_KUBECONFIG_PATH } from "../../platforms/node-network";
 import { kubeBenchConfig } from "../../platforms/local/kube-bench";
 import { FETCH_UNIT } from "../../platforms/aws/secrets";
@@ -58,6 +58,8 @@ const S3_CALLS = "import boto3, json, sys\ns3 = boto3.client('s3')\ncalls = json
 const BIN = "/usr/local/bin";
 /** Where a worker's containerd finds the CNI plugins the stack publishes; the toolchain keeps them in cni/. */
 const CNI_BIN = "/opt/cni/bin";
+/** Where a worker keeps the image archives it imports (README); the toolchain keeps them in images/. */
+const IMAGES = "/var/lib/hardened-cluster/images";
 
 function sha256sum(file: string): string {
     const r = spawnSync("sha256sum", [file], { encoding: "utf8" });
@@ -65,9 +67,9 @@ function sha256sum(file: string): string {
     return r.stdout.split(" ")[0];
 }
 
-/** The node's /usr/local/bin and /opt/cni/bin as stat sees them (no hashing: inode and size tell whether a file was replaced). */
+/** The node's /usr/local/bin, /opt/cni/bin and image directory as stat sees them (no hashing: inode and size tell whether a file was replaced). */
 function binariesOn(root: string): BinaryOnDisk[] {
-    return [CNI_BIN, BIN].filter((d) => fs.existsSync(root + d)).flatMap((d) => fs.readdirSync(root + d).sort().map((name) => {
+    return [CNI_BIN, BIN, IMAGES].filter((d) => fs.existsSync(root + d)).flatMap((d) => fs.readdirSync(root + d).sort().map((name) => {
         const st = fs.lstatSync(path.join(root + d, name));
         return { path: path.join(d, name), size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, ino: st.ino };
     }));
@@ -83,7 +85,8 @@ function inCidr(ip: string, cidr: string): boolean {
 
 /** The toolchain's file a node path was published from. */
 function publishedFrom(bin: string, nodePath: string): string {
-    return path.dirname(nodePath) === CNI_BIN ? path.join(bin, "cni", path.basename(nodePath)) : path.join(bin, path.basename(nodePath));
+    const sub = { [CNI_BIN]: "cni", [IMAGES]: "images" }[path.dirname(nodePath)] ?? ".";
+    return path.join(bin, sub, path.basename(nodePath));
 }
 
 
@@ -181,7 +184,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             fs.chownSync(p, u === "root" ? 0 : gids.get(u)!, g === "root" ? 0 : gids.get(g)!);
         }
         // The bound directories as a fresh machine has them: root's, 0755; a stock AMI's /usr/local/bin and /opt are empty.
-        for (const d of [...BOUND, BIN, "/opt"]) fs.mkdirSync(root + d, { recursive: true, mode: 0o755 });
+        for (const d of [...BOUND, BIN, "/opt", "/var/lib"]) fs.mkdirSync(root + d, { recursive: true, mode: 0o755 });
         return root;
     }
 
@@ -206,7 +209,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         }
         requireBinary("unshare");
         tc = toolchain("etcd", "etcdctl", "etcdutl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "hc-aws-kms-plugin", "hc-csr-approver", "kubelet", "kube-proxy", "kube-router", "flanneld",
-            "cni/bridge", "cni/host-local", "cni/loopback", "cni/portmap", "kubectl", "kube-bench");
+            "cni/bridge", "cni/host-local", "cni/loopback", "cni/portmap", "kubectl", "kube-bench", "containerd", "ctr");
         tmp = fs.mkdtempSync("/tmp/hc-aws-boot-");
         fs.mkdirSync(path.join(tmp, "tls"), { mode: 0o700 });
         // Real keys and certificates (openssl from the same inputs), so the nodes' etcd members can start below;
@@ -229,7 +232,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         }));
         for (const o of objects) {
             assert.deepEqual([o.kmsKeyId, o.sse, o.checksum], [mockClusterKey, "aws:kms", "SHA256"], o.key);
-            assert.ok([tc.bin, path.join(tc.bin, "cni")].includes(path.dirname(o.file)), o.file);
+            assert.ok([tc.bin, path.join(tc.bin, "cni"), path.join(tc.bin, "images")].includes(path.dirname(o.file)), o.file);
         }
         const buckets = [...new Set(objects.map((o) => o.bucket))];
         assert.equal(buckets.length, 1, buckets.join(" "));
@@ -241,10 +244,10 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
     });
 
-    it("publishes, under its SHA-256, each binary the toolchain built that a node runs from /usr/local/bin, and the CNI plugins", () => {
+    it("publishes, under its SHA-256, each binary the toolchain built that a node runs from /usr/local/bin, the CNI plugins and the node images", () => {
         const names = objects.map((o) => path.basename(o.key)).sort();
-        assert.deepEqual(names, ["bridge", "etcd", "etcdctl", "etcdutl", "flanneld", "hc-aws-kms-plugin", "hc-csr-approver", "host-local", "kube-apiserver", "kube-controller-manager", "kube-proxy", "kube-router",
-            "kube-scheduler", "kubelet", "loopback", "portmap"]);
+        assert.deepEqual(names, ["bridge", "coredns.tar", "etcd", "etcdctl", "etcdutl", "flanneld", "hc-aws-kms-plugin", "hc-csr-approver", "host-local", "kube-apiserver", "kube-controller-manager", "kube-proxy", "kube-router",
+            "kube-scheduler", "kubelet", "loopback", "pause.tar", "portmap"]);
         for (const o of objects) assert.equal(o.key, `binaries/${sha256sum(o.file)}/${path.basename(o.key)}`);
     });
 
@@ -268,14 +271,15 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             const mine = params.filter((p) => scopes.includes(p.name.split("/")[2] as never));
             assert.ok(mine.length > 0);
             const bins = stagedBinaries(fetchScript(cc));
-            // Eight each: a control-plane node's seven and the approver; a worker's kubelet, kube-proxy, kube-router and
-            // flanneld, and containerd's four CNI plugins.
-            assert.equal(bins.length, 8, bins.map((b) => b.path).join(" "));
+            // A control-plane node's seven and the approver; a worker's kubelet, kube-proxy, kube-router and flanneld,
+            // containerd's four CNI plugins, and the pause and CoreDNS images.
+            assert.equal(bins.length, node === "worker" ? 10 : 8, bins.map((b) => b.path).join(" "));
             assert.match(r.stdout, new RegExp(`: ${mine.length} secret files and ${bins.length} of ${bins.length} binaries in place`));
-            // Each binary as the toolchain built it, root's and 0755, and nothing else in /usr/local/bin or /opt/cni/bin.
+            // Each file as the toolchain built it, root's, a binary 0755 and an image 0644, and nothing else in
+            // /usr/local/bin, /opt/cni/bin or the image directory.
             assert.deepEqual(binariesOn(root).map((b) => b.path).sort(), bins.map((b) => b.path).sort());
             for (const b of binariesOn(root)) {
-                assert.deepEqual([b.mode.toString(8), b.uid, b.gid], ["755", 0, 0], b.path);
+                assert.deepEqual([b.mode.toString(8), b.uid, b.gid], [b.path.startsWith(`${IMAGES}/`) ? "644" : "755", 0, 0], b.path);
                 const digest = sha256sum(root + b.path);
                 assert.equal(digest, sha256sum(publishedFrom(tc.bin, b.path)), b.path);
                 assert.equal(digest, bins.find((x) => x.path === b.path)!.sha256, b.path);
@@ -306,10 +310,10 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
     it("worker: a reboot downloads no binary it already has, and still replaces every secret file", () => {
         const root = path.join(tmp, "nodes", "worker");
         const before = binariesOn(root);
-        assert.equal(before.length, 8);
+        assert.equal(before.length, 10);
         const r = boot(root, scriptOf(cloudConfigOf(run, "aws-workers")));
         assert.equal(r.status, 0, r.stderr);
-        assert.match(r.stdout, / secret files and 0 of 8 binaries in place/);
+        assert.match(r.stdout, / secret files and 0 of 10 binaries in place/);
         assert.deepEqual(binariesOn(root), before);
     });
 
@@ -852,8 +856,6 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
                     fs.mkdirSync(path.dirname(p), { recursive: true });
                     fs.writeFileSync(p, f.content, { mode: parseInt(f.permissions, 8) });
                 }
-                // A stock AMI's /var/lib, where host-local keeps its leases: the node's own.
-                ok(inNode(w, ["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/var/lib"]));
                 // Its ExecStartPre lines set forwarding and bridge filtering in the node's network namespace first.
                 startUnit(w, FLANNEL_UNIT);
             }
@@ -968,6 +970,74 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             const tcp = inNode(w1, ["ss", "-ltnpH"]);
             assert.ok(!tcp.stdout.includes('"flanneld"'), tcp.stdout);
             assert.match(inNode(w1, ["ss", "-lunH"]).stdout, /:8472\b/);
+        });
+
+        it("a worker's containerd holds the fetched pause and CoreDNS images, pinned, once its node-images unit ran, runs sandboxes from that pause, and the cluster's DNS names exactly that CoreDNS at the kubelets' clusterDNS", async function () {
+            this.timeout(300_000);
+            assert.ok(applied && worker, "the in-cluster half applied and the worker started above");
+            const { admin } = applied;
+            const w = worker;
+            const cc = cloudConfigOf(run, "aws-workers");
+            const file = (p: string) => cc.write_files.find((f) => f.path === p);
+            const unitFile = file("/etc/systemd/system/node-images.service")!.content;
+            const lines = (k: string) => [...unitFile.matchAll(new RegExp(`^${k}=(.*)$`, "gm"))].map((m) => m[1]);
+            // systemd.service(5): a oneshot may list several ExecStart lines, run in order; each must succeed.
+            assert.deepEqual([lines("Type"), lines("RemainAfterExit")], [["oneshot"], ["yes"]]);
+            assert.deepEqual(lines("Requires")[0].split(" ").sort(), ["containerd.service", FETCH_UNIT]);
+            const kubelet = file("/etc/systemd/system/kubelet.service")!.content;
+            assert.match(kubelet, /^After=.*node-images\.service/m);
+            const enabled = cc.runcmd.filter((c) => c[0] === "systemctl" && c[1] === "enable").map((c) => c[3]);
+            assert.ok(enabled.indexOf("node-images.service") < enabled.indexOf("kubelet.service"), enabled.join(" "));
+
+            // The distribution's containerd with the rendered config (its package is AL2023's or Debian's; the
+            // toolchain's containerd and ctr stand in for it, at the paths the unit names).
+            const config = file("/etc/containerd/config.toml")!;
+            fs.mkdirSync(path.join(nodeEtc(w.root), "containerd"), { recursive: true });
+            fs.writeFileSync(path.join(nodeEtc(w.root), "containerd", "config.toml"), config.content, { mode: parseInt(config.permissions, 8) });
+            const log = fs.openSync(path.join(w.root, "containerd.log"), "w");
+            w.units.set("containerd", spawn("nsenter", ["-t", String(w.pid), "-m", "-n", "-u", "--", path.join(tc.bin, "containerd"), "--config", "/etc/containerd/config.toml"],
+                { stdio: ["ignore", log, log], detached: true }));
+            fs.closeSync(log);
+            await until("containerd's socket in the worker", 60, async () => (inNode(w, ["test", "-S", "/run/containerd/containerd.sock"]).status === 0 ? true : undefined));
+            const ctr = path.join(tc.bin, "ctr");
+            const execs = lines("ExecStart");
+            assert.equal(execs.length, 4, execs.join("\n"));
+            for (const e of execs) {
+                const argv = e.split(" ");
+                assert.equal(argv[0], "/usr/bin/ctr", e);
+                const r = inNode(w, [ctr, ...argv.slice(1)]);
+                assert.equal(r.status, 0, `${e}: ${r.stderr}`);
+            }
+            // What containerd holds in the kubelet's namespace: each archive's image, pinned, and the CRI plugin's
+            // "managed" label, which it adds as it sees the image.
+            const archives = stagedBinaries(fetchScript(cc)).filter((b) => b.path.startsWith(`${IMAGES}/`));
+            assert.deepEqual(archives.map((b) => path.basename(b.path)).sort(), ["coredns.tar", "pause.tar"]);
+            const named = (tar: string) => JSON.parse(spawnSync("tar", ["-xOf", tar, "index.json"], { encoding: "utf8" }).stdout).manifests[0].annotations["io.containerd.image.name"] as string;
+            const names = Object.fromEntries(archives.map((b) => [path.basename(b.path, ".tar"), named(w.root + b.path)]));
+            const listed = inNode(w, [ctr, "--namespace", "k8s.io", "images", "ls"]);
+            assert.equal(listed.status, 0, listed.stderr);
+            for (const name of Object.values(names)) {
+                const row = listed.stdout.split("\n").find((l) => l.startsWith(`${name} `));
+                assert.ok(row, `${name} in\n${listed.stdout}`);
+                assert.match(row, /io\.cri-containerd\.pinned=pinned/);
+                assert.match(row, /io\.cri-containerd\.image=managed/);
+            }
+            // containerd's own reading of the rendered config: Pod sandboxes from the imported pause.
+            const dump = inNode(w, [path.join(tc.bin, "containerd"), "--config", "/etc/containerd/config.toml", "config", "dump"]);
+            assert.equal(dump.status, 0, dump.stderr);
+            assert.match(dump.stdout, new RegExp(`\\[plugins\\.'io\\.containerd\\.cri\\.v1\\.images'\\.pinned_images\\]\\s+sandbox = '${names.pause.replace(/[.]/g, "\\.")}'`));
+
+            // The cluster's DNS the in-cluster half applied: that CoreDNS image, its Pods labelled as the DNS-allow
+            // policies select them, its Service at the address the worker's kubelet hands Pods.
+            const kubeletConfig = parse(fs.readFileSync(w.root + KUBELET_CONFIG_PATH, "utf8"));
+            const deployment = (await request(admin, "GET", "/apis/apps/v1/namespaces/kube-system/deployments/coredns")).json();
+            assert.deepEqual(deployment.spec.template.spec.containers.map((c: { image: string }) => c.image), [names.coredns]);
+            assert.deepEqual(deployment.spec.template.metadata.labels, { "k8s-app": "kube-dns" });
+            const service = (await request(admin, "GET", "/api/v1/namespaces/kube-system/services/kube-dns")).json();
+            assert.equal(service.spec.clusterIP, kubeletConfig.clusterDNS[0]);
+            assert.deepEqual(service.spec.selector, { "k8s-app": "kube-dns" });
+            const corefile = (await request(admin, "GET", "/api/v1/namespaces/kube-system/configmaps/coredns")).json().data.Corefile as string;
+            assert.match(corefile, new RegExp(`kubernetes ${kubeletConfig.clusterDomain.replace(/\./g, "\\.")} in-addr\\.arpa`));
         });
     });
 });

@@ -1,7 +1,7 @@
 // The AWS program's in-cluster half (program.ts, after its readiness gate), applied by the real engine and the
 // real Kubernetes provider to the boot drill's control plane: AdminBootstrap, then a provider with the admin
 // kubeconfig, then what the nodes need (applyNodeAccess: the workers' join, the serving-certificate approver's
-// and the NetworkPolicy enforcer's roles) and the stack's baseline, the same components in the same order.
+// and the NetworkPolicy enforcer's roles; applyClusterDns) and the stack's baseline, the same components in the same order.
 // Every value comes from the mock run of the AWS program (real keys and certificates), except the API server's
 // address, which is where the drill relays it to.
 import { spawnSync } from "node:child_process";
@@ -22,13 +22,18 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { AdminBootstrap } from "./components/pki";
 import { ClusterBaseline } from "./components/cluster-baseline";
-import { applyNodeAccess } from ${JSON.stringify(path.join(repoRoot, "platforms/aws/in-cluster"))};
+import { applyClusterDns, applyNodeAccess } from ${JSON.stringify(path.join(repoRoot, "platforms/aws/in-cluster"))};
+import { nodeImageRegistries } from ${JSON.stringify(path.join(repoRoot, "platforms/aws/node-images"))};
 
 const c = new pulumi.Config();
 const bootstrap = new AdminBootstrap("aws-admin-bootstrap", { server: c.require("server"), caCertPem: c.require("caCertPem"), caKeyPem: c.requireSecret("caKeyPem") });
 const provider = new k8s.Provider("aws-k8s", { kubeconfig: c.requireSecret("kubeconfig"), enableServerSideApply: true, clusterIdentifier: c.require("clusterName") }, { dependsOn: [bootstrap] });
 applyNodeAccess("aws", c.requireSecret("joinTokenSecret"), provider, {});
-const baseline = new ClusterBaseline("baseline", { ...c.requireObject<Record<string, unknown>>("baseline"), configKey: "hardened-cluster:baseline" }, { provider });
+const dns = c.requireObject<{ image: string; clusterDNS: string[]; clusterDomain: string }>("clusterDns");
+applyClusterDns("aws", dns, provider, {});
+// The program allows the node images' registry in the baseline's admission policy (platforms/index.ts).
+const platformRegistries = nodeImageRegistries([dns.image], "hardened-cluster:aws.binaries");
+const baseline = new ClusterBaseline("baseline", { ...c.requireObject<Record<string, unknown>>("baseline"), configKey: "hardened-cluster:baseline", platformRegistries }, { provider });
 export const posture = baseline.posture;
 `;
 
@@ -44,6 +49,12 @@ export function inClusterConfig(run: StackRun, server: string, clusterName: stri
     const bootstrap = run.resources.find((r) => r.name === "aws-admin-bootstrap");
     const secret = run.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name === "aws-join-token");
     if (!bootstrap || !secret) throw new Error("the mock run registered no AdminBootstrap or join-token Secret");
+    // The cluster's DNS as the program declared it: its image, its Service's address and the Corefile's domain.
+    const dns = (type: string) => run.resources.find((r) => r.type === type && r.name.startsWith("aws-dns-"));
+    const [deployment, service, config] = ["kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:core/v1:ConfigMap"].map(dns);
+    if (!deployment || !service || !config) throw new Error("the mock run registered no cluster DNS");
+    const domain = /kubernetes (\S+) in-addr\.arpa/.exec(config.inputs.data.Corefile)?.[1];
+    const clusterDns = { image: deployment.inputs.spec.template.spec.containers[0].image, clusterDNS: [service.inputs.spec.clusterIP], clusterDomain: domain };
     const metadata = unwrapSecret<Record<string, unknown>>(secret.inputs.metadata);
     const join = { apiVersion: "v1", kind: "Secret", metadata, type: unwrapSecret(secret.inputs.type), stringData: unwrapSecret(secret.inputs.stringData) };
     return {
@@ -54,6 +65,7 @@ export function inClusterConfig(run: StackRun, server: string, clusterName: stri
         kubeconfig: { value: withServer(unwrapSecret<string>(run.outputs.kubeconfig), server), secret: true },
         joinTokenSecret: { value: stringify(join), secret: true },
         baseline: { value: JSON.stringify(baseline) },
+        clusterDns: { value: JSON.stringify(clusterDns) },
     };
 }
 

@@ -46,13 +46,14 @@ export function prepareNodeEtc(root: string, passwd: string, group: string): voi
 }
 
 /**
- * The shell lines that make a mount namespace the node's: its own /etc first (prepareNodeEtc), then its
- * directories in it, then its /usr/local/bin and its /opt (a worker's CNI plugins). NODE_ETC, NODE_ROOT and
- * NODE_BIN name them.
+ * The shell lines that make a mount namespace the node's: its own /etc first (prepareNodeEtc) and its own
+ * /var/lib (a worker's images and containerd's store), then its directories in them, then its /usr/local/bin
+ * and its /opt (a worker's CNI plugins). NODE_ETC, NODE_ROOT and NODE_BIN name them.
  */
 export function nodeMountLines(dirs: readonly string[]): string[] {
     return [
         "mount --bind \"$NODE_ETC\" /etc",
+        "mkdir -p \"$NODE_ROOT/var/lib\" && mount --bind \"$NODE_ROOT/var/lib\" /var/lib",
         `for d in ${dirs.join(" ")}; do mount --bind "$NODE_ROOT$d" "$d"; done`,
         "mount --bind \"$NODE_BIN\" /usr/local/bin",
         "mkdir -p \"$NODE_ROOT/opt\" && mount --bind \"$NODE_ROOT/opt\" /opt",
@@ -119,13 +120,13 @@ export function stagedFiles(script: string): StagedFile[] {
     });
 }
 
-export interface StagedBinary { key: string; path: string; sha256: string }
+export interface StagedBinary { key: string; path: string; sha256: string; mode: string }
 
-/** The script's `stage_binary KEY PATH SHA256` lines, in the order it runs them. */
+/** The script's `stage_binary KEY PATH SHA256 MODE` lines, in the order it runs them. */
 export function stagedBinaries(script: string): StagedBinary[] {
     return script.split("\n").filter((l) => l.startsWith("stage_binary ")).map((l) => {
-        const [, key, path, sha256] = l.split(" ");
-        return { key, path, sha256 };
+        const [, key, path, sha256, mode] = l.split(" ");
+        return { key, path, sha256, mode };
     });
 }
 
