@@ -8,7 +8,7 @@ import { controlPlaneCloudConfig } from "../../../platforms/aws/control-plane";
 import { workerCloudConfig } from "../../../platforms/aws/workers";
 import { renderCloudConfig } from "../../../platforms/aws/userdata";
 import { baseOptions, clusterArgs } from "./fixtures";
-import { cloudInitSchema, sshdTest, systemdVerify } from "./host-tools";
+import { cloudInitSchema, PACKAGED_CONTAINERD_UNIT, sshdTest, systemdVerify } from "./host-tools";
 import { ed25519Line } from "./ssh-keys";
 
 const SSH_ON = { enabled: true, allowedCidrs: ["203.0.113.0/24", "10.20.0.0/16"], authorizedKeys: [ed25519Line()] };
@@ -32,7 +32,7 @@ function rendered(ssh = false): { name: string; text: string }[] {
             })),
         })),
         { name: "worker", text: renderCloudConfig(workerCloudConfig(plan.r, plan.workerSoftware, contents(plan.workerSoftware.files), "arn:aws:kms:eu-west-1:123456789012:key/c", {
-            binaries: { bucket: "prod1-binaries-20261203", published: plan.binaries }, containerdConfig: plan.containerdConfig,
+            binaries: { bucket: "prod1-binaries-20261203", published: plan.binaries }, containerdConfig: plan.containerdConfig, ...(plan.images ? { images: plan.images } : {}),
         })) },
     ];
 }
@@ -74,14 +74,16 @@ describe("aws: user data under the real validators", function () {
     describe("systemd-analyze verify", () => {
         it("accepts every unit on the control plane and the workers", () => {
             const nodes = rendered();
-            const units = [...unitsOf(nodes[0].text), ...unitsOf(nodes[nodes.length - 1].text).filter((u) => u.name === "kubelet.service")];
-            assert.deepEqual(units.map((u) => u.name), [
+            const cp = unitsOf(nodes[0].text);
+            const worker = unitsOf(nodes[nodes.length - 1].text).filter((u) => u.name !== "hardened-cluster-fetch.service");
+            assert.deepEqual(worker.map((u) => u.name), ["node-images.service", "kubelet.service"]);
+            const units = [...cp, ...worker, PACKAGED_CONTAINERD_UNIT];
+            assert.deepEqual(cp.map((u) => u.name), [
                 "hardened-cluster-fetch.service", "aws-encryption-provider.service", "etcd.service", "kube-apiserver.service",
                 "kube-controller-manager.service", "kube-scheduler.service", "hardened-cluster-cert-expiry.service", "hardened-cluster-cert-expiry.timer", "hardened-cluster-etcd-backup.service", "hardened-cluster-etcd-backup.timer",
-                "kubelet.service",
             ]);
             // The kubelet's ExecStartPre (the kernel settings it requires) is verified too.
-            assert.match(units[units.length - 1].text, /^ExecStartPre=\/usr\/sbin\/sysctl -p \/etc\/sysctl\.d\/90-kubelet\.conf$/m);
+            assert.match(worker[1].text, /^ExecStartPre=\/usr\/sbin\/sysctl -p \/etc\/sysctl\.d\/90-kubelet\.conf$/m);
             const r = systemdVerify(units);
             assert.ok(r.ok, r.output);
         });

@@ -48,6 +48,16 @@ export function cloudInitSchema(text: string): ToolResult {
  * such as network-online.target) and an executable stub at every Exec* path, so the check covers the
  * unit files themselves. Any output, even a warning about an unknown key, fails.
  */
+/**
+ * The unit the distribution's containerd package installs (as containerd's own containerd.service): the
+ * workers' units name it, so `systemd-analyze verify` needs it present.
+ */
+export const PACKAGED_CONTAINERD_UNIT = {
+    name: "containerd.service",
+    text: "[Unit]\nDescription=containerd container runtime\nAfter=network.target local-fs.target\n\n[Service]\nExecStartPre=-/sbin/modprobe overlay\n" +
+        "ExecStart=/usr/bin/containerd\nType=notify\nDelegate=yes\nKillMode=process\nRestart=always\n\n[Install]\nWantedBy=multi-user.target\n",
+};
+
 export function systemdVerify(units: { name: string; text: string }[]): ToolResult {
     const bin = requireBinary("systemd-analyze");
     return withTempDir((root) => {

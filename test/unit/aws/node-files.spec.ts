@@ -13,6 +13,7 @@ import { FETCH_SCRIPT_PATH } from "../../../platforms/aws/secrets";
 import { BACKUP_SCRIPT } from "../../../platforms/aws/backup";
 import { CERT_EXPIRY_SCRIPT } from "../../../platforms/aws/cert-expiry";
 import { baseOptions, Registered, registered, setAwsMocks, settle, userDataOf, valueOf } from "./fixtures";
+import { PACKAGED_CONTAINERD_UNIT, systemdVerify } from "./host-tools";
 
 const LT = "aws:ec2/launchTemplate:LaunchTemplate";
 const NS = "hardened-cluster";
@@ -198,6 +199,17 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
             assert.deepEqual(config.nodePortAddresses, ["primary"]);
             // On a machine of its own kube-proxy sizes the conntrack table (its defaults).
             assert.equal(config.conntrack, undefined);
+        });
+
+        it("systemd-analyze verify accepts every unit the program gives a worker, the node images' import among them", () => {
+            const doc = parse(userDataOf(lt()).replace(/^#cloud-config\n/, ""));
+            const units = doc.write_files.filter((f: { path: string }) => f.path.startsWith("/etc/systemd/system/"))
+                .map((f: { path: string; content: string }) => ({ name: f.path.split("/").pop()!, text: f.content }));
+            assert.deepEqual(units.map((u: { name: string }) => u.name), [
+                "hardened-cluster-fetch.service", "node-images.service", "kubelet.service", "kube-proxy.service", "kube-router.service", "flanneld.service",
+            ]);
+            const r = systemdVerify([...units, PACKAGED_CONTAINERD_UNIT]);
+            assert.ok(r.ok, r.output);
         });
 
         it("publishes their binaries, flanneld's and the CNI plugins, and installs what they call: nft, ipset, iptables and modprobe", () => {
