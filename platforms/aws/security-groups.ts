@@ -1,7 +1,9 @@
 // Security groups as a rule table: each rule names its peer (a CIDR or another group) and why it exists, so
-// least privilege can be read, and tested, without AWS. Control-plane nodes accept 6443 only from the NLB's
-// group; AWS documents that a rule referencing the NLB's group admits load-balanced traffic even with client
-// IP preservation on, which is kept on so the audit log records real client addresses.
+// least privilege can be read, and tested, without AWS. Control-plane nodes accept 6443 from the NLB's group;
+// AWS documents that a rule referencing the NLB's group admits load-balanced traffic even with client IP
+// preservation on, which is kept on so the audit log records real client addresses. They accept it from the
+// workers too: Pods reach the API at the `kubernetes` Service, whose endpoints are the apiservers' own
+// addresses (the apiserver publishes its advertise address there), not the NLB's.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 
@@ -38,7 +40,8 @@ export function securityGroupRules(p: SgPlanInput): SgRule[] {
         tcp("nlb", "ingress", PORTS.apiserver, { peer: "workers" }, "kubelets and pods reach the API through the NLB"),
         tcp("nlb", "egress", PORTS.apiserver, { peer: "controlPlane" }, "forward to the apiservers, and health checks"),
 
-        tcp("controlPlane", "ingress", PORTS.apiserver, { peer: "nlb" }, "API traffic only through the NLB"),
+        tcp("controlPlane", "ingress", PORTS.apiserver, { peer: "nlb" }, "API traffic through the NLB"),
+        tcp("controlPlane", "ingress", PORTS.apiserver, { peer: "workers" }, "pods to the API at the kubernetes Service's endpoints, the apiservers' own addresses"),
         tcp("controlPlane", "ingress", [PORTS.etcdClient, PORTS.etcdPeer], { peer: "controlPlane" }, "etcd client and peer traffic between control-plane nodes"),
         tcp("controlPlane", "egress", [PORTS.etcdClient, PORTS.etcdPeer], { peer: "controlPlane" }, "etcd client and peer traffic between control-plane nodes"),
         tcp("controlPlane", "egress", PORTS.kubelet, { peer: "workers" }, "apiserver to kubelets (logs, exec, port-forward)"),
@@ -49,6 +52,7 @@ export function securityGroupRules(p: SgPlanInput): SgRule[] {
         { group: "workers", direction: "ingress", protocol: "-1", fromPort: -1, toPort: -1, peer: "workers", description: "pod network between workers (CNI)" },
         { group: "workers", direction: "egress", protocol: "-1", fromPort: -1, toPort: -1, peer: "workers", description: "pod network between workers (CNI)" },
         tcp("workers", "egress", PORTS.apiserver, { peer: "nlb" }, "kubelet and pods to the API through the NLB"),
+        tcp("workers", "egress", PORTS.apiserver, { peer: "controlPlane" }, "pods to the API at the kubernetes Service's endpoints, the apiservers' own addresses"),
         tcp("workers", "egress", PORTS.https, { cidr: ANYWHERE }, "image registries and AWS APIs over TLS"),
     ];
     if (p.ssh.enabled) {

@@ -36,15 +36,19 @@ describe("aws: security-group rules", () => {
         for (const p of sensitive) assert.ok(!rules.some((r) => r.cidr === "0.0.0.0/0" && r.direction === "ingress" && covers(r, p)), String(p));
     });
 
-    it("admits etcd only between control-plane nodes, the kubelet only from the control plane, 6443 on nodes only from the NLB", () => {
+    it("admits etcd only between control-plane nodes, the kubelet only from the control plane, 6443 on control-plane nodes only from the NLB and the workers", () => {
         const rules = securityGroupRules(resolveAwsOptions(baseOptions())).filter((r) => r.direction === "ingress");
         const to = (group: string, p: number) => rules.filter((r) => r.group === group && covers(r, p)).map((r) => r.peer ?? r.cidr);
         assert.deepEqual(to("controlPlane", 2379), ["controlPlane"]);
         assert.deepEqual(to("controlPlane", 2380), ["controlPlane"]);
         assert.deepEqual(to("workers", 2379), ["workers"], "only the worker-to-worker pod network rule");
         assert.deepEqual(rules.filter((r) => r.group === "workers" && r.protocol === "tcp" && covers(r, 10250)).map((r) => r.peer), ["controlPlane"]);
-        assert.deepEqual(to("controlPlane", 6443), ["nlb"]);
+        // Pods reach the API at the kubernetes Service, whose endpoints are the apiservers' own addresses
+        // (the drill sees kube-proxy lead it there), so the workers need 6443 on the nodes, not only the NLB.
+        assert.deepEqual(to("controlPlane", 6443), ["nlb", "workers"]);
         assert.deepEqual(to("nlb", 6443), ["198.51.100.0/24", "workers"]);
+        const egress = securityGroupRules(resolveAwsOptions(baseOptions())).filter((r) => r.direction === "egress" && r.group === "workers" && r.protocol === "tcp" && covers(r, 6443));
+        assert.deepEqual(egress.map((r) => r.peer), ["nlb", "controlPlane"]);
     });
 
     it("opens 22 only from the listed CIDRs when SSH is enabled", () => {
