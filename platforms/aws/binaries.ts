@@ -155,8 +155,9 @@ export function publishedBinaries(k: string, b: ResolvedBinaries, nodePaths: rea
         const name = path.basename(nodePath);
         const localPath = path.join(dir, localName(nodePath));
         const mode = PROVIDED_DIRS[path.dirname(nodePath)].mode;
+        const mustExecute = (mode & 0o100) !== 0;
         const st = fs.statSync(localPath, { throwIfNoEntry: false });
-        if (!st || !st.isFile() || (mode & 0o100 && (st.mode & 0o100) === 0)) {
+        if (!st || !st.isFile() || (mustExecute && (st.mode & 0o100) === 0)) {
             missing.push(localName(nodePath));
             continue;
         }
