@@ -19,6 +19,7 @@ import { ResolvedAwsOptions } from "./options";
 import { SECRETS_CONTEXT_KEY } from "./kms";
 import { FETCH_UNIT } from "./secrets";
 import { CONFINED_SERVICE, execLine, UnitFile } from "./systemd";
+import { SYNC_UNIT, syncService, syncTimer } from "./sync";
 import { CloudConfigSpec, renderCloudConfig } from "./userdata";
 
 export interface ControlPlaneNode {
@@ -102,6 +103,8 @@ export interface ControlPlaneUserDataInput {
     backup: NodeBackup;
     /** What the stack published to its bucket, when the nodes fetch their binaries (aws.binaries.source "bucket"). */
     binaries?: PublishedBinaries;
+    /** The node's place among the control-plane nodes: its sync minute (sync.ts). Default the only node. */
+    slot?: { index: number; count: number };
 }
 
 /** What a node's backup script needs that is not in its software: where bundles go and how many stay. */
@@ -176,6 +179,7 @@ export function controlPlaneCloudConfig(i: ControlPlaneUserDataInput): CloudConf
         timers: [
             { name: CERT_EXPIRY_UNIT, service: certExpiryService([FETCH_UNIT]), timer: certExpiryTimer() },
             { name: BACKUP_UNIT, service: etcdBackupService([FETCH_UNIT]), timer: etcdBackupTimer(i.backup.intervalMinutes) },
+            { name: SYNC_UNIT, service: syncService(), timer: syncTimer(i.slot ?? { index: 0, count: 1 }) },
         ],
         fetched: fetchedFiles(software),
         binaries: fetchedBinaries(i.binaries, controlPlaneBinaryPaths(r, i.node, software)),
@@ -221,7 +225,7 @@ export class ControlPlane extends pulumi.ComponentResource {
             const userData = pulumi.all([args.secretsKeyArn, args.auditLogGroupName, pulumi.all(inlineContents(software)), args.backup.bucket, args.clusterKeyArn, b?.bucket ?? ""])
                 .apply(([secretsKeyArn, auditLogGroupName, contents, bucket, clusterKeyArn, binaryBucket]) =>
                     renderCloudConfig(controlPlaneCloudConfig({
-                        r, node: node.name, software, secretsKeyArn, clusterKeyArn, auditLogGroupName, contents, backup: { ...args.backup, bucket, clusterKeyArn },
+                        r, node: node.name, slot: { index: i, count: args.nodes.length }, software, secretsKeyArn, clusterKeyArn, auditLogGroupName, contents, backup: { ...args.backup, bucket, clusterKeyArn },
                         ...(b ? { binaries: { bucket: binaryBucket, published: b.published } } : {}),
                     })));
             const tags = { ...args.tags, Name: `${r.clusterName}-${node.name}`, "hardened-cluster/role": "control-plane" };

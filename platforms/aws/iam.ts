@@ -45,7 +45,7 @@ function parameterArns(ctx: ArnContext, prefixes: readonly string[]): string[] {
 function secretReadStatements(ctx: ArnContext, clusterKeyArn: string, prefixes: readonly string[]): Statement[] {
     const arns = parameterArns(ctx, prefixes);
     return [
-        { Sid: "ReadOwnParameters", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameterHistory"], Resource: arns },
+        { Sid: "ReadOwnParameters", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameterHistory", "ssm:GetParameters"], Resource: arns },
         {
             Sid: "DecryptOwnParameters",
             Effect: "Allow",

@@ -3,6 +3,7 @@
 // network, groups, logs, secrets, control plane, load balancer, join token, workers.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { SYNC_UNIT } from "./sync";
 import type { BackupOptions, ResolvedBackup } from "../../components/backup";
 import { fail, parseHttpsUrl, key, toYaml } from "../../components/common";
 import { EncryptionAtRest, EncryptionOptions, resolveEncryption } from "../../components/encryption";
@@ -140,7 +141,7 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
             units: s?.units,
             files: [...(s?.files ?? []), { path: ENCRYPTION_CONFIG_PATH, ssmParameter: enc.name, mode: 0o600, owner: apiserverUser }],
         };
-        checkNodeSoftware(k, withEncryption, controlPlaneReadPrefixes(r.clusterName, node.name), planned, [KMS_PLUGIN_UNIT, FETCH_UNIT.replace(/\.service$/, "")]);
+        checkNodeSoftware(k, withEncryption, controlPlaneReadPrefixes(r.clusterName, node.name), planned, [KMS_PLUGIN_UNIT, FETCH_UNIT.replace(/\.service$/, ""), SYNC_UNIT]);
         try {
             nodeBackupSources(node.name, withEncryption);
         } catch (e) {
@@ -164,7 +165,7 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
             { path: KUBELET_SYSCTL_PATH, content: renderKubeletSysctls(), mode: 0o644 },
         ],
     };
-    checkNodeSoftware(wk, workerSoftware, workerReadPrefixes(r.clusterName), planned, [FETCH_UNIT.replace(/\.service$/, ""), NODE_IMAGES_UNIT]);
+    checkNodeSoftware(wk, workerSoftware, workerReadPrefixes(r.clusterName), planned, [FETCH_UNIT.replace(/\.service$/, ""), NODE_IMAGES_UNIT, SYNC_UNIT]);
     if (!w.units.some((u) => u.name === KUBELET_UNIT)) {
         fail(key(wk, "units"), w.units.map((u) => u.name), `name the kubelet's unit "${KUBELET_UNIT}": the platform applies its kernel settings before it starts`);
     }

@@ -1,7 +1,9 @@
 // The AWS delivery of the cluster plan's node bundles: each process becomes a systemd unit (ExecStart is the
-// bundle's argv), each public file goes inline into user data, each secret file into an SSM SecureString
-// parameter fetched at boot, one parameter per (scope, file). The encryption config is AwsCluster's own
-// parameter (it creates the keys), so the bundle's entry for it is left to AwsCluster.
+// bundle's argv), each settings file goes inline into user data, and every file built from the PKI (keys,
+// kubeconfigs, and certificates too) into an SSM SecureString parameter fetched at boot and by the sync timer,
+// one parameter per (scope, file): user data never changes on a running node, a parameter's new version reaches
+// it. Public files are the node's own parameters (a certificate may differ per node). The encryption config is
+// AwsCluster's own parameter (it creates the keys), so the bundle's entry for it is left to AwsCluster.
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ClusterMaterial, contentOf, NodeBundle, PlannedFile } from "../../components/cluster";
@@ -9,7 +11,7 @@ import type { AwsWorkerSoftware } from "./index";
 import type { ControlPlaneNode } from "./control-plane";
 import type { NodeFile, NodeSoftware } from "./node-software";
 import { AWS_BIN_DIR, AwsProgramPlan, LOCAL_API_SERVER } from "./program-plan";
-import { runsServingApprover, servingApproverFiles, servingApproverUnit } from "./serving-approver";
+import { runsServingApprover, SERVING_APPROVER_UNIT, servingApproverFiles, servingApproverUnit } from "./serving-approver";
 import { CONTROL_PLANE_SCOPE, SecretScope, SecretValue, scopeSegment, secretParameters, WORKERS_SCOPE } from "./secrets";
 import type { UnitSpec } from "./systemd";
 import { flannelUnit, podNetworkFiles } from "./pod-network";
@@ -54,7 +56,15 @@ function filesOf(b: NodeBundle): PlannedFile[] {
 }
 
 const delivered = (f: PlannedFile) => f.kind !== "encryption";
-const scopeOf = (f: PlannedFile, node: string): SecretScope => (f.scope === "node" ? { node } : CONTROL_PLANE_SCOPE);
+/** Fetched rather than inline: what a renewal or CA rotation changes on a running node. */
+const fetched = (f: PlannedFile) => f.secret || "pki" in f.content;
+const scopeOf = (f: PlannedFile, node: string): SecretScope => (f.scope === "node" || !f.secret ? { node } : CONTROL_PLANE_SCOPE);
+
+/** The units a sync restarts when it replaces the file: its readers that do not reload it themselves. */
+function restartsOf(f: PlannedFile, approverFiles: ReadonlySet<string>): string[] {
+    if (approverFiles.has(f.path)) return [SERVING_APPROVER_UNIT];
+    return f.onChange === "restart" ? [...f.readers] : [];
+}
 
 /** The control-plane nodes' software; `material` may be undefined to check the wiring before any key exists. */
 export function controlPlaneSoftware(plan: AwsProgramPlan, material?: ClusterMaterial): ControlPlaneSoftware {
@@ -66,7 +76,7 @@ export function controlPlaneSoftware(plan: AwsProgramPlan, material?: ClusterMat
     // One parameter per (scope, file); a cluster-scoped file carries the same value on every node.
     const values = new Map<string, { scope: SecretScope; fileId: string; file: PlannedFile }>();
     for (const b of bundles) {
-        for (const f of filesOf(b).filter((x) => x.secret && delivered(x))) {
+        for (const f of filesOf(b).filter((x) => fetched(x) && delivered(x))) {
             const scope = scopeOf(f, b.node.name);
             const fileId = secretFileId(f.path);
             values.set(`${scopeSegment(scope)}/${fileId}`, { scope, fileId, file: f });
@@ -76,12 +86,16 @@ export function controlPlaneSoftware(plan: AwsProgramPlan, material?: ClusterMat
     const params = secretParameters(r.clusterName, nodeNames, planned.map((v) => ({ fileId: v.fileId, scope: v.scope })), r.configKey);
     const nameOf = new Map(params.map((p) => [`${scopeSegment(p.scope)}/${p.fileId}`, p.name]));
 
+    const approverFiles = new Set(servingApproverFiles().map((f) => f.path));
     const software = new Map(bundles.map((b) => {
         const files: NodeFile[] = filesOf(b).filter(delivered).map((f) => {
             const common = { path: f.path, mode: f.mode, ...(f.owner ? { owner: f.owner } : {}) };
-            return f.secret
-                ? { ...common, ssmParameter: nameOf.get(`${scopeSegment(scopeOf(f, b.node.name))}/${secretFileId(f.path)}`)! }
-                : { ...common, content: content(f) };
+            if (!fetched(f)) return { ...common, content: content(f) };
+            const restarts = restartsOf(f, approverFiles);
+            return {
+                ...common, ssmParameter: nameOf.get(`${scopeSegment(scopeOf(f, b.node.name))}/${secretFileId(f.path)}`)!,
+                ...(f.secret ? {} : { public: true }), ...(restarts.length > 0 ? { restarts } : {}),
+            };
         });
         return [b.node.name, { units: units(b), files }] as const;
     }));
@@ -110,8 +124,8 @@ export interface WorkerSoftware {
 export function workerSoftware(plan: AwsProgramPlan, material?: ClusterMaterial): WorkerSoftware {
     const { podCidr, serviceCidr } = plan.worker;
     const clients = [
-        { path: KUBE_PROXY_KUBECONFIG_PATH, user: "system:kube-proxy", pair: (m: ClusterMaterial) => kubeProxyClientPair(m.pki) },
-        { path: KUBE_ROUTER_KUBECONFIG_PATH, user: NETWORK_POLICY_USER, pair: (m: ClusterMaterial) => networkPolicyClientPair(m.pki) },
+        { path: KUBE_PROXY_KUBECONFIG_PATH, unit: "kube-proxy", user: "system:kube-proxy", pair: (m: ClusterMaterial) => kubeProxyClientPair(m.pki) },
+        { path: KUBE_ROUTER_KUBECONFIG_PATH, unit: "kube-router", user: NETWORK_POLICY_USER, pair: (m: ClusterMaterial) => networkPolicyClientPair(m.pki) },
     ];
     const nodeNames = plan.cluster.nodes.map((b) => b.node.name);
     const params = secretParameters(plan.r.clusterName, nodeNames, clients.map((c) => ({ fileId: secretFileId(c.path), scope: WORKERS_SCOPE })), plan.r.configKey);
@@ -137,7 +151,7 @@ export function workerSoftware(plan: AwsProgramPlan, material?: ClusterMaterial)
             files: [
                 // CIS 4.1.3/4.1.4: kube-proxy's files root's and 0600, as the kubelet's are.
                 { path: KUBE_PROXY_CONFIG_PATH, content: toYaml(kubeProxyConfiguration({ clusterCidr: podCidr, hostConntrack: false })), mode: 0o600 },
-                ...params.map((p, i) => ({ path: clients[i].path, ssmParameter: p.name, mode: 0o600 })),
+                ...params.map((p, i) => ({ path: clients[i].path, ssmParameter: p.name, mode: 0o600, restarts: [clients[i].unit] })),
                 ...podNetworkFiles(podCidr),
             ],
             kubeletConfiguration: plan.worker.config,

@@ -3,7 +3,7 @@
 // exists, including the rule that a node may only reference parameters its own role can read.
 import * as pulumi from "@pulumi/pulumi";
 import { fail, key } from "../../components/common";
-import { FETCH_UNIT, FetchedFile, MAX_SECRET_MODE, mayRead } from "./secrets";
+import { FETCH_UNIT, FetchedFile, MAX_PUBLIC_MODE, MAX_SECRET_MODE, mayRead } from "./secrets";
 import { checkUnitSpec, serviceUnit, UnitSpec, USER_NAME } from "./systemd";
 import { CloudConfigSpec, findSecretMaterial, InlineFile } from "./userdata";
 
@@ -16,6 +16,10 @@ export interface NodeFile {
     mode: number;
     /** "user" or "user:group"; default root. */
     owner?: string;
+    /** With ssmParameter: public material (a certificate or trust bundle), fetched so a new version reaches a running node; may be 0644. */
+    public?: boolean;
+    /** With ssmParameter: this node's units to restart when a sync replaces the file (readers that do not reload it). */
+    restarts?: string[];
 }
 
 export interface NodeSoftware {
@@ -51,13 +55,24 @@ export function checkNodeSoftware(k: string, s: NodeSoftware, readPrefixes: read
         if (!Number.isInteger(f.mode) || f.mode < 0 || f.mode > 0o7777) fail(key(fk, "mode"), f.mode, "use a file mode such as 0o600");
         if (f.owner !== undefined && (typeof f.owner !== "string" || !OWNER.test(f.owner))) fail(key(fk, "owner"), f.owner, "use \"user\" or \"user:group\"");
         if ((f.ssmParameter === undefined) === (f.content === undefined)) fail(fk, f.path, "set exactly one of ssmParameter (secrets) or content (public material)");
-        if (f.ssmParameter !== undefined) {
+        if (f.public !== undefined && (typeof f.public !== "boolean" || f.ssmParameter === undefined)) fail(key(fk, "public"), f.public, "use true only with ssmParameter (a fetched certificate)");
+        if (f.restarts !== undefined) {
+            if (f.ssmParameter === undefined || !Array.isArray(f.restarts)) fail(key(fk, "restarts"), f.restarts, "use a list of this node's unit names, only with ssmParameter");
+            f.restarts.forEach((u, j) => {
+                if (!names.has(u)) fail(key(fk, "restarts", j), u, `not one of this node's units: ${[...names.keys()].join(", ")}`);
+            });
+        }
+        if (f.ssmParameter !== undefined && f.public) {
+            if ((f.mode & ~MAX_PUBLIC_MODE) !== 0) fail(key(fk, "mode"), `0${f.mode.toString(8)}`, "a fetched public file may be 0644 at most");
+        } else if (f.ssmParameter !== undefined) {
             // Fetched files are keys and credentials: owner-only, as CIS 1.1.x and 4.1.x want them.
             // A group may read one only when the owner names it (etcd reads its keys through its group, root:etcd 0640).
             const groupNamed = typeof f.owner === "string" && f.owner.includes(":") && !f.owner.endsWith(":root");
             if ((f.mode & ~MAX_SECRET_MODE) !== 0 || ((f.mode & 0o040) !== 0 && !groupNamed)) {
                 fail(key(fk, "mode"), `0${f.mode.toString(8)}`, "secret files must be readable by their owner only (0600), or also by the group the owner names (0640)");
             }
+        }
+        if (f.ssmParameter !== undefined) {
             if (!mayRead(readPrefixes, f.ssmParameter)) {
                 fail(key(fk, "ssmParameter"), f.ssmParameter, `this node's role may read only ${readPrefixes.map((p) => `${p}/*`).join(", ")}`);
             }
@@ -87,7 +102,10 @@ function ownerWithGroup(owner: string | undefined): string {
 }
 
 export function fetchedFiles(s: NodeSoftware): FetchedFile[] {
-    return s.files.filter((f) => f.ssmParameter !== undefined).map((f) => ({ path: f.path, parameter: f.ssmParameter!, mode: f.mode, owner: ownerWithGroup(f.owner) }));
+    return s.files.filter((f) => f.ssmParameter !== undefined).map((f) => ({
+        path: f.path, parameter: f.ssmParameter!, mode: f.mode, owner: ownerWithGroup(f.owner),
+        ...(f.public ? { public: true } : {}), ...(f.restarts?.length ? { restarts: [...f.restarts] } : {}),
+    }));
 }
 
 /** Inline files once their content is known. */

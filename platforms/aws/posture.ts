@@ -29,6 +29,7 @@ const AWS_GUARANTEES = [
     "every EBS volume, log group, SSM parameter and the alarm topic encrypted with the cluster's KMS key (rotation on)",
     "Kubernetes Secrets encrypted with KMS v2 through a key only the control-plane roles may use",
     "no secret material in user data; secrets are SSM SecureStrings: each etcd member's server and peer keys and each node's apiserver serving key are readable by its own node only, the cluster-wide ones (the Kubernetes CA key, the apiserver's client keys, the service-account key, the encryption config, the controller-manager and scheduler client keys and kubeconfigs, the serving-certificate approver's key) by every control-plane node, the worker join kubeconfig and the kubeconfigs of kube-proxy and the NetworkPolicy enforcer by every worker (secretReaders lists each)",
+    "certificates and public keys are SSM SecureStrings too, each node's own copy, so that a renewed certificate reaches a running node: every node syncs its parameters every 15 minutes (control-plane nodes each at a minute of their own), replacing only the files that changed and restarting only the units that read them",
     "the cluster key decrypts a parameter through SSM only for the role whose path holds it (encryption context PARAMETER_ARN) and for the deploying principal under the cluster's path",
     "etcd (2379-2380) reachable only between control-plane nodes; kubelets (10250) only from the control plane",
     "no EC2 key pair; nodes in private subnets; VPC flow logs to an encrypted log group",

@@ -98,6 +98,10 @@ export interface FetchedFile {
     parameter: string;
     mode: number;
     owner?: string;
+    /** A certificate or trust bundle: fetched like a secret so a new version reaches a running node, but may be 0644. */
+    public?: boolean;
+    /** Units restarted when a sync replaces the file (its readers that do not reload it themselves). */
+    restarts?: string[];
 }
 
 const SAFE_WORD = /^[A-Za-z0-9_./:@-]+$/;
@@ -109,35 +113,67 @@ function shellWord(s: string): string {
 
 export const FETCH_SCRIPT_PATH = "/usr/local/sbin/hardened-cluster-fetch";
 export const FETCH_UNIT = "hardened-cluster-fetch.service";
+/** The script's argument for a running node: replace only what changed and restart only its readers. */
+export const SYNC_ARG = "--sync";
+/** The version of each parameter the last fetch put in place: a sync with nothing newer stops after listing them. */
+export const FETCHED_VERSIONS = "/var/lib/hardened-cluster/fetched-versions";
+/** Units a sync replaced files for and could not restart yet: the next sync restarts them first. */
+export const PENDING_RESTARTS = "/var/lib/hardened-cluster/pending-restarts";
+/** SSM GetParameters takes at most ten names per call. */
+const NAMES_PER_CALL = 10;
 
 /** The most a fetched file may allow: owner read/write and group read; any other bit is refused. */
 export const MAX_SECRET_MODE = 0o640;
+/** The most a fetched public file (a certificate) may allow: readable by everyone, writable by its owner only. */
+export const MAX_PUBLIC_MODE = 0o644;
+const UNIT_NAME = /^[A-Za-z0-9][A-Za-z0-9_.@-]*$/;
+
+function maxMode(f: Pick<FetchedFile, "public">): number {
+    return f.public ? MAX_PUBLIC_MODE : MAX_SECRET_MODE;
+}
 
 /**
  * The boot script: names, paths and digests only, never values. It runs on every boot (not once, as
- * cloud-init's runcmd would), so a rotated secret is picked up by a reboot. It replaces all of the node's
+ * cloud-init's runcmd would), and with --sync from the sync timer on a running node, where it replaces only the
+ * files whose content, mode or owner changed and then restarts the units that read them (`restartOrder` is the
+ * order, the node's unit order: etcd before the apiserver). It replaces all of the node's
  * binaries and secret files or none: each binary must have the digest the stack published, each parameter must
  * be a SecureString under the cluster key (a parameter someone re-created under a key they hold would otherwise
  * hand them the node's secrets' next version), every target directory must be writable by root alone (chown
  * follows a planted link), and everything is staged beside its target before the first rename, so a failure
  * leaves the previous files and the units that require this one never start.
  */
-export function renderFetchScript(region: string, keyArn: string, files: readonly FetchedFile[], binaries?: FetchedBinaries): string {
+export function renderFetchScript(region: string, keyArn: string, files: readonly FetchedFile[], binaries?: FetchedBinaries, restartOrder: readonly string[] = []): string {
     for (const f of files) {
-        if ((f.mode & ~MAX_SECRET_MODE) !== 0) throw new Error(`secrets: ${f.path} would be mode 0${f.mode.toString(8)}; a secret file may be 0600 or 0640 at most`);
+        if ((f.mode & ~maxMode(f)) !== 0) {
+            throw new Error(`secrets: ${f.path} would be mode 0${f.mode.toString(8)}; a ${f.public ? "public file may be 0644" : "secret file may be 0600 or 0640"} at most`);
+        }
+        const unknown = (f.restarts ?? []).filter((u) => !restartOrder.includes(u));
+        if (unknown.length > 0) throw new Error(`secrets: ${f.path} names units the node does not run: ${unknown.join(", ")}`);
     }
+    for (const u of restartOrder) if (!UNIT_NAME.test(u)) throw new Error(`secrets: refusing unit name ${JSON.stringify(u)} in the boot script`);
     const head = `#!/bin/bash
 # Fetches this node's binaries from S3 and its secret files from SSM Parameter Store with the instance role:
 # all of them, or none.
 set -euo pipefail
 umask 077
+case "\${1:-}" in
+  "") sync= ;;
+  ${SYNC_ARG}) sync=1 ;;
+  *) echo "hardened-cluster-fetch: unknown argument $1 (none at boot, ${SYNC_ARG} on a running node)" >&2; exit 2 ;;
+esac
 region=${shellWord(region)}
 key_arn=${shellWord(keyArn)}
+versions_file=${FETCHED_VERSIONS}
+pending_file=${PENDING_RESTARTS}
 staged=()
 targets=()
+declare -A restart_of=()
+declare -A version_of=()
 trap 'rm -f -- "\${staged[@]}"' EXIT
 stop() {
-  echo "hardened-cluster-fetch: $*; no file was replaced and nothing that needs them will start" >&2
+  if [ -n "$sync" ]; then echo "hardened-cluster-fetch: $*; no file was replaced and nothing restarted" >&2
+  else echo "hardened-cluster-fetch: $*; no file was replaced and nothing that needs them will start" >&2; fi
   exit 1
 }
 # root_only DIR: DIR and each directory above it belong to root and no one else may write them.
@@ -151,10 +187,12 @@ root_only() {
     d=$(dirname -- "$d")
   done
 }
-# stage NAME PATH MODE OWNER: the parameter's current version, checked, in a file beside PATH.
+# stage NAME PATH MODE OWNER KIND RESTARTS: the parameter's current version, checked, in a file beside PATH. KIND is
+# secret or public (a certificate, which may be 0644); RESTARTS the units a sync restarts when it changes (- for none).
 stage() {
-  local name=$1 path=$2 mode=$3 owner=$4 meta err version type key tmp
-  (( (8#$mode & ~8#${MAX_SECRET_MODE.toString(8)}) == 0 )) || stop "$path would be mode $mode; a secret file may be 0600 or 0640 at most"
+  local name=$1 path=$2 mode=$3 owner=$4 kind=$5 restarts=$6 max=${MAX_SECRET_MODE.toString(8)} allowed="0600 or 0640" meta err version type key tmp
+  [ "$kind" = public ] && max=${MAX_PUBLIC_MODE.toString(8)} allowed=0644
+  (( (8#$mode & ~8#$max) == 0 )) || stop "$path would be mode $mode; a $kind file may be $allowed at most"
   # Missing directories are made 0755 (etcd reaches its keys through them); existing ones are checked, never changed.
   (umask 022; mkdir -p -- "$(dirname -- "$path")")
   root_only "$(dirname -- "$path")"
@@ -162,28 +200,116 @@ stage() {
   meta=$(aws ssm get-parameter-history --region "$region" --name "$name" --output json \\
     --query "Parameters[-1].join(' ', [to_string(Version), Type, KeyId || 'none'])" 2>&1) || stop "cannot read $name: \${meta//$'\\n'/ }"
   read -r version type key <<<"\${meta//\\"/}"
+  version_of[$name]=$version
   [ "$type" = SecureString ] || stop "$name is a $type parameter, not a SecureString"
   [ "$key" = "$key_arn" ] || [ "$key" = "\${key_arn##*/}" ] || stop "$name is encrypted with $key, not the cluster key $key_arn"
   tmp=$(mktemp -- "$(dirname -- "$path")/.fetch.XXXXXX")
   staged+=("$tmp")
   targets+=("$path")
+  restart_of[$path]=$restarts
   err=$(aws ssm get-parameter --region "$region" --with-decryption --name "$name:$version" --query Parameter.Value --output text 2>&1 >"$tmp") || stop "cannot read $name version $version: \${err//$'\\n'/ }"
   chown -- "$owner" "$tmp"
   chmod -- "$mode" "$tmp"
 }
 `;
+    const stageLine = (f: FetchedFile) => ["stage", shellWord(f.parameter), shellWord(f.path), f.mode.toString(8).padStart(4, "0"), shellWord(f.owner ?? "root"),
+        f.public ? "public" : "secret", (f.restarts ?? []).length > 0 ? f.restarts!.join(",") : "-"].join(" ");
+    const names = files.map((f) => shellWord(f.parameter));
     const lines = [
         ...head.split("\n").slice(0, -1),
+        ...SYNC_HEAD.replace("@NAMES@", names.join(" ")).split("\n"),
         ...(binaries ? binaryFetchLines(binaries.bucket, binaries.files) : []),
-        ...files.map((f) => ["stage", shellWord(f.parameter), shellWord(f.path), f.mode.toString(8).padStart(4, "0"), shellWord(f.owner ?? "root")].join(" ")),
-        "# Everything is in place beside its target: only renames remain.",
-        "for i in \"\${!staged[@]}\"; do mv -f -- \"\${staged[i]}\" \"\${targets[i]}\"; done",
-        "staged=()",
-        `echo "hardened-cluster-fetch: ${files.length} secret files and $(( \${#targets[@]} - ${files.length} )) of ${binaries?.files.length ?? 0} binaries in place (the other binaries were current)"`,
+        ...files.map(stageLine),
+        ...SYNC_TAIL.replace("@ORDER@", restartOrder.join(" ")).split("\n"),
+        `echo "hardened-cluster-fetch: ${files.length} files and $(( \${#targets[@]} - ${files.length} )) of ${binaries?.files.length ?? 0} binaries in place (the other binaries were current)"`,
         "",
     ];
     return lines.join("\n");
 }
+
+// A sync first lists the current version of every parameter (ten per call, values left out) and stops when each
+// is the one the last fetch put in place: idle, a node makes a few calls per interval instead of two per file.
+const SYNC_HEAD = `# versions_now NAME...: "NAME VERSION" per parameter, sorted.
+versions_now() {
+  local out all=
+  while [ $# -gt 0 ]; do
+    out=$(aws ssm get-parameters --region "$region" --names "\${@:1:${NAMES_PER_CALL}}" --query 'Parameters[].[Name,Version]' --output text 2>&1) || { echo "\${out//$'\\n'/ }"; return 1; }
+    all+="$out"$'\\n'
+    shift $(( $# < ${NAMES_PER_CALL} ? $# : ${NAMES_PER_CALL} ))
+  done
+  printf '%s' "$all" | tr '\\t' ' ' | sed '/^$/d' | sort
+}
+if [ -n "$sync" ] && [ -f "$versions_file" ] && [ ! -L "$versions_file" ] && [ ! -e "$pending_file" ]; then
+  now=$(versions_now @NAMES@) || stop "cannot list the parameters' versions: $now"
+  if [ "$now" = "$(cat -- "$versions_file")" ]; then
+    echo "hardened-cluster-fetch: sync found no new parameter version; nothing replaced or restarted"
+    exit 0
+  fi
+fi`;
+
+// A running node keeps what did not change: a staged file equal to its target, owner and mode included, is
+// dropped before the renames, so its readers keep running. After the renames a sync restarts, in the node's
+// unit order, every unit a replaced file names (try-restart: a unit not running stays stopped).
+const SYNC_TAIL = `if [ -n "$sync" ]; then
+  kept_staged=()
+  kept_targets=()
+  for i in "\${!staged[@]}"; do
+    if [ -f "\${targets[i]}" ] && [ ! -L "\${targets[i]}" ] && [ "$(stat -c '%u:%g %a' -- "\${staged[i]}")" = "$(stat -c '%u:%g %a' -- "\${targets[i]}")" ] && cmp -s -- "\${staged[i]}" "\${targets[i]}"; then
+      rm -f -- "\${staged[i]}"
+    else
+      kept_staged+=("\${staged[i]}")
+      kept_targets+=("\${targets[i]}")
+    fi
+  done
+  staged=("\${kept_staged[@]}")
+  targets=("\${kept_targets[@]}")
+fi
+# Everything is in place beside its target: only renames remain.
+for i in "\${!staged[@]}"; do mv -f -- "\${staged[i]}" "\${targets[i]}"; done
+staged=()
+# The directory of what the sync keeps, root's alone like everything this writes.
+state_dir() {
+  (umask 022; mkdir -p -- "$(dirname -- "$versions_file")")
+  root_only "$(dirname -- "$versions_file")"
+}
+# What is in place, for the next sync; written last, so a sync that failed is tried again in full.
+record_versions() {
+  state_dir
+  for n in "\${!version_of[@]}"; do echo "$n \${version_of[$n]}"; done | sort > "$versions_file.new"
+  mv -f -- "$versions_file.new" "$versions_file"
+}
+if [ -n "$sync" ]; then
+  declare -A wanted=()
+  for t in "\${targets[@]}"; do
+    echo "hardened-cluster-fetch: replaced $t"
+    r=\${restart_of[$t]:--}
+    [ "$r" = - ] && continue
+    for u in \${r//,/ }; do wanted[$u]=1; done
+  done
+  # Units a failed sync left to restart (their files are in place, so nothing else would restart them), and
+  # this sync's, kept until every restart succeeded.
+  state_dir
+  if [ -f "$pending_file" ] && [ ! -L "$pending_file" ]; then
+    for u in $(cat -- "$pending_file"); do wanted[$u]=1; done
+  fi
+  if [ \${#wanted[@]} -gt 0 ]; then
+    printf '%s\\n' "\${!wanted[@]}" > "$pending_file.new"
+    mv -f -- "$pending_file.new" "$pending_file"
+  fi
+  restarted=()
+  for u in @ORDER@; do
+    [ -n "\${wanted[$u]:-}" ] || continue
+    systemctl try-restart -- "$u.service" || { echo "hardened-cluster-fetch: $u.service did not restart; its new files are in place" >&2; exit 1; }
+    restarted+=("$u")
+  done
+  rm -f -- "$pending_file"
+  record_versions
+  echo "hardened-cluster-fetch: sync replaced \${#targets[@]} files and restarted \${#restarted[@]} units: \${restarted[*]:-none}"
+  exit 0
+fi
+# At boot every unit starts after this, with what is in place now.
+rm -f -- "$pending_file"
+record_versions`;
 
 export interface SecretValue {
     name: string;

@@ -81,7 +81,8 @@ export function cloudConfig(spec: CloudConfigSpec): Record<string, unknown> {
         ...(spec.timers ?? []).flatMap((t) => [unitFile(`${t.name}.service`, t.service), unitFile(`${t.name}.timer`, t.timer)]),
     ];
     const files: InlineFile[] = [
-        { path: FETCH_SCRIPT_PATH, content: renderFetchScript(spec.region, spec.parameterKeyArn, spec.fetched, spec.binaries), permissions: "0700" },
+        // A sync restarts the units of replaced files in the order they start here.
+        { path: FETCH_SCRIPT_PATH, content: renderFetchScript(spec.region, spec.parameterKeyArn, spec.fetched, spec.binaries, spec.units.map((u) => u.name)), permissions: "0700" },
         ...unitFiles,
         ...spec.files,
         ...ssh.files,

@@ -17,6 +17,7 @@ import { ResolvedAwsOptions } from "./options";
 import { withKubeletSysctls } from "./sysctl";
 import type { UnitFile } from "./systemd";
 import { CloudConfigSpec, renderCloudConfig } from "./userdata";
+import { SYNC_UNIT, syncService, syncTimer } from "./sync";
 
 export {
     BOOTSTRAP_KUBECONFIG_PATH, bootstrapKubeconfig, bootstrapTokenSecret, CLUSTER_CA_PATH, joinToken, joinTokenWindow, KUBELET_CONFIG_PATH, WORKER_BOOTSTRAP_GROUP,
@@ -107,6 +108,8 @@ export function workerCloudConfig(r: ResolvedAwsOptions, software: NodeSoftware,
         packages: [...(containerdConfig !== undefined ? [CONTAINERD_PACKAGE] : []), ...runtimePackages(software)],
         ssh: r.ssh,
         commands: [],
+        // Renewed kubeconfigs reach a running worker; a changed user data rolls the group instead.
+        timers: [{ name: SYNC_UNIT, service: syncService(), timer: syncTimer() }],
     };
 }
 

@@ -76,11 +76,12 @@ describe("aws: user data under the real validators", function () {
             const nodes = rendered();
             const cp = unitsOf(nodes[0].text);
             const worker = unitsOf(nodes[nodes.length - 1].text).filter((u) => u.name !== "hardened-cluster-fetch.service");
-            assert.deepEqual(worker.map((u) => u.name), ["node-images.service", "kubelet.service"]);
+            assert.deepEqual(worker.map((u) => u.name), ["node-images.service", "kubelet.service", "hardened-cluster-sync.service", "hardened-cluster-sync.timer"]);
             const units = [...cp, ...worker, PACKAGED_CONTAINERD_UNIT];
             assert.deepEqual(cp.map((u) => u.name), [
                 "hardened-cluster-fetch.service", "aws-encryption-provider.service", "etcd.service", "kube-apiserver.service",
                 "kube-controller-manager.service", "kube-scheduler.service", "hardened-cluster-cert-expiry.service", "hardened-cluster-cert-expiry.timer", "hardened-cluster-etcd-backup.service", "hardened-cluster-etcd-backup.timer",
+                "hardened-cluster-sync.service", "hardened-cluster-sync.timer",
             ]);
             // The kubelet's ExecStartPre (the kernel settings it requires) is verified too.
             assert.match(worker[1].text, /^ExecStartPre=\/usr\/sbin\/sysctl -p \/etc\/sysctl\.d\/90-kubelet\.conf$/m);

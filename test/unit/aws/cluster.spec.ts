@@ -6,7 +6,7 @@ import { ConfigError } from "../../../components/common";
 import { AwsCluster, AwsClusterArgs, ControlPlaneNode } from "../../../platforms/aws";
 import { findSecretMaterial } from "../../../platforms/aws/userdata";
 import {
-    AMI, API_SERVER_URL, CLUSTER, FAKE_KEY, assertClusterBucket, baseOptions, bucketResources, byType, clusterArgs, cpSoftware, kubeletConfiguration, registered, setAwsMocks, settle, userDataOf, valueOf,
+    AMI, API_SERVER_URL, CLUSTER, FAKE_CA, FAKE_KEY, assertClusterBucket, baseOptions, bucketResources, byType, clusterArgs, cpSoftware, kubeletConfiguration, registered, setAwsMocks, settle, userDataOf, valueOf,
 } from "./fixtures";
 import { ed25519Line } from "./ssh-keys";
 
@@ -332,6 +332,27 @@ describe("aws: AwsCluster (mocked engine)", function () {
                     return s;
                 },
             }), "aws.controlPlane(cp-1).files[7].ssmParameter");
+        });
+
+        it("a fetched file's sync restart naming a unit the node does not run, and a fetched certificate others may write", () => {
+            const withFile = (f: Record<string, unknown>) => clusterArgs({
+                controlPlane: (node) => {
+                    const s = cpSoftware(node);
+                    s.files.push({ path: "/etc/kubernetes/pki/sa.pub", ssmParameter: `/${CLUSTER}/control-plane/sa.key`, mode: 0o600, ...f } as never);
+                    return s;
+                },
+            });
+            wiringFailsAt(withFile({ restarts: ["kube-apiserver", "kubelet"] }), "aws.controlPlane(cp-0).files[7].restarts[1]");
+            wiringFailsAt(withFile({ public: true, mode: 0o664 }), "aws.controlPlane(cp-0).files[7].mode");
+            wiringFailsAt(withFile({ public: true, mode: 0o646 }), "aws.controlPlane(cp-0).files[7].mode");
+        });
+
+        it("a certificate marked public but written inline, and sync restarts on an inline file", () => {
+            const withFile = (f: Record<string, unknown>) => clusterArgs({
+                controlPlane: (node) => ({ ...cpSoftware(node), files: [{ path: "/etc/kubernetes/pki/x.crt", content: FAKE_CA, mode: 0o644, ...f } as never] }),
+            });
+            wiringFailsAt(withFile({ public: true }), "aws.controlPlane(cp-0).files[0].public");
+            wiringFailsAt(withFile({ restarts: ["etcd"] }), "aws.controlPlane(cp-0).files[0].restarts");
         });
 
         it("secret material as inline content, and secrets outside the cluster's paths", () => {

@@ -18,7 +18,7 @@ import { PACKAGED_CONTAINERD_UNIT, systemdVerify } from "./host-tools";
 const LT = "aws:ec2/launchTemplate:LaunchTemplate";
 const NS = "hardened-cluster";
 
-interface NodeFile { path: string; mode: string; owner: string; fetched: boolean; content?: string }
+interface NodeFile { path: string; mode: string; owner: string; fetched: boolean; content?: string; kind?: string }
 
 type Extra = ClusterSettings & { aws?: AwsOptions };
 
@@ -43,8 +43,8 @@ function filesOf(lt: Registered): NodeFile[] {
     const inline: NodeFile[] = doc.write_files.map((f: any) => ({ path: f.path, mode: f.permissions, owner: f.owner, fetched: false, content: f.content }));
     const script = inline.find((f) => f.path === FETCH_SCRIPT_PATH)!.content!;
     const fetched = script.split("\n").filter((l) => l.startsWith("stage ")).map((l) => {
-        const [, , path, mode, owner] = l.split(" ");
-        return { path, mode, owner, fetched: true };
+        const [, , path, mode, owner, kind] = l.split(" ");
+        return { path, mode, owner, fetched: true, kind };
     });
     return [...inline, ...fetched];
 }
@@ -114,7 +114,9 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
                     assert.equal(f.mode, f.path.endsWith(".key") ? "0640" : "0644", where);
                     continue;
                 }
-                if (f.fetched) assert.equal(f.mode, "0600", `${where}: fetched files are secrets`);
+                // Certificates are fetched too (a renewal must reach a running node), and only they may be read by all.
+                if (f.fetched) assert.equal(f.mode, f.kind === "public" ? "0644" : "0600", `${where}: a fetched ${f.kind} file`);
+                if (f.kind === "public") assert.match(f.path, /\.(crt|pub)$/, where);
                 assert.equal(f.owner, "root:root", where);
                 if (/^\/etc\/kubernetes\/.*\.(key|conf|yaml)$/.test(f.path)) assert.equal(f.mode, "0600", where);
             }
@@ -130,8 +132,8 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
             assert.deepEqual(cp.filter((f) => f.path === p).map((f) => [f.mode, f.owner, f.fetched]), [["0640", "root:etcd", true]], p);
         }
         assert.deepEqual(cp.filter((f) => f.path.startsWith("/etc/kubernetes/csr-approver/")).map((f) => [f.path, f.mode, f.owner, f.fetched]), [
-            ["/etc/kubernetes/csr-approver/ca.crt", "0644", "root:csr-approver", false],
-            ["/etc/kubernetes/csr-approver/client.crt", "0644", "root:csr-approver", false],
+            ["/etc/kubernetes/csr-approver/ca.crt", "0644", "root:csr-approver", true],
+            ["/etc/kubernetes/csr-approver/client.crt", "0644", "root:csr-approver", true],
             ["/etc/kubernetes/csr-approver/client.key", "0640", "root:csr-approver", true],
         ]);
     });
@@ -207,6 +209,7 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
                 .map((f: { path: string; content: string }) => ({ name: f.path.split("/").pop()!, text: f.content }));
             assert.deepEqual(units.map((u: { name: string }) => u.name), [
                 "hardened-cluster-fetch.service", "node-images.service", "kubelet.service", "kube-proxy.service", "kube-router.service", "flanneld.service",
+                "hardened-cluster-sync.service", "hardened-cluster-sync.timer",
             ]);
             const r = systemdVerify([...units, PACKAGED_CONTAINERD_UNIT]);
             assert.ok(r.ok, r.output);

@@ -36,15 +36,15 @@ function programArgs(): AwsProgramArgs {
 
 interface WriteFile { path: string; content: string; permissions: string; owner: string }
 
-function cloudConfigOf(node: string): { files: WriteFile[]; fetched: { parameter: string; path: string; mode: string; owner: string }[] } {
+function cloudConfigOf(node: string): { files: WriteFile[]; fetched: { parameter: string; path: string; mode: string; owner: string; kind: string; restarts: string }[] } {
     const lt = byType(LT).find((r) => r.name === `p-cp-${node}`);
     assert.ok(lt, `launch template of ${node}`);
     const doc = parse(userDataOf(lt!).replace(/^#cloud-config\n/, ""));
     const files: WriteFile[] = doc.write_files;
     const script = files.find((f) => f.path === FETCH_SCRIPT_PATH)!.content;
     const fetched = script.split("\n").filter((l) => l.startsWith("stage ")).map((l) => {
-        const [, parameter, path, mode, owner] = l.split(" ");
-        return { parameter, path, mode, owner };
+        const [, parameter, path, mode, owner, kind, restarts] = l.split(" ");
+        return { parameter, path, mode, owner, kind, restarts };
     });
     return { files, fetched };
 }
@@ -159,9 +159,10 @@ describe("aws: awsProgram (mocked engine)", function () {
                 assert.equal(param!.inputs.type, "SecureString", f.parameter);
                 assert.ok(unwrapSecret(param!.inputs.value).secret, `${f.parameter} is a Pulumi secret`);
             }
-            // etcd's server and peer keys are this node's own; nobody else's are fetched.
+            // etcd's server and peer keys are this node's own; nobody else's are fetched. Its certificates are fetched
+            // too, as the node's own parameters (a renewal or CA rotation changes them on a running node).
             assert.deepEqual(fetched.filter((f) => f.path.startsWith("/etc/etcd/")).map((f) => f.parameter).sort(),
-                [`/prod1/cp-${i}/etcd-pki-peer.key`, `/prod1/cp-${i}/etcd-pki-server.key`]);
+                [`/prod1/cp-${i}/etcd-pki-ca.crt`, `/prod1/cp-${i}/etcd-pki-peer.crt`, `/prod1/cp-${i}/etcd-pki-peer.key`, `/prod1/cp-${i}/etcd-pki-server.crt`, `/prod1/cp-${i}/etcd-pki-server.key`]);
         }
         // Each etcd key parameter holds that member's key, and no parameter holds anything but key material or configs.
         const server1 = unwrapSecret(params.get("/prod1/cp-1/etcd-pki-server.key")!.inputs.value).value;
@@ -172,20 +173,48 @@ describe("aws: awsProgram (mocked engine)", function () {
     it("keeps keys and kubeconfigs root:root 0600 under /etc/kubernetes, but the approver's (root:csr-approver 0640), and etcd's own keys root:etcd 0640 outside it", function () {
         const { fetched, files } = cloudConfigOf("cp-0");
         for (const f of fetched) {
-            if (f.path.startsWith("/etc/kubernetes/csr-approver/")) assert.deepEqual([f.mode, f.owner], ["0640", "root:csr-approver"], f.path);
-            else if (f.path.startsWith("/etc/kubernetes/")) assert.deepEqual([f.mode, f.owner], ["0600", "root:root"], f.path);
-            else assert.deepEqual([f.path.startsWith("/etc/etcd/pki/"), f.mode, f.owner], [true, "0640", "root:etcd"], f.path);
+            // Certificates (fetched so a renewal reaches a running node) are readable by all, writable by root alone.
+            const mode = f.kind === "public" ? "0644" : undefined;
+            assert.equal(f.kind === "public", /\.(crt|pub)$/.test(f.path), f.path);
+            if (f.path.startsWith("/etc/kubernetes/csr-approver/")) assert.deepEqual([f.mode, f.owner], [mode ?? "0640", "root:csr-approver"], f.path);
+            else if (f.path.startsWith("/etc/kubernetes/")) assert.deepEqual([f.mode, f.owner], [mode ?? "0600", "root:root"], f.path);
+            else assert.deepEqual([f.path.startsWith("/etc/etcd/pki/"), f.mode, f.owner], [true, mode ?? "0640", "root:etcd"], f.path);
         }
-        const inlineUnderPki = files.filter((f) => f.path.startsWith("/etc/kubernetes/pki/"));
-        assert.ok(inlineUnderPki.length > 0);
-        for (const f of inlineUnderPki) assert.equal(f.owner, "root:root", f.path);
-        const etcdCa = files.find((f) => f.path === "/etc/etcd/pki/ca.crt")!;
-        assert.deepEqual([etcdCa.permissions, etcdCa.owner], ["0644", "root:etcd"]);
+        // Nothing from the PKI is in user data, which a running node never reads again.
+        assert.deepEqual(files.filter((f) => /^\/etc\/(kubernetes|etcd)\/pki\//.test(f.path)).map((f) => f.path), []);
+        assert.ok(fetched.some((f) => f.path === "/etc/etcd/pki/ca.crt" && f.mode === "0644" && f.owner === "root:etcd"));
         // Nothing on a control-plane node reads the admin or kubelet kubeconfigs.
         for (const p of ["/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf", "/etc/kubernetes/kubelet.conf"]) {
             assert.ok(!fetched.some((f) => f.path === p) && !files.some((f) => f.path === p), p);
         }
         assert.ok(files.some((f) => f.path === auditLogFiles(kubeadmLayout()).policyFile && f.permissions === "0600"));
+    });
+
+    it("has a sync restart exactly the units that read a replaced file and do not reload it themselves", function () {
+        const { fetched } = cloudConfigOf("cp-0");
+        const restarts = (p: string) => {
+            const f = fetched.find((x) => x.path === p);
+            assert.ok(f, p);
+            return f!.restarts === "-" ? [] : f!.restarts.split(",");
+        };
+        assert.deepEqual(restarts("/etc/kubernetes/pki/apiserver.crt"), ["kube-apiserver"]);
+        assert.deepEqual(restarts("/etc/etcd/pki/server.crt"), ["etcd"]);
+        assert.deepEqual(restarts("/etc/etcd/pki/peer.key"), ["etcd"]);
+        assert.deepEqual(restarts("/etc/kubernetes/pki/sa.key").sort(), ["kube-apiserver", "kube-controller-manager"]);
+        assert.deepEqual(restarts("/etc/kubernetes/controller-manager.conf"), ["kube-controller-manager"]);
+        assert.deepEqual(restarts("/etc/kubernetes/csr-approver/client.key"), ["csr-approver"]);
+        // --encryption-provider-config-automatic-reload: the apiserver reads a new key itself.
+        assert.deepEqual(restarts("/etc/kubernetes/encryption-config.yaml"), []);
+        // Every file has a reader to restart but the encryption config, the etcd health-check pair (read only by
+        // the backup and its checks) and what a component's kubeconfig names by path (client-go reads it again).
+        const none = fetched.filter((f) => f.restarts === "-").map((f) => f.path);
+        assert.ok(none.length < fetched.length / 2, none.join(" "));
+        const workers = parse(userDataOf(byType(LT).find((r) => r.name === "p-workers")!).replace(/^#cloud-config\n/, ""));
+        const script = (workers.write_files as WriteFile[]).find((f) => f.path === FETCH_SCRIPT_PATH)!.content;
+        const lines = script.split("\n").filter((l) => l.startsWith("stage ")).map((l) => l.split(" ")).map((w) => [w[2], w[6]]);
+        assert.deepEqual(lines.sort(), [
+            ["/etc/kubernetes/bootstrap-kubelet.conf", "-"], ["/etc/kubernetes/kube-proxy.conf", "kube-proxy"], ["/etc/kubernetes/kube-router.conf", "kube-router"],
+        ]);
     });
 
     it("encrypts Secrets with KMS v2 through the plugin, which runs on every control-plane node", async function () {
@@ -335,9 +364,13 @@ describe("aws: awsProgram (mocked engine)", function () {
             assert.ok(fetched.length > 0);
             for (const f of fetched) assert.ok(readers[n].includes(f.parameter), `${n} fetches ${f.parameter}`);
         }
-        // Only an etcd member's own server and peer keys and its apiserver's serving key are for one node; the rest is shared by all three.
+        // Only an etcd member's own server and peer keys and its apiserver's serving key are for one node, with every
+        // certificate and public key (each node's own copy); the other secrets are shared by all three.
         const onlyOne = names.filter((n) => Object.values(readers).filter((l) => l.includes(n)).length === 1 && !readers.workers.includes(n));
-        assert.deepEqual(onlyOne.map((n) => n.split("/").pop()).sort(), ["etcd-pki-peer.key", "etcd-pki-peer.key", "etcd-pki-peer.key", "etcd-pki-server.key", "etcd-pki-server.key", "etcd-pki-server.key",
+        const certs = names.filter((n) => /\.(crt|pub)$/.test(n));
+        assert.ok(certs.length >= 3 * 10, `${certs.length} certificate parameters`);
+        for (const n of certs) assert.ok(onlyOne.includes(n), `${n} is one node's`);
+        assert.deepEqual(onlyOne.filter((n) => !certs.includes(n)).map((n) => n.split("/").pop()).sort(), ["etcd-pki-peer.key", "etcd-pki-peer.key", "etcd-pki-peer.key", "etcd-pki-server.key", "etcd-pki-server.key", "etcd-pki-server.key",
             "kubernetes-pki-apiserver.key", "kubernetes-pki-apiserver.key", "kubernetes-pki-apiserver.key"]);
         const shared = names.filter((n) => nodes.every((x) => readers[x].includes(n)));
         assert.ok(shared.some((n) => n.endsWith("/kubernetes-pki-ca.key")) && shared.some((n) => n.endsWith("/kubernetes-pki-sa.key")), shared.join(", "));

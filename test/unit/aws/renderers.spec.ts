@@ -1,5 +1,6 @@
 // The pure renderers and planners: no Pulumi engine, no mocks.
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
 import { parse } from "yaml";
 import { ConfigError } from "../../../components/common";
 import { resolveEncryption, renderEncryptionConfig } from "../../../components/encryption";
@@ -11,6 +12,7 @@ import { controlPlaneNodePolicy, PolicyDocument, workerNodePolicy } from "../../
 import { clusterKeyPolicy, secretsKeyPolicy } from "../../../platforms/aws/kms";
 import { deriveSubnets, hostAddress } from "../../../platforms/aws/network-plan";
 import { renderFetchScript } from "../../../platforms/aws/secrets";
+import { syncMinute, syncTimer } from "../../../platforms/aws/sync";
 import { checkUnitSpec, execLine, quoteArg, renderUnit, serviceUnit } from "../../../platforms/aws/systemd";
 import { findSecretMaterial, renderCloudConfig } from "../../../platforms/aws/userdata";
 import { baseOptions, CLUSTER, FAKE_KEY } from "./fixtures";
@@ -73,7 +75,9 @@ describe("aws: IAM and key policies", () => {
         ]);
         const decrypt = doc.Statement.find((s) => s.Sid === "DecryptOwnParameters")!;
         assert.deepEqual(decrypt.Condition!.StringLike["kms:EncryptionContext:PARAMETER_ARN"], read.Resource);
-        assert.ok(!actions(doc).includes("ssm:GetParameters") && !actions(doc).includes("ssm:GetParametersByPath"));
+        // The sync lists versions with GetParameters, on the same parameters only; nothing lists a path.
+        assert.ok(!actions(doc).includes("ssm:GetParametersByPath") && !actions(doc).includes("ssm:DescribeParameters"));
+        for (const s of doc.Statement.filter((x) => ([] as string[]).concat(x.Action).some((a) => a.startsWith("ssm:Get")))) assert.deepEqual(s.Resource, read.Resource, s.Sid);
     });
 
     it("lets workers read only the workers path, and gives them no KMS plugin or log access", () => {
@@ -138,7 +142,7 @@ describe("aws: secret parameters", () => {
     it("renders a boot script with names and paths only", () => {
         const script = renderFetchScript("eu-west-1", KEY, [{ path: "/etc/kubernetes/pki/sa.key", parameter: "/prod1/control-plane/sa.key", mode: 0o600, owner: "kcm:kcm" }]);
         assert.match(script, /^#!\/bin\/bash\n/);
-        assert.match(script, /^stage \/prod1\/control-plane\/sa\.key \/etc\/kubernetes\/pki\/sa\.key 0600 kcm:kcm$/m);
+        assert.match(script, /^stage \/prod1\/control-plane\/sa\.key \/etc\/kubernetes\/pki\/sa\.key 0600 kcm:kcm secret -$/m);
         assert.match(script, new RegExp(`^key_arn=${KEY}$`, "m"));
         assert.match(script, /--with-decryption/);
         assert.throws(() => renderFetchScript("eu-west-1", KEY, [{ path: "/x; rm -rf /", parameter: "/p", mode: 0o600 }]), /refusing/);
@@ -152,11 +156,35 @@ describe("aws: secret parameters", () => {
         for (const mode of [0o600, 0o640, 0o400, 0o440]) renderFetchScript("eu-west-1", KEY, [{ path: "/etc/kubernetes/pki/sa.key", parameter: "/prod1/control-plane/sa.key", mode }]);
     });
 
+    it("lets a certificate be fetched world-readable, never writable, and names the units a sync restarts for it", () => {
+        const crt = { path: "/etc/kubernetes/pki/apiserver.crt", parameter: "/prod1/cp-0/kubernetes-pki-apiserver.crt", public: true, restarts: ["etcd", "kube-apiserver"] };
+        const script = renderFetchScript("eu-west-1", KEY, [{ ...crt, mode: 0o644 }], undefined, ["etcd", "kube-apiserver"]);
+        assert.match(script, /^stage \/prod1\/cp-0\/kubernetes-pki-apiserver\.crt \/etc\/kubernetes\/pki\/apiserver\.crt 0644 root public etcd,kube-apiserver$/m);
+        // The restart order is the node's unit order, whatever order a file lists its readers in.
+        assert.match(script, /^  for u in etcd kube-apiserver; do$/m);
+        for (const mode of [0o664, 0o646, 0o755, 0o4644]) assert.throws(() => renderFetchScript("eu-west-1", KEY, [{ ...crt, mode }], undefined, ["etcd", "kube-apiserver"]), /a public file may be 0644 at most/);
+        assert.throws(() => renderFetchScript("eu-west-1", KEY, [{ ...crt, mode: 0o644 }], undefined, ["etcd"]), /names units the node does not run: kube-apiserver/);
+        assert.throws(() => renderFetchScript("eu-west-1", KEY, [], undefined, ["kube-apiserver; reboot"]), /refusing unit name/);
+        const syntax = spawnSync("bash", ["-n"], { input: script, encoding: "utf8" });
+        assert.equal(syntax.status, 0, syntax.stderr);
+    });
+
+    it("runs the sync timer of each control-plane node at a minute of its own, every 15 minutes", () => {
+        // etcd restarts after a change to every member's files: one member at a time keeps quorum.
+        assert.deepEqual([0, 1, 2].map((i) => syncMinute(i, 3)), [0, 5, 10]);
+        assert.deepEqual([0, 1, 2, 3, 4].map((i) => syncMinute(i, 5)), [0, 3, 6, 9, 12]);
+        assert.equal(syncTimer({ index: 1, count: 3 }).Timer!.OnCalendar, "*-*-* *:05/15:00");
+        assert.throws(() => syncMinute(3, 3), /node 3 of 3/);
+        const r = spawnSync("systemd-analyze", ["calendar", "--iterations=3", "--base-time=2026-01-01 00:00:00 UTC", "*-*-* *:05/15:00"], { encoding: "utf8", env: { ...process.env, TZ: "UTC" } });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual([...r.stdout.matchAll(/(\d\d:\d\d:\d\d) UTC/g)].map((m) => m[1]).slice(-3), ["00:05:00", "00:20:00", "00:35:00"]);
+    });
+
     it("gives both node roles every SSM action the boot script calls, and no other SSM read", () => {
         const script = renderFetchScript("eu-west-1", KEY, []);
         const pascal = (op: string) => op.split("-").map((w) => w[0].toUpperCase() + w.slice(1)).join("");
         const called = [...script.matchAll(/\baws ssm ([a-z-]+)/g)].map((m) => `ssm:${pascal(m[1])}`);
-        assert.deepEqual([...new Set(called)].sort(), ["ssm:GetParameter", "ssm:GetParameterHistory"]);
+        assert.deepEqual([...new Set(called)].sort(), ["ssm:GetParameter", "ssm:GetParameterHistory", "ssm:GetParameters"]);
         const docs = [controlPlaneNodePolicy(ctx, input), workerNodePolicy(ctx, CLUSTER, input.clusterKeyArn)];
         for (const doc of docs) {
             const read = doc.Statement.find((s) => s.Sid === "ReadOwnParameters")!;
