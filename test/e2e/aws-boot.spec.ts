@@ -19,7 +19,8 @@ import { SERVING_APPROVER_DIR } from "../../platforms/aws/serving-approver";
 import { BOOTSTRAP_KUBECONFIG_PATH, KUBELET_CONFIG_PATH } from "../../platforms/aws/workers";
 import { GOBGP_API_PORT, KUBE_PROXY_CONFIG_PATH, KUBE_PROXY_KUBECONFIG_PATH, KUBE_PROXY_NFT_TABLE, KUBE_ROUTER_HEALTH_PORT, KUBE_ROUTER_KUBECONFIG_PATH } from "../../platforms/node-network";
 import { kubeBenchConfig } from "../../platforms/local/kube-bench";
-import { FETCH_UNIT } from "../../platforms/aws/secrets";
+import { FETCH_SCRIPT_PATH, FETCH_UNIT, FETCHED_VERSIONS } from "../../platforms/aws/secrets";
+import { findSecretMaterial } from "../../platforms/aws/userdata";
 import { engineConfig, ROOT, runInChild } from "../unit/program/program-child";
 import { unwrapSecret } from "../unit/program/mock-engine";
 import type { StackRun } from "../unit/program/run-stack";
@@ -188,17 +189,21 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         return root;
     }
 
-    /** Runs a fetch script as root with the node's directories and users in a mount namespace of its own. */
-    function boot(root: string, script: string): Boot {
+    /**
+     * Runs a fetch script as root with the node's directories and users in a mount namespace of its own; `args` and
+     * `path` (directories put first on PATH) for the sync, whose systemctl is a stand-in.
+     */
+    function boot(root: string, script: string, args: string[] = [], prepend: string[] = []): Boot {
         const file = path.join(root, "fetch");
         fs.writeFileSync(file, script, { mode: 0o700 });
         const inner = [
             "set -euo pipefail",
             ...nodeMountLines(BOUND),
-            "exec \"$NODE_ROOT/fetch\"",
+            "exec \"$NODE_ROOT/fetch\" \"$@\"",
         ].join("\n");
-        const r = spawnSync("unshare", ["--mount", "--propagation", "private", "bash", "-c", inner], {
-            env: { ...moto.env(ANYONE), NODE_ROOT: root, NODE_ETC: nodeEtc(root), NODE_BIN: root + BIN }, encoding: "utf8", timeout: 300_000,
+        const env = moto.env(ANYONE);
+        const r = spawnSync("unshare", ["--mount", "--propagation", "private", "bash", "-c", inner, "fetch", ...args], {
+            env: { ...env, PATH: [...prepend, env.PATH].join(":"), NODE_ROOT: root, NODE_ETC: nodeEtc(root), NODE_BIN: root + BIN }, encoding: "utf8", timeout: 300_000,
         });
         return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     }
@@ -274,7 +279,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             // A control-plane node's seven and the approver; a worker's kubelet, kube-proxy, kube-router and flanneld,
             // containerd's four CNI plugins, and the pause and CoreDNS images.
             assert.equal(bins.length, node === "worker" ? 10 : 8, bins.map((b) => b.path).join(" "));
-            assert.match(r.stdout, new RegExp(`: ${mine.length} secret files and ${bins.length} of ${bins.length} binaries in place`));
+            assert.match(r.stdout, new RegExp(`: ${mine.length} files and ${bins.length} of ${bins.length} binaries in place`));
             // Each file as the toolchain built it, root's, a binary 0755 and an image 0644, and nothing else in
             // /usr/local/bin, /opt/cni/bin or the image directory.
             assert.deepEqual(binariesOn(root).map((b) => b.path).sort(), bins.map((b) => b.path).sort());
@@ -287,22 +292,23 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             const files = filesOn(root);
             assert.equal(files.length, before.length + mine.length, files.map((f) => f.path).join(" "));
             assert.deepEqual(files.filter((f) => f.path.includes(".fetch.")), []);
-            for (const p of mine) {
-                const found = files.filter((f) => f.content.trimEnd() === p.value.trimEnd());
-                assert.equal(found.length, 1, `${p.name}: ${found.map((f) => f.path).join(" ")}`);
-                const f = found[0];
-                if (f.path.startsWith("/etc/etcd/pki/")) {
-                    // etcd reads its own keys through its group and can change none of them.
-                    assert.deepEqual([f.mode.toString(8), f.uid, f.gid], ["640", 0, gids.get("etcd")], f.path);
-                } else if (f.path.startsWith("/etc/kubernetes/csr-approver/")) {
-                    // So does the serving-certificate approver.
-                    assert.deepEqual([f.mode.toString(8), f.uid, f.gid], ["640", 0, gids.get("csr-approver")], f.path);
-                } else {
-                    assert.deepEqual([f.mode.toString(8), f.uid, f.gid], ["600", 0, 0], f.path);
-                }
-            }
-            for (const p of params.filter((x) => !mine.includes(x))) {
-                assert.ok(!files.some((f) => f.content.trimEnd() === p.value.trimEnd()), `${node} holds ${p.name}`);
+            // Each parameter at the path its stage line names, with its value: a secret owner-only, a certificate
+            // (fetched so that a renewal reaches a running node) readable by all; both writable by root alone.
+            const stages = stagedFiles(fetchScript(cc));
+            assert.deepEqual(stages.map((x) => x.parameter).sort(), mine.map((p) => p.name).sort());
+            // A worker's are kubeconfigs only; its CA comes with its user data, and a new one rolls the group.
+            assert.deepEqual([...new Set(stages.map((x) => x.kind))].sort(), node === "worker" ? ["secret"] : ["public", "secret"]);
+            for (const st of stages) {
+                const f = files.find((x) => x.path === st.path);
+                assert.ok(f, st.path);
+                assert.equal(f.content.trimEnd(), param(st.parameter).value.trimEnd(), st.path);
+                const publicFile = st.kind === "public";
+                assert.equal(publicFile, /\.(crt|pub)$/.test(st.path), `${st.path} is ${st.kind}`);
+                if (publicFile) assert.equal(findSecretMaterial(f.content).length, 0, st.path);
+                // etcd and the serving-certificate approver read their own files through their group and can change none of them.
+                const group = f.path.startsWith("/etc/etcd/pki/") ? gids.get("etcd") : f.path.startsWith("/etc/kubernetes/csr-approver/") ? gids.get("csr-approver") : 0;
+                const mode = publicFile ? "644" : group ? "640" : "600";
+                assert.deepEqual([f.mode.toString(8), f.uid, f.gid], [mode, 0, group], f.path);
             }
         });
     }
@@ -313,7 +319,7 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
         assert.equal(before.length, 10);
         const r = boot(root, scriptOf(cloudConfigOf(run, "aws-workers")));
         assert.equal(r.status, 0, r.stderr);
-        assert.match(r.stdout, / secret files and 0 of 10 binaries in place/);
+        assert.match(r.stdout, / files and 0 of 10 binaries in place/);
         assert.deepEqual(binariesOn(root), before);
     });
 
@@ -441,9 +447,9 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             const binaries = stagedBinaries(fetchScript(cc)).map((b) => b.path);
             const units = services.filter((u) => timers.includes(u.path) || [...fetched, ...binaries].some((p) => u.content.includes(p)));
             // etcd, the apiserver, the controller manager, the scheduler and the serving-certificate approver run
-            // fetched binaries and name fetched files, the KMS plugin runs one; two timers run scripts (the
-            // backup's calls etcdctl and etcdutl).
-            assert.equal(units.length, 8, units.map((u) => u.path).join(" "));
+            // fetched binaries and name fetched files, the KMS plugin runs one; three timers run scripts (the
+            // backup's calls etcdctl and etcdutl; the sync runs the fetch again).
+            assert.equal(units.length, 9, units.map((u) => u.path).join(" "));
             for (const u of units) {
                 const line = (k: string) => (u.content.match(new RegExp(`^${k}=(.*)$`, "m"))?.[1] ?? "").split(" ");
                 // systemd.unit(5): with Requires= and After=, a unit is not started when the unit it requires fails.
@@ -1038,6 +1044,89 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             assert.deepEqual(service.spec.selector, { "k8s-app": "kube-dns" });
             const corefile = (await request(admin, "GET", "/api/v1/namespaces/kube-system/configmaps/coredns")).json().data.Corefile as string;
             assert.match(corefile, new RegExp(`kubernetes ${kubeletConfig.clusterDomain.replace(/\./g, "\\.")} in-addr\\.arpa`));
+        });
+
+        it("a running node takes up a re-issued certificate: its sync replaces only that file and restarts only its reader, which then serves it; the next sync finds no new version and stops", async function () {
+            const h = hosts[0];
+            const stages = stagedFiles(scriptOf(h.cc));
+            const crt = stages.find((x) => x.path === "/etc/kubernetes/pki/apiserver.crt");
+            const key = stages.find((x) => x.path === "/etc/kubernetes/pki/apiserver.key");
+            const caKey = stages.find((x) => x.path === "/etc/kubernetes/pki/ca.key");
+            assert.ok(crt && key && caKey, stages.map((x) => x.path).join(" "));
+            assert.deepEqual([crt.kind, crt.restarts, key.kind], ["public", ["kube-apiserver"], "secret"]);
+            // What `pulumi up` writes when the apiserver's leaf is inside its renewal window: the same key and
+            // subject, signed again by the cluster CA with a new serial, as the parameter's next version.
+            const work = fs.mkdtempSync(path.join(tmp, "renew-"));
+            const file = (name: string, text: string) => {
+                const f = path.join(work, name);
+                fs.writeFileSync(f, text, { mode: 0o600 });
+                return f;
+            };
+            const old = new X509Certificate(param(crt.parameter).value);
+            const ca = file("ca.crt", fs.readFileSync(h.root + "/etc/kubernetes/pki/ca.crt", "utf8"));
+            const ossl = (args: string[]) => {
+                const r = spawnSync("openssl", args, { encoding: "utf8" });
+                assert.equal(r.status, 0, r.stderr);
+                return r.stdout;
+            };
+            ossl(["x509", "-x509toreq", "-copy_extensions", "copyall", "-in", file("old.crt", old.toString()), "-signkey", file("apiserver.key", param(key.parameter).value), "-out", path.join(work, "req.pem")]);
+            ossl(["x509", "-req", "-copy_extensions", "copyall", "-in", path.join(work, "req.pem"), "-CA", ca, "-CAkey", file("ca.key", param(caKey.parameter).value),
+                "-set_serial", "0x5e11ab1e", "-days", "30", "-out", path.join(work, "new.crt")]);
+            const renewed = fs.readFileSync(path.join(work, "new.crt"), "utf8");
+            fs.rmSync(work, { recursive: true, force: true });
+            assert.equal(new X509Certificate(renewed).subjectAltName, old.subjectAltName);
+            ssm([put(param(crt.parameter), { Value: renewed, Overwrite: true })]);
+
+            // The sync timer's service: the fetch script with --sync; systemctl is a stand-in that records its calls.
+            const fakeBin = path.join(tmp, "sync-bin");
+            const calls = path.join(tmp, "systemctl-calls");
+            fs.mkdirSync(fakeBin, { recursive: true });
+            fs.writeFileSync(path.join(fakeBin, "systemctl"), `#!/bin/bash\necho "$*" >> ${calls}\n`, { mode: 0o755 });
+            const syncUnit = unitOf(h.cc, "hardened-cluster-sync");
+            assert.deepEqual(syncUnit.argv, [FETCH_SCRIPT_PATH, "--sync"]);
+            const before = filesOn(h.root);
+            const sync = () => {
+                fs.rmSync(calls, { force: true });
+                const r = boot(h.root, scriptOf(h.cc), ["--sync"], [fakeBin]);
+                assert.equal(r.status, 0, r.stdout + r.stderr);
+                return { out: r.stdout, calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [] };
+            };
+            const first = sync();
+            assert.deepEqual(first.out.split("\n").filter((l) => l.includes("replaced /")), ["hardened-cluster-fetch: replaced /etc/kubernetes/pki/apiserver.crt"]);
+            assert.deepEqual(first.calls, ["try-restart -- kube-apiserver.service"]);
+            assert.match(first.out, /sync replaced 1 files and restarted 1 units: kube-apiserver/);
+            const after = filesOn(h.root);
+            assert.equal(after.length, before.length);
+            for (const f of after) {
+                const was = before.find((b) => b.path === f.path)!;
+                // The value as the CLI prints it, with its newline, as at boot.
+                if (f.path === crt.path) assert.deepEqual([f.content.trimEnd(), f.mode, f.uid, f.gid], [renewed.trimEnd(), was.mode, 0, 0]);
+                else assert.deepEqual(f, was, f.path);
+            }
+
+            // What systemd does for that call; every other unit keeps its process.
+            const pids = new Map([...h.units].filter(([n]) => !n.startsWith("relay")).map(([n, c]) => [n, c.pid]));
+            const apiserver = h.units.get("kube-apiserver")!;
+            const exited = new Promise((resolve) => apiserver.once("exit", resolve));
+            apiserver.kill("SIGTERM");
+            await exited;
+            startUnit(h, "kube-apiserver");
+            await until(`${h.node} apiserver ready again`, 180, async () => (kubectl(h, ["get", "--raw", "/readyz"]).status === 0 ? true : undefined));
+            const served = inNode(h, ["bash", "-c", "openssl s_client -connect 127.0.0.1:6443 </dev/null 2>/dev/null | openssl x509 -noout -serial"]);
+            assert.equal(served.stdout.trim(), "serial=5E11AB1E", served.stderr);
+            for (const [n, pid] of pids) if (n !== "kube-apiserver") assert.equal(h.units.get(n)!.pid, pid, n);
+
+            // The versions in place, root's alone; with none newer, the next sync lists them and stops.
+            const versions = h.root + FETCHED_VERSIONS;
+            const st = fs.statSync(versions);
+            assert.deepEqual([st.mode & 0o7777, st.uid], [0o600, 0]);
+            const recorded = fs.readFileSync(versions, "utf8").trim().split("\n");
+            assert.equal(recorded.length, stages.length);
+            assert.ok(recorded.includes(`${crt.parameter} ${JSON.parse(awsCli(["ssm", "get-parameter", "--name", crt.parameter])).Parameter.Version}`), recorded.join("\n"));
+            const second = sync();
+            assert.deepEqual(second.calls, []);
+            assert.match(second.out, /sync found no new parameter version; nothing replaced or restarted/);
+            assert.deepEqual(filesOn(h.root), after);
         });
     });
 });

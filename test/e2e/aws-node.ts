@@ -110,13 +110,13 @@ export function fetchScript(cc: CloudConfig): string {
     return f.content;
 }
 
-export interface StagedFile { line: string; parameter: string; path: string; mode: string; owner: string }
+export interface StagedFile { line: string; parameter: string; path: string; mode: string; owner: string; kind: string; restarts: string[] }
 
-/** The script's `stage PARAMETER PATH MODE OWNER` lines, in the order it runs them. */
+/** The script's `stage PARAMETER PATH MODE OWNER KIND RESTARTS` lines, in the order it runs them. */
 export function stagedFiles(script: string): StagedFile[] {
     return script.split("\n").filter((l) => l.startsWith("stage ")).map((line) => {
-        const [, parameter, path, mode, owner] = line.split(" ");
-        return { line, parameter, path, mode, owner };
+        const [, parameter, path, mode, owner, kind, restarts] = line.split(" ");
+        return { line, parameter, path, mode, owner, kind, restarts: restarts === "-" ? [] : restarts.split(",") };
     });
 }
 
