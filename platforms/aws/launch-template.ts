@@ -4,6 +4,7 @@
 // enabled, uses keys from config, and day-to-day access goes through SSM).
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
+import { encodeUserData } from "./userdata";
 
 /** The root device of Amazon Linux 2023 (and Debian) AMIs; an AMI with another root device name needs a different mapping. */
 export const ROOT_DEVICE = "/dev/xvda";
@@ -35,13 +36,14 @@ function volume(deviceName: string, sizeGiB: number, kmsKeyArn: pulumi.Input<str
     };
 }
 
-export function launchTemplateArgs(p: LaunchTemplatePlan): aws.ec2.LaunchTemplateArgs {
+/** `name` is how an error names the template. */
+export function launchTemplateArgs(p: LaunchTemplatePlan, name = "launch template"): aws.ec2.LaunchTemplateArgs {
     return {
         instanceType: p.instanceType,
         imageId: p.imageId,
         iamInstanceProfile: { arn: p.instanceProfileArn },
         vpcSecurityGroupIds: p.securityGroupIds,
-        userData: pulumi.output(p.userData).apply((text) => Buffer.from(text, "utf8").toString("base64")),
+        userData: pulumi.output(p.userData).apply((text) => encodeUserData(text, name)),
         metadataOptions: {
             httpEndpoint: "enabled",
             httpTokens: "required",
@@ -61,5 +63,5 @@ export function launchTemplateArgs(p: LaunchTemplatePlan): aws.ec2.LaunchTemplat
 }
 
 export function hardenedLaunchTemplate(name: string, p: LaunchTemplatePlan, opts: pulumi.CustomResourceOptions): aws.ec2.LaunchTemplate {
-    return new aws.ec2.LaunchTemplate(name, launchTemplateArgs(p), opts);
+    return new aws.ec2.LaunchTemplate(name, launchTemplateArgs(p, name), opts);
 }

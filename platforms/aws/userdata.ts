@@ -1,6 +1,7 @@
 // cloud-config for every node, as a plain object rendered with toYaml. User data is readable by anyone who
 // may call ec2:DescribeInstanceAttribute and is kept in the launch template's history, so what goes in here is
 // names, paths, units and public material only; renderCloudConfig refuses text that looks like a secret.
+import { gunzipSync, gzipSync } from "node:zlib";
 import { toYaml } from "../../components/common";
 import type { FetchedBinaries } from "./binaries";
 import { FETCH_SCRIPT_PATH, FETCH_UNIT, FetchedFile, renderFetchScript } from "./secrets";
@@ -139,4 +140,27 @@ export function renderCloudConfig(spec: CloudConfigSpec): string {
     // A wiring mistake, not a setting: the caller put a secret where a parameter reference belongs.
     if (found.length > 0) throw new Error(`user data would contain ${found.join(", ")}; put it in an SSM parameter (files[].ssmParameter) instead`);
     return text;
+}
+
+/** EC2 takes at most 16 KB of user data, counted before base64 encoding. */
+export const USER_DATA_LIMIT = 16 * 1024;
+
+/**
+ * The launch template's userData: the cloud-config gzipped, then base64. A node's units, scripts and settings run
+ * well past 16 KB as text; cloud-init recognises gzip by its magic bytes and reads what it decompresses as if it
+ * had been given that. gzip leaves the modification time out of its header, so the same text encodes the same.
+ * Throws past the limit: EC2 would refuse the launch, and only after every other resource exists.
+ */
+export function encodeUserData(text: string, name: string): string {
+    const packed = gzipSync(Buffer.from(text, "utf8"), { level: 9 });
+    if (packed.length > USER_DATA_LIMIT) {
+        throw new Error(`${name}: user data is ${packed.length} bytes gzipped; EC2 takes at most ${USER_DATA_LIMIT}`);
+    }
+    return packed.toString("base64");
+}
+
+/** The cloud-config text of an encoded userData (gzipped or not). */
+export function decodeUserData(base64: string): string {
+    const raw = Buffer.from(base64, "base64");
+    return (raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw).toString("utf8");
 }

@@ -20,7 +20,7 @@ import { BOOTSTRAP_KUBECONFIG_PATH, KUBELET_CONFIG_PATH } from "../../platforms/
 import { GOBGP_API_PORT, KUBE_PROXY_CONFIG_PATH, KUBE_PROXY_KUBECONFIG_PATH, KUBE_PROXY_NFT_TABLE, KUBE_ROUTER_HEALTH_PORT, KUBE_ROUTER_KUBECONFIG_PATH } from "../../platforms/node-network";
 import { kubeBenchConfig } from "../../platforms/local/kube-bench";
 import { FETCH_SCRIPT_PATH, FETCH_UNIT, FETCHED_VERSIONS } from "../../platforms/aws/secrets";
-import { findSecretMaterial } from "../../platforms/aws/userdata";
+import { decodeUserData, findSecretMaterial } from "../../platforms/aws/userdata";
 import { engineConfig, ROOT, runInChild } from "../unit/program/program-child";
 import { unwrapSecret } from "../unit/program/mock-engine";
 import type { StackRun } from "../unit/program/run-stack";
@@ -95,7 +95,7 @@ function publishedFrom(bin: string, nodePath: string): string {
 function cloudConfigOf(run: StackRun, template: string): CloudConfig {
     const lt = run.resources.find((r) => r.type === "aws:ec2/launchTemplate:LaunchTemplate" && r.name === template);
     assert.ok(lt, `no launch template ${template}`);
-    const text = Buffer.from(lt.inputs.userData, "base64").toString("utf8");
+    const text = decodeUserData(lt.inputs.userData);
     assert.ok(text.startsWith("#cloud-config\n"), template);
     return parse(text);
 }

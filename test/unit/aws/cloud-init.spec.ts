@@ -6,9 +6,9 @@ import { parse } from "yaml";
 import { planAwsCluster, renderSshdConfig } from "../../../platforms/aws";
 import { controlPlaneCloudConfig } from "../../../platforms/aws/control-plane";
 import { workerCloudConfig } from "../../../platforms/aws/workers";
-import { renderCloudConfig } from "../../../platforms/aws/userdata";
+import { encodeUserData, renderCloudConfig } from "../../../platforms/aws/userdata";
 import { baseOptions, clusterArgs } from "./fixtures";
-import { cloudInitSchema, PACKAGED_CONTAINERD_UNIT, sshdTest, systemdVerify } from "./host-tools";
+import { cloudInitParts, cloudInitSchema, PACKAGED_CONTAINERD_UNIT, sshdTest, systemdVerify } from "./host-tools";
 import { ed25519Line } from "./ssh-keys";
 
 const SSH_ON = { enabled: true, allowedCidrs: ["203.0.113.0/24", "10.20.0.0/16"], authorizedKeys: [ed25519Line()] };
@@ -60,6 +60,15 @@ describe("aws: user data under the real validators", function () {
             assert.equal(cloudInitSchema("#cloud-config\nwrite_files:\n  - path: /x\n    permissions: 384\n").ok, false);
             assert.equal(cloudInitSchema("#cloud-config\nssh_pwauth: \"no\"\n").ok, false, "deprecated values fail too");
         });
+    });
+
+    it("is read back by cloud-init's own user-data processor, gzipped as the launch templates carry it, as exactly the cloud-config rendered", () => {
+        const nodes = rendered(true);
+        assert.equal(nodes.length, 4);
+        for (const n of nodes) {
+            assert.ok(Buffer.byteLength(n.text) > 16384 || n.name === "worker", `${n.name}: ${Buffer.byteLength(n.text)} bytes as text`);
+            assert.deepEqual(cloudInitParts(encodeUserData(n.text, n.name)), [["text/cloud-config", n.text]], n.name);
+        }
     });
 
     it("writes every unit file root's and 0600, as CIS 1.1.1-1.1.8 want a component's pod specification", () => {

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { AwsClusterArgs, AwsOptions, ControlPlaneNode, NodeSoftware, secretParameters } from "../../../platforms/aws";
+import { decodeUserData } from "../../../platforms/aws/userdata";
 
 export const CLUSTER = "prod1";
 export const REGION = "eu-west-1";
@@ -241,5 +242,5 @@ export function assertClusterBucket(mine: (type: string) => Registered[], cluste
 }
 
 export function userDataOf(lt: Registered): string {
-    return Buffer.from(lt.inputs.userData, "base64").toString("utf8");
+    return decodeUserData(lt.inputs.userData);
 }

@@ -1,7 +1,7 @@
 // Runs the Debian validators the toolchain installs (cloud-init, systemd, openssh-server) on rendered
 // output. A missing binary is an error, not a skip: a green run must mean the files were actually checked.
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
@@ -41,6 +41,23 @@ export function cloudInitSchema(text: string): ToolResult {
         const r = run(bin, ["schema", "--config-file", file]);
         return { ok: r.ok && !/DEPRECATED/i.test(r.output), output: r.output };
     });
+}
+
+// cloud-init's own user-data processor (its Python library, run by the interpreter its command names): what it
+// makes of the bytes EC2 hands it, as content type and payload of each part.
+const USER_DATA_PARTS = `import base64, json, sys
+from cloudinit import user_data
+message = user_data.UserDataProcessor({}).process(base64.b64decode(sys.stdin.read()))
+parts = [p for p in message.walk() if p.get_content_maintype() != "multipart"]
+print(json.dumps([[p.get_content_type(), p.get_payload(decode=True).decode()] for p in parts]))`;
+
+/** The parts cloud-init reads from a launch template's base64 userData. */
+export function cloudInitParts(userDataBase64: string): [string, string][] {
+    const bin = requireBinary("cloud-init");
+    const python = readFileSync(bin, "utf8").split("\n")[0].replace(/^#!/, "").trim();
+    const r = spawnSync(python, ["-c", USER_DATA_PARTS], { input: userDataBase64, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`cloud-init's user-data processor: ${r.stderr}${r.error ?? ""}`);
+    return JSON.parse(r.stdout);
 }
 
 /**

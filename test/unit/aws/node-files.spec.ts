@@ -2,7 +2,9 @@
 // workers join at (a SAN of the apiserver certificate), the mode and owner of every file a node gets, and
 // the kernel settings the workers' kubelet requires before it starts.
 import { strict as assert } from "node:assert";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import type { ClusterSettings } from "../../../components/cluster";
@@ -10,6 +12,7 @@ import { AwsOptions } from "../../../platforms/aws/options";
 import { awsProgram, AwsProgramArgs } from "../../../platforms/aws/program";
 import { planAwsProgram } from "../../../platforms/aws/program-plan";
 import { FETCH_SCRIPT_PATH } from "../../../platforms/aws/secrets";
+import { decodeUserData, encodeUserData } from "../../../platforms/aws/userdata";
 import { BACKUP_SCRIPT } from "../../../platforms/aws/backup";
 import { CERT_EXPIRY_SCRIPT } from "../../../platforms/aws/cert-expiry";
 import { baseOptions, Registered, registered, setAwsMocks, settle, userDataOf, valueOf } from "./fixtures";
@@ -94,6 +97,25 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
             const lb = b.resources.find((r) => r.type === "aws:lb/loadBalancer:LoadBalancer")!;
             assert.ok(!server.includes(`${lb.name}.elb.`), "not the NLB's generated name");
         });
+    });
+
+    it("fits every node's user data in EC2's limit of 16 KB before base64 encoding, gzipped as cloud-init reads it", () => {
+        const lts = built[0].resources.filter((r) => r.type === LT);
+        assert.equal(lts.length, 4);
+        for (const lt of lts) {
+            const raw = Buffer.from(lt.inputs.userData, "base64");
+            // As text every node's would be far past the limit; gzip's magic bytes tell cloud-init to decompress.
+            assert.deepEqual([raw[0], raw[1]], [0x1f, 0x8b], lt.name);
+            assert.ok(raw.length <= 16384, `${lt.name}: ${raw.length} bytes`);
+            assert.ok(Buffer.byteLength(gunzipSync(raw)) > 16384 || lt.name.endsWith("workers"), `${lt.name} needs no gzip`);
+            assert.match(gunzipSync(raw).toString("utf8"), /^#cloud-config\n/);
+        }
+    });
+
+    it("refuses, naming the template, user data that EC2 would refuse even gzipped", () => {
+        const noise = randomBytes(20 * 1024).toString("base64");
+        assert.throws(() => encodeUserData(`#cloud-config\n# ${noise}\n`, "t-cp-cp-0"), /t-cp-cp-0: user data is \d+ bytes gzipped; EC2 takes at most 16384/);
+        assert.equal(decodeUserData(encodeUserData("#cloud-config\n", "x")), "#cloud-config\n");
     });
 
     it("writes keys, kubeconfigs and the kubelet config 0600 root:root, and etcd's and the approver's own keys root:<their group> 0640 (read, never written)", () => {
