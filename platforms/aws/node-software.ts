@@ -62,17 +62,17 @@ export function checkNodeSoftware(k: string, s: NodeSoftware, readPrefixes: read
                 if (!names.has(u)) fail(key(fk, "restarts", j), u, `not one of this node's units: ${[...names.keys()].join(", ")}`);
             });
         }
-        if (f.ssmParameter !== undefined && f.public) {
-            if ((f.mode & ~MAX_PUBLIC_MODE) !== 0) fail(key(fk, "mode"), `0${f.mode.toString(8)}`, "a fetched public file may be 0644 at most");
-        } else if (f.ssmParameter !== undefined) {
-            // Fetched files are keys and credentials: owner-only, as CIS 1.1.x and 4.1.x want them.
-            // A group may read one only when the owner names it (etcd reads its keys through its group, root:etcd 0640).
-            const groupNamed = typeof f.owner === "string" && f.owner.includes(":") && !f.owner.endsWith(":root");
-            if ((f.mode & ~MAX_SECRET_MODE) !== 0 || ((f.mode & 0o040) !== 0 && !groupNamed)) {
-                fail(key(fk, "mode"), `0${f.mode.toString(8)}`, "secret files must be readable by their owner only (0600), or also by the group the owner names (0640)");
-            }
-        }
         if (f.ssmParameter !== undefined) {
+            if (f.public) {
+                if ((f.mode & ~MAX_PUBLIC_MODE) !== 0) fail(key(fk, "mode"), `0${f.mode.toString(8)}`, "a fetched public file may be 0644 at most");
+            } else {
+                // Fetched secrets are keys and credentials: owner-only, as CIS 1.1.x and 4.1.x want them.
+                // A group may read one only when the owner names it (etcd reads its keys through its group, root:etcd 0640).
+                const groupNamed = typeof f.owner === "string" && f.owner.includes(":") && !f.owner.endsWith(":root");
+                if ((f.mode & ~MAX_SECRET_MODE) !== 0 || ((f.mode & 0o040) !== 0 && !groupNamed)) {
+                    fail(key(fk, "mode"), `0${f.mode.toString(8)}`, "secret files must be readable by their owner only (0600), or also by the group the owner names (0640)");
+                }
+            }
             if (!mayRead(readPrefixes, f.ssmParameter)) {
                 fail(key(fk, "ssmParameter"), f.ssmParameter, `this node's role may read only ${readPrefixes.map((p) => `${p}/*`).join(", ")}`);
             }
