@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CaName } from "./certlist";
 import { CaRotation, caRotationMove, CaRotationPhase } from "./ca-rotation";
 import { mintClientCert, mintedRequest } from "./ephemeral";
+import { CaRotationReports, reportProblems } from "./ca-rotation-reports";
 
 export interface CaRotationEndpoint {
     /** How a problem names it, e.g. "node-1 kube-apiserver". */
@@ -34,6 +35,8 @@ export interface CaRotationGateInputs {
     generation: number;
     phase: CaRotationPhase;
     probes?: CaRotationProbes;
+    /** Where the nodes cannot be dialled: what each node reported after its last sync (ca-rotation-reports.ts). */
+    reports?: CaRotationReports;
     /** The domain's newest CA (its key is secret). */
     newCaCertPem: string;
     newCaKeyPem: string;
@@ -141,10 +144,17 @@ export async function allowCaRotationStep(previous: CaRotation | undefined, i: C
     const next = { generation: i.generation, phase: i.phase };
     const m = caRotationMove(previous, next, i.configKey);
     if ("problem" in m) throw new Error(m.problem);
-    if (i.probes === undefined && i.phase !== "steady") {
+    if (i.probes === undefined && i.reports === undefined && i.phase !== "steady") {
         throw new Error(`${i.configKey}: this platform gives the rotation no way to check its nodes, so a CA rotation cannot run on it; keep { phase: steady }`);
     }
     if (m.move !== "forward" || (i.phase !== "issue-new" && i.phase !== "distrust-old") || !checkLive) return;
+    if (i.probes === undefined && i.reports !== undefined) {
+        // A report changes only at its node's next sync: read once, and say when to try again.
+        const crypto: typeof import("node:crypto") = require("node:crypto");
+        const problems = reportProblems(i.domain, i.phase, new crypto.X509Certificate(i.newCaCertPem).fingerprint256, i.reports);
+        if (problems.length === 0) return;
+        throw new Error(`${i.configKey}: the nodes' reports say the cluster is not ready for phase ${i.phase}; they report after each sync (${i.reports.schedule}), so run pulumi up again after the next one:\n  ${problems.join("\n  ")}`);
+    }
     const deadline = Date.now() + CHECK_SECONDS * 1000;
     for (;;) {
         const problems = await liveProblems(i);

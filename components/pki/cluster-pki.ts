@@ -6,6 +6,7 @@ import { fail, parseHttpsUrl, isDnsLabel, isPlainObject, key, knownKeys, positiv
 import { CA_SPECS, CaName, certNames, CertSpec, tableOf } from "./certlist";
 import { caCommonName, caGenerations, caResourceName } from "./ca-rotation";
 import { CaRotationGate, CaRotationProbes } from "./ca-rotation-gate";
+import type { CaRotationReports } from "./ca-rotation-reports";
 import { kubeconfigsOf, KubeconfigSpec, kubeconfigYaml, ServerRole } from "./kubeconfig";
 import { CertFacts, certificatesIn, renewalStart } from "./inventory";
 import { CLUSTER_ADMINS_GROUP, KeyAlgorithm, PkiOptions, ResolvedPkiOptions, resolvePkiOptions } from "./options";
@@ -41,6 +42,8 @@ export interface ClusterPkiArgs {
      * rotation cannot go past trust-both.
      */
     rotationProbes?: CaRotationProbes;
+    /** Where the nodes cannot be dialled: their reports, which the gates read instead of probes. */
+    rotationReports?: pulumi.Input<CaRotationReports>;
 }
 
 export interface CaPair {
@@ -84,7 +87,7 @@ export interface PkiMaterial {
     readonly clusterName: string;
 }
 
-const ARG_KEYS = ["options", "servers", "clusterName", "configKey", "serviceAccountTokenLifetimeSeconds", "rotationProbes"] as const;
+const ARG_KEYS = ["options", "servers", "clusterName", "configKey", "serviceAccountTokenLifetimeSeconds", "rotationProbes", "rotationReports"] as const;
 const YEAR_SECONDS = 365 * 24 * 3600;
 
 export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial {
@@ -162,6 +165,7 @@ export class ClusterPki extends pulumi.ComponentResource implements PkiMaterial 
             const gate = new CaRotationGate(`${resourceBase(spec)}-rotation`, {
                 domain: spec.name, configKey: key(configKey, "rotation", spec.name), generation: rotation.generation, phase: rotation.phase,
                 ...(args.rotationProbes ? { probes: args.rotationProbes } : {}),
+                ...(args.rotationReports ? { reports: args.rotationReports } : {}),
                 newCaCertPem: newest.cert.certPem, newCaKeyPem: pulumi.secret(newest.key.privateKeyPem),
                 clusterCasPem: bundle([...made.kubernetes.values()]),
                 clusterSignerCertPem: clusterSigner.cert.certPem, clusterSignerKeyPem: pulumi.secret(clusterSigner.key.privateKeyPem),

@@ -12,4 +12,5 @@ export * from "./inventory";
 export * from "./service-account-keys";
 export * from "./ca-rotation";
 export * from "./ca-rotation-gate";
+export * from "./ca-rotation-reports";
 export * from "./trust-sync";
