@@ -20,6 +20,7 @@ import { SECRETS_CONTEXT_KEY } from "./kms";
 import { FETCH_UNIT } from "./secrets";
 import { CONFINED_SERVICE, execLine, UnitFile } from "./systemd";
 import { SYNC_UNIT, syncService, syncTimer } from "./sync";
+import { nodeReportPlan, renderReportScript, REPORT_SCRIPT, reportParameterName } from "./report";
 import { CloudConfigSpec, renderCloudConfig } from "./userdata";
 
 export interface ControlPlaneNode {
@@ -174,12 +175,13 @@ export function controlPlaneCloudConfig(i: ControlPlaneUserDataInput): CloudConf
                 content: certExpiryScript({ region: r.region, namespace: metricNamespace(r.clusterName), node: i.node, certFiles: software.files.map((f) => f.path).filter((p) => p.endsWith(".crt")) }),
             },
             { path: BACKUP_SCRIPT, permissions: "0755", content: etcdBackupScript(nodeBackupInput(r, i.node, software, i.backup)) },
+            { path: REPORT_SCRIPT, permissions: "0755", content: renderReportScript(r.region, reportParameterName(r.clusterName, i.node), nodeReportPlan(i.node, software)) },
         ],
         // After the fetch unit, so the first run finds the node's files.
         timers: [
             { name: CERT_EXPIRY_UNIT, service: certExpiryService([FETCH_UNIT]), timer: certExpiryTimer() },
             { name: BACKUP_UNIT, service: etcdBackupService([FETCH_UNIT]), timer: etcdBackupTimer(i.backup.intervalMinutes) },
-            { name: SYNC_UNIT, service: syncService(), timer: syncTimer(i.slot ?? { index: 0, count: 1 }) },
+            { name: SYNC_UNIT, service: syncService(REPORT_SCRIPT), timer: syncTimer(i.slot ?? { index: 0, count: 1 }) },
         ],
         fetched: fetchedFiles(software),
         binaries: fetchedBinaries(i.binaries, controlPlaneBinaryPaths(r, i.node, software)),

@@ -7,6 +7,7 @@ import { backupNodeStatements } from "./backup";
 import { binaryReadStatements } from "./binaries";
 import { metricNamespace } from "./monitoring";
 import { controlPlaneReadPrefixes, workerReadPrefixes } from "./secrets";
+import { reportParameterName } from "./report";
 
 export interface ArnContext {
     partition: string;
@@ -119,6 +120,14 @@ export function controlPlaneNodePolicy(ctx: ArnContext, p: ControlPlanePolicyInp
                 Action: ["cloudwatch:PutMetricData"],
                 Resource: "*",
                 Condition: { StringEquals: { "cloudwatch:namespace": metricNamespace(p.clusterName) } },
+            },
+            {
+                // Its own report for the CA rotation's gates (report.ts), a String: no key is involved, and a node
+                // cannot write another node's report or any other parameter.
+                Sid: "PublishOwnReport",
+                Effect: "Allow",
+                Action: ["ssm:PutParameter"],
+                Resource: `arn:${ctx.partition}:ssm:${ctx.region}:${ctx.accountId}:parameter${reportParameterName(p.clusterName, p.node)}`,
             },
             ...backupNodeStatements(ctx, p.backup.bucket, p.backup.prefix, p.clusterKeyArn),
             ...(p.binaryBucket ? binaryReadStatements(ctx, p.binaryBucket, p.clusterKeyArn) : []),

@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { SYNC_UNIT } from "./sync";
+import { reportParameterName } from "./report";
 import type { BackupOptions, ResolvedBackup } from "../../components/backup";
 import { fail, parseHttpsUrl, key, toYaml } from "../../components/common";
 import { EncryptionAtRest, EncryptionOptions, resolveEncryption } from "../../components/encryption";
@@ -306,6 +307,11 @@ export class AwsCluster extends pulumi.ComponentResource {
             ...(args.secrets ?? []),
             { name: plan.encryptionParameter, value: encryption.configYaml },
         ], keys.clusterKey.arn, tags, parent);
+        // Each node's report for the CA rotation's gates starts empty and is the node's to write (report.ts): the
+        // stack owns the parameter, so it goes with the stack, but never puts its own value back.
+        const reports = nodes.map((n) => new aws.ssm.Parameter(`${name}-report-${n.name}`, {
+            name: reportParameterName(r.clusterName, n.name), type: "String", value: "{}", tags,
+        }, { ...parent, ignoreChanges: ["value"] }));
 
         const controlPlane = new ControlPlane(`${name}-cp`, {
             r,
@@ -320,7 +326,7 @@ export class AwsCluster extends pulumi.ComponentResource {
             auditLogGroupName: monitoring.auditLogGroup.name,
             backup: { stack: pulumi.getStack(), bucket: bucket.bucket, prefix, retention: plan.backup.retention, intervalMinutes: plan.backup.intervalMinutes },
             binaries,
-            dependsOn: [...cpSecrets, ...(store?.objects ?? [])],
+            dependsOn: [...cpSecrets, ...reports, ...(store?.objects ?? [])],
             tags,
         }, parent);
         const lb = new ApiLoadBalancer(`${name}-api`, {

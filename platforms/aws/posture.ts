@@ -26,10 +26,11 @@ export interface AwsPosture {
 
 const AWS_GUARANTEES = [
     "IMDSv2 required with hop limit 1 on every launch template",
-    "every EBS volume, log group, SSM parameter and the alarm topic encrypted with the cluster's KMS key (rotation on)",
+    "every EBS volume, log group, SSM parameter a node fetches and the alarm topic encrypted with the cluster's KMS key (rotation on)",
     "Kubernetes Secrets encrypted with KMS v2 through a key only the control-plane roles may use",
     "no secret material in user data; secrets are SSM SecureStrings: each etcd member's server and peer keys and each node's apiserver serving key are readable by its own node only, the cluster-wide ones (the Kubernetes CA key, the apiserver's client keys, the service-account key, the encryption config, the controller-manager and scheduler client keys and kubeconfigs, the serving-certificate approver's key) by every control-plane node, the worker join kubeconfig and the kubeconfigs of kube-proxy and the NetworkPolicy enforcer by every worker (secretReaders lists each)",
     "certificates and public keys are SSM SecureStrings too, each node's own copy, so that a renewed certificate reaches a running node: every node syncs its parameters every 15 minutes (control-plane nodes each at a minute of their own), replacing only the files that changed and restarting only the units that read them",
+    "after every sync each control-plane node reports its trust files' certificate fingerprints, the CA that verifies each leaf it serves and the units awaiting a restart to a String parameter of its own (public facts only; its role may write that one parameter); an etcd or front-proxy CA rotation's gates read those reports before issue-new and distrust-old, and the cluster CA's rotation is refused on this platform",
     "the cluster key decrypts a parameter through SSM only for the role whose path holds it (encryption context PARAMETER_ARN) and for the deploying principal under the cluster's path",
     "etcd (2379-2380) reachable only between control-plane nodes; kubelets (10250) only from the control plane",
     "no EC2 key pair; nodes in private subnets; VPC flow logs to an encrypted log group",

@@ -167,14 +167,15 @@ function keepKmsKeyName(cluster: ClusterPlan, keys: AwsProgramKeys): void {
 }
 
 /**
- * A CA rotation's gates check what every node serves before the next phase may run. AWS nodes do not report
- * that yet, so a rotation could be started and never finished safely: refused here, before anything exists,
- * rather than by the gate in the middle of an up.
+ * A CA rotation's gates read what each control-plane node reports after its syncs (report.ts). That covers the
+ * etcd and front-proxy CAs, which only control-plane nodes hold. The cluster CA is also in every worker's user
+ * data (a new one rolls the group, outside any gate) and in kube-root-ca.crt, which no node reports: refused
+ * here, before anything exists, rather than by the gate in the middle of an up.
  */
 function refuseCaRotation(cluster: ClusterPlan, domain: CaName, keys: AwsProgramKeys): void {
     const { phase } = cluster.resolved.pkiResolved.rotation[domain];
-    if (phase !== "steady") {
-        fail(key(keys.pki, "rotation", domain, "phase"), phase, "CA rotation runs on the local platform only for now (its gates check what each node serves, which AWS nodes do not report yet); keep \"steady\"");
+    if (domain === "kubernetes" && phase !== "steady") {
+        fail(key(keys.pki, "rotation", domain, "phase"), phase, "the cluster CA's rotation runs on the local platform only for now (workers hold it in their user data, and no node reports kube-root-ca.crt); keep \"steady\". The etcd and frontProxy CAs rotate on AWS");
     }
 }
 

@@ -6,8 +6,12 @@
 // approver's role, the NetworkPolicy enforcer's, and the cluster's DNS from the image the workers import.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
 import { serviceAccountTokenSeconds, type ClusterMaterial } from "../../components/cluster";
-import { AdminBootstrap, ClusterPki, kubeconfigNames } from "../../components/pki";
+import { AdminBootstrap, CaRotationReports, ClusterPki, kubeconfigNames } from "../../components/pki";
+import { nodeReportPlan, reportExpectation } from "./report";
+import { REPORTS_SCOPE } from "./secrets";
+import { SYNC_INTERVAL_MINUTES } from "./sync";
 import { ApiServerReady } from "./api-ready";
 import { AwsCluster, AwsClusterArgs, planAwsCluster } from "./index";
 import { controlPlaneSoftware, workerSoftware } from "./node-software-plan";
@@ -67,6 +71,19 @@ function clusterArgs(args: AwsProgramArgs, plan: AwsProgramPlan, material?: Clus
     };
 }
 
+/** What each control-plane node reported after its last sync, with what the gates expect of each report. */
+function nodeReports(plan: AwsProgramPlan, clusterPlan: ReturnType<typeof planAwsCluster>, opts: pulumi.ComponentResourceOptions): pulumi.Output<CaRotationReports> {
+    const under = `/${plan.r.clusterName}/${REPORTS_SCOPE}`;
+    const expected = clusterPlan.nodes.map((n, i) => reportExpectation(nodeReportPlan(n.name, clusterPlan.cpSoftware[i])));
+    // Those that exist: a node that never reported has only the stack's empty value, or none before the first up.
+    return aws.ssm.getParametersByPathOutput({ path: under, withDecryption: false }, { parent: opts.parent })
+        .apply((found) => ({
+            expected,
+            reports: Object.fromEntries((found.names ?? []).map((n, i) => [n.slice(under.length + 1), found.values?.[i] ?? ""])),
+            schedule: `every ${SYNC_INTERVAL_MINUTES} minutes, at a minute of each node's own`,
+        }));
+}
+
 export function awsProgram(args: AwsProgramArgs, opts: pulumi.ComponentResourceOptions = {}): AwsProgram {
     const { plan } = args;
     // AwsCluster's own checks (units, files, parameter scopes, worker kubelet) on the full wiring, still
@@ -80,6 +97,7 @@ export function awsProgram(args: AwsProgramArgs, opts: pulumi.ComponentResourceO
 
     const name = args.name ?? "aws";
     const facts = cp.resolved.facts;
+    const rotating = Object.values(cp.resolved.pkiResolved.rotation).some((x) => x.phase !== "steady");
     const pki = new ClusterPki(`${name}-pki`, {
         options: cp.resolved.pki,
         // The controller manager and scheduler talk to the apiserver on their own node.
@@ -87,6 +105,8 @@ export function awsProgram(args: AwsProgramArgs, opts: pulumi.ComponentResourceO
         clusterName: plan.r.clusterName,
         configKey: plan.keys.pki,
         serviceAccountTokenLifetimeSeconds: serviceAccountTokenSeconds(cp.resolved),
+        // Read only while a rotation runs: the gates need them then alone.
+        ...(rotating ? { rotationReports: nodeReports(plan, clusterPlan, opts) } : {}),
     }, opts);
     // AwsCluster creates the encryption keys itself and delivers their config as its own parameter.
     const cluster = new AwsCluster(name, clusterArgs(args, plan, { pki, encryptionConfig: "" }), opts);

@@ -11,7 +11,9 @@ import { binaryFetchLines, FetchedBinaries } from "./binaries";
 export const CONTROL_PLANE_SCOPE = "control-plane";
 /** Secrets every worker may read (only the join kubeconfig). */
 export const WORKERS_SCOPE = "workers";
-const RESERVED = [CONTROL_PLANE_SCOPE, WORKERS_SCOPE];
+/** Each control-plane node's report for the CA rotation's gates (report.ts): /<cluster>/reports/<node>, a String. */
+export const REPORTS_SCOPE = "reports";
+const RESERVED = [CONTROL_PLANE_SCOPE, WORKERS_SCOPE, REPORTS_SCOPE];
 
 export type SecretScope = { node: string } | typeof CONTROL_PLANE_SCOPE | typeof WORKERS_SCOPE;
 
@@ -90,7 +92,7 @@ export function mayRead(prefixes: readonly string[], name: string): boolean {
 
 /** Node names are RFC 1123 labels that must not shadow the shared scopes. */
 export function checkNodeName(k: string, name: string): void {
-    if (RESERVED.includes(name)) fail(k, name, `"${name}" is a shared secret scope, not a node name`);
+    if (RESERVED.includes(name)) fail(k, name, `"${name}" is a shared parameter path, not a node name`);
 }
 
 export interface FetchedFile {

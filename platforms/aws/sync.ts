@@ -18,14 +18,17 @@ export function syncMinute(index: number, count: number): number {
     return Math.floor((index * SYNC_INTERVAL_MINUTES) / count);
 }
 
-/** The oneshot the timer starts. It runs as root (it writes keys and restarts units), only after the boot fetch. */
-export function syncService(): UnitFile {
+/**
+ * The oneshot the timer starts. It runs as root (it writes keys and restarts units), only after the boot fetch.
+ * `report`: a script run after every sync, whether it succeeded or not (report.ts).
+ */
+export function syncService(report?: string): UnitFile {
     return {
         Unit: {
             Description: "Take up new versions of this node's parameters, restarting only the units that read a replaced file",
             Wants: ["network-online.target"], Requires: [FETCH_UNIT], After: ["network-online.target", FETCH_UNIT],
         },
-        Service: { Type: "oneshot", ExecStart: execLine([FETCH_SCRIPT_PATH, SYNC_ARG]) },
+        Service: { Type: "oneshot", ExecStart: execLine([FETCH_SCRIPT_PATH, SYNC_ARG]), ...(report ? { ExecStopPost: execLine([report]) } : {}) },
     };
 }
 

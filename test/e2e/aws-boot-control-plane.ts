@@ -21,6 +21,7 @@ import { Host, inNode, linkHosts, nodePath, relayIntoNode, relayOutOfNode, stage
 import { until } from "./processes";
 import { ANYONE, BIN, BootDrill, CLUSTER, STACK, cloudConfigOf, filesOn, ports } from "./aws-boot-drill";
 import { workerCases } from "./aws-boot-workers";
+import { reportCases } from "./aws-boot-reports";
 
 /** What the control-plane cases start and the worker cases build on. */
 export interface ControlPlaneState {
@@ -399,5 +400,7 @@ export function controlPlaneCases(d: BootDrill): void {
             assert.match(second.out, /sync found no new parameter version; nothing replaced or restarted/);
             assert.deepEqual(filesOn(h.root), after);
         });
+
+        reportCases(d, cp);
     });
 }

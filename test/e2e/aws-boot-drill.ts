@@ -201,7 +201,11 @@ export class BootDrill {
     this.run = runInChild<StackRun>(`stack ${STACK}`, path.join(ROOT, "test/unit/program/run-stack.ts"), engineConfig(path.join(ROOT, `stacks/Pulumi.${STACK}.yaml`)), this.tmp, path.join(this.tmp, "run.json"),
         { HC_TEST_STACK: STACK, HC_TEST_REAL_TLS: path.join(this.tmp, "tls"), HC_TOOLCHAIN_DIR: this.tc.dir });
     assert.deepEqual(this.run.errors, []);
-    this.params = this.run.resources.filter((r) => r.type === "aws:ssm/parameter:Parameter")
+    const all = this.run.resources.filter((r) => r.type === "aws:ssm/parameter:Parameter");
+    // Each control-plane node's report (report.ts): a String the stack creates empty and the node overwrites.
+    const reports = all.filter((r) => r.inputs.name.startsWith(`/${CLUSTER}/reports/`));
+    assert.deepEqual(reports.map((r) => [r.inputs.name, r.inputs.type, unwrapSecret<string>(r.inputs.value), r.inputs.keyId]), ["cp-0", "cp-1", "cp-2"].map((n) => [`/${CLUSTER}/reports/${n}`, "String", "{}", undefined]));
+    this.params = all.filter((r) => !reports.includes(r))
         .map((r) => ({ name: r.inputs.name, type: r.inputs.type, value: unwrapSecret<string>(r.inputs.value), keyId: r.inputs.keyId, tier: r.inputs.tier }));
     this.mockClusterKey = this.run.resources.find((r) => r.type === "aws:kms/key:Key" && r.name.endsWith("-cluster"))!.state.arn;
     this.moto = await startMoto(ports.apiServer, path.join(this.tmp, "moto"));
@@ -210,7 +214,7 @@ export class BootDrill {
     // As the program declares them: every parameter a SecureString under the cluster key (one boto3 process
     // for all of them; the nodes' own calls below go through the AWS CLI, as on EC2).
     for (const p of this.params) assert.deepEqual([p.type, p.keyId], ["SecureString", this.mockClusterKey], p.name);
-    this.ssm(this.params.map((p) => this.put(p)));
+    this.ssm([...this.params.map((p) => this.put(p)), ...reports.map((r) => ({ call: "put_parameter", Name: r.inputs.name, Type: "String", Value: "{}" }))]);
     this.objects = this.run.resources.filter((r) => r.type === "aws:s3/bucketObjectv2:BucketObjectv2").map((r) => ({
         bucket: r.inputs.bucket, key: r.inputs.key, file: r.inputs.source?.path, kmsKeyId: r.inputs.kmsKeyId, sse: r.inputs.serverSideEncryption, checksum: r.inputs.checksumAlgorithm,
     }));

@@ -194,6 +194,9 @@ export function setAwsMocks(): Promise<void> {
                     return { names: [`${REGION}a`, `${REGION}b`, `${REGION}c`], id: REGION };
                 case "aws:ssm/getParameter:getParameter":
                     return { value: AMI, name: args.inputs.name, id: args.inputs.name };
+                // One node reported: the CA rotation gates' reports.
+                case "aws:ssm/getParametersByPath:getParametersByPath":
+                    return { names: [`${args.inputs.path}/cp-0`], values: ['{"node":"cp-0"}'], types: ["String"], arns: [], id: args.inputs.path };
                 default:
                     return args.inputs;
             }

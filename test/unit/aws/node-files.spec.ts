@@ -17,6 +17,7 @@ import { BACKUP_SCRIPT } from "../../../platforms/aws/backup";
 import { CERT_EXPIRY_SCRIPT } from "../../../platforms/aws/cert-expiry";
 import { baseOptions, Registered, registered, setAwsMocks, settle, userDataOf, valueOf } from "./fixtures";
 import { PACKAGED_CONTAINERD_UNIT, systemdVerify } from "./host-tools";
+import { REPORT_SCRIPT } from "../../../platforms/aws/report";
 
 const LT = "aws:ec2/launchTemplate:LaunchTemplate";
 const NS = "hardened-cluster";
@@ -112,6 +113,26 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
         }
     });
 
+    it("gives an etcd CA rotation's gate every control-plane node's report, and what each must hold and serve", async () => {
+        const b = await build("rot", { pki: { rotation: { etcd: { generation: 2, phase: "trust-both" } } } });
+        const gates = b.resources.filter((r) => /-pki-.*-rotation$/.test(r.name));
+        assert.equal(gates.length, 3);
+        for (const g of gates) {
+            const r = unwrap(g.inputs.reports) as any;
+            assert.ok(r, `${g.name} has reports`);
+            assert.deepEqual(r.expected.map((e: any) => e.node), ["cp-0", "cp-1", "cp-2"], g.name);
+            // Read by path: the node that reported is found by its name.
+            assert.deepEqual(r.reports, { "cp-0": '{"node":"cp-0"}' });
+            assert.match(r.schedule, /^every 15 minutes/);
+            for (const e of r.expected) {
+                assert.deepEqual(e.served.etcd, ["etcd-client", "etcd-peer"]);
+                assert.deepEqual(e.served.kubernetes, ["kube-apiserver", "kube-controller-manager", "kube-scheduler"]);
+                assert.ok(e.trust.etcd.includes("/etc/etcd/pki/ca.crt") && e.trust.etcd.includes("/etc/kubernetes/pki/etcd/ca.crt"), e.trust.etcd.join(" "));
+                assert.deepEqual(e.trust.frontProxy, ["/etc/kubernetes/pki/front-proxy-ca.crt"]);
+            }
+        }
+    });
+
     it("refuses, naming the template, user data that EC2 would refuse even gzipped", () => {
         const noise = randomBytes(20 * 1024).toString("base64");
         assert.throws(() => encodeUserData(`#cloud-config\n# ${noise}\n`, "t-cp-cp-0"), /t-cp-cp-0: user data is \d+ bytes gzipped; EC2 takes at most 16384/);
@@ -126,9 +147,9 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
             for (const f of filesOf(lt)) {
                 const where = `${lt.name} ${f.path}`;
                 checked++;
-                // Nothing any node gets is writable by group or others, and only the three scripts are executable.
+                // Nothing any node gets is writable by group or others, and only the four scripts are executable.
                 assert.equal(parseInt(f.mode, 8) & 0o022, 0, `${where} ${f.mode}`);
-                if (f.path !== FETCH_SCRIPT_PATH && f.path !== CERT_EXPIRY_SCRIPT && f.path !== BACKUP_SCRIPT) assert.equal(parseInt(f.mode, 8) & 0o111, 0, `${where} ${f.mode}`);
+                if (![FETCH_SCRIPT_PATH, CERT_EXPIRY_SCRIPT, BACKUP_SCRIPT, REPORT_SCRIPT].includes(f.path)) assert.equal(parseInt(f.mode, 8) & 0o111, 0, `${where} ${f.mode}`);
                 // A service that runs as its own user reads its own directory's files through its group.
                 const service = OWN_DIRS.find(([dir]) => f.path.startsWith(dir))?.[1];
                 if (service) {

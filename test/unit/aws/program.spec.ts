@@ -331,6 +331,38 @@ describe("aws: awsProgram (mocked engine)", function () {
         assert.deepEqual(cfg, expected.kubelet.config);
     });
 
+    it("has each control-plane node report, after every sync, each trust file its units name and each endpoint that serves a leaf from a file", function () {
+        // The flags that take a CA bundle (etcd, kube-apiserver and kube-controller-manager reference docs) and the
+        // endpoints of the nodes' processes at their default ports.
+        const bundleFlags = ["trusted-ca-file", "peer-trusted-ca-file", "etcd-cafile", "client-ca-file", "root-ca-file", "requestheader-client-ca-file"];
+        let checked = 0;
+        NODE_IPS.forEach((ip, i) => {
+            const { files } = cloudConfigOf(`cp-${i}`);
+            const sync = files.find((f) => f.path === "/etc/systemd/system/hardened-cluster-sync.service")!.content;
+            assert.match(sync, /^ExecStopPost=\/usr\/local\/libexec\/hardened-cluster\/report$/m);
+            const script = files.find((f) => f.path === "/usr/local/libexec/hardened-cluster/report")!.content;
+            assert.match(script, new RegExp(`--name /prod1/reports/cp-${i} --type String`));
+            const trust = script.split("\n").filter((l) => l.startsWith("trust /")).map((l) => l.split(" ")[1]);
+            const named = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"].flatMap((u) => execStartOf(files, u).split(" "))
+                .filter((a) => bundleFlags.some((f) => a.startsWith(`--${f}=`))).map((a) => a.split("=")[1]);
+            assert.ok(named.length >= 6, named.join(" "));
+            for (const f of named) assert.ok(trust.includes(f), `cp-${i} reports ${f}`);
+            for (const f of ["/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/pki/etcd/ca.crt", "/etc/kubernetes/pki/front-proxy-ca.crt"]) assert.ok(trust.includes(f), `cp-${i} ${f}`);
+            const served = script.split("\n").filter((l) => l.startsWith("served ")).map((l) => l.split(" ").slice(1, 4).join(" "));
+            assert.deepEqual(served, ["etcd-client 127.0.0.1 2379", `etcd-peer ${ip} 2380`, "kube-apiserver 127.0.0.1 6443", "kube-controller-manager 127.0.0.1 10257", "kube-scheduler 127.0.0.1 10259"]);
+            checked++;
+        });
+        assert.equal(checked, 3);
+        const reports = byType(PARAM).filter((r) => r.inputs.name.startsWith("/prod1/reports/"));
+        assert.deepEqual(reports.map((r) => [r.inputs.name, r.inputs.type]), [0, 1, 2].map((i) => [`/prod1/reports/cp-${i}`, "String"]));
+    });
+
+    it("gives the CA rotation gates no reports while every domain is steady", function () {
+        const gates = registered.filter((r) => /-pki-.*-rotation$/.test(r.name));
+        assert.equal(gates.length, 3);
+        for (const g of gates) assert.equal(g.inputs.reports, undefined, g.name);
+    });
+
     it("reports the platform, endpoint and every block's posture", function () {
         const p = program.posture as any;
         assert.equal(p.platform.name, "aws");

@@ -78,6 +78,10 @@ describe("aws: IAM and key policies", () => {
         // The sync lists versions with GetParameters, on the same parameters only; nothing lists a path.
         assert.ok(!actions(doc).includes("ssm:GetParametersByPath") && !actions(doc).includes("ssm:DescribeParameters"));
         for (const s of doc.Statement.filter((x) => ([] as string[]).concat(x.Action).some((a) => a.startsWith("ssm:Get")))) assert.deepEqual(s.Resource, read.Resource, s.Sid);
+        // It writes one parameter: its own report for the CA rotation's gates, not another node's, not a secret's.
+        const writes = doc.Statement.filter((x) => ([] as string[]).concat(x.Action).some((a) => /^ssm:(Put|Delete|Label|AddTags)/.test(a)));
+        assert.deepEqual(writes.map((x) => [x.Action, x.Resource]), [[["ssm:PutParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/prod1/reports/cp-1"]]);
+        assert.ok(!actions(workerNodePolicy(ctx, CLUSTER, input.clusterKeyArn)).some((a) => a.startsWith("ssm:Put")));
     });
 
     it("lets workers read only the workers path, and gives them no KMS plugin or log access", () => {

@@ -1,0 +1,132 @@
+// The boot drill's node reports: what each running control-plane node reports after a sync (its trust files'
+// fingerprints, the CA that verifies each leaf it serves), read back from the emulator, and what a CA rotation's
+// gate makes of it, before and after a node takes up a second etcd CA the way trust-both delivers it.
+import { strict as assert } from "node:assert";
+import { X509Certificate } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { CaRotationReports, NodeReport, NodeReportExpectation, reportProblems } from "../../components/pki/ca-rotation-reports";
+import { REPORT_SCRIPT } from "../../platforms/aws/report";
+import { Host, inNode, stagedFiles, startUnit, unitOf } from "./aws-node";
+import { until } from "./processes";
+import { opensslCa } from "../unit/pki/openssl-ca";
+import { ANYONE, BootDrill, CLUSTER } from "./aws-boot-drill";
+import type { ControlPlaneState } from "./aws-boot-control-plane";
+
+const PEM = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+/** node:crypto's fingerprint of every certificate in a node's file, independent of the script's openssl. */
+const fingerprintsOf = (h: Host, file: string) => (fs.readFileSync(h.root + file, "utf8").match(PEM) ?? []).map((b) => new X509Certificate(b).fingerprint256);
+const flag = (argv: string[], name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
+
+/** Registers the report cases; they run last, on the control plane's running nodes. */
+export function reportCases(d: BootDrill, cp: ControlPlaneState): void {
+    /** Runs the node's report script inside the node (its endpoints on its loopback, the emulator through the relay). */
+    const report = (h: Host): { text: string; report: NodeReport; out: string } => {
+        const script = h.cc.write_files.find((f) => f.path === REPORT_SCRIPT)!.content;
+        const env = Object.entries(d.moto.env(ANYONE)).map(([k, v]) => `${k}=${v}`);
+        const r = inNode(h, ["env", ...env, "bash", "-s"], script);
+        assert.equal(r.status, 0, r.stdout + r.stderr);
+        const p = JSON.parse(d.awsCli(["ssm", "get-parameter", "--name", `/${CLUSTER}/reports/${h.node}`])).Parameter;
+        assert.equal(p.Type, "String");
+        return { text: p.Value, report: JSON.parse(p.Value), out: r.stdout };
+    };
+    /** The etcd domain's files and endpoints on a node, from the etcd and apiserver units' own flags. */
+    const etcdTrustFiles = (h: Host) => {
+        const etcd = unitOf(h.cc, "etcd").argv;
+        const files = [flag(etcd, "trusted-ca-file"), flag(etcd, "peer-trusted-ca-file"), flag(unitOf(h.cc, "kube-apiserver").argv, "etcd-cafile")];
+        assert.ok(files.every((f) => f !== undefined), files.join(" "));
+        return [...new Set(files as string[])];
+    };
+    const expected = (): NodeReportExpectation[] => ["cp-0", "cp-1", "cp-2"].map((node) => ({
+        node, trust: { kubernetes: [], etcd: etcdTrustFiles(cp.hosts[0]), frontProxy: [] }, served: { kubernetes: [], etcd: ["etcd-client", "etcd-peer"], frontProxy: [] },
+    }));
+    const gate = (phase: "issue-new" | "distrust-old", fp: string, texts: Record<string, string>) =>
+        reportProblems("etcd", phase, fp, { expected: expected(), reports: texts, schedule: "" } satisfies CaRotationReports);
+
+    it("each control-plane node reports after its sync what its trust files hold and which CA verifies each leaf it serves; the gate reads that, and a node that never reported holds it back", function () {
+        this.timeout(300_000);
+        const texts: Record<string, string> = {};
+        let checked = 0;
+        for (const h of cp.hosts) {
+            const { text, report: r, out } = report(h);
+            assert.match(out, new RegExp(`reported to /${CLUSTER}/reports/${h.node}`));
+            texts[h.node] = text;
+            assert.equal(r.node, h.node);
+            assert.deepEqual(r.pending, []);
+            // Every trust file, as node:crypto reads it from the node's disk.
+            const files = Object.keys(r.trust);
+            for (const f of [...etcdTrustFiles(h), "/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/pki/front-proxy-ca.crt"]) assert.ok(files.includes(f), `${h.node} ${f}`);
+            for (const f of files) assert.deepEqual(r.trust[f], fingerprintsOf(h, f), `${h.node} ${f}`);
+            const etcdCa = fingerprintsOf(h, "/etc/kubernetes/pki/etcd/ca.crt");
+            const clusterCa = fingerprintsOf(h, "/etc/kubernetes/pki/ca.crt");
+            assert.deepEqual([etcdCa.length, clusterCa.length], [1, 1]);
+            assert.deepEqual(r.served, {
+                "etcd-client": { ca: etcdCa[0] }, "etcd-peer": { ca: etcdCa[0] },
+                "kube-apiserver": { ca: clusterCa[0] }, "kube-controller-manager": { ca: clusterCa[0] }, "kube-scheduler": { ca: clusterCa[0] },
+            });
+            // Unchanged, it is not put again: the parameter keeps its version.
+            const version = JSON.parse(d.awsCli(["ssm", "get-parameter", "--name", `/${CLUSTER}/reports/${h.node}`])).Parameter.Version;
+            assert.match(report(h).out, /unchanged since the last report/);
+            assert.equal(JSON.parse(d.awsCli(["ssm", "get-parameter", "--name", `/${CLUSTER}/reports/${h.node}`])).Parameter.Version, version);
+            checked++;
+        }
+        assert.equal(checked, 2);
+        const etcdCa = fingerprintsOf(cp.hosts[0], "/etc/kubernetes/pki/etcd/ca.crt")[0];
+        // The third member never ran here: its stack-made "{}" holds every step back.
+        texts["cp-2"] = JSON.parse(d.awsCli(["ssm", "get-parameter", "--name", `/${CLUSTER}/reports/cp-2`])).Parameter.Value;
+        assert.deepEqual(gate("distrust-old", etcdCa, texts), ["cp-2: has not reported yet"]);
+        // A CA the nodes do not hold (the front-proxy CA, as if it were the etcd domain's new one).
+        const other = fingerprintsOf(cp.hosts[0], "/etc/kubernetes/pki/front-proxy-ca.crt")[0];
+        const problems = gate("issue-new", other, texts);
+        assert.equal(problems.length, 2 * etcdTrustFiles(cp.hosts[0]).length + 1, problems.join("\n"));
+        for (const h of cp.hosts) for (const f of etcdTrustFiles(h)) assert.ok(problems.includes(`${h.node} ${f}: does not hold the new CA yet`), `${h.node} ${f}`);
+        assert.deepEqual(gate("distrust-old", other, texts).filter((p) => !p.startsWith("cp-2")),
+            ["cp-0", "cp-1"].flatMap((n) => [`${n} etcd-client: serves a leaf the new CA does not verify`, `${n} etcd-peer: serves a leaf the new CA does not verify`]));
+    });
+
+    it("trust-both reaches a running node through its sync: both etcd CAs in every etcd trust file, etcd and the apiserver restarted and healthy, and its report now lets issue-new through for it, not distrust-old", async function () {
+        this.timeout(600_000);
+        const h = cp.hosts[0];
+        const stages = stagedFiles(d.scriptOf(h.cc));
+        const trustFiles = etcdTrustFiles(h);
+        const trustStages = stages.filter((s) => trustFiles.includes(s.path));
+        assert.equal(trustStages.length, trustFiles.length, trustStages.map((s) => s.path).join(" "));
+        // A second etcd CA, appended after the first as trust-both's bundle is (the signer first).
+        const newCa = opensslCa("etcd-ca-2").certPem;
+        const newFp = new X509Certificate(newCa).fingerprint256;
+        for (const s of trustStages) d.ssm([d.put(d.param(s.parameter), { Value: `${d.param(s.parameter).value.trimEnd()}\n${newCa}`, Overwrite: true })]);
+        const before = report(h);
+        assert.ok(gate("issue-new", newFp, { "cp-0": before.text }).some((p) => p.startsWith("cp-0 ")), "before its sync the node holds only the old CA");
+
+        // The sync timer's service with a stand-in systemctl, then what systemd does for each call.
+        const fakeBin = path.join(d.tmp, "sync-bin-trust");
+        const calls = path.join(d.tmp, "systemctl-calls-trust");
+        fs.mkdirSync(fakeBin, { recursive: true });
+        fs.writeFileSync(path.join(fakeBin, "systemctl"), `#!/bin/bash\necho "$*" >> ${calls}\n`, { mode: 0o755 });
+        const sync = d.boot(h.root, d.scriptOf(h.cc), ["--sync"], [fakeBin]);
+        assert.equal(sync.status, 0, sync.stdout + sync.stderr);
+        assert.deepEqual(sync.stdout.split("\n").filter((l) => l.includes("replaced /")).map((l) => l.split(" ").pop()).sort(), [...trustFiles].sort());
+        const restarted = fs.readFileSync(calls, "utf8").trim().split("\n");
+        assert.deepEqual(restarted, ["try-restart -- etcd.service", "try-restart -- kube-apiserver.service"]);
+        for (const f of trustFiles) assert.deepEqual(fingerprintsOf(h, f).slice(-1), [newFp], f);
+        for (const unit of ["etcd", "kube-apiserver"]) {
+            const p = h.units.get(unit)!;
+            const exited = new Promise((resolve) => p.once("exit", resolve));
+            p.kill("SIGTERM");
+            await exited;
+            startUnit(h, unit);
+        }
+        await until(`${h.node} etcd healthy with two CAs`, 120, async () => (cp.etcdctl(h, ["endpoint", "health"]).status === 0 ? true : undefined));
+        await until(`${h.node} apiserver ready with two etcd CAs`, 180, async () => (cp.kubectl(h, ["get", "--raw", "/readyz"]).status === 0 ? true : undefined));
+
+        const after = report(h);
+        assert.deepEqual(after.report.pending, []);
+        for (const f of trustFiles) assert.ok(after.report.trust[f].includes(newFp), f);
+        const texts = { "cp-0": after.text, "cp-1": report(cp.hosts[1]).text };
+        // cp-0 is ready for issue-new; cp-1, not synced, is not; no one serves a leaf of the new CA yet.
+        const issue = gate("issue-new", newFp, texts);
+        assert.ok(!issue.some((p) => p.startsWith("cp-0")), issue.join("\n"));
+        assert.ok(trustFiles.every((f) => issue.includes(`cp-1 ${f}: does not hold the new CA yet`)), issue.join("\n"));
+        assert.ok(gate("distrust-old", newFp, texts).includes("cp-0 etcd-client: serves a leaf the new CA does not verify"));
+    });
+}
