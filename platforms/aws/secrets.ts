@@ -198,6 +198,10 @@ stage() {
   # Missing directories are made 0755 (etcd reaches its keys through them); existing ones are checked, never changed.
   (umask 022; mkdir -p -- "$(dirname -- "$path")")
   root_only "$(dirname -- "$path")"
+  if in_place "$name" "$path" "$mode" "$owner"; then
+    version_of[$name]=\${recorded[$name]}
+    return 0
+  fi
   # The history (values left encrypted) names each version's type and key; the value is then read at that version.
   meta=$(aws ssm get-parameter-history --region "$region" --name "$name" --output json \\
     --query "Parameters[-1].join(' ', [to_string(Version), Type, KeyId || 'none'])" 2>&1) || stop "cannot read $name: \${meta//$'\\n'/ }"
@@ -219,9 +223,15 @@ stage() {
     const names = files.map((f) => shellWord(f.parameter));
     const lines = [
         ...head.split("\n").slice(0, -1),
+        ...FILE_OK.split("\n"),
+        "# The node's parameters: one line each, staged after the binaries.",
+        "stages() {",
+        "  :",
+        ...files.map(stageLine),
+        "}",
         ...SYNC_HEAD.replace("@NAMES@", names.join(" ")).split("\n"),
         ...(binaries ? binaryFetchLines(binaries.bucket, binaries.files) : []),
-        ...files.map(stageLine),
+        "stages",
         ...SYNC_TAIL.replace("@ORDER@", restartOrder.join(" ")).split("\n"),
         `echo "hardened-cluster-fetch: ${files.length} files and $(( \${#targets[@]} - ${files.length} )) of ${binaries?.files.length ?? 0} binaries in place (the other binaries were current)"`,
         "",
@@ -231,6 +241,9 @@ stage() {
 
 // A sync first lists the current version of every parameter (ten per call, values left out) and stops when each
 // is the one the last fetch put in place: idle, a node makes a few calls per interval instead of two per file.
+// Otherwise it reads and checks only the parameters with a new version (and any file whose mode or owner
+// drifted); a file kept was checked when its version was fetched, and a value at a version never checked is
+// never used.
 const SYNC_HEAD = `# versions_now NAME...: "NAME VERSION" per parameter, sorted.
 versions_now() {
   local out all=
@@ -241,13 +254,38 @@ versions_now() {
   done
   printf '%s' "$all" | tr '\\t' ' ' | sed '/^$/d' | sort
 }
-if [ -n "$sync" ] && [ -f "$versions_file" ] && [ ! -L "$versions_file" ] && [ ! -e "$pending_file" ]; then
+declare -A recorded=()
+declare -A current=()
+if [ -n "$sync" ] && [ -f "$versions_file" ] && [ ! -L "$versions_file" ]; then
   now=$(versions_now @NAMES@) || stop "cannot list the parameters' versions: $now"
-  if [ "$now" = "$(cat -- "$versions_file")" ]; then
+  if [ ! -e "$pending_file" ] && [ "$now" = "$(cat -- "$versions_file")" ] && all_in_place; then
     echo "hardened-cluster-fetch: sync found no new parameter version; nothing replaced or restarted"
     exit 0
   fi
-fi`;
+  while read -r n v; do [ -n "$n" ] && recorded[$n]=$v; done < "$versions_file"
+  while read -r n v; do [ -n "$n" ] && current[$n]=$v; done <<< "$now"
+fi
+# in_place NAME PATH MODE OWNER: a sync may keep the file as it is: its parameter's version is the one it was
+# fetched at, and the file still has its mode and owner (one that drifted is fetched and put right again).
+in_place() {
+  [ -n "$sync" ] && [ -n "\${recorded[$1]:-}" ] && [ "\${recorded[$1]}" = "\${current[$1]:-}" ] && file_ok "$2" "$3" "$4"
+}`;
+
+// Before the versions are listed, since a sync that finds nothing new stops there.
+const FILE_OK = `# file_ok PATH MODE OWNER: the file is there, no link, with that mode and owner.
+file_ok() {
+  local want_uid want_gid=0 uid gid perm
+  [ -f "$1" ] && [ ! -L "$1" ] || return 1
+  want_uid=$(id -u -- "\${3%%:*}") || return 1
+  if [[ $3 == *:* ]]; then want_gid=$(getent group -- "\${3#*:}" | cut -d: -f3) || return 1; fi
+  read -r uid gid perm < <(stat -c '%u %g %a' -- "$1")
+  [ "$uid" = "$want_uid" ] && [ "$gid" = "$want_gid" ] && (( 8#$perm == 8#$2 ))
+}
+# Every stage line again, each checking only that its file is in place (a subshell, so stage stays as it is).
+all_in_place() (
+  stage() { file_ok "$2" "$3" "$4" || exit 1; }
+  stages
+)`;
 
 // A running node keeps what did not change: a staged file equal to its target, owner and mode included, is
 // dropped before the renames, so its readers keep running. After the renames a sync restarts, in the node's

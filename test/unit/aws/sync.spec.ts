@@ -16,6 +16,8 @@ const FAKE_AWS = `#!/bin/bash
 store=$FAKE_STORE
 file() { echo "$store/$(echo "$1" | tr / _)"; }
 op=$2; shift 2
+# Which value-reading calls were made, for which name.
+[ "$op" = get-parameters ] || { a=("$@"); for i in "\${!a[@]}"; do [ "\${a[i]}" = --name ] && echo "$op \${a[i+1]%:*}" >> "$store/aws-calls"; done; }
 case "$op" in
   get-parameter-history)
     while [ "$1" != --name ]; do shift; done
@@ -123,6 +125,31 @@ describe("aws: the sync on a running node (the rendered script, stand-ins for aw
         assert.deepEqual(retried.calls, ["try-restart -- etcd.service"]);
         assert.ok(!fs.existsSync(path.join(dir, "state", path.basename(PENDING_RESTARTS))));
         assert.match(run("--sync").out, /no new parameter version/);
+    });
+
+    it("reads only the parameters with a new version, and fetches again a file whose mode drifted though its version did not", () => {
+        const reads = () => {
+            const f = path.join(store, "aws-calls");
+            const out = fs.existsSync(f) ? fs.readFileSync(f, "utf8").trim().split("\n") : [];
+            fs.rmSync(f, { force: true });
+            return out;
+        };
+        reads();
+        put(files[3].parameter, 2, "value 3 v2");
+        const one = run("--sync");
+        assert.equal(one.status, 0, one.err);
+        assert.deepEqual(reads(), [`get-parameter-history ${files[3].parameter}`, `get-parameter ${files[3].parameter}`]);
+        assert.equal(onDisk("etc/encryption.yaml"), "value 3 v2\n");
+        assert.deepEqual(one.calls, []);
+        // Someone loosened a key's mode: the next sync reads that parameter alone and puts the file right.
+        fs.chmodSync(files[1].path, 0o644);
+        const drift = run("--sync");
+        assert.equal(drift.status, 0, drift.err);
+        assert.deepEqual(reads(), [`get-parameter-history ${files[1].parameter}`, `get-parameter ${files[1].parameter}`]);
+        assert.equal(fs.statSync(files[1].path).mode & 0o7777, 0o600);
+        assert.deepEqual(drift.calls, ["try-restart -- etcd.service"]);
+        assert.match(run("--sync").out, /no new parameter version/);
+        assert.deepEqual(reads(), []);
     });
 
     it("refuses a new version that is not a SecureString under the cluster key, replacing and restarting nothing", () => {
