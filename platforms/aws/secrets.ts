@@ -290,7 +290,18 @@ all_in_place() (
 // A running node keeps what did not change: a staged file equal to its target, owner and mode included, is
 // dropped before the renames, so its readers keep running. After the renames a sync restarts, in the node's
 // unit order, every unit a replaced file names (try-restart: a unit not running stays stopped).
-const SYNC_TAIL = `if [ -n "$sync" ]; then
+const SYNC_TAIL = `# The directory of what the sync keeps, root's alone like everything this writes.
+state_dir() {
+  (umask 022; mkdir -p -- "$(dirname -- "$versions_file")")
+  root_only "$(dirname -- "$versions_file")"
+}
+# What is in place, for the next sync; written last, so a sync that failed is tried again.
+record_versions() {
+  state_dir
+  for n in "\${!version_of[@]}"; do echo "$n \${version_of[$n]}"; done | sort > "$versions_file.new"
+  mv -f -- "$versions_file.new" "$versions_file"
+}
+if [ -n "$sync" ]; then
   kept_staged=()
   kept_targets=()
   for i in "\${!staged[@]}"; do
@@ -303,31 +314,15 @@ const SYNC_TAIL = `if [ -n "$sync" ]; then
   done
   staged=("\${kept_staged[@]}")
   targets=("\${kept_targets[@]}")
-fi
-# Everything is in place beside its target: only renames remain.
-for i in "\${!staged[@]}"; do mv -f -- "\${staged[i]}" "\${targets[i]}"; done
-staged=()
-# The directory of what the sync keeps, root's alone like everything this writes.
-state_dir() {
-  (umask 022; mkdir -p -- "$(dirname -- "$versions_file")")
-  root_only "$(dirname -- "$versions_file")"
-}
-# What is in place, for the next sync; written last, so a sync that failed is tried again in full.
-record_versions() {
-  state_dir
-  for n in "\${!version_of[@]}"; do echo "$n \${version_of[$n]}"; done | sort > "$versions_file.new"
-  mv -f -- "$versions_file.new" "$versions_file"
-}
-if [ -n "$sync" ]; then
+  # The units to restart: those a failed sync left (their files are in place, so nothing else would restart
+  # them) and this sync's. Listed before the first rename, so a sync killed between its renames and its restarts
+  # leaves them for the next one, which finds the files already equal; kept until every restart succeeded.
   declare -A wanted=()
   for t in "\${targets[@]}"; do
-    echo "hardened-cluster-fetch: replaced $t"
     r=\${restart_of[$t]:--}
     [ "$r" = - ] && continue
     for u in \${r//,/ }; do wanted[$u]=1; done
   done
-  # Units a failed sync left to restart (their files are in place, so nothing else would restart them), and
-  # this sync's, kept until every restart succeeded.
   state_dir
   if [ -f "$pending_file" ] && [ ! -L "$pending_file" ]; then
     for u in $(cat -- "$pending_file"); do wanted[$u]=1; done
@@ -336,6 +331,12 @@ if [ -n "$sync" ]; then
     printf '%s\\n' "\${!wanted[@]}" > "$pending_file.new"
     mv -f -- "$pending_file.new" "$pending_file"
   fi
+fi
+# Everything is in place beside its target: only renames remain.
+for i in "\${!staged[@]}"; do mv -f -- "\${staged[i]}" "\${targets[i]}"; done
+staged=()
+if [ -n "$sync" ]; then
+  for t in "\${targets[@]}"; do echo "hardened-cluster-fetch: replaced $t"; done
   restarted=()
   for u in @ORDER@; do
     [ -n "\${wanted[$u]:-}" ] || continue

@@ -127,6 +127,28 @@ describe("aws: the sync on a running node (the rendered script, stand-ins for aw
         assert.match(run("--sync").out, /no new parameter version/);
     });
 
+    it("restarts, at the next sync, the readers of files a sync killed right after renaming them had not restarted", () => {
+        // mv as the script's renames call it; told to, it kills the script once it put sa.key in place.
+        fs.writeFileSync(path.join(dir, "bin", "mv"), `#!/bin/bash\n/bin/mv "$@" || exit\nif [ -e "$FAKE_STORE/kill-after-mv" ] && [[ "\${@: -1}" == */sa.key ]]; then rm -f "$FAKE_STORE/kill-after-mv"; kill -9 $PPID; fi\n`, { mode: 0o755 });
+        try {
+            fs.writeFileSync(path.join(store, "kill-after-mv"), "");
+            put(files[2].parameter, 4, "value 2 v4");
+            const killed = run("--sync");
+            assert.equal(killed.status, null, "killed");
+            assert.equal(onDisk("etc/pki/sa.key"), "value 2 v4\n");
+            assert.deepEqual(killed.calls, []);
+            assert.deepEqual(fs.readFileSync(path.join(dir, "state", path.basename(PENDING_RESTARTS)), "utf8").trim().split("\n").sort(), ["kube-apiserver", "kube-controller-manager"]);
+            // The next sync finds sa.key equal to its new value, replaces nothing, and still restarts its readers.
+            const next = run("--sync");
+            assert.equal(next.status, 0, next.err);
+            assert.deepEqual(next.calls, ["try-restart -- kube-apiserver.service", "try-restart -- kube-controller-manager.service"]);
+            assert.match(next.out, /sync replaced 0 files and restarted 2 units/);
+            assert.match(run("--sync").out, /no new parameter version/);
+        } finally {
+            fs.rmSync(path.join(dir, "bin", "mv"));
+        }
+    });
+
     it("reads only the parameters with a new version, and fetches again a file whose mode drifted though its version did not", () => {
         const reads = () => {
             const f = path.join(store, "aws-calls");
@@ -154,14 +176,15 @@ describe("aws: the sync on a running node (the rendered script, stand-ins for aw
 
     it("refuses a new version that is not a SecureString under the cluster key, replacing and restarting nothing", () => {
         const before = onDisk("etc/pki/apiserver.crt");
+        const saKey = onDisk("etc/pki/sa.key");
         put(files[0].parameter, 4, "planted", "SecureString", "arn:aws:kms:eu-west-1:123456789012:key/someone-else");
-        put(files[2].parameter, 3, "value 2 v3");
+        put(files[2].parameter, 5, "value 2 v5");
         const r = run("--sync");
         assert.equal(r.status, 1);
         assert.match(r.err, /\/c\/cp-0\/apiserver\.crt is encrypted with .*someone-else, not the cluster key.*; no file was replaced and nothing restarted/);
         assert.deepEqual(r.calls, []);
         assert.equal(onDisk("etc/pki/apiserver.crt"), before);
-        assert.equal(onDisk("etc/pki/sa.key"), "value 2 v2\n");
+        assert.equal(onDisk("etc/pki/sa.key"), saKey);
         // Until it is put right, every sync refuses again rather than skipping it as already seen.
         assert.equal(run("--sync").status, 1);
     });
