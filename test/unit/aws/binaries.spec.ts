@@ -261,8 +261,9 @@ describe("aws: binaries the stack publishes", function () {
                 const worker = lt.name === "t-workers";
                 const cp = ["etcd", "etcdctl", "etcdutl", "hc-aws-kms-plugin", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
                 assert.deepEqual(stagedBinaries(script), worker ? [...cni, ...expect(["kubelet"]), ...images] : expect(cp), lt.name);
-                // Binaries before secrets: one rename loop after both.
-                assert.ok(script.indexOf("\nstage_binary ") < script.indexOf("\nstage /"), lt.name);
+                // Binaries before secrets (the stage lines are a function, called once): one rename loop after both.
+                assert.ok(script.includes("\nstage_binary ") && script.lastIndexOf("\nstage_binary ") < script.indexOf("\nstages\n"), lt.name);
+                assert.equal(script.split("\n").filter((l) => l === "stages").length, 1, lt.name);
             }
         });
     });
