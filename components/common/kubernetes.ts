@@ -27,6 +27,12 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /** The parsed URL when `value` is an https URL with a host, else undefined; callers add their own limits. */
+/** A URL's host (an IPv6 address without its brackets) and port, as a socket dials them. */
+export function urlHostPort(url: string): { host: string; port: number } {
+    const u = new URL(url);
+    return { host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) };
+}
+
 export function parseHttpsUrl(value: unknown): URL | undefined {
     if (typeof value !== "string") return undefined;
     let url: URL;

@@ -14,7 +14,7 @@ import { BACKUP_SCRIPT, BACKUP_UNIT, BackupScriptInput, etcdBackupScript, etcdBa
 import { CERT_EXPIRY_SCRIPT, CERT_EXPIRY_UNIT, certExpiryScript, certExpiryService, certExpiryTimer } from "./cert-expiry";
 import { CLOUDWATCH_AGENT_CONFIG, CLOUDWATCH_AGENT_CTL, cloudWatchAgentConfig, metricNamespace } from "./monitoring";
 import { hostAddress } from "./network-plan";
-import { NodeSoftware, callerUnits, fetchedFiles, inlineContents, inlineFiles, systemUsers } from "./node-software";
+import { NodeSoftware, callerUnits, fetchedFiles, fileEnding, inlineContents, inlineFiles, systemUsers } from "./node-software";
 import { ResolvedAwsOptions } from "./options";
 import { SECRETS_CONTEXT_KEY } from "./kms";
 import { FETCH_UNIT } from "./secrets";
@@ -127,11 +127,7 @@ export function nodeBackupSources(node: string, software: NodeSoftware): NodeBac
     if (!etcd) throw new Error(`${node}: no etcd unit to back up`);
     const listen = etcd.execStart.find((a) => a.startsWith("--listen-client-urls="))?.split("=")[1]?.split(",")[0];
     if (!listen) throw new Error(`${node}: the etcd unit has no --listen-client-urls`);
-    const file = (suffix: string) => {
-        const f = software.files.find((x) => x.path.endsWith(suffix))?.path;
-        if (!f) throw new Error(`${node}: no file ending ${suffix} for the backup`);
-        return f;
-    };
+    const file = (suffix: string) => fileEnding(node, software, suffix, "the backup");
     const bin = path.dirname(etcd.execStart[0]);
     return {
         etcdctl: path.join(bin, "etcdctl"), etcdutl: path.join(bin, "etcdutl"), endpoint: listen,

@@ -27,6 +27,13 @@ export interface NodeSoftware {
     files: NodeFile[];
 }
 
+/** The node's file whose path ends with `suffix`, for `purpose` (named when there is none). */
+export function fileEnding(node: string, software: NodeSoftware, suffix: string, purpose: string): string {
+    const f = software.files.find((x) => x.path.endsWith(suffix))?.path;
+    if (!f) throw new Error(`${node}: no file ending ${suffix} for ${purpose}`);
+    return f;
+}
+
 const PATH = /^\/[A-Za-z0-9._/-]+$/;
 const OWNER = /^[a-z_][a-z0-9_-]{0,31}(:[a-z_][a-z0-9_-]{0,31})?$/;
 

@@ -4,11 +4,11 @@
 // holds fingerprints of public certificates and unit names, nothing secret. One plan per node decides both what
 // the script looks at and what the gate expects to find in its report.
 import { flags } from "../../components/backup";
-import { kubeadmLayout, pkiPair } from "../../components/common";
+import { kubeadmLayout, pkiPair, urlHostPort } from "../../components/common";
 import { CA_SPECS, CaName } from "../../components/pki/certlist";
 import type { NodeReportExpectation } from "../../components/pki/ca-rotation-reports";
-import type { NodeSoftware } from "./node-software";
-import { PENDING_RESTARTS, REPORTS_SCOPE } from "./secrets";
+import { fileEnding, type NodeSoftware } from "./node-software";
+import { PENDING_RESTARTS, REPORTS_SCOPE, shellWord } from "./secrets";
 
 export const REPORT_SCRIPT = "/usr/local/libexec/hardened-cluster/report";
 /** The last report put, so an unchanged one is not put again (each put is a parameter version). */
@@ -40,8 +40,7 @@ export interface NodeReportPlan {
 
 const hostPort = (url: string | undefined, what: string) => {
     if (!url) throw new Error(`report: ${what} has no URL`);
-    const u = new URL(url.split(",")[0]);
-    return { host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) };
+    return urlHostPort(url.split(",")[0]);
 };
 
 /** The flags that name a trust file, and the domain whose CAs it holds (a single-CA copy, the signing file, is none). */
@@ -81,10 +80,8 @@ export function nodeReportPlan(node: string, software: NodeSoftware): NodeReport
     for (const { name, f } of units) {
         if (name === "etcd") {
             // The member's own trust file, and the platform's health-check pair, which etcd accepts from anyone holding it.
-            const byEnd = (suffix: string) => software.files.find((x) => x.path.endsWith(suffix))?.path;
-            const cert = byEnd("/pki/etcd/healthcheck-client.crt");
-            const key = byEnd("/pki/etcd/healthcheck-client.key");
-            if (!cert || !key) throw new Error(`report: ${node} has no etcd health-check client pair`);
+            const cert = fileEnding(node, software, "/pki/etcd/healthcheck-client.crt", "the report");
+            const key = fileEnding(node, software, "/pki/etcd/healthcheck-client.key", "the report");
             const t = trustOf("etcd", f["trusted-ca-file"]);
             served.push({ domain: "etcd", name: "etcd-client", ...hostPort(f["listen-client-urls"], "etcd's clients"), trustFile: t, clientPair: { cert, key } });
             served.push({ domain: "etcd", name: "etcd-peer", ...hostPort(f["listen-peer-urls"], "etcd's peers"), trustFile: trustOf("etcd", f["peer-trusted-ca-file"]), clientPair: { cert, key } });
@@ -105,11 +102,7 @@ export function reportExpectation(p: NodeReportPlan): NodeReportExpectation {
     return { node: p.node, trust: by(p.trust, (t) => t.path), served: by(p.served, (s) => s.name) };
 }
 
-const WORD = /^[A-Za-z0-9_./:@-]+$/;
-const word = (s: string) => {
-    if (!WORD.test(s)) throw new Error(`report: refusing ${JSON.stringify(s)} in the script`);
-    return s;
-};
+const word = (s: string) => shellWord(s, "the report script");
 
 /**
  * The script the sync service runs after every sync, whether it succeeded or not (ExecStopPost): it puts the

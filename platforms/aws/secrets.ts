@@ -108,8 +108,9 @@ export interface FetchedFile {
 
 const SAFE_WORD = /^[A-Za-z0-9_./:@-]+$/;
 
-function shellWord(s: string): string {
-    if (!SAFE_WORD.test(s)) throw new Error(`secrets: refusing to put ${JSON.stringify(s)} into the boot script`);
+/** A word a node's script takes as it is (no quoting needed), or a refusal naming the script. */
+export function shellWord(s: string, script = "the boot script"): string {
+    if (!SAFE_WORD.test(s)) throw new Error(`refusing ${JSON.stringify(s)} in ${script}`);
     return s;
 }
 

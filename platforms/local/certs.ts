@@ -6,6 +6,7 @@ import * as tls from "node:tls";
 import { X509Certificate } from "node:crypto";
 import { parse } from "yaml";
 import { flags } from "../../components/backup";
+import { urlHostPort } from "../../components/common";
 import { resolvePkiOptions } from "../../components/pki/options";
 import { certificatesIn, factsOf, Inventory, InventoryCert, InventoryEndpoint, inventoryProblems, renewalStart } from "../../components/pki/inventory";
 import type { CaRotationProbes } from "../../components/pki/ca-rotation-gate";
@@ -40,10 +41,6 @@ export function inventoryCertificates(plan: LocalStackPlan, now: Date): Inventor
 
 interface Dial { node: LocalNodePlan; process: string; host: string; port: number; file?: string; clientPair?: { cert: string; key: string } }
 
-const hostPort = (url: string) => {
-    const u = new URL(url);
-    return { host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) };
-};
 
 /** The TLS endpoints of every node's processes, with the file each serves from (none: made in memory). */
 export function inventoryDials(plan: LocalStackPlan): Dial[] {
@@ -55,8 +52,8 @@ export function inventoryDials(plan: LocalStackPlan): Dial[] {
         for (const p of n.bundle.processes) {
             const f = flags(p.argv);
             if (p.name === "etcd") {
-                dials.push({ node: n, process: "etcd (client)", ...hostPort(f["advertise-client-urls"].split(",")[0]), file: f["cert-file"], clientPair: pair });
-                dials.push({ node: n, process: "etcd (peer)", ...hostPort(f["initial-advertise-peer-urls"].split(",")[0]), file: f["peer-cert-file"], clientPair: pair });
+                dials.push({ node: n, process: "etcd (client)", ...urlHostPort(f["advertise-client-urls"].split(",")[0]), file: f["cert-file"], clientPair: pair });
+                dials.push({ node: n, process: "etcd (peer)", ...urlHostPort(f["initial-advertise-peer-urls"].split(",")[0]), file: f["peer-cert-file"], clientPair: pair });
             } else {
                 dials.push({ node: n, process: p.name, host: f["bind-address"] ?? f["advertise-address"], port: Number(f["secure-port"]), ...(f["tls-cert-file"] ? { file: f["tls-cert-file"] } : {}) });
             }

@@ -350,18 +350,13 @@ export function controlPlaneCases(d: BootDrill): void {
             d.ssm([d.put(d.param(crt.parameter), { Value: renewed, Overwrite: true })]);
 
             // The sync timer's service: the fetch script with --sync; systemctl is a stand-in that records its calls.
-            const fakeBin = path.join(d.tmp, "sync-bin");
-            const calls = path.join(d.tmp, "systemctl-calls");
-            fs.mkdirSync(fakeBin, { recursive: true });
-            fs.writeFileSync(path.join(fakeBin, "systemctl"), `#!/bin/bash\necho "$*" >> ${calls}\n`, { mode: 0o755 });
             const syncUnit = unitOf(h.cc, "hardened-cluster-sync");
             assert.deepEqual(syncUnit.argv, [FETCH_SCRIPT_PATH, "--sync"]);
             const before = filesOn(h.root);
             const sync = () => {
-                fs.rmSync(calls, { force: true });
-                const r = d.boot(h.root, d.scriptOf(h.cc), ["--sync"], [fakeBin]);
+                const r = d.sync(h.root, h.cc);
                 assert.equal(r.status, 0, r.stdout + r.stderr);
-                return { out: r.stdout, calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [] };
+                return { out: r.stdout, calls: r.calls };
             };
             const first = sync();
             assert.deepEqual(first.out.split("\n").filter((l) => l.includes("replaced /")), ["hardened-cluster-fetch: replaced /etc/kubernetes/pki/apiserver.crt"]);

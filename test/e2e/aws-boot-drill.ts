@@ -187,6 +187,20 @@ export class BootDrill {
         return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     }
 
+    /**
+     * A node's sync timer's service: its fetch script with --sync, with a stand-in systemctl that records its
+     * calls, which are returned with the sync's outcome (the caller does what systemd would for each).
+     */
+    sync(root: string, cc: CloudConfig): Boot & { calls: string[] } {
+        const fakeBin = path.join(this.tmp, "sync-bin");
+        const calls = path.join(this.tmp, "systemctl-calls");
+        fs.mkdirSync(fakeBin, { recursive: true });
+        fs.writeFileSync(path.join(fakeBin, "systemctl"), `#!/bin/bash\necho "$*" >> ${calls}\n`, { mode: 0o755 });
+        fs.rmSync(calls, { force: true });
+        const r = this.boot(root, this.scriptOf(cc), ["--sync"], [fakeBin]);
+        return { ...r, calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [] };
+    }
+
     async setUp(): Promise<void> {
     if (process.getuid?.() !== 0 || !process.env.HC_SANDBOXED) {
         throw new Error("the boot drill writes a node's files to /etc/kubernetes and /etc/etcd as root: run it as root through scripts/sandbox.sh (npm test does)");

@@ -4,7 +4,6 @@
 import { strict as assert } from "node:assert";
 import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { CaRotationReports, NodeReport, NodeReportExpectation, reportProblems } from "../../components/pki/ca-rotation-reports";
 import { REPORT_SCRIPT } from "../../platforms/aws/report";
 import { Host, inNode, stagedFiles, startUnit, unitOf } from "./aws-node";
@@ -99,15 +98,10 @@ export function reportCases(d: BootDrill, cp: ControlPlaneState): void {
         assert.ok(gate("issue-new", newFp, { "cp-0": before.text }).some((p) => p.startsWith("cp-0 ")), "before its sync the node holds only the old CA");
 
         // The sync timer's service with a stand-in systemctl, then what systemd does for each call.
-        const fakeBin = path.join(d.tmp, "sync-bin-trust");
-        const calls = path.join(d.tmp, "systemctl-calls-trust");
-        fs.mkdirSync(fakeBin, { recursive: true });
-        fs.writeFileSync(path.join(fakeBin, "systemctl"), `#!/bin/bash\necho "$*" >> ${calls}\n`, { mode: 0o755 });
-        const sync = d.boot(h.root, d.scriptOf(h.cc), ["--sync"], [fakeBin]);
+        const sync = d.sync(h.root, h.cc);
         assert.equal(sync.status, 0, sync.stdout + sync.stderr);
         assert.deepEqual(sync.stdout.split("\n").filter((l) => l.includes("replaced /")).map((l) => l.split(" ").pop()).sort(), [...trustFiles].sort());
-        const restarted = fs.readFileSync(calls, "utf8").trim().split("\n");
-        assert.deepEqual(restarted, ["try-restart -- etcd.service", "try-restart -- kube-apiserver.service"]);
+        assert.deepEqual(sync.calls, ["try-restart -- etcd.service", "try-restart -- kube-apiserver.service"]);
         for (const f of trustFiles) assert.deepEqual(fingerprintsOf(h, f).slice(-1), [newFp], f);
         for (const unit of ["etcd", "kube-apiserver"]) {
             const p = h.units.get(unit)!;
