@@ -61,7 +61,6 @@ async function liveProblems(i: CaRotationGateInputs): Promise<string[]> {
     const https: typeof import("node:https") = require("node:https");
     if (i.probes === undefined) return [`this platform gives no live checks`];
     const newCa = new crypto.X509Certificate(i.newCaCertPem);
-    const fingerprints = (pem: string) => (pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []).map((b) => new crypto.X509Certificate(b).fingerprint256);
     const probe = mintClientCert(i.newCaCertPem, i.newCaKeyPem, i.domain === "frontProxy" ? FRONT_PROXY_CLIENT : CA_ROTATION_PROBE_USER, []);
     const problems: string[] = [];
     const attempt = async (what: string, f: () => Promise<string | undefined>) => {
@@ -121,19 +120,30 @@ async function liveProblems(i: CaRotationGateInputs): Promise<string[]> {
             return status === 200 ? undefined : `answers ${status} to a ${i.domain === "frontProxy" ? "front-proxy request" : "client certificate"} from the new CA`;
         });
     }
-    if (i.domain === "kubernetes") {
-        const admin = { server: i.probes.apiservers[0], caCertPem: i.clusterSignerCertPem, caKeyPem: i.clusterSignerKeyPem, trustPem: i.clusterCasPem, commonName: CA_ROTATION_PROBE_USER, groups: [i.adminGroup], method: "GET" };
-        await attempt("kube-root-ca.crt", async () => {
-            const ns = await mintedRequest({ ...admin, path: "/api/v1/namespaces" });
-            const cms = await mintedRequest({ ...admin, path: "/api/v1/configmaps?fieldSelector=metadata.name%3Dkube-root-ca.crt" });
-            if (ns.status !== 200 || cms.status !== 200) return `listing namespaces and config maps answered ${ns.status}, ${cms.status}`;
-            const holding = new Set((JSON.parse(cms.text).items as { metadata: { namespace: string }; data?: Record<string, string> }[])
-                .filter((c) => fingerprints(c.data?.["ca.crt"] ?? "").includes(newCa.fingerprint256)).map((c) => c.metadata.namespace));
-            const missing = (JSON.parse(ns.text).items as { metadata: { name: string } }[]).map((n) => n.metadata.name).filter((n) => !holding.has(n));
-            return missing.length === 0 ? undefined : `the new CA is not yet published in ${missing.length} namespace(s): ${missing.slice(0, 5).join(", ")}`;
-        });
-    }
+    if (i.domain === "kubernetes") problems.push(...await rootCaProblems(i, i.probes.apiservers[0]));
     return problems;
+}
+
+/**
+ * Pods trust the apiservers through kube-root-ca.crt: before apiservers serve from the new CA, every namespace's
+ * copy must hold it. Read through `server` as an admin minted from the cluster signer.
+ */
+async function rootCaProblems(i: CaRotationGateInputs, server: string): Promise<string[]> {
+    const crypto: typeof import("node:crypto") = require("node:crypto");
+    const newFp = new crypto.X509Certificate(i.newCaCertPem).fingerprint256;
+    const fingerprints = (pem: string) => (pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []).map((b) => new crypto.X509Certificate(b).fingerprint256);
+    const admin = { server, caCertPem: i.clusterSignerCertPem, caKeyPem: i.clusterSignerKeyPem, trustPem: i.clusterCasPem, commonName: CA_ROTATION_PROBE_USER, groups: [i.adminGroup], method: "GET" };
+    try {
+        const ns = await mintedRequest({ ...admin, path: "/api/v1/namespaces" });
+        const cms = await mintedRequest({ ...admin, path: "/api/v1/configmaps?fieldSelector=metadata.name%3Dkube-root-ca.crt" });
+        if (ns.status !== 200 || cms.status !== 200) return [`kube-root-ca.crt: listing namespaces and config maps answered ${ns.status}, ${cms.status}`];
+        const holding = new Set((JSON.parse(cms.text).items as { metadata: { namespace: string }; data?: Record<string, string> }[])
+            .filter((c) => fingerprints(c.data?.["ca.crt"] ?? "").includes(newFp)).map((c) => c.metadata.namespace));
+        const missing = (JSON.parse(ns.text).items as { metadata: { name: string } }[]).map((n) => n.metadata.name).filter((n) => !holding.has(n));
+        return missing.length === 0 ? [] : [`kube-root-ca.crt: the new CA is not yet published in ${missing.length} namespace(s): ${missing.slice(0, 5).join(", ")}`];
+    } catch (e) {
+        return [`kube-root-ca.crt: ${(e as Error).message}`];
+    }
 }
 
 /**
@@ -152,6 +162,9 @@ export async function allowCaRotationStep(previous: CaRotation | undefined, i: C
         // A report changes only at its node's next sync: read once, and say when to try again.
         const crypto: typeof import("node:crypto") = require("node:crypto");
         const problems = reportProblems(i.domain, i.phase, new crypto.X509Certificate(i.newCaCertPem).fingerprint256, i.reports);
+        if (i.domain === "kubernetes" && i.phase === "issue-new") {
+            problems.push(...(i.reports.api === undefined ? ["kube-root-ca.crt: in no node's report, and no API URL to read it through"] : await rootCaProblems(i, i.reports.api)));
+        }
         if (problems.length === 0) return;
         throw new Error(`${i.configKey}: the nodes' reports say the cluster is not ready for phase ${i.phase}; they report after each sync (${i.reports.schedule}), so run pulumi up again after the next one:\n  ${problems.join("\n  ")}`);
     }

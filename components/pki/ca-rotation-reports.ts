@@ -32,6 +32,11 @@ export interface CaRotationReports {
     reports: Record<string, string>;
     /** How a refusal says when the nodes report again, e.g. "every 15 minutes". */
     schedule: string;
+    /**
+     * An API URL the machine running `pulumi up` reaches (a balancer's is enough): kube-root-ca.crt is in no
+     * node's files, so the cluster CA's issue-new reads it through the API.
+     */
+    api?: string;
 }
 
 /** The report's shape checked, or what is wrong with it. */
@@ -58,8 +63,6 @@ export function parseNodeReport(node: string, text: string | undefined): NodeRep
 /** What keeps the nodes from `phase` of `domain`, by their reports; empty when every node is ready. */
 export function reportProblems(domain: CaName, phase: "issue-new" | "distrust-old", newCaFingerprint: string, r: CaRotationReports): string[] {
     const problems: string[] = [];
-    // Pods trust the apiservers through kube-root-ca.crt, which no node holds: that takes the live checks.
-    if (domain === "kubernetes" && phase === "issue-new") problems.push("kube-root-ca.crt in every namespace: node reports cannot show it");
     for (const e of r.expected) {
         const report = parseNodeReport(e.node, r.reports[e.node]);
         if (typeof report === "string") {

@@ -81,6 +81,8 @@ function nodeReports(plan: AwsProgramPlan, clusterPlan: ReturnType<typeof planAw
             expected,
             reports: Object.fromEntries((found.names ?? []).map((n, i) => [n.slice(under.length + 1), found.values?.[i] ?? ""])),
             schedule: `every ${SYNC_INTERVAL_MINUTES} minutes, at a minute of each node's own`,
+            // The URL this program already reaches the API at: kube-root-ca.crt is read through it.
+            api: plan.cluster.server,
         }));
 }
 

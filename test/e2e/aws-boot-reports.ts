@@ -4,14 +4,17 @@
 import { strict as assert } from "node:assert";
 import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
+import { allowCaRotationStep, CaRotationGateInputs } from "../../components/pki/ca-rotation-gate";
 import { CaRotationReports, NodeReport, NodeReportExpectation, reportProblems } from "../../components/pki/ca-rotation-reports";
 import { REPORT_SCRIPT } from "../../platforms/aws/report";
 import { Host, inNode, stagedFiles, startUnit, unitOf } from "./aws-node";
+import { request } from "./kube";
 import { until } from "./processes";
 import { opensslCa } from "../unit/pki/openssl-ca";
 import { ANYONE, BootDrill, CLUSTER } from "./aws-boot-drill";
 import type { ControlPlaneState } from "./aws-boot-control-plane";
 
+const CLUSTER_CA = "/etc/kubernetes/pki/ca.crt";
 const PEM = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 /** node:crypto's fingerprint of every certificate in a node's file, independent of the script's openssl. */
 const fingerprintsOf = (h: Host, file: string) => (fs.readFileSync(h.root + file, "utf8").match(PEM) ?? []).map((b) => new X509Certificate(b).fingerprint256);
@@ -122,5 +125,33 @@ export function reportCases(d: BootDrill, cp: ControlPlaneState): void {
         assert.ok(!issue.some((p) => p.startsWith("cp-0")), issue.join("\n"));
         assert.ok(trustFiles.every((f) => issue.includes(`cp-1 ${f}: does not hold the new CA yet`)), issue.join("\n"));
         assert.ok(gate("distrust-old", newFp, texts).includes("cp-0 etcd-client: serves a leaf the new CA does not verify"));
+    });
+
+    it("the cluster CA's issue-new gate reads what no node holds through the API the program reaches: kube-root-ca.crt in every namespace, as an admin minted from the cluster signer", async function () {
+        this.timeout(120_000);
+        assert.ok(cp.applied, "the in-cluster half applied above");
+        const { server, admin } = cp.applied;
+        const h = cp.hosts[0];
+        const signer = { cert: fs.readFileSync(h.root + CLUSTER_CA, "utf8"), key: fs.readFileSync(h.root + CLUSTER_CA.replace(/\.crt$/, ".key"), "utf8") };
+        const texts = Object.fromEntries(cp.hosts.map((x) => [x.node, report(x).text]));
+        const inputs = (newCaCertPem: string): CaRotationGateInputs => ({
+            domain: "kubernetes", configKey: "hardened-cluster:pki.rotation.kubernetes", generation: 2, phase: "issue-new",
+            reports: {
+                expected: cp.hosts.map((x) => ({ node: x.node, trust: { kubernetes: [CLUSTER_CA], etcd: [], frontProxy: [] }, served: { kubernetes: [], etcd: [], frontProxy: [] } })),
+                reports: texts, schedule: "every 15 minutes", api: server,
+            },
+            newCaCertPem, newCaKeyPem: "", clusterCasPem: signer.cert, clusterSignerCertPem: signer.cert, clusterSignerKeyPem: signer.key, adminGroup: "kubeadm:cluster-admins",
+        });
+        // The CA every node holds and the controller manager published (its --root-ca-file) lets the step through.
+        await allowCaRotationStep({ generation: 2, phase: "trust-both" }, inputs(signer.cert), true);
+        // One held nowhere: each node's file, and every namespace's copy, counted through the admin credential.
+        const namespaces = (await request(admin, "GET", "/api/v1/namespaces")).json().items.length as number;
+        assert.ok(namespaces >= 5, `${namespaces} namespaces`);
+        await assert.rejects(allowCaRotationStep({ generation: 2, phase: "trust-both" }, inputs(opensslCa("cluster-ca-2").certPem), true), (e: Error) => {
+            const lines = e.message.split("\n").slice(1).map((l) => l.trim());
+            assert.deepEqual(lines.slice(0, -1), cp.hosts.map((x) => `${x.node} ${CLUSTER_CA}: does not hold the new CA yet`));
+            assert.match(lines[lines.length - 1], new RegExp(`^kube-root-ca\\.crt: the new CA is not yet published in ${namespaces} namespace\\(s\\): `));
+            return true;
+        });
     });
 }

@@ -124,6 +124,9 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
             // Read by path: the node that reported is found by its name.
             assert.deepEqual(r.reports, { "cp-0": '{"node":"cp-0"}' });
             assert.match(r.schedule, /^every 15 minutes/);
+            // kube-root-ca.crt is read through the URL the program reaches the API at.
+            assert.equal(r.api, b.server);
+            assert.match(r.api, /^https:\/\/[^/]+:\d+$/);
             for (const e of r.expected) {
                 assert.deepEqual(e.served.etcd, ["etcd-client", "etcd-peer"]);
                 assert.deepEqual(e.served.kubernetes, ["kube-apiserver", "kube-controller-manager", "kube-scheduler"]);

@@ -4,6 +4,7 @@
 // node holds and serves is run in test/unit/aws/report.spec.ts, and on a booted node in the AWS boot drill.
 import { strict as assert } from "node:assert";
 import { X509Certificate } from "node:crypto";
+import * as net from "node:net";
 import { allowCaRotationStep, CaRotationGateInputs } from "../../../components/pki/ca-rotation-gate";
 import { CaRotationReports, NodeReport, parseNodeReport, reportProblems } from "../../../components/pki/ca-rotation-reports";
 import { opensslCa } from "./openssl-ca";
@@ -83,12 +84,6 @@ describe("pki: CA rotation gates from the nodes' reports", function () {
         for (const [text, problem] of bad) assert.equal(parseNodeReport("cp-0", text), problem, text);
     });
 
-    it("never lets the cluster CA's issue-new through on reports alone: kube-root-ca.crt is in no node's report", () => {
-        const k = expected.map((e) => ({ ...e, trust: { ...e.trust, kubernetes: [ETCD_CA] } }));
-        assert.deepEqual(reportProblems("kubernetes", "issue-new", newFp, { expected: k, reports: all(), schedule: "" }),
-            ["kube-root-ca.crt in every namespace: node reports cannot show it"]);
-    });
-
     describe("the gate", () => {
         const inputs = (phase: "trust-both" | "issue-new" | "distrust-old", texts: Record<string, string>): CaRotationGateInputs => ({
             domain: "etcd", configKey: "hardened-cluster:pki.rotation.etcd", generation: 2, phase, reports: reports(texts),
@@ -109,6 +104,32 @@ describe("pki: CA rotation gates from the nodes' reports", function () {
             await allowCaRotationStep({ generation: 2, phase: "issue-new" }, inputs("distrust-old", all()), true);
             await assert.rejects(allowCaRotationStep({ generation: 2, phase: "issue-new" }, inputs("distrust-old", all({ served: { "etcd-client": { ca: oldFp }, "etcd-peer": { ca: newFp } } })), true),
                 /cp-0 etcd-client: serves a leaf the new CA does not verify/);
+        });
+
+        it("never lets the cluster CA's issue-new through on reports alone: kube-root-ca.crt is in no node's report, so it reads the API, and a missing or unreachable API refuses", async () => {
+            const k = expected.map((e) => ({ ...e, trust: { ...e.trust, kubernetes: [ETCD_CA] } }));
+            assert.deepEqual(reportProblems("kubernetes", "issue-new", newFp, { expected: k, reports: all(), schedule: "every 15 minutes" }), []);
+            const signer = opensslCa("cluster-signer");
+            const cluster = (api?: string): CaRotationGateInputs => ({
+                ...inputs("issue-new", all()), domain: "kubernetes", configKey: "hardened-cluster:pki.rotation.kubernetes",
+                reports: { expected: k, reports: all(), schedule: "every 15 minutes", ...(api ? { api } : {}) },
+                clusterCasPem: signer.certPem, clusterSignerCertPem: signer.certPem, clusterSignerKeyPem: signer.keyPem,
+            });
+            await assert.rejects(allowCaRotationStep({ generation: 2, phase: "trust-both" }, cluster(), true), (e: Error) => {
+                assert.deepEqual(e.message.split("\n").slice(1), ["  kube-root-ca.crt: in no node's report, and no API URL to read it through"]);
+                return true;
+            });
+            // A port nothing listens on: the refusal names what it could not read.
+            const closed = await new Promise<number>((resolve) => {
+                const srv = net.createServer().listen(0, "127.0.0.1", () => {
+                    const { port } = srv.address() as net.AddressInfo;
+                    srv.close(() => resolve(port));
+                });
+            });
+            await assert.rejects(allowCaRotationStep({ generation: 2, phase: "trust-both" }, cluster(`https://127.0.0.1:${closed}`), true), (e: Error) => {
+                assert.match(e.message.split("\n")[1], /^ {2}kube-root-ca\.crt: .*ECONNREFUSED/);
+                return true;
+            });
         });
 
         it("still refuses a skipped phase first", async () => {
