@@ -177,7 +177,7 @@ export function controlPlaneCloudConfig(i: ControlPlaneUserDataInput): CloudConf
         timers: [
             { name: CERT_EXPIRY_UNIT, service: certExpiryService([FETCH_UNIT]), timer: certExpiryTimer() },
             { name: BACKUP_UNIT, service: etcdBackupService([FETCH_UNIT]), timer: etcdBackupTimer(i.backup.intervalMinutes) },
-            { name: SYNC_UNIT, service: syncService(REPORT_SCRIPT), timer: syncTimer(i.slot ?? { index: 0, count: 1 }) },
+            { name: SYNC_UNIT, service: syncService({ report: REPORT_SCRIPT }), timer: syncTimer(i.slot ?? { index: 0, count: 1 }) },
         ],
         fetched: fetchedFiles(software),
         binaries: fetchedBinaries(i.binaries, controlPlaneBinaryPaths(r, i.node, software)),

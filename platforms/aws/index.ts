@@ -4,6 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { SYNC_UNIT } from "./sync";
+import { CLUSTER_SIGNING_CA_FILE_ID, CLUSTER_SIGNING_CA_PATH } from "./kubelet-rejoin";
 import { reportParameterName } from "./report";
 import type { BackupOptions, ResolvedBackup } from "../../components/backup";
 import { fail, parseHttpsUrl, key, toYaml } from "../../components/common";
@@ -32,8 +33,8 @@ import {
 import { SecurityGroups } from "./security-groups";
 import { KUBELET_SYSCTL_PATH, renderKubeletSysctls } from "./sysctl";
 import {
-    BOOTSTRAP_KUBECONFIG_FILE_ID, BOOTSTRAP_KUBECONFIG_PATH, CLUSTER_CA_PATH, KUBELET_CONFIG_PATH, KUBELET_UNIT, Workers, bootstrapKubeconfig,
-    bootstrapTokenSecret, checkKubeletConfiguration, joinToken, workerBinaryPaths,
+    BOOTSTRAP_KUBECONFIG_FILE_ID, BOOTSTRAP_KUBECONFIG_PATH, CLUSTER_CA_FILE_ID, CLUSTER_CA_PATH, KUBELET_CONFIG_PATH, KUBELET_UNIT, Workers, bootstrapKubeconfig,
+    bootstrapTokenSecret, checkKubeletConfiguration, clusterCaReaders, joinToken, workerBinaryPaths,
 } from "./workers";
 
 export * from "./options";
@@ -68,8 +69,13 @@ export interface AwsClusterArgs {
     workers: AwsWorkerSoftware;
     /** Values of the parameters planned with secretParameters(). */
     secrets?: SecretValue[];
-    /** Cluster CA certificate (public); workers verify the API with it while joining. */
+    /**
+     * The cluster CAs kept now (public): a workers' parameter, so a new trust bundle reaches running workers
+     * through their sync instead of rolling the group. Their kubelets verify the API and its clients with it.
+     */
     clusterCaPem: pulumi.Input<string>;
+    /** The one CA the controller manager signs kubelet certificates with now (public): workers compare their kubelet's with it (kubelet-rejoin.ts). */
+    clusterSigningCaPem: pulumi.Input<string>;
     /**
      * The URL nodes dial the API at (the workers' bootstrap kubeconfig, and the kubeconfig the kubelet writes
      * from it). Its host must be a SAN of the apiserver certificate, which is planned before the NLB exists:
@@ -94,6 +100,8 @@ interface Plan {
     encryption: EncryptionOptions;
     encryptionParameter: string;
     bootstrapParameter: string;
+    clusterCaParameter: string;
+    signingCaParameter: string;
     apiServerUrl: string;
     /** Every SSM parameter the cluster will hold, with the roles that may read it. */
     parameters: PlannedParameter[];
@@ -125,13 +133,15 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
         }
     });
 
-    const [enc, boot] = secretParameters(r.clusterName, names, [
+    const [enc, boot, ca, signing] = secretParameters(r.clusterName, names, [
         { fileId: "encryption-config.yaml", scope: CONTROL_PLANE_SCOPE },
         { fileId: BOOTSTRAP_KUBECONFIG_FILE_ID, scope: WORKERS_SCOPE },
+        { fileId: CLUSTER_CA_FILE_ID, scope: WORKERS_SCOPE },
+        { fileId: CLUSTER_SIGNING_CA_FILE_ID, scope: WORKERS_SCOPE },
     ], configKey);
     const callerSpecs = (args.secrets ?? []).map((s, i) => specFromName(r.clusterName, names, s?.name, key(configKey, "secrets", i, "name")));
     // Planned together with the platform's own parameters, so a caller cannot shadow them.
-    const parameters = secretParameters(r.clusterName, names, [...callerSpecs, { fileId: enc.fileId, scope: enc.scope }, { fileId: boot.fileId, scope: boot.scope }], configKey);
+    const parameters = secretParameters(r.clusterName, names, [...callerSpecs, ...[enc, boot, ca, signing].map((p) => ({ fileId: p.fileId, scope: p.scope }))], configKey);
     const planned = new Set(parameters.map((p) => p.name));
 
     const cpSoftware = nodes.map((node) => {
@@ -162,7 +172,9 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
             { path: BOOTSTRAP_KUBECONFIG_PATH, ssmParameter: boot.name, mode: 0o600 },
             // CIS 4.1.9/4.1.10: the kubelet config root:root 0600, like the kubeconfigs next to it.
             { path: KUBELET_CONFIG_PATH, content: toYaml(w.kubeletConfiguration), mode: 0o600 },
-            { path: CLUSTER_CA_PATH, content: args.clusterCaPem, mode: 0o644 },
+            { path: CLUSTER_CA_PATH, ssmParameter: ca.name, public: true, mode: 0o644 },
+            // Read by no unit: the sync's kubelet rejoin compares the kubelet's certificates with it.
+            { path: CLUSTER_SIGNING_CA_PATH, ssmParameter: signing.name, public: true, mode: 0o644 },
             { path: KUBELET_SYSCTL_PATH, content: renderKubeletSysctls(), mode: 0o644 },
         ],
     };
@@ -170,6 +182,9 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
     if (!w.units.some((u) => u.name === KUBELET_UNIT)) {
         fail(key(wk, "units"), w.units.map((u) => u.name), `name the kubelet's unit "${KUBELET_UNIT}": the platform applies its kernel settings before it starts`);
     }
+    // Checked above as a unit list with a kubelet: now its readers can be named.
+    const caReaders = clusterCaReaders(key(wk, "units"), w.units);
+    workerSoftware.files = workerSoftware.files.map((f) => (f.path === CLUSTER_CA_PATH ? { ...f, restarts: caReaders } : f));
     securityEvents(r.secretReaders, configKey);
     const cpPaths = nodes.flatMap((n, i) => controlPlaneBinaryPaths(r, n.name, cpSoftware[i]));
     const workerPaths = workerBinaryPaths(workerSoftware, true);
@@ -181,7 +196,7 @@ export function planAwsCluster(args: AwsClusterArgs): Plan {
     const images = nodeImageNames(key(configKey, "binaries", "directory"), binaries);
     const containerdConfig = renderContainerdConfig(driver, images?.pause);
     return {
-        r, nodes, cpSoftware, workerSoftware, encryption, encryptionParameter: enc.name, bootstrapParameter: boot.name, apiServerUrl, parameters, backup, binaries, containerdConfig,
+        r, nodes, cpSoftware, workerSoftware, encryption, encryptionParameter: enc.name, bootstrapParameter: boot.name, clusterCaParameter: ca.name, signingCaParameter: signing.name, apiServerUrl, parameters, backup, binaries, containerdConfig,
         ...(images ? { images } : {}),
     };
 }
@@ -344,9 +359,14 @@ export class AwsCluster extends pulumi.ComponentResource {
 
         const token = joinToken(`${name}-join`, r.workers.joinTokenTtlHours, args.nowMs ?? Date.now(), parent);
         // apiServerUrl, not the NLB's DNS name: that name is in no SAN, so the kubelet would refuse the server.
-        const kubeconfig = pulumi.all([args.clusterCaPem, token.id, token.secret])
-            .apply(([ca, id, secret]) => toYaml(bootstrapKubeconfig(plan.apiServerUrl, ca, `${id}.${secret}`, r.clusterName)));
-        const workerSecrets = createSecretParameters(name, [{ name: plan.bootstrapParameter, value: kubeconfig }], keys.clusterKey.arn, tags, parent);
+        // The CA by path: a new trust bundle changes neither this kubeconfig nor the one the kubelet writes from it.
+        const kubeconfig = pulumi.all([token.id, token.secret])
+            .apply(([id, secret]) => toYaml(bootstrapKubeconfig(plan.apiServerUrl, { file: CLUSTER_CA_PATH }, `${id}.${secret}`, r.clusterName)));
+        const workerSecrets = createSecretParameters(name, [
+            { name: plan.bootstrapParameter, value: kubeconfig },
+            { name: plan.clusterCaParameter, value: args.clusterCaPem },
+            { name: plan.signingCaParameter, value: args.clusterSigningCaPem },
+        ], keys.clusterKey.arn, tags, parent);
         const workers = new Workers(`${name}-workers`, {
             r,
             software: plan.workerSoftware,

@@ -62,6 +62,7 @@ function clusterArgs(args: AwsProgramArgs, plan: AwsProgramPlan, material?: Clus
         workers: workers.software,
         secrets: [...cp.secrets, ...workers.secrets],
         clusterCaPem: material?.pki.cas.kubernetes.trustPem ?? "",
+        clusterSigningCaPem: material?.pki.cas.kubernetes.certPem ?? "",
         // Workers join at the same URL admins use: its host is a SAN of the apiserver certificate.
         apiServerUrl: plan.cluster.server,
         encryption: plan.cluster.resolved.encryption,

@@ -20,15 +20,19 @@ export function syncMinute(index: number, count: number): number {
 
 /**
  * The oneshot the timer starts. It runs as root (it writes keys and restarts units), only after the boot fetch.
- * `report`: a script run after every sync, whether it succeeded or not (report.ts).
+ * `report`: a script run after every sync, whether it succeeded or not (report.ts); `afterSync`: one run only
+ * after a sync that succeeded (kubelet-rejoin.ts).
  */
-export function syncService(report?: string): UnitFile {
+export function syncService({ report, afterSync }: { report?: string; afterSync?: string } = {}): UnitFile {
     return {
         Unit: {
             Description: "Take up new versions of this node's parameters, restarting only the units that read a replaced file",
             Wants: ["network-online.target"], Requires: [FETCH_UNIT], After: ["network-online.target", FETCH_UNIT],
         },
-        Service: { Type: "oneshot", ExecStart: execLine([FETCH_SCRIPT_PATH, SYNC_ARG]), ...(report ? { ExecStopPost: execLine([report]) } : {}) },
+        Service: {
+            Type: "oneshot", ExecStart: execLine([FETCH_SCRIPT_PATH, SYNC_ARG]),
+            ...(afterSync ? { ExecStartPost: execLine([afterSync]) } : {}), ...(report ? { ExecStopPost: execLine([report]) } : {}),
+        },
     };
 }
 

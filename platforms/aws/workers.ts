@@ -15,9 +15,11 @@ import { NODE_IMAGES_UNIT, nodeImagePaths, nodeImagesUnit, type NodeImageNames, 
 import { NodeSoftware, callerUnits, fetchedFiles, inlineContents, inlineFiles, systemUsers } from "./node-software";
 import { ResolvedAwsOptions } from "./options";
 import { withKubeletSysctls } from "./sysctl";
-import type { UnitFile } from "./systemd";
+import type { UnitFile, UnitSpec } from "./systemd";
 import { CloudConfigSpec, renderCloudConfig } from "./userdata";
 import { SYNC_UNIT, syncService, syncTimer } from "./sync";
+import { KUBELET_REJOIN_SCRIPT, renderKubeletRejoinScript } from "./kubelet-rejoin";
+import { BOOTSTRAP_KUBECONFIG_PATH } from "../worker-join";
 
 export {
     BOOTSTRAP_KUBECONFIG_PATH, bootstrapKubeconfig, bootstrapTokenSecret, CLUSTER_CA_PATH, joinToken, joinTokenWindow, KUBELET_CONFIG_PATH, WORKER_BOOTSTRAP_GROUP,
@@ -27,6 +29,25 @@ export type { JoinToken } from "../worker-join";
 /** The worker unit the platform applies the kubelet's sysctls for (sysctl.ts). */
 export const KUBELET_UNIT = "kubelet";
 export const BOOTSTRAP_KUBECONFIG_FILE_ID = "bootstrap-kubelet.conf";
+export const CLUSTER_CA_FILE_ID = "cluster-ca.crt";
+
+/**
+ * The worker units that read the cluster CA file, so a new trust bundle restarts exactly them: the kubelet
+ * (its client CA, and the kubeconfig it writes once joined names the file) and every unit that acts as the
+ * node through that kubeconfig.
+ */
+export function clusterCaReaders(k: string, units: readonly UnitSpec[]): string[] {
+    const kubeconfig = kubeletKubeconfig(k, units);
+    return units.filter((u) => u.name === KUBELET_UNIT || u.execStart.slice(1).some((a) => a === kubeconfig || a.endsWith(`=${kubeconfig}`))).map((u) => u.name);
+}
+
+/** The kubelet unit's --kubeconfig: the kubeconfig it writes once joined. */
+export function kubeletKubeconfig(k: string, units: readonly UnitSpec[]): string {
+    const kubelet = units.find((u) => u.name === KUBELET_UNIT)!;
+    const arg = kubelet.execStart.slice(1).find((a) => a.startsWith("--kubeconfig="));
+    if (!arg) fail(key(k, units.indexOf(kubelet), "execStart"), kubelet.execStart.slice(1), "pass --kubeconfig=<path>: the kubelet writes it once joined, and it names the cluster CA file");
+    return arg.slice("--kubeconfig=".length);
+}
 
 /**
  * The worker kubelet must rotate its client certificate and bootstrap its serving certificate (nothing else
@@ -97,6 +118,10 @@ export function workerCloudConfig(r: ResolvedAwsOptions, software: NodeSoftware,
         ],
         files: [
             ...inlineFiles(software, contents),
+            {
+                path: KUBELET_REJOIN_SCRIPT, permissions: "0755",
+                content: renderKubeletRejoinScript({ unit: KUBELET_UNIT, kubeconfig: kubeletKubeconfig("workers.units", software.units), bootstrapKubeconfig: BOOTSTRAP_KUBECONFIG_PATH }),
+            },
             ...(containerdConfig !== undefined ? [
                 { path: CONTAINERD_CONFIG_PATH, content: containerdConfig, permissions: "0644", defer: true },
                 { path: CNI_TEMPLATE_PATH, content: renderCniTemplate(), permissions: "0644", defer: true },
@@ -108,8 +133,8 @@ export function workerCloudConfig(r: ResolvedAwsOptions, software: NodeSoftware,
         packages: [...(containerdConfig !== undefined ? [CONTAINERD_PACKAGE] : []), ...runtimePackages(software)],
         ssh: r.ssh,
         commands: [],
-        // Renewed kubeconfigs reach a running worker; a changed user data rolls the group instead.
-        timers: [{ name: SYNC_UNIT, service: syncService(), timer: syncTimer() }],
+        // Renewed kubeconfigs and a new trust bundle reach a running worker; a changed user data rolls the group instead.
+        timers: [{ name: SYNC_UNIT, service: syncService({ afterSync: KUBELET_REJOIN_SCRIPT }), timer: syncTimer() }],
     };
 }
 

@@ -192,13 +192,19 @@ export class BootDrill {
      * calls, which are returned with the sync's outcome (the caller does what systemd would for each).
      */
     sync(root: string, cc: CloudConfig): Boot & { calls: string[] } {
-        const fakeBin = path.join(this.tmp, "sync-bin");
+        const systemctl = this.standInSystemctl();
+        const r = this.boot(root, this.scriptOf(cc), ["--sync"], [systemctl.bin]);
+        return { ...r, calls: systemctl.calls() };
+    }
+
+    /** A directory holding a systemctl that records its calls instead of making them, and those calls so far. */
+    standInSystemctl(): { bin: string; calls: () => string[] } {
+        const bin = path.join(this.tmp, "sync-bin");
         const calls = path.join(this.tmp, "systemctl-calls");
-        fs.mkdirSync(fakeBin, { recursive: true });
-        fs.writeFileSync(path.join(fakeBin, "systemctl"), `#!/bin/bash\necho "$*" >> ${calls}\n`, { mode: 0o755 });
+        fs.mkdirSync(bin, { recursive: true });
+        fs.writeFileSync(path.join(bin, "systemctl"), `#!/bin/bash\necho "$*" >> ${calls}\n`, { mode: 0o755 });
         fs.rmSync(calls, { force: true });
-        const r = this.boot(root, this.scriptOf(cc), ["--sync"], [fakeBin]);
-        return { ...r, calls: fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : [] };
+        return { bin, calls: () => (fs.existsSync(calls) ? fs.readFileSync(calls, "utf8").trim().split("\n") : []) };
     }
 
     async setUp(): Promise<void> {

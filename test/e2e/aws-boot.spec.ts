@@ -70,8 +70,8 @@ describe("aws: a node's boot fetch from SSM (staging stack as rendered, AWS emul
             // (fetched so that a renewal reaches a running node) readable by all; both writable by root alone.
             const stages = stagedFiles(fetchScript(cc));
             assert.deepEqual(stages.map((x) => x.parameter).sort(), mine.map((p) => p.name).sort());
-            // A worker's are kubeconfigs only; its CA comes with its user data, and a new one rolls the group.
-            assert.deepEqual([...new Set(stages.map((x) => x.kind))].sort(), node === "worker" ? ["secret"] : ["public", "secret"]);
+            // A worker's CA is a parameter too, so a new trust bundle reaches it through its sync.
+            assert.deepEqual([...new Set(stages.map((x) => x.kind))].sort(), ["public", "secret"]);
             for (const st of stages) {
                 const f = files.find((x) => x.path === st.path);
                 assert.ok(f, st.path);

@@ -96,7 +96,7 @@ function deliverWorker(prefix: string, plan: LocalStackPlan, w: LocalWorkerPlan,
         if ("kubeProxyKubeconfig" in c) return clientKubeconfig(kubeProxyClientPair(ctx.pki), "system:kube-proxy");
         if ("networkPolicyKubeconfig" in c) return clientKubeconfig(networkPolicyClientPair(ctx.pki), NETWORK_POLICY_USER);
         return pulumi.secret(pulumi.all([ctx.pki.cas.kubernetes.trustPem, ctx.bearer])
-            .apply(([ca, bearer]) => toYaml(bootstrapKubeconfig(w.server, ca, bearer, plan.stack))));
+            .apply(([ca, bearer]) => toYaml(bootstrapKubeconfig(w.server, { pem: ca }, bearer, plan.stack))));
     };
     // The bootstrap kubeconfig is read only until the kubelet holds a client certificate: a new day's token
     // rewrites it without restarting anything.

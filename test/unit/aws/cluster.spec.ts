@@ -91,7 +91,7 @@ describe("aws: AwsCluster (mocked engine)", function () {
             const reports = all.filter((p) => p.inputs.name.startsWith(`/${CLUSTER}/reports/`));
             assert.deepEqual(reports.map((p) => [p.inputs.name, p.inputs.type, p.inputs.keyId]), ["cp-0", "cp-1", "cp-2"].map((n) => [`/${CLUSTER}/reports/${n}`, "String", undefined]));
             const params = all.filter((p) => !reports.includes(p));
-            assert.equal(params.length, 7);
+            assert.equal(params.length, 9);
             for (const p of params) {
                 assert.equal(p.inputs.type, "SecureString", p.inputs.name);
                 assert.equal(p.inputs.keyId, CLUSTER_KEY_ARN, p.inputs.name);
@@ -159,7 +159,11 @@ describe("aws: AwsCluster (mocked engine)", function () {
                 assert.match(text, new RegExp(`--key=${SECRETS_KEY_ARN}`));
             }
             const worker = userDataOf(byType(LT).find((lt) => lt.name === "t-workers")!);
-            assert.deepEqual([...worker.matchAll(/^\s*stage (\S+) /gm)].map((m) => m[1]), [`/${CLUSTER}/workers/bootstrap-kubelet.conf`]);
+            assert.deepEqual([...worker.matchAll(/^\s*stage (\S+) /gm)].map((m) => m[1]), [
+                `/${CLUSTER}/workers/bootstrap-kubelet.conf`, `/${CLUSTER}/workers/cluster-ca.crt`, `/${CLUSTER}/workers/cluster-signing-ca.crt`,
+            ]);
+            // Nothing of the cluster CA is in the workers' user data: a new trust bundle reaches them through their sync.
+            assert.ok(!worker.includes(FAKE_CA.split("\n")[1]), "the cluster CA is inline in the workers' user data");
         });
 
         it("stores the join kubeconfig and the encryption config only in SSM, as secrets", async () => {
@@ -173,6 +177,12 @@ describe("aws: AwsCluster (mocked engine)", function () {
             assert.equal(await valueOf(cluster.apiUrl), API_SERVER_URL);
             assert.equal(await valueOf(cluster.apiDnsName), "t-api.elb.eu-west-1.amazonaws.com");
             assert.match(kubeconfig.users[0].user.token, /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+            // The CA by path, which the kubelet copies into the kubeconfig it writes once joined; the file is the
+            // workers' public parameter, holding what the caller passed.
+            assert.deepEqual(Object.keys(kubeconfig.clusters[0].cluster).sort(), ["certificate-authority", "server"]);
+            assert.equal(kubeconfig.clusters[0].cluster["certificate-authority"], "/etc/kubernetes/pki/ca.crt");
+            const ca = params.find((p) => p.inputs.name === `/${CLUSTER}/workers/cluster-ca.crt`)!;
+            assert.deepEqual([ca.inputs.type, ca.inputs.keyId, unwrapSecret(ca.inputs.value).value], ["SecureString", CLUSTER_KEY_ARN, FAKE_CA]);
             const encValue = unwrapSecret(params.find((p) => p.inputs.name === `/${CLUSTER}/control-plane/encryption-config.yaml`)!.inputs.value);
             assert.equal(encValue.secret, true);
             const enc = parse(encValue.value);
@@ -407,6 +417,12 @@ describe("aws: AwsCluster (mocked engine)", function () {
             const args = clusterArgs();
             args.workers.units = [{ ...args.workers.units[0], name: "kubelet-custom" }];
             wiringFailsAt(args, "aws.workers.units");
+        });
+
+        it("a kubelet unit with no --kubeconfig: the kubeconfig it writes once joined is what names the cluster CA file", () => {
+            const args = clusterArgs();
+            args.workers.units = [{ ...args.workers.units[0], execStart: args.workers.units[0].execStart.filter((a) => !a.startsWith("--kubeconfig=")) }];
+            wiringFailsAt(args, "aws.workers.units[0].execStart");
         });
 
         it("a KMS key on another socket than the plugin's", () => {

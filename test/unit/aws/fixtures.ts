@@ -136,6 +136,7 @@ export function clusterArgs(extra: Partial<AwsClusterArgs> = {}): AwsClusterArgs
         },
         secrets: plannedSecrets().map((p) => ({ name: p.name, value: pulumi.secret(FAKE_KEY) })),
         clusterCaPem: FAKE_CA,
+        clusterSigningCaPem: FAKE_CA,
         apiServerUrl: API_SERVER_URL,
         nowMs: Date.UTC(2030, 0, 1, 12),
         ...extra,

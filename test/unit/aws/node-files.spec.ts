@@ -18,6 +18,7 @@ import { CERT_EXPIRY_SCRIPT } from "../../../platforms/aws/cert-expiry";
 import { baseOptions, Registered, registered, setAwsMocks, settle, userDataOf, valueOf } from "./fixtures";
 import { PACKAGED_CONTAINERD_UNIT, systemdVerify } from "./host-tools";
 import { REPORT_SCRIPT } from "../../../platforms/aws/report";
+import { KUBELET_REJOIN_SCRIPT } from "../../../platforms/aws/kubelet-rejoin";
 
 const LT = "aws:ec2/launchTemplate:LaunchTemplate";
 const NS = "hardened-cluster";
@@ -150,9 +151,9 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
             for (const f of filesOf(lt)) {
                 const where = `${lt.name} ${f.path}`;
                 checked++;
-                // Nothing any node gets is writable by group or others, and only the four scripts are executable.
+                // Nothing any node gets is writable by group or others, and only the five scripts are executable.
                 assert.equal(parseInt(f.mode, 8) & 0o022, 0, `${where} ${f.mode}`);
-                if (![FETCH_SCRIPT_PATH, CERT_EXPIRY_SCRIPT, BACKUP_SCRIPT, REPORT_SCRIPT].includes(f.path)) assert.equal(parseInt(f.mode, 8) & 0o111, 0, `${where} ${f.mode}`);
+                if (![FETCH_SCRIPT_PATH, CERT_EXPIRY_SCRIPT, BACKUP_SCRIPT, REPORT_SCRIPT, KUBELET_REJOIN_SCRIPT].includes(f.path)) assert.equal(parseInt(f.mode, 8) & 0o111, 0, `${where} ${f.mode}`);
                 // A service that runs as its own user reads its own directory's files through its group.
                 const service = OWN_DIRS.find(([dir]) => f.path.startsWith(dir))?.[1];
                 if (service) {

@@ -214,6 +214,11 @@ describe("aws: awsProgram (mocked engine)", function () {
         const lines = script.split("\n").filter((l) => l.startsWith("stage ")).map((l) => l.split(" ")).map((w) => [w[2], w[6]]);
         assert.deepEqual(lines.sort(), [
             ["/etc/kubernetes/bootstrap-kubelet.conf", "-"], ["/etc/kubernetes/kube-proxy.conf", "kube-proxy"], ["/etc/kubernetes/kube-router.conf", "kube-router"],
+            // The kubelet verifies clients and the API with it; flanneld acts as the node through the kubeconfig
+            // the kubelet wrote, which names it (pkg/kubelet/certificate/bootstrap copies the file reference).
+            ["/etc/kubernetes/pki/ca.crt", "kubelet,flanneld"],
+            // Read by the sync's kubelet rejoin alone.
+            ["/etc/kubernetes/pki/cluster-signing-ca.crt", "-"],
         ]);
     });
 
@@ -357,6 +362,23 @@ describe("aws: awsProgram (mocked engine)", function () {
         assert.deepEqual(reports.map((r) => [r.inputs.name, r.inputs.type]), [0, 1, 2].map((i) => [`/prod1/reports/cp-${i}`, "String"]));
     });
 
+    it("has a worker's sync, once it succeeded, compare its kubelet's certificates with the signing CA the controller manager holds, and the control plane's not", function () {
+        const workers = parse(userDataOf(byType(LT).find((r) => r.name === "p-workers")!).replace(/^#cloud-config\n/, ""));
+        const file = (p: string) => (workers.write_files as WriteFile[]).find((f) => f.path === p);
+        // systemd.service(5): ExecStartPost runs only once ExecStart succeeded.
+        assert.match(file("/etc/systemd/system/hardened-cluster-sync.service")!.content, /^ExecStartPost=\/usr\/local\/libexec\/hardened-cluster\/kubelet-rejoin$/m);
+        const script = file("/usr/local/libexec/hardened-cluster/kubelet-rejoin")!;
+        assert.equal(script.permissions, "0755");
+        // The kubelet's own --kubeconfig and --bootstrap-kubeconfig, and the file the controller manager signs with.
+        const kubelet = execStartOf(workers.write_files, "kubelet").split(" ");
+        assert.match(script.content, new RegExp(`^kubeconfig=${kubelet.find((a) => a.startsWith("--kubeconfig="))!.split("=")[1]}$`, "m"));
+        assert.match(script.content, new RegExp(`^bootstrap=${kubelet.find((a) => a.startsWith("--bootstrap-kubeconfig="))!.split("=")[1]}$`, "m"));
+        const signing = execStartOf(cloudConfigOf("cp-0").files, "kube-controller-manager").split(" ").find((a) => a.startsWith("--cluster-signing-cert-file="))!.split("=")[1];
+        assert.match(script.content, new RegExp(`^signer=${signing}$`, "m"));
+        assert.ok((workers.write_files as WriteFile[]).some((f) => f.path === FETCH_SCRIPT_PATH && f.content.includes(` ${signing} `)), "the worker fetches the signing CA");
+        assert.ok(!cloudConfigOf("cp-0").files.some((f) => f.path === "/usr/local/libexec/hardened-cluster/kubelet-rejoin"));
+    });
+
     it("gives the CA rotation gates no reports while every domain is steady", function () {
         const gates = registered.filter((r) => /-pki-.*-rotation$/.test(r.name));
         assert.equal(gates.length, 3);
@@ -399,7 +421,8 @@ describe("aws: awsProgram (mocked engine)", function () {
         // Only an etcd member's own server and peer keys and its apiserver's serving key are for one node, with every
         // certificate and public key (each node's own copy); the other secrets are shared by all three.
         const onlyOne = names.filter((n) => Object.values(readers).filter((l) => l.includes(n)).length === 1 && !readers.workers.includes(n));
-        const certs = names.filter((n) => /\.(crt|pub)$/.test(n));
+        const certs = names.filter((n) => /\.(crt|pub)$/.test(n) && !readers.workers.includes(n));
+        assert.deepEqual(readers.workers.map((n) => n.split("/").pop()).sort(), ["bootstrap-kubelet.conf", "cluster-ca.crt", "cluster-signing-ca.crt", "kubernetes-kube-proxy.conf", "kubernetes-kube-router.conf"]);
         assert.ok(certs.length >= 3 * 10, `${certs.length} certificate parameters`);
         for (const n of certs) assert.ok(onlyOne.includes(n), `${n} is one node's`);
         assert.deepEqual(onlyOne.filter((n) => !certs.includes(n)).map((n) => n.split("/").pop()).sort(), ["etcd-pki-peer.key", "etcd-pki-peer.key", "etcd-pki-peer.key", "etcd-pki-server.key", "etcd-pki-server.key", "etcd-pki-server.key",
