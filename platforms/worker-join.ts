@@ -45,18 +45,15 @@ export function bootstrapTokenSecret(id: string, secret: string, expiration: str
 }
 
 /**
- * The cluster CA a bootstrap kubeconfig names: inline, or a file the node keeps current. The kubelet copies
- * the bootstrap kubeconfig's CA reference into the kubeconfig it writes once joined (a file stays a file,
- * pkg/kubelet/certificate/bootstrap), so only a file lets a joined node take up a new trust bundle.
+ * The kubelet's bootstrap kubeconfig names the cluster CA file rather than embedding it: the kubelet copies the
+ * reference into the kubeconfig it writes once joined (a file stays a file, pkg/kubelet/certificate/bootstrap),
+ * so a joined node takes up a new trust bundle when the file changes.
  */
-export type BootstrapCa = { pem: string } | { file: string };
-
-export function bootstrapKubeconfig(server: string, ca: BootstrapCa, token: string, clusterName: string): Record<string, unknown> {
-    const trust = "file" in ca ? { "certificate-authority": ca.file } : { "certificate-authority-data": Buffer.from(ca.pem).toString("base64") };
+export function bootstrapKubeconfig(server: string, caFile: string, token: string, clusterName: string): Record<string, unknown> {
     return {
         apiVersion: "v1",
         kind: "Config",
-        clusters: [{ name: clusterName, cluster: { server, ...trust } }],
+        clusters: [{ name: clusterName, cluster: { server, "certificate-authority": caFile } }],
         users: [{ name: "kubelet-bootstrap", user: { token } }],
         contexts: [{ name: "bootstrap", context: { cluster: clusterName, user: "kubelet-bootstrap" } }],
         "current-context": "bootstrap",

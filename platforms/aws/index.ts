@@ -361,7 +361,7 @@ export class AwsCluster extends pulumi.ComponentResource {
         // apiServerUrl, not the NLB's DNS name: that name is in no SAN, so the kubelet would refuse the server.
         // The CA by path: a new trust bundle changes neither this kubeconfig nor the one the kubelet writes from it.
         const kubeconfig = pulumi.all([token.id, token.secret])
-            .apply(([id, secret]) => toYaml(bootstrapKubeconfig(plan.apiServerUrl, { file: CLUSTER_CA_PATH }, `${id}.${secret}`, r.clusterName)));
+            .apply(([id, secret]) => toYaml(bootstrapKubeconfig(plan.apiServerUrl, CLUSTER_CA_PATH, `${id}.${secret}`, r.clusterName)));
         const workerSecrets = createSecretParameters(name, [
             { name: plan.bootstrapParameter, value: kubeconfig },
             { name: plan.clusterCaParameter, value: args.clusterCaPem },

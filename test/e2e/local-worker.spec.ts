@@ -11,7 +11,8 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { X509Certificate } from "node:crypto";
 import { parse } from "yaml";
-import { KUBE_BENCH_NODE_CONFIG_PATH, planWorkers, LocalWorkerPlan, NODE_DIRS, nodeSandboxSpec } from "../../platforms/local/worker/plan";
+import { KUBE_BENCH_NODE_CONFIG_PATH, KUBELET_KUBECONFIG_PATH, planWorkers, LocalWorkerPlan, NODE_DIRS, nodeSandboxSpec } from "../../platforms/local/worker/plan";
+import { CLUSTER_CA_PATH } from "../../platforms/worker-join";
 import { nodeToolchainAt } from "../../platforms/local/plan";
 import { sandboxProvider } from "../../platforms/local/worker/sandbox";
 import { DEFAULT_CLUSTER_KEYS } from "../../components/cluster";
@@ -183,6 +184,11 @@ describe("local worker node (real kubelet, containerd, runc and Pods)", function
         const cert = new X509Certificate(pem.slice(0, pem.indexOf("-----END CERTIFICATE-----") + 25));
         assert.match(cert.subject, /CN=system:node:worker-1/);
         assert.match(cert.subject, /O=system:nodes/);
+        // The kubeconfig it wrote names the node's CA file, as its bootstrap kubeconfig does, so a new trust
+        // bundle in that file reaches it (pkg/kubelet/certificate/bootstrap copies the reference).
+        const written = parse(fs.readFileSync(path.join(worker.root, KUBELET_KUBECONFIG_PATH), "utf8"));
+        assert.deepEqual(written.clusters.map((c: any) => c.cluster["certificate-authority"]), [CLUSTER_CA_PATH]);
+        assert.equal(written.clusters[0].cluster["certificate-authority-data"], undefined);
     });
 
     it("runs a restricted Pod, its image pulled from the node's registry although AlwaysPullImages forces a pull", async function () {

@@ -7,7 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { toYaml } from "../../../components/common";
 import { clientPairKubeconfig, ClusterPki, IssuedCert, kubeProxyClientPair, networkPolicyClientPair, servingApproverClientPair } from "../../../components/pki";
-import { applyWorkerJoin, bootstrapKubeconfig, bootstrapTokenSecret, joinToken } from "../../worker-join";
+import { applyWorkerJoin, bootstrapKubeconfig, bootstrapTokenSecret, CLUSTER_CA_PATH, joinToken } from "../../worker-join";
 import { balancerArgv } from "../balancer";
 import { LocalFileSet } from "../file-set";
 import { fileSpec } from "../node";
@@ -95,8 +95,8 @@ function deliverWorker(prefix: string, plan: LocalStackPlan, w: LocalWorkerPlan,
         const clientKubeconfig = (pair: IssuedCert, userName: string) => clientPairKubeconfig(ctx.pki, pair, plan.stack, w.server, userName);
         if ("kubeProxyKubeconfig" in c) return clientKubeconfig(kubeProxyClientPair(ctx.pki), "system:kube-proxy");
         if ("networkPolicyKubeconfig" in c) return clientKubeconfig(networkPolicyClientPair(ctx.pki), NETWORK_POLICY_USER);
-        return pulumi.secret(pulumi.all([ctx.pki.cas.kubernetes.trustPem, ctx.bearer])
-            .apply(([ca, bearer]) => toYaml(bootstrapKubeconfig(w.server, { pem: ca }, bearer, plan.stack))));
+        // The CA by path, the file beside it in the node: the kubeconfig the kubelet writes names it too.
+        return pulumi.secret(ctx.bearer.apply((bearer) => toYaml(bootstrapKubeconfig(w.server, CLUSTER_CA_PATH, bearer, plan.stack))));
     };
     // The bootstrap kubeconfig is read only until the kubelet holds a client certificate: a new day's token
     // rewrites it without restarting anything.
