@@ -5,9 +5,10 @@
 // files under /etc/kubernetes and /etc/etcd) before the rendered fetch script runs as root in a mount namespace
 // of its own, with an empty /usr/local/bin, as on a stock AMI. What lands on disk is compared with what the
 // program declared and with the README's modes and owners; then every way the script must refuse is tried,
-// and each must leave the previous files in place. The fetch cases are here; the refusals, the control plane
-// and the workers are in aws-boot-refusals.ts, aws-boot-control-plane.ts and aws-boot-workers.ts, all on the
-// one setup of aws-boot-drill.ts (one stack rendering, one emulator), in this order.
+// and each must leave the previous files in place. The fetch cases are here; the refusals, the control plane,
+// the workers (their kubelet in aws-boot-kubelet.ts) and the node reports are in aws-boot-refusals.ts,
+// aws-boot-control-plane.ts, aws-boot-workers.ts and aws-boot-reports.ts, all on the one setup of
+// aws-boot-drill.ts (one stack rendering, one emulator), in this order.
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
 import { findSecretMaterial } from "../../platforms/aws/userdata";
