@@ -26,13 +26,13 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** The parsed URL when `value` is an https URL with a host, else undefined; callers add their own limits. */
 /** A URL's host (an IPv6 address without its brackets) and port, as a socket dials them. */
 export function urlHostPort(url: string): { host: string; port: number } {
     const u = new URL(url);
     return { host: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port) };
 }
 
+/** The parsed URL when `value` is an https URL with a host, else undefined; callers add their own limits. */
 export function parseHttpsUrl(value: unknown): URL | undefined {
     if (typeof value !== "string") return undefined;
     let url: URL;

@@ -120,7 +120,7 @@ export function workerCloudConfig(r: ResolvedAwsOptions, software: NodeSoftware,
             ...inlineFiles(software, contents),
             {
                 path: KUBELET_REJOIN_SCRIPT, permissions: "0755",
-                content: renderKubeletRejoinScript({ unit: KUBELET_UNIT, kubeconfig: kubeletKubeconfig("workers.units", software.units), bootstrapKubeconfig: BOOTSTRAP_KUBECONFIG_PATH }),
+                content: renderKubeletRejoinScript({ unit: KUBELET_UNIT, kubeconfig: kubeletKubeconfig(key(r.configKey, "workers", "units"), software.units), bootstrapKubeconfig: BOOTSTRAP_KUBECONFIG_PATH }),
             },
             ...(containerdConfig !== undefined ? [
                 { path: CONTAINERD_CONFIG_PATH, content: containerdConfig, permissions: "0644", defer: true },

@@ -41,7 +41,6 @@ export function inventoryCertificates(plan: LocalStackPlan, now: Date): Inventor
 
 interface Dial { node: LocalNodePlan; process: string; host: string; port: number; file?: string; clientPair?: { cert: string; key: string } }
 
-
 /** The TLS endpoints of every node's processes, with the file each serves from (none: made in memory). */
 export function inventoryDials(plan: LocalStackPlan): Dial[] {
     const dials: Dial[] = [];

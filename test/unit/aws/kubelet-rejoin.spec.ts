@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CLUSTER_SIGNING_CA_PATH, KUBELET_CERT_DIR, renderKubeletRejoinScript } from "../../../platforms/aws/kubelet-rejoin";
+import { opensslCa } from "../pki/openssl-ca";
 
 const TOKEN = "abcdef.0123456789abcdef";
 
@@ -18,7 +19,12 @@ describe("aws: a worker's kubelet joins again when its certificates are not from
         const r = spawnSync("openssl", args, { encoding: "utf8", cwd: dir });
         assert.equal(r.status, 0, `openssl ${args.join(" ")}: ${r.stderr}`);
     };
-    const ca = (name: string) => ossl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${name}`, "-days", "2", "-keyout", `${name}.key`, "-out", `${name}.crt`]);
+    /** A CA from the shared helper, kept as <name>.crt and <name>.key for openssl to sign with. */
+    const ca = (name: string) => {
+        const c = opensslCa(name);
+        fs.writeFileSync(at(`${name}.crt`), c.certPem);
+        fs.writeFileSync(at(`${name}.key`), c.keyPem, { mode: 0o600 });
+    };
     /** A kubelet-style pair file: the certificate from `signer`, then its key. */
     const pair = (file: string, signer: string) => {
         ossl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/O=system:nodes/CN=system:node:ip-10-0-1-5", "-keyout", "leaf.key", "-out", "leaf.csr"]);
