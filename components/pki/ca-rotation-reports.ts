@@ -3,7 +3,8 @@
 // questions as the live checks of ca-rotation-gate.ts, answered from the node.
 // - to issue-new: every trust file of the domain on every node holds the new CA, and no reader of a replaced
 //   file waits for its restart (so every verifier runs with the new CA);
-// - to distrust-old: every endpoint of the domain serves a leaf that the new CA verifies.
+// - to distrust-old: every endpoint of the domain serves, and every client certificate a node holds is, a leaf that
+//   the new CA verifies.
 // A report says what was true at its node's last sync; nodes sync on a timer, so a refusal says to try again
 // after the next one. No imports: the gate's provider is serialized into the state with these functions.
 import type { CaName } from "./certlist";
@@ -15,6 +16,8 @@ export interface NodeReport {
     trust: Record<string, string[]>;
     /** Each TLS endpoint: the fingerprint of the certificate in its trust file that verifies the leaf it serves, or why none. */
     served: Record<string, { ca: string } | { error: string }>;
+    /** Each leaf the node holds in a file and presents as a client (a worker kubelet's): as `served`. */
+    held?: Record<string, { ca: string } | { error: string }>;
     /** Units whose files a sync replaced and that have not restarted since. */
     pending: string[];
 }
@@ -24,6 +27,7 @@ export interface NodeReportExpectation {
     node: string;
     trust: Record<CaName, string[]>;
     served: Record<CaName, string[]>;
+    held?: Record<CaName, string[]>;
 }
 
 export interface CaRotationReports {
@@ -53,9 +57,9 @@ export function parseNodeReport(node: string, text: string | undefined): NodeRep
     const strings = (x: unknown) => Array.isArray(x) && x.every((s) => typeof s === "string");
     if (!obj(r) || r.node !== node) return `its report names node ${JSON.stringify(obj(r) ? r.node : undefined)}`;
     if (!obj(r.trust) || !Object.values(r.trust!).every(strings)) return "its report has no valid trust files";
-    if (!obj(r.served) || !Object.values(r.served!).every((s) => obj(s) && (typeof (s as { ca?: unknown }).ca === "string" || typeof (s as { error?: unknown }).error === "string"))) {
-        return "its report has no valid endpoints";
-    }
+    const verdicts = (x: unknown) => obj(x) && Object.values(x as object).every((s) => obj(s) && (typeof (s as { ca?: unknown }).ca === "string" || typeof (s as { error?: unknown }).error === "string"));
+    if (!verdicts(r.served)) return "its report has no valid endpoints";
+    if (r.held !== undefined && !verdicts(r.held)) return "its report has no valid held certificates";
     if (!strings(r.pending)) return "its report has no valid pending restarts";
     return r as NodeReport;
 }
@@ -64,6 +68,8 @@ export function parseNodeReport(node: string, text: string | undefined): NodeRep
 export function reportProblems(domain: CaName, phase: "issue-new" | "distrust-old", newCaFingerprint: string, r: CaRotationReports): string[] {
     const problems: string[] = [];
     for (const e of r.expected) {
+        // A node that holds nothing of the domain (a worker, for the etcd CA) does not hold its rotation back.
+        if (e.trust[domain].length + e.served[domain].length + (e.held?.[domain].length ?? 0) === 0) continue;
         const report = parseNodeReport(e.node, r.reports[e.node]);
         if (typeof report === "string") {
             problems.push(`${e.node}: ${report}`);
@@ -77,12 +83,16 @@ export function reportProblems(domain: CaName, phase: "issue-new" | "distrust-ol
                 else if (!held.includes(newCaFingerprint)) problems.push(`${e.node} ${file}: does not hold the new CA yet`);
             }
         } else {
-            for (const name of e.served[domain]) {
-                const s = report.served[name];
-                if (s === undefined) problems.push(`${e.node} ${name}: not in its report`);
-                else if ("error" in s) problems.push(`${e.node} ${name}: ${s.error}`);
-                else if (s.ca !== newCaFingerprint) problems.push(`${e.node} ${name}: serves a leaf the new CA does not verify`);
-            }
+            const check = (names: string[], verdicts: NodeReport["served"] | undefined, verb: string) => {
+                for (const name of names) {
+                    const s = verdicts?.[name];
+                    if (s === undefined) problems.push(`${e.node} ${name}: not in its report`);
+                    else if ("error" in s) problems.push(`${e.node} ${name}: ${s.error}`);
+                    else if (s.ca !== newCaFingerprint) problems.push(`${e.node} ${name}: ${verb} a leaf the new CA does not verify`);
+                }
+            };
+            check(e.served[domain], report.served, "serves");
+            check(e.held?.[domain] ?? [], report.held, "holds");
         }
     }
     return problems;
