@@ -37,7 +37,7 @@ export const aws: ConfigEntry<AwsOptions> = {
         monitoring: "secretReaders: users whose Secret reads raise no alarm.",
         allowWorldApiAccess: "WEAKENING, never in prod: accept the world (0.0.0.0/0, or entries that add up to it) in apiAllowedCidrs.",
         allowSingleEtcdMember: "WEAKENING, dev only: accept controlPlane.etcdMembers: 1.",
-        tags: "Extra tags on every taggable resource.",
+        tags: "Extra tags on every taggable resource. Names starting aws: and the tags the platform sets itself (hardened-cluster/cluster, hardened-cluster/role) are refused.",
     },
     // Resolved once, with the stack's other settings, by the AWS platform (planAwsProgram).
     validate: (value, ctx) => objectValue(ctx.key, value) as unknown as AwsOptions,

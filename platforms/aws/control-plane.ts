@@ -15,7 +15,7 @@ import { CERT_EXPIRY_SCRIPT, CERT_EXPIRY_UNIT, certExpiryScript, certExpiryServi
 import { CLOUDWATCH_AGENT_CONFIG, CLOUDWATCH_AGENT_CTL, cloudWatchAgentConfig, metricNamespace } from "./monitoring";
 import { hostAddress } from "./network-plan";
 import { NodeSoftware, callerUnits, fetchedFiles, fileEnding, inlineContents, inlineFiles, systemUsers } from "./node-software";
-import { ResolvedAwsOptions } from "./options";
+import { ResolvedAwsOptions, ROLE_TAG } from "./options";
 import { SECRETS_CONTEXT_KEY } from "./kms";
 import { FETCH_UNIT } from "./secrets";
 import { CONFINED_SERVICE, execLine, UnitFile } from "./systemd";
@@ -226,7 +226,7 @@ export class ControlPlane extends pulumi.ComponentResource {
                         r, node: node.name, slot: { index: i, count: args.nodes.length }, software, secretsKeyArn, clusterKeyArn, auditLogGroupName, contents, backup: { ...args.backup, bucket, clusterKeyArn },
                         ...(b ? { binaries: { bucket: binaryBucket, published: b.published } } : {}),
                     })));
-            const tags = { ...args.tags, Name: `${r.clusterName}-${node.name}`, "hardened-cluster/role": "control-plane" };
+            const tags = { ...args.tags, Name: `${r.clusterName}-${node.name}`, [ROLE_TAG]: "control-plane" };
             const lt = hardenedLaunchTemplate(`${name}-${node.name}`, {
                 instanceType: r.controlPlane.instanceType,
                 imageId: args.imageId,

@@ -7,7 +7,7 @@ import { backupNodeStatements } from "./backup";
 import { binaryReadStatements } from "./binaries";
 import { metricNamespace } from "./monitoring";
 import { controlPlaneReadPrefixes, workerReadPrefixes } from "./secrets";
-import { reportParameterName } from "./report";
+import { reportParameterName, workerReportName } from "./report";
 
 export interface ArnContext {
     partition: string;
@@ -136,11 +136,23 @@ export function controlPlaneNodePolicy(ctx: ArnContext, p: ControlPlanePolicyInp
     };
 }
 
+/** The primary private IPv4 address of the EC2 instance the credentials were issued to (a global condition key). */
+export const WORKER_ADDRESS_VARIABLE = "${aws:EC2InstanceSourcePrivateIPv4}";
+
 export function workerNodePolicy(ctx: ArnContext, clusterName: string, clusterKeyArn: string, binaryBucket?: string): PolicyDocument {
     return {
         Version: "2012-10-17",
         Statement: [
             ...secretReadStatements(ctx, clusterKeyArn, workerReadPrefixes(clusterName)),
+            {
+                // Its own report (report.ts), named by the instance's primary private address: IAM resolves the
+                // policy variable from the credentials EC2 issued to that instance, so one worker cannot write
+                // another's report, whatever address it claims.
+                Sid: "PublishOwnReport",
+                Effect: "Allow",
+                Action: ["ssm:PutParameter"],
+                Resource: `arn:${ctx.partition}:ssm:${ctx.region}:${ctx.accountId}:parameter${reportParameterName(clusterName, workerReportName(WORKER_ADDRESS_VARIABLE))}`,
+            },
             ...(binaryBucket ? binaryReadStatements(ctx, binaryBucket, clusterKeyArn) : []),
             ...sessionManagerStatements(ctx),
         ],

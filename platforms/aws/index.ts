@@ -25,7 +25,7 @@ import { Monitoring, securityEvents } from "./monitoring";
 import { Network } from "./network";
 import { ApiLoadBalancer, internalNlbAddresses } from "./nlb";
 import { NodeSoftware, checkNodeSoftware } from "./node-software";
-import { AwsOptions, ResolvedAwsOptions, resolveAwsOptions } from "./options";
+import { AwsOptions, CLUSTER_TAG, ResolvedAwsOptions, resolveAwsOptions } from "./options";
 import {
     CONTROL_PLANE_SCOPE, FETCH_UNIT, PlannedParameter, SecretValue, WORKERS_SCOPE, checkNodeName, controlPlaneReadPrefixes, createSecretParameters,
     secretParameters, specFromName, workerReadPrefixes,
@@ -246,7 +246,7 @@ export class AwsCluster extends pulumi.ComponentResource {
         super("hardened-cluster:aws:AwsCluster", name, {}, opts);
         const { r, nodes } = plan;
         const parent = { parent: this };
-        const tags = { "hardened-cluster/cluster": r.clusterName, ...r.tags };
+        const tags = { [CLUSTER_TAG]: r.clusterName, ...r.tags };
 
         const identity = aws.getCallerIdentityOutput({}, parent);
         const partition = aws.getPartitionOutput({}, parent);

@@ -151,7 +151,7 @@ export function workerSoftware(plan: AwsProgramPlan, material?: ClusterMaterial)
             files: [
                 // CIS 4.1.3/4.1.4: kube-proxy's files root's and 0600, as the kubelet's are.
                 { path: KUBE_PROXY_CONFIG_PATH, content: toYaml(kubeProxyConfiguration({ clusterCidr: podCidr, hostConntrack: false })), mode: 0o600 },
-                ...params.map((p, i) => ({ path: clients[i].path, ssmParameter: p.name, mode: 0o600, restarts: [clients[i].unit] })),
+                ...params.map((p, i) => ({ path: clients[i].path, ssmParameter: p.name, mode: 0o600, restarts: [clients[i].unit], embedsClusterCa: true })),
                 ...podNetworkFiles(podCidr),
             ],
             kubeletConfiguration: plan.worker.config,

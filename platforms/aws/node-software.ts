@@ -20,6 +20,8 @@ export interface NodeFile {
     public?: boolean;
     /** With ssmParameter: this node's units to restart when a sync replaces the file (readers that do not reload it). */
     restarts?: string[];
+    /** A kubeconfig whose certificate-authority-data is the cluster's trust bundle: the node reports its CAs (report.ts). */
+    embedsClusterCa?: boolean;
 }
 
 export interface NodeSoftware {

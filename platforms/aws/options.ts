@@ -390,12 +390,17 @@ function resolveAmi(k: string, a: Record<string, unknown>): ResolvedAwsOptions["
     return { ssmParameter: p };
 }
 
+/** The platform's own tags: the cluster's name on every resource, a node's role on instances (the gates find workers by both). */
+export const CLUSTER_TAG = "hardened-cluster/cluster";
+export const ROLE_TAG = "hardened-cluster/role";
+
 function resolveTags(k: string, v: unknown): Record<string, string> {
     if (v === undefined) return {};
     if (!isPlainObject(v)) fail(k, v, "use an object of tag names to values");
     for (const [name, value] of Object.entries(v)) {
         if (typeof value !== "string") fail(key(k, name), value, "tag values are strings");
         if (name.toLowerCase().startsWith("aws:")) fail(key(k, name), describe(name), "the aws: prefix is reserved by AWS");
+        if (name === CLUSTER_TAG || name === ROLE_TAG) fail(key(k, name), describe(name), "the platform sets this tag itself: a CA rotation's gates find the cluster's workers by it");
     }
     return { ...(v as Record<string, string>) };
 }

@@ -169,13 +169,14 @@ function keepKmsKeyName(cluster: ClusterPlan, keys: AwsProgramKeys): void {
 /**
  * A CA rotation's gates read what each control-plane node reports after its syncs (report.ts). That covers the
  * etcd and front-proxy CAs, which only control-plane nodes hold. The cluster CA is also every worker's trust
- * file and the signer of every kubelet's certificates, and workers do not report: refused here, before anything
- * exists, rather than by the gate in the middle of an up.
+ * file and the signer of every kubelet's certificates. Workers report too now, but its whole rotation has not run
+ * through the boot drill (the program's own API access across phases the nodes take up only at their next sync):
+ * refused here, before anything exists, rather than by a gate in the middle of an up.
  */
 function refuseCaRotation(cluster: ClusterPlan, domain: CaName, keys: AwsProgramKeys): void {
     const { phase } = cluster.resolved.pkiResolved.rotation[domain];
     if (domain === "kubernetes" && phase !== "steady") {
-        fail(key(keys.pki, "rotation", domain, "phase"), phase, "the cluster CA's rotation runs on the local platform only for now (workers do not report their trust file and kubelet certificates, which its gates need); keep \"steady\". The etcd and frontProxy CAs rotate on AWS");
+        fail(key(keys.pki, "rotation", domain, "phase"), phase, "the cluster CA's rotation runs on the local platform only for now (its whole rotation has not been proven on AWS nodes); keep \"steady\". The etcd and frontProxy CAs rotate on AWS");
     }
 }
 

@@ -9,7 +9,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { serviceAccountTokenSeconds, type ClusterMaterial } from "../../components/cluster";
 import { AdminBootstrap, CaRotationReports, ClusterPki, kubeconfigNames } from "../../components/pki";
-import { nodeReportPlan, reportExpectation } from "./report";
+import type { NodeReportExpectation } from "../../components/pki/ca-rotation-reports";
+import type { NodeSoftware } from "./node-software";
+import { nodeReportPlan, reportExpectation, workerReportName, workerReportPlan } from "./report";
 import { REPORTS_SCOPE } from "./secrets";
 import { SYNC_INTERVAL_MINUTES } from "./sync";
 import { ApiServerReady } from "./api-ready";
@@ -17,6 +19,8 @@ import { AwsCluster, AwsClusterArgs, planAwsCluster } from "./index";
 import { controlPlaneSoftware, workerSoftware } from "./node-software-plan";
 import { awsPosture } from "./posture";
 import { AwsProgramPlan } from "./program-plan";
+import { CLUSTER_TAG, ROLE_TAG } from "./options";
+import { WORKER_ROLE } from "./workers";
 import { applyClusterDns, applyNodeAccess } from "./in-cluster";
 import { nodeImageRegistries } from "./node-images";
 import type { PlatformRegistry } from "../../components/cluster-baseline";
@@ -72,14 +76,31 @@ function clusterArgs(args: AwsProgramArgs, plan: AwsProgramPlan, material?: Clus
     };
 }
 
-/** What each control-plane node reported after its last sync, with what the gates expect of each report. */
+/** What the gates expect of each worker running at `addresses`: the same files and endpoints, each under its address. */
+export function workerExpectations(software: NodeSoftware, addresses: readonly string[]): NodeReportExpectation[] {
+    const e = reportExpectation(workerReportPlan(software));
+    return addresses.map((a) => ({ ...e, node: workerReportName(a) }));
+}
+
+/**
+ * What each node reported after its last sync, with what the gates expect of each report. Workers hold the
+ * cluster CA alone, so they are expected while it rotates: every worker instance running now (found by its tags,
+ * not through the group's resource, which depends on the PKI being gated), each under its own address.
+ */
 function nodeReports(plan: AwsProgramPlan, clusterPlan: ReturnType<typeof planAwsCluster>, opts: pulumi.ComponentResourceOptions): pulumi.Output<CaRotationReports> {
     const under = `/${plan.r.clusterName}/${REPORTS_SCOPE}`;
     const expected = clusterPlan.nodes.map((n, i) => reportExpectation(nodeReportPlan(n.name, clusterPlan.cpSoftware[i])));
-    // Those that exist: a node that never reported has only the stack's empty value, or none before the first up.
-    return aws.ssm.getParametersByPathOutput({ path: under, withDecryption: false }, { parent: opts.parent })
-        .apply((found) => ({
-            expected,
+    const only = { parent: opts.parent };
+    const workers = plan.cluster.resolved.pkiResolved.rotation.kubernetes.phase === "steady"
+        ? pulumi.output([] as string[])
+        : aws.ec2.getInstancesOutput({
+            instanceTags: { [CLUSTER_TAG]: plan.r.clusterName, [ROLE_TAG]: WORKER_ROLE },
+            instanceStateNames: ["running"],
+        }, only).apply((found) => [...found.privateIps].sort());
+    // Those that exist, workers' included: a node that never reported has only the stack's empty value, or none.
+    return pulumi.all([aws.ssm.getParametersByPathOutput({ path: under, recursive: true, withDecryption: false }, only), workers])
+        .apply(([found, addresses]) => ({
+            expected: [...expected, ...workerExpectations(clusterPlan.workerSoftware, addresses)],
             reports: Object.fromEntries((found.names ?? []).map((n, i) => [n.slice(under.length + 1), found.values?.[i] ?? ""])),
             schedule: `every ${SYNC_INTERVAL_MINUTES} minutes, at a minute of each node's own`,
             // The URL this program already reaches the API at: kube-root-ca.crt is read through it.

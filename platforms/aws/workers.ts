@@ -13,12 +13,13 @@ import { CNI_TEMPLATE_PATH, cniPluginPaths, CONTAINERD_CONFIG_PATH, CONTAINERD_P
 import { hardenedLaunchTemplate } from "./launch-template";
 import { NODE_IMAGES_UNIT, nodeImagePaths, nodeImagesUnit, type NodeImageNames, withNodeImages } from "./node-images";
 import { NodeSoftware, callerUnits, fetchedFiles, inlineContents, inlineFiles, systemUsers } from "./node-software";
-import { ResolvedAwsOptions } from "./options";
+import { ResolvedAwsOptions, ROLE_TAG } from "./options";
 import { withKubeletSysctls } from "./sysctl";
 import type { UnitFile, UnitSpec } from "./systemd";
 import { CloudConfigSpec, renderCloudConfig } from "./userdata";
 import { SYNC_UNIT, syncService, syncTimer } from "./sync";
 import { KUBELET_REJOIN_SCRIPT, renderKubeletRejoinScript } from "./kubelet-rejoin";
+import { renderReportScript, REPORT_SCRIPT, reportParameterName, WORKER_REPORTS, workerReportPlan } from "./report";
 import { BOOTSTRAP_KUBECONFIG_PATH } from "../worker-join";
 
 export {
@@ -26,6 +27,8 @@ export {
 } from "../worker-join";
 export type { JoinToken } from "../worker-join";
 
+/** The workers' ROLE_TAG value. */
+export const WORKER_ROLE = "worker";
 /** The worker unit the platform applies the kubelet's sysctls for (sysctl.ts). */
 export const KUBELET_UNIT = "kubelet";
 export const BOOTSTRAP_KUBECONFIG_FILE_ID = "bootstrap-kubelet.conf";
@@ -122,6 +125,10 @@ export function workerCloudConfig(r: ResolvedAwsOptions, software: NodeSoftware,
                 path: KUBELET_REJOIN_SCRIPT, permissions: "0755",
                 content: renderKubeletRejoinScript({ unit: KUBELET_UNIT, kubeconfig: kubeletKubeconfig(key(r.configKey, "workers", "units"), software.units), bootstrapKubeconfig: BOOTSTRAP_KUBECONFIG_PATH }),
             },
+            {
+                path: REPORT_SCRIPT, permissions: "0755",
+                content: renderReportScript(r.region, { workersUnder: reportParameterName(r.clusterName, WORKER_REPORTS) }, workerReportPlan(software)),
+            },
             ...(containerdConfig !== undefined ? [
                 { path: CONTAINERD_CONFIG_PATH, content: containerdConfig, permissions: "0644", defer: true },
                 { path: CNI_TEMPLATE_PATH, content: renderCniTemplate(), permissions: "0644", defer: true },
@@ -133,8 +140,9 @@ export function workerCloudConfig(r: ResolvedAwsOptions, software: NodeSoftware,
         packages: [...(containerdConfig !== undefined ? [CONTAINERD_PACKAGE] : []), ...runtimePackages(software)],
         ssh: r.ssh,
         commands: [],
-        // Renewed kubeconfigs and a new trust bundle reach a running worker; a changed user data rolls the group instead.
-        timers: [{ name: SYNC_UNIT, service: syncService({ afterSync: KUBELET_REJOIN_SCRIPT }), timer: syncTimer() }],
+        // Renewed kubeconfigs and a new trust bundle reach a running worker; a changed user data rolls the group
+        // instead. Its report follows each sync, for the cluster CA rotation's gates.
+        timers: [{ name: SYNC_UNIT, service: syncService({ report: REPORT_SCRIPT, afterSync: KUBELET_REJOIN_SCRIPT }), timer: syncTimer() }],
     };
 }
 
@@ -168,7 +176,7 @@ export class Workers extends pulumi.ComponentResource {
                     ...(args.containerdConfig !== undefined ? { containerdConfig: args.containerdConfig } : {}),
                     ...(args.images ? { images: args.images } : {}),
                 })));
-        const tags = { ...args.tags, "hardened-cluster/role": "worker" };
+        const tags = { ...args.tags, [ROLE_TAG]: WORKER_ROLE };
         this.launchTemplate = hardenedLaunchTemplate(`${name}`, {
             instanceType: r.workers.instanceType,
             imageId: args.imageId,

@@ -61,11 +61,6 @@ export function cloudInitParts(userDataBase64: string): [string, string][] {
 }
 
 /**
- * `systemd-analyze verify` inside a throwaway root holding a copy of the host's system units (for targets
- * such as network-online.target) and an executable stub at every Exec* path, so the check covers the
- * unit files themselves. Any output, even a warning about an unknown key, fails.
- */
-/**
  * The unit the distribution's containerd package installs (as containerd's own containerd.service): the
  * workers' units name it, so `systemd-analyze verify` needs it present.
  */
@@ -75,6 +70,11 @@ export const PACKAGED_CONTAINERD_UNIT = {
         "ExecStart=/usr/bin/containerd\nType=notify\nDelegate=yes\nKillMode=process\nRestart=always\n\n[Install]\nWantedBy=multi-user.target\n",
 };
 
+/**
+ * `systemd-analyze verify` inside a throwaway root holding a copy of the host's system units (for targets
+ * such as network-online.target) and an executable stub at every Exec* path, so the check covers the
+ * unit files themselves. Any output, even a warning about an unknown key, fails.
+ */
 export function systemdVerify(units: { name: string; text: string }[]): ToolResult {
     const bin = requireBinary("systemd-analyze");
     return withTempDir((root) => {
@@ -84,7 +84,7 @@ export function systemdVerify(units: { name: string; text: string }[]): ToolResu
         mkdirSync(unitDir, { recursive: true });
         for (const u of units) {
             writeFileSync(path.join(unitDir, u.name), u.text);
-            for (const m of u.text.matchAll(/^Exec(?:Start|StartPre|StartPost|Stop|Reload)=[-+!@:]*("?)([^\s"]+)/gm)) {
+            for (const m of u.text.matchAll(/^Exec(?:Start|StartPre|StartPost|Stop|StopPost|Reload)=[-+!@:]*("?)([^\s"]+)/gm)) {
                 const stub = path.join(root, m[2]);
                 mkdirSync(path.dirname(stub), { recursive: true });
                 writeFileSync(stub, "#!/bin/sh\n");

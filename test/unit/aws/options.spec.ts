@@ -135,6 +135,9 @@ describe("aws: options", () => {
         failsAt(baseOptions({ ami: { id: "ami-123", ssmParameter: "/x" } }), "aws.ami");
         failsAt(baseOptions({ ami: { id: "ami-xyz" } }), "aws.ami.id");
         failsAt(baseOptions({ tags: { "aws:owner": "me" } }), "aws.tags.aws:owner");
+        // The platform's own tags: the gates find the cluster's workers by them.
+        failsAt(baseOptions({ tags: { "hardened-cluster/cluster": "other" } }), "aws.tags.hardened-cluster/cluster");
+        failsAt(baseOptions({ tags: { "hardened-cluster/role": "worker" } }), "aws.tags.hardened-cluster/role");
         failsAt(baseOptions({ monitoring: { secretReaders: ["a\"b"] } }), "aws.monitoring.secretReaders[0]");
         failsAt(undefined, "aws");
     });

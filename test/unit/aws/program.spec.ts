@@ -136,9 +136,9 @@ describe("aws: awsProgram (mocked engine)", function () {
             assert.doesNotMatch(text, /PRIVATE KEY/, lt.name);
             assert.doesNotMatch(text, /client-key-data/, lt.name);
             assert.doesNotMatch(text, /EncryptionConfiguration/, lt.name);
-            // The join Secret's name (bootstrap-token-<id>) or a kubeconfig token; the apiserver's
-            // --enable-bootstrap-token-auth flag names no token.
-            assert.doesNotMatch(text, /bootstrap-token-[a-z0-9]{6}\b|token:/, lt.name);
+            // The join Secret's name (bootstrap-token-<id>) or a kubeconfig's token key; the apiserver's
+            // --enable-bootstrap-token-auth flag names no token, and the IMDSv2 header the report sends holds none.
+            assert.doesNotMatch(text, /bootstrap-token-[a-z0-9]{6}\b|^\s*(- )?token:/m, lt.name);
         }
     });
 
@@ -377,6 +377,29 @@ describe("aws: awsProgram (mocked engine)", function () {
         assert.match(script.content, new RegExp(`^signer=${signing}$`, "m"));
         assert.ok((workers.write_files as WriteFile[]).some((f) => f.path === FETCH_SCRIPT_PATH && f.content.includes(` ${signing} `)), "the worker fetches the signing CA");
         assert.ok(!cloudConfigOf("cp-0").files.some((f) => f.path === "/usr/local/libexec/hardened-cluster/kubelet-rejoin"));
+    });
+
+    it("has a worker report after every sync, under its own address, its CA file, each kubeconfig that embeds the bundle, and its kubelet's certificates", function () {
+        const workers = parse(userDataOf(byType(LT).find((r) => r.name === "p-workers")!).replace(/^#cloud-config\n/, ""));
+        const files = workers.write_files as WriteFile[];
+        assert.match(files.find((f) => f.path === "/etc/systemd/system/hardened-cluster-sync.service")!.content, /^ExecStopPost=\/usr\/local\/libexec\/hardened-cluster\/report$/m);
+        const script = files.find((f) => f.path === "/usr/local/libexec/hardened-cluster/report")!.content;
+        assert.match(script, /^parameter=\/prod1\/reports\/workers\/\$address$/m);
+        assert.match(script, /--name "\$parameter" --type String/);
+        // Every file a worker unit reads as a kubeconfig, except the kubelet's own (it names the CA file), embeds the bundle.
+        const kubelet = execStartOf(files, "kubelet").split(" ");
+        const own = kubelet.find((a) => a.startsWith("--kubeconfig="))!.split("=")[1];
+        const proxyConfig = parse(files.find((f) => f.path === execStartOf(files, "kube-proxy").split(" ").find((a) => a.startsWith("--config="))!.split("=")[1])!.content);
+        const kubeconfigs = [proxyConfig.clientConnection.kubeconfig, execStartOf(files, "kube-router").split(" ").find((a) => a.startsWith("--kubeconfig="))!.split("=")[1]];
+        assert.equal(kubeconfigs.length, 2);
+        assert.ok(!kubeconfigs.includes(own));
+        assert.deepEqual(script.split("\n").filter((l) => l.startsWith("trust /")), ["trust /etc/kubernetes/pki/ca.crt", ...kubeconfigs.map((k) => `trust ${k} kubeconfig`)]);
+        // The kubelet's default port (kubelet reference: --port 10250) and its client pair in its default --cert-dir.
+        assert.ok(!kubelet.some((a) => a.startsWith("--port=") || a.startsWith("--cert-dir=")), kubelet.join(" "));
+        assert.deepEqual(script.split("\n").filter((l) => /^(served|held) /.test(l)), [
+            "served kubelet 127.0.0.1 10250 /etc/kubernetes/pki/ca.crt",
+            "held kubelet-client /var/lib/kubelet/pki/kubelet-client-current.pem /etc/kubernetes/pki/ca.crt",
+        ]);
     });
 
     it("gives the CA rotation gates no reports while every domain is steady", function () {

@@ -81,7 +81,16 @@ describe("aws: IAM and key policies", () => {
         // It writes one parameter: its own report for the CA rotation's gates, not another node's, not a secret's.
         const writes = doc.Statement.filter((x) => ([] as string[]).concat(x.Action).some((a) => /^ssm:(Put|Delete|Label|AddTags)/.test(a)));
         assert.deepEqual(writes.map((x) => [x.Action, x.Resource]), [[["ssm:PutParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/prod1/reports/cp-1"]]);
-        assert.ok(!actions(workerNodePolicy(ctx, CLUSTER, input.clusterKeyArn)).some((a) => a.startsWith("ssm:Put")));
+    });
+
+    it("lets a worker put one parameter, its own report, named by the address EC2 issued its credentials to", () => {
+        const doc = workerNodePolicy(ctx, CLUSTER, input.clusterKeyArn);
+        const writes = doc.Statement.filter((x) => ([] as string[]).concat(x.Action).some((a) => /^ssm:(Put|Delete|Label|AddTags)/.test(a)));
+        // aws:EC2InstanceSourcePrivateIPv4 is a global condition key, which IAM resolves as a policy variable
+        // (IAM User Guide, "IAM policy elements: Variables and tags"; variables need policy version 2012-10-17).
+        assert.deepEqual(writes.map((x) => [x.Action, x.Resource, x.Condition]),
+            [[["ssm:PutParameter"], "arn:aws:ssm:eu-west-1:123456789012:parameter/prod1/reports/workers/${aws:EC2InstanceSourcePrivateIPv4}", undefined]]);
+        assert.equal(doc.Version, "2012-10-17");
     });
 
     it("lets workers read only the workers path, and gives them no KMS plugin or log access", () => {
