@@ -150,6 +150,7 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
         stack: input.stack, count: l.workers, runDir: l.runDir, apiServerPort: l.ports.apiServer, settings: input.settings ?? {}, keys,
         toolchain: nodeToolchain,
     })));
+    errors.attempt(() => cluster && refuseClusterCaRotationWithWorkers(cluster, l.workers, keys.pki, localKey));
     errors.attempt(() => cluster && backup && checkKeptBackups(backup, input.stack, cluster.resolved.encryptionResolved.keys, keys.encryption));
     errors.throwIfAny();
     const nodes = cluster!.nodes.map((bundle, i): LocalNodePlan => {
@@ -174,6 +175,19 @@ export function planLocalStack(input: LocalStackInput): LocalStackPlan {
         checkKekChanges(plan, localKey);
     }
     return plan;
+}
+
+/**
+ * A worker's kubelet keeps the client and serving certificates the controller manager signed when it joined, and
+ * renews them only near their expiry: at the cluster CA's distrust-old the apiservers would stop trusting them,
+ * and nothing on this platform makes the kubelet join again (the AWS platform's workers do, kubelet-rejoin.ts).
+ * Refused before anything changes, rather than losing the workers in the middle of a rotation.
+ */
+function refuseClusterCaRotationWithWorkers(cluster: ClusterPlan, workers: number, pkiKey: string, localKey: string): void {
+    const { phase } = cluster.resolved.pkiResolved.rotation.kubernetes;
+    if (workers > 0 && phase !== "steady") {
+        fail(key(pkiKey, "rotation", "kubernetes", "phase"), phase, `the cluster CA rotates only on a local stack without workers (${key(localKey, "workers")} is ${workers}): their kubelets keep certificates from the old CA past distrust-old; keep "steady", or set ${key(localKey, "workers")} to 0 first`);
+    }
 }
 
 /** Whether the stack's encryption settings use the local KMS plugin (any configured key, a rotation's old one too). */

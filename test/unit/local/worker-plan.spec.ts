@@ -28,6 +28,22 @@ describe("local workers: the local.workers setting", () => {
         assert.throws(() => resolveLocal({ layout: "system", workers: 1, topology: "ha" }, "dev", "local", true),
             (e: Error) => /local\.workers/.test(e.message) && /ha topology runs no worker/.test(e.message) && /set it to 0/.test(e.message));
     });
+    it("refuses a cluster CA rotation while workers run, whose kubelets would keep old-CA certificates past distrust-old, and lets it run without them", () => {
+        const plan = (workers: number, phase: string) => planLocalStack({
+            stack: "dev", local: { layout: "system", workers }, settings: { pki: { rotation: { kubernetes: { generation: 2, phase } } } as never },
+            toolchainBin: "/tc/bin", isRoot: true, liveChecks: false,
+        });
+        let refused = 0;
+        for (const phase of ["trust-both", "issue-new", "distrust-old"]) {
+            assert.throws(() => plan(1, phase), (e: Error) => /pki\.rotation\.kubernetes\.phase/.test(e.message) && /local\.workers is 1/.test(e.message) && /set local\.workers to 0 first/.test(e.message), phase);
+            refused++;
+            assert.equal(plan(0, phase).workers.length, 0, phase);
+        }
+        assert.equal(refused, 3);
+        assert.equal(plan(1, "steady").workers.length, 1);
+        // The etcd CA's rotation does not concern the kubelets.
+        assert.equal(planLocalStack({ stack: "dev", local: { layout: "system", workers: 1 }, settings: { pki: { rotation: { etcd: { generation: 2, phase: "trust-both" } } } as never }, toolchainBin: "/tc/bin", isRoot: true, liveChecks: false }).workers.length, 1);
+    });
     for (const bad of [-1, 5, 1.5, "1"]) {
         it(`refuses local.workers ${JSON.stringify(bad)}, naming the key`, () => {
             assert.throws(() => resolveLocal({ layout: "system", workers: bad as number }, "dev", "local", true), /local\.workers/);
