@@ -1,17 +1,20 @@
 // The boot drill's node reports: what each running control-plane node reports after a sync (its trust files'
 // fingerprints, the CA that verifies each leaf it serves), read back from the emulator, and what a CA rotation's
-// gate makes of it, before and after a node takes up a second etcd CA the way trust-both delivers it.
+// gate makes of it, before and after a node takes up a second etcd CA the way trust-both delivers it; then each
+// worker's, named by the address a stand-in metadata service gives it, as the cluster CA's gate reads them.
 import { strict as assert } from "node:assert";
 import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
+import { parse } from "yaml";
 import { allowCaRotationStep, CaRotationGateInputs } from "../../components/pki/ca-rotation-gate";
 import { CaRotationReports, NodeReport, NodeReportExpectation, reportProblems } from "../../components/pki/ca-rotation-reports";
+import { KUBELET_CERT_DIR } from "../../platforms/aws/kubelet-rejoin";
 import { REPORT_SCRIPT } from "../../platforms/aws/report";
-import { Host, inNode, stagedFiles, startUnit, unitOf } from "./aws-node";
+import { Host, inNode, relayIntoNode, stagedFiles, startImds, startUnit, unitOf } from "./aws-node";
 import { request } from "./kube";
 import { until } from "./processes";
 import { opensslCa } from "../unit/pki/openssl-ca";
-import { ANYONE, BootDrill, CLUSTER } from "./aws-boot-drill";
+import { ANYONE, BootDrill, CLUSTER, cloudConfigOf, ports } from "./aws-boot-drill";
 import type { ControlPlaneState } from "./aws-boot-control-plane";
 
 const CLUSTER_CA = "/etc/kubernetes/pki/ca.crt";
@@ -19,8 +22,11 @@ const PEM = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 /** node:crypto's fingerprint of every certificate in a node's file, independent of the script's openssl. */
 const fingerprintsOf = (h: Host, file: string) => (fs.readFileSync(h.root + file, "utf8").match(PEM) ?? []).map((b) => new X509Certificate(b).fingerprint256);
 const flag = (argv: string[], name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
+/** node:crypto's fingerprints of the CAs a kubeconfig embeds (certificate-authority-data). */
+const embeddedOf = (h: Host, file: string) => (parse(fs.readFileSync(h.root + file, "utf8")).clusters as { cluster: Record<string, string> }[])
+    .flatMap((c) => (Buffer.from(c.cluster["certificate-authority-data"], "base64").toString("utf8").match(PEM) ?? []).map((b) => new X509Certificate(b).fingerprint256));
 
-/** Registers the report cases; they run last, on the control plane's running nodes. */
+/** Registers the report cases; they run last, on the control plane's and the workers' running nodes. */
 export function reportCases(d: BootDrill, cp: ControlPlaneState): void {
     /** Runs the node's report script inside the node (its endpoints on its loopback, the emulator through the relay). */
     const report = (h: Host): { text: string; report: NodeReport; out: string } => {
@@ -153,5 +159,69 @@ export function reportCases(d: BootDrill, cp: ControlPlaneState): void {
             assert.match(lines[lines.length - 1], new RegExp(`^kube-root-ca\\.crt: the new CA is not yet published in ${namespaces} namespace\\(s\\): `));
             return true;
         });
+    });
+
+    it("each worker reports after its sync under the address the metadata service gives it: its CA file, the CAs its kubeconfigs embed, and the CA of its kubelet's certificates; the cluster CA's gate reads both workers", async function () {
+        this.timeout(300_000);
+        assert.ok(cp.worker && cp.worker2, "both workers started above");
+        const script = cloudConfigOf(d.run, "aws-workers").write_files.find((f) => f.path === REPORT_SCRIPT)!.content;
+        const workers = [cp.worker, cp.worker2];
+        const texts: Record<string, string> = {};
+        let checked = 0;
+        for (const w of workers) {
+            await startImds(w);
+            if (!w.units.has(`relay-in-${ports.apiServer}`)) await relayIntoNode(w, ports.apiServer, d.tmp);
+            const env = Object.entries(d.moto.env(ANYONE)).map(([k, v]) => `${k}=${v}`);
+            const r = inNode(w, ["env", ...env, "bash", "-s"], script);
+            assert.equal(r.status, 0, r.stdout + r.stderr);
+            const name = `/${CLUSTER}/reports/workers/${w.address}`;
+            assert.match(r.stdout, new RegExp(`reported to ${name}`));
+            const p = JSON.parse(d.awsCli(["ssm", "get-parameter", "--name", name])).Parameter;
+            assert.equal(p.Type, "String");
+            texts[`workers/${w.address}`] = p.Value;
+            const report = JSON.parse(p.Value) as NodeReport;
+            assert.equal(report.node, `workers/${w.address}`);
+            assert.deepEqual(report.pending, []);
+            // The CA file, and the kubeconfigs kube-proxy and kube-router read, which embed the bundle.
+            const cc = w.cc;
+            const proxyKubeconfig = parse(fs.readFileSync(w.root + flag(unitOf(cc, "kube-proxy").argv, "config")!, "utf8")).clientConnection.kubeconfig as string;
+            const routerKubeconfig = flag(unitOf(cc, "kube-router").argv, "kubeconfig")!;
+            const clusterCa = fingerprintsOf(cp.hosts[0], CLUSTER_CA);
+            assert.deepEqual(report.trust, { [CLUSTER_CA]: fingerprintsOf(w, CLUSTER_CA), [proxyKubeconfig]: embeddedOf(w, proxyKubeconfig), [routerKubeconfig]: embeddedOf(w, routerKubeconfig) });
+            for (const f of Object.keys(report.trust)) assert.deepEqual(report.trust[f], clusterCa, `${w.node} ${f}`);
+            // Its kubelet's client certificate, where it joined, is the cluster CA's; a kubelet that does not serve is named so.
+            const client = inNode(w, ["cat", "--", `${KUBELET_CERT_DIR}/kubelet-client-current.pem`]);
+            const held = client.status === 0 && new X509Certificate(client.stdout).checkIssued(new X509Certificate(fs.readFileSync(cp.hosts[0].root + CLUSTER_CA, "utf8")))
+                ? { ca: clusterCa[0] } : { error: "holds no certificate" };
+            assert.deepEqual(report.held, { "kubelet-client": held }, w.node);
+            assert.ok(report.served.kubelet, JSON.stringify(report.served));
+            checked++;
+        }
+        assert.equal(checked, 2);
+        assert.deepEqual(Object.keys(texts).sort(), ["workers/10.0.0.78", "workers/10.0.0.79"]);
+        assert.ok("ca" in (JSON.parse(texts["workers/10.0.0.78"]) as NodeReport).held!["kubelet-client"], "the first worker's kubelet joined above");
+
+        // The gate, expecting both running workers as the program does (by address), with the files their units name.
+        const cc = cp.worker.cc;
+        const expectedWorkers: NodeReportExpectation[] = workers.map((w) => ({
+            node: `workers/${w.address}`,
+            trust: { kubernetes: [CLUSTER_CA, parse(fs.readFileSync(w.root + flag(unitOf(cc, "kube-proxy").argv, "config")!, "utf8")).clientConnection.kubeconfig, flag(unitOf(cc, "kube-router").argv, "kubeconfig")!], etcd: [], frontProxy: [] },
+            served: { kubernetes: ["kubelet"], etcd: [], frontProxy: [] },
+            held: { kubernetes: ["kubelet-client"], etcd: [], frontProxy: [] },
+        }));
+        const gate = (phase: "issue-new" | "distrust-old", fp: string, reports = texts) =>
+            reportProblems("kubernetes", phase, fp, { expected: expectedWorkers, reports, schedule: "" } satisfies CaRotationReports);
+        const clusterCa = fingerprintsOf(cp.hosts[0], CLUSTER_CA)[0];
+        // Every worker trusts the CA the cluster has: issue-new may go.
+        assert.deepEqual(gate("issue-new", clusterCa), []);
+        // A new CA no worker holds: each of the three files of each worker is named.
+        const other = new X509Certificate(opensslCa("cluster-ca-3").certPem).fingerprint256;
+        const problems = gate("issue-new", other);
+        assert.equal(problems.length, 6, problems.join("\n"));
+        for (const e of expectedWorkers) for (const f of e.trust.kubernetes) assert.ok(problems.includes(`${e.node} ${f}: does not hold the new CA yet`), `${e.node} ${f}`);
+        // distrust-old waits for every kubelet's certificates from the new CA, and for a worker that never reported.
+        const distrust = gate("distrust-old", other);
+        assert.ok(distrust.includes("workers/10.0.0.78 kubelet-client: holds a leaf the new CA does not verify"), distrust.join("\n"));
+        assert.deepEqual(gate("issue-new", clusterCa, { "workers/10.0.0.78": texts["workers/10.0.0.78"] }), ["workers/10.0.0.79: has not reported yet"]);
     });
 }

@@ -218,6 +218,23 @@ export async function relayOutOfNode(h: Host, nodePort: number, hostPort: number
     await until(`relay on ${hostPort}`, 20, async () => (spawnSync("bash", ["-c", `exec 3<>/dev/tcp/127.0.0.1/${hostPort}`]).status === 0 ? true : undefined));
 }
 
+// IMDSv2 as EC2 answers it, for the two requests a node's scripts make: a PUT for a session token (which must say
+// its lifetime), then GETs that carry the token; anything else is 401 or 404. The address is the node's.
+const IMDS = "const http=require('http');const crypto=require('crypto');const tokens=new Set();const [address]=process.argv.slice(1);" +
+    "http.createServer((q,s)=>{const end=(c,b)=>{s.writeHead(c);s.end(b)};" +
+    "if(q.method==='PUT'&&q.url==='/latest/api/token'){const ttl=Number(q.headers['x-aws-ec2-metadata-token-ttl-seconds']);" +
+    "if(!(ttl>=1&&ttl<=21600))return end(400,'');const t=crypto.randomBytes(24).toString('base64');tokens.add(t);return end(200,t)}" +
+    "if(!tokens.has(q.headers['x-aws-ec2-metadata-token']))return end(401,'');" +
+    "if(q.method==='GET'&&q.url==='/latest/meta-data/local-ipv4')return end(200,address);end(404,'')}).listen(80,'169.254.169.254')";
+
+/** A stand-in instance metadata service at 169.254.169.254:80 in the node, giving the node's address as local-ipv4. */
+export async function startImds(h: Host): Promise<void> {
+    const added = inNode(h, ["ip", "addr", "add", "169.254.169.254/32", "dev", "lo"]);
+    assert.equal(added.status, 0, added.stderr);
+    h.units.set("imds", spawn("nsenter", ["-t", String(h.pid), "-n", "--", process.execPath, "-e", IMDS, h.address], { stdio: "ignore", detached: true }));
+    await until(`${h.node} metadata service`, 20, async () => (inNode(h, ["bash", "-c", "exec 3<>/dev/tcp/169.254.169.254/80"]).status === 0 ? true : undefined));
+}
+
 /** systemd's specifiers these units use (systemd.unit(5)): %H the host name, %% a "%". */
 function expandSpecifiers(h: Host, v: string): string {
     return v.replace(/%[H%]/g, (m) => {
