@@ -17,6 +17,8 @@ export const CLUSTER_SIGNING_CA_PATH = pkiPair(kubeadmLayout(), pkiFiles.cluster
 export const CLUSTER_SIGNING_CA_FILE_ID = "cluster-signing-ca.crt";
 /** The kubelet's default --cert-dir: where it keeps the pairs it was issued, as kubelet-{client,server}-current.pem. */
 export const KUBELET_CERT_DIR = "/var/lib/kubelet/pki";
+/** The client pair the kubelet presents now (a link to the dated file it was issued). */
+export const KUBELET_CLIENT_CERT = `${KUBELET_CERT_DIR}/kubelet-client-current.pem`;
 
 export interface KubeletRejoinPlan {
     /** The kubelet's unit (restarted through systemctl). */

@@ -8,7 +8,7 @@ import { kubeadmLayout, pkiPair, urlHostPort } from "../../components/common";
 import { CA_SPECS, CaName } from "../../components/pki/certlist";
 import type { NodeReportExpectation } from "../../components/pki/ca-rotation-reports";
 import { CLUSTER_CA_PATH } from "../worker-join";
-import { KUBELET_CERT_DIR } from "./kubelet-rejoin";
+import { KUBELET_CLIENT_CERT } from "./kubelet-rejoin";
 import { fileEnding, type NodeSoftware } from "./node-software";
 import { PENDING_RESTARTS, REPORTS_SCOPE, shellWord } from "./secrets";
 import { PORTS } from "./security-groups";
@@ -124,7 +124,7 @@ export function workerReportPlan(software: NodeSoftware): NodeReportPlan {
             ...software.files.filter((f) => f.embedsClusterCa).map((f) => ({ domain: "kubernetes" as const, path: f.path, kubeconfig: true })),
         ],
         served: [{ domain: "kubernetes", name: "kubelet", host: "127.0.0.1", port: PORTS.kubelet, trustFile: CLUSTER_CA_PATH }],
-        held: [{ domain: "kubernetes", name: "kubelet-client", file: `${KUBELET_CERT_DIR}/kubelet-client-current.pem`, trustFile: CLUSTER_CA_PATH }],
+        held: [{ domain: "kubernetes", name: "kubelet-client", file: KUBELET_CLIENT_CERT, trustFile: CLUSTER_CA_PATH }],
     };
 }
 
@@ -154,16 +154,21 @@ export type ReportTarget = string | { workersUnder: string };
 
 const IMDS = "http://169.254.169.254/latest";
 
-function identityLines(target: ReportTarget): string[] {
-    if (typeof target === "string") return [];
-    return [
-        "# This instance's primary private address (IMDSv2; the session token reaches curl through a file, not argv).",
-        `printf 'X-aws-ec2-metadata-token: %s\\n' "$(curl -sSf --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' ${IMDS}/api/token)" > "$work/imds"`,
-        `address=$(curl -sSf --max-time 5 -H @"$work/imds" ${IMDS}/meta-data/local-ipv4)`,
-        `[[ "$address" =~ ^[0-9]{1,3}(\\.[0-9]{1,3}){3}$ ]] || { echo "hardened-cluster-report: the instance metadata service gave no IPv4 address" >&2; exit 1; }`,
-        `node=${WORKER_REPORTS}/$address`,
-        `parameter=${word(target.workersUnder)}/$address`,
-    ];
+/** How the script names the node and its parameter: literally, or (a worker) from shell variables its first lines set. */
+function destination(target: ReportTarget, node: string): { lines: string[]; about: string; node: string; parameter: string; shown: string } {
+    if (typeof target === "string") return { lines: [], about: `this node (${word(node)}) holds and serves to ${word(target)}`, node, parameter: word(target), shown: target };
+    return {
+        lines: [
+            "# This instance's primary private address (IMDSv2; the session token reaches curl through a file, not argv).",
+            `printf 'X-aws-ec2-metadata-token: %s\\n' "$(curl -sSf --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' ${IMDS}/api/token)" > "$work/imds"`,
+            `address=$(curl -sSf --max-time 5 -H @"$work/imds" ${IMDS}/meta-data/local-ipv4)`,
+            `[[ "$address" =~ ^[0-9]{1,3}(\\.[0-9]{1,3}){3}$ ]] || { echo "hardened-cluster-report: the instance metadata service gave no IPv4 address" >&2; exit 1; }`,
+            `node=${WORKER_REPORTS}/$address`,
+            `parameter=${word(target.workersUnder)}/$address`,
+        ],
+        about: `this node (a worker, by its address) holds and serves to ${word(target.workersUnder)}/<address>`,
+        node: "$node", parameter: '"$parameter"', shown: "$parameter",
+    };
 }
 
 /**
@@ -176,15 +181,14 @@ export function renderReportScript(region: string, target: ReportTarget, p: Node
     const servedLines = p.served.map((e) => ["served", word(e.name), word(e.host), String(e.port), word(e.trustFile),
         ...(e.clientPair ? [word(e.clientPair.cert), word(e.clientPair.key)] : [])].join(" "));
     const heldLines = (p.held ?? []).map((h) => ["held", word(h.name), word(h.file), word(h.trustFile)].join(" "));
-    const node = typeof target === "string" ? p.node : "$node";
-    const parameter = typeof target === "string" ? word(target) : '"$parameter"';
+    const to = destination(target, p.node);
     return `#!/bin/bash
-# Reports what this node (${typeof target === "string" ? word(p.node) : "a worker, by its address"}) holds and serves to ${typeof target === "string" ? word(target) : `${word(target.workersUnder)}/<address>`}, for the CA rotation's gates.
+# Reports what ${to.about}, for the CA rotation's gates.
 set -euo pipefail
 umask 077
 work=$(mktemp -d)
 trap 'rm -rf -- "$work"' EXIT
-${identityLines(target).map((l) => `${l}\n`).join("")}n=0
+${to.lines.map((l) => `${l}\n`).join("")}n=0
 # split_certs FILE DIR: each certificate of FILE as DIR/<n>.pem.
 split_certs() {
   mkdir -p -- "$2"
@@ -242,20 +246,20 @@ pending=
 if [ -f ${PENDING_RESTARTS} ]; then
   for u in $(cat -- ${PENDING_RESTARTS}); do [[ "$u" =~ ^[A-Za-z0-9_.@-]+$ ]] && pending+="\${pending:+,}\\"$u\\""; done
 fi
-report="{\\"node\\":\\"${node}\\",\\"trust\\":{$trust_json},\\"served\\":{$served_json},${p.held?.length ? '\\"held\\":{$held_json},' : ""}\\"pending\\":[$pending]}"
+report="{\\"node\\":\\"${to.node}\\",\\"trust\\":{$trust_json},\\"served\\":{$served_json},${p.held?.length ? '\\"held\\":{$held_json},' : ""}\\"pending\\":[$pending]}"
 (( \${#report} <= ${REPORT_LIMIT} )) || { echo "hardened-cluster-report: the report is \${#report} bytes, over SSM's ${REPORT_LIMIT}" >&2; exit 1; }
 last=${LAST_REPORT}
 if [ -f "$last" ] && [ ! -L "$last" ] && [ "$(cat -- "$last")" = "$report" ]; then
   echo "hardened-cluster-report: unchanged since the last report"
   exit 0
 fi
-aws ssm put-parameter --region ${word(region)} --name ${parameter} --type String --overwrite --value "$report" >/dev/null
+aws ssm put-parameter --region ${word(region)} --name ${to.parameter} --type String --overwrite --value "$report" >/dev/null
 # Kept only where root alone may write, as the sync keeps its versions.
 dir=$(dirname -- "$last")
 if [ -d "$dir" ] && [ ! -L "$dir" ] && [ "$(stat -c %u -- "$dir")" = 0 ] && (( (8#$(stat -c %a -- "$dir") & 8#022) == 0 )); then
   printf '%s' "$report" > "$last.new"
   mv -f -- "$last.new" "$last"
 fi
-echo "hardened-cluster-report: reported to ${typeof target === "string" ? target : "$parameter"}"
+echo "hardened-cluster-report: reported to ${to.shown}"
 `;
 }

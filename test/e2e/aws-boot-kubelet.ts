@@ -6,7 +6,7 @@ import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
-import { KUBELET_CERT_DIR, KUBELET_REJOIN_SCRIPT } from "../../platforms/aws/kubelet-rejoin";
+import { KUBELET_CLIENT_CERT, KUBELET_REJOIN_SCRIPT } from "../../platforms/aws/kubelet-rejoin";
 import { FLANNEL_UNIT } from "../../platforms/aws/pod-network";
 import { BOOTSTRAP_KUBECONFIG_PATH, CLUSTER_CA_PATH, KUBELET_CONFIG_PATH } from "../../platforms/aws/workers";
 import { opensslCa } from "../unit/pki/openssl-ca";
@@ -36,7 +36,7 @@ export function kubeletCases(d: BootDrill, cp: ControlPlaneState): void {
         // the bootstrap one, leaves asking for its certificate to its certificate manager, in the background, and
         // stops at the container runtime, not started yet. Its ExecStartPre would set this machine's kernel sysctls.
         const kubeconfigPath = unitOf(cc, "kubelet").argv.find((a) => a.startsWith("--kubeconfig="))!.split("=")[1];
-        const clientCert = `${KUBELET_CERT_DIR}/kubelet-client-current.pem`;
+        const clientCert = KUBELET_CLIENT_CERT;
         const log = () => fs.readFileSync(path.join(w.root, "kubelet.log"), "utf8").slice(-3000);
         const untilStopped = (kubelet: ReturnType<typeof startUnit>) => until("the kubelet stopped at the container runtime", 120, async () => {
             if (kubelet.exitCode === null) return undefined;
@@ -89,7 +89,7 @@ export function kubeletCases(d: BootDrill, cp: ControlPlaneState): void {
         const w = cp.worker;
         const cc = cloudConfigOf(d.run, "aws-workers");
         const kubeconfigPath = unitOf(cc, "kubelet").argv.find((a) => a.startsWith("--kubeconfig="))!.split("=")[1];
-        const clientCert = `${KUBELET_CERT_DIR}/kubelet-client-current.pem`;
+        const clientCert = KUBELET_CLIENT_CERT;
         const serialOf = () => {
             const r = inNode(w, ["cat", "--", clientCert]);
             assert.equal(r.status, 0, r.stderr);

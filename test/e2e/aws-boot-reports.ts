@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import { parse } from "yaml";
 import { allowCaRotationStep, CaRotationGateInputs } from "../../components/pki/ca-rotation-gate";
 import { CaRotationReports, NodeReport, NodeReportExpectation, reportProblems } from "../../components/pki/ca-rotation-reports";
-import { KUBELET_CERT_DIR } from "../../platforms/aws/kubelet-rejoin";
+import { KUBELET_CLIENT_CERT } from "../../platforms/aws/kubelet-rejoin";
 import { REPORT_SCRIPT } from "../../platforms/aws/report";
 import { Host, inNode, relayIntoNode, stagedFiles, startImds, startUnit, unitOf } from "./aws-node";
 import { request } from "./kube";
@@ -166,6 +166,14 @@ export function reportCases(d: BootDrill, cp: ControlPlaneState): void {
         assert.ok(cp.worker && cp.worker2, "both workers started above");
         const script = cloudConfigOf(d.run, "aws-workers").write_files.find((f) => f.path === REPORT_SCRIPT)!.content;
         const workers = [cp.worker, cp.worker2];
+        // Every worker runs the group's one user data: the kubeconfigs kube-proxy and kube-router read, which embed the bundle.
+        const cc = cp.worker.cc;
+        const kubeconfigs = [
+            parse(fs.readFileSync(cp.worker.root + flag(unitOf(cc, "kube-proxy").argv, "config")!, "utf8")).clientConnection.kubeconfig as string,
+            flag(unitOf(cc, "kube-router").argv, "kubeconfig")!,
+        ];
+        const clusterCaPem = fs.readFileSync(cp.hosts[0].root + CLUSTER_CA, "utf8");
+        const clusterCa = fingerprintsOf(cp.hosts[0], CLUSTER_CA);
         const texts: Record<string, string> = {};
         let checked = 0;
         for (const w of workers) {
@@ -182,16 +190,12 @@ export function reportCases(d: BootDrill, cp: ControlPlaneState): void {
             const report = JSON.parse(p.Value) as NodeReport;
             assert.equal(report.node, `workers/${w.address}`);
             assert.deepEqual(report.pending, []);
-            // The CA file, and the kubeconfigs kube-proxy and kube-router read, which embed the bundle.
-            const cc = w.cc;
-            const proxyKubeconfig = parse(fs.readFileSync(w.root + flag(unitOf(cc, "kube-proxy").argv, "config")!, "utf8")).clientConnection.kubeconfig as string;
-            const routerKubeconfig = flag(unitOf(cc, "kube-router").argv, "kubeconfig")!;
-            const clusterCa = fingerprintsOf(cp.hosts[0], CLUSTER_CA);
-            assert.deepEqual(report.trust, { [CLUSTER_CA]: fingerprintsOf(w, CLUSTER_CA), [proxyKubeconfig]: embeddedOf(w, proxyKubeconfig), [routerKubeconfig]: embeddedOf(w, routerKubeconfig) });
+            // The CA file, and the kubeconfigs, as node:crypto reads them from the worker's disk.
+            assert.deepEqual(report.trust, Object.fromEntries([[CLUSTER_CA, fingerprintsOf(w, CLUSTER_CA)], ...kubeconfigs.map((k) => [k, embeddedOf(w, k)])]));
             for (const f of Object.keys(report.trust)) assert.deepEqual(report.trust[f], clusterCa, `${w.node} ${f}`);
             // Its kubelet's client certificate, where it joined, is the cluster CA's; a kubelet that does not serve is named so.
-            const client = inNode(w, ["cat", "--", `${KUBELET_CERT_DIR}/kubelet-client-current.pem`]);
-            const held = client.status === 0 && new X509Certificate(client.stdout).checkIssued(new X509Certificate(fs.readFileSync(cp.hosts[0].root + CLUSTER_CA, "utf8")))
+            const client = inNode(w, ["cat", "--", KUBELET_CLIENT_CERT]);
+            const held = client.status === 0 && new X509Certificate(client.stdout).checkIssued(new X509Certificate(clusterCaPem))
                 ? { ca: clusterCa[0] } : { error: "holds no certificate" };
             assert.deepEqual(report.held, { "kubelet-client": held }, w.node);
             assert.ok(report.served.kubelet, JSON.stringify(report.served));
@@ -202,18 +206,16 @@ export function reportCases(d: BootDrill, cp: ControlPlaneState): void {
         assert.ok("ca" in (JSON.parse(texts["workers/10.0.0.78"]) as NodeReport).held!["kubelet-client"], "the first worker's kubelet joined above");
 
         // The gate, expecting both running workers as the program does (by address), with the files their units name.
-        const cc = cp.worker.cc;
         const expectedWorkers: NodeReportExpectation[] = workers.map((w) => ({
             node: `workers/${w.address}`,
-            trust: { kubernetes: [CLUSTER_CA, parse(fs.readFileSync(w.root + flag(unitOf(cc, "kube-proxy").argv, "config")!, "utf8")).clientConnection.kubeconfig, flag(unitOf(cc, "kube-router").argv, "kubeconfig")!], etcd: [], frontProxy: [] },
+            trust: { kubernetes: [CLUSTER_CA, ...kubeconfigs], etcd: [], frontProxy: [] },
             served: { kubernetes: ["kubelet"], etcd: [], frontProxy: [] },
             held: { kubernetes: ["kubelet-client"], etcd: [], frontProxy: [] },
         }));
         const gate = (phase: "issue-new" | "distrust-old", fp: string, reports = texts) =>
             reportProblems("kubernetes", phase, fp, { expected: expectedWorkers, reports, schedule: "" } satisfies CaRotationReports);
-        const clusterCa = fingerprintsOf(cp.hosts[0], CLUSTER_CA)[0];
         // Every worker trusts the CA the cluster has: issue-new may go.
-        assert.deepEqual(gate("issue-new", clusterCa), []);
+        assert.deepEqual(gate("issue-new", clusterCa[0]), []);
         // A new CA no worker holds: each of the three files of each worker is named.
         const other = new X509Certificate(opensslCa("cluster-ca-3").certPem).fingerprint256;
         const problems = gate("issue-new", other);
@@ -222,6 +224,6 @@ export function reportCases(d: BootDrill, cp: ControlPlaneState): void {
         // distrust-old waits for every kubelet's certificates from the new CA, and for a worker that never reported.
         const distrust = gate("distrust-old", other);
         assert.ok(distrust.includes("workers/10.0.0.78 kubelet-client: holds a leaf the new CA does not verify"), distrust.join("\n"));
-        assert.deepEqual(gate("issue-new", clusterCa, { "workers/10.0.0.78": texts["workers/10.0.0.78"] }), ["workers/10.0.0.79: has not reported yet"]);
+        assert.deepEqual(gate("issue-new", clusterCa[0], { "workers/10.0.0.78": texts["workers/10.0.0.78"] }), ["workers/10.0.0.79: has not reported yet"]);
     });
 }

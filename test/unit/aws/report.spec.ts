@@ -3,13 +3,14 @@
 // as the gate reads it, and that an unchanged report is not put again. Fingerprints are checked against
 // node:crypto's, not the script's own openssl.
 import { strict as assert } from "node:assert";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tls from "node:tls";
+import { opensslFiles } from "../pki/openssl-ca";
 import { NodeReport, parseNodeReport, reportProblems } from "../../../components/pki/ca-rotation-reports";
 import { LAST_REPORT, NodeReportPlan, renderReportScript, reportExpectation } from "../../../platforms/aws/report";
 import { PENDING_RESTARTS } from "../../../platforms/aws/secrets";
@@ -24,16 +25,7 @@ describe("aws: the node report for CA rotation gates (the rendered script, real 
     let plan: NodeReportPlan;
     let script: string;
     const pem = (name: string) => fs.readFileSync(path.join(dir, name), "utf8");
-    const ossl = (args: string[]) => {
-        const r = spawnSync("openssl", args, { encoding: "utf8", cwd: dir });
-        assert.equal(r.status, 0, `openssl ${args.join(" ")}: ${r.stderr}`);
-    };
-    const ca = (name: string) => ossl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${name}`, "-days", "2", "-keyout", `${name}.key`, "-out", `${name}.crt`]);
-    const leaf = (name: string, signer: string, usage: string) => {
-        fs.writeFileSync(path.join(dir, `${name}.ext`), `extendedKeyUsage=${usage}\nsubjectAltName=IP:127.0.0.1\n`);
-        ossl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${name}`, "-keyout", `${name}.key`, "-out", `${name}.csr`]);
-        ossl(["x509", "-req", "-in", `${name}.csr`, "-CA", `${signer}.crt`, "-CAkey", `${signer}.key`, "-set_serial", "7", "-days", "1", "-extfile", `${name}.ext`, "-out", `${name}.crt`]);
-    };
+    const { ca, leaf } = opensslFiles(() => dir);
     const listen = async (s: tls.Server) => {
         await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
         servers.push(s);

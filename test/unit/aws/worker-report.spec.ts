@@ -4,14 +4,15 @@
 // and its client certificate on disk, and what the cluster CA's gate makes of it. Fingerprints come from
 // node:crypto, not the script's openssl.
 import { strict as assert } from "node:assert";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tls from "node:tls";
+import { opensslFiles } from "../pki/openssl-ca";
 import { NodeReport, reportProblems } from "../../../components/pki/ca-rotation-reports";
-import { KUBELET_CERT_DIR } from "../../../platforms/aws/kubelet-rejoin";
+import { KUBELET_CLIENT_CERT } from "../../../platforms/aws/kubelet-rejoin";
 import { workerExpectations } from "../../../platforms/aws/program";
 import { LAST_REPORT, renderReportScript, workerReportPlan } from "../../../platforms/aws/report";
 import { PENDING_RESTARTS } from "../../../platforms/aws/secrets";
@@ -22,7 +23,7 @@ const UNDER = "/demo/reports/workers";
 const ADDRESS = "10.0.1.7";
 const TOKEN = "imds-session-token-4f1c";
 const PROXY_KUBECONFIG = "/etc/kubernetes/kube-proxy.conf";
-const CLIENT_CERT = `${KUBELET_CERT_DIR}/kubelet-client-current.pem`;
+const CLIENT_CERT = KUBELET_CLIENT_CERT;
 
 describe("aws: a worker's report for the cluster CA rotation's gate (the rendered script, a stand-in IMDS)", function () {
     this.timeout(60_000);
@@ -36,16 +37,7 @@ describe("aws: a worker's report for the cluster CA rotation's gate (the rendere
     const at = (p: string) => path.join(dir, "root", p);
     const pem = (name: string) => fs.readFileSync(path.join(dir, name), "utf8");
     const fp = (name: string) => new X509Certificate(pem(name)).fingerprint256;
-    const ossl = (args: string[]) => {
-        const r = spawnSync("openssl", args, { encoding: "utf8", cwd: dir });
-        assert.equal(r.status, 0, `openssl ${args.join(" ")}: ${r.stderr}`);
-    };
-    const ca = (name: string) => ossl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${name}`, "-days", "2", "-keyout", `${name}.key`, "-out", `${name}.crt`]);
-    const leaf = (name: string, signer: string, usage: string) => {
-        fs.writeFileSync(path.join(dir, `${name}.ext`), `extendedKeyUsage=${usage}\nsubjectAltName=IP:127.0.0.1\n`);
-        ossl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${name}`, "-keyout", `${name}.key`, "-out", `${name}.csr`]);
-        ossl(["x509", "-req", "-in", `${name}.csr`, "-CA", `${signer}.crt`, "-CAkey", `${signer}.key`, "-set_serial", "9", "-days", "1", "-extfile", `${name}.ext`, "-out", `${name}.crt`]);
-    };
+    const { ca, leaf } = opensslFiles(() => dir);
     /** The script with the node's paths under this test's root and the kubelet's port on this process's endpoint. */
     const script = () => renderReportScript("eu-west-1", { workersUnder: UNDER }, workerReportPlan(software))
         .split(` 127.0.0.1 ${PORTS.kubelet} `).join(` 127.0.0.1 ${port} `)

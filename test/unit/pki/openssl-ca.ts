@@ -18,3 +18,23 @@ export function opensslCa(commonName: string): { certPem: string; keyPem: string
         fs.rmSync(dir, { recursive: true, force: true });
     }
 }
+
+/**
+ * CAs and leaves made by openssl as files in `dir`: `ca(name)` writes a self-signed P-256 `<name>.crt` and
+ * `<name>.key`, `leaf(name, signer, usage)` a one-day leaf for 127.0.0.1 with that extended key usage, signed
+ * by `<signer>`.
+ */
+export function opensslFiles(dir: () => string): { ca(name: string): void; leaf(name: string, signer: string, usage: string): void } {
+    const ossl = (args: string[]) => {
+        const r = spawnSync("openssl", args, { encoding: "utf8", cwd: dir() });
+        assert.equal(r.status, 0, `openssl ${args.join(" ")}: ${r.stderr}`);
+    };
+    return {
+        ca: (name) => ossl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${name}`, "-days", "2", "-keyout", `${name}.key`, "-out", `${name}.crt`]),
+        leaf: (name, signer, usage) => {
+            fs.writeFileSync(path.join(dir(), `${name}.ext`), `extendedKeyUsage=${usage}\nsubjectAltName=IP:127.0.0.1\n`);
+            ossl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", `/CN=${name}`, "-keyout", `${name}.key`, "-out", `${name}.csr`]);
+            ossl(["x509", "-req", "-in", `${name}.csr`, "-CA", `${signer}.crt`, "-CAkey", `${signer}.key`, "-set_serial", "7", "-days", "1", "-extfile", `${name}.ext`, "-out", `${name}.crt`]);
+        },
+    };
+}
