@@ -7,6 +7,7 @@
 //   client certificates and front-proxy requests, each etcd endpoint), and kube-root-ca.crt in every namespace
 //   holds the new CA, so pods keep trusting apiservers once their serving certificates come from it;
 // - to distrust-old: every endpoint of the domain serves a leaf signed by the new CA.
+// Where the nodes report instead (ca-rotation-reports.ts), the step to steady is checked as well.
 // The provider's code is serialized into the state: modules are required inside the functions.
 import * as pulumi from "@pulumi/pulumi";
 import type { CaName } from "./certlist";
@@ -157,16 +158,19 @@ export async function allowCaRotationStep(previous: CaRotation | undefined, i: C
     if (i.probes === undefined && i.reports === undefined && i.phase !== "steady") {
         throw new Error(`${i.configKey}: this platform gives the rotation no way to check its nodes, so a CA rotation cannot run on it; keep { phase: steady }`);
     }
-    if (m.move !== "forward" || (i.phase !== "issue-new" && i.phase !== "distrust-old") || !checkLive) return;
-    if (i.probes === undefined && i.reports !== undefined) {
+    // From reports, the step to steady too: the nodes take distrust-old up only at their next sync, after its up.
+    const fromReports = i.probes === undefined && i.reports !== undefined;
+    const checked = i.phase === "issue-new" || i.phase === "distrust-old" || (i.phase === "steady" && fromReports);
+    if (m.move !== "forward" || !checked || !checkLive) return;
+    if (fromReports) {
         // A report changes only at its node's next sync: read once, and say when to try again.
         const crypto: typeof import("node:crypto") = require("node:crypto");
-        const problems = reportProblems(i.domain, i.phase, new crypto.X509Certificate(i.newCaCertPem).fingerprint256, i.reports);
+        const problems = reportProblems(i.domain, i.phase as "issue-new" | "distrust-old" | "steady", new crypto.X509Certificate(i.newCaCertPem).fingerprint256, i.reports!);
         if (i.domain === "kubernetes" && i.phase === "issue-new") {
-            problems.push(...(i.reports.api === undefined ? ["kube-root-ca.crt: in no node's report, and no API URL to read it through"] : await rootCaProblems(i, i.reports.api)));
+            problems.push(...(i.reports!.api === undefined ? ["kube-root-ca.crt: in no node's report, and no API URL to read it through"] : await rootCaProblems(i, i.reports!.api)));
         }
         if (problems.length === 0) return;
-        throw new Error(`${i.configKey}: the nodes' reports say the cluster is not ready for phase ${i.phase}; they report after each sync (${i.reports.schedule}), so run pulumi up again after the next one:\n  ${problems.join("\n  ")}`);
+        throw new Error(`${i.configKey}: the nodes' reports say the cluster is not ready for phase ${i.phase}; they report after each sync (${i.reports!.schedule}), so run pulumi up again after the next one:\n  ${problems.join("\n  ")}`);
     }
     const deadline = Date.now() + CHECK_SECONDS * 1000;
     for (;;) {

@@ -4,7 +4,10 @@
 // - to issue-new: every trust file of the domain on every node holds the new CA, and no reader of a replaced
 //   file waits for its restart (so every verifier runs with the new CA);
 // - to distrust-old: every endpoint of the domain serves, and every client certificate a node holds is, a leaf that
-//   the new CA verifies.
+//   the new CA verifies;
+// - to steady (after distrust-old): every trust file of the domain holds the new CA alone, and nothing waits for a
+//   restart, so no process trusts the old CA any more (an apiserver that did would publish it again in
+//   extension-apiserver-authentication, which the step to steady prunes for good).
 // A report says what was true at its node's last sync; nodes sync on a timer, so a refusal says to try again
 // after the next one. No imports: the gate's provider is serialized into the state with these functions.
 import type { CaName } from "./certlist";
@@ -65,7 +68,7 @@ export function parseNodeReport(node: string, text: string | undefined): NodeRep
 }
 
 /** What keeps the nodes from `phase` of `domain`, by their reports; empty when every node is ready. */
-export function reportProblems(domain: CaName, phase: "issue-new" | "distrust-old", newCaFingerprint: string, r: CaRotationReports): string[] {
+export function reportProblems(domain: CaName, phase: "issue-new" | "distrust-old" | "steady", newCaFingerprint: string, r: CaRotationReports): string[] {
     const problems: string[] = [];
     for (const e of r.expected) {
         // A node that holds nothing of the domain (a worker, for the etcd CA) does not hold its rotation back.
@@ -76,11 +79,12 @@ export function reportProblems(domain: CaName, phase: "issue-new" | "distrust-ol
             continue;
         }
         if (report.pending.length > 0) problems.push(`${e.node}: ${report.pending.join(", ")} did not restart yet with the files its last sync replaced`);
-        if (phase === "issue-new") {
+        if (phase === "issue-new" || phase === "steady") {
             for (const file of e.trust[domain]) {
                 const held = report.trust[file];
                 if (held === undefined) problems.push(`${e.node} ${file}: not in its report`);
                 else if (!held.includes(newCaFingerprint)) problems.push(`${e.node} ${file}: does not hold the new CA yet`);
+                else if (phase === "steady" && held.some((fp) => fp !== newCaFingerprint)) problems.push(`${e.node} ${file}: still holds another CA than the new one`);
             }
         } else {
             const check = (names: string[], verdicts: NodeReport["served"] | undefined, verb: string) => {

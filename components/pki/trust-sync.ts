@@ -20,6 +20,12 @@ export interface AuthenticationTrustArgs {
     frontProxyTrustPem: pulumi.Input<string>;
     /** The group the admin credential is bound to cluster-admin through. */
     adminGroup: pulumi.Input<string>;
+    /**
+     * Where each domain's rotation stands, as text; a new value prunes again. Where nodes take a phase up only at
+     * their next sync (AWS), an apiserver not yet restarted publishes the old CA again after distrust-old's prune;
+     * the step to steady, checked against every node's report, then prunes for good.
+     */
+    positions?: pulumi.Input<string>;
 }
 
 type Inputs = { [K in keyof AuthenticationTrustArgs]: string };
@@ -64,8 +70,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
         return { id: "extension-apiserver-authentication", outs: { ...i, removed: await prune(i) } };
     },
     async diff(_id: string, olds: Inputs, news: Inputs) {
-        const changes = olds.clusterTrustPem !== news.clusterTrustPem || olds.frontProxyTrustPem !== news.frontProxyTrustPem
-            || olds.server !== news.server || olds.signerCertPem !== news.signerCertPem;
+        const changes = (["clusterTrustPem", "frontProxyTrustPem", "server", "signerCertPem", "positions"] as const).some((k) => olds[k] !== news[k]);
         return { changes, replaces: [] };
     },
     async update(_id: string, _olds: Inputs, news: Inputs) {

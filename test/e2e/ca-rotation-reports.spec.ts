@@ -1,8 +1,8 @@
 // A CA rotation gate that reads node reports (the AWS platform's way, where `pulumi up` cannot dial the nodes),
 // through the real engine and its dynamic provider: the provider serialized into the state must carry the
 // report checks, a refused step must fail the up and leave the recorded phase where it was, and the next up with
-// the nodes ready must go through. The reports are what nodes write (test/unit/aws/report.spec.ts runs the
-// script that writes them; the boot drill runs it on running nodes).
+// the nodes ready must go through, the step to steady included. The reports are what nodes write
+// (test/unit/aws/report.spec.ts runs the script that writes them; the boot drill runs it on running nodes).
 import { strict as assert } from "node:assert";
 import { X509Certificate } from "node:crypto";
 import { programStack, ProgramStack } from "./harness";
@@ -89,5 +89,22 @@ describe("CA rotation gate from node reports (real engine)", function () {
     it("steps one phase back without asking the nodes", async function () {
         assert.equal((await up(2, "issue-new", {})).summary.result, "succeeded");
         assert.deepEqual(await applied(), { generation: 2, phase: "issue-new" });
+    });
+
+    it("holds steady until every node's trust file holds the new CA alone, then records it", async function () {
+        const serving = Object.fromEntries(NODES.map((n) => [n, report(n, [newFp, oldFp], newFp)]));
+        assert.equal((await up(2, "distrust-old", serving)).summary.result, "succeeded");
+        // cp-1 has not synced distrust-old: its file still trusts the old CA.
+        const texts = { "cp-0": report("cp-0", [newFp], newFp), "cp-1": serving["cp-1"] };
+        await assert.rejects(up(2, "steady", texts), (e: Error) => {
+            assert.match(e.message, /the nodes' reports say the cluster is not ready for phase steady/);
+            assert.match(e.message, /cp-1 \/etc\/etcd\/pki\/ca\.crt: still holds another CA than the new one/);
+            assert.doesNotMatch(e.message, /cp-0/);
+            return true;
+        });
+        assert.deepEqual(await applied(), { generation: 2, phase: "distrust-old" });
+        const done = Object.fromEntries(NODES.map((n) => [n, report(n, [newFp], newFp)]));
+        assert.equal((await up(2, "steady", done)).summary.result, "succeeded");
+        assert.deepEqual(await applied(), { generation: 2, phase: "steady" });
     });
 });

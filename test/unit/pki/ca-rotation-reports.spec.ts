@@ -72,6 +72,21 @@ describe("pki: CA rotation gates from the nodes' reports", function () {
         ]);
     });
 
+    it("lets steady through once every trust file of the domain holds the new CA alone, and names each that still holds another or waits for a restart", () => {
+        const done = (node: string, over: Partial<NodeReport> = {}) => report(node, { trust: { [ETCD_CA]: [newFp], [FP_CA]: [oldFp] }, ...over });
+        const texts = Object.fromEntries(NODES.map((n) => [n, done(n)]));
+        assert.deepEqual(reportProblems("etcd", "steady", newFp, reports(texts)), []);
+        // After distrust-old's up, before a node's sync: its file holds both; another's lost the new CA; a third waits for etcd.
+        texts["cp-0"] = report("cp-0");
+        texts["cp-1"] = done("cp-1", { trust: { [ETCD_CA]: [oldFp], [FP_CA]: [oldFp] } });
+        texts["cp-2"] = done("cp-2", { pending: ["etcd"] });
+        assert.deepEqual(reportProblems("etcd", "steady", newFp, reports(texts)), [
+            `cp-0 ${ETCD_CA}: still holds another CA than the new one`,
+            `cp-1 ${ETCD_CA}: does not hold the new CA yet`,
+            "cp-2: etcd did not restart yet with the files its last sync replaced",
+        ]);
+    });
+
     it("refuses a report that is not one node's well-formed report", () => {
         const bad: [string, string][] = [
             ["not json", "its report is not JSON"],
@@ -130,6 +145,22 @@ describe("pki: CA rotation gates from the nodes' reports", function () {
                 assert.match(e.message.split("\n")[1], /^ {2}kube-root-ca\.crt: .*ECONNREFUSED/);
                 return true;
             });
+        });
+
+        it("checks the step to steady too, where nodes report: an apiserver still trusting the old CA would publish it again", async () => {
+            const step = (texts: Record<string, string>, probes?: CaRotationGateInputs["probes"]) =>
+                allowCaRotationStep({ generation: 2, phase: "distrust-old" }, { ...inputs("distrust-old", texts), phase: "steady", ...(probes ? { probes } : {}) }, true);
+            // all(): every node's etcd file still holds both CAs, as before its sync of distrust-old.
+            await assert.rejects(step(all()), (e: Error) => {
+                assert.match(e.message, /not ready for phase steady/);
+                assert.deepEqual(e.message.split("\n").slice(1), NODES.map((n) => `  ${n} ${ETCD_CA}: still holds another CA than the new one`));
+                return true;
+            });
+            await step(all({ trust: { [ETCD_CA]: [newFp], [FP_CA]: [oldFp] } }));
+            // A later steady up is no step: nothing is read. Where the gate dials the nodes itself (local), the
+            // processes restarted within distrust-old's own up, so steady is not checked.
+            await allowCaRotationStep({ generation: 2, phase: "steady" }, { ...inputs("distrust-old", all()), phase: "steady" }, true);
+            await step(all(), { apiservers: [], servers: { kubernetes: [], etcd: [], frontProxy: [] } });
         });
 
         it("still refuses a skipped phase first", async () => {
