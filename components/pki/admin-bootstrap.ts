@@ -11,10 +11,15 @@ const BOOTSTRAP_IDENTITY = "hardened-cluster:bootstrap";
 export interface AdminBootstrapArgs {
     /** API server URL, e.g. https://127.0.0.1:6443. */
     server: pulumi.Input<string>;
-    /** The cluster CA: verifies the API server and signs the minted credential. */
+    /** The cluster CA that signs now: signs the minted credential, and verifies the API server unless trustPem is given. */
     caCertPem: pulumi.Input<string>;
     /** Secret. */
     caKeyPem: pulumi.Input<string>;
+    /**
+     * Every cluster CA trusted now, to verify the API server. While a CA rotates, an apiserver may still serve a
+     * leaf of the CA that signed before (AWS nodes take new files at their next sync, after the up).
+     */
+    trustPem?: pulumi.Input<string>;
     /** Default kubeadm:cluster-admins. */
     group?: pulumi.Input<string>;
 }
@@ -23,6 +28,7 @@ interface State {
     server: string;
     caCertPem: string;
     caKeyPem: string;
+    trustPem?: string;
     group: string;
     name: string;
 }
@@ -59,7 +65,7 @@ const provider: BootstrapProvider = {
 
     async diff(_id: string, olds: State, news: State) {
         const replaces = (["server", "group", "name"] as const).filter((k) => olds[k] !== news[k]);
-        const changes = replaces.length > 0 || olds.caCertPem !== news.caCertPem || olds.caKeyPem !== news.caKeyPem;
+        const changes = replaces.length > 0 || (["caCertPem", "caKeyPem", "trustPem"] as const).some((k) => olds[k] !== news[k]);
         return { changes, replaces, deleteBeforeReplace: true };
     },
 
@@ -85,7 +91,7 @@ const provider: BootstrapProvider = {
     },
 
     call(s: State, method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
-        return mintedRequest({ server: s.server, caCertPem: s.caCertPem, caKeyPem: s.caKeyPem, commonName: BOOTSTRAP_IDENTITY, groups: [SYSTEM_MASTERS_GROUP], method, path, body });
+        return mintedRequest({ server: s.server, caCertPem: s.caCertPem, caKeyPem: s.caKeyPem, trustPem: s.trustPem, commonName: BOOTSTRAP_IDENTITY, groups: [SYSTEM_MASTERS_GROUP], method, path, body });
     },
 };
 
@@ -100,6 +106,7 @@ export class AdminBootstrap extends pulumi.dynamic.Resource {
             server: args.server,
             caCertPem: args.caCertPem,
             caKeyPem: pulumi.secret(args.caKeyPem),
+            ...(args.trustPem === undefined ? {} : { trustPem: args.trustPem }),
             group,
             name: group,
         }, { ...opts, additionalSecretOutputs: ["caKeyPem"] }, "hardened-cluster", "AdminBootstrap");
