@@ -41,7 +41,7 @@ export const pki: ConfigEntry<StackPkiOptions> = {
         breakGlass: "WEAKENING. Also issue a system:masters credential that bypasses RBAC (default false).",
         endpoint: "AWS only: { dnsNames: [...] }, the names clients use for the API server, put in its certificate; required with a public endpoint (the NLB has no address before it exists). The platform adds every IP itself.",
         serviceAccountKeys: 'Names of the service-account signing keys, the signer first, all verifying (1 to 3; default ["sa"]). Rotate in three ups: append a new name, move it first, drop the old one once its tokens expired (the preview refuses earlier, naming the time).',
-        rotation: 'CA rotation per trust domain: { kubernetes?, etcd?, frontProxy? }, each { generation, phase } (default { generation: 1, phase: steady }). Rotate in four ups, one phase each: { generation: 2, phase: trust-both }, issue-new, distrust-old, steady. Each step forward is checked against the live cluster first (on AWS, against what each control-plane node reports; etcd and frontProxy only); one phase back is always allowed.',
+        rotation: 'CA rotation per trust domain: { kubernetes?, etcd?, frontProxy? }, each { generation, phase } (default { generation: 1, phase: steady }). Rotate in four ups, one phase each: { generation: 2, phase: trust-both }, issue-new, distrust-old, steady. Each step forward is checked against the live cluster first (on AWS, against what each node reports after its sync, and the step to steady too); one phase back is always allowed.',
     },
     // Resolved once, against the platform's nodes and endpoint, by components/cluster (resolveCluster).
     validate: (value, ctx) => objectValue(ctx.key, value) as StackPkiOptions,

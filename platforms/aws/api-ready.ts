@@ -17,9 +17,15 @@ const DEFAULT_READY_TIMEOUT_SECONDS = 1800;
 export interface ApiServerReadyArgs {
     /** The URL clients use, e.g. https://10.0.0.5:6443 (the certificate must name its host). */
     server: pulumi.Input<string>;
+    /** The cluster CA that signs now, with caKeyPem: the probe's certificate is minted from it. */
     caCertPem: pulumi.Input<string>;
     /** Secret. Signs the minutes-long probe certificate. */
     caKeyPem: pulumi.Input<string>;
+    /**
+     * Every cluster CA trusted now: verifies the apiserver. Nodes take a rotation's files at their next sync,
+     * after the up, so an apiserver may still serve a leaf of the CA that signed before this phase.
+     */
+    trustPem: pulumi.Input<string>;
     timeoutSeconds?: number;
 }
 
@@ -27,6 +33,7 @@ interface State {
     server: string;
     caCertPem: string;
     caKeyPem: string;
+    trustPem: string;
     timeoutSeconds: number;
 }
 
@@ -43,8 +50,8 @@ const provider: ReadinessProvider = {
     },
 
     async diff(_id: string, olds: State, news: State) {
-        // A new endpoint or CA is a new control plane to wait for; a new timeout changes nothing live.
-        const replaces = (["server", "caCertPem"] as const).filter((k) => olds[k] !== news[k]);
+        // A new endpoint, signer or trust is a new control plane to wait for; a new timeout changes nothing live.
+        const replaces = (["server", "caCertPem", "trustPem"] as const).filter((k) => olds[k] !== news[k]);
         return { changes: replaces.length > 0 || olds.caKeyPem !== news.caKeyPem || olds.timeoutSeconds !== news.timeoutSeconds, replaces };
     },
 
@@ -69,7 +76,7 @@ const provider: ReadinessProvider = {
     },
 
     probe(s: State): Promise<{ status: number; text: string }> {
-        return mintedRequest({ server: s.server, caCertPem: s.caCertPem, caKeyPem: s.caKeyPem, commonName: READINESS_IDENTITY, groups: [], method: "GET", path: "/readyz", timeoutMs: 10_000 });
+        return mintedRequest({ server: s.server, caCertPem: s.caCertPem, caKeyPem: s.caKeyPem, trustPem: s.trustPem, commonName: READINESS_IDENTITY, groups: [], method: "GET", path: "/readyz", timeoutMs: 10_000 });
     },
 };
 
@@ -82,6 +89,7 @@ export class ApiServerReady extends pulumi.dynamic.Resource {
             server: args.server,
             caCertPem: args.caCertPem,
             caKeyPem: pulumi.secret(args.caKeyPem),
+            trustPem: args.trustPem,
             timeoutSeconds: args.timeoutSeconds ?? DEFAULT_READY_TIMEOUT_SECONDS,
         }, { ...opts, additionalSecretOutputs: ["caKeyPem"] }, "hardened-cluster", "ApiServerReady");
     }

@@ -7,7 +7,6 @@ import { ClusterKeys, ClusterPlan, ClusterSettings, DEFAULT_CLUSTER_KEYS, planCl
 import { cidrsOverlap, ConfigErrorList, fail, FileLayout, isPlainObject, key, kubeadmLayout } from "../../components/common";
 import { NETWORK_DEFAULTS, renderControlPlane } from "../../components/control-plane";
 import type { BackupOptions } from "../../components/backup";
-import { CA_DOMAINS, type CaName } from "../../components/pki";
 import { resolveAwsBackup } from "./backup";
 import { AWS_BIN_DIR } from "./binaries";
 import { awsEncryptionOptions, controlPlaneNodes, KMS_KEY_NAME, KMS_PLUGIN_ENDPOINT } from "./control-plane";
@@ -123,7 +122,6 @@ export function planAwsProgram(input: AwsProgramInput): AwsProgramPlan {
     let cluster: ClusterPlan | undefined;
     errors.attempt(() => (cluster = planCluster(resolveCluster(settings, awsFacts(ra, settings, keys), keys))));
     if (cluster) errors.attempt(() => keepKmsKeyName(cluster!, keys));
-    if (cluster) for (const d of CA_DOMAINS) errors.attempt(() => refuseCaRotation(cluster!, d, keys));
     errors.throwIfAny();
     const c = cluster!;
 
@@ -163,20 +161,6 @@ function keepKmsKeyName(cluster: ClusterPlan, keys: AwsProgramKeys): void {
     const names = cluster.resolved.encryptionResolved.keys.map((k) => k.name);
     if (!names.includes(KMS_KEY_NAME)) {
         fail(key(keys.encryption, "keys"), names, `keep a KMS key named "${KMS_KEY_NAME}" on AWS: the Secrets in etcd and the values in every backup bundle name it; KMS rotates its material (aws.kmsKeyRotationDays)`);
-    }
-}
-
-/**
- * A CA rotation's gates read what each control-plane node reports after its syncs (report.ts). That covers the
- * etcd and front-proxy CAs, which only control-plane nodes hold. The cluster CA is also every worker's trust
- * file and the signer of every kubelet's certificates. Workers report too now, but its whole rotation has not run
- * through the boot drill (the program's own API access across phases the nodes take up only at their next sync):
- * refused here, before anything exists, rather than by a gate in the middle of an up.
- */
-function refuseCaRotation(cluster: ClusterPlan, domain: CaName, keys: AwsProgramKeys): void {
-    const { phase } = cluster.resolved.pkiResolved.rotation[domain];
-    if (domain === "kubernetes" && phase !== "steady") {
-        fail(key(keys.pki, "rotation", domain, "phase"), phase, "the cluster CA's rotation runs on the local platform only for now (its whole rotation has not been proven on AWS nodes); keep \"steady\". The etcd and frontProxy CAs rotate on AWS");
     }
 }
 

@@ -8,7 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { serviceAccountTokenSeconds, type ClusterMaterial } from "../../components/cluster";
-import { AdminBootstrap, CaRotationReports, ClusterPki, kubeconfigNames } from "../../components/pki";
+import { AdminBootstrap, AuthenticationTrust, CaRotation, CaRotationReports, CLUSTER_ADMINS_GROUP, ClusterPki, kubeconfigNames } from "../../components/pki";
 import type { NodeReportExpectation } from "../../components/pki/ca-rotation-reports";
 import type { NodeSoftware } from "./node-software";
 import { nodeReportPlan, reportExpectation, workerReportName, workerReportPlan } from "./report";
@@ -91,7 +91,8 @@ function nodeReports(plan: AwsProgramPlan, clusterPlan: ReturnType<typeof planAw
     const under = `/${plan.r.clusterName}/${REPORTS_SCOPE}`;
     const expected = clusterPlan.nodes.map((n, i) => reportExpectation(nodeReportPlan(n.name, clusterPlan.cpSoftware[i])));
     const only = { parent: opts.parent };
-    const workers = plan.cluster.resolved.pkiResolved.rotation.kubernetes.phase === "steady"
+    const { kubernetes } = plan.cluster.resolved.pkiResolved.rotation;
+    const workers = kubernetes.phase === "steady" && kubernetes.generation === 1
         ? pulumi.output([] as string[])
         : aws.ec2.getInstancesOutput({
             instanceTags: { [CLUSTER_TAG]: plan.r.clusterName, [ROLE_TAG]: WORKER_ROLE },
@@ -121,7 +122,10 @@ export function awsProgram(args: AwsProgramArgs, opts: pulumi.ComponentResourceO
 
     const name = args.name ?? "aws";
     const facts = cp.resolved.facts;
-    const rotating = Object.values(cp.resolved.pkiResolved.rotation).some((x) => x.phase !== "steady");
+    // While a rotation runs, and on every up after one: the step to steady is checked on the reports too, and
+    // the stack cannot tell that step from a later steady up before its gate reads its state.
+    const rotated = (r: CaRotation) => r.phase !== "steady" || r.generation > 1;
+    const rotating = Object.values(cp.resolved.pkiResolved.rotation).some(rotated);
     const pki = new ClusterPki(`${name}-pki`, {
         options: cp.resolved.pki,
         // The controller manager and scheduler talk to the apiserver on their own node.
@@ -138,11 +142,19 @@ export function awsProgram(args: AwsProgramArgs, opts: pulumi.ComponentResourceO
     const ca = pki.cas.kubernetes;
     const only = { parent: opts.parent };
     const ready = new ApiServerReady(`${name}-api-ready`, {
-        server: cp.server, caCertPem: ca.certPem, caKeyPem: ca.keyPem, timeoutSeconds: args.readyTimeoutSeconds,
+        server: cp.server, caCertPem: ca.certPem, caKeyPem: ca.keyPem, trustPem: ca.trustPem, timeoutSeconds: args.readyTimeoutSeconds,
     }, { ...only, dependsOn: [cluster] });
+    // Both verify the apiserver with the trust bundle: in a rotation's phase the nodes have not synced yet, an
+    // apiserver still serves the leaf of the phase before, which the bundle verifies and the signer alone may not.
     const bootstrap = new AdminBootstrap(`${name}-admin-bootstrap`, {
-        server: cp.server, caCertPem: ca.certPem, caKeyPem: ca.keyPem,
+        server: cp.server, caCertPem: ca.certPem, caKeyPem: ca.keyPem, trustPem: ca.trustPem,
     }, { ...only, dependsOn: [ready] });
+    // What the apiservers publish as their client CAs, kept to what they trust (see trust-sync.ts): pruned at each
+    // change of trust, and again at each rotation step, the step to steady once every node took distrust-old up.
+    new AuthenticationTrust(`${name}-authentication-trust`, {
+        server: cp.server, signerCertPem: ca.certPem, signerKeyPem: ca.keyPem, clusterTrustPem: ca.trustPem, frontProxyTrustPem: pki.cas.frontProxy.trustPem,
+        adminGroup: CLUSTER_ADMINS_GROUP, positions: JSON.stringify(cp.resolved.pkiResolved.rotation),
+    }, { ...only, dependsOn: [bootstrap] });
     const kubeconfig = pulumi.secret(pki.kubeconfigs.admin);
     // The same cluster whatever CA its kubeconfig holds: a CA rotation updates the provider instead of replacing it.
     const provider = new k8s.Provider(`${name}-k8s`, { kubeconfig, enableServerSideApply: true, clusterIdentifier: plan.r.clusterName }, { ...only, dependsOn: [bootstrap] });

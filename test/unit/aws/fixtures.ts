@@ -13,6 +13,10 @@ export const CLUSTER = "prod1";
 export const REGION = "eu-west-1";
 export const ACCOUNT = "123456789012";
 export const AMI = "ami-0123456789abcdef0";
+/** The workers EC2 lists as running, for the cluster CA's gates. */
+export const WORKER_IPS = ["10.0.64.21", "10.0.0.20"];
+/** Every data-source call the mocks answered, in order. */
+export const calls: { token: string; inputs: Record<string, any> }[] = [];
 /** Stands for key material; the specs check it never reaches user data. */
 export const FAKE_KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIFAKEFAKEFAKEFAKEFAKEFAKEFAKEFAKE\n-----END EC PRIVATE KEY-----\n";
 export const FAKE_CA = "-----BEGIN CERTIFICATE-----\nMIIBFAKECERTIFICATE\n-----END CERTIFICATE-----\n";
@@ -186,6 +190,7 @@ export function setAwsMocks(): Promise<void> {
             return { id: `${args.name}-id`, state };
         },
         call(args: pulumi.runtime.MockCallArgs) {
+            calls.push({ token: args.token, inputs: args.inputs });
             switch (args.token) {
                 case "aws:index/getCallerIdentity:getCallerIdentity":
                     return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/deployer`, userId: "AIDAEXAMPLE", id: ACCOUNT };
@@ -198,6 +203,9 @@ export function setAwsMocks(): Promise<void> {
                 // One node reported: the CA rotation gates' reports.
                 case "aws:ssm/getParametersByPath:getParametersByPath":
                     return { names: [`${args.inputs.path}/cp-0`], values: ['{"node":"cp-0"}'], types: ["String"], arns: [], id: args.inputs.path };
+                // Two running workers, listed as EC2 lists them (in no particular order).
+                case "aws:ec2/getInstances:getInstances":
+                    return { ids: ["i-0b", "i-0a"], privateIps: WORKER_IPS, publicIps: [], ipv6Addresses: [], id: REGION };
                 default:
                     return args.inputs;
             }

@@ -15,7 +15,7 @@ import { FETCH_SCRIPT_PATH } from "../../../platforms/aws/secrets";
 import { decodeUserData, encodeUserData } from "../../../platforms/aws/userdata";
 import { BACKUP_SCRIPT } from "../../../platforms/aws/backup";
 import { CERT_EXPIRY_SCRIPT } from "../../../platforms/aws/cert-expiry";
-import { baseOptions, Registered, registered, setAwsMocks, settle, userDataOf, valueOf } from "./fixtures";
+import { baseOptions, calls, fakePem, Registered, registered, setAwsMocks, settle, userDataOf, valueOf, WORKER_IPS } from "./fixtures";
 import { PACKAGED_CONTAINERD_UNIT, systemdVerify } from "./host-tools";
 import { REPORT_SCRIPT } from "../../../platforms/aws/report";
 import { KUBELET_REJOIN_SCRIPT } from "../../../platforms/aws/kubelet-rejoin";
@@ -135,6 +135,53 @@ describe("aws: files and join URL on every node (mocked awsProgram)", function (
                 assert.deepEqual(e.trust.frontProxy, ["/etc/kubernetes/pki/front-proxy-ca.crt"]);
             }
         }
+    });
+
+    it("at the cluster CA's issue-new, verifies the apiservers with both CAs while it signs with the new one, and expects a report from every running worker", async () => {
+        calls.splice(0);
+        const b = await build("crot", { pki: { rotation: { kubernetes: { generation: 2, phase: "issue-new" } } } });
+        // Named after kubeadm's ca.crt, the second generation with its number.
+        const CLUSTER_CAS = ["crot-pki-ca", "crot-pki-ca-2"];
+        const pems = (v: unknown) => String(unwrap(v)).match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+        const names = b.resources.filter((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert").map((r) => r.name);
+        assert.ok(names.includes(CLUSTER_CAS[0]) && names.includes(CLUSTER_CAS[1]), `the first and the second cluster CA are kept: ${names.join(" ")}`);
+        const [oldCa, newCa] = CLUSTER_CAS.map((n) => pems(fakePem("CERTIFICATE", n))[0]);
+        let checked = 0;
+        for (const type of ["ApiServerReady", "AdminBootstrap"]) {
+            const r = b.resources.find((x) => x.type === `pulumi-nodejs:dynamic/hardened-cluster:${type}`)!;
+            // The probe's credential is minted from the CA that signs now; the apiserver, which may not have
+            // synced yet, is verified with the bundle.
+            assert.deepEqual(pems(r.inputs.caCertPem), [newCa], type);
+            assert.deepEqual(pems(r.inputs.trustPem).sort(), [oldCa, newCa].sort(), type);
+            checked++;
+        }
+        assert.equal(checked, 2);
+        // The workers are found by the cluster's and the worker role's tags, running only.
+        const listed = calls.filter((c) => c.token === "aws:ec2/getInstances:getInstances");
+        assert.equal(listed.length, 1);
+        assert.deepEqual(listed[0].inputs.instanceTags, { "hardened-cluster/cluster": "prod1", "hardened-cluster/role": "worker" });
+        assert.deepEqual(listed[0].inputs.instanceStateNames, ["running"]);
+        const gate = b.resources.find((r) => r.name === "crot-pki-ca-rotation")!;
+        const expected = (unwrap(gate.inputs.reports) as any).expected.map((e: any) => e.node);
+        assert.deepEqual(expected, ["cp-0", "cp-1", "cp-2", ...[...WORKER_IPS].sort().map((ip) => `workers/${ip}`)]);
+        // What the apiservers publish is pruned to the same bundle, and again at each rotation step.
+        const trust = b.resources.find((r) => r.type === "pulumi-nodejs:dynamic/hardened-cluster:AuthenticationTrust")!;
+        assert.deepEqual(pems(trust.inputs.clusterTrustPem).sort(), [oldCa, newCa].sort());
+        assert.deepEqual(pems(trust.inputs.signerCertPem), [newCa]);
+        assert.equal(JSON.parse(trust.inputs.positions).kubernetes.phase, "issue-new");
+    });
+
+    it("after a rotation (steady, generation 2) still reads every node's report, workers' included: the step to steady is checked on them", async () => {
+        calls.splice(0);
+        const b = await build("after", { pki: { rotation: { kubernetes: { generation: 2, phase: "steady" } } } });
+        const gate = b.resources.find((r) => r.name === "after-pki-ca-rotation")!;
+        assert.deepEqual((unwrap(gate.inputs.reports) as any).expected.map((e: any) => e.node).slice(3), [...WORKER_IPS].sort().map((ip) => `workers/${ip}`));
+        assert.equal(calls.filter((c) => c.token === "aws:ec2/getInstances:getInstances").length, 1);
+        // A stack that never rotated reads neither.
+        calls.splice(0);
+        const never = await build("never");
+        assert.equal(unwrap(never.resources.find((r) => r.name === "never-pki-ca-rotation")!.inputs.reports), undefined);
+        assert.deepEqual(calls.filter((c) => /getInstances|getParametersByPath/.test(c.token)), []);
     });
 
     it("refuses, naming the template, user data that EC2 would refuse even gzipped", () => {

@@ -166,7 +166,6 @@ describe("aws program: bad input fails before any resource", function () {
         ["reduced audit retention", { audit: { maxAge: 7 } }, `${NS}:audit.maxAge`],
         ["a misspelt AWS option", { aws: { ...baseOptions(), regoin: "x" } as any }, `${NS}:aws.regoin`],
         ["no Pod ranges for the Nodes, from which the workers' Pod network takes each node's", { controlPlane: { controllerManager: { allocateNodeCidrs: false } } }, `${NS}:controlPlane.controllerManager.allocateNodeCidrs`],
-        ["a cluster CA rotation, whose gates would need workers to report", { pki: { rotation: { kubernetes: { generation: 2, phase: "trust-both" } } } }, `${NS}:pki.rotation.kubernetes.phase`],
     ];
     for (const [name, extra, keyPath] of cases) {
         it(`${name}: ${keyPath}`, async function () {
