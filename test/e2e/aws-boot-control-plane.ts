@@ -22,12 +22,16 @@ import { until } from "./processes";
 import { ANYONE, BIN, BootDrill, CLUSTER, STACK, cloudConfigOf, filesOn, ports } from "./aws-boot-drill";
 import { workerCases } from "./aws-boot-workers";
 import { reportCases } from "./aws-boot-reports";
+import { rotationCases } from "./aws-boot-rotation";
+import type { ProgramStack } from "./harness";
 
 /** What the control-plane cases start and the worker cases build on. */
 export interface ControlPlaneState {
     hosts: Host[];
     /** The engine's stack of the in-cluster half, removed with the cluster. */
     inClusterRoot?: string;
+    /** That stack, which a CA rotation's phases update. */
+    inCluster?: ProgramStack;
     /** The relayed API and the admin credential, once the in-cluster half applied. */
     applied?: { server: string; admin: Credential; token: Credential };
     /** The worker the approvers' case registered, once its kube-proxy and enforcer run. */
@@ -212,6 +216,7 @@ export function controlPlaneCases(d: BootDrill): void {
             const baseline = JSON.parse(engineConfig(path.join(ROOT, `stacks/Pulumi.${STACK}.yaml`))["hardened-cluster:baseline"]);
             const { ps, result } = await applyInCluster(inClusterConfig(d.run, server, CLUSTER, baseline));
             cp.inClusterRoot = ps.root;
+            cp.inCluster = ps;
             assert.equal(result.summary.result, "succeeded");
 
             // The admin kubeconfig's group is bound to cluster-admin: by AdminBootstrap, with no standing credential.
@@ -397,5 +402,6 @@ export function controlPlaneCases(d: BootDrill): void {
         });
 
         reportCases(d, cp);
+        rotationCases(d, cp);
     });
 }

@@ -32,6 +32,8 @@ export interface OnDisk { path: string; content: string; mode: number; uid: numb
 export interface Boot { status: number | null; stdout: string; stderr: string }
 // SSM calls made by the drill itself, in one boto3 process per step (the AWS CLI takes a second or two to start).
 const SSM_CALLS = "import boto3, json, sys\nssm = boto3.client('ssm')\ncalls = json.load(sys.stdin)\nfor c in calls: getattr(ssm, c.pop('call'))(**c)\nprint(len(calls))";
+const STORED = "import boto3, json, sys\nssm = boto3.client('ssm')\nout = {}\nfor page in ssm.get_paginator('get_parameters_by_path').paginate(Path=sys.stdin.read(), Recursive=True, WithDecryption=True):\n" +
+    "    for p in page['Parameters']: out[p['Name']] = p['Value']\nprint(json.dumps(out))";
 // S3 calls the same way; a "Body" names a file whose bytes are sent ("BodyText": the bytes themselves).
 const S3_CALLS = "import boto3, json, sys\ns3 = boto3.client('s3')\ncalls = json.load(sys.stdin)\nfor c in calls:\n" +
     "    if 'Body' in c: c['Body'] = open(c['Body'], 'rb')\n    if 'BodyText' in c: c['Body'] = c.pop('BodyText').encode()\n    getattr(s3, c.pop('call'))(**c)\nprint(len(calls))";
@@ -115,6 +117,12 @@ export class BootDrill {
         const r = spawnSync("python3", ["-c", SSM_CALLS], { input: JSON.stringify(calls), env: { ...process.env, ...this.moto.env(ANYONE) }, encoding: "utf8" });
         assert.equal(r.status, 0, r.stderr);
         assert.equal(r.stdout.trim(), String(calls.length));
+    };
+    /** Every parameter of the cluster but the nodes' reports, as the emulator holds it now (decrypted): name -> value. */
+    readonly stored = (): Map<string, string> => {
+        const r = spawnSync("python3", ["-c", STORED], { input: `/${CLUSTER}/`, env: { ...process.env, ...this.moto.env(ANYONE) }, encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        return new Map(Object.entries(JSON.parse(r.stdout) as Record<string, string>).filter(([name]) => !name.startsWith(`/${CLUSTER}/reports/`)));
     };
     /** A parameter as the program declares it, or changed as `over` says. */
     readonly put = (p: Param, over: Record<string, unknown> = {}) => ({ call: "put_parameter", Name: p.name, Type: p.type, Value: p.value, KeyId: this.clusterKey, Tier: p.tier, ...over });

@@ -1,7 +1,8 @@
-// The AWS program's in-cluster half (program.ts, after its readiness gate), applied by the real engine and the
-// real Kubernetes provider to the boot drill's control plane: AdminBootstrap, then a provider with the admin
-// kubeconfig, then what the nodes need (applyNodeAccess: the workers' join, the serving-certificate approver's
-// and the NetworkPolicy enforcer's roles; applyClusterDns) and the stack's baseline, the same components in the same order.
+// The AWS program's in-cluster half (program.ts), applied by the real engine and the real Kubernetes provider to
+// the boot drill's control plane: the readiness gate, AdminBootstrap and the pruning of what the apiservers
+// publish as their client CAs, then a provider with the admin kubeconfig, then what the nodes need
+// (applyNodeAccess: the workers' join, the serving-certificate approver's and the NetworkPolicy enforcer's
+// roles; applyClusterDns) and the stack's baseline, the same components in the same order.
 // Every value comes from the mock run of the AWS program (real keys and certificates), except the API server's
 // address, which is where the drill relays it to.
 import { spawnSync } from "node:child_process";
@@ -20,13 +21,20 @@ export const IN_CLUSTER_BINARIES = ["pulumi-resource-pulumi-nodejs", "pulumi-res
 const PROGRAM = `
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { AdminBootstrap } from "./components/pki";
+import { AdminBootstrap, AuthenticationTrust } from "./components/pki";
 import { ClusterBaseline } from "./components/cluster-baseline";
 import { applyClusterDns, applyNodeAccess } from ${JSON.stringify(path.join(repoRoot, "platforms/aws/in-cluster"))};
 import { nodeImageRegistries } from ${JSON.stringify(path.join(repoRoot, "platforms/aws/node-images"))};
+import { ApiServerReady } from ${JSON.stringify(path.join(repoRoot, "platforms/aws/api-ready"))};
 
 const c = new pulumi.Config();
-const bootstrap = new AdminBootstrap("aws-admin-bootstrap", { server: c.require("server"), caCertPem: c.require("caCertPem"), caKeyPem: c.requireSecret("caKeyPem") });
+const ca = { server: c.require("server"), caCertPem: c.require("caCertPem"), caKeyPem: c.requireSecret("caKeyPem"), trustPem: c.require("trustPem") };
+const ready = new ApiServerReady("aws-api-ready", { ...ca, timeoutSeconds: 120 });
+const bootstrap = new AdminBootstrap("aws-admin-bootstrap", ca, { dependsOn: [ready] });
+new AuthenticationTrust("aws-authentication-trust", {
+    server: ca.server, signerCertPem: ca.caCertPem, signerKeyPem: ca.caKeyPem, clusterTrustPem: ca.trustPem, frontProxyTrustPem: c.require("frontProxyTrustPem"),
+    adminGroup: "kubeadm:cluster-admins", positions: c.require("positions"),
+}, { dependsOn: [bootstrap] });
 const provider = new k8s.Provider("aws-k8s", { kubeconfig: c.requireSecret("kubeconfig"), enableServerSideApply: true, clusterIdentifier: c.require("clusterName") }, { dependsOn: [bootstrap] });
 applyNodeAccess("aws", c.requireSecret("joinTokenSecret"), provider, {});
 const dns = c.requireObject<{ image: string; clusterDNS: string[]; clusterDomain: string }>("clusterDns");
@@ -47,8 +55,18 @@ export function withServer(kubeconfig: string, server: string): string {
 /** The in-cluster half's configuration, from what the mock run registered and exported. */
 export function inClusterConfig(run: StackRun, server: string, clusterName: string, baseline: unknown): auto.ConfigMap {
     const bootstrap = run.resources.find((r) => r.name === "aws-admin-bootstrap");
+    const ready = run.resources.find((r) => r.name === "aws-api-ready");
     const secret = run.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.name === "aws-join-token");
-    if (!bootstrap || !secret) throw new Error("the mock run registered no AdminBootstrap or join-token Secret");
+    if (!bootstrap || !ready || !secret) throw new Error("the mock run registered no readiness gate, AdminBootstrap or join-token Secret");
+    // One set of CA inputs for both: the program gives the gate and AdminBootstrap the same.
+    const ca = (r: typeof ready) => ["caCertPem", "caKeyPem", "trustPem"].map((k) => unwrapSecret<string>(r.inputs[k]));
+    if (JSON.stringify(ca(ready)) !== JSON.stringify(ca(bootstrap))) throw new Error("the readiness gate and AdminBootstrap were given different CAs");
+    const trust = run.resources.find((r) => r.name === "aws-authentication-trust");
+    if (!trust) throw new Error("the mock run registered no AuthenticationTrust");
+    const t = (k: string) => unwrapSecret<string>(trust.inputs[k]);
+    if (JSON.stringify(["signerCertPem", "signerKeyPem", "clusterTrustPem"].map(t)) !== JSON.stringify(ca(bootstrap)) || t("adminGroup") !== "kubeadm:cluster-admins") {
+        throw new Error("AuthenticationTrust was given another signer, trust or group than AdminBootstrap's");
+    }
     // The cluster's DNS as the program declared it: its image, its Service's address and the Corefile's domain.
     const dns = (type: string) => run.resources.find((r) => r.type === type && r.name.startsWith("aws-dns-"));
     const [deployment, service, config] = ["kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Service", "kubernetes:core/v1:ConfigMap"].map(dns);
@@ -62,6 +80,9 @@ export function inClusterConfig(run: StackRun, server: string, clusterName: stri
         clusterName: { value: clusterName },
         caCertPem: { value: unwrapSecret<string>(bootstrap.inputs.caCertPem) },
         caKeyPem: { value: unwrapSecret<string>(bootstrap.inputs.caKeyPem), secret: true },
+        trustPem: { value: unwrapSecret<string>(bootstrap.inputs.trustPem) },
+        frontProxyTrustPem: { value: t("frontProxyTrustPem") },
+        positions: { value: t("positions") },
         kubeconfig: { value: withServer(unwrapSecret<string>(run.outputs.kubeconfig), server), secret: true },
         joinTokenSecret: { value: stringify(join), secret: true },
         baseline: { value: JSON.stringify(baseline) },

@@ -1,6 +1,9 @@
 // Real keys and certificates for the mock monitor, made with openssl from the same inputs @pulumi/tls takes,
 // for drills that start real processes from what a program rendered on the mock engine (the AWS boot drill).
 // Only what the program sets is honoured: key algorithm, subject CN/O, SANs, CA flag, allowed uses, validity.
+// Like the engine's state, what a resource computed is kept in <dir>/state.json and given back while its inputs
+// stay the same, so a stack rendered again in the same directory (a CA rotation's next phase) keeps its keys and
+// every certificate whose inputs did not change, and re-issues the others.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -41,10 +44,28 @@ function usageLines(uses: string[] | undefined, ca: boolean): string[] {
 
 const days = (hours: number | undefined) => String(Math.max(1, Math.ceil((hours ?? 24) / 24)));
 
-/** The outputs a TLS resource computes, for real; undefined for any other type. `dir` is a private scratch directory. */
-export function realTlsOutputs(type: string, rawInputs: Record<string, any>, dir: string): Record<string, unknown> | undefined {
+type Kept = Record<string, { inputs: string; outputs: Record<string, unknown> }>;
+let kept: Kept | undefined;
+
+/**
+ * The outputs a TLS resource named `name` computes, for real; undefined for any other type. `dir` is a private
+ * scratch directory, which also keeps them for the next rendering.
+ */
+export function realTlsOutputs(type: string, name: string, rawInputs: Record<string, any>, dir: string): Record<string, unknown> | undefined {
     if (!TLS_TYPES.has(type)) return undefined;
     const inputs = Object.fromEntries(Object.entries(rawInputs).map(([k, v]) => [k, unwrapSecret(v)]));
+    const stateFile = path.join(dir, "state.json");
+    kept ??= fs.existsSync(stateFile) ? JSON.parse(fs.readFileSync(stateFile, "utf8")) as Kept : {};
+    const id = `${type}::${name}`;
+    const given = JSON.stringify(inputs);
+    if (kept[id]?.inputs === given) return kept[id].outputs;
+    const outputs = make(type, inputs, dir);
+    kept[id] = { inputs: given, outputs };
+    fs.writeFileSync(stateFile, JSON.stringify(kept), { mode: 0o600 });
+    return outputs;
+}
+
+function make(type: string, inputs: Record<string, any>, dir: string): Record<string, unknown> {
     const work = path.join(dir, String(++counter));
     fs.mkdirSync(work, { recursive: true, mode: 0o700 });
     const file = (name: string, content: string) => {

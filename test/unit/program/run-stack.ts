@@ -47,7 +47,7 @@ function computed(type: string, name: string, inputs: Record<string, any>, regio
         case "aws:kms/key:Key": out.keyId = `key-${name}`; break;
     }
     // HC_TEST_REAL_TLS=<dir>: real keys and certificates (openssl, scratch in <dir>), for drills that start processes.
-    const realTls = process.env.HC_TEST_REAL_TLS ? realTlsOutputs(type, inputs, process.env.HC_TEST_REAL_TLS) : undefined;
+    const realTls = process.env.HC_TEST_REAL_TLS ? realTlsOutputs(type, name, inputs, process.env.HC_TEST_REAL_TLS) : undefined;
     Object.assign(out, realTls ?? computedTlsAndRandom(type, name, inputs));
     return out;
 }
@@ -78,6 +78,11 @@ async function main(): Promise<void> {
                     return { names: ["a", "b", "c", "d", "e", "f"].map((z) => `${region}${z}`), id: region };
                 case "aws:ssm/getParameter:getParameter":
                     return { name: a.inputs.name, value: AMI, id: a.inputs.name };
+                // The workers running, as EC2 lists them: HC_TEST_RUNNING_WORKERS=<address>,... (none unless set).
+                case "aws:ec2/getInstances:getInstances": {
+                    const ips = (process.env.HC_TEST_RUNNING_WORKERS ?? "").split(",").filter(Boolean);
+                    return { ids: ips.map((_, i) => `i-${i}`), privateIps: ips, publicIps: [], ipv6Addresses: [], id: region };
+                }
                 default:
                     return a.inputs;
             }
