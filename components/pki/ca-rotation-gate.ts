@@ -158,19 +158,20 @@ export async function allowCaRotationStep(previous: CaRotation | undefined, i: C
     if (i.probes === undefined && i.reports === undefined && i.phase !== "steady") {
         throw new Error(`${i.configKey}: this platform gives the rotation no way to check its nodes, so a CA rotation cannot run on it; keep { phase: steady }`);
     }
-    // From reports, the step to steady too: the nodes take distrust-old up only at their next sync, after its up.
-    const fromReports = i.probes === undefined && i.reports !== undefined;
-    const checked = i.phase === "issue-new" || i.phase === "distrust-old" || (i.phase === "steady" && fromReports);
+    // Where the nodes report instead of being dialled, the step to steady too: they take distrust-old up only at
+    // their next sync, after its up.
+    const reports = i.probes === undefined ? i.reports : undefined;
+    const checked = i.phase === "issue-new" || i.phase === "distrust-old" || (i.phase === "steady" && reports !== undefined);
     if (m.move !== "forward" || !checked || !checkLive) return;
-    if (fromReports) {
+    if (reports !== undefined) {
         // A report changes only at its node's next sync: read once, and say when to try again.
         const crypto: typeof import("node:crypto") = require("node:crypto");
-        const problems = reportProblems(i.domain, i.phase as "issue-new" | "distrust-old" | "steady", new crypto.X509Certificate(i.newCaCertPem).fingerprint256, i.reports!);
+        const problems = reportProblems(i.domain, i.phase as "issue-new" | "distrust-old" | "steady", new crypto.X509Certificate(i.newCaCertPem).fingerprint256, reports);
         if (i.domain === "kubernetes" && i.phase === "issue-new") {
-            problems.push(...(i.reports!.api === undefined ? ["kube-root-ca.crt: in no node's report, and no API URL to read it through"] : await rootCaProblems(i, i.reports!.api)));
+            problems.push(...(reports.api === undefined ? ["kube-root-ca.crt: in no node's report, and no API URL to read it through"] : await rootCaProblems(i, reports.api)));
         }
         if (problems.length === 0) return;
-        throw new Error(`${i.configKey}: the nodes' reports say the cluster is not ready for phase ${i.phase}; they report after each sync (${i.reports!.schedule}), so run pulumi up again after the next one:\n  ${problems.join("\n  ")}`);
+        throw new Error(`${i.configKey}: the nodes' reports say the cluster is not ready for phase ${i.phase}; they report after each sync (${reports.schedule}), so run pulumi up again after the next one:\n  ${problems.join("\n  ")}`);
     }
     const deadline = Date.now() + CHECK_SECONDS * 1000;
     for (;;) {
