@@ -5,24 +5,23 @@ import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse, stringify } from "yaml";
+import { parse } from "yaml";
 import { KMS_PLUGIN_UNIT } from "../../platforms/aws/control-plane";
 import { SERVING_APPROVER_DIR } from "../../platforms/aws/serving-approver";
 import { BOOTSTRAP_KUBECONFIG_PATH } from "../../platforms/aws/workers";
-import { kubeBenchConfig } from "../../platforms/local/kube-bench";
 import { FETCH_SCRIPT_PATH, FETCH_UNIT, FETCHED_VERSIONS } from "../../platforms/aws/secrets";
 import { engineConfig, ROOT } from "../unit/program/program-child";
 import { unwrapSecret } from "../unit/program/mock-engine";
 import { requireBinary } from "../unit/aws/host-tools";
 import { applyInCluster, certificateRequest, inClusterConfig, joinNode, nodeClientCsr, withServer } from "./aws-in-cluster";
 import { Credential, fromKubeconfig, request } from "./kube";
-import { runKubeBench } from "./kube-bench-run";
 import { Host, inNode, linkHosts, nodePath, relayIntoNode, relayOutOfNode, stagedFiles, startHost, startUnit, stopHost, unitOf } from "./aws-node";
 import { until } from "./processes";
 import { ANYONE, BIN, BootDrill, CLUSTER, STACK, cloudConfigOf, filesOn, ports } from "./aws-boot-drill";
 import { workerCases } from "./aws-boot-workers";
 import { reportCases } from "./aws-boot-reports";
 import { rotationCases } from "./aws-boot-rotation";
+import { assertKubeBench } from "./aws-boot-bench";
 import type { ProgramStack } from "./harness";
 
 /** What the control-plane cases start and the worker cases build on. */
@@ -176,35 +175,7 @@ export function controlPlaneCases(d: BootDrill): void {
         });
 
         it("kube-bench passes every scored CIS 1.12 master and etcd check on cp-0 but the two about an admin kubeconfig, which no node holds", () => {
-            const h = cp.hosts[0];
-            const stock = parse(fs.readFileSync(path.join(d.tc.kubeBenchCfg, "config.yaml"), "utf8"));
-            // On this platform a component's settings are its unit file (its ExecStart), as a static pod's are its manifest.
-            const unit = (n: string) => `/etc/systemd/system/${n}.service`;
-            const config = path.join(d.tmp, "kube-bench-cp-0.yaml");
-            fs.writeFileSync(config, stringify(kubeBenchConfig(stock, {
-                apiServerArgs: unit("kube-apiserver"),
-                controllerManagerArgs: unit("kube-controller-manager"),
-                controllerManagerKubeconfig: nodePath(h.cc, "/controller-manager.conf"),
-                schedulerArgs: unit("kube-scheduler"),
-                schedulerKubeconfig: nodePath(h.cc, "/scheduler.conf"),
-                etcdArgs: unit("etcd"),
-                etcdDataDir: unitOf(h.cc, "etcd").argv.find((a) => a.startsWith("--data-dir="))!.split("=")[1],
-            })));
-            const report = runKubeBench(d.tc.bin, d.tc.kubeBenchCfg, config, { enter: ["nsenter", "-t", String(h.pid), "-m", "--"] });
-            const scored = report.filter((c) => c.scored);
-            const counts = { PASS: 0, FAIL: 0, WARN: 0, INFO: 0 };
-            for (const c of scored) counts[c.status]++;
-            console.log(`      kube-bench (AWS rendering, cp-0): ${scored.length} scored: ${JSON.stringify(counts)}`);
-            assert.equal(scored.length, 53, `expected 53 scored checks (47 master + 6 etcd), got ${scored.length}`);
-            // CIS 1.1.13/1.1.14 apply to an admin kubeconfig if one exists (their audit stats it only then). AWS nodes
-            // hold none at all; kube-bench fails the empty result. Proven absent here, so they fail for that alone.
-            const noAdminCredential = ["1.1.13", "1.1.14"];
-            for (const f of ["/etc/kubernetes/admin.conf", "/etc/kubernetes/super-admin.conf"]) {
-                assert.equal(inNode(h, ["test", "-e", f]).status, 1, `${f} exists on cp-0`);
-            }
-            const notPassing = scored.filter((c) => c.status !== "PASS");
-            assert.deepEqual(notPassing.filter((c) => noAdminCredential.includes(c.id)).map((c) => [c.id, c.actual ?? ""]), noAdminCredential.map((id) => [id, ""]));
-            assert.deepEqual(notPassing.filter((c) => !noAdminCredential.includes(c.id)).map((c) => `${c.id} ${c.status}: ${c.text} ${c.reason ?? ""} ${c.actual ?? ""}`), []);
+            assertKubeBench(d, cp.hosts[0], "first boot");
         });
 
         it("the AWS program's in-cluster half applies with the real engine: AdminBootstrap, the workers' join and the staging baseline", async function () {
