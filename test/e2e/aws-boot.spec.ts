@@ -6,9 +6,10 @@
 // of its own, with an empty /usr/local/bin, as on a stock AMI. What lands on disk is compared with what the
 // program declared and with the README's modes and owners; then every way the script must refuse is tried,
 // and each must leave the previous files in place. The fetch cases are here; the refusals, the control plane,
-// the workers (their kubelet in aws-boot-kubelet.ts) and the node reports are in aws-boot-refusals.ts,
-// aws-boot-control-plane.ts, aws-boot-workers.ts and aws-boot-reports.ts, all on the one setup of
-// aws-boot-drill.ts (one stack rendering, one emulator), in this order.
+// the workers (their kubelet in aws-boot-kubelet.ts), the node reports and the CA rotation are in
+// aws-boot-refusals.ts, aws-boot-control-plane.ts, aws-boot-workers.ts, aws-boot-reports.ts and
+// aws-boot-rotation.ts, all on the one setup of aws-boot-drill.ts (one emulator; one stack rendering, and one
+// more per rotation phase), in this order.
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
 import { findSecretMaterial } from "../../platforms/aws/userdata";
