@@ -83,6 +83,13 @@ export function workerExpectations(software: NodeSoftware, addresses: readonly s
 }
 
 /**
+ * Whether the reports are read for a domain: while it rotates, and on every up after its first rotation, since the
+ * step to steady is checked on them too and the stack cannot tell that step from a later steady up before its gate
+ * reads its state.
+ */
+const rotated = (r: CaRotation) => r.phase !== "steady" || r.generation > 1;
+
+/**
  * What each node reported after its last sync, with what the gates expect of each report. Workers hold the
  * cluster CA alone, so they are expected while it rotates: every worker instance running now (found by its tags,
  * not through the group's resource, which depends on the PKI being gated), each under its own address.
@@ -91,8 +98,7 @@ function nodeReports(plan: AwsProgramPlan, clusterPlan: ReturnType<typeof planAw
     const under = `/${plan.r.clusterName}/${REPORTS_SCOPE}`;
     const expected = clusterPlan.nodes.map((n, i) => reportExpectation(nodeReportPlan(n.name, clusterPlan.cpSoftware[i])));
     const only = { parent: opts.parent };
-    const { kubernetes } = plan.cluster.resolved.pkiResolved.rotation;
-    const workers = kubernetes.phase === "steady" && kubernetes.generation === 1
+    const workers = !rotated(plan.cluster.resolved.pkiResolved.rotation.kubernetes)
         ? pulumi.output([] as string[])
         : aws.ec2.getInstancesOutput({
             instanceTags: { [CLUSTER_TAG]: plan.r.clusterName, [ROLE_TAG]: WORKER_ROLE },
@@ -122,9 +128,6 @@ export function awsProgram(args: AwsProgramArgs, opts: pulumi.ComponentResourceO
 
     const name = args.name ?? "aws";
     const facts = cp.resolved.facts;
-    // While a rotation runs, and on every up after one: the step to steady is checked on the reports too, and
-    // the stack cannot tell that step from a later steady up before its gate reads its state.
-    const rotated = (r: CaRotation) => r.phase !== "steady" || r.generation > 1;
     const rotating = Object.values(cp.resolved.pkiResolved.rotation).some(rotated);
     const pki = new ClusterPki(`${name}-pki`, {
         options: cp.resolved.pki,
