@@ -17,10 +17,10 @@ import { opensslCa } from "../unit/pki/openssl-ca";
 import { ANYONE, BootDrill, CLUSTER, cloudConfigOf, ports } from "./aws-boot-drill";
 import type { ControlPlaneState } from "./aws-boot-control-plane";
 
-const CLUSTER_CA = "/etc/kubernetes/pki/ca.crt";
-const PEM = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+export const CLUSTER_CA = "/etc/kubernetes/pki/ca.crt";
+export const PEM = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 /** node:crypto's fingerprint of every certificate in a node's file, independent of the script's openssl. */
-const fingerprintsOf = (h: Host, file: string) => (fs.readFileSync(h.root + file, "utf8").match(PEM) ?? []).map((b) => new X509Certificate(b).fingerprint256);
+export const fingerprintsOf = (h: Host, file: string) => (fs.readFileSync(h.root + file, "utf8").match(PEM) ?? []).map((b) => new X509Certificate(b).fingerprint256);
 const flag = (argv: string[], name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 /** node:crypto's fingerprints of the CAs a kubeconfig embeds (certificate-authority-data). */
 const embeddedOf = (h: Host, file: string) => (parse(fs.readFileSync(h.root + file, "utf8")).clusters as { cluster: Record<string, string> }[])

@@ -25,12 +25,11 @@ import { inClusterConfig, withServer } from "./aws-in-cluster";
 import { Host, inNode, nodePath, startUnit } from "./aws-node";
 import { ANYONE, BootDrill, CLUSTER, ports, STACK } from "./aws-boot-drill";
 import { assertKubeBench } from "./aws-boot-bench";
+import { CLUSTER_CA, fingerprintsOf, PEM } from "./aws-boot-reports";
 import type { ControlPlaneState } from "./aws-boot-control-plane";
 import { fromKubeconfig, request } from "./kube";
 import { until } from "./processes";
 
-const CLUSTER_CA = "/etc/kubernetes/pki/ca.crt";
-const PEM = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 const PARAM = "aws:ssm/parameter:Parameter";
 /** Each domain's gate as the program names it (after kubeadm's files: ca, etcd-ca, front-proxy-ca). */
 const DOMAINS: [CaName, string][] = [["kubernetes", "aws-pki-ca-rotation"], ["etcd", "aws-pki-etcd-ca-rotation"], ["frontProxy", "aws-pki-front-proxy-ca-rotation"]];
@@ -46,7 +45,6 @@ export function rotationCases(d: BootDrill, cp: ControlPlaneState): void {
         const nodes = [...cp.hosts, w];
         const baseline = JSON.parse(engineConfig(path.join(ROOT, `stacks/Pulumi.${STACK}.yaml`))["hardened-cluster:baseline"]);
         const h0 = cp.hosts[0];
-        const fingerprintsOf = (h: Host, file: string) => (fs.readFileSync(h.root + file, "utf8").match(PEM) ?? []).map((b) => new X509Certificate(b).fingerprint256);
         const oldSigner = { cert: fs.readFileSync(h0.root + CLUSTER_CA, "utf8"), key: fs.readFileSync(h0.root + CLUSTER_CA.replace(/\.crt$/, ".key"), "utf8") };
         // An etcd client pair from the old etcd CA, kept outside the node's files.
         const oldEtcdPair = ["crt", "key"].map((x) => {

@@ -46,6 +46,7 @@ const days = (hours: number | undefined) => String(Math.max(1, Math.ceil((hours 
 
 type Kept = Record<string, { inputs: string; outputs: Record<string, unknown> }>;
 let kept: Kept | undefined;
+let saving = false;
 
 /**
  * The outputs a TLS resource named `name` computes, for real; undefined for any other type. `dir` is a private
@@ -60,8 +61,12 @@ export function realTlsOutputs(type: string, name: string, rawInputs: Record<str
     const given = JSON.stringify(inputs);
     if (kept[id]?.inputs === given) return kept[id].outputs;
     const outputs = make(type, inputs, dir);
+    // Written once, as the rendering's process ends (run-stack exits when it has written its result).
+    if (!saving) {
+        saving = true;
+        process.once("exit", () => fs.writeFileSync(stateFile, JSON.stringify(kept), { mode: 0o600 }));
+    }
     kept[id] = { inputs: given, outputs };
-    fs.writeFileSync(stateFile, JSON.stringify(kept), { mode: 0o600 });
     return outputs;
 }
 
